@@ -1,0 +1,61 @@
+/**
+ * Topic names and their layout. Names come from a prefix so several deployments (or test runs)
+ * can share one cluster without seeing each other's records.
+ */
+export type TopicKind =
+  | 'production'
+  | 'shipments'
+  | 'receipts'
+  | 'inventory'
+  | 'licences'
+  | 'watchlist'
+  | 'alerts'
+  | 'deadletter';
+
+export const TOPIC_KINDS: readonly TopicKind[] = [
+  'production',
+  'shipments',
+  'receipts',
+  'inventory',
+  'licences',
+  'watchlist',
+  'alerts',
+  'deadletter',
+];
+
+/** Report topics carry per-producer events; they are what the detector's main consumer group reads. */
+export const REPORT_TOPIC_KINDS = ['production', 'shipments', 'receipts', 'inventory'] as const;
+export type ReportTopicKind = (typeof REPORT_TOPIC_KINDS)[number];
+
+/** Reference-data topics are compacted: the latest value per key is the truth, a tombstone deletes. */
+export const COMPACTED_TOPIC_KINDS: readonly TopicKind[] = ['licences', 'watchlist'];
+
+export type TopicNames = Record<TopicKind, string>;
+
+export function topicNames(prefix = 'ree'): TopicNames {
+  const names = {} as TopicNames;
+  for (const kind of TOPIC_KINDS) names[kind] = `${prefix}.${kind}.v1`;
+  return names;
+}
+
+export interface TopicSpec {
+  topic: string;
+  numPartitions: number;
+  replicationFactor: number;
+  configEntries: { name: string; value: string }[];
+}
+
+export function topicSpecs(
+  prefix = 'ree',
+  options: { partitions?: number; replicationFactor?: number } = {},
+): TopicSpec[] {
+  const names = topicNames(prefix);
+  return TOPIC_KINDS.map((kind) => ({
+    topic: names[kind],
+    numPartitions: options.partitions ?? 6,
+    replicationFactor: options.replicationFactor ?? 1,
+    configEntries: COMPACTED_TOPIC_KINDS.includes(kind)
+      ? [{ name: 'cleanup.policy', value: 'compact' }]
+      : [],
+  }));
+}
