@@ -1,0 +1,172 @@
+/**
+ * In-memory StateStore: the embedded default for `replay` and `demo`, and the reference the
+ * Redis store is tested against. Single process only; nothing survives a restart.
+ */
+import type { Licence } from '../domain/events.ts';
+import { dayEnd, dayOf } from '../domain/time.ts';
+import { addFlow, bookAt, emptyBook, type MaterialBook } from './balance.ts';
+import {
+  MAX_SUBJECT_IDS,
+  OUTFLOW_KINDS,
+  type ApplyResult,
+  type FiredCheck,
+  type StateStore,
+  type StateUpdate,
+} from './store.ts';
+
+interface PendingCheck {
+  kind: FiredCheck['kind'];
+  material: string;
+  day: number;
+  dueAt: number;
+}
+
+interface ProducerState {
+  watermark: number;
+  books: Map<string, MaterialBook>;
+  /** `${kind}|${material}|${day}` → pending check */
+  pending: Map<string, PendingCheck>;
+  seen: Map<string, ApplyResult>;
+  licenceUsedKg: Map<string, number>;
+}
+
+const newProducer = (): ProducerState => ({
+  watermark: 0,
+  books: new Map(),
+  pending: new Map(),
+  seen: new Map(),
+  licenceUsedKg: new Map(),
+});
+
+/** Pending checks fire in due order; ties broken by kind, material and day so the order is stable. */
+export function comparePending(a: PendingCheck, b: PendingCheck): number {
+  if (a.dueAt !== b.dueAt) return a.dueAt - b.dueAt;
+  if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
+  if (a.material !== b.material) return a.material < b.material ? -1 : 1;
+  return a.day - b.day;
+}
+
+export function createMemoryStore(): StateStore {
+  const producers = new Map<string, ProducerState>();
+  const licences = new Map<string, Licence>();
+  const published = new Set<string>();
+
+  const producer = (id: string): ProducerState => {
+    let p = producers.get(id);
+    if (!p) {
+      p = newProducer();
+      producers.set(id, p);
+    }
+    return p;
+  };
+
+  const bookOf = (p: ProducerState, material: string): MaterialBook => {
+    let b = p.books.get(material);
+    if (!b) {
+      b = emptyBook();
+      p.books.set(material, b);
+    }
+    return b;
+  };
+
+  const schedule = (p: ProducerState, check: PendingCheck): void => {
+    const key = `${check.kind}|${check.material}|${check.day}`;
+    const existing = p.pending.get(key);
+    if (!existing || check.dueAt < existing.dueAt) p.pending.set(key, check);
+  };
+
+  function applyOne(u: StateUpdate): ApplyResult {
+    const p = producer(u.producerId);
+    const seen = p.seen.get(u.reportId);
+    if (seen) return { ...seen, duplicate: true };
+
+    const day = dayOf(u.occurredAt);
+    const dueAt = dayEnd(day) + u.graceMs;
+    for (const flow of u.flows) {
+      const book = bookOf(p, flow.material);
+      addFlow(book, day, flow.kind, flow.kg);
+      if (OUTFLOW_KINDS.includes(flow.kind)) {
+        const ids = book.outflowIds.get(day) ?? [];
+        if (ids.length < MAX_SUBJECT_IDS && !ids.includes(u.reportId)) ids.push(u.reportId);
+        book.outflowIds.set(day, ids);
+        schedule(p, { kind: 'deficit', material: flow.material, day, dueAt });
+      }
+    }
+    if (u.declaration) {
+      bookOf(p, u.declaration.material).declarations.set(day, { kg: u.declaration.onHandKg, reportId: u.reportId });
+      schedule(p, { kind: 'stock', material: u.declaration.material, day, dueAt });
+    }
+
+    let licenceUsedBeforeKg: number | undefined;
+    let licenceUsedAfterKg: number | undefined;
+    if (u.licenceUse) {
+      licenceUsedBeforeKg = p.licenceUsedKg.get(u.licenceUse.licenceId) ?? 0;
+      licenceUsedAfterKg = Math.round((licenceUsedBeforeKg + u.licenceUse.kg) * 1000) / 1000;
+      p.licenceUsedKg.set(u.licenceUse.licenceId, licenceUsedAfterKg);
+    }
+
+    p.watermark = Math.max(p.watermark, u.occurredAt);
+    const due = [...p.pending.entries()]
+      .filter(([, c]) => c.dueAt <= p.watermark)
+      .sort(([, a], [, b]) => comparePending(a, b));
+    const checks: FiredCheck[] = [];
+    for (const [key, c] of due) {
+      p.pending.delete(key);
+      const book = bookOf(p, c.material);
+      if (c.kind === 'deficit') {
+        // A declaration on the same day reconciles it: the stock check speaks for that day.
+        if (book.declarations.has(c.day)) continue;
+        checks.push({ kind: 'deficit', material: c.material, day: c.day, ...bookAt(book, c.day), subjectIds: [...(book.outflowIds.get(c.day) ?? [])] });
+      } else {
+        const declared = book.declarations.get(c.day);
+        if (!declared) continue;
+        checks.push({
+          kind: 'stock',
+          material: c.material,
+          day: c.day,
+          ...bookAt(book, c.day),
+          declaredKg: declared.kg,
+          subjectIds: [declared.reportId],
+        });
+      }
+    }
+
+    const result: ApplyResult = {
+      reportId: u.reportId,
+      duplicate: false,
+      watermark: p.watermark,
+      licenceUsedBeforeKg,
+      licenceUsedAfterKg,
+      checks,
+    };
+    p.seen.set(u.reportId, result);
+    return result;
+  }
+
+  return {
+    async applyBatch(updates) {
+      return updates.map(applyOne);
+    },
+    async putLicence(l) {
+      licences.set(l.licenceId, l);
+    },
+    async deleteLicence(id) {
+      licences.delete(id);
+    },
+    async getLicences(ids) {
+      const out = new Map<string, Licence>();
+      for (const id of ids) {
+        const l = licences.get(id);
+        if (l) out.set(id, l);
+      }
+      return out;
+    },
+    async unpublishedAlerts(ids) {
+      return ids.filter((id) => !published.has(id));
+    },
+    async markAlertsPublished(ids) {
+      for (const id of ids) published.add(id);
+    },
+    async close() {},
+  };
+}

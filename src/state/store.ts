@@ -1,0 +1,93 @@
+/**
+ * The state store contract. Two implementations keep it: Redis (live, shared by every instance)
+ * and in-memory (embedded replay, tests). One contract test suite runs against both.
+ *
+ * The pipeline turns each report into a StateUpdate (pure), applies a whole batch in one call,
+ * and hands each ApplyResult to the rules. Applying is atomic and idempotent per reportId: a
+ * redelivered report changes nothing and gets back the very result its first delivery got, so the
+ * rules reach the same findings (and the same alert ids) if a crash came between state and alerts.
+ */
+import type { Licence } from '../domain/events.ts';
+
+export type FlowKind = 'produced' | 'received' | 'consumed' | 'shipped' | 'exported';
+export const FLOW_KINDS: readonly FlowKind[] = ['produced', 'received', 'consumed', 'shipped', 'exported'];
+
+/** Outflows put the book balance at risk, so a day with one gets a deficit check. */
+export const OUTFLOW_KINDS: readonly FlowKind[] = ['consumed', 'shipped'];
+
+export interface Flow {
+  material: string;
+  kind: FlowKind;
+  kg: number;
+}
+
+export interface StateUpdate {
+  reportId: string;
+  producerId: string;
+  occurredAt: number;
+  /** Quantities added to the producer's daily buckets (day of occurredAt). */
+  flows: Flow[];
+  /** Declared stock on hand at the end of the day of occurredAt. */
+  declaration?: { material: string; onHandKg: number } | undefined;
+  /** Quantity counted against a licence's quota (only for exports that fit the licence). */
+  licenceUse?: { licenceId: string; kg: number } | undefined;
+  /** How long after a day ends its balance checks wait for late reports (event time). */
+  graceMs: number;
+}
+
+/** The totals of each flow kind over a period of days. */
+export type FlowTotals = Record<FlowKind, number>;
+
+/**
+ * A balance check whose grace period has passed on the producer's own clock (the largest occurredAt
+ * among its reports). `deficit`: a day with outflows; `stock`: a day with a stock declaration.
+ */
+export interface FiredCheck {
+  kind: 'deficit' | 'stock';
+  material: string;
+  day: number;
+  /** The stock declaration the period starts from (its day and kg), or null when none came before. */
+  opening: { day: number; kg: number } | null;
+  /** Flows over the days after the opening declaration up to and including `day`. */
+  totals: FlowTotals;
+  /** opening.kg + produced + received - consumed - shipped over that period: the book balance at the end of `day`. */
+  bookKg: number;
+  /** For `stock`: the declared stock on `day`. */
+  declaredKg?: number | undefined;
+  /** reportIds behind the check: the outflow reports of that day, or the stock declaration. */
+  subjectIds: string[];
+}
+
+export interface ApplyResult {
+  reportId: string;
+  duplicate: boolean;
+  /** The producer's clock after this report. */
+  watermark: number;
+  /** kg used under update.licenceUse.licenceId before and after this report. */
+  licenceUsedBeforeKg?: number | undefined;
+  licenceUsedAfterKg?: number | undefined;
+  /** Checks that fell due as this report moved the producer's clock, oldest due first. */
+  checks: FiredCheck[];
+}
+
+export interface StateStore {
+  /** Applies updates in order; results are index-aligned with the input. */
+  applyBatch(updates: StateUpdate[]): Promise<ApplyResult[]>;
+
+  putLicence(licence: Licence): Promise<void>;
+  deleteLicence(licenceId: string): Promise<void>;
+  /** Looks up many licences at once; missing ones are absent from the map. */
+  getLicences(licenceIds: string[]): Promise<Map<string, Licence>>;
+
+  /** Which of these alert ids have not been published yet (order kept). */
+  unpublishedAlerts(alertIds: string[]): Promise<string[]>;
+  /** Records alert ids as published, after the alert producer has them durable. */
+  markAlertsPublished(alertIds: string[]): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+/** Outflow reportIds kept per day for a check's subjects; beyond this they are counted, not listed. */
+export const MAX_SUBJECT_IDS = 50;
+/** How long a report's result is kept for redeliveries (event-time independent, wall-clock TTL). */
+export const SEEN_TTL_SECONDS = 14 * 24 * 3600;

@@ -1,0 +1,186 @@
+/**
+ * The StateStore contract, run against every implementation (in-memory in the unit suite, Redis and
+ * Redis Cluster in the integration suite). A store that passes behaves the same under the pipeline.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Licence } from '../../src/domain/events.ts';
+import { DAY_MS, HOUR_MS, dayEnd } from '../../src/domain/time.ts';
+import type { StateStore, StateUpdate } from '../../src/state/store.ts';
+
+const D0 = 20_100; // a day number (2025-01-12); any will do
+const at = (day: number, hour = 12) => day * DAY_MS + hour * HOUR_MS;
+const GRACE = 48 * HOUR_MS;
+
+let seq = 0;
+function update(partial: Partial<StateUpdate> & Pick<StateUpdate, 'producerId' | 'occurredAt'>): StateUpdate {
+  seq += 1;
+  return { reportId: `r-${seq}`, flows: [], graceMs: GRACE, ...partial };
+}
+
+export const sampleLicence = (overrides: Partial<Licence> = {}): Licence => ({
+  licenceId: 'LIC-1',
+  exporterId: 'P1',
+  clientId: 'C1',
+  clientName: 'Client One GmbH',
+  endUserCountry: 'DE',
+  materials: ['NDFEB_DY_MAGNET'],
+  quotaKg: 1000,
+  validFrom: at(D0 - 30),
+  validTo: at(D0 + 300),
+  status: 'ACTIVE',
+  issuedAt: at(D0 - 31),
+  ...overrides,
+});
+
+export function describeStoreContract(name: string, factory: () => Promise<{ store: StateStore; producer: (id: string) => string; cleanup?: () => Promise<void> }>) {
+  describe(`StateStore contract: ${name}`, () => {
+    let store: StateStore;
+    let P: (id: string) => string;
+    let cleanup: (() => Promise<void>) | undefined;
+
+    beforeEach(async () => {
+      const made = await factory();
+      store = made.store;
+      P = made.producer;
+      cleanup = made.cleanup;
+    });
+    afterEach(async () => {
+      await cleanup?.();
+      await store.close();
+    });
+
+    it('applies a batch in order and moves the producer clock to the largest occurredAt', async () => {
+      const p = P('A');
+      const results = await store.applyBatch([
+        update({ producerId: p, occurredAt: at(D0, 10), flows: [{ material: 'NDPR_OXIDE', kind: 'produced', kg: 100 }] }),
+        update({ producerId: p, occurredAt: at(D0, 8), flows: [{ material: 'NDPR_OXIDE', kind: 'produced', kg: 100 }] }),
+      ]);
+      expect(results.map((r) => r.duplicate)).toEqual([false, false]);
+      expect(results.map((r) => r.watermark)).toEqual([at(D0, 10), at(D0, 10)]);
+    });
+
+    it('treats a redelivered reportId as a duplicate that returns the first result and changes nothing', async () => {
+      const p = P('B');
+      const ship = update({ producerId: p, occurredAt: at(D0), flows: [{ material: 'DY_OXIDE', kind: 'shipped', kg: 40 }] });
+      await store.applyBatch([update({ producerId: p, occurredAt: at(D0), flows: [{ material: 'DY_OXIDE', kind: 'produced', kg: 50 }] })]);
+      const first = await store.applyBatch([ship]);
+      const again = await store.applyBatch([ship, ship]);
+      expect(again[0]).toEqual({ ...first[0], duplicate: true });
+      expect(again[1]!.duplicate).toBe(true);
+      // Only one 40 kg shipment counts: the balance at the deficit check is 50 - 40.
+      const [tick] = await store.applyBatch([update({ producerId: p, occurredAt: dayEnd(D0) + GRACE })]);
+      expect(tick!.checks).toHaveLength(1);
+      expect(tick!.checks[0]).toMatchObject({ kind: 'deficit', material: 'DY_OXIDE', day: D0, bookKg: 10, subjectIds: [ship.reportId] });
+      expect(tick!.checks[0]!.totals).toMatchObject({ produced: 50, shipped: 40 });
+    });
+
+    it('holds a deficit check until the grace period has passed on the producer clock, and counts late production', async () => {
+      const p = P('C');
+      const ship = update({ producerId: p, occurredAt: at(D0), flows: [{ material: 'DY_OXIDE', kind: 'shipped', kg: 100 }] });
+      const [r1] = await store.applyBatch([ship]);
+      expect(r1!.checks).toEqual([]);
+      // Just before the grace period ends: nothing fires yet.
+      const [r2] = await store.applyBatch([update({ producerId: p, occurredAt: dayEnd(D0) + GRACE - 1 })]);
+      expect(r2!.checks).toEqual([]);
+      // Production of the same day, reported late, arrives before the deadline.
+      await store.applyBatch([update({ producerId: p, occurredAt: at(D0, 6), flows: [{ material: 'DY_OXIDE', kind: 'produced', kg: 100 }] })]);
+      const [r3] = await store.applyBatch([update({ producerId: p, occurredAt: dayEnd(D0) + GRACE })]);
+      expect(r3!.checks).toHaveLength(1);
+      expect(r3!.checks[0]).toMatchObject({ kind: 'deficit', day: D0, bookKg: 0, opening: null });
+      // Fired once only.
+      const [r4] = await store.applyBatch([update({ producerId: p, occurredAt: dayEnd(D0) + GRACE + DAY_MS })]);
+      expect(r4!.checks).toEqual([]);
+    });
+
+    it('lists every outflow of the day (shipments and consumption) as the subjects of one deficit check', async () => {
+      const p = P('D');
+      const s1 = update({ producerId: p, occurredAt: at(D0, 9), flows: [{ material: 'NDPR_METAL', kind: 'shipped', kg: 10 }] });
+      const c1 = update({
+        producerId: p,
+        occurredAt: at(D0, 11),
+        flows: [
+          { material: 'NDFEB_ALLOY', kind: 'produced', kg: 30 },
+          { material: 'NDPR_METAL', kind: 'consumed', kg: 9 },
+        ],
+      });
+      await store.applyBatch([s1, c1]);
+      const [tick] = await store.applyBatch([update({ producerId: p, occurredAt: dayEnd(D0) + GRACE })]);
+      expect(tick!.checks).toHaveLength(1);
+      expect(tick!.checks[0]).toMatchObject({ material: 'NDPR_METAL', bookKg: -19 });
+      expect([...tick!.checks[0]!.subjectIds].sort()).toEqual([s1.reportId, c1.reportId].sort());
+    });
+
+    it('starts the book from the latest earlier stock declaration and checks each declaration against the book', async () => {
+      const p = P('E');
+      const m = 'TB_OXIDE';
+      const decl1 = update({ producerId: p, occurredAt: at(D0), declaration: { material: m, onHandKg: 500 } });
+      await store.applyBatch([
+        decl1,
+        update({ producerId: p, occurredAt: at(D0 + 1), flows: [{ material: m, kind: 'produced', kg: 200 }] }),
+        update({ producerId: p, occurredAt: at(D0 + 2), flows: [{ material: m, kind: 'shipped', kg: 300 }, { material: m, kind: 'exported', kg: 300 }] }),
+      ]);
+      const decl2 = update({ producerId: p, occurredAt: at(D0 + 3), declaration: { material: m, onHandKg: 350 } });
+      // decl2 moves the clock past the first declaration's deadline; the tick past everything else.
+      const [r2] = await store.applyBatch([decl2]);
+      const [tick] = await store.applyBatch([update({ producerId: p, occurredAt: dayEnd(D0 + 3) + GRACE })]);
+      const fired = [...r2!.checks, ...tick!.checks];
+      const stock = fired.filter((c) => c.kind === 'stock');
+      expect(stock.map((c) => c.day)).toEqual([D0, D0 + 3]);
+      expect(stock[0]).toMatchObject({ opening: null, bookKg: 0, declaredKg: 500, subjectIds: [decl1.reportId] });
+      expect(stock[1]).toMatchObject({ opening: { day: D0, kg: 500 }, bookKg: 400, declaredKg: 350, subjectIds: [decl2.reportId] });
+      expect(stock[1]!.totals).toEqual({ produced: 200, received: 0, consumed: 0, shipped: 300, exported: 300 });
+      const deficit = fired.find((c) => c.kind === 'deficit');
+      expect(deficit).toMatchObject({ day: D0 + 2, bookKg: 400, opening: { day: D0, kg: 500 } });
+    });
+
+    it('fires checks in due order with a stable tie order', async () => {
+      const p = P('F');
+      await store.applyBatch([
+        update({ producerId: p, occurredAt: at(D0 + 1), flows: [{ material: 'B_MAT', kind: 'shipped', kg: 1 }] }),
+        update({ producerId: p, occurredAt: at(D0), flows: [{ material: 'Z_MAT', kind: 'shipped', kg: 1 }, { material: 'A_MAT', kind: 'shipped', kg: 1 }] }),
+      ]);
+      const [tick] = await store.applyBatch([update({ producerId: p, occurredAt: dayEnd(D0 + 1) + GRACE })]);
+      expect(tick!.checks.map((c) => `${c.material}@${c.day - D0}`)).toEqual(['A_MAT@0', 'Z_MAT@0', 'B_MAT@1']);
+    });
+
+    it('keeps producers apart', async () => {
+      const [a, b] = [P('G1'), P('G2')];
+      await store.applyBatch([update({ producerId: a, occurredAt: at(D0), flows: [{ material: 'DY_OXIDE', kind: 'shipped', kg: 5 }] })]);
+      const [rb] = await store.applyBatch([update({ producerId: b, occurredAt: at(D0 + 10) })]);
+      expect(rb!.checks).toEqual([]);
+      expect(rb!.watermark).toBe(at(D0 + 10));
+    });
+
+    it('counts licence use per licence and reports the kg before and after', async () => {
+      const p = P('H');
+      const results = await store.applyBatch([
+        update({ producerId: p, occurredAt: at(D0), licenceUse: { licenceId: 'LIC-9', kg: 600 } }),
+        update({ producerId: p, occurredAt: at(D0), licenceUse: { licenceId: 'LIC-9', kg: 500.5 } }),
+        update({ producerId: p, occurredAt: at(D0), licenceUse: { licenceId: 'LIC-8', kg: 1 } }),
+      ]);
+      expect(results.map((r) => [r.licenceUsedBeforeKg, r.licenceUsedAfterKg])).toEqual([
+        [0, 600],
+        [600, 1100.5],
+        [0, 1],
+      ]);
+    });
+
+    it('stores, replaces, looks up and deletes licences', async () => {
+      const id = `LIC-${P('I')}`;
+      await store.putLicence(sampleLicence({ licenceId: id, status: 'ACTIVE' }));
+      await store.putLicence(sampleLicence({ licenceId: id, status: 'SUSPENDED' }));
+      const found = await store.getLicences([id, `${id}-missing`]);
+      expect([...found.keys()]).toEqual([id]);
+      expect(found.get(id)).toEqual(sampleLicence({ licenceId: id, status: 'SUSPENDED' }));
+      await store.deleteLicence(id);
+      expect((await store.getLicences([id])).size).toBe(0);
+    });
+
+    it('remembers which alerts were published', async () => {
+      const ids = [`a-${P('J')}`, `b-${P('J')}`, `c-${P('J')}`];
+      expect(await store.unpublishedAlerts(ids)).toEqual(ids);
+      await store.markAlertsPublished([ids[1]!]);
+      expect(await store.unpublishedAlerts(ids)).toEqual([ids[0], ids[2]]);
+    });
+  });
+}
