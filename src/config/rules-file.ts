@@ -1,0 +1,174 @@
+/**
+ * The operators' rules file (YAML): which rules run, their parameters, severity bands, and
+ * per-producer / per-material overrides. A file that is wrong anywhere is refused whole with a
+ * message naming the line and the field, so a running detector keeps the rules it had.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { RULES } from '../rules/index.ts';
+import type { ParamsFor, Rule, RuleId } from '../rules/rule.ts';
+import { severityBands, type SeverityBands } from '../rules/severity.ts';
+
+const override = z
+  .object({
+    producerId: z.string().min(1).optional(),
+    material: z.string().min(1).optional(),
+    enabled: z.boolean().optional(),
+    params: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .refine((o) => o.producerId !== undefined || o.material !== undefined, {
+    message: 'an override needs producerId, material or both',
+  });
+
+const ruleEntry = z
+  .object({
+    enabled: z.boolean().default(true),
+    bands: z.record(z.string(), z.unknown()).optional(),
+    params: z.record(z.string(), z.unknown()).default({}),
+    overrides: z.array(override).default([]),
+  })
+  .strict();
+
+const rulesFileSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    rules: z.record(z.string(), ruleEntry.nullable()).default({}),
+  })
+  .strict();
+
+type Override = z.output<typeof override>;
+
+export interface RuleSettings<P = unknown> {
+  rule: Rule<P>;
+  bands: SeverityBands;
+  /** Whether the rule runs for this producer (and material, when given). */
+  enabled(producerId: string, material?: string): boolean;
+  /** Parameters for a producer, narrowed by material. */
+  paramsFor(producerId: string): ParamsFor<P>;
+  /** The file's overrides, for `rules check`. */
+  overrides: Override[];
+  defaults: P;
+}
+
+export interface RuleSet {
+  rules: RuleSettings<any>[];
+  get<P>(id: RuleId): RuleSettings<P> | undefined;
+  source: string;
+}
+
+/** Specificity order: a producer+material override beats a producer one, which beats a material one. */
+const specificity = (o: Override): number => (o.producerId ? 2 : 0) + (o.material ? 1 : 0);
+
+function makeSettings<P>(rule: Rule<P>, entry: z.output<typeof ruleEntry>, where: (path: (string | number)[]) => string): RuleSettings<P> {
+  const parse = (raw: Record<string, unknown>, path: (string | number)[]): P => {
+    const result = rule.params.safeParse(raw);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      const full = [...path, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+      throw new ConfigError(`${where(full)}: rules.${rule.id}: ${full.join('.')}: ${issue.message}`, 'REE_ERR_RULES_FILE');
+    }
+    return result.data;
+  };
+  const bandsResult = severityBands.safeParse({ ...rule.bands, ...entry.bands });
+  if (!bandsResult.success) {
+    const path = ['rules', rule.id, 'bands'];
+    throw new ConfigError(`${where(path)}: rules.${rule.id}.bands: ${bandsResult.error.issues[0]!.message}`, 'REE_ERR_RULES_FILE');
+  }
+  const defaults = parse(entry.params, ['rules', rule.id, 'params']);
+  // Validate every override up front: a bad one must fail at load, not when its producer shows up.
+  entry.overrides.forEach((o, i) => parse({ ...entry.params, ...o.params }, ['rules', rule.id, 'overrides', i, 'params']));
+  const ordered = entry.overrides
+    .map((o, i) => ({ o, i }))
+    .sort((a, b) => specificity(a.o) - specificity(b.o) || a.i - b.i)
+    .map(({ o }) => o);
+  const producersWithOverrides = new Set(ordered.map((o) => o.producerId).filter((p): p is string => p !== undefined));
+  const materialOverrides = ordered.filter((o) => o.producerId === undefined);
+  const cache = new Map<string, P>();
+
+  const matching = (producerId: string, material?: string) =>
+    ordered.filter(
+      (o) => (o.producerId === undefined || o.producerId === producerId) && (o.material === undefined || o.material === material),
+    );
+
+  return {
+    rule,
+    bands: bandsResult.data,
+    defaults,
+    overrides: entry.overrides,
+    enabled(producerId, material) {
+      let on = entry.enabled;
+      for (const o of matching(producerId, material)) if (o.enabled !== undefined) on = o.enabled;
+      return on;
+    },
+    paramsFor(producerId) {
+      // The common case (no override touches this producer or material) allocates nothing.
+      if (!producersWithOverrides.has(producerId) && materialOverrides.length === 0) return () => defaults;
+      return (material) => {
+        const key = `${producerId}\u0000${material ?? ''}`;
+        let p = cache.get(key);
+        if (!p) {
+          const found = matching(producerId, material);
+          p = found.length === 0 ? defaults : parse(Object.assign({}, entry.params, ...found.map((o) => o.params ?? {})), ['rules', rule.id]);
+          if (cache.size > 100_000) cache.clear();
+          cache.set(key, p);
+        }
+        return p;
+      };
+    },
+  };
+}
+
+/** Parses rules-file text; `source` names the file in messages. An empty text means all defaults. */
+export function parseRulesFile(text: string, source = 'rules file', rules: readonly Rule<any>[] = RULES): RuleSet {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = lineCounter.linePos(e.pos[0]);
+    throw new ConfigError(`${source}:${pos.line}:${pos.col}: YAML syntax error: ${e.message.split('\n')[0]}`, 'REE_ERR_RULES_FILE');
+  }
+  const where = (path: (string | number)[]): string => {
+    // Walk up the path until a node with a position is found, so the line points near the fault.
+    for (let n = path.length; n >= 0; n -= 1) {
+      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      if (node && typeof node === 'object' && node.range) return `${source}:${lineCounter.linePos(node.range[0]).line}`;
+    }
+    return source;
+  };
+  const raw = doc.toJS() ?? {};
+  const parsed = rulesFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+    throw new ConfigError(`${where(path)}: ${path.join('.') || '(file)'}: ${issue.message}`, 'REE_ERR_RULES_FILE');
+  }
+  const known = new Map(rules.map((r) => [r.id as string, r]));
+  for (const id of Object.keys(parsed.data.rules)) {
+    if (!known.has(id)) {
+      throw new ConfigError(
+        `${where(['rules', id])}: rules.${id}: no such rule in this version (known: ${[...known.keys()].join(', ')})`,
+        'REE_ERR_RULES_FILE',
+      );
+    }
+  }
+  const settings = rules.map((rule) => {
+    const entry = ruleEntry.parse(parsed.data.rules[rule.id] ?? {});
+    return makeSettings(rule, entry, where);
+  });
+  const byId = new Map(settings.map((s) => [s.rule.id, s]));
+  return { rules: settings, get: (id) => byId.get(id), source };
+}
+
+export function loadRulesFile(path?: string): RuleSet {
+  if (!path) return parseRulesFile('', 'built-in defaults');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read rules file ${path}: ${(err as Error).message}`, 'REE_ERR_RULES_FILE');
+  }
+  return parseRulesFile(text, path);
+}

@@ -1,0 +1,101 @@
+/**
+ * The detector's core step, shared by `run` (Kafka + Redis) and `replay` (file + memory or Redis):
+ * a batch of validated reports in, the alerts it newly finds out. Three store round trips per
+ * batch, however large: licences, apply, published-alert check.
+ */
+import type { Catalogue } from '../domain/catalogue.ts';
+import type { Alert, Licence, Report } from '../domain/events.ts';
+import type { RuleSet } from '../config/rules-file.ts';
+import { graceMsOf, type VolumeMismatchParams } from '../rules/volume-mismatch.ts';
+import { severityFor } from '../rules/severity.ts';
+import type { AlertDraft, RuleInput } from '../rules/rule.ts';
+import type { StateStore } from '../state/store.ts';
+import { alertIdFor } from './alert-id.ts';
+import { toStateUpdate } from './to-update.ts';
+
+export interface PipelineDeps {
+  store: StateStore;
+  rules: RuleSet;
+  catalogue: Catalogue;
+  /** Wall clock for Alert.detectedAt only; nothing else reads it. */
+  now?: () => number;
+}
+
+export interface Pipeline {
+  /** Applies the reports and returns the alerts not yet published, in a stable order. */
+  process(reports: Report[]): Promise<Alert[]>;
+  /** Call after the alerts are durable downstream. */
+  markPublished(alerts: Alert[]): Promise<void>;
+  /** Swaps the rules between batches (hot reload); the next batch uses the new set. */
+  setRules(rules: RuleSet): void;
+  rules(): RuleSet;
+}
+
+const DEFAULT_GRACE_MS = 72 * 3_600_000;
+
+export function createPipeline(deps: PipelineDeps): Pipeline {
+  let rules = deps.rules;
+  const now = deps.now ?? Date.now;
+
+  function graceFor(report: Report): number {
+    const vm = rules.get<VolumeMismatchParams>('volume-mismatch');
+    return vm ? graceMsOf(vm.paramsFor(report.event.producerId)(report.event.material)) : DEFAULT_GRACE_MS;
+  }
+
+  function toAlert(ruleId: string, ruleVersion: number, draft: AlertDraft, bands: RuleSet['rules'][number]['bands']): Alert {
+    return {
+      alertId: alertIdFor(ruleId, draft.findingKey),
+      ruleId,
+      ruleVersion,
+      severity: severityFor(draft.score, bands, draft.severityFloor),
+      score: Math.round(draft.score * 1000) / 1000,
+      producerId: draft.producerId,
+      clientId: draft.clientId ?? null,
+      licenceId: draft.licenceId ?? null,
+      subjectEventIds: draft.subjectEventIds,
+      summary: draft.summary,
+      evidence: draft.evidence,
+      eventTime: draft.eventTime,
+      detectedAt: now(),
+      windowStart: draft.windowStart ?? null,
+      windowEnd: draft.windowEnd ?? null,
+    };
+  }
+
+  return {
+    async process(reports) {
+      if (reports.length === 0) return [];
+      const licenceIds = new Set<string>();
+      for (const r of reports) if (r.kind === 'shipments' && r.event.licenceId) licenceIds.add(r.event.licenceId);
+      const licences = licenceIds.size > 0 ? await deps.store.getLicences([...licenceIds]) : new Map<string, Licence>();
+      const licenceOf = (r: Report): Licence | null =>
+        r.kind === 'shipments' && r.event.licenceId ? (licences.get(r.event.licenceId) ?? null) : null;
+
+      const results = await deps.store.applyBatch(reports.map((r) => toStateUpdate(r, licenceOf(r), graceFor(r))));
+
+      const found = new Map<string, Alert>();
+      reports.forEach((report, i) => {
+        const input: RuleInput = { report, result: results[i]!, licence: licenceOf(report), catalogue: deps.catalogue };
+        for (const settings of rules.rules) {
+          if (!settings.enabled(report.event.producerId, report.event.material)) continue;
+          const drafts = settings.rule.evaluate(input, settings.paramsFor(report.event.producerId));
+          for (const draft of drafts) {
+            const alert = toAlert(settings.rule.id, settings.rule.version, draft, settings.bands);
+            // Within a batch the first report to reach a finding owns it.
+            if (!found.has(alert.alertId)) found.set(alert.alertId, alert);
+          }
+        }
+      });
+      if (found.size === 0) return [];
+      const fresh = new Set(await deps.store.unpublishedAlerts([...found.keys()]));
+      return [...found.values()].filter((a) => fresh.has(a.alertId));
+    },
+    async markPublished(alerts) {
+      if (alerts.length > 0) await deps.store.markAlertsPublished(alerts.map((a) => a.alertId));
+    },
+    setRules(next) {
+      rules = next;
+    },
+    rules: () => rules,
+  };
+}

@@ -1,0 +1,28 @@
+/** Turns a validated report into the state change it stands for. Pure. */
+import { countsAgainstQuota } from '../domain/licence-fit.ts';
+import type { Licence, Report } from '../domain/events.ts';
+import type { Flow, StateUpdate } from '../state/store.ts';
+
+export function toStateUpdate(report: Report, licence: Licence | null, graceMs: number): StateUpdate {
+  const base = { reportId: report.event.reportId, producerId: report.event.producerId, occurredAt: report.event.occurredAt, graceMs };
+  switch (report.kind) {
+    case 'production': {
+      const e = report.event;
+      const flows: Flow[] = [{ material: e.material, kind: 'produced', kg: e.quantityKg }];
+      for (const input of e.inputs) flows.push({ material: input.material, kind: 'consumed', kg: input.quantityKg });
+      return { ...base, flows };
+    }
+    case 'shipments': {
+      const e = report.event;
+      const flows: Flow[] = [{ material: e.material, kind: 'shipped', kg: e.quantityKg }];
+      if (e.direction === 'EXPORT') flows.push({ material: e.material, kind: 'exported', kg: e.quantityKg });
+      const licenceUse =
+        e.direction === 'EXPORT' && licence && countsAgainstQuota(licence, e) ? { licenceId: licence.licenceId, kg: e.quantityKg } : undefined;
+      return { ...base, flows, licenceUse };
+    }
+    case 'receipts':
+      return { ...base, flows: [{ material: report.event.material, kind: 'received', kg: report.event.quantityKg }] };
+    case 'inventory':
+      return { ...base, flows: [], declaration: { material: report.event.material, onHandKg: report.event.onHandKg } };
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The one static list of rules. An id here that is unknown or listed twice is an error at start,
+ * so a typo in a rule module cannot silently disable it.
+ */
+import { ConfigError } from '../errors.ts';
+import { licenceQuotaExceeded } from './licence-quota-exceeded.ts';
+import { RULE_IDS, type Rule } from './rule.ts';
+import { unlicensedClient } from './unlicensed-client.ts';
+import { volumeMismatch } from './volume-mismatch.ts';
+
+export function checkRuleList(rules: readonly Rule<any>[]): readonly Rule<any>[] {
+  const seen = new Set<string>();
+  for (const rule of rules) {
+    if (!(RULE_IDS as readonly string[]).includes(rule.id)) throw new ConfigError(`rule list names unknown rule id "${rule.id}"`);
+    if (seen.has(rule.id)) throw new ConfigError(`rule list names "${rule.id}" twice`);
+    seen.add(rule.id);
+  }
+  return rules;
+}
+
+export const RULES: readonly Rule<any>[] = checkRuleList([volumeMismatch, unlicensedClient, licenceQuotaExceeded]);

@@ -1,0 +1,69 @@
+/**
+ * What a rule is: a small pure module (no I/O) with an id, a version, a zod schema for its
+ * parameters (with defaults), and an evaluate step that turns one applied report into alert drafts.
+ * The shared pipeline step (severity.ts, pipeline/alerts.ts) turns drafts into alerts.
+ */
+import type { z } from 'zod';
+import type { Catalogue } from '../domain/catalogue.ts';
+import type { Licence, Report, Severity } from '../domain/events.ts';
+import type { ApplyResult } from '../state/store.ts';
+
+export const RULE_IDS = [
+  'volume-mismatch',
+  'yield-anomaly',
+  'unlicensed-client',
+  'licence-quota-exceeded',
+  'destination-mismatch',
+  'split-shipments',
+  'undervaluation',
+  'hs-misdeclaration',
+  'volume-spike',
+  'custody-gap',
+  'watchlist-match',
+  'reporting-gap',
+  'quota-overrun',
+] as const;
+export type RuleId = (typeof RULE_IDS)[number];
+
+/** Everything a rule may look at for one report: the report, what applying it did, reference data. */
+export interface RuleInput {
+  report: Report;
+  result: ApplyResult;
+  /** The licence a shipment names, when it names one that exists. */
+  licence: Licence | null;
+  catalogue: Catalogue;
+}
+
+export interface AlertDraft {
+  /** What makes the finding one finding: the same key always gives the same alertId. */
+  findingKey: string;
+  /** 0..1, how strong the finding is; the rule's severity bands turn it into a severity. */
+  score: number;
+  /** A severity the finding never goes under, whatever its score (e.g. a revoked licence). */
+  severityFloor?: Severity;
+  producerId: string;
+  clientId?: string | null;
+  licenceId?: string | null;
+  subjectEventIds: string[];
+  summary: string;
+  evidence: Record<string, string>;
+  eventTime: number;
+  windowStart?: number | null;
+  windowEnd?: number | null;
+}
+
+/** Parameters resolved for one producer; `material` picks per-material overrides. */
+export type ParamsFor<P> = (material?: string) => P;
+
+export interface Rule<P = unknown> {
+  id: RuleId;
+  version: number;
+  description: string;
+  params: z.ZodType<P>;
+  /** Default severity bands when the rules file gives none (see severity.ts). */
+  bands?: { MEDIUM?: number; HIGH?: number; CRITICAL?: number };
+  evaluate(input: RuleInput, params: ParamsFor<P>): AlertDraft[];
+}
+
+/** Helps rules keep their parameter type when listed together. */
+export const defineRule = <P>(rule: Rule<P>): Rule<P> => rule;

@@ -1,0 +1,113 @@
+/**
+ * volume-mismatch: mass balance. A producer cannot ship or consume more than it produced, received
+ * and held; a declared stock must agree with the book. Both checks run only once a day's grace
+ * period has passed on the producer's clock, so late-arriving reports get their chance first.
+ */
+import { z } from 'zod';
+import { HOUR_MS, dayEnd, dayStart, isoDay } from '../domain/time.ts';
+import type { FiredCheck } from '../state/store.ts';
+import { kg, pct, tonnes } from './format.ts';
+import { defineRule, type AlertDraft, type RuleInput } from './rule.ts';
+import { clampScore } from './severity.ts';
+
+export const volumeMismatchParams = z.object({
+  /** Hours after a day ends before its balance is judged (event time). */
+  graceHours: z.number().min(0).max(24 * 92).default(72),
+  /** Physical-vs-book gap allowed, in percent of the material available in the period. */
+  tolerancePct: z.number().min(0).max(100).default(0.5),
+  /** Absolute gap always allowed, so tiny producers are not flagged for rounding. */
+  toleranceKg: z.number().min(0).default(5),
+});
+export type VolumeMismatchParams = z.output<typeof volumeMismatchParams>;
+
+export const graceMsOf = (p: VolumeMismatchParams): number => p.graceHours * HOUR_MS;
+
+function available(check: FiredCheck): number {
+  return (check.opening?.kg ?? 0) + check.totals.produced + check.totals.received;
+}
+
+function periodEvidence(check: FiredCheck, p: VolumeMismatchParams): Record<string, string> {
+  return {
+    material: check.material,
+    day: isoDay(check.day),
+    openingStockKg: kg(check.opening?.kg ?? 0),
+    openingDeclaredOn: check.opening ? isoDay(check.opening.day) : 'none',
+    producedKg: kg(check.totals.produced),
+    receivedKg: kg(check.totals.received),
+    consumedKg: kg(check.totals.consumed),
+    shippedKg: kg(check.totals.shipped),
+    bookBalanceKg: kg(check.bookKg),
+    tolerancePct: String(p.tolerancePct),
+    toleranceKgFloor: kg(p.toleranceKg),
+    graceHours: String(p.graceHours),
+  };
+}
+
+function deficitDraft(producerId: string, check: FiredCheck, p: VolumeMismatchParams): AlertDraft | null {
+  const tolerance = Math.max(p.toleranceKg, (p.tolerancePct / 100) * available(check));
+  const deficit = -check.bookKg;
+  if (deficit <= tolerance) return null;
+  const outflow = check.totals.shipped + check.totals.consumed;
+  return {
+    // One finding per producer, material and reconciliation period: a deficit that persists
+    // day after day is the same lead, not a new one each day.
+    findingKey: `deficit|${producerId}|${check.material}|${check.opening?.day ?? 'start'}`,
+    score: clampScore(deficit / Math.max(outflow, 1)),
+    producerId,
+    subjectEventIds: check.subjectIds,
+    summary: `${producerId} shipped or consumed ${tonnes(deficit)} more ${check.material} than it had available by ${isoDay(check.day)} (book balance ${tonnes(check.bookKg)}).`,
+    evidence: { check: 'deficit', ...periodEvidence(check, p), deficitKg: kg(deficit), toleranceKg: kg(tolerance) },
+    eventTime: dayEnd(check.day),
+    windowStart: check.opening ? dayStart(check.opening.day + 1) : null,
+    windowEnd: dayEnd(check.day),
+  };
+}
+
+function stockDraft(producerId: string, check: FiredCheck, p: VolumeMismatchParams): AlertDraft | null {
+  // The first declaration is the opening stock: there is no book yet to compare it with.
+  if (check.opening === null || check.declaredKg === undefined) return null;
+  const declared = check.declaredKg;
+  const gap = declared - check.bookKg;
+  const base = Math.max(Math.abs(check.bookKg), declared, available(check));
+  const tolerance = Math.max(p.toleranceKg, (p.tolerancePct / 100) * base);
+  if (Math.abs(gap) <= tolerance) return null;
+  const direction = gap < 0 ? 'below' : 'above';
+  const meaning = gap < 0 ? 'goods left without a report' : 'goods arrived without a report';
+  return {
+    findingKey: `stock|${producerId}|${check.material}|${check.day}`,
+    score: clampScore(Math.abs(gap) / Math.max(base, 1)),
+    producerId,
+    subjectEventIds: check.subjectIds,
+    summary: `${producerId} declared ${tonnes(declared)} of ${check.material} on ${isoDay(check.day)}, ${tonnes(Math.abs(gap))} ${direction} its book balance of ${tonnes(check.bookKg)}: ${meaning}.`,
+    evidence: {
+      check: 'declared-stock',
+      ...periodEvidence(check, p),
+      declaredStockKg: kg(declared),
+      gapKg: kg(gap),
+      gapPct: pct(Math.abs(gap) / Math.max(base, 1)),
+      direction,
+      toleranceKg: kg(tolerance),
+    },
+    eventTime: dayEnd(check.day),
+    windowStart: dayStart(check.opening.day + 1),
+    windowEnd: dayEnd(check.day),
+  };
+}
+
+export const volumeMismatch = defineRule({
+  id: 'volume-mismatch',
+  version: 1,
+  description: 'Shipped or consumed beyond produced + received + stock after a grace period; declared stock differing from the book balance.',
+  params: volumeMismatchParams,
+  // The score is the deficit as a share of outflows: 10 % unexplained is already serious.
+  bands: { MEDIUM: 0.1, HIGH: 0.3, CRITICAL: 0.6 },
+  evaluate({ report, result }: RuleInput, params) {
+    const drafts: AlertDraft[] = [];
+    for (const check of result.checks) {
+      const p = params(check.material);
+      const draft = check.kind === 'deficit' ? deficitDraft(report.event.producerId, check, p) : stockDraft(report.event.producerId, check, p);
+      if (draft) drafts.push(draft);
+    }
+    return drafts;
+  },
+});
