@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { HOUR_MS, dayEnd, dayStart, isoDay } from '../domain/time.ts';
+import { roundKg } from '../state/balance.ts';
 import type { FiredCheck } from '../state/store.ts';
 import { kg, pct, tonnes } from './format.ts';
 import { defineRule, type AlertDraft, type RuleInput } from './rule.ts';
@@ -43,8 +44,14 @@ function periodEvidence(check: FiredCheck, p: VolumeMismatchParams): Record<stri
   };
 }
 
+/**
+ * The gap allowed, to the gram like the book itself: 0.7 % of 10 t is 69.99999999999999 in floating
+ * point, and a book exactly 70 kg short must not fall outside a 70 kg tolerance.
+ */
+const toleranceOf = (p: VolumeMismatchParams, baseKg: number): number => roundKg(Math.max(p.toleranceKg, (p.tolerancePct / 100) * baseKg));
+
 function deficitDraft(producerId: string, check: FiredCheck, p: VolumeMismatchParams): AlertDraft | null {
-  const tolerance = Math.max(p.toleranceKg, (p.tolerancePct / 100) * available(check));
+  const tolerance = toleranceOf(p, available(check));
   const deficit = -check.bookKg;
   if (deficit <= tolerance) return null;
   const outflow = check.totals.shipped + check.totals.consumed;
@@ -67,9 +74,10 @@ function stockDraft(producerId: string, check: FiredCheck, p: VolumeMismatchPara
   // The first declaration is the opening stock: there is no book yet to compare it with.
   if (check.opening === null || check.declaredKg === undefined) return null;
   const declared = check.declaredKg;
-  const gap = declared - check.bookKg;
+  // Both sides are kept to the gram; their difference is too, or float noise decides at the threshold.
+  const gap = roundKg(declared - check.bookKg);
   const base = Math.max(Math.abs(check.bookKg), declared, available(check));
-  const tolerance = Math.max(p.toleranceKg, (p.tolerancePct / 100) * base);
+  const tolerance = toleranceOf(p, base);
   if (Math.abs(gap) <= tolerance) return null;
   const direction = gap < 0 ? 'below' : 'above';
   const meaning = gap < 0 ? 'goods left without a report' : 'goods arrived without a report';
