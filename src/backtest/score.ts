@@ -1,0 +1,123 @@
+/**
+ * Precision and recall of alerts against labels (DESIGN.md): an alert detects a label when their
+ * ruleIds are equal and their subjectEventIds intersect; for producer-level rules, which have no
+ * single subject report, the same producerId is the match.
+ */
+export interface Label {
+  anomalyId: string;
+  ruleId: string;
+  producerId: string;
+  subjectEventIds: string[];
+  clientId?: string | null;
+  licenceId?: string | null;
+}
+
+export interface ScoredAlert {
+  alertId: string;
+  ruleId: string;
+  producerId: string;
+  subjectEventIds: string[];
+}
+
+export const PRODUCER_LEVEL_RULES = new Set(['reporting-gap']);
+
+export interface RuleScore {
+  ruleId: string;
+  alerts: number;
+  labels: number;
+  truePositives: number;
+  falsePositives: number;
+  detected: number;
+  missed: number;
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+export interface BacktestResult {
+  rules: RuleScore[];
+  overall: RuleScore;
+  /** Alerts that match no label, and labels no alert detects: the rows an operator reads next. */
+  unmatchedAlerts: string[];
+  missedLabels: string[];
+}
+
+function matches(alert: ScoredAlert, label: Label): boolean {
+  if (alert.ruleId !== label.ruleId) return false;
+  if (PRODUCER_LEVEL_RULES.has(label.ruleId)) return alert.producerId === label.producerId;
+  return alert.subjectEventIds.some((id) => label.subjectEventIds.includes(id));
+}
+
+function ratio(n: number, d: number): number {
+  // No alerts and nothing to find is a perfect score, not a division by zero.
+  return d === 0 ? 1 : n / d;
+}
+
+function score(ruleId: string, alerts: number, labels: number, tp: number, detected: number): RuleScore {
+  const precision = ratio(tp, alerts);
+  const recall = ratio(detected, labels);
+  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+  return { ruleId, alerts, labels, truePositives: tp, falsePositives: alerts - tp, detected, missed: labels - detected, precision, recall, f1 };
+}
+
+export function backtest(alerts: ScoredAlert[], labels: Label[]): BacktestResult {
+  // Index labels by subject report so matching stays linear in the number of alerts.
+  const bySubject = new Map<string, Label[]>();
+  const byProducer = new Map<string, Label[]>();
+  for (const label of labels) {
+    if (PRODUCER_LEVEL_RULES.has(label.ruleId)) {
+      byProducer.set(label.producerId, [...(byProducer.get(label.producerId) ?? []), label]);
+    } else {
+      for (const id of label.subjectEventIds) bySubject.set(id, [...(bySubject.get(id) ?? []), label]);
+    }
+  }
+  const detectedLabels = new Set<string>();
+  const truePositive = new Set<string>();
+  for (const alert of alerts) {
+    const candidates = new Set<Label>([...(byProducer.get(alert.producerId) ?? []), ...alert.subjectEventIds.flatMap((id) => bySubject.get(id) ?? [])]);
+    for (const label of candidates) {
+      if (!matches(alert, label)) continue;
+      truePositive.add(alert.alertId);
+      detectedLabels.add(label.anomalyId);
+    }
+  }
+  const ruleIds = [...new Set([...alerts.map((a) => a.ruleId), ...labels.map((l) => l.ruleId)])].sort();
+  const rules = ruleIds.map((ruleId) => {
+    const ra = alerts.filter((a) => a.ruleId === ruleId);
+    const rl = labels.filter((l) => l.ruleId === ruleId);
+    return score(
+      ruleId,
+      ra.length,
+      rl.length,
+      ra.filter((a) => truePositive.has(a.alertId)).length,
+      rl.filter((l) => detectedLabels.has(l.anomalyId)).length,
+    );
+  });
+  const overall = score('overall', alerts.length, labels.length, truePositive.size, detectedLabels.size);
+  return {
+    rules,
+    overall,
+    unmatchedAlerts: alerts.filter((a) => !truePositive.has(a.alertId)).map((a) => a.alertId),
+    missedLabels: labels.filter((l) => !detectedLabels.has(l.anomalyId)).map((l) => l.anomalyId),
+  };
+}
+
+const f = (x: number) => x.toFixed(3);
+
+export function formatBacktestTable(result: BacktestResult): string {
+  const header = ['rule', 'alerts', 'labels', 'TP', 'FP', 'FN', 'precision', 'recall', 'F1'];
+  const rows = [...result.rules, result.overall].map((r) => [
+    r.ruleId,
+    String(r.alerts),
+    String(r.labels),
+    String(r.truePositives),
+    String(r.falsePositives),
+    String(r.missed),
+    f(r.precision),
+    f(r.recall),
+    f(r.f1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(0, -1).map(line), widths.map((w) => '-'.repeat(w)).join('  '), line(rows.at(-1)!)].join('\n');
+}

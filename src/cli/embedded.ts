@@ -1,0 +1,44 @@
+/**
+ * The state store a command runs on: in memory by default, or Redis when a URL is given. A replay
+ * against Redis gets a namespace of its own so earlier runs cannot leak into its results.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createMemoryStore } from '../state/memory-store.ts';
+import { createRedisStore } from '../state/redis-store.ts';
+import type { StateStore } from '../state/store.ts';
+
+export interface OpenedStore {
+  store: StateStore;
+  description: string;
+  /** Closes connections and, for a throwaway Redis namespace, deletes its keys. */
+  dispose(): Promise<void>;
+}
+
+export async function openStore(redisUrl: string | undefined, options: { keep?: boolean; prefix?: string } = {}): Promise<OpenedStore> {
+  if (!redisUrl) {
+    const store = createMemoryStore();
+    return { store, description: 'in-memory state', dispose: () => store.close() };
+  }
+  const prefix = options.prefix ?? `ree-replay-${randomUUID().slice(0, 8)}`;
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  await redis.connect();
+  const cleaner = options.keep ? undefined : redis.duplicate();
+  const store = createRedisStore({ redis, prefix });
+  return {
+    store,
+    description: `Redis ${redisUrl} (key prefix ${prefix})`,
+    async dispose() {
+      await store.close();
+      if (cleaner) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await cleaner.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length > 0) await cleaner.unlink(...keys);
+        } while (cursor !== '0');
+        await cleaner.quit();
+      }
+    },
+  };
+}

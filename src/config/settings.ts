@@ -1,0 +1,90 @@
+/**
+ * Runtime settings: environment variables (names fixed by DESIGN.md), overridden by command-line
+ * flags, validated in one place. A wrong value stops start-up with one line naming the setting.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+
+const brokerList = z
+  .string()
+  .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+  .refine((list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), {
+    message: 'expected host:port[,host:port...]',
+  });
+
+const url = (protocols: string[]) =>
+  z.string().refine((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, `expected a ${protocols.join(' or ')} URL`);
+
+const topicPrefix = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, . _ - only');
+
+export const settingsSchema = z.object({
+  kafkaBrokers: brokerList.default(['127.0.0.1:9092']),
+  /** The Confluent-compatible API of the registry; `none` runs JSON-only. */
+  schemaRegistryUrl: z.union([z.literal('none'), url(['http:', 'https:'])]).default('http://127.0.0.1:8081/apis/ccompat/v7'),
+  redisUrl: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  topicPrefix: topicPrefix.default('ree'),
+  groupId: z.string().min(1).max(200).default('ree-sentinel'),
+  alertFormat: z.enum(['avro', 'json']).default('avro'),
+  rulesFile: z.string().min(1).optional(),
+  /** Key prefix in Redis; wrap it in braces only for tests that want one slot. */
+  statePrefix: z.string().regex(/^[A-Za-z0-9:._{}-]{1,100}$/).default('ree'),
+  httpPort: z.coerce.number().int().min(0).max(65535).default(9464),
+  topicPartitions: z.coerce.number().int().min(1).max(10_000).default(6),
+  topicReplication: z.coerce.number().int().min(1).max(10).default(1),
+  /** Topic-partitions processed at once. 1 keeps the strictest effectively-once guarantee. */
+  concurrency: z.coerce.number().int().min(1).max(64).default(1),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type Settings = z.output<typeof settingsSchema>;
+
+/** Which environment variable feeds which setting, and the flag that overrides it. */
+export const SETTING_SOURCES: Record<keyof Settings, { env: string; flag: string; help: string }> = {
+  kafkaBrokers: { env: 'KAFKA_BROKERS', flag: 'brokers', help: 'Kafka bootstrap servers, host:port[,host:port]' },
+  schemaRegistryUrl: { env: 'SCHEMA_REGISTRY_URL', flag: 'registry', help: "schema registry's Confluent API URL, or none" },
+  redisUrl: { env: 'REDIS_URL', flag: 'redis', help: 'Redis URL (redis://host:port)' },
+  topicPrefix: { env: 'REE_TOPIC_PREFIX', flag: 'prefix', help: 'topic name prefix: <prefix>.shipments.v1 ...' },
+  groupId: { env: 'REE_GROUP_ID', flag: 'group', help: 'consumer group id' },
+  alertFormat: { env: 'REE_ALERT_FORMAT', flag: 'alert-format', help: 'avro | json' },
+  rulesFile: { env: 'REE_RULES_FILE', flag: 'rules', help: 'rules file (YAML); built-in defaults when absent' },
+  statePrefix: { env: 'REE_STATE_PREFIX', flag: 'state-prefix', help: 'Redis key prefix' },
+  httpPort: { env: 'REE_HTTP_PORT', flag: 'http-port', help: 'port of /healthz, /readyz, /metrics (0 = off)' },
+  topicPartitions: { env: 'REE_TOPIC_PARTITIONS', flag: 'partitions', help: 'partitions of topics run creates' },
+  topicReplication: { env: 'REE_TOPIC_REPLICATION', flag: 'replication', help: 'replication factor of topics run creates' },
+  concurrency: { env: 'REE_CONCURRENCY', flag: 'concurrency', help: 'topic-partitions processed at once' },
+  logLevel: { env: 'LOG_LEVEL', flag: 'log-level', help: 'fatal|error|warn|info|debug|trace|silent' },
+};
+
+/**
+ * Flags win over the environment; empty environment values count as unset so `FOO= cmd` does not
+ * trip validation.
+ */
+export function loadSettings(env: NodeJS.ProcessEnv, flags: Record<string, string | undefined> = {}): Settings {
+  const raw: Record<string, unknown> = {};
+  for (const [key, source] of Object.entries(SETTING_SOURCES)) {
+    const value = flags[source.flag] ?? env[source.env];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0]) as keyof Settings;
+    const source = SETTING_SOURCES[key];
+    const given = raw[key];
+    throw new ConfigError(
+      `bad setting ${source.env} (--${source.flag}) = ${JSON.stringify(given)}: ${issue.message}; expected ${source.help}`,
+    );
+  }
+  return parsed.data;
+}
+
+export function settingsHelp(): string {
+  return Object.values(SETTING_SOURCES)
+    .map((s) => `  --${s.flag.padEnd(14)} ${s.env.padEnd(22)} ${s.help}`)
+    .join('\n');
+}

@@ -1,0 +1,69 @@
+/**
+ * One batch of one report topic-partition: decode and validate every record, dead-letter the bad
+ * ones, run the good ones through the pipeline, publish the alerts, and only then say the batch is
+ * done (the caller commits). Every durable step is idempotent, so a retry or a redelivery after a
+ * crash at any point repeats nothing visible.
+ */
+import type { IHeaders } from 'kafkajs';
+import type { ReportTopicKind } from '../config/topics.ts';
+import type { Decoder } from '../codec/decode.ts';
+import type { Alert, Report } from '../domain/events.ts';
+import type { Logger } from '../ops/logger.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import { retry } from '../ops/retry.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
+import type { AlertSink } from '../producers/alert-sink.ts';
+import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
+
+export interface RawRecord {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: IHeaders | undefined;
+  offset: string;
+}
+
+export interface BatchDeps {
+  decoder: Decoder;
+  pipeline: Pipeline;
+  alerts: AlertSink;
+  deadLetters: DeadLetterSink;
+  metrics?: Metrics | undefined;
+  logger?: Logger | undefined;
+}
+
+export interface BatchOutcome {
+  reports: number;
+  alerts: Alert[];
+  deadLetters: DeadLetter[];
+}
+
+export async function handleReportBatch(
+  deps: BatchDeps,
+  batch: { kind: ReportTopicKind; topic: string; partition: number; records: RawRecord[] },
+): Promise<BatchOutcome> {
+  const { decoder, pipeline, logger, metrics } = deps;
+  const onRetry = (err: unknown, attempt: number) =>
+    logger?.warn({ err, attempt, topic: batch.topic, partition: batch.partition }, 'retrying batch step');
+
+  const outcomes = await retry(() => decoder.decodeBatch(batch.records.map((r) => r.value), (v) => decoder.decodeReport(batch.kind, v)), { onRetry });
+  const reports: Report[] = [];
+  const deadLetters: DeadLetter[] = [];
+  outcomes.forEach((outcome, i) => {
+    const record = batch.records[i]!;
+    if (outcome.ok) reports.push(outcome.value);
+    else deadLetters.push({ key: record.key, value: record.value, headers: record.headers, error: outcome.error, topic: batch.topic, partition: batch.partition, offset: record.offset });
+  });
+
+  const alerts = await retry(() => pipeline.process(reports), { onRetry });
+  await retry(() => deps.alerts.publish(alerts), { onRetry });
+  await retry(() => deps.deadLetters.send(deadLetters), { onRetry });
+  await retry(() => pipeline.markPublished(alerts), { onRetry });
+
+  metrics?.events.inc({ topic: batch.topic }, batch.records.length);
+  for (const a of alerts) metrics?.alerts.inc({ rule: a.ruleId, severity: a.severity });
+  for (const d of deadLetters) {
+    metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });
+    logger?.warn({ topic: d.topic, partition: d.partition, offset: d.offset, code: d.error.code, reason: d.error.message }, 'record sent to dead-letter topic');
+  }
+  return { reports: reports.length, alerts, deadLetters };
+}

@@ -1,0 +1,104 @@
+/**
+ * Reads the compacted licences topic into the shared state store, so every detector instance
+ * sees every licence whichever partitions it owns. A tombstone deletes. The report consumer
+ * starts only once this one has caught up with what the topic held at start, or early exports
+ * would be judged against a half-loaded licence register.
+ */
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Decoder } from '../codec/decode.ts';
+import { InvalidRecordError } from '../errors.ts';
+import type { Logger } from '../ops/logger.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import { retry } from '../ops/retry.ts';
+import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
+import type { StateStore } from '../state/store.ts';
+
+export interface LicenceConsumerDeps {
+  kafka: Kafka;
+  admin: Admin;
+  groupId: string;
+  topic: string;
+  decoder: Decoder;
+  store: StateStore;
+  deadLetters: DeadLetterSink;
+  metrics?: Metrics | undefined;
+  logger: Logger;
+}
+
+export interface LicenceConsumer {
+  start(): Promise<void>;
+  /** Resolves once every partition has been read up to its end offset at start time. */
+  caughtUp(timeoutMs: number): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+export function createLicenceConsumer(deps: LicenceConsumerDeps): LicenceConsumer {
+  let consumer: Consumer | undefined;
+  /** partition → offset that must be passed to be caught up */
+  const targets = new Map<number, bigint>();
+  const reached = new Map<number, bigint>();
+
+  // The group's committed offsets count too: after a restart, or with partitions owned by another
+  // instance, this process may have nothing left to read itself.
+  async function committedPastTargets(): Promise<boolean> {
+    const [committed] = await deps.admin.fetchOffsets({ groupId: deps.groupId, topics: [deps.topic] });
+    const byPartition = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    return [...targets].every(([p, end]) => (byPartition.get(p) ?? -1n) >= end);
+  }
+
+  const isCaughtUp = () => [...targets].every(([p, end]) => (reached.get(p) ?? -1n) + 1n >= end);
+
+  return {
+    async start() {
+      const offsets = await deps.admin.fetchTopicOffsets(deps.topic);
+      for (const o of offsets) {
+        const high = BigInt(o.high);
+        if (high > BigInt(o.low)) targets.set(o.partition, high);
+      }
+      consumer = deps.kafka.consumer({ groupId: deps.groupId, allowAutoTopicCreation: false });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [deps.topic], fromBeginning: true });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+          const dead: DeadLetter[] = [];
+          for (const m of batch.messages) {
+            try {
+              const licence = await deps.decoder.decodeLicence(m.value);
+              const key = m.key?.toString('utf8');
+              if (licence === null) {
+                if (key) await retry(() => deps.store.deleteLicence(key));
+              } else {
+                if (key && key !== licence.licenceId) {
+                  throw new InvalidRecordError('REE_ERR_VALIDATION', `record key "${key}" is not the licenceId "${licence.licenceId}"`);
+                }
+                await retry(() => deps.store.putLicence(licence));
+              }
+            } catch (err) {
+              if (!(err instanceof InvalidRecordError)) throw err;
+              dead.push({ key: m.key, value: m.value, headers: m.headers, error: err, topic: batch.topic, partition: batch.partition, offset: m.offset });
+            }
+          }
+          await retry(() => deps.deadLetters.send(dead));
+          deps.metrics?.events.inc({ topic: batch.topic }, batch.messages.length);
+          for (const d of dead) deps.metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });
+          resolveOffset(batch.lastOffset());
+          reached.set(batch.partition, BigInt(batch.lastOffset()));
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+        },
+      });
+    },
+    async caughtUp(timeoutMs) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        if (isCaughtUp() || (await committedPastTargets())) return true;
+        if (Date.now() > until) return false;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    async stop() {
+      await consumer?.disconnect();
+    },
+  };
+}
