@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { iso } from '../domain/time.ts';
+import { roundKg } from '../state/balance.ts';
 import { kg, pct, tonnes } from './format.ts';
 import { defineRule } from './rule.ts';
 import { clampScore } from './severity.ts';
@@ -25,7 +26,8 @@ export const licenceQuotaExceeded = defineRule({
     if (used === undefined || before === undefined) return [];
     const s = report.event;
     const p = params(s.material);
-    const limit = licence.quotaKg * (1 + p.tolerancePct / 100);
+    // To the gram, like the usage it is compared with: 100 kg * 1.15 is 114.99999999999999 in floating point.
+    const limit = roundKg(licence.quotaKg * (1 + p.tolerancePct / 100));
     if (used <= limit) return [];
     const over = used - licence.quotaKg;
     return [

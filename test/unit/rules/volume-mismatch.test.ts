@@ -83,7 +83,7 @@ describe('volume-mismatch deficit check', () => {
   it.each([
     ['at a tolerance that is not exact in floating point', 10_070, 0],
     ['just above it', 10_070.001, 1],
-  ])('%s (0.7 %% of 10 t)', (_, shipped, count) => {
+  ])('%s (0.7 percent of 10 t)', (_, shipped, count) => {
     expect(evaluate([firedCheck({ totals: { produced: 10_000, shipped } })], { tolerancePct: 0.7 })).toHaveLength(count);
   });
 
@@ -191,7 +191,7 @@ describe('volume-mismatch declared-stock check', () => {
   it.each([
     ['at a tolerance that is not exact in floating point', 9_930, null],
     ['just beyond it', 9_929.999, 'below'],
-  ])('%s (0.7 %% of 10 t)', (_, declared, direction) => {
+  ])('%s (0.7 percent of 10 t)', (_, declared, direction) => {
     const check = stock(declared, { opening: { day: D0 - 30, kg: 10_000 }, totals: {} });
     expect(evaluate([check], { tolerancePct: 0.7 }).map((d) => d.evidence.direction)).toEqual(direction ? [direction] : []);
   });
