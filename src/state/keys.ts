@@ -1,0 +1,64 @@
+/**
+ * The one place Redis key names are made. Every key is `${prefix}:{${tag}}:${kind}`: the braces
+ * make `tag` the Redis Cluster hash tag, so all keys of one producer share a slot (a script may
+ * touch several of them) while different producers spread over the cluster. Licences and
+ * published-alert markers belong to no producer; each gets its own tag and is only ever used
+ * by single-key commands.
+ */
+import { ReeError } from '../errors.ts';
+
+/** The id alphabet of the event schemas: nothing that could open or close a hash tag. */
+const KEY_PART = /^[A-Za-z0-9._:\-]+$/;
+/** Generous for alert ids built from a rule, a producer and a digest; far below Redis limits. */
+const MAX_KEY_PART_LENGTH = 512;
+
+export type ProducerKeyKind = 'meta' | 'book' | 'days' | 'pending' | 'licence-use';
+
+export interface KeyBuilder {
+  readonly prefix: string;
+  producer(producerId: string, kind: ProducerKeyKind): string;
+  /** One string per applied report, so each can expire on its own. */
+  seen(producerId: string, reportId: string): string;
+  licence(licenceId: string): string;
+  publishedAlert(alertId: string): string;
+}
+
+/**
+ * Refuses a value that would change which key (or which slot) it names. A producer id holding a
+ * brace could both move its keys to another producer's slot and collide with a seen key.
+ */
+export function assertKeyPart(value: string, what: string): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_PART_LENGTH || !KEY_PART.test(value)) {
+    throw new ReeError('REE_ERR_STATE', `${what} ${JSON.stringify(value)} cannot be part of a Redis key: use 1-${MAX_KEY_PART_LENGTH} letters, digits and . _ : -`, {
+      context: { [what]: value },
+    });
+  }
+}
+
+export function createKeyBuilder(prefix: string): KeyBuilder {
+  // A brace in the prefix would become the hash tag of every key, pinning all producers to one slot.
+  if (prefix.length === 0 || /[{}\s]/.test(prefix)) {
+    throw new ReeError('REE_ERR_CONFIG', `Redis key prefix ${JSON.stringify(prefix)} must be non-empty and contain no braces or spaces`);
+  }
+  const key = (tag: string, kind: string) => `${prefix}:{${tag}}:${kind}`;
+  return {
+    prefix,
+    producer(producerId, kind) {
+      assertKeyPart(producerId, 'producerId');
+      return key(producerId, kind);
+    },
+    seen(producerId, reportId) {
+      assertKeyPart(producerId, 'producerId');
+      assertKeyPart(reportId, 'reportId');
+      return key(producerId, `seen:${reportId}`);
+    },
+    licence(licenceId) {
+      assertKeyPart(licenceId, 'licenceId');
+      return key(`lic:${licenceId}`, 'licence');
+    },
+    publishedAlert(alertId) {
+      assertKeyPart(alertId, 'alertId');
+      return key(`alert:${alertId}`, 'published');
+    },
+  };
+}
