@@ -1,0 +1,72 @@
+--[[
+  A producer's material books in Redis: the layout, and the writes that mirror addFlow and the
+  declaration and outflow bookkeeping of the in-memory store. Materials live in fields and index
+  members rather than in keys of their own, because the checks a report fires can concern any
+  material, and a script may only touch keys it was given.
+
+  book hash (one per producer):
+    f|<material>|<day>|<kind>   kg of that day's flows of that kind (exactNumber text)
+    dk|<material>|<day>         declared stock on hand at the end of the day
+    dr|<material>|<day>         reportId of that declaration
+    o|<material>|<day>          JSON array of the day's outflow reportIds, at most maxIds
+  days sorted set (one per producer, every score 0, so members are in byte order):
+    f|<material>|<day10>        the material has flows on that day
+    d|<material>|<day10>        the material has a declaration on that day
+  day10 is the day zero-padded to 10 digits, which makes member order day order for range reads.
+
+  Provides: FLOW_KINDS, dayText, flowField, declaredKgField, flowIndexMember, declarationIndexMember,
+            addFlow, addOutflowId, declareStock, declaration, outflowIds
+]]
+--@include "numbers"
+--@include "json"
+
+-- The order of FlowKind in src/state/store.ts.
+local FLOW_KINDS = { 'produced', 'received', 'consumed', 'shipped', 'exported' }
+
+local function dayText(day) return string.format('%d', day) end
+local function dayIndexText(day) return string.format('%010d', day) end
+
+local function flowField(material, day, kind) return 'f|' .. material .. '|' .. dayText(day) .. '|' .. kind end
+local function declaredKgField(material, day) return 'dk|' .. material .. '|' .. dayText(day) end
+local function declaredByField(material, day) return 'dr|' .. material .. '|' .. dayText(day) end
+local function outflowIdsField(material, day) return 'o|' .. material .. '|' .. dayText(day) end
+local function flowIndexMember(material, day) return 'f|' .. material .. '|' .. dayIndexText(day) end
+local function declarationIndexMember(material, day) return 'd|' .. material .. '|' .. dayIndexText(day) end
+
+local function addFlow(bookKey, daysKey, material, day, kind, kg)
+  local field = flowField(material, day, kind)
+  -- Not HINCRBYFLOAT: it adds in long double and prints 17 digits, so totals would drift from Node's.
+  local total = tonumber(redis.call('HGET', bookKey, field) or '0')
+  redis.call('HSET', bookKey, field, exactNumber(roundKg(total + kg)))
+  redis.call('ZADD', daysKey, 0, flowIndexMember(material, day))
+end
+
+local function addOutflowId(bookKey, material, day, reportId, maxIds)
+  local field = outflowIdsField(material, day)
+  local stored = redis.call('HGET', bookKey, field)
+  local ids = stored and cjson.decode(stored) or {}
+  if #ids >= maxIds then return end
+  for _, id in ipairs(ids) do
+    if id == reportId then return end
+  end
+  ids[#ids + 1] = reportId
+  redis.call('HSET', bookKey, field, encodeJson(jsonArray(ids)))
+end
+
+-- A later declaration for the same day replaces the earlier one.
+local function declareStock(bookKey, daysKey, material, day, kg, reportId)
+  redis.call('HSET', bookKey, declaredKgField(material, day), exactNumber(kg), declaredByField(material, day), reportId)
+  redis.call('ZADD', daysKey, 0, declarationIndexMember(material, day))
+end
+
+-- The declaration on that day as { kg, reportId }, or nil.
+local function declaration(bookKey, material, day)
+  local stored = redis.call('HMGET', bookKey, declaredKgField(material, day), declaredByField(material, day))
+  if not stored[1] then return nil end
+  return { kg = tonumber(stored[1]), reportId = stored[2] }
+end
+
+local function outflowIds(bookKey, material, day)
+  local stored = redis.call('HGET', bookKey, outflowIdsField(material, day))
+  return jsonArray(stored and cjson.decode(stored) or {})
+end

@@ -1,0 +1,196 @@
+/**
+ * Owns the store's Lua scripts: loading the `.lua` files, expanding their includes, registering
+ * them with ioredis under versioned names, and building every KEYS/ARGV array. Nothing else calls
+ * a script, so a script's header and the code that feeds it are checked against each other here.
+ *
+ * ioredis's defineCommand sends EVALSHA and falls back to EVAL (which also caches the script) on a
+ * connection that has not seen the script yet or answers NOSCRIPT, node by node on a Cluster.
+ */
+import { readFileSync } from 'node:fs';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import { dayEnd, dayOf } from '../domain/time.ts';
+import { ReeError } from '../errors.ts';
+import { assertKeyPart, type KeyBuilder } from './keys.ts';
+import type { QueuedCommand } from './redis-pipelines.ts';
+import { FLOW_KINDS, MAX_SUBJECT_IDS, OUTFLOW_KINDS, type ApplyResult, type FiredCheck, type StateUpdate } from './store.ts';
+
+export interface ScriptDefinition {
+  /**
+   * The command name ioredis registers. The version is bumped whenever the script's text or the
+   * data layout it reads changes, so two deployed versions never share a name.
+   */
+  name: string;
+  file: string;
+  numberOfKeys: number;
+}
+
+export const SCRIPTS = {
+  applyReport: { name: 'ree_applyReport_v1', file: 'applyReport-6.lua', numberOfKeys: 6 },
+} as const satisfies Record<string, ScriptDefinition>;
+
+const LUA_DIR = new URL('./lua/', import.meta.url);
+const INCLUDE_DIRECTIVE = '--@include';
+const INCLUDE_LINE = /^--@include "([A-Za-z0-9_-]+)"\s*$/;
+
+/**
+ * Replaces each `--@include "name"` line with the text of include `name`, recursively. An include
+ * already pasted earlier is not pasted again (its locals are in scope from the first copy), so an
+ * include may name what it needs without the script knowing. Cycles and typos are errors.
+ */
+export function expandIncludes(source: string, readInclude: (name: string) => string, origin = 'script'): string {
+  const included = new Set<string>();
+  const expand = (text: string, from: string, chain: readonly string[]): string =>
+    text
+      .split('\n')
+      .map((line, index) => {
+        if (!line.startsWith(INCLUDE_DIRECTIVE)) return line;
+        const where = `${from}:${index + 1}`;
+        const name = INCLUDE_LINE.exec(line)?.[1];
+        if (name === undefined) throw new Error(`${where}: malformed include ${JSON.stringify(line)}; write --@include "name"`);
+        if (chain.includes(name)) throw new Error(`${where}: include cycle ${[...chain, name].join(' -> ')}`);
+        if (included.has(name)) return `-- include "${name}" is above`;
+        included.add(name);
+        let body: string;
+        try {
+          body = readInclude(name);
+        } catch (err) {
+          throw new Error(`${where}: cannot read include "${name}": ${err instanceof Error ? err.message : String(err)}`);
+        }
+        return `-- include "${name}" {\n${expand(body, name, [...chain, name]).trimEnd()}\n-- } include "${name}"`;
+      })
+      .join('\n');
+  return expand(source, origin, [origin]);
+}
+
+const loaded = new Map<string, string>();
+
+/** The script's full text with includes expanded, read once per process. */
+export function loadScript(definition: ScriptDefinition): string {
+  if (!definition.file.endsWith(`-${definition.numberOfKeys}.lua`)) {
+    throw new Error(`script ${definition.file} is registered with ${definition.numberOfKeys} keys but named for another count`);
+  }
+  let text = loaded.get(definition.file);
+  if (text === undefined) {
+    const read = (path: string) => readFileSync(new URL(path, LUA_DIR), 'utf8');
+    text = expandIncludes(read(definition.file), (name) => read(`includes/${name}.lua`), definition.file);
+    loaded.set(definition.file, text);
+  }
+  return text;
+}
+
+type ScriptCall = (...args: (string | number)[]) => unknown;
+
+function invoke(target: ChainableCommander, definition: ScriptDefinition, keys: string[], argv: (string | number)[]): void {
+  if (keys.length !== definition.numberOfKeys) throw new Error(`${definition.name} takes ${definition.numberOfKeys} keys, got ${keys.length}`);
+  const call = (target as unknown as Record<string, ScriptCall | undefined>)[definition.name];
+  if (typeof call !== 'function') throw new Error(`script ${definition.name} is not registered on this connection`);
+  call.call(target, ...keys, ...argv);
+}
+
+const OUTFLOWS: ReadonlySet<string> = new Set(OUTFLOW_KINDS);
+const KNOWN_FLOW_KINDS: ReadonlySet<string> = new Set(FLOW_KINDS);
+/** Days are written zero-padded to 10 digits in the days index; event times end at year 275760 anyway. */
+const MAX_OCCURRED_AT = 8_640_000_000_000_000;
+
+function refuse(message: string, update: StateUpdate): never {
+  throw new ReeError('REE_ERR_STATE', `cannot apply report ${JSON.stringify(update.reportId)}: ${message}`, {
+    context: { reportId: update.reportId, producerId: update.producerId },
+  });
+}
+
+const isFiniteNumber = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n);
+
+/** What the script would otherwise store, half-applied or as text that reads back differently. */
+function assertStorable(u: StateUpdate): void {
+  if (!Number.isSafeInteger(u.occurredAt) || u.occurredAt < 0 || u.occurredAt > MAX_OCCURRED_AT) refuse(`occurredAt ${u.occurredAt} is not an epoch-millisecond time`, u);
+  if (!isFiniteNumber(u.graceMs) || u.graceMs < 0) refuse(`graceMs ${u.graceMs} is not a duration`, u);
+  for (const flow of u.flows) {
+    assertKeyPart(flow.material, 'material');
+    if (!KNOWN_FLOW_KINDS.has(flow.kind)) refuse(`unknown flow kind ${JSON.stringify(flow.kind)}`, u);
+    if (!isFiniteNumber(flow.kg)) refuse(`flow of ${flow.material} has kg ${flow.kg}`, u);
+  }
+  if (u.declaration) {
+    assertKeyPart(u.declaration.material, 'material');
+    if (!isFiniteNumber(u.declaration.onHandKg)) refuse(`declared stock of ${u.declaration.material} is ${u.declaration.onHandKg}`, u);
+  }
+  if (u.licenceUse) {
+    assertKeyPart(u.licenceUse.licenceId, 'licenceId');
+    if (!isFiniteNumber(u.licenceUse.kg)) refuse(`licence use of ${u.licenceUse.licenceId} is ${u.licenceUse.kg} kg`, u);
+  }
+}
+
+/** The ApplyResult as applyReport-6.lua writes it (JSON leaves out absent fields). */
+interface ScriptResult {
+  reportId: string;
+  watermark: number;
+  licenceUsedBeforeKg?: number;
+  licenceUsedAfterKg?: number;
+  checks: FiredCheck[];
+}
+
+export class StateScripts {
+  constructor(
+    redis: Redis | Cluster,
+    private readonly keys: KeyBuilder,
+    private readonly options: { seenTtlSeconds: number; maxSubjectIds?: number },
+  ) {
+    for (const definition of Object.values(SCRIPTS)) {
+      redis.defineCommand(definition.name, { numberOfKeys: definition.numberOfKeys, lua: loadScript(definition) });
+    }
+  }
+
+  /** The command that applies one update, to be sent in a pipeline with the rest of its batch. */
+  applyReport(update: StateUpdate): QueuedCommand {
+    const producerKey = (kind: Parameters<KeyBuilder['producer']>[1]) => this.keys.producer(update.producerId, kind);
+    const keys = [
+      this.keys.seen(update.producerId, update.reportId),
+      producerKey('meta'),
+      producerKey('book'),
+      producerKey('days'),
+      producerKey('pending'),
+      producerKey('licence-use'),
+    ];
+    assertStorable(update);
+    const day = dayOf(update.occurredAt);
+    const argument = {
+      reportId: update.reportId,
+      occurredAt: update.occurredAt,
+      day,
+      dueAt: dayEnd(day) + update.graceMs,
+      flows: update.flows.map((f) => ({ material: f.material, kind: f.kind, kg: f.kg, outflow: OUTFLOWS.has(f.kind) })),
+      // Absent rather than null: cjson turns null into a value Lua counts as true.
+      ...(update.declaration ? { declaration: { material: update.declaration.material, onHandKg: update.declaration.onHandKg } } : {}),
+      ...(update.licenceUse ? { licenceUse: { licenceId: update.licenceUse.licenceId, kg: update.licenceUse.kg } } : {}),
+    };
+    const argv = [JSON.stringify(argument), String(this.options.seenTtlSeconds), String(this.options.maxSubjectIds ?? MAX_SUBJECT_IDS)];
+    return { key: keys[0]!, queue: (pipeline) => invoke(pipeline, SCRIPTS.applyReport, keys, argv) };
+  }
+
+  /** Turns the script's reply into the ApplyResult the in-memory store would have returned, field for field. */
+  decodeApplyReport(reply: unknown): ApplyResult {
+    if (!Array.isArray(reply) || (reply[0] !== 'applied' && reply[0] !== 'duplicate') || typeof reply[1] !== 'string') {
+      throw new ReeError('REE_ERR_STATE', `${SCRIPTS.applyReport.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
+    }
+    const stored = JSON.parse(reply[1]) as ScriptResult;
+    return {
+      reportId: stored.reportId,
+      duplicate: reply[0] === 'duplicate',
+      watermark: stored.watermark,
+      licenceUsedBeforeKg: stored.licenceUsedBeforeKg,
+      licenceUsedAfterKg: stored.licenceUsedAfterKg,
+      checks: stored.checks.map((c) => {
+        const check: FiredCheck = {
+          kind: c.kind,
+          material: c.material,
+          day: c.day,
+          opening: c.opening,
+          totals: c.totals,
+          bookKg: c.bookKg,
+          subjectIds: c.subjectIds,
+        };
+        if (c.kind === 'stock') check.declaredKg = c.declaredKg;
+        return check;
+      }),
+    };
+  }
+}
