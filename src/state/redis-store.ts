@@ -1,0 +1,142 @@
+/**
+ * The Redis StateStore: the live store, shared by every detector instance, on a single Redis or a
+ * Redis Cluster. Producer state changes only inside applyReport-6.lua (see scripts.ts); licences
+ * and published-alert markers are plain single-key strings. Each call is one round trip (one
+ * pipeline per cluster node, sent together).
+ *
+ * The caller owns the connection: close() stops this store, not the client it was given.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { Licence } from '../domain/events.ts';
+import { ReeError, errorMessage } from '../errors.ts';
+import { createKeyBuilder } from './keys.ts';
+import { execPipelined, type QueuedCommand, type Reply } from './redis-pipelines.ts';
+import { StateScripts } from './scripts.ts';
+import { SEEN_TTL_SECONDS, type StateStore } from './store.ts';
+
+/** Long enough that a replay of any retained Kafka data still finds its alerts marked published. */
+export const PUBLISHED_ALERT_TTL_SECONDS = 30 * 24 * 3600;
+
+export interface RedisStoreOptions {
+  redis: Redis | Cluster;
+  /** Namespace of every key, e.g. `ree`; no braces, since each key's hash tag is its producer. */
+  prefix: string;
+  seenTtlSeconds?: number;
+  publishedAlertTtlSeconds?: number;
+}
+
+/** Replies that mean "not now" (failover, resharding, loading, memory) rather than a bug. */
+const RETRIABLE_REPLY = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|BUSY|NOSCRIPT|READONLY|MASTERDOWN|NOREPLICAS|OOM)\b/;
+
+function isRetriable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  // Anything but a server reply is the connection failing: worth another try.
+  if (err.name !== 'ReplyError') return true;
+  return RETRIABLE_REPLY.test(err.message);
+}
+
+function stateError(operation: string, err: unknown): ReeError {
+  if (err instanceof ReeError) return err;
+  return new ReeError('REE_ERR_STATE', `Redis state store could not ${operation}: ${errorMessage(err)}`, {
+    retriable: isRetriable(err),
+    cause: err,
+  });
+}
+
+function assertPositiveSeconds(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ReeError('REE_ERR_CONFIG', `${name} must be a positive whole number of seconds, got ${value}`);
+  }
+}
+
+export function createRedisStore(options: RedisStoreOptions): StateStore {
+  const { redis } = options;
+  const seenTtlSeconds = options.seenTtlSeconds ?? SEEN_TTL_SECONDS;
+  const publishedAlertTtlSeconds = options.publishedAlertTtlSeconds ?? PUBLISHED_ALERT_TTL_SECONDS;
+  assertPositiveSeconds(seenTtlSeconds, 'seenTtlSeconds');
+  assertPositiveSeconds(publishedAlertTtlSeconds, 'publishedAlertTtlSeconds');
+  const keys = createKeyBuilder(options.prefix);
+  const scripts = new StateScripts(redis, keys, { seenTtlSeconds });
+  let closed = false;
+
+  /**
+   * Sends the commands, then fails the whole call if any one failed. A batch that failed part-way
+   * is safe to send again: applied reports come back as duplicates with their first results.
+   */
+  async function send(operation: string, build: () => QueuedCommand[]): Promise<unknown[]> {
+    if (closed) throw new ReeError('REE_ERR_STATE', `Redis state store is closed; cannot ${operation}`);
+    const commands = build();
+    let replies: Reply[];
+    try {
+      replies = await execPipelined(redis, commands);
+    } catch (err) {
+      throw stateError(operation, err);
+    }
+    const failed = replies.find(([error]) => error !== null);
+    if (failed) throw stateError(operation, failed[0]);
+    return replies.map(([, result]) => result);
+  }
+
+  return {
+    async applyBatch(updates) {
+      const replies = await send('apply a batch of reports', () => updates.map((u) => scripts.applyReport(u)));
+      return replies.map((reply) => scripts.decodeApplyReport(reply));
+    },
+
+    async putLicence(licence) {
+      await send('store a licence', () => {
+        const key = keys.licence(licence.licenceId);
+        return [{ key, queue: (p) => p.set(key, JSON.stringify(licence)) }];
+      });
+    },
+
+    async deleteLicence(licenceId) {
+      await send('delete a licence', () => {
+        const key = keys.licence(licenceId);
+        return [{ key, queue: (p) => p.del(key) }];
+      });
+    },
+
+    async getLicences(licenceIds) {
+      const replies = await send('read licences', () =>
+        licenceIds.map((id) => {
+          const key = keys.licence(id);
+          return { key, queue: (p) => p.get(key) };
+        }),
+      );
+      const found = new Map<string, Licence>();
+      replies.forEach((reply, i) => {
+        if (typeof reply !== 'string') return;
+        try {
+          found.set(licenceIds[i]!, JSON.parse(reply) as Licence);
+        } catch (err) {
+          throw new ReeError('REE_ERR_STATE', `licence ${licenceIds[i]} in Redis is not JSON: ${errorMessage(err)}`, { cause: err });
+        }
+      });
+      return found;
+    },
+
+    async unpublishedAlerts(alertIds) {
+      const replies = await send('read published alerts', () =>
+        alertIds.map((id) => {
+          const key = keys.publishedAlert(id);
+          return { key, queue: (p) => p.exists(key) };
+        }),
+      );
+      return alertIds.filter((_, i) => replies[i] === 0);
+    },
+
+    async markAlertsPublished(alertIds) {
+      await send('mark alerts published', () =>
+        alertIds.map((id) => {
+          const key = keys.publishedAlert(id);
+          return { key, queue: (p) => p.set(key, '1', 'EX', publishedAlertTtlSeconds) };
+        }),
+      );
+    },
+
+    async close() {
+      closed = true;
+    },
+  };
+}
