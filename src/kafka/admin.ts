@@ -1,0 +1,46 @@
+/**
+ * Topic provisioning. The broker runs with auto-creation off, so whoever starts first (the local
+ * stack's `up`, the detector's `run`, a test) creates the topics it needs, and creating them must
+ * be safe to repeat and to race: existing topics are left exactly as they are.
+ */
+import type { Admin } from 'kafkajs';
+import type { TopicSpec } from '../config/topics.ts';
+
+export interface EnsureTopicsResult {
+  /** Topics this call created. */
+  created: string[];
+  /** Topics that were already there (possibly created concurrently by someone else). */
+  existing: string[];
+}
+
+export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<EnsureTopicsResult> {
+  const wanted = new Map(specs.map((spec) => [spec.topic, spec]));
+  const present = new Set(await admin.listTopics());
+  const missing = [...wanted.values()].filter((spec) => !present.has(spec.topic));
+  const existing = [...wanted.keys()].filter((topic) => present.has(topic));
+  if (missing.length === 0) return { created: [], existing };
+
+  try {
+    await admin.createTopics({
+      // Callers produce right after this; without leaders their first sends would fail.
+      waitForLeaders: true,
+      topics: missing.map((spec) => ({
+        topic: spec.topic,
+        numPartitions: spec.numPartitions,
+        replicationFactor: spec.replicationFactor,
+        configEntries: spec.configEntries.map((entry) => ({ ...entry })),
+      })),
+    });
+  } catch (error) {
+    // Another process may have created some of them between our list and our create; kafkajs
+    // then reports the whole batch as failed. Only a topic that is still missing is a real error.
+    const nowPresent = new Set(await admin.listTopics());
+    const stillMissing = missing.filter((spec) => !nowPresent.has(spec.topic)).map((spec) => spec.topic);
+    if (stillMissing.length > 0) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`could not create topics ${stillMissing.join(', ')}: ${reason}`, { cause: error });
+    }
+    return { created: [], existing: [...wanted.keys()] };
+  }
+  return { created: missing.map((spec) => spec.topic), existing };
+}
