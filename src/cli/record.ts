@@ -1,0 +1,154 @@
+/**
+ * `ree-sentinel record`: live topics into a recording file (DESIGN.md format), Avro decoded to
+ * JSON, so QA can replay exactly what the detector saw.
+ */
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { Kafka, logLevel } from 'kafkajs';
+import { createDecoder } from '../codec/decode.ts';
+import { loadSettings, settingsHelp } from '../config/settings.ts';
+import { topicNames } from '../config/topics.ts';
+import { ReeError, errorMessage } from '../errors.ts';
+import type { RecordingLine } from '../pipeline/recording.ts';
+import { intOption, parseCommandArgs } from './args.ts';
+
+export const RECORD_USAGE = `Usage: ree-sentinel record --out rec.jsonl [--topics t1,t2] [--until-end | --max N] [options]
+
+Reads topics from the beginning and writes one JSON line per record:
+{"topic","key","timestamp","headers","partition","offset","value"} (value decoded from Avro or JSON).
+
+Options:
+  --out <file>      the recording to write (required)
+  --topics <list>   comma-separated topics (default: the report, licence and watchlist topics of --prefix)
+  --until-end       stop once every partition is read up to its end at start (default when no --max)
+  --max <n>         stop after n records
+  --timeout <s>     give up waiting for records after this many idle seconds (default 30)
+Connection settings (flag, environment variable):
+${settingsHelp()
+  .split('\n')
+  .filter((l) => /--(brokers|registry|prefix) /.test(l))
+  .join('\n')}
+  -h, --help        this help`;
+
+export async function recordCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(
+    argv,
+    { out: { type: 'string' }, topics: { type: 'string' }, 'until-end': { type: 'boolean' }, max: { type: 'string' }, timeout: { type: 'string' }, brokers: { type: 'string' }, registry: { type: 'string' }, prefix: { type: 'string' } },
+    RECORD_USAGE,
+  );
+  if (values.help) {
+    console.log(RECORD_USAGE);
+    return 0;
+  }
+  if (!values.out) throw new ReeError('REE_ERR_USAGE', `--out is required\n\n${RECORD_USAGE}`);
+  const settings = loadSettings(process.env, values as Record<string, string | undefined>);
+  const names = topicNames(settings.topicPrefix);
+  const topics = values.topics ? String(values.topics).split(',').map((t) => t.trim()).filter(Boolean) : [names.production, names.shipments, names.receipts, names.inventory, names.licences, names.watchlist];
+  const max = values.max === undefined ? Infinity : intOption(values.max as string, 'max', 0, 1);
+  const idleMs = intOption(values.timeout as string | undefined, 'timeout', 30, 1) * 1000;
+  const stats = await recordTopics({ brokers: settings.kafkaBrokers, registryUrl: settings.schemaRegistryUrl, topics, out: values.out as string, max, idleMs });
+  console.error(`recorded ${stats.records} records from ${topics.length} topics to ${values.out}${stats.undecodable ? ` (${stats.undecodable} undecodable, kept as raw text)` : ''}`);
+  return 0;
+}
+
+/**
+ * Reference topics (licences, watchlist) are recorded first, then the rest: the live detector
+ * loads its licence register before it reads reports, and a replay of the file should too.
+ */
+export async function recordTopics(options: { brokers: string[]; registryUrl: string; topics: string[]; out: string; max?: number; idleMs?: number }) {
+  const kafka = new Kafka({ clientId: 'ree-sentinel-record', brokers: options.brokers, logLevel: logLevel.ERROR });
+  const decoder = createDecoder(options.registryUrl === 'none' ? {} : { registry: new SchemaRegistry({ host: options.registryUrl }) });
+  const out = createWriteStream(options.out);
+  const stats = { records: 0, undecodable: 0 };
+  const isReference = (t: string) => /(^|\.)(licences|watchlist)\.v\d+$/.test(t);
+  const phases = [options.topics.filter(isReference), options.topics.filter((t) => !isReference(t))];
+  try {
+    for (const topics of phases) {
+      if (topics.length > 0) await recordPhase(kafka, decoder, topics, out, stats, options.max ?? Infinity, options.idleMs ?? 30_000);
+    }
+  } finally {
+    out.end();
+    await once(out, 'finish');
+  }
+  return stats;
+}
+
+async function recordPhase(
+  kafka: Kafka,
+  decoder: ReturnType<typeof createDecoder>,
+  topics: string[],
+  out: ReturnType<typeof createWriteStream>,
+  stats: { records: number; undecodable: number },
+  max: number,
+  idleMs: number,
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  // What "the end" means is fixed at start, so a busy topic cannot keep the recording open forever.
+  const remaining = new Map<string, bigint>();
+  try {
+    for (const topic of topics) {
+      let offsets;
+      try {
+        offsets = await admin.fetchTopicOffsets(topic);
+      } catch (err) {
+        throw new ReeError('REE_ERR_KAFKA', `cannot read topic ${topic}: ${errorMessage(err)}`);
+      }
+      for (const o of offsets) if (BigInt(o.high) > BigInt(o.low)) remaining.set(`${topic}/${o.partition}`, BigInt(o.high) - 1n);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  if (remaining.size === 0 || stats.records >= max) return;
+  // A throwaway group: recording must not move any real consumer's offsets.
+  const consumer = kafka.consumer({ groupId: `ree-record-${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics, fromBeginning: true });
+  let lastActivity = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const idle = setInterval(() => {
+      if (Date.now() - lastActivity > idleMs) finish();
+    }, 500);
+    const finish = () => {
+      clearInterval(idle);
+      resolve();
+    };
+    consumer
+      .run({
+        eachMessage: async ({ topic, partition, message }) => {
+          lastActivity = Date.now();
+          const key = `${topic}/${partition}`;
+          const end = remaining.get(key);
+          if (stats.records >= max || end === undefined || BigInt(message.offset) > end) return;
+          let value: unknown;
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+          try {
+            value = await decoder.decode(message.value);
+          } catch (err) {
+            // Kept, not dropped: replay will dead-letter it with this reason, as run would.
+            stats.undecodable += 1;
+            value = message.value?.toString('utf8') ?? null;
+            headers['ree-record-error'] = errorMessage(err);
+          }
+          const line: RecordingLine = {
+            topic,
+            key: message.key?.toString('utf8') ?? null,
+            timestamp: Number(message.timestamp),
+            headers: Object.keys(headers).length > 0 ? headers : undefined,
+            partition,
+            offset: message.offset,
+            value,
+          };
+          if (!out.write(JSON.stringify(line) + '\n')) await once(out, 'drain');
+          stats.records += 1;
+          if (BigInt(message.offset) >= end) remaining.delete(key);
+          if (remaining.size === 0 || stats.records >= max) finish();
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+}
