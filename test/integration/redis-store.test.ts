@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMemoryStore } from '../../src/state/memory-store.ts';
 import { createRedisStore } from '../../src/state/redis-store.ts';
+import { MAX_SUBJECT_IDS, type StateUpdate } from '../../src/state/store.ts';
 import { describeStoreContract } from '../helpers/store-contract.ts';
 import { deleteKeysWithPrefix, keysWithPrefix, redisUrl, uniquePrefix } from '../helpers/redis-state.ts';
 
@@ -82,5 +84,180 @@ describe('Redis store layout', () => {
     const store = createRedisStore({ redis, prefix: uniquePrefix('closed') });
     await store.close();
     await expect(store.unpublishedAlerts(['a'])).rejects.toThrow(/closed/);
+  });
+});
+
+/** A small seeded generator, so a failing scenario can be replayed from its seed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const DAY = 86_400_000;
+const FLOW_KIND_LIST = ['produced', 'received', 'consumed', 'shipped', 'exported'] as const;
+
+/** Reports with awkward numbers: raw decimals, half grams, tiny and huge quantities, redeliveries. */
+function scenario(seed: number, length: number): StateUpdate[][] {
+  const next = random(seed);
+  const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+  const kg = (): number =>
+    pick([
+      () => Math.round(next() * 1_000_000) / 1000,
+      () => next() * 500,
+      () => 0.0005,
+      () => 0.0004999,
+      () => 0.1,
+      () => 0.2,
+      () => 9_999_999.9995,
+      () => 1e-7,
+    ])();
+  const producers = ['P1', 'P2', 'P3'];
+  const materials = ['A_MAT', 'AB', 'Z', 'NDFEB_DY_MAGNET'];
+  const firstDay = 20_100;
+  const sent: StateUpdate[] = [];
+  const batches: StateUpdate[][] = [];
+  let batch: StateUpdate[] = [];
+  for (let i = 0; i < length; i++) {
+    let u: StateUpdate;
+    if (sent.length > 0 && next() < 0.1) {
+      u = pick(sent);
+    } else {
+      const flows = Array.from({ length: Math.floor(next() * 4) }, () => ({ material: pick(materials), kind: pick(FLOW_KIND_LIST), kg: kg() }));
+      u = {
+        reportId: `R${i}`,
+        producerId: pick(producers),
+        occurredAt: (firstDay + Math.floor(next() * 8)) * DAY + Math.floor(next() * DAY),
+        flows,
+        graceMs: pick([0, 3_600_000, 48 * 3_600_000, Math.floor(next() * 3 * DAY)]),
+        declaration: next() < 0.2 ? { material: pick(materials), onHandKg: pick([() => next() * 10_000, () => 0, () => 0.0006, () => 1234567.123456789])() } : undefined,
+        licenceUse: next() < 0.2 ? { licenceId: pick(['L1', 'L2']), kg: kg() } : undefined,
+      };
+      sent.push(u);
+    }
+    batch.push(u);
+    if (next() < 0.2) {
+      batches.push(batch);
+      batch = [];
+    }
+  }
+  batches.push(batch);
+  return batches;
+}
+
+describe('Redis store against the in-memory reference', () => {
+  for (const seed of [1, 2, 3, 42, 2025]) {
+    it(`returns exactly what the in-memory store returns (seed ${seed})`, async () => {
+      const prefix = uniquePrefix('parity');
+      const memory = createMemoryStore();
+      const store = createRedisStore({ redis, prefix });
+      const seen = { deficit: 0, stock: 0, duplicate: 0, negativeZero: 0 };
+      try {
+        for (const batch of scenario(seed, 400)) {
+          const expected = await memory.applyBatch(batch);
+          const actual = await store.applyBatch(batch);
+          for (const r of actual) {
+            if (r.duplicate) seen.duplicate++;
+            for (const c of r.checks) {
+              seen[c.kind]++;
+              if (Object.is(c.bookKg, -0)) seen.negativeZero++;
+            }
+          }
+          expect(actual).toStrictEqual(expected);
+          // toStrictEqual treats 0 and -0 alike; the sign of a zero must survive Redis too.
+          expect(actual.flatMap((r) => r.checks.map((c) => Object.is(c.bookKg, -0)))).toEqual(
+            expected.flatMap((r) => r.checks.map((c) => Object.is(c.bookKg, -0))),
+          );
+        }
+        // The scenario must have exercised what it is for.
+        expect(seen.deficit).toBeGreaterThan(10);
+        expect(seen.stock).toBeGreaterThan(5);
+        expect(seen.duplicate).toBeGreaterThan(10);
+      } finally {
+        await deleteKeysWithPrefix(redis, prefix);
+        await store.close();
+      }
+    });
+  }
+
+  it('keeps numbers exact where cjson would not: long decimals, 16-digit times, integers, negative zero', async () => {
+    const prefix = uniquePrefix('numbers');
+    const memory = createMemoryStore();
+    const store = createRedisStore({ redis, prefix });
+    const late = 8_640_000_000_000_000 - 1; // the last representable event time, 16 digits
+    const batch: StateUpdate[] = [
+      // Opening 0.0006 kg less a 1 g shipment: Math.round(-0.4) is -0, so the book is -0 kg.
+      { reportId: 'N1', producerId: 'P', occurredAt: 999 * DAY, flows: [], declaration: { material: 'M1', onHandKg: 0.0006 }, graceMs: 0 },
+      { reportId: 'N2', producerId: 'P', occurredAt: 1_000 * DAY, flows: [{ material: 'M1', kind: 'shipped', kg: 0.001 }], graceMs: 0 },
+      { reportId: 'N3', producerId: 'P', occurredAt: 1_001 * DAY, flows: [], declaration: { material: 'M2', onHandKg: 1234567.123456789 }, graceMs: 0 },
+      { reportId: 'N4', producerId: 'P', occurredAt: 1_002 * DAY, flows: [], licenceUse: { licenceId: 'L', kg: 1e15 }, graceMs: 0 },
+      { reportId: 'N5', producerId: 'P', occurredAt: late, flows: [], graceMs: 0 },
+    ];
+    try {
+      const expected = await memory.applyBatch(batch);
+      const actual = await store.applyBatch(batch);
+      expect(actual).toStrictEqual(expected);
+      expect(actual[4]!.watermark).toBe(late);
+      expect(actual[3]!.licenceUsedAfterKg).toBe(1e15);
+      const deficit = actual.flatMap((r) => r.checks).find((c) => c.kind === 'deficit');
+      expect(Object.is(deficit?.bookKg, -0)).toBe(true);
+      const stock = actual.flatMap((r) => r.checks).find((c) => c.kind === 'stock' && c.material === 'M2');
+      expect(stock?.declaredKg).toBe(1234567.123456789);
+      // What is stored for redeliveries holds the same numbers as what was returned.
+      expect(await store.applyBatch(batch)).toStrictEqual(actual.map((r) => ({ ...r, duplicate: true })));
+    } finally {
+      await deleteKeysWithPrefix(redis, prefix);
+      await store.close();
+    }
+  });
+
+  it('breaks due-time ties by day number, not by text, across digit widths', async () => {
+    const prefix = uniquePrefix('widths');
+    const memory = createMemoryStore();
+    const store = createRedisStore({ redis, prefix });
+    // The same dueAt for days 99_999 and 100_000: grace makes both due at one instant.
+    const dueAt = (100_000 + 1) * DAY - 1 + 5 * DAY;
+    const batch: StateUpdate[] = [
+      { reportId: 'W1', producerId: 'P', occurredAt: 100_000 * DAY, flows: [{ material: 'M', kind: 'shipped', kg: 1 }], graceMs: 5 * DAY },
+      { reportId: 'W2', producerId: 'P', occurredAt: 99_999 * DAY, flows: [{ material: 'M', kind: 'shipped', kg: 1 }], graceMs: 6 * DAY },
+      { reportId: 'W3', producerId: 'P', occurredAt: dueAt, flows: [], graceMs: 0 },
+    ];
+    try {
+      const expected = await memory.applyBatch(batch);
+      const actual = await store.applyBatch(batch);
+      expect(actual[2]!.checks.map((c) => c.day)).toEqual([99_999, 100_000]);
+      expect(actual).toStrictEqual(expected);
+    } finally {
+      await deleteKeysWithPrefix(redis, prefix);
+      await store.close();
+    }
+  });
+
+  it('lists at most MAX_SUBJECT_IDS outflow reports per day', async () => {
+    const prefix = uniquePrefix('subjects');
+    const memory = createMemoryStore();
+    const store = createRedisStore({ redis, prefix });
+    const batch: StateUpdate[] = Array.from({ length: MAX_SUBJECT_IDS + 5 }, (_, i) => ({
+      reportId: `S${i}`,
+      producerId: 'P',
+      occurredAt: 20_100 * DAY,
+      flows: [{ material: 'M', kind: 'consumed' as const, kg: 1 }],
+      graceMs: 0,
+    }));
+    batch.push({ reportId: 'tick', producerId: 'P', occurredAt: 20_101 * DAY, flows: [], graceMs: 0 });
+    try {
+      const actual = await store.applyBatch(batch);
+      expect(actual).toStrictEqual(await memory.applyBatch(batch));
+      expect(actual.at(-1)!.checks[0]!.subjectIds).toHaveLength(MAX_SUBJECT_IDS);
+      expect(actual.at(-1)!.checks[0]!.bookKg).toBe(-(MAX_SUBJECT_IDS + 5));
+    } finally {
+      await deleteKeysWithPrefix(redis, prefix);
+      await store.close();
+    }
   });
 });
