@@ -1,0 +1,189 @@
+/**
+ * bench:pipeline — the live detector's throughput against the real broker and Redis, beside a
+ * plain kafkajs consumer reading the same topics in the same run (the ratio is the figure), and
+ * the latency from report to alert while the detector keeps up with a paced stream.
+ *
+ *   npm run bench:pipeline -- [--events 200000] [--producers 1000] [--paced 2000] [--rate 500]
+ */
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { quantileSorted } from 'simple-statistics';
+import { loadSettings } from '../src/config/settings.ts';
+import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../src/config/topics.ts';
+import type { ProductionReport, ShipmentReport } from '../src/domain/events.ts';
+
+import { ensureTopics } from '../src/kafka/admin.ts';
+import { startDetector } from '../src/cli/run.ts';
+import { createLogger } from '../src/ops/logger.ts';
+import { printTable, saveResults } from './report.ts';
+
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '200000' }, producers: { type: 'string', default: '1000' }, paced: { type: 'string', default: '2000' }, rate: { type: 'string', default: '500' } },
+});
+const N = Number(values.events);
+const PRODUCERS = Number(values.producers);
+const PACED = Number(values.paced);
+const RATE = Number(values.rate);
+
+const env = loadSettings(process.env);
+const prefix = `ree-bench-${Date.now().toString(36)}`;
+const topics = topicNames(prefix);
+const kafka = new Kafka({ clientId: 'ree-bench', brokers: env.kafkaBrokers, logLevel: logLevel.ERROR });
+const T0 = Date.UTC(2025, 5, 2);
+let seq = 0;
+
+function report(i: number): { topic: string; key: string; value: ProductionReport | ShipmentReport } {
+  const producerId = `P-${String(i % PRODUCERS).padStart(6, '0')}`;
+  const occurredAt = T0 + Math.floor(i / PRODUCERS) * 3_600_000;
+  seq += 1;
+  // Mostly production and covered domestic shipments (clean), one in 50 an unlicensed export (an alert).
+  if (i % 2 === 0) {
+    return { topic: topics.production, key: producerId, value: { reportId: `b-${seq}`, producerId, facilityId: null, stage: 'MAGNET', material: 'NDFEB_MAGNET', quantityKg: 100, inputs: [], occurredAt, reportedAt: occurredAt + 60_000 } };
+  }
+  const unlicensed = i % 50 === 1;
+  return {
+    topic: topics.shipments,
+    key: producerId,
+    value: {
+      reportId: `b-${seq}`,
+      shipmentId: `S-${seq}`,
+      producerId,
+      clientId: unlicensed ? 'C-FOREIGN' : 'P-000000',
+      clientName: unlicensed ? 'Foreign Buyer Ltd' : 'Domestic Buyer',
+      clientCountry: unlicensed ? 'IN' : 'CN',
+      destinationCountry: unlicensed ? 'IN' : 'CN',
+      direction: unlicensed ? 'EXPORT' : 'DOMESTIC',
+      material: unlicensed ? 'NDFEB_DY_MAGNET' : 'NDFEB_MAGNET',
+      quantityKg: 10,
+      hsCode: unlicensed ? '8505111000' : '8505119000',
+      declaredValueUsd: 500,
+      licenceId: null,
+      transportMode: 'SEA',
+      occurredAt,
+      reportedAt: occurredAt + 60_000,
+    },
+  };
+}
+
+async function produceAll(count: number, start: number) {
+  const producer = kafka.producer();
+  await producer.connect();
+  const chunk = 5000;
+  for (let i = 0; i < count; i += chunk) {
+    const byTopic = new Map<string, { key: string; value: string }[]>();
+    for (let j = i; j < Math.min(count, i + chunk); j += 1) {
+      const r = report(start + j);
+      const list = byTopic.get(r.topic) ?? [];
+      list.push({ key: r.key, value: JSON.stringify(r.value) });
+      byTopic.set(r.topic, list);
+    }
+    await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
+  }
+  await producer.disconnect();
+}
+
+async function plainConsumer(expected: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `${prefix}-plain` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: REPORT_TOPIC_KINDS.map((k) => topics[k]), fromBeginning: true });
+  let seen = 0;
+  const started = performance.now();
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        seen += batch.messages.length;
+        if (seen >= expected) resolve();
+      },
+    });
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await consumer.disconnect();
+  return seconds;
+}
+
+async function committed(groupId: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let total = 0;
+  for (const kind of REPORT_TOPIC_KINDS) {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topics[kind]] });
+    for (const p of t?.partitions ?? []) total += Math.max(0, Number(p.offset));
+  }
+  await admin.disconnect();
+  return total;
+}
+
+async function main() {
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topicSpecs(prefix, { partitions: 6 }));
+  console.error(`producing ${N} reports for ${PRODUCERS} producers to ${prefix}.* ...`);
+  await produceAll(N, 0);
+
+  console.error('plain kafkajs consumer ...');
+  const plainSeconds = await plainConsumer(N);
+
+  console.error('detector ...');
+  const settings = loadSettings(process.env, { prefix, group: `${prefix}-detector`, 'state-prefix': prefix, 'http-port': '0', 'alert-format': 'json', 'log-level': 'warn' });
+  const started = performance.now();
+  const detector = await startDetector(settings, createLogger('warn'));
+  while ((await committed(settings.groupId)) < N) await new Promise((r) => setTimeout(r, 100));
+  const detectorSeconds = (performance.now() - started) / 1000;
+
+  // Latency: the detector is caught up; a paced stream of reports, every 25th an alert.
+  console.error(`latency: ${PACED} reports at ${RATE}/s ...`);
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const alertConsumer = kafka.consumer({ groupId: `${prefix}-alerts` });
+  await alertConsumer.connect();
+  await alertConsumer.subscribe({ topics: [topics.alerts], fromBeginning: false });
+  await alertConsumer.run({
+    eachMessage: async ({ message }) => {
+      const alert = JSON.parse(message.value!.toString()) as { subjectEventIds: string[] };
+      const t = sentAt.get(alert.subjectEventIds[0]!);
+      if (t !== undefined) latencies.push(Date.now() - t);
+    },
+  });
+  await new Promise((r) => setTimeout(r, 3000));
+  const producer = kafka.producer();
+  await producer.connect();
+  const interval = 1000 / RATE;
+  const pacedStart = performance.now();
+  for (let i = 0; i < PACED; i += 1) {
+    const r = report(N + i);
+    sentAt.set((r.value as { reportId: string }).reportId, Date.now());
+    await producer.send({ topic: r.topic, messages: [{ key: r.key, value: JSON.stringify(r.value) }] });
+    const wait = pacedStart + (i + 1) * interval - performance.now();
+    if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+  }
+  const expectedAlerts = Array.from({ length: PACED }, (_, i) => N + i).filter((i) => i % 50 === 1).length;
+  const deadline = Date.now() + 30_000;
+  while (latencies.length < expectedAlerts && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await producer.disconnect();
+  await alertConsumer.disconnect();
+  await detector.stop();
+  await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+  await admin.disconnect();
+
+  latencies.sort((a, b) => a - b);
+  const rows = [
+    { consumer: 'plain kafkajs (no processing)', events: N, seconds: plainSeconds, 'events/s': N / plainSeconds },
+    { consumer: 'ree-sentinel run (Redis state, rules, alerts)', events: N, seconds: detectorSeconds, 'events/s': N / detectorSeconds },
+  ];
+  printTable(rows);
+  const ratio = plainSeconds / detectorSeconds;
+  const p50 = latencies.length ? quantileSorted(latencies, 0.5) : NaN;
+  const p99 = latencies.length ? quantileSorted(latencies, 0.99) : NaN;
+  console.log(`\ndetector / plain throughput ratio: ${ratio.toFixed(2)}`);
+  console.log(`report → alert latency at ${RATE}/s: p50 ${p50} ms, p99 ${p99} ms (${latencies.length}/${expectedAlerts} alerts)`);
+  console.log(`saved ${saveResults('pipeline', { events: N, producers: PRODUCERS, rows, ratio, latency: { rate: RATE, alerts: latencies.length, p50, p99 } })}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
+
