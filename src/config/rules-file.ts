@@ -4,7 +4,7 @@
  * message naming the line and the field, so a running detector keeps the rules it had.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { RULES } from '../rules/index.ts';
@@ -59,15 +59,45 @@ export interface RuleSet {
   source: string;
 }
 
+/** Zod puts an unknown key's issue on the object holding it; name the key itself, and find its line. */
+function issuePath(issue: z.ZodError['issues'][number]): (string | number)[] {
+  const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+  if (issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined) path.push(issue.keys[0]);
+  return path;
+}
+
+/**
+ * Where in the text the entry at `path` starts. A map entry is found by its key, so the line is the
+ * one that names the field (a value may begin on the next line, or be absent); when the path goes
+ * deeper than the document, the nearest entry above it is used.
+ */
+function offsetOf(doc: Document, path: (string | number)[]): number | undefined {
+  for (let n = path.length; n > 0; n -= 1) {
+    const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
+    const segment = path[n - 1];
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+      if (pair && isScalar(pair.key) && pair.key.range) return pair.key.range[0];
+    } else if (isSeq(parent) && typeof segment === 'number') {
+      const item = parent.items[segment] as { range?: [number, number, number] } | null | undefined;
+      if (item?.range) return item.range[0];
+    }
+  }
+  return doc.contents?.range?.[0];
+}
+
 /** Specificity order: a producer+material override beats a producer one, which beats a material one. */
 const specificity = (o: Override): number => (o.producerId ? 2 : 0) + (o.material ? 1 : 0);
 
 function makeSettings<P>(rule: Rule<P>, entry: z.output<typeof ruleEntry>, where: (path: (string | number)[]) => string): RuleSettings<P> {
+  // Strict here even if the rule's schema is not: a misspelt parameter must be refused, not
+  // silently leave the default in force.
+  const schema = rule.params instanceof z.ZodObject ? (rule.params.strict() as unknown as z.ZodType<P>) : rule.params;
   const parse = (raw: Record<string, unknown>, path: (string | number)[]): P => {
-    const result = rule.params.safeParse(raw);
+    const result = schema.safeParse(raw);
     if (!result.success) {
       const issue = result.error.issues[0]!;
-      const full = [...path, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+      const full = [...path, ...issuePath(issue)];
       throw new ConfigError(`${where(full)}: rules.${rule.id}: ${full.join('.')}: ${issue.message}`, 'REE_ERR_RULES_FILE');
     }
     return result.data;
@@ -131,18 +161,14 @@ export function parseRulesFile(text: string, source = 'rules file', rules: reado
     throw new ConfigError(`${source}:${pos.line}:${pos.col}: YAML syntax error: ${e.message.split('\n')[0]}`, 'REE_ERR_RULES_FILE');
   }
   const where = (path: (string | number)[]): string => {
-    // Walk up the path until a node with a position is found, so the line points near the fault.
-    for (let n = path.length; n >= 0; n -= 1) {
-      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-      if (node && typeof node === 'object' && node.range) return `${source}:${lineCounter.linePos(node.range[0]).line}`;
-    }
-    return source;
+    const offset = offsetOf(doc, path);
+    return offset === undefined ? source : `${source}:${lineCounter.linePos(offset).line}`;
   };
   const raw = doc.toJS() ?? {};
   const parsed = rulesFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+    const path = issuePath(issue);
     throw new ConfigError(`${where(path)}: ${path.join('.') || '(file)'}: ${issue.message}`, 'REE_ERR_RULES_FILE');
   }
   const known = new Map(rules.map((r) => [r.id as string, r]));
