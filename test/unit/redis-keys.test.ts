@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { hashTagOf, keySlot } from '../../src/state/cluster-slot.ts';
+import { createKeyBuilder } from '../../src/state/keys.ts';
+
+describe('Redis keys', () => {
+  const keys = createKeyBuilder('ree');
+
+  it('tags every producer key with the producer and other keys with their own tag', () => {
+    expect(keys.producer('P-1', 'book')).toBe('ree:{P-1}:book');
+    expect(keys.seen('P-1', 'R:7')).toBe('ree:{P-1}:seen:R:7');
+    expect(keys.licence('LIC-1')).toBe('ree:{lic:LIC-1}:licence');
+    expect(keys.publishedAlert('volume-mismatch:P-1:ab12')).toBe('ree:{alert:volume-mismatch:P-1:ab12}:published');
+    expect(keySlot(keys.seen('P-1', 'R:7'))).toBe(keySlot(keys.producer('P-1', 'pending')));
+  });
+
+  it('refuses ids that could move a key to another tag or collide', () => {
+    for (const bad of ['', 'P}x', '{P}', 'a b', 'P|1', 'x'.repeat(513)]) {
+      expect(() => keys.producer(bad, 'meta')).toThrow(/cannot be part of a Redis key/);
+    }
+    expect(() => keys.seen('P', 'R}')).toThrow(/reportId/);
+    expect(() => createKeyBuilder('{ree}')).toThrow(/braces/);
+    expect(() => createKeyBuilder('')).toThrow(/non-empty/);
+  });
+
+  it('computes cluster slots as Redis does', () => {
+    // Values from CLUSTER KEYSLOT on Redis 7.
+    expect(keySlot('foo')).toBe(12182);
+    expect(keySlot('bar')).toBe(5061);
+    expect(keySlot('123456789')).toBe(0x31c3 % 16384);
+    expect(keySlot('{user1000}.following')).toBe(keySlot('user1000'));
+    expect(hashTagOf('foo{}{bar}')).toBe('foo{}{bar}');
+    expect(hashTagOf('foo{{bar}}zap')).toBe('{bar');
+    expect(hashTagOf('foo{bar}{zap}')).toBe('bar');
+  });
+});
