@@ -55,6 +55,10 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
   const publishedAlertTtlSeconds = options.publishedAlertTtlSeconds ?? PUBLISHED_ALERT_TTL_SECONDS;
   assertPositiveSeconds(seenTtlSeconds, 'seenTtlSeconds');
   assertPositiveSeconds(publishedAlertTtlSeconds, 'publishedAlertTtlSeconds');
+  if (redis.options.keyPrefix) {
+    // ioredis would prepend it behind the key builder's back, and slots would be computed on the wrong key.
+    throw new ReeError('REE_ERR_CONFIG', `give the Redis client no keyPrefix (it has ${JSON.stringify(redis.options.keyPrefix)}); the store's prefix option namespaces its keys`);
+  }
   const keys = createKeyBuilder(options.prefix);
   const scripts = new StateScripts(redis, keys, { seenTtlSeconds });
   let closed = false;

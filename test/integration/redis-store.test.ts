@@ -1,11 +1,12 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import { createRedisStore } from '../../src/state/redis-store.ts';
 import { MAX_SUBJECT_IDS, type StateUpdate } from '../../src/state/store.ts';
 import { describeStoreContract } from '../helpers/store-contract.ts';
 import { deleteKeysWithPrefix, keysWithPrefix, redisUrl, uniquePrefix } from '../helpers/redis-state.ts';
 
+const DAY = 86_400_000;
 let redis: Redis;
 
 beforeAll(async () => {
@@ -80,6 +81,41 @@ describe('Redis store layout', () => {
     expect(() => createRedisStore({ redis, prefix: '{ree}' })).toThrow(/braces/);
   });
 
+  it('makes one round trip per call, whatever the batch size', async () => {
+    const prefix = uniquePrefix('trips');
+    const store = createRedisStore({ redis, prefix });
+    const pipelines = vi.spyOn(redis, 'pipeline');
+    const direct = vi.spyOn(redis, 'sendCommand');
+    try {
+      const batch = Array.from({ length: 200 }, (_, i) => ({
+        reportId: `T${i}`,
+        producerId: `P${i % 7}`,
+        occurredAt: 20_100 * DAY + i,
+        flows: [{ material: 'M', kind: 'shipped' as const, kg: 1 }],
+        graceMs: 0,
+      }));
+      await store.applyBatch(batch);
+      await store.getLicences(['A', 'B', 'C']);
+      await store.markAlertsPublished(['A', 'B']);
+      await store.unpublishedAlerts(['A', 'B', 'C']);
+      expect(pipelines).toHaveBeenCalledTimes(4);
+      // Every command was written as part of a pipeline (with its stream), none on its own.
+      expect(direct).toHaveBeenCalledTimes(200 + 3 + 2 + 3);
+      expect(direct.mock.calls.every(([, stream]) => stream !== undefined)).toBe(true);
+    } finally {
+      pipelines.mockRestore();
+      direct.mockRestore();
+      await deleteKeysWithPrefix(redis, prefix);
+      await store.close();
+    }
+  });
+
+  it('refuses a client with its own keyPrefix', () => {
+    const prefixed = new Redis(redisUrl(), { keyPrefix: 'x:', lazyConnect: true });
+    expect(() => createRedisStore({ redis: prefixed, prefix: 'ree' })).toThrow(/keyPrefix/);
+    prefixed.disconnect();
+  });
+
   it('fails a closed store clearly', async () => {
     const store = createRedisStore({ redis, prefix: uniquePrefix('closed') });
     await store.close();
@@ -99,7 +135,6 @@ function random(seed: number): () => number {
   };
 }
 
-const DAY = 86_400_000;
 const FLOW_KIND_LIST = ['produced', 'received', 'consumed', 'shipped', 'exported'] as const;
 
 /** Reports with awkward numbers: raw decimals, half grams, tiny and huge quantities, redeliveries. */
