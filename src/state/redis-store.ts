@@ -4,7 +4,8 @@
  * and published-alert markers are plain single-key strings. Each call is one round trip (one
  * pipeline per cluster node, sent together).
  *
- * The caller owns the connection: close() stops this store, not the client it was given.
+ * The store takes over the client it is given: close() quits it, unless keepConnectionOpen says
+ * the client is shared with something else.
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { Licence } from '../domain/events.ts';
@@ -23,6 +24,8 @@ export interface RedisStoreOptions {
   prefix: string;
   seenTtlSeconds?: number;
   publishedAlertTtlSeconds?: number;
+  /** Leave the client connected on close(), for a client the caller shares and quits itself. */
+  keepConnectionOpen?: boolean;
 }
 
 /** Replies that mean "not now" (failover, resharding, loading, memory) rather than a bug. */
@@ -140,7 +143,15 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
     },
 
     async close() {
+      if (closed) return;
       closed = true;
+      if (options.keepConnectionOpen) return;
+      try {
+        await redis.quit();
+      } catch {
+        // Already gone or never connected: nothing left to close.
+        redis.disconnect();
+      }
     },
   };
 }

@@ -34,7 +34,7 @@ afterAll(async () => {
 describeStoreContract('Redis Cluster', async () => {
   const prefix = uniquePrefix('cluster');
   return {
-    store: createRedisStore({ redis: cluster, prefix }),
+    store: createRedisStore({ redis: cluster.duplicate(), prefix }),
     producer: (id) => id,
     cleanup: async () => {
       await deleteKeysWithPrefix(cluster, prefix);
@@ -56,7 +56,7 @@ describe('Redis Cluster specifics', () => {
 
   it('applies one batch spanning producers on every node in order, with the in-memory results', async () => {
     const prefix = uniquePrefix('spread');
-    const store = createRedisStore({ redis: cluster, prefix });
+    const store = createRedisStore({ redis: cluster, prefix, keepConnectionOpen: true });
     const keys = createKeyBuilder(prefix);
     const producers = Array.from({ length: 24 }, (_, i) => `P${i}`);
     const nodesUsed = new Set(producers.map((p) => nodeOfSlot(keySlot(keys.producer(p, 'meta')))));
@@ -83,7 +83,7 @@ describe('Redis Cluster specifics', () => {
 
   it('reads and marks licences and alerts spread over every node in one call each', async () => {
     const prefix = uniquePrefix('refdata');
-    const store = createRedisStore({ redis: cluster, prefix });
+    const store = createRedisStore({ redis: cluster, prefix, keepConnectionOpen: true });
     const keys = createKeyBuilder(prefix);
     const ids = Array.from({ length: 30 }, (_, i) => `ID-${i}`);
     expect(new Set(ids.map((id) => nodeOfSlot(keySlot(keys.licence(id))))).size).toBe(3);

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
@@ -20,7 +21,7 @@ afterAll(async () => {
 describeStoreContract('Redis', async () => {
   const prefix = uniquePrefix('store');
   return {
-    store: createRedisStore({ redis, prefix }),
+    store: createRedisStore({ redis: redis.duplicate(), prefix }),
     producer: (id) => id,
     cleanup: async () => {
       await deleteKeysWithPrefix(redis, prefix);
@@ -31,7 +32,7 @@ describeStoreContract('Redis', async () => {
 describe('Redis store layout', () => {
   it('keeps every key of a producer under its hash tag and remembers results with a TTL', async () => {
     const prefix = uniquePrefix('layout');
-    const store = createRedisStore({ redis, prefix, seenTtlSeconds: 600 });
+    const store = createRedisStore({ redis, prefix, seenTtlSeconds: 600, keepConnectionOpen: true });
     try {
       await store.applyBatch([
         {
@@ -73,7 +74,7 @@ describe('Redis store layout', () => {
 
   it('refuses ids that would break a key before anything is sent', async () => {
     const prefix = uniquePrefix('refuse');
-    const store = createRedisStore({ redis, prefix });
+    const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
     const good = { reportId: 'R1', producerId: 'P1', occurredAt: 0, flows: [], graceMs: 0 };
     await expect(store.applyBatch([good, { ...good, producerId: 'P}1' }])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
     await expect(store.getLicences(['L{1}'])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
@@ -83,7 +84,7 @@ describe('Redis store layout', () => {
 
   it('makes one round trip per call, whatever the batch size', async () => {
     const prefix = uniquePrefix('trips');
-    const store = createRedisStore({ redis, prefix });
+    const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
     const pipelines = vi.spyOn(redis, 'pipeline');
     const direct = vi.spyOn(redis, 'sendCommand');
     try {
@@ -116,10 +117,19 @@ describe('Redis store layout', () => {
     prefixed.disconnect();
   });
 
-  it('fails a closed store clearly', async () => {
-    const store = createRedisStore({ redis, prefix: uniquePrefix('closed') });
+  it('quits its connection on close, unless told to keep it, and then refuses calls clearly', async () => {
+    const own = redis.duplicate();
+    const store = createRedisStore({ redis: own, prefix: uniquePrefix('closed') });
+    await store.unpublishedAlerts(['a']);
     await store.close();
+    await store.close();
+    // QUIT is answered before the socket closes.
+    if (own.status !== 'end') await once(own, 'end');
     await expect(store.unpublishedAlerts(['a'])).rejects.toThrow(/closed/);
+
+    const shared = createRedisStore({ redis, prefix: uniquePrefix('shared'), keepConnectionOpen: true });
+    await shared.close();
+    expect(await redis.ping()).toBe('PONG');
   });
 });
 
@@ -190,7 +200,7 @@ describe('Redis store against the in-memory reference', () => {
     it(`returns exactly what the in-memory store returns (seed ${seed})`, async () => {
       const prefix = uniquePrefix('parity');
       const memory = createMemoryStore();
-      const store = createRedisStore({ redis, prefix });
+      const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
       const seen = { deficit: 0, stock: 0, duplicate: 0, negativeZero: 0 };
       try {
         for (const batch of scenario(seed, 400)) {
@@ -223,7 +233,7 @@ describe('Redis store against the in-memory reference', () => {
   it('keeps numbers exact where cjson would not: long decimals, 16-digit times, integers, negative zero', async () => {
     const prefix = uniquePrefix('numbers');
     const memory = createMemoryStore();
-    const store = createRedisStore({ redis, prefix });
+    const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
     const late = 8_640_000_000_000_000 - 1; // the last representable event time, 16 digits
     const batch: StateUpdate[] = [
       // Opening 0.0006 kg less a 1 g shipment: Math.round(-0.4) is -0, so the book is -0 kg.
@@ -254,7 +264,7 @@ describe('Redis store against the in-memory reference', () => {
   it('breaks due-time ties by day number, not by text, across digit widths', async () => {
     const prefix = uniquePrefix('widths');
     const memory = createMemoryStore();
-    const store = createRedisStore({ redis, prefix });
+    const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
     // The same dueAt for days 99_999 and 100_000: grace makes both due at one instant.
     const dueAt = (100_000 + 1) * DAY - 1 + 5 * DAY;
     const batch: StateUpdate[] = [
@@ -276,7 +286,7 @@ describe('Redis store against the in-memory reference', () => {
   it('lists at most MAX_SUBJECT_IDS outflow reports per day', async () => {
     const prefix = uniquePrefix('subjects');
     const memory = createMemoryStore();
-    const store = createRedisStore({ redis, prefix });
+    const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
     const batch: StateUpdate[] = Array.from({ length: MAX_SUBJECT_IDS + 5 }, (_, i) => ({
       reportId: `S${i}`,
       producerId: 'P',
