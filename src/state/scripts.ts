@@ -3,8 +3,10 @@
  * them with ioredis under versioned names, and building every KEYS/ARGV array. Nothing else calls
  * a script, so a script's header and the code that feeds it are checked against each other here.
  *
- * ioredis's defineCommand sends EVALSHA and falls back to EVAL (which also caches the script) on a
- * connection that has not seen the script yet or answers NOSCRIPT, node by node on a Cluster.
+ * ioredis's defineCommand sends the full script (EVAL, which also caches it) the first time on each
+ * connection, so on each Cluster node, and EVALSHA after. After a NOSCRIPT (SCRIPT FLUSH on a live
+ * connection) it resends the failed commands one by one in reply order, so a batch stays in order
+ * unless another client reloads the script on that node in the middle of the very same pipeline.
  */
 import { readFileSync } from 'node:fs';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
