@@ -1,0 +1,392 @@
+/**
+ * The pipeline end to end on the in-memory store and the shipped catalogue: reports in, alerts out,
+ * as an enforcement team would receive them. Each test starts from a fresh store.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseRulesFile } from '../../src/config/rules-file.ts';
+import { loadCatalogue } from '../../src/domain/catalogue.ts';
+import type { Alert, Licence, Report, ShipmentReport } from '../../src/domain/events.ts';
+import { HOUR_MS, dayEnd } from '../../src/domain/time.ts';
+import { alertIdFor } from '../../src/pipeline/alert-id.ts';
+import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.ts';
+import { toStateUpdate } from '../../src/pipeline/to-update.ts';
+import { createMemoryStore } from '../../src/state/memory-store.ts';
+import type { StateStore } from '../../src/state/store.ts';
+import { D0, at, licence, reports, shipment } from '../helpers/builders.ts';
+import { expectOneSentence } from '../helpers/expect-sentence.ts';
+
+const catalogue = loadCatalogue();
+const GRACE_MS = 72 * HOUR_MS;
+
+function setup(rulesText = '', now = () => 1_000): { store: StateStore; pipeline: Pipeline } {
+  const store = createMemoryStore();
+  const pipeline = createPipeline({ store, rules: parseRulesFile(rulesText, 'test rules'), catalogue, now });
+  return { store, pipeline };
+}
+
+/** Feeds batches in order and marks each batch's alerts published, as the consumer does once they are durable. */
+async function feed(pipeline: Pipeline, ...batches: Report[][]): Promise<Alert[]> {
+  const out: Alert[] = [];
+  for (const batch of batches) {
+    const alerts = await pipeline.process(batch);
+    await pipeline.markPublished(alerts);
+    out.push(...alerts);
+  }
+  return out;
+}
+
+/** A report that only moves P1's clock: production of a material nothing else in these tests touches. */
+const tick = (occurredAt: number, producerId = 'P1'): Report =>
+  reports.production({ producerId, material: 'NDPR_OXIDE', stage: 'SEPARATION', quantityKg: 1, occurredAt });
+
+/** A domestic transfer needs no licence, so only the mass balance has anything to say about it. */
+const domestic = (o: Partial<ShipmentReport> = {}): Report =>
+  reports.shipments({ direction: 'DOMESTIC', clientId: 'P2', clientName: 'Plant Two', clientCountry: 'CN', destinationCountry: 'CN', licenceId: null, material: 'DY_OXIDE', ...o });
+
+const ruleIds = (alerts: Alert[]) => alerts.map((a) => a.ruleId);
+
+describe('pipeline: mass balance after the grace period', () => {
+  it('waits for production that arrives late but within the grace period, and finds nothing', async () => {
+    const { pipeline } = setup();
+    const ship = domestic({ quantityKg: 100, occurredAt: at(D0, 10) });
+    const lateProduction = reports.production({
+      material: 'DY_OXIDE',
+      stage: 'SEPARATION',
+      quantityKg: 100,
+      occurredAt: at(D0, 8),
+      reportedAt: at(D0 + 2),
+    });
+    const alerts = await feed(pipeline, [ship], [tick(at(D0 + 2))], [lateProduction], [tick(dayEnd(D0) + GRACE_MS + HOUR_MS)]);
+    expect(alerts).toEqual([]);
+  });
+
+  it.each([
+    ['just before the grace period ends', -1, 0],
+    ['when the grace period ends', 0, 1],
+    ['just after the grace period ends', 1, 1],
+  ])('judges a real deficit %s on the producer clock', async (_, offsetMs, count) => {
+    const { pipeline } = setup();
+    const ship = domestic({ quantityKg: 100 });
+    const alerts = await feed(pipeline, [ship], [tick(dayEnd(D0) + GRACE_MS + offsetMs)]);
+    expect(alerts).toHaveLength(count);
+  });
+
+  it('reports a real deficit once, naming the shipment behind it', async () => {
+    const { pipeline } = setup();
+    const ship = domestic({ quantityKg: 100 });
+    const alerts = await feed(pipeline, [ship], [tick(dayEnd(D0) + GRACE_MS)], [tick(dayEnd(D0) + 2 * GRACE_MS)]);
+    expect(alerts).toHaveLength(1);
+    const [alert] = alerts;
+    expect(alert).toMatchObject({
+      ruleId: 'volume-mismatch',
+      ruleVersion: 1,
+      producerId: 'P1',
+      subjectEventIds: [ship.event.reportId],
+      severity: 'CRITICAL',
+      score: 1,
+      eventTime: dayEnd(D0),
+      detectedAt: 1_000,
+    });
+    expect(alert!.evidence).toMatchObject({ check: 'deficit', material: 'DY_OXIDE', shippedKg: '100', deficitKg: '100', graceHours: '72' });
+    expectOneSentence(alert!.summary);
+  });
+
+  it("waits for the producer's own grace period from the rules file", async () => {
+    const rules = 'rules:\n  volume-mismatch:\n    overrides:\n      - { producerId: P1, params: { graceHours: 24 } }\n';
+    const early = setup(rules);
+    expect(await feed(early.pipeline, [domestic({ quantityKg: 100 })], [tick(dayEnd(D0) + 24 * HOUR_MS - 1)])).toEqual([]);
+    const due = setup(rules);
+    expect(ruleIds(await feed(due.pipeline, [domestic({ quantityKg: 100 })], [tick(dayEnd(D0) + 24 * HOUR_MS)]))).toEqual(['volume-mismatch']);
+  });
+
+  it('flags a declared stock far below the book balance as goods that left without a report', async () => {
+    const { pipeline } = setup();
+    const opening = reports.inventory({ material: 'DY_OXIDE', onHandKg: 1000, occurredAt: at(D0) });
+    const produced = reports.production({ material: 'DY_OXIDE', stage: 'SEPARATION', quantityKg: 500, occurredAt: at(D0 + 1) });
+    const declared = reports.inventory({ material: 'DY_OXIDE', onHandKg: 200, occurredAt: at(D0 + 2) });
+    const alerts = await feed(pipeline, [opening, produced, declared], [tick(dayEnd(D0 + 2) + GRACE_MS)]);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ ruleId: 'volume-mismatch', subjectEventIds: [declared.event.reportId] });
+    expect(alerts[0]!.evidence).toMatchObject({
+      check: 'declared-stock',
+      direction: 'below',
+      openingStockKg: '1000',
+      producedKg: '500',
+      bookBalanceKg: '1500',
+      declaredStockKg: '200',
+      gapKg: '-1300',
+    });
+    expectOneSentence(alerts[0]!.summary);
+  });
+});
+
+describe('pipeline: at-least-once input, effectively-once output', () => {
+  it('counts a redelivered batch once: no new alerts, no phantom deficit', async () => {
+    const { pipeline } = setup();
+    const produced = reports.production({ material: 'DY_OXIDE', stage: 'SEPARATION', quantityKg: 100 });
+    const shipped = [domestic({ quantityKg: 60 }), domestic({ quantityKg: 40 })];
+    // Counted twice, the shipments would be 200 kg against 100 kg produced.
+    const alerts = await feed(pipeline, [produced], shipped, shipped, [shipped[0]!, shipped[0]!], [tick(dayEnd(D0) + GRACE_MS)]);
+    expect(alerts).toEqual([]);
+  });
+
+  it('publishes nothing new when a batch that produced alerts is redelivered after they were published', async () => {
+    const { pipeline } = setup();
+    const batch = [domestic({ quantityKg: 100 }), reports.shipments({ licenceId: null }), tick(dayEnd(D0) + GRACE_MS)];
+    const first = await feed(pipeline, batch);
+    // The export was never produced either, so it is a deficit of its own besides the domestic one.
+    expect(ruleIds(first).sort()).toEqual(['unlicensed-client', 'volume-mismatch', 'volume-mismatch']);
+    expect(await feed(pipeline, batch)).toEqual([]);
+  });
+
+  it('gives the same alerts again when a batch is redelivered before they were published', async () => {
+    const { pipeline } = setup();
+    const batch = [domestic({ quantityKg: 100 }), reports.shipments({ licenceId: null }), tick(dayEnd(D0) + GRACE_MS)];
+    const first = await pipeline.process(batch);
+    // The process died before the alert producer had them durable: the retry must reach the same findings.
+    const retry = await pipeline.process(batch);
+    expect(retry).toEqual(first);
+    expect(retry).toHaveLength(3);
+  });
+
+  it('publishes a finding reached twice in one batch once, with the first report that reached it', async () => {
+    const { pipeline } = setup();
+    const day0 = domestic({ quantityKg: 100, occurredAt: at(D0) });
+    const day1 = domestic({ quantityKg: 50, occurredAt: at(D0 + 1) });
+    // Both days' checks fall due on the same tick; an unreconciled deficit is one lead, not one a day.
+    const alerts = await feed(pipeline, [day0, day1, tick(dayEnd(D0 + 1) + GRACE_MS)]);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.subjectEventIds).toEqual([day0.event.reportId]);
+  });
+
+  it('publishes a finding reached again in a later batch once, because it was marked published', async () => {
+    const { pipeline } = setup();
+    const day0 = domestic({ quantityKg: 100, occurredAt: at(D0) });
+    const day1 = domestic({ quantityKg: 50, occurredAt: at(D0 + 1) });
+    const first = await feed(pipeline, [day0, day1, tick(dayEnd(D0) + GRACE_MS)]);
+    expect(first).toHaveLength(1);
+    expect(await feed(pipeline, [tick(dayEnd(D0 + 1) + GRACE_MS)])).toEqual([]);
+  });
+
+  it('returns the finding again if it was never marked published', async () => {
+    const { pipeline } = setup();
+    const day0 = domestic({ quantityKg: 100, occurredAt: at(D0) });
+    const day1 = domestic({ quantityKg: 50, occurredAt: at(D0 + 1) });
+    const first = await pipeline.process([day0, day1, tick(dayEnd(D0) + GRACE_MS)]);
+    const second = await pipeline.process([tick(dayEnd(D0 + 1) + GRACE_MS)]);
+    expect(second.map((a) => a.alertId)).toEqual(first.map((a) => a.alertId));
+  });
+});
+
+describe('pipeline: determinism', () => {
+  const LIC = licence({ licenceId: 'LIC-Q', quotaKg: 500 });
+  /** Every rule has something to find here: a deficit, a stock gap, no licence, a quota overrun. */
+  const scenario: Report[] = [
+    reports.inventory({ material: 'DY_OXIDE', onHandKg: 50, occurredAt: at(D0) }),
+    reports.inventory({ material: 'NDFEB_DY_MAGNET', onHandKg: 0, occurredAt: at(D0 - 1) }),
+    domestic({ quantityKg: 400, occurredAt: at(D0 + 1) }),
+    reports.production({ quantityKg: 2000, occurredAt: at(D0) }),
+    reports.shipments({ licenceId: 'LIC-Q', quantityKg: 300, occurredAt: at(D0 + 1) }),
+    reports.shipments({ licenceId: 'LIC-Q', quantityKg: 300, occurredAt: at(D0 + 2) }),
+    reports.shipments({ licenceId: null, material: 'TB_OXIDE', quantityKg: 5, occurredAt: at(D0 + 2) }),
+    reports.inventory({ material: 'NDFEB_DY_MAGNET', onHandKg: 100, occurredAt: at(D0 + 3) }),
+    reports.shipments({ producerId: 'P2', licenceId: null, quantityKg: 10, occurredAt: at(D0 + 3) }),
+    tick(dayEnd(D0 + 3) + GRACE_MS),
+    tick(dayEnd(D0 + 3) + GRACE_MS, 'P2'),
+  ];
+
+  async function replay(batches: Report[][], now: number): Promise<Alert[]> {
+    const { store, pipeline } = setup('', () => now);
+    await store.putLicence(LIC);
+    return feed(pipeline, ...batches);
+  }
+  const withoutDetectedAt = (alerts: Alert[]) => alerts.map(({ detectedAt: _, ...rest }) => rest);
+
+  it('gives the same alerts, ids included, to two fresh pipelines fed the same reports', async () => {
+    const a = await replay([scenario], 1);
+    const b = await replay([scenario], 999_999);
+    expect(ruleIds(a).sort()).toEqual(['licence-quota-exceeded', 'unlicensed-client', 'unlicensed-client', 'volume-mismatch', 'volume-mismatch', 'volume-mismatch']);
+    expect(b.map((x) => x.alertId)).toEqual(a.map((x) => x.alertId));
+    expect(withoutDetectedAt(b)).toEqual(withoutDetectedAt(a));
+    expect(new Set(a.map((x) => x.alertId)).size).toBe(a.length);
+  });
+
+  it('gives the same alerts however the reports are split into batches', async () => {
+    const whole = await replay([scenario], 1);
+    const oneByOne = await replay(scenario.map((r) => [r]), 1);
+    expect(withoutDetectedAt(oneByOne).sort((x, y) => x.alertId.localeCompare(y.alertId))).toEqual(
+      withoutDetectedAt(whole).sort((x, y) => x.alertId.localeCompare(y.alertId)),
+    );
+  });
+
+  it('derives an alert id from the rule and the finding only', () => {
+    expect(alertIdFor('volume-mismatch', 'k')).toBe(alertIdFor('volume-mismatch', 'k'));
+    expect(alertIdFor('volume-mismatch', 'k')).toMatch(/^[0-9a-f]{32}$/);
+    expect(alertIdFor('unlicensed-client', 'k')).not.toBe(alertIdFor('volume-mismatch', 'k'));
+    // The separator keeps "a" + "b|c" and "a|b" + "c" apart.
+    expect(alertIdFor('a', 'b|c')).not.toBe(alertIdFor('a|b', 'c'));
+  });
+});
+
+describe('pipeline: licences', () => {
+  it('flags an export of controlled material with no licence', async () => {
+    const { pipeline } = setup();
+    const ship = reports.shipments({ licenceId: null, material: 'DY_OXIDE', quantityKg: 25 });
+    const alerts = await feed(pipeline, [ship]);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({
+      ruleId: 'unlicensed-client',
+      producerId: 'P1',
+      clientId: 'C1',
+      licenceId: null,
+      subjectEventIds: [ship.event.reportId],
+      severity: 'CRITICAL',
+    });
+    expect(alerts[0]!.evidence.reasons).toBe('no-licence');
+    expectOneSentence(alerts[0]!.summary);
+  });
+
+  it.each<[string, Licence | null, string[]]>([
+    ['a licence that fits', licence(), []],
+    ['a licence the registry never had', null, ['unknown-licence']],
+    ['a revoked licence', licence({ status: 'REVOKED' }), ['revoked']],
+  ])('judges an export under %s', async (_, lic, reasons) => {
+    const { store, pipeline } = setup();
+    if (lic) await store.putLicence(lic);
+    const alerts = await feed(pipeline, [reports.shipments()]);
+    expect(alerts.map((a) => a.evidence.reasons)).toEqual(reasons);
+  });
+
+  it('treats a deleted licence (a tombstone) as unknown', async () => {
+    const { store, pipeline } = setup();
+    await store.putLicence(licence());
+    await store.deleteLicence('LIC-1');
+    expect((await feed(pipeline, [reports.shipments()])).map((a) => a.evidence.reasons)).toEqual(['unknown-licence']);
+  });
+
+  it('never alerts on an uncontrolled export or a domestic transfer without a licence', async () => {
+    const { pipeline } = setup();
+    const alerts = await feed(pipeline, [
+      reports.shipments({ material: 'NDFEB_MAGNET', licenceId: null }),
+      reports.shipments({ material: 'NDPR_OXIDE', licenceId: null }),
+      domestic({ material: 'TB_OXIDE' }),
+    ]);
+    expect(alerts).toEqual([]);
+  });
+
+  describe('quota', () => {
+    const quota = () => licence({ quotaKg: 1000 });
+    const exports = () => [400, 400, 300, 200].map((quantityKg, i) => reports.shipments({ quantityKg, occurredAt: at(D0, 8 + i) }));
+
+    it('flags exports over the quota once, naming the shipment that crossed it', async () => {
+      const { store, pipeline } = setup();
+      await store.putLicence(quota());
+      const ships = exports();
+      const alerts = await feed(pipeline, ships);
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({ ruleId: 'licence-quota-exceeded', licenceId: 'LIC-1', subjectEventIds: [ships[2]!.event.reportId] });
+      expect(alerts[0]!.evidence).toMatchObject({ quotaKg: '1000', usedBeforeKg: '800', usedAfterKg: '1100', overKg: '100' });
+      expectOneSentence(alerts[0]!.summary);
+    });
+
+    it('flags it once when the exports come one batch at a time, and not again on redelivery', async () => {
+      const { store, pipeline } = setup();
+      await store.putLicence(quota());
+      const ships = exports();
+      const alerts = await feed(pipeline, ...ships.map((s) => [s]), ships);
+      expect(alerts.map((a) => a.subjectEventIds)).toEqual([[ships[2]!.event.reportId]]);
+    });
+
+    it("does not count another exporter's shipments against the holder's quota", async () => {
+      const { store, pipeline } = setup();
+      await store.putLicence(quota());
+      const alerts = await feed(pipeline, [
+        reports.shipments({ producerId: 'P9', quantityKg: 900 }),
+        reports.shipments({ quantityKg: 400 }),
+        reports.shipments({ quantityKg: 400 }),
+      ]);
+      expect(alerts.map((a) => [a.ruleId, a.producerId, a.evidence.reasons])).toEqual([['unlicensed-client', 'P9', 'other-exporter']]);
+    });
+  });
+});
+
+describe('pipeline: rules on and off', () => {
+  it('runs nothing for a producer the rules file turns a rule off for', async () => {
+    const { pipeline } = setup('rules:\n  unlicensed-client:\n    overrides:\n      - { producerId: P1, enabled: false }\n');
+    const alerts = await feed(pipeline, [reports.shipments({ licenceId: null }), reports.shipments({ producerId: 'P2', licenceId: null })]);
+    expect(alerts.map((a) => a.producerId)).toEqual(['P2']);
+  });
+
+  it('uses new rules from the next batch after a hot reload', async () => {
+    const { pipeline } = setup();
+    pipeline.setRules(parseRulesFile('rules:\n  unlicensed-client:\n    enabled: false\n', 'reloaded'));
+    expect(pipeline.rules().source).toBe('reloaded');
+    expect(await feed(pipeline, [reports.shipments({ licenceId: null })])).toEqual([]);
+  });
+
+  // KNOWN BUG (left failing on purpose): the pipeline asks `enabled(producer, material)` with the
+  // material of the report that moved the clock, but a volume-mismatch check can be for any
+  // material. Disabling the rule for DY_OXIDE does not stop a DY_OXIDE deficit fired by another
+  // material's report. Fixing it needs drafts to carry their material (rule.ts) and the pipeline to
+  // filter per draft.
+  it.fails('honours a per-material disable for a balance check fired by another material\'s report', async () => {
+    const { pipeline } = setup('rules:\n  volume-mismatch:\n    overrides:\n      - { material: DY_OXIDE, enabled: false }\n');
+    const alerts = await feed(pipeline, [domestic({ quantityKg: 100 })], [tick(dayEnd(D0) + GRACE_MS)]);
+    expect(alerts).toEqual([]);
+  });
+
+  // KNOWN BUG, the worse half of the one above: disabling volume-mismatch for the ticking report's
+  // material (NDPR_OXIDE) skips the rule for that report, so the DY_OXIDE deficit its arrival made
+  // due is consumed by the store and never judged. A finding is silently lost.
+  it.fails("keeps judging other materials' checks when the rule is off for the report's own material", async () => {
+    const { pipeline } = setup('rules:\n  volume-mismatch:\n    overrides:\n      - { material: NDPR_OXIDE, enabled: false }\n');
+    const alerts = await feed(pipeline, [domestic({ quantityKg: 100 })], [tick(dayEnd(D0) + GRACE_MS)]);
+    expect(ruleIds(alerts)).toEqual(['volume-mismatch']);
+  });
+});
+
+describe('pipeline: per-material grace', () => {
+  // KNOWN BUG (left failing on purpose): a StateUpdate carries one graceMs, taken from the report's
+  // own material, so the inputs a production report consumes are judged on the output material's
+  // grace. Here DY_OXIDE is given 240 h, yet its deficit is judged 72 h after the day, and the
+  // evidence then claims graceHours 240. Fixing it needs a grace per flow in the store contract.
+  it.fails("judges consumed inputs on their own material's grace period", async () => {
+    const { pipeline } = setup('rules:\n  volume-mismatch:\n    overrides:\n      - { material: DY_OXIDE, params: { graceHours: 240 } }\n');
+    const magnets = reports.production({ material: 'NDFEB_DY_MAGNET', quantityKg: 1000, inputs: [{ material: 'DY_OXIDE', quantityKg: 100 }] });
+    const alerts = await feed(pipeline, [magnets], [tick(dayEnd(D0) + GRACE_MS)]);
+    expect(alerts).toEqual([]);
+  });
+});
+
+describe('toStateUpdate', () => {
+  it('books production as produced and its inputs as consumed', () => {
+    const r = reports.production({ material: 'NDFEB_DY_MAGNET', quantityKg: 100, inputs: [{ material: 'NDFEB_ALLOY', quantityKg: 110 }] });
+    expect(toStateUpdate(r, null, 5).flows).toEqual([
+      { material: 'NDFEB_DY_MAGNET', kind: 'produced', kg: 100 },
+      { material: 'NDFEB_ALLOY', kind: 'consumed', kg: 110 },
+    ]);
+  });
+
+  it.each<[string, Partial<ShipmentReport>, Licence | null, { licenceId: string; kg: number } | undefined]>([
+    ['an export under a fitting licence', {}, licence(), { licenceId: 'LIC-1', kg: 100 }],
+    ['an export under a licence for another client', { clientId: 'C9' }, licence(), undefined],
+    ['an export with no licence', { licenceId: null }, null, undefined],
+    ['a domestic transfer', { direction: 'DOMESTIC' }, licence(), undefined],
+  ])('counts quota use only for a fitting export: %s', (_, o, lic, licenceUse) => {
+    const u = toStateUpdate({ kind: 'shipments', event: shipment(o) }, lic, 5);
+    expect(u.licenceUse).toEqual(licenceUse);
+  });
+
+  it('books an export as shipped and exported, a domestic transfer as shipped only', () => {
+    const kinds = (o: Partial<ShipmentReport>) => toStateUpdate({ kind: 'shipments', event: shipment(o) }, null, 5).flows.map((f) => f.kind);
+    expect(kinds({ direction: 'EXPORT' })).toEqual(['shipped', 'exported']);
+    expect(kinds({ direction: 'DOMESTIC' })).toEqual(['shipped']);
+  });
+
+  it('books a receipt as received and an inventory report as a declaration', () => {
+    const r = reports.receipts({ quantityKg: 70 });
+    expect(toStateUpdate(r, null, 5)).toMatchObject({ producerId: 'P2', flows: [{ kind: 'received', kg: 70 }], graceMs: 5 });
+    const inv = reports.inventory({ material: 'DY_OXIDE', onHandKg: 12 });
+    expect(toStateUpdate(inv, null, 5)).toMatchObject({ flows: [], declaration: { material: 'DY_OXIDE', onHandKg: 12 } });
+  });
+});
