@@ -32,8 +32,8 @@ export const settingsSchema = z.object({
   groupId: z.string().min(1).max(200).default('ree-sentinel'),
   alertFormat: z.enum(['avro', 'json']).default('avro'),
   rulesFile: z.string().min(1).optional(),
-  /** Key prefix in Redis; wrap it in braces only for tests that want one slot. */
-  statePrefix: z.string().regex(/^[A-Za-z0-9:._{}-]{1,100}$/).default('ree'),
+  /** Key prefix in Redis. Every key also carries the producer as its hash tag. */
+  statePrefix: z.string().regex(/^[A-Za-z0-9:._-]{1,100}$/, 'letters, digits, : . _ - only (no braces: the producer is the hash tag)').default('ree'),
   httpPort: z.coerce.number().int().min(0).max(65535).default(9464),
   topicPartitions: z.coerce.number().int().min(1).max(10_000).default(6),
   topicReplication: z.coerce.number().int().min(1).max(10).default(1),
