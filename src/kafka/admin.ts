@@ -34,8 +34,15 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
   } catch (error) {
     // Another process may have created some of them between our list and our create; kafkajs
     // then reports the whole batch as failed. Only a topic that is still missing is a real error.
-    const nowPresent = new Set(await admin.listTopics());
-    const stillMissing = missing.filter((spec) => !nowPresent.has(spec.topic)).map((spec) => spec.topic);
+    // kafkajs also fails the call when its wait for leaders trips over metadata that has not caught
+    // up yet (e.g. while the broker is busy deleting other topics), so give the metadata a moment.
+    let stillMissing: string[] = [];
+    for (let attempt = 0; attempt < 30; attempt += 1) {
+      const nowPresent = new Set(await admin.listTopics());
+      stillMissing = missing.filter((spec) => !nowPresent.has(spec.topic)).map((spec) => spec.topic);
+      if (stillMissing.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
     if (stillMissing.length > 0) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new Error(`could not create topics ${stillMissing.join(', ')}: ${reason}`, { cause: error });
