@@ -37,9 +37,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   let rules = deps.rules;
   const now = deps.now ?? Date.now;
 
+  /**
+   * One grace per report, the longest among the materials it touches (a production report also
+   * consumes its inputs): no material's check is judged before its own grace has passed.
+   */
   function graceFor(report: Report): number {
     const vm = rules.get<VolumeMismatchParams>('volume-mismatch');
-    return vm ? graceMsOf(vm.paramsFor(report.event.producerId)(report.event.material)) : DEFAULT_GRACE_MS;
+    if (!vm) return DEFAULT_GRACE_MS;
+    const params = vm.paramsFor(report.event.producerId);
+    let grace = graceMsOf(params(report.event.material));
+    if (report.kind === 'production') for (const input of report.event.inputs) grace = Math.max(grace, graceMsOf(params(input.material)));
+    return grace;
   }
 
   function toAlert(ruleId: string, ruleVersion: number, draft: AlertDraft, bands: RuleSet['rules'][number]['bands']): Alert {
@@ -77,9 +85,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       reports.forEach((report, i) => {
         const input: RuleInput = { report, result: results[i]!, licence: licenceOf(report), catalogue: deps.catalogue };
         for (const settings of rules.rules) {
-          if (!settings.enabled(report.event.producerId, report.event.material)) continue;
+          // Judged per draft, not per report: a report can bring due a balance check of another
+          // material, and switching a rule off for the report's material must not swallow it.
           const drafts = settings.rule.evaluate(input, settings.paramsFor(report.event.producerId));
           for (const draft of drafts) {
+            if (!settings.enabled(report.event.producerId, draft.material ?? report.event.material)) continue;
             const alert = toAlert(settings.rule.id, settings.rule.version, draft, settings.bands);
             // Within a batch the first report to reach a finding owns it.
             if (!found.has(alert.alertId)) found.set(alert.alertId, alert);

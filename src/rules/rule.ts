@@ -42,6 +42,8 @@ export interface AlertDraft {
   /** A severity the finding never goes under, whatever its score (e.g. a revoked licence). */
   severityFloor?: Severity;
   producerId: string;
+  /** The material the finding is about, when it is not the report's own (balance checks). */
+  material?: string;
   clientId?: string | null;
   licenceId?: string | null;
   subjectEventIds: string[];

@@ -59,6 +59,7 @@ function deficitDraft(producerId: string, check: FiredCheck, p: VolumeMismatchPa
     // One finding per producer, material and reconciliation period: a deficit that persists
     // day after day is the same lead, not a new one each day.
     findingKey: `deficit|${producerId}|${check.material}|${check.opening?.day ?? 'start'}`,
+    material: check.material,
     score: clampScore(deficit / Math.max(outflow, 1)),
     producerId,
     subjectEventIds: check.subjectIds,
@@ -83,6 +84,7 @@ function stockDraft(producerId: string, check: FiredCheck, p: VolumeMismatchPara
   const meaning = gap < 0 ? 'goods left without a report' : 'goods arrived without a report';
   return {
     findingKey: `stock|${producerId}|${check.material}|${check.day}`,
+    material: check.material,
     score: clampScore(Math.abs(gap) / Math.max(base, 1)),
     producerId,
     subjectEventIds: check.subjectIds,

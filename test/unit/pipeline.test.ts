@@ -324,21 +324,17 @@ describe('pipeline: rules on and off', () => {
     expect(await feed(pipeline, [reports.shipments({ licenceId: null })])).toEqual([]);
   });
 
-  // KNOWN BUG (left failing on purpose): the pipeline asks `enabled(producer, material)` with the
-  // material of the report that moved the clock, but a volume-mismatch check can be for any
-  // material. Disabling the rule for DY_OXIDE does not stop a DY_OXIDE deficit fired by another
-  // material's report. Fixing it needs drafts to carry their material (rule.ts) and the pipeline to
-  // filter per draft.
-  it.fails('honours a per-material disable for a balance check fired by another material\'s report', async () => {
+  // A volume-mismatch check can be for any material, whichever report moved the clock: the
+  // per-material switch must follow the check's material.
+  it('honours a per-material disable for a balance check fired by another material\'s report', async () => {
     const { pipeline } = setup('rules:\n  volume-mismatch:\n    overrides:\n      - { material: DY_OXIDE, enabled: false }\n');
     const alerts = await feed(pipeline, [domestic({ quantityKg: 100 })], [tick(dayEnd(D0) + GRACE_MS)]);
     expect(alerts).toEqual([]);
   });
 
-  // KNOWN BUG, the worse half of the one above: disabling volume-mismatch for the ticking report's
-  // material (NDPR_OXIDE) skips the rule for that report, so the DY_OXIDE deficit its arrival made
-  // due is consumed by the store and never judged. A finding is silently lost.
-  it.fails("keeps judging other materials' checks when the rule is off for the report's own material", async () => {
+  // Disabling volume-mismatch for the ticking report's material (NDPR_OXIDE) must not swallow the
+  // DY_OXIDE deficit its arrival made due.
+  it("keeps judging other materials' checks when the rule is off for the report's own material", async () => {
     const { pipeline } = setup('rules:\n  volume-mismatch:\n    overrides:\n      - { material: NDPR_OXIDE, enabled: false }\n');
     const alerts = await feed(pipeline, [domestic({ quantityKg: 100 })], [tick(dayEnd(D0) + GRACE_MS)]);
     expect(ruleIds(alerts)).toEqual(['volume-mismatch']);
@@ -346,11 +342,9 @@ describe('pipeline: rules on and off', () => {
 });
 
 describe('pipeline: per-material grace', () => {
-  // KNOWN BUG (left failing on purpose): a StateUpdate carries one graceMs, taken from the report's
-  // own material, so the inputs a production report consumes are judged on the output material's
-  // grace. Here DY_OXIDE is given 240 h, yet its deficit is judged 72 h after the day, and the
-  // evidence then claims graceHours 240. Fixing it needs a grace per flow in the store contract.
-  it.fails("judges consumed inputs on their own material's grace period", async () => {
+  // A StateUpdate carries one graceMs; the pipeline takes the longest of the materials a report
+  // touches, so DY_OXIDE's 240 h holds for the oxide a magnet run consumed.
+  it("judges consumed inputs on their own material's grace period", async () => {
     const { pipeline } = setup('rules:\n  volume-mismatch:\n    overrides:\n      - { material: DY_OXIDE, params: { graceHours: 240 } }\n');
     const magnets = reports.production({ material: 'NDFEB_DY_MAGNET', quantityKg: 1000, inputs: [{ material: 'DY_OXIDE', quantityKg: 100 }] });
     const alerts = await feed(pipeline, [magnets], [tick(dayEnd(D0) + GRACE_MS)]);
