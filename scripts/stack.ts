@@ -15,7 +15,7 @@ import {
 const COMMANDS = {
   up: 'start whatever is not running yet, wait until each answers, create the ree.* topics',
   down: 'stop the services that `up` started (pid files in <stack dir>/run); leave others alone',
-  status: 'show which services answer, where, and whether `up` started them',
+  status: 'show which services answer, where, and whether `up` started them (exit 1 if any is down)',
 } as const;
 type Command = keyof typeof COMMANDS;
 
@@ -41,7 +41,8 @@ async function printStatus(settings: StackSettings): Promise<boolean> {
   const status = await stackStatus(settings);
   const rows = [['SERVICE', 'STATE', 'ADDRESS', 'STARTED BY']];
   for (const s of status) {
-    rows.push([s.label, s.up ? 'up' : 'down', s.address, s.pid ? `stack:up (pid ${s.pid})` : s.up ? 'someone else' : '-']);
+    const by = s.pid ? `${s.temporary ? 'a test run' : 'stack:up'} (pid ${s.pid})` : s.up ? 'someone else' : '-';
+    rows.push([s.label, s.up ? 'up' : 'down', s.address, by]);
   }
   console.log(table(rows));
   return status.every((s) => s.up);

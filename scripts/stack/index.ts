@@ -4,12 +4,13 @@
  * drift apart.
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { topicSpecs } from '../../src/config/topics.ts';
 import { ensureTopics, type EnsureTopicsResult } from '../../src/kafka/admin.ts';
 import { kafkaAnswers, kafkaPaths, startKafka, type Started } from './kafka.ts';
 import { registryInstalled, kafkaInstalled, resolveArtifacts } from './maven.ts';
-import { isOurs, readPidFile, removePidFile, stopProcess, waitFor, writePidFile } from './process.ts';
+import { isOurs, readPidFile, removePidFile, stopProcess, waitFor, withLock, writePidFile } from './process.ts';
 import { redisAnswers, redisPaths, startRedis } from './redis.ts';
 import { registryAnswers, registryPaths, startRegistry } from './registry.ts';
 import { SERVICES, stackAddresses, type ServiceName, type StackAddresses, type StackSettings } from './settings.ts';
@@ -65,6 +66,11 @@ export interface UpOptions {
   services?: readonly ServiceName[];
   /** Create the project's topics once Kafka answers (default true). */
   createTopics?: boolean;
+  /**
+   * Start services only for the caller's lifetime (a test run that stops them afterwards). Without
+   * it, services are the user's to keep, and any found running for a test run are claimed as such.
+   */
+  temporary?: boolean;
 }
 
 export interface UpResult {
@@ -88,8 +94,21 @@ export class StackStartError extends Error {
   }
 }
 
+// Long enough for another process's cold start (Maven download plus every service's timeout).
+function lockTimeout(settings: StackSettings): number {
+  return 10 * 60_000 + settings.startTimeoutMs;
+}
+
+function lockFile(settings: StackSettings): string {
+  return join(settings.runDir, 'stack.lock');
+}
+
 export async function stackUp(settings: StackSettings, options: UpOptions = {}): Promise<UpResult> {
   const t0 = Date.now();
+  return withLock(lockFile(settings), lockTimeout(settings), () => bringUp(settings, options, t0));
+}
+
+async function bringUp(settings: StackSettings, options: UpOptions, t0: number): Promise<UpResult> {
   const log = options.log ?? (() => undefined);
   const services = options.services ?? SERVICES;
   const addresses = stackAddresses(settings);
@@ -101,11 +120,14 @@ export async function stackUp(settings: StackSettings, options: UpOptions = {}):
   const toStart: ServiceName[] = [];
   /** Ours from an earlier call, alive but not answering yet: wait rather than start a second one. */
   const starting = new Map<ServiceName, number>();
-  for (const name of services.filter((_, i) => !answering[i])) {
-    const record = readPidFile(OPS[name].pidFile(settings));
-    if (isOurs(record)) starting.set(name, record.pid);
-    else {
-      if (record) removePidFile(OPS[name].pidFile(settings));
+  for (const [i, name] of services.entries()) {
+    const file = OPS[name].pidFile(settings);
+    const record = readPidFile(file);
+    if (isOurs(record)) {
+      if (record.temporary && !options.temporary) writePidFile(file, { ...record, temporary: false });
+      if (!answering[i]) starting.set(name, record.pid);
+    } else if (!answering[i]) {
+      if (record) removePidFile(file);
       toStart.push(name);
     }
   }
@@ -131,6 +153,7 @@ export async function stackUp(settings: StackSettings, options: UpOptions = {}):
         match: child.match,
         startedAt: new Date().toISOString(),
         logFile: child.logFile,
+        temporary: options.temporary === true,
       });
       started.push(name);
       starting.set(name, child.pid);
@@ -203,15 +226,22 @@ async function warmGroupCoordinator(settings: StackSettings): Promise<void> {
 export interface DownOptions {
   log?: Log;
   services?: readonly ServiceName[];
+  /** Stop only services still marked as started for a test run (see UpOptions.temporary). */
+  onlyTemporary?: boolean;
 }
 
-export type DownOutcome = 'stopped' | 'killed' | 'not ours' | 'not running';
+export type DownOutcome = 'stopped' | 'killed' | 'kept' | 'not ours' | 'not running';
 
 /** Stops what `up` started (per the pid files) and nothing else; registry first, as it is a client. */
 export async function stackDown(
   settings: StackSettings,
   options: DownOptions = {},
 ): Promise<Record<ServiceName, DownOutcome>> {
+  // Under the same lock as up, so an up never mistakes a broker that is shutting down for one starting.
+  return withLock(lockFile(settings), lockTimeout(settings), () => bringDown(settings, options));
+}
+
+async function bringDown(settings: StackSettings, options: DownOptions): Promise<Record<ServiceName, DownOutcome>> {
   const log = options.log ?? (() => undefined);
   const services = options.services ?? SERVICES;
   const order: ServiceName[] = ['registry', 'kafka', 'redis'];
@@ -231,6 +261,11 @@ export async function stackDown(
       );
       continue;
     }
+    if (options.onlyTemporary && !record.temporary) {
+      outcome[name] = 'kept';
+      log(`${ops.label}: left running (claimed by a stack:up since)`);
+      continue;
+    }
     const result = await stopProcess(record.pid, ops.stopGraceMs);
     removePidFile(file);
     outcome[name] = result === 'killed' ? 'killed' : 'stopped';
@@ -246,6 +281,8 @@ export interface ServiceStatus {
   address: string;
   /** Set when the running process is the one `up` started. */
   pid: number | undefined;
+  /** Started for a test run that will stop it, rather than kept by stack:up. */
+  temporary: boolean;
 }
 
 export async function stackStatus(settings: StackSettings): Promise<ServiceStatus[]> {
@@ -260,6 +297,7 @@ export async function stackStatus(settings: StackSettings): Promise<ServiceStatu
         up: await ops.probe(addresses),
         address: ops.address(addresses),
         pid: isOurs(record) ? record.pid : undefined,
+        temporary: isOurs(record) && record.temporary,
       };
     }),
   );

@@ -25,6 +25,11 @@ export interface PidRecord {
   match: string;
   startedAt: string;
   logFile: string;
+  /**
+   * Started for one test run, which stops it when done. A later `stack:up` that finds it running
+   * clears this, so the test run's teardown does not take away a stack someone asked to keep.
+   */
+  temporary: boolean;
 }
 
 export function writePidFile(file: string, record: PidRecord): void {
@@ -42,6 +47,7 @@ export function readPidFile(file: string): PidRecord | undefined {
         match: parsed.match,
         startedAt: String(parsed.startedAt ?? ''),
         logFile: String(parsed.logFile ?? ''),
+        temporary: parsed.temporary === true,
       };
     }
   } catch {
@@ -240,6 +246,38 @@ export function findJava(minMajor: number, explicit: string | undefined, purpose
     `${purpose} needs Java >= ${minMajor}; none found (${seen.join('; ')}). ` +
       `Install one or point the setting at it.`,
   );
+}
+
+/**
+ * Serialises `up` between processes (a developer's `npm run stack:up` racing a test run's global
+ * setup would otherwise start two brokers, and the second would die on the taken port). A lock
+ * whose holder has died is taken over.
+ */
+export async function withLock<T>(file: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(dirname(file), { recursive: true });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      if (!Number.isInteger(holder) || holder <= 0 || !isAlive(holder)) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new Error(`another stack:up (pid ${holder}) has held ${file} for too long`);
+      }
+      await sleep(200);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 /** Runs a command to completion, returning its combined output; throws with that output on failure. */

@@ -29,8 +29,11 @@ export function startRegistry(settings: StackSettings): Started {
       '-XX:TieredStopAtLevel=1',
       `-Dquarkus.http.port=${registry.port}`,
       `-Dquarkus.http.host=${host}`,
-      // Quarkus would otherwise open a second, management port (9000) on every interface.
-      '-Dquarkus.management.enabled=false',
+      // The app is built with Quarkus's management interface on (a build-time choice), which would
+      // take port 9000 on every interface. Nothing here uses it: park it on a free loopback port,
+      // so two stacks (or anything else on 9000) never collide.
+      '-Dquarkus.management.host=127.0.0.1',
+      '-Dquarkus.management.port=0',
       // Tests register throwaway subjects and must be able to delete them again.
       '-Dapicurio.rest.deletion.group.enabled=true',
       '-Dapicurio.rest.deletion.artifact.enabled=true',

@@ -6,7 +6,8 @@
  * - A service given by its own variable (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL) pointing
  *   somewhere other than the local stack is only checked: tests may run against another cluster.
  * - Whatever this setup starts, it stops at the end, so a CI run leaves the machine as it found
- *   it; REE_KEEP_STACK=1 keeps them up for the next run instead.
+ *   it; REE_KEEP_STACK=1 keeps them up for the next run instead, and so does a `npm run stack:up`
+ *   made while the tests run (it claims the services).
  */
 import {
   loadSettings,
@@ -59,14 +60,14 @@ export default async function setup(): Promise<() => Promise<void>> {
   let started: ServiceName[] = [];
   if (managed.length > 0) {
     try {
-      const result = await stackUp(settings, { log, services: managed });
+      const result = await stackUp(settings, { log, services: managed, temporary: !keep });
       started = result.started;
       if (started.length > 0) {
         log(`started ${started.join(', ')} in ${(result.elapsedMs / 1000).toFixed(1)} s` + (keep ? ' (REE_KEEP_STACK=1: left running afterwards)' : ''));
       }
     } catch (error) {
       if (error instanceof StackStartError && error.started.length > 0 && !keep) {
-        await stackDown(settings, { services: error.started }).catch(() => undefined);
+        await stackDown(settings, { services: error.started, onlyTemporary: true }).catch(() => undefined);
       }
       const reason = error instanceof Error ? error.message : String(error);
       throw new Error(
@@ -84,6 +85,7 @@ export default async function setup(): Promise<() => Promise<void>> {
 
   return async () => {
     if (keep || started.length === 0) return;
-    await stackDown(settings, { services: started, log });
+    // Only what is still marked temporary: a `stack:up` during the run has claimed the rest.
+    await stackDown(settings, { services: started, onlyTemporary: true, log });
   };
 }
