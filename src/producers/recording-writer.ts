@@ -1,0 +1,64 @@
+/**
+ * Writes recording lines (a simulation, or a recording) to live Kafka topics, in order: the
+ * simulator's Kafka writer, and how QA feeds a recorded day back into a test cluster. Topics are
+ * mapped by kind onto the target prefix, so a recording made under `ree` can go to `qa.*`.
+ */
+import type { Producer } from 'kafkajs';
+import type { Encoder } from '../codec/encode.ts';
+import type { SchemaKind } from '../codec/schemas.ts';
+import type { TopicNames } from '../config/topics.ts';
+import { topicKindOf } from '../pipeline/recording.ts';
+
+export interface WritableLine {
+  topic: string;
+  key: string | null;
+  value: unknown;
+}
+
+export interface WriteOptions {
+  producer: Producer;
+  topics: TopicNames;
+  format: 'avro' | 'json';
+  encoder?: Encoder | undefined;
+  /** Records per produce request. */
+  chunk?: number;
+  onProgress?: (written: number) => void;
+}
+
+export async function writeLinesToKafka(lines: Iterable<WritableLine> | AsyncIterable<WritableLine>, options: WriteOptions): Promise<{ written: number; skipped: number }> {
+  const chunk = options.chunk ?? 2000;
+  let pending: { topic: string; key: string | null; value: Buffer | null }[] = [];
+  let written = 0;
+  let skipped = 0;
+  const flush = async () => {
+    if (pending.length === 0) return;
+    // Consecutive records of one topic go in one message list so Kafka keeps file order per partition.
+    const topicMessages: { topic: string; messages: { key: string | null; value: Buffer | null }[] }[] = [];
+    for (const m of pending) {
+      const last = topicMessages.at(-1);
+      if (last && last.topic === m.topic) last.messages.push({ key: m.key, value: m.value });
+      else topicMessages.push({ topic: m.topic, messages: [{ key: m.key, value: m.value }] });
+    }
+    await options.producer.sendBatch({ topicMessages, acks: -1 });
+    written += pending.length;
+    pending = [];
+    options.onProgress?.(written);
+  };
+  for await (const line of lines) {
+    const kind = topicKindOf(line.topic);
+    if (!kind || kind === 'alerts' || kind === 'deadletter') {
+      skipped += 1;
+      continue;
+    }
+    let value: Buffer | null;
+    if (line.value === null) value = null;
+    else if (options.format === 'avro' && options.encoder) value = await options.encoder.encode(kind as SchemaKind, line.value);
+    else value = Buffer.from(JSON.stringify(line.value));
+    pending.push({ topic: options.topics[kind], key: line.key, value });
+    // Licences go out on their own, before the reports after them, so a detector reading both
+    // topics has the licence in hand by the time the export that needs it arrives.
+    if (kind === 'licences' || pending.length >= chunk) await flush();
+  }
+  await flush();
+  return { written, skipped };
+}
