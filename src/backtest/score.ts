@@ -60,7 +60,17 @@ function score(ruleId: string, alerts: number, labels: number, tp: number, detec
   return { ruleId, alerts, labels, truePositives: tp, falsePositives: alerts - tp, detected, missed: labels - detected, precision, recall, f1 };
 }
 
-export function backtest(alerts: ScoredAlert[], labels: Label[]): BacktestResult {
+/** First occurrence per id wins: a recorded alerts topic is delivered at least once, so may repeat an alert. */
+function uniqueBy<T>(items: T[], id: (x: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const x of items) if (!seen.has(id(x))) seen.set(id(x), x);
+  return [...seen.values()];
+}
+
+export function backtest(allAlerts: ScoredAlert[], allLabels: Label[]): BacktestResult {
+  // Counts are over distinct ids; a repeat would otherwise count per rule but not overall.
+  const alerts = uniqueBy(allAlerts, (a) => a.alertId);
+  const labels = uniqueBy(allLabels, (l) => l.anomalyId);
   // Index labels by subject report so matching stays linear in the number of alerts.
   const bySubject = new Map<string, Label[]>();
   const byProducer = new Map<string, Label[]>();
