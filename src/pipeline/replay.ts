@@ -7,7 +7,7 @@ import type { Catalogue } from '../domain/catalogue.ts';
 import type { Alert, Report } from '../domain/events.ts';
 import { REPORT_TOPIC_KINDS, type ReportTopicKind } from '../config/topics.ts';
 import { validateLicence, validateReport } from '../domain/validate.ts';
-import { errorMessage } from '../errors.ts';
+import { InvalidRecordError, errorMessage } from '../errors.ts';
 import type { RuleSet } from '../config/rules-file.ts';
 import type { StateStore } from '../state/store.ts';
 import { createPipeline } from './pipeline.ts';
@@ -81,9 +81,16 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
       await flush();
       try {
         if (line.value === null) {
-          if (line.key) await options.store.deleteLicence(line.key);
+          // Never silently dropped: Kafka refuses a keyless record on a compacted topic, so only a hand-edited file has one.
+          if (!line.key) throw new InvalidRecordError('REE_ERR_VALIDATION', 'key: a tombstone needs the licenceId it deletes as its key');
+          await options.store.deleteLicence(line.key);
         } else {
-          await options.store.putLicence(validateLicence(line.value));
+          const licence = validateLicence(line.value);
+          // The live licence consumer refuses this too; a recording must replay as the topic ran.
+          if (line.key && line.key !== licence.licenceId) {
+            throw new InvalidRecordError('REE_ERR_VALIDATION', `record key "${line.key}" is not the licenceId "${licence.licenceId}"`);
+          }
+          await options.store.putLicence(licence);
         }
         summary.licences += 1;
       } catch (err) {
