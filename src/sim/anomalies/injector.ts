@@ -1,0 +1,67 @@
+/**
+ * What an anomaly injector is and what it may touch. Injectors run once a day, after the clean
+ * traffic of the day and before the day's stock declarations, and see the books as they stand at
+ * the end of the day. Everything they emit goes through the same bookkeeping as clean traffic, so
+ * an injected anomaly breaks exactly one rule and leaves the rest of the run clean.
+ */
+import type { Catalogue } from '../../domain/catalogue.ts';
+import type { ShipmentReport } from '../../domain/events.ts';
+import type { RuleId } from '../../rules/rule.ts';
+import type { LicenceLedger } from '../licensing.ts';
+import type { Rng } from '../random.ts';
+import type { Label } from '../types.ts';
+import type { World } from '../world.ts';
+
+export interface ShipmentRequest {
+  producerId: string;
+  material: string;
+  grams: number;
+  direction: 'DOMESTIC' | 'EXPORT';
+  /** The receiving producer for DOMESTIC, a foreign client for EXPORT. */
+  clientId: string;
+  licenceId: string | null;
+  occurredAt: number;
+  reportedAt: number;
+}
+
+export interface InjectionContext {
+  /** Day index from the start of the run, and its first millisecond. */
+  readonly day: number;
+  readonly dayStart: number;
+  readonly days: number;
+  readonly rng: Rng;
+  readonly world: World;
+  readonly catalogue: Catalogue;
+  readonly licences: LicenceLedger;
+  /** Book balance at this moment (end of day so far), in grams. */
+  stockG(producerId: string, material: string): number;
+  /** Opening + produced + received since the last declaration: the detector's "available". */
+  periodInG(producerId: string, material: string): number;
+  /** A volume-mismatch anomaly is already in the current reconciliation period. */
+  tainted(producerId: string, material: string): boolean;
+  declaresToday(producerId: string): boolean;
+  /** A time in today's working hours. */
+  workTime(): number;
+  /** A reporting delay like clean traffic's (hours up to just under two days). */
+  reportDelay(): number;
+  /** Emits and books a shipment (and for DOMESTIC the receiver's receipt). */
+  ship(request: ShipmentRequest): ShipmentReport;
+  /** Marks the producer's current period for the material as holding a volume-mismatch anomaly. */
+  taint(producerId: string, material: string): void;
+  /** Replaces today's declared stock; `onEmitted` gets the declaration's reportId. */
+  overrideDeclaration(producerId: string, material: string, declaredG: number, onEmitted: (reportId: string) => void): void;
+  label(variant: string, label: Omit<Label, 'anomalyId'>): void;
+}
+
+export interface Injector {
+  ruleId: RuleId;
+  /** Share of the anomaly budget. */
+  weight: number;
+  /**
+   * Days at the end of the run with no injection: a finding that waits for a grace period on the
+   * producer's clock needs that clock to move on before the recording ends.
+   */
+  tailDays: number;
+  /** Tries to inject one anomaly today; false when nothing fitted. */
+  inject(ctx: InjectionContext): boolean;
+}
