@@ -1,0 +1,71 @@
+/**
+ * Writes recordings and labels as JSON Lines. Lines are serialised one at a time into a chunk of
+ * about a megabyte and written with backpressure, so a run of millions of records never holds more
+ * than one chunk of text, and the records themselves can come from a generator.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { simulateRecords, type SimOutcome, type SimulateOptions } from './simulate.ts';
+import type { Label, RecordingLine } from './types.ts';
+
+const CHUNK_CHARS = 1 << 20;
+
+async function writeLines<T>(path: string, items: Iterable<T> | AsyncIterable<T>): Promise<number> {
+  const out: WriteStream = createWriteStream(path, { encoding: 'utf8' });
+  const failed = new Promise<never>((_, reject) => out.once('error', reject));
+  failed.catch(() => {}); // observed below; keeps an early error from being reported as unhandled
+  let chunk = '';
+  let count = 0;
+  const flush = async (): Promise<void> => {
+    if (chunk.length === 0) return;
+    const ok = out.write(chunk);
+    chunk = '';
+    if (!ok) await Promise.race([once(out, 'drain'), failed]);
+  };
+  try {
+    for await (const item of items) {
+      chunk += `${JSON.stringify(item)}\n`;
+      count += 1;
+      if (chunk.length >= CHUNK_CHARS) await flush();
+    }
+    await flush();
+  } finally {
+    out.end();
+  }
+  await Promise.race([once(out, 'finish'), failed]);
+  return count;
+}
+
+/** Writes recording lines in the order given (the replay reads them in file order). Returns the count. */
+export function writeRecording(path: string, lines: Iterable<RecordingLine> | AsyncIterable<RecordingLine>): Promise<number> {
+  return writeLines(path, lines);
+}
+
+export function writeLabels(path: string, labels: Iterable<Label> | AsyncIterable<Label>): Promise<number> {
+  return writeLines(path, labels);
+}
+
+/**
+ * Runs a simulation straight to files without collecting it: records stream to `recordingPath` as
+ * they are generated, labels are written at the end (they are few).
+ */
+export async function writeSimulation(options: SimulateOptions, paths: { recordingPath: string; labelsPath?: string }): Promise<SimOutcome> {
+  const run = simulateRecords(options);
+  let outcome: SimOutcome | undefined;
+  const lines: Iterable<RecordingLine> = {
+    [Symbol.iterator]: () => ({
+      next: () => {
+        const step = run.next();
+        if (step.done) {
+          outcome = step.value;
+          return { done: true, value: undefined };
+        }
+        return { done: false, value: step.value };
+      },
+    }),
+  };
+  await writeRecording(paths.recordingPath, lines);
+  if (!outcome) throw new Error('simulation ended without an outcome');
+  if (paths.labelsPath) await writeLabels(paths.labelsPath, outcome.labels);
+  return outcome;
+}
