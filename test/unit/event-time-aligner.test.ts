@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { EventTimeAligner } from '../../src/consumers/event-time-aligner.ts';
+
+const H = 3_600_000;
+const topics = ['production', 'shipments', 'receipts', 'inventory'];
+const make = () => new EventTimeAligner(topics, { slackMs: 6 * H, maxHoldMs: 5_000 });
+
+/** All siblings seen and caught up to `ts`, with `lag` records waiting. */
+function seenAll(a: EventTimeAligner, except: string, ts: number, lag = 0) {
+  for (const t of topics) if (t !== except) a.observe(t, 0, ts, lag);
+}
+
+describe('EventTimeAligner', () => {
+  it('holds a batch while a sibling partition has not been seen, for at most maxHoldMs', () => {
+    const a = make();
+    expect(a.shouldHold('shipments', 0, 100 * H, 0)).toBe(true);
+    expect(a.shouldHold('shipments', 0, 100 * H, 4_999)).toBe(true);
+    // An empty sibling must not stall the stream forever.
+    expect(a.shouldHold('shipments', 0, 100 * H, 5_000)).toBe(false);
+  });
+
+  it('holds a batch that is more than the slack ahead of a sibling with records waiting', () => {
+    const a = make();
+    seenAll(a, 'shipments', 10 * H, 5);
+    expect(a.shouldHold('shipments', 0, 16 * H, 0)).toBe(false); // exactly at the slack
+    expect(a.shouldHold('shipments', 0, 16 * H + 1, 0)).toBe(true); // just past it
+  });
+
+  it('does not hold for a sibling that has nothing waiting, however far behind its time', () => {
+    const a = make();
+    seenAll(a, 'shipments', 10 * H, 0);
+    expect(a.shouldHold('shipments', 0, 1000 * H, 0)).toBe(false);
+  });
+
+  it('lets the batch go once the sibling has caught up', () => {
+    const a = make();
+    seenAll(a, 'shipments', 10 * H, 5);
+    expect(a.shouldHold('shipments', 0, 40 * H, 0)).toBe(true);
+    a.observe('production', 0, 38 * H, 2);
+    a.observe('receipts', 0, 38 * H, 2);
+    a.observe('inventory', 0, 38 * H, 0);
+    expect(a.shouldHold('shipments', 0, 40 * H, 10)).toBe(false);
+  });
+
+  it('keeps partition indexes apart', () => {
+    const a = make();
+    seenAll(a, 'shipments', 10 * H, 5);
+    expect(a.shouldHold('shipments', 1, 11 * H, 0)).toBe(true); // partition 1 siblings unseen
+    expect(a.siblings('shipments', 3)).toEqual([
+      { topic: 'production', partitions: [3] },
+      { topic: 'receipts', partitions: [3] },
+      { topic: 'inventory', partitions: [3] },
+    ]);
+  });
+});
+
+describe('EventTimeAligner.limit', () => {
+  it('is the slowest waiting sibling plus the slack, so a long batch is cut where it would run ahead', () => {
+    const a = make();
+    a.observe('production', 0, 10 * H, 3);
+    a.observe('receipts', 0, 20 * H, 3);
+    a.observe('inventory', 0, 5 * H, 0); // nothing waiting: does not count
+    expect(a.limit('shipments', 0, 0)).toBe(16 * H);
+  });
+});
+
+describe('EventTimeAligner when every sibling is held', () => {
+  it('lets the topic-partition with the earliest waiting record go first', () => {
+    const a = make();
+    // First fetch: each topic's batch arrives while its siblings are unseen, so each is held.
+    expect(a.shouldHold('shipments', 0, 50 * H, 0)).toBe(true);
+    expect(a.shouldHold('production', 0, 10 * H, 0)).toBe(true);
+    expect(a.shouldHold('receipts', 0, 30 * H, 0)).toBe(true);
+    // The last to arrive sees what the others wait with: it is within the slack of the earliest.
+    expect(a.shouldHold('inventory', 0, 12 * H, 0)).toBe(false);
+    // On retry production, holding the earliest record, goes; shipments still waits.
+    expect(a.shouldHold('production', 0, 10 * H, 10)).toBe(false);
+    expect(a.shouldHold('shipments', 0, 50 * H, 10)).toBe(true);
+  });
+});
