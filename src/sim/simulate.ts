@@ -387,8 +387,8 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
         }
       }
       if (!exports || excess < minLotG(material) || !rng.chance(pr.exportShare >= 1 ? 0.45 : 0.3)) continue;
-      // Plants that export part of their output also sell abroad what the home market did not take.
-      let budget = pr.exportShare >= 1 ? excess : Math.max(excess * pr.exportShare, excess - pr.capacityKg * 5 * 1000);
+      // Plants that export part of their output sell abroad what their home customers did not take today.
+      let budget = pr.exportShare >= 1 ? excess : excess * rng.float(0.5, 1);
       const lots = budget > pr.capacityKg * 4 * 1000 ? 2 : 1;
       for (let k = 0; k < lots && budget >= minLotG(material); k += 1) {
         budget -= exportClean(p, material, (budget / (lots - k)) * rng.float(0.8, 1));
