@@ -73,6 +73,7 @@ describe('EventTimeAligner when every sibling is held', () => {
     expect(a.shouldHold('receipts', 0, 30 * H, 0)).toBe(true);
     // The last to arrive sees what the others wait with: it is within the slack of the earliest.
     expect(a.shouldHold('inventory', 0, 12 * H, 0)).toBe(false);
+    a.observe('inventory', 0, 14 * H, 3);
     // On retry production, holding the earliest record, goes; shipments still waits.
     expect(a.shouldHold('production', 0, 10 * H, 10)).toBe(false);
     expect(a.shouldHold('shipments', 0, 50 * H, 10)).toBe(true);
