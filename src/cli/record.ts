@@ -2,7 +2,10 @@
  * `ree-sentinel record`: live topics into a recording file (DESIGN.md format), Avro decoded to
  * JSON, so QA can replay exactly what the detector saw.
  */
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -102,6 +105,76 @@ async function recordPhase(
     await admin.disconnect();
   }
   if (remaining.size === 0 || stats.records >= max) return;
+  // Each topic-partition spills to its own file in offset order; the files are then merged by
+  // record time, so the recording interleaves topics as the reports arrived, not as fetched.
+  const dir = mkdtempSync(join(tmpdir(), 'ree-record-'));
+  const spills = new Map<string, { path: string; stream: WriteStream }>();
+  const spill = (topic: string, partition: number): WriteStream => {
+    const key = `${topic}/${partition}`;
+    let s = spills.get(key);
+    if (!s) {
+      const path = join(dir, `${spills.size}.jsonl`);
+      s = { path, stream: createWriteStream(path) };
+      spills.set(key, s);
+    }
+    return s.stream;
+  };
+  try {
+    await consumeUntilEnd(kafka, decoder, topics, remaining, spill, stats, max, idleMs);
+    for (const s of spills.values()) {
+      s.stream.end();
+      await once(s.stream, 'finish');
+    }
+    await mergeByTime([...spills.values()].map((s) => s.path), out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * k-way merge of offset-ordered files into one, by when each report says it was reported (the
+ * record timestamp for anything else): the order the reports reached the regulator, which is the
+ * order a replay should see them in. Ties keep file order.
+ */
+async function mergeByTime(paths: string[], out: WriteStream): Promise<void> {
+  const heads = await Promise.all(
+    paths.map(async (path) => {
+      const it = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })[Symbol.asyncIterator]();
+      const first = await it.next();
+      return { it, line: first.done ? undefined : first.value, ts: first.done ? 0 : timestampOf(first.value) };
+    }),
+  );
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i += 1) {
+      const h = heads[i]!;
+      if (h.line !== undefined && (best < 0 || h.ts < heads[best]!.ts)) best = i;
+    }
+    if (best < 0) return;
+    const h = heads[best]!;
+    if (!out.write(h.line + '\n')) await once(out, 'drain');
+    const next = await h.it.next();
+    h.line = next.done ? undefined : next.value;
+    h.ts = next.done ? 0 : timestampOf(next.value);
+  }
+}
+
+function timestampOf(line: string): number {
+  const parsed = JSON.parse(line) as { timestamp: number; value?: { reportedAt?: unknown; issuedAt?: unknown } | null };
+  const own = parsed.value?.reportedAt ?? parsed.value?.issuedAt;
+  return typeof own === 'number' ? own : parsed.timestamp;
+}
+
+async function consumeUntilEnd(
+  kafka: Kafka,
+  decoder: ReturnType<typeof createDecoder>,
+  topics: string[],
+  remaining: Map<string, bigint>,
+  spill: (topic: string, partition: number) => WriteStream,
+  stats: { records: number; undecodable: number },
+  max: number,
+  idleMs: number,
+): Promise<void> {
   // A throwaway group: recording must not move any real consumer's offsets.
   const consumer = kafka.consumer({ groupId: `ree-record-${randomUUID()}` });
   await consumer.connect();
@@ -142,7 +215,8 @@ async function recordPhase(
             offset: message.offset,
             value,
           };
-          if (!out.write(JSON.stringify(line) + '\n')) await once(out, 'drain');
+          const file = spill(topic, partition);
+          if (!file.write(JSON.stringify(line) + '\n')) await once(file, 'drain');
           stats.records += 1;
           if (BigInt(message.offset) >= end) remaining.delete(key);
           if (remaining.size === 0 || stats.records >= max) finish();
