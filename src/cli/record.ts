@@ -57,20 +57,17 @@ export async function recordCommand(argv: string[]): Promise<number> {
 }
 
 /**
- * Reference topics (licences, watchlist) are recorded first, then the rest: the live detector
- * loads its licence register before it reads reports, and a replay of the file should too.
+ * Records the topics up to their ends at start, merged into one file by record time (the broker's
+ * timestamp: when each record arrived), licences before reports at the same instant. A replay
+ * then sees reports and licence changes in the order the live detector did.
  */
 export async function recordTopics(options: { brokers: string[]; registryUrl: string; topics: string[]; out: string; max?: number; idleMs?: number }) {
   const kafka = new Kafka({ clientId: 'ree-sentinel-record', brokers: options.brokers, logLevel: logLevel.ERROR });
   const decoder = createDecoder(options.registryUrl === 'none' ? {} : { registry: new SchemaRegistry({ host: options.registryUrl }) });
   const out = createWriteStream(options.out);
   const stats = { records: 0, undecodable: 0 };
-  const isReference = (t: string) => /(^|\.)(licences|watchlist)\.v\d+$/.test(t);
-  const phases = [options.topics.filter(isReference), options.topics.filter((t) => !isReference(t))];
   try {
-    for (const topics of phases) {
-      if (topics.length > 0) await recordPhase(kafka, decoder, topics, out, stats, options.max ?? Infinity, options.idleMs ?? 30_000);
-    }
+    await recordPhase(kafka, decoder, options.topics, out, stats, options.max ?? Infinity, options.idleMs ?? 30_000);
   } finally {
     out.end();
     await once(out, 'finish');
@@ -131,38 +128,35 @@ async function recordPhase(
   }
 }
 
-/**
- * k-way merge of offset-ordered files into one, by when each report says it was reported (the
- * record timestamp for anything else): the order the reports reached the regulator, which is the
- * order a replay should see them in. Ties keep file order.
- */
+const isReference = (topic: string) => /(^|\.)(licences|watchlist)\.v\d+$/.test(topic);
+
+/** k-way merge of offset-ordered files into one by record timestamp; at a tie, reference topics first, then file order. */
 async function mergeByTime(paths: string[], out: WriteStream): Promise<void> {
+  const keyOf = (line: string): [number, number] => {
+    const parsed = JSON.parse(line) as { timestamp: number; topic: string };
+    return [parsed.timestamp, isReference(parsed.topic) ? 0 : 1];
+  };
   const heads = await Promise.all(
     paths.map(async (path) => {
       const it = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })[Symbol.asyncIterator]();
       const first = await it.next();
-      return { it, line: first.done ? undefined : first.value, ts: first.done ? 0 : timestampOf(first.value) };
+      return { it, line: first.done ? undefined : first.value, key: first.done ? ([0, 0] as [number, number]) : keyOf(first.value) };
     }),
   );
+  const before = (a: [number, number], b: [number, number]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
   for (;;) {
     let best = -1;
     for (let i = 0; i < heads.length; i += 1) {
       const h = heads[i]!;
-      if (h.line !== undefined && (best < 0 || h.ts < heads[best]!.ts)) best = i;
+      if (h.line !== undefined && (best < 0 || before(h.key, heads[best]!.key))) best = i;
     }
     if (best < 0) return;
     const h = heads[best]!;
     if (!out.write(h.line + '\n')) await once(out, 'drain');
     const next = await h.it.next();
     h.line = next.done ? undefined : next.value;
-    h.ts = next.done ? 0 : timestampOf(next.value);
+    if (!next.done) h.key = keyOf(next.value);
   }
-}
-
-function timestampOf(line: string): number {
-  const parsed = JSON.parse(line) as { timestamp: number; value?: { reportedAt?: unknown; issuedAt?: unknown } | null };
-  const own = parsed.value?.reportedAt ?? parsed.value?.issuedAt;
-  return typeof own === 'number' ? own : parsed.timestamp;
 }
 
 async function consumeUntilEnd(
