@@ -155,8 +155,17 @@ export class Rng {
     return out;
   }
 
-  /** k distinct items (all of them when k >= length), in random order. */
+  /** k distinct items (all of them when k >= length), in random order. Costs k draws, not length. */
   sample<T>(items: readonly T[], k: number): T[] {
-    return this.shuffled(items).slice(0, Math.max(0, k));
+    const out = items.slice();
+    const n = Math.min(Math.max(0, k), out.length);
+    for (let i = 0; i < n; i += 1) {
+      const j = i + Math.floor(this.next() * (out.length - i));
+      const tmp = out[i]!;
+      out[i] = out[j]!;
+      out[j] = tmp;
+    }
+    out.length = n;
+    return out;
   }
 }

@@ -258,7 +258,11 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
       to.inTransit.set(req.material, (to.inTransit.get(req.material) ?? 0) + req.grams);
       const arrival = { to: req.clientId, material: req.material, grams: req.grams };
       if (lag === 0) endOfDayArrivals.push(arrival);
-      else arrivals.set(day + lag, [...(arrivals.get(day + lag) ?? []), arrival]);
+      else {
+        const due = arrivals.get(day + lag);
+        if (due) due.push(arrival);
+        else arrivals.set(day + lag, [arrival]);
+      }
     }
     return shipment;
   };

@@ -9,7 +9,7 @@
  * and material), the licence keeps quota for it, so the quota rule stays quiet too.
  */
 import type { SimLicence } from '../licensing.ts';
-import type { SimProducer } from '../world.ts';
+import type { SimProducer, World } from '../world.ts';
 import type { InjectionContext, Injector } from './injector.ts';
 
 const RULE = 'unlicensed-client' as const;
@@ -59,9 +59,20 @@ function controlledStock(ctx: InjectionContext, p: SimProducer): string[] {
   return p.products.map((pr) => pr.material).filter((m) => ctx.catalogue.isControlled(m) && ctx.stockG(p.id, m) >= 5_000);
 }
 
+/** Producers that export controlled goods at all, per world: the candidates worth looking at. */
+const exportersOf = new WeakMap<World, SimProducer[]>();
+function controlledExporters(ctx: InjectionContext): SimProducer[] {
+  let list = exportersOf.get(ctx.world);
+  if (!list) {
+    list = ctx.world.producers.filter((p) => p.clients.length > 0 && p.products.some((pr) => ctx.catalogue.isControlled(pr.material)));
+    exportersOf.set(ctx.world, list);
+  }
+  return list;
+}
+
 function planFor(variant: Variant, ctx: InjectionContext, occurredAt: number, reportedAt: number): Plan | null {
   const { rng, world, licences } = ctx;
-  const exporters = rng.shuffled(world.producers.filter((p) => p.clients.length > 0 && controlledStock(ctx, p).length > 0));
+  const exporters = rng.shuffled(controlledExporters(ctx).filter((p) => controlledStock(ctx, p).length > 0));
   for (const exporter of exporters) {
     const materials = rng.shuffled(controlledStock(ctx, exporter));
     const own = rng.shuffled(licences.ofExporter(exporter.id).filter((l) => licences.knownAt(l, reportedAt)));
