@@ -52,31 +52,56 @@ export const CLIENT_COUNTRY_WEIGHTS: Record<string, number> = {
   CZ: 2, HU: 2, TR: 2, ES: 2, BR: 2, MY: 2, SE: 1,
 };
 
-function uniqueName(rng: Rng, used: Set<string>, make: () => string): string {
-  for (let attempt = 0; attempt < 20; attempt += 1) {
-    const name = make();
-    if (!used.has(name)) {
-      used.add(name);
-      return name;
+/**
+ * Tries the usual pattern, then a wider one (big worlds use up the small parts lists), then
+ * numbers the name as a last resort, so names stay distinct.
+ */
+function uniqueName(used: Set<string>, make: () => string, makeWide: () => string): string {
+  for (const maker of [make, makeWide]) {
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      const name = maker();
+      if (!used.has(name)) {
+        used.add(name);
+        return name;
+      }
     }
   }
-  // Small parts lists run out in big worlds; a plant number keeps names distinct and plausible.
   for (let n = 2; ; n += 1) {
-    const name = `${make()} No. ${n}`;
+    const name = `${makeWide()} (${n})`;
     if (!used.has(name)) {
       used.add(name);
       return name;
     }
   }
+}
+
+/** Two different parts from a list. */
+function pair(rng: Rng, parts: readonly string[]): [string, string] {
+  const [a, b] = rng.sample(parts, 2);
+  return [a!, b ?? a!];
 }
 
 export function producerName(rng: Rng, stage: string, used: Set<string>): string {
   const trades = CN_TRADES[stage] ?? CN_TRADES.MAGNET!;
-  return uniqueName(rng, used, () => `${rng.pick(CN_PLACES)} ${rng.pick(CN_ROOTS)} ${rng.pick(trades)} Co., Ltd.`);
+  return uniqueName(
+    used,
+    () => `${rng.pick(CN_PLACES)} ${rng.pick(CN_ROOTS)} ${rng.pick(trades)} Co., Ltd.`,
+    () => {
+      // Provincial prefix, as in "Jiangxi Ganzhou ...": distinct firms in the same city.
+      const [province, city] = pair(rng, CN_PLACES);
+      return `${province} ${city} ${rng.pick(CN_ROOTS)} ${rng.pick(trades)} Co., Ltd.`;
+    },
+  );
 }
 
 export function clientName(rng: Rng, country: string, used: Set<string>): string {
-  const parts = FOREIGN[country] ?? FOREIGN.US!;
-  const [roots, trades, forms] = parts;
-  return uniqueName(rng, used, () => `${rng.pick(roots)} ${rng.pick(trades)} ${rng.pick(forms)}`);
+  const [roots, trades, forms] = FOREIGN[country] ?? FOREIGN.US!;
+  return uniqueName(
+    used,
+    () => `${rng.pick(roots)} ${rng.pick(trades)} ${rng.pick(forms)}`,
+    () => {
+      const [a, b] = pair(rng, roots);
+      return `${a}-${b} ${rng.pick(trades)} ${rng.pick(forms)}`;
+    },
+  );
 }
