@@ -6,11 +6,19 @@ import { loadSettings } from '../config/settings.ts';
 import { topicNames, topicSpecs } from '../config/topics.ts';
 import { ReeError } from '../errors.ts';
 import { ensureTopics } from '../kafka/admin.ts';
-import { writeLinesToKafka } from '../producers/recording-writer.ts';
-import { simulate } from '../sim/simulate.ts';
+import { readRecording } from '../pipeline/recording.ts';
+import { writeLinesToKafka, type WritableLine } from '../producers/recording-writer.ts';
+import { simulateRecords } from '../sim/simulate.ts';
+import type { RecordingLine } from '../sim/types.ts';
 import { writeLabels, writeRecording } from '../sim/write-recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
-import { createProgress } from './progress.ts';
+
+type SimOutcome = ReturnType<typeof simulateRecords> extends Generator<unknown, infer R> ? R : never;
+
+/** A written recording read back, for sending to Kafka after the file. */
+async function* linesOf(path: string): AsyncIterable<WritableLine> {
+  for await (const parsed of readRecording(path).lines) if (parsed.ok) yield parsed.line;
+}
 
 export const SIMULATE_USAGE = `Usage: ree-sentinel simulate [--seed N] [--producers N] [--days N] (--out rec.jsonl | --to-kafka) [options]
 
@@ -20,7 +28,7 @@ for every implemented rule, and labels saying where they are.
 
 Options:
   --seed <n>          random seed (default 42): the same seed gives the same output
-  --producers <n>     number of producers (default 100)
+  --producers <n>     number of producers (default 100, at least 5)
   --days <n>          days of activity (default 30)
   --start <date>      first day, YYYY-MM-DD (default 2025-06-02)
   --out <file>        write the recording (JSON Lines)
@@ -61,49 +69,69 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   if (format !== 'avro' && format !== 'json') throw new ReeError('REE_ERR_USAGE', `--format must be avro or json, got "${format}"`);
 
   const started = performance.now();
-  const result = simulate({
+  const options = {
     seed: intOption(values.seed as string | undefined, 'seed', 42),
-    producers: intOption(values.producers as string | undefined, 'producers', 100, 1),
+    // Below five producers there is no whole chain (mine to magnet) to simulate.
+    producers: intOption(values.producers as string | undefined, 'producers', 100, 5),
     days: intOption(values.days as string | undefined, 'days', 30, 1),
     ...(start ? { start: `${start}T00:00:00Z` } : {}),
     anomalies: !values['no-anomalies'],
-  });
-  const s = result.stats;
-  console.error(
-    `simulated ${s.producers} producers over ${s.days} days (seed ${s.seed}): ${s.records} records, ${s.labels} labelled anomalies in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-  );
-  for (const [topic, n] of Object.entries(s.byTopic)) console.error(`  ${topic.padEnd(22)} ${n}`);
-  for (const [rule, n] of Object.entries(s.labelsByRule)) console.error(`  anomalies ${rule.padEnd(24)} ${n}`);
+  };
+  // Streamed, never collected: a simulation of millions of records goes straight to its sink.
+  const run = simulateRecords(options);
+  let outcome: SimOutcome | undefined;
+  const generated: Iterable<RecordingLine> = {
+    [Symbol.iterator]: () => ({
+      next: () => {
+        const step = run.next();
+        if (step.done) {
+          outcome = step.value;
+          return { done: true, value: undefined };
+        }
+        return { done: false, value: step.value };
+      },
+    }),
+  };
 
-  if (values.out) await writeRecording(values.out as string, result.records);
-  if (values.labels) await writeLabels(values.labels as string, result.labels);
-
+  let source: Iterable<WritableLine> | AsyncIterable<WritableLine> = generated;
+  if (values.out) {
+    await writeRecording(values.out as string, generated);
+    if (values['to-kafka']) source = linesOf(values.out as string);
+  }
   if (values['to-kafka']) {
     const settings = loadSettings(process.env, values as Record<string, string | undefined>);
+    if (format === 'avro' && settings.schemaRegistryUrl === 'none') throw new ReeError('REE_ERR_USAGE', 'Avro needs a schema registry: set SCHEMA_REGISTRY_URL or use --format json');
     const kafka = new Kafka({ clientId: 'ree-sentinel-simulate', brokers: settings.kafkaBrokers, logLevel: logLevel.ERROR });
     const topics = topicNames(settings.topicPrefix);
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, topicSpecs(settings.topicPrefix, { partitions: settings.topicPartitions, replicationFactor: settings.topicReplication }));
     await admin.disconnect();
-    const encoder =
-      format === 'avro'
-        ? settings.schemaRegistryUrl === 'none'
-          ? (() => {
-              throw new ReeError('REE_ERR_USAGE', 'Avro needs a schema registry: set SCHEMA_REGISTRY_URL or use --format json');
-            })()
-          : createEncoder({ registry: new SchemaRegistry({ host: settings.schemaRegistryUrl }), topicNames: topics })
-        : undefined;
+    const encoder = format === 'avro' ? createEncoder({ registry: new SchemaRegistry({ host: settings.schemaRegistryUrl }), topicNames: topics }) : undefined;
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const progress = createProgress(result.records.length, 'to kafka');
     try {
-      const { written } = await writeLinesToKafka(result.records, { producer, topics, format, encoder, onProgress: (n) => progress.update(n) });
-      progress.finish();
+      const tty = process.stderr.isTTY;
+      const { written } = await writeLinesToKafka(source, {
+        producer,
+        topics,
+        format,
+        encoder,
+        onProgress: (n) => tty && process.stderr.write(`\rto kafka: ${n.toLocaleString('en-US')} records`),
+      });
+      if (tty) process.stderr.write('\r\x1b[K');
       console.error(`wrote ${written} records to ${settings.topicPrefix}.* on ${settings.kafkaBrokers.join(',')} (${format})`);
     } finally {
       await producer.disconnect();
     }
   }
+  if (!outcome) throw new Error('the simulation did not run to its end');
+  if (values.labels) await writeLabels(values.labels as string, outcome.labels);
+  const s = outcome.stats;
+  console.error(
+    `simulated ${s.producers} producers over ${s.days} days (seed ${s.seed}): ${s.records} records, ${s.labels} labelled anomalies in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  for (const [topic, n] of Object.entries(s.byTopic)) console.error(`  ${topic.padEnd(22)} ${n}`);
+  for (const [rule, n] of Object.entries(s.labelsByRule)) console.error(`  anomalies ${rule.padEnd(24)} ${n}`);
   return 0;
 }
