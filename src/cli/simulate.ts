@@ -8,12 +8,8 @@ import { ReeError } from '../errors.ts';
 import { ensureTopics } from '../kafka/admin.ts';
 import { readRecording } from '../pipeline/recording.ts';
 import { writeLinesToKafka, type WritableLine } from '../producers/recording-writer.ts';
-import { simulateRecords } from '../sim/simulate.ts';
-import type { RecordingLine } from '../sim/types.ts';
-import { writeLabels, writeRecording } from '../sim/write-recording.ts';
+import { streamSimulation, writeLabels, writeRecording } from '../sim/write-recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
-
-type SimOutcome = ReturnType<typeof simulateRecords> extends Generator<unknown, infer R> ? R : never;
 
 /** A written recording read back, for sending to Kafka after the file. */
 async function* linesOf(path: string): AsyncIterable<WritableLine> {
@@ -78,20 +74,8 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     anomalies: !values['no-anomalies'],
   };
   // Streamed, never collected: a simulation of millions of records goes straight to its sink.
-  const run = simulateRecords(options);
-  let outcome: SimOutcome | undefined;
-  const generated: Iterable<RecordingLine> = {
-    [Symbol.iterator]: () => ({
-      next: () => {
-        const step = run.next();
-        if (step.done) {
-          outcome = step.value;
-          return { done: true, value: undefined };
-        }
-        return { done: false, value: step.value };
-      },
-    }),
-  };
+  const sim = streamSimulation(options);
+  const generated = sim.lines;
 
   let source: Iterable<WritableLine> | AsyncIterable<WritableLine> = generated;
   if (values.out) {
@@ -125,7 +109,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
       await producer.disconnect();
     }
   }
-  if (!outcome) throw new Error('the simulation did not run to its end');
+  const outcome = sim.outcome();
   if (values.labels) await writeLabels(values.labels as string, outcome.labels);
   const s = outcome.stats;
   console.error(

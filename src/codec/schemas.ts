@@ -7,20 +7,12 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import type { Schema as AvscSchema, Type as AvscType } from 'avsc';
-import type { TopicKind, TopicNames } from '../config/topics.ts';
+import { TOPIC_KINDS, type TopicKind, type TopicNames } from '../config/topics.ts';
 
 /** Every topic kind whose values have a schema; the dead-letter topic carries the original bytes. */
 export type SchemaKind = Exclude<TopicKind, 'deadletter'>;
 
-export const SCHEMA_KINDS: readonly SchemaKind[] = [
-  'production',
-  'shipments',
-  'receipts',
-  'inventory',
-  'licences',
-  'watchlist',
-  'alerts',
-];
+export const SCHEMA_KINDS: readonly SchemaKind[] = TOPIC_KINDS.filter((k): k is SchemaKind => k !== 'deadletter');
 
 const RECORD_NAMES: Record<SchemaKind, string> = {
   production: 'ProductionReport',

@@ -49,7 +49,11 @@ export function writeLabels(path: string, labels: Iterable<Label> | AsyncIterabl
  * Runs a simulation straight to files without collecting it: records stream to `recordingPath` as
  * they are generated, labels are written at the end (they are few).
  */
-export async function writeSimulation(options: SimulateOptions, paths: { recordingPath: string; labelsPath?: string }): Promise<SimOutcome> {
+/**
+ * A simulation as a plain iterable of its records, for sinks that take one (a file, Kafka); the
+ * labels and stats are there once the iterable has been read to its end.
+ */
+export function streamSimulation(options: SimulateOptions): { lines: Iterable<RecordingLine>; outcome(): SimOutcome } {
   const run = simulateRecords(options);
   let outcome: SimOutcome | undefined;
   const lines: Iterable<RecordingLine> = {
@@ -64,8 +68,23 @@ export async function writeSimulation(options: SimulateOptions, paths: { recordi
       },
     }),
   };
-  await writeRecording(paths.recordingPath, lines);
-  if (!outcome) throw new Error('simulation ended without an outcome');
+  return {
+    lines,
+    outcome() {
+      if (!outcome) throw new Error('the simulation has not run to its end yet');
+      return outcome;
+    },
+  };
+}
+
+/**
+ * Runs a simulation straight to files without collecting it: records stream to `recordingPath` as
+ * they are generated, labels are written at the end (they are few).
+ */
+export async function writeSimulation(options: SimulateOptions, paths: { recordingPath: string; labelsPath?: string }): Promise<SimOutcome> {
+  const sim = streamSimulation(options);
+  await writeRecording(paths.recordingPath, sim.lines);
+  const outcome = sim.outcome();
   if (paths.labelsPath) await writeLabels(paths.labelsPath, outcome.labels);
   return outcome;
 }
