@@ -13,7 +13,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createDecoder } from '../codec/decode.ts';
 import { loadSettings, settingsHelp } from '../config/settings.ts';
 import { topicNames } from '../config/topics.ts';
-import { ReeError, errorMessage } from '../errors.ts';
+import { InvalidRecordError, ReeError, errorMessage } from '../errors.ts';
 import type { RecordingLine } from '../pipeline/recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
 
@@ -57,8 +57,8 @@ export async function recordCommand(argv: string[]): Promise<number> {
 }
 
 /**
- * Records the topics up to their ends at start, merged into one file by record time (the broker's
- * timestamp: when each record arrived), licences before reports at the same instant. A replay
+ * Records the topics up to their ends at start, merged into one file by record time (the record's
+ * timestamp, set by its producer when it was sent), licences before reports at the same instant. A replay
  * then sees reports and licence changes in the order the live detector did.
  */
 export async function recordTopics(options: { brokers: string[]; registryUrl: string; topics: string[]; out: string; max?: number; idleMs?: number }) {
@@ -130,20 +130,25 @@ async function recordPhase(
 
 const isReference = (topic: string) => /(^|\.)(licences|watchlist)\.v\d+$/.test(topic);
 
-/** k-way merge of offset-ordered files into one by record timestamp; at a tie, reference topics first, then file order. */
+/** k-way merge of offset-ordered files into one by record timestamp; at a tie, reference topics first. */
 async function mergeByTime(paths: string[], out: WriteStream): Promise<void> {
-  const keyOf = (line: string): [number, number] => {
-    const parsed = JSON.parse(line) as { timestamp: number; topic: string };
-    return [parsed.timestamp, isReference(parsed.topic) ? 0 : 1];
+  // Ties are broken by topic, partition and offset, never by fetch order, so two recordings of the
+  // same topics are the same file.
+  const keyOf = (line: string): (number | string)[] => {
+    const parsed = JSON.parse(line) as { timestamp: number; topic: string; partition?: number; offset?: string };
+    return [parsed.timestamp, isReference(parsed.topic) ? 0 : 1, parsed.topic, parsed.partition ?? 0, Number(parsed.offset ?? 0)];
   };
   const heads = await Promise.all(
     paths.map(async (path) => {
       const it = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })[Symbol.asyncIterator]();
       const first = await it.next();
-      return { it, line: first.done ? undefined : first.value, key: first.done ? ([0, 0] as [number, number]) : keyOf(first.value) };
+      return { it, line: first.done ? undefined : first.value, key: first.done ? [] : keyOf(first.value) };
     }),
   );
-  const before = (a: [number, number], b: [number, number]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+  const before = (a: (number | string)[], b: (number | string)[]) => {
+    for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return a[i]! < b[i]!;
+    return false;
+  };
   for (;;) {
     let best = -1;
     for (let i = 0; i < heads.length; i += 1) {
@@ -195,7 +200,9 @@ async function consumeUntilEnd(
           try {
             value = await decoder.decode(message.value);
           } catch (err) {
-            // Kept, not dropped: replay will dead-letter it with this reason, as run would.
+            // A registry that is down is not bad data: fail the recording rather than store valid
+            // Avro as text. Bad records are kept, not dropped: replay dead-letters them, as run would.
+            if (!(err instanceof InvalidRecordError)) throw err;
             stats.undecodable += 1;
             value = message.value?.toString('utf8') ?? null;
             headers['ree-record-error'] = errorMessage(err);

@@ -196,5 +196,7 @@ export function loadRulesFile(path?: string): RuleSet {
   } catch (err) {
     throw new ConfigError(`cannot read rules file ${path}: ${(err as Error).message}`, 'REE_ERR_RULES_FILE');
   }
+  // An empty file is far more often a save caught half-way than a wish for all defaults.
+  if (text.trim() === '') throw new ConfigError(`${path}: the rules file is empty (to run on defaults, give no rules file)`, 'REE_ERR_RULES_FILE');
   return parseRulesFile(text, path);
 }

@@ -41,8 +41,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
    * One grace per report, the longest among the materials it touches (a production report also
    * consumes its inputs): no material's check is judged before its own grace has passed.
    */
-  function graceFor(report: Report): number {
-    const vm = rules.get<VolumeMismatchParams>('volume-mismatch');
+  function graceFor(ruleSet: RuleSet, report: Report): number {
+    const vm = ruleSet.get<VolumeMismatchParams>('volume-mismatch');
     if (!vm) return DEFAULT_GRACE_MS;
     const params = vm.paramsFor(report.event.producerId);
     let grace = graceMsOf(params(report.event.material));
@@ -73,18 +73,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   return {
     async process(reports) {
       if (reports.length === 0) return [];
+      // One rule set for the whole batch, even if a reload lands while the store call is out.
+      const batchRules = rules;
       const licenceIds = new Set<string>();
       for (const r of reports) if (r.kind === 'shipments' && r.event.licenceId) licenceIds.add(r.event.licenceId);
       const licences = licenceIds.size > 0 ? await deps.store.getLicences([...licenceIds]) : new Map<string, Licence>();
       const licenceOf = (r: Report): Licence | null =>
         r.kind === 'shipments' && r.event.licenceId ? (licences.get(r.event.licenceId) ?? null) : null;
 
-      const results = await deps.store.applyBatch(reports.map((r) => toStateUpdate(r, licenceOf(r), graceFor(r))));
+      const results = await deps.store.applyBatch(reports.map((r) => toStateUpdate(r, licenceOf(r), graceFor(batchRules, r))));
 
       const found = new Map<string, Alert>();
       reports.forEach((report, i) => {
         const input: RuleInput = { report, result: results[i]!, licence: licenceOf(report), catalogue: deps.catalogue };
-        for (const settings of rules.rules) {
+        for (const settings of batchRules.rules) {
           // Judged per draft, not per report: a report can bring due a balance check of another
           // material, and switching a rule off for the report's material must not swallow it.
           const drafts = settings.rule.evaluate(input, settings.paramsFor(report.event.producerId));

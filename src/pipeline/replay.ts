@@ -53,12 +53,13 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
   const flush = async () => {
     if (batch.length === 0) return;
     const alerts = await pipeline.process(batch);
+    // Out first, then marked: a crash in between repeats an alert on a re-run, never loses one.
+    if (alerts.length > 0) await options.onAlerts?.(alerts);
     await pipeline.markPublished(alerts);
     summary.reports += batch.length;
     summary.alerts += alerts.length;
     for (const a of alerts) summary.alertsByRule[a.ruleId] = (summary.alertsByRule[a.ruleId] ?? 0) + 1;
     batch = [];
-    if (alerts.length > 0) await options.onAlerts?.(alerts);
     options.onProgress?.(summary.lines);
   };
 

@@ -230,3 +230,16 @@ describe('rules file refusals name the file, the line and the field', () => {
     expect(refusal(yaml('rules:', '  volume-mismach: {}')).message).toContain('volume-mismatch, unlicensed-client, licence-quota-exceeded');
   });
 });
+
+describe('rules file on disk', () => {
+  it('refuses an empty file: a half-written save must not silently reset every rule to defaults', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const path = join(mkdtempSync(join(tmpdir(), 'ree-rules-')), 'rules.yaml');
+    writeFileSync(path, '  \n');
+    expect(() => loadRulesFile(path)).toThrow(ConfigError);
+    expect(() => loadRulesFile(path)).toThrow(/rules\.yaml: the rules file is empty/);
+    expect(loadRulesFile(undefined).source).toBe('built-in defaults');
+  });
+});
