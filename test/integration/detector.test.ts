@@ -94,6 +94,9 @@ describe('ree-sentinel run on the real stack', () => {
       await sendAvro(h, 'shipments', producerId, s1);
       await sendJson(h, 'shipments', producerId, s2);
       sendWithKcat(h.topics.shipments, producerId, s3);
+      // The clock tick goes on another topic; only once the shipments are in (their two alerts are
+      // out) may it move the producer's clock, or the day's check would be judged without s3.
+      await waitForMessages(h.kafka, h.topics.alerts, 2, { timeoutMs: 45_000 });
       await sendAvro(h, 'production', producerId, tick);
     });
     afterAll(async () => teardown(h));
