@@ -8,8 +8,10 @@
  * `slackMs` ahead of a sibling topic-partition that still has records waiting is held back (the
  * caller pauses it without resolving) until the sibling catches up.
  *
- * A sibling never seen yet counts as behind, but only for `maxHoldMs` of wall time: an empty
- * topic-partition must not stall the others forever. Pure: time is passed in.
+ * A sibling never seen yet counts as behind, but only for `maxHoldMs` of wall time from when it was
+ * first waited for: an empty topic-partition must not stall the others forever. Once that patience
+ * has run out nobody waits for it again until it shows up; otherwise every batch of its siblings
+ * would wait out the whole patience anew. Pure: time is passed in.
  */
 export interface AlignerOptions {
   slackMs: number;
@@ -26,7 +28,8 @@ interface PartitionState {
 
 export class EventTimeAligner {
   private readonly state = new Map<string, PartitionState>();
-  private readonly holdingSince = new Map<string, number>();
+  /** Unseen topic-partition → wall time its siblings began waiting for it. */
+  private readonly awaitedSince = new Map<string, number>();
   private readonly topics: readonly string[];
   private readonly options: AlignerOptions;
 
@@ -44,7 +47,7 @@ export class EventTimeAligner {
     const key = this.key(topic, partition);
     const prev = this.state.get(key);
     this.state.set(key, { lastTs: Math.max(prev?.lastTs ?? -Infinity, lastTs), lag, peekTs: undefined });
-    this.holdingSince.delete(key);
+    this.awaitedSince.delete(key);
   }
 
   /**
@@ -53,19 +56,17 @@ export class EventTimeAligner {
    * unseen sibling is waited for (up to maxHoldMs of wall time, `nowMs`).
    */
   limit(topic: string, partition: number, nowMs: number): number {
-    const key = this.key(topic, partition);
-    const since = this.holdingSince.get(key) ?? nowMs;
-    const patient = nowMs - since < this.options.maxHoldMs;
     let limit = Infinity;
     for (const sibling of this.topics) {
       if (sibling === topic) continue;
-      const s = this.state.get(this.key(sibling, partition));
+      const siblingKey = this.key(sibling, partition);
+      const s = this.state.get(siblingKey);
       if (s?.peekTs !== undefined) {
         // Held siblings show what they wait with, so when all are held the earliest goes first.
         limit = Math.min(limit, s.peekTs + this.options.slackMs);
       } else if (s?.lag !== undefined && s.lastTs !== undefined) {
         if (s.lag > 0) limit = Math.min(limit, s.lastTs + this.options.slackMs);
-      } else if (patient) {
+      } else if (nowMs - (this.awaitedSince.get(siblingKey) ?? nowMs) < this.options.maxHoldMs) {
         limit = -Infinity;
       }
     }
@@ -76,13 +77,18 @@ export class EventTimeAligner {
   markIdle(topic: string, partition: number): void {
     const key = this.key(topic, partition);
     if (!this.state.has(key)) this.state.set(key, { lastTs: -Infinity, lag: 0 });
+    this.awaitedSince.delete(key);
   }
 
   /** Call when a batch starting at `firstTs` was held back entirely. */
   held(topic: string, partition: number, firstTs: number, nowMs: number): void {
     const key = this.key(topic, partition);
-    if (!this.holdingSince.has(key)) this.holdingSince.set(key, nowMs);
+    for (const sibling of this.topics) {
+      const siblingKey = this.key(sibling, partition);
+      if (sibling !== topic && !this.state.has(siblingKey) && !this.awaitedSince.has(siblingKey)) this.awaitedSince.set(siblingKey, nowMs);
+    }
     this.state.set(key, { ...this.state.get(key), peekTs: firstTs });
+    this.awaitedSince.delete(key);
   }
 
   /** Whether a batch starting at `firstTs` must wait entirely. */
@@ -100,6 +106,16 @@ export class EventTimeAligner {
   /** Forget a partition on rebalance: its new owner starts from what is committed. */
   forgetPartitions(): void {
     this.state.clear();
-    this.holdingSince.clear();
+    this.awaitedSince.clear();
   }
+}
+
+/**
+ * How many records from the start of a batch may go under `limit`. Producers' clocks and retries
+ * put records out of time order, so the cut is at the first record beyond the limit: a later record
+ * within it must not overtake one that has to wait.
+ */
+export function alignedPrefixLength(timestamps: readonly number[], limit: number): number {
+  const beyond = timestamps.findIndex((ts) => ts > limit);
+  return beyond === -1 ? timestamps.length : beyond;
 }

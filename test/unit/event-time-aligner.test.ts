@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventTimeAligner } from '../../src/consumers/event-time-aligner.ts';
+import { EventTimeAligner, alignedPrefixLength } from '../../src/consumers/event-time-aligner.ts';
 
 const H = 3_600_000;
 const topics = ['production', 'shipments', 'receipts', 'inventory'];
@@ -17,6 +17,36 @@ describe('EventTimeAligner', () => {
     expect(a.shouldHold('shipments', 0, 100 * H, 4_999)).toBe(true);
     // An empty sibling must not stall the stream forever.
     expect(a.shouldHold('shipments', 0, 100 * H, 5_000)).toBe(false);
+  });
+
+  it('waits out the patience for an unseen sibling once, not again after every batch', () => {
+    const a = make();
+    expect(a.shouldHold('shipments', 0, 100 * H, 0)).toBe(true);
+    expect(a.shouldHold('shipments', 0, 100 * H, 5_000)).toBe(false);
+    a.observe('shipments', 0, 100 * H, 50);
+    // The next batch goes at once: the siblings are still unseen, but they were waited for already.
+    expect(a.shouldHold('shipments', 0, 101 * H, 6_000)).toBe(false);
+    a.observe('shipments', 0, 101 * H, 40);
+    expect(a.shouldHold('shipments', 0, 102 * H, 6_001)).toBe(false);
+  });
+
+  it('shares the patience among the siblings waiting for the same unseen topic-partition', () => {
+    const a = make();
+    a.markIdle('inventory', 0);
+    expect(a.shouldHold('shipments', 0, 100 * H, 0)).toBe(true); // production and receipts unseen
+    a.observe('receipts', 0, 90 * H, 0);
+    // Receipts arrives 4 s later and still waits for production, but only for the second that is left.
+    expect(a.shouldHold('receipts', 0, 91 * H, 4_000)).toBe(true);
+    expect(a.shouldHold('receipts', 0, 91 * H, 5_000)).toBe(false);
+  });
+
+  it('waits for a sibling by its records again once it shows up after the patience ran out', () => {
+    const a = make();
+    expect(a.shouldHold('shipments', 0, 100 * H, 0)).toBe(true);
+    expect(a.shouldHold('shipments', 0, 100 * H, 5_000)).toBe(false);
+    a.observe('shipments', 0, 100 * H, 50);
+    seenAll(a, 'shipments', 10 * H, 5);
+    expect(a.shouldHold('shipments', 0, 101 * H, 60_000)).toBe(true);
   });
 
   it('holds a batch that is more than the slack ahead of a sibling with records waiting', () => {
@@ -77,5 +107,16 @@ describe('EventTimeAligner when every sibling is held', () => {
     // On retry production, holding the earliest record, goes; shipments still waits.
     expect(a.shouldHold('production', 0, 10 * H, 10)).toBe(false);
     expect(a.shouldHold('shipments', 0, 50 * H, 10)).toBe(true);
+  });
+});
+
+describe('alignedPrefixLength', () => {
+  it('takes records up to the first one beyond the limit, even when later ones are within it', () => {
+    expect(alignedPrefixLength([1, 2, 9, 3, 4], 5)).toBe(2);
+    expect(alignedPrefixLength([1, 5, 5], 5)).toBe(3);
+    expect(alignedPrefixLength([6, 1], 5)).toBe(0);
+    expect(alignedPrefixLength([], 5)).toBe(0);
+    expect(alignedPrefixLength([1, 2], Infinity)).toBe(2);
+    expect(alignedPrefixLength([1, 2], -Infinity)).toBe(0);
   });
 });
