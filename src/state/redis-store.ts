@@ -124,10 +124,13 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
     },
 
     async unpublishedAlerts(alertIds) {
+      // EXPIRE rather than EXISTS: a finding that keeps recurring (a standing deficit, a quota
+      // still overrun) keeps its alertId, so its marker must live as long as it is still asked about,
+      // or the alert would be published again once the marker ran out. 0 means there is no marker.
       const replies = await send('read published alerts', () =>
         alertIds.map((id) => {
           const key = keys.publishedAlert(id);
-          return { key, queue: (p) => p.exists(key) };
+          return { key, queue: (p) => p.expire(key, publishedAlertTtlSeconds) };
         }),
       );
       return alertIds.filter((_, i) => replies[i] === 0);

@@ -181,6 +181,8 @@ export function describeStoreContract(name: string, factory: () => Promise<{ sto
       expect(await store.unpublishedAlerts(ids)).toEqual(ids);
       await store.markAlertsPublished([ids[1]!]);
       expect(await store.unpublishedAlerts(ids)).toEqual([ids[0], ids[2]]);
+      // Asking again must not forget or invent a marker.
+      expect(await store.unpublishedAlerts(ids)).toEqual([ids[0], ids[2]]);
     });
   });
 }

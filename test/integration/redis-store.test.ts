@@ -72,6 +72,24 @@ describe('Redis store layout', () => {
     }
   });
 
+  it('keeps an alert marked published for as long as its finding keeps being checked', async () => {
+    const prefix = uniquePrefix('marker');
+    const store = createRedisStore({ redis, prefix, publishedAlertTtlSeconds: 600, keepConnectionOpen: true });
+    const marker = `${prefix}:{alert:A1}:published`;
+    try {
+      await store.markAlertsPublished(['A1']);
+      // As if most of the marker's life had passed while the finding kept recurring.
+      await redis.expire(marker, 5);
+      expect(await store.unpublishedAlerts(['A1', 'A2'])).toEqual(['A2']);
+      expect(await redis.ttl(marker)).toBeGreaterThan(590);
+      // Checking an unpublished id leaves no marker behind.
+      expect(await redis.exists(`${prefix}:{alert:A2}:published`)).toBe(0);
+    } finally {
+      await deleteKeysWithPrefix(redis, prefix);
+      await store.close();
+    }
+  });
+
   it('refuses ids that would break a key before anything is sent', async () => {
     const prefix = uniquePrefix('refuse');
     const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
