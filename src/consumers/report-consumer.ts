@@ -4,10 +4,11 @@
  * dead letters are durable, so a crash means redelivery (harmless: everything is idempotent),
  * never loss.
  */
-import type { Consumer, Kafka } from 'kafkajs';
+import { PartitionAssigners, type Consumer, type Kafka } from 'kafkajs';
 import { REPORT_TOPIC_KINDS, type ReportTopicKind, type TopicNames } from '../config/topics.ts';
+import { CoPartitionAssigner } from '../kafka/co-partition-assigner.ts';
 import type { Logger } from '../ops/logger.ts';
-import { EventTimeAligner } from './event-time-aligner.ts';
+import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
 import { handleReportBatch, type BatchDeps } from './handle-batch.ts';
 
 export interface ReportConsumerDeps extends BatchDeps {
@@ -35,7 +36,13 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
 
   return {
     async start() {
-      consumer = deps.kafka.consumer({ groupId: deps.groupId, allowAutoTopicCreation: false });
+      consumer = deps.kafka.consumer({
+        groupId: deps.groupId,
+        allowAutoTopicCreation: false,
+        // The aligner needs every report topic of a partition index in one process. Round robin
+        // stays second so a group mid-upgrade, with members that only know it, can still form.
+        partitionAssigners: [CoPartitionAssigner, PartitionAssigners.roundRobin],
+      });
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         joined = true;
         deps.logger.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
@@ -45,22 +52,29 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       await consumer.subscribe({ topics: [...kindOf.keys()], fromBeginning: true });
       const aligner = new EventTimeAligner([...kindOf.keys()], { slackMs: deps.alignSlackMs ?? 6 * 3_600_000, maxHoldMs: 5_000 });
       consumer.on(consumer.events.REBALANCING, () => aligner.forgetPartitions());
-      // Partitions with nothing to read at join time must not be waited for.
+      // A member can rejoin without a REBALANCING event (e.g. after a session timeout), and what it
+      // knew about the old assignment is stale either way. Partitions with nothing to read at join
+      // time must not be waited for.
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        aligner.forgetPartitions();
         void markIdlePartitions(e.payload.memberAssignment).catch((err: unknown) => deps.logger.warn({ err }, 'could not read offsets for alignment'));
       });
       const markIdlePartitions = async (assignment: Record<string, number[]>) => {
+        const topics = Object.keys(assignment);
+        if (topics.length === 0) return;
         const admin = deps.kafka.admin();
         await admin.connect();
         try {
-          for (const [topic, partitions] of Object.entries(assignment)) {
-            const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
-            const [committed] = await admin.fetchOffsets({ groupId: deps.groupId, topics: [topic] });
-            const starts = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-            const lows = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.low)]));
-            for (const p of partitions) {
-              const start = (starts.get(p) ?? -1n) >= 0n ? starts.get(p)! : (lows.get(p) ?? 0n);
-              if (start >= (ends.get(p) ?? 0n)) aligner.markIdle(topic, p);
+          const committed = new Map((await admin.fetchOffsets({ groupId: deps.groupId, topics })).map((t) => [t.topic, t.partitions]));
+          for (const topic of topics) {
+            const offsets = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o]));
+            const committedHere = new Map((committed.get(topic) ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+            for (const p of assignment[topic]!) {
+              const low = BigInt(offsets.get(p)?.low ?? 0);
+              const high = BigInt(offsets.get(p)?.high ?? 0);
+              // Retention may have deleted past the committed offset (-1 when none): reading resumes at low.
+              const start = (committedHere.get(p) ?? -1n) > low ? committedHere.get(p)! : low;
+              if (start >= high) aligner.markIdle(topic, p);
             }
           }
         } finally {
@@ -83,8 +97,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           const started = process.hrtime.bigint();
           // Only the part of the batch that does not run ahead of the sibling topics goes now.
           const limit = aligner.limit(batch.topic, batch.partition, Date.now());
-          let take = batch.messages.length;
-          while (take > 0 && Number(batch.messages[take - 1]!.timestamp) > limit) take -= 1;
+          const take = alignedPrefixLength(batch.messages.map((m) => Number(m.timestamp)), limit);
           if (take === 0) {
             aligner.held(batch.topic, batch.partition, Number(batch.messages[0]!.timestamp), Date.now());
             pause();
@@ -99,7 +112,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           });
           const last = messages[messages.length - 1]!;
           resolveOffset(last.offset);
-          const lag = Number(batch.highWatermark) - Number(last.offset) - 1;
+          // A whole batch may end in control records that kafkajs filtered out; offsetLag counts past them.
+          const lag = take === batch.messages.length ? Number(batch.offsetLag()) : Number(batch.highWatermark) - Number(last.offset) - 1;
           aligner.observe(batch.topic, batch.partition, Math.max(...messages.map((m) => Number(m.timestamp))), lag);
           await commitOffsetsIfNecessary();
           await heartbeat();
