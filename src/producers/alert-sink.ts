@@ -5,12 +5,13 @@
 import type { Producer } from 'kafkajs';
 import type { Encoder } from '../codec/encode.ts';
 import type { Alert } from '../domain/events.ts';
+import { sendInChunks, type ChunkLimits } from '../kafka/send-in-chunks.ts';
 
 export interface AlertSink {
   publish(alerts: Alert[]): Promise<void>;
 }
 
-export function createKafkaAlertSink(options: { producer: Producer; topic: string; format: 'avro' | 'json'; encoder?: Encoder }): AlertSink {
+export function createKafkaAlertSink(options: { producer: Producer; topic: string; format: 'avro' | 'json'; encoder?: Encoder; chunkLimits?: ChunkLimits }): AlertSink {
   const { producer, topic, format, encoder } = options;
   if (format === 'avro' && !encoder) throw new Error('Avro alerts need a schema registry (or set REE_ALERT_FORMAT=json)');
   return {
@@ -24,7 +25,7 @@ export function createKafkaAlertSink(options: { producer: Producer; topic: strin
         })),
       );
       // acks -1: every in-sync replica has the alert before the batch's offsets are committed.
-      await producer.send({ topic, messages, acks: -1 });
+      await sendInChunks(producer, { topic, messages, acks: -1 }, options.chunkLimits);
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { IHeaders, Producer } from 'kafkajs';
 import type { ReeError } from '../errors.ts';
+import { sendInChunks, type ChunkLimits } from '../kafka/send-in-chunks.ts';
 
 export interface DeadLetter {
   key: Buffer | null;
@@ -30,15 +31,12 @@ export function deadLetterHeaders(letter: DeadLetter): IHeaders {
   };
 }
 
-export function createKafkaDeadLetterSink(options: { producer: Producer; topic: string }): DeadLetterSink {
+export function createKafkaDeadLetterSink(options: { producer: Producer; topic: string; chunkLimits?: ChunkLimits }): DeadLetterSink {
   return {
     async send(letters) {
       if (letters.length === 0) return;
-      await options.producer.send({
-        topic: options.topic,
-        acks: -1,
-        messages: letters.map((l) => ({ key: l.key, value: l.value, headers: deadLetterHeaders(l) })),
-      });
+      const messages = letters.map((l) => ({ key: l.key, value: l.value, headers: deadLetterHeaders(l) }));
+      await sendInChunks(options.producer, { topic: options.topic, acks: -1, messages }, options.chunkLimits);
     },
   };
 }
