@@ -3,6 +3,7 @@
  * types and for validation of every decoded record, Avro or JSON alike.
  */
 import { z } from 'zod';
+import { DAY_MS, iso } from './time.ts';
 
 /** Upper bound on a single report's quantity: 10,000 t. Anything larger is a typo or an attack. */
 export const MAX_QUANTITY_KG = 10_000_000;
@@ -17,6 +18,40 @@ export const eventTime = z.union([
     })
     .transform((s) => Date.parse(s)),
 ]);
+
+/**
+ * The era a report or licence time must fall in. A typo such as 2205 for 2025 would otherwise move
+ * a producer's clock for good and fire every pending check before its grace period.
+ */
+export const EARLIEST_EVENT_TIME = Date.UTC(2000, 0, 1);
+export const LATEST_EVENT_TIME = Date.UTC(2100, 0, 1);
+/** How far a sender's clock may run ahead: occurredAt may exceed reportedAt by at most this. */
+export const MAX_CLOCK_SKEW_MS = DAY_MS;
+
+const ERA = `${iso(EARLIEST_EVENT_TIME).slice(0, 10)} .. ${iso(LATEST_EVENT_TIME).slice(0, 10)}`;
+
+function requireEra(ctx: z.RefinementCtx, value: number, field: string): void {
+  if (value >= EARLIEST_EVENT_TIME && value <= LATEST_EVENT_TIME) return;
+  ctx.addIssue({ code: 'custom', path: [field], message: `${iso(value)} is outside ${ERA}` });
+}
+
+/**
+ * Object-level rather than on the fields: the fields stay `eventTime` itself, which the Avro parity
+ * test recognises, and the skew rule needs both times anyway.
+ */
+function saneReportTimes(report: { occurredAt: number; reportedAt: number }, ctx: z.RefinementCtx): void {
+  requireEra(ctx, report.reportedAt, 'reportedAt');
+  // Reports describe the past; reportedAt is the sender's own clock, so only a small skew is allowed.
+  if (report.occurredAt > report.reportedAt + MAX_CLOCK_SKEW_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['occurredAt'],
+      message: `after reportedAt by more than a day of clock skew (${iso(report.occurredAt)} > ${iso(report.reportedAt)})`,
+    });
+  } else {
+    requireEra(ctx, report.occurredAt, 'occurredAt');
+  }
+}
 
 /** Ids end up inside Redis keys and alert ids; refuse what would break a key at the edge. */
 export const id = z
@@ -45,7 +80,7 @@ export const productionReport = z.object({
   inputs: z.array(z.object({ material, quantityKg })).max(50),
   occurredAt: eventTime,
   reportedAt: eventTime,
-});
+}).superRefine(saneReportTimes);
 
 export const shipmentReport = z.object({
   reportId: id,
@@ -64,7 +99,7 @@ export const shipmentReport = z.object({
   transportMode: z.enum(TRANSPORT_MODES),
   occurredAt: eventTime,
   reportedAt: eventTime,
-});
+}).superRefine(saneReportTimes);
 
 export const receiptReport = z.object({
   reportId: id,
@@ -75,7 +110,7 @@ export const receiptReport = z.object({
   quantityKg,
   occurredAt: eventTime,
   reportedAt: eventTime,
-});
+}).superRefine(saneReportTimes);
 
 export const inventoryReport = z.object({
   reportId: id,
@@ -84,7 +119,7 @@ export const inventoryReport = z.object({
   onHandKg: z.number().min(0).max(MAX_QUANTITY_KG * 100),
   occurredAt: eventTime,
   reportedAt: eventTime,
-});
+}).superRefine(saneReportTimes);
 
 export const licence = z
   .object({
@@ -100,7 +135,10 @@ export const licence = z
     status: z.enum(LICENCE_STATUSES),
     issuedAt: eventTime,
   })
-  .refine((l) => l.validTo >= l.validFrom, { message: 'validTo is before validFrom', path: ['validTo'] });
+  .refine((l) => l.validTo >= l.validFrom, { message: 'validTo is before validFrom', path: ['validTo'] })
+  .superRefine((l, ctx) => {
+    for (const field of ['validFrom', 'validTo', 'issuedAt'] as const) requireEra(ctx, l[field], field);
+  });
 
 export const watchlistEntry = z.object({
   entryId: id,

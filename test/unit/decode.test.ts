@@ -73,6 +73,38 @@ describe('decode: JSON', () => {
     expect(err.message).toContain('inputs.0.quantityKg');
   });
 
+  it('refuses a report that happened after it was reported, beyond a day of clock skew, naming the field', async () => {
+    const typo = Date.UTC(2205, 0, 12, 9, 30);
+    const err = await failure(decoder.decodeReport('shipments', json({ ...sampleShipment, occurredAt: typo })));
+    expect(err.code).toBe('REE_ERR_VALIDATION');
+    expect(err.message).toMatch(/^invalid ShipmentReport: occurredAt: after reportedAt by more than a day of clock skew \(2205-01-12T09:30:00.000Z > 2025-01-12T10:30:00.000Z\)$/);
+    // A sender's clock a day ahead is tolerated, a millisecond more is not.
+    const skewed = { ...sampleProduction, occurredAt: sampleProduction.reportedAt + 86_400_000 };
+    await expect(decoder.decodeReport('production', json(skewed))).resolves.toMatchObject({ event: skewed });
+    const err2 = await failure(decoder.decodeReport('production', json({ ...skewed, occurredAt: skewed.occurredAt + 1 })));
+    expect(err2.message).toContain('occurredAt: after reportedAt');
+  });
+
+  it.each([
+    ['reportedAt', 'in 2205', { reportedAt: Date.UTC(2205, 0, 12) }],
+    ['reportedAt', 'before 2000', { occurredAt: Date.UTC(1999, 11, 30), reportedAt: Date.UTC(1999, 11, 31) }],
+    ['occurredAt', 'before 2000', { occurredAt: Date.UTC(1025, 0, 12) }],
+  ])('refuses a report whose %s is %s, naming the field', async (field, _when, times) => {
+    const err = await failure(decoder.decodeReport('inventory', json({ ...SAMPLES.inventory, ...times })));
+    expect(err.code).toBe('REE_ERR_VALIDATION');
+    expect(err.message).toMatch(new RegExp(`\\b${field}: .* is outside 2000-01-01 .. 2100-01-01`));
+  });
+
+  it.each([
+    ['validFrom', Date.UTC(1999, 0, 1)],
+    ['validTo', Date.UTC(2100, 0, 2)],
+    ['issuedAt', Date.UTC(1999, 0, 1)],
+  ])('refuses a licence whose %s is outside the era, naming the field', async (field, time) => {
+    const err = await failure(decoder.decodeLicence(json({ ...sampleLicence, [field]: time })));
+    expect(err.code).toBe('REE_ERR_VALIDATION');
+    expect(err.message).toMatch(new RegExp(`\\b${field}: .* is outside`));
+  });
+
   it('refuses JSON that does not parse, saying why', async () => {
     const err = await failure(decoder.decode(Buffer.from('{"reportId": "x",')));
     expect(err.code).toBe('REE_ERR_DECODE');
