@@ -46,6 +46,11 @@ export interface RunningDetector {
   settings: Settings;
   httpPort: number | null;
   ready(): boolean;
+  /**
+   * Resolves with the error when a consumer has stopped for good (kafkajs will not restart it).
+   * The detector is then no longer ready, and the process should exit so a supervisor restarts it.
+   */
+  failed: Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -94,6 +99,15 @@ export async function startDetector(settings: Settings, logger: Logger = createL
   const alerts = createKafkaAlertSink({ producer, topic: topics.alerts, format: settings.alertFormat, encoder });
   const deadLetters = createKafkaDeadLetterSink({ producer, topic: topics.deadletter });
 
+  let fatal = false;
+  let onFatal: (err: unknown) => void = () => undefined;
+  const failed = new Promise<unknown>((resolve) => {
+    onFatal = (err) => {
+      fatal = true;
+      resolve(err);
+    };
+  });
+
   const licenceConsumer = createLicenceConsumer({
     kafka,
     admin,
@@ -104,6 +118,7 @@ export async function startDetector(settings: Settings, logger: Logger = createL
     deadLetters,
     metrics,
     logger,
+    onFatal,
   });
   const reportConsumer = createReportConsumer({
     kafka,
@@ -116,10 +131,12 @@ export async function startDetector(settings: Settings, logger: Logger = createL
     deadLetters,
     metrics,
     logger,
+    onFatal,
   });
 
   let licencesLoaded = false;
-  const ops = settings.httpPort === 0 ? null : await startOpsServer({ port: settings.httpPort, registry: metrics.registry, ready: () => licencesLoaded && reportConsumer.running() });
+  const ready = () => !fatal && licencesLoaded && reportConsumer.running();
+  const ops = settings.httpPort === 0 ? null : await startOpsServer({ port: settings.httpPort, registry: metrics.registry, ready });
 
   await licenceConsumer.start();
   if (!(await licenceConsumer.caughtUp(60_000))) logger.warn('licence register not fully loaded after 60 s; starting anyway');
@@ -150,7 +167,8 @@ export async function startDetector(settings: Settings, logger: Logger = createL
   return {
     settings,
     httpPort: ops?.port ?? null,
-    ready: () => licencesLoaded && reportConsumer.running(),
+    ready,
+    failed,
     async stop() {
       process.off('SIGHUP', onHup);
       watcher?.close();
@@ -174,14 +192,22 @@ export async function runCommand(argv: string[]): Promise<number> {
   const settings = loadSettings(process.env, values as Record<string, string | undefined>);
   const logger = createLogger(settings.logLevel);
   const detector = await startDetector(settings, logger);
-  await new Promise<void>((resolve) => {
+  const ending = await new Promise<{ signal: string } | { error: unknown }>((resolve) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'stopping: finishing the batch in flight');
-      resolve();
+      resolve({ signal });
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
+    void detector.failed.then((error) => resolve({ error }));
   });
+  if ('error' in ending) {
+    // Staying up would only look alive: nothing is consumed any more. A supervisor's restart
+    // rejoins the group and resumes from the committed offsets.
+    logger.fatal({ err: ending.error }, 'a Kafka consumer stopped for good; exiting so the detector can be restarted');
+    await detector.stop().catch((err: unknown) => logger.warn({ err }, 'shutdown after the failure was not clean'));
+    return 1;
+  }
   await detector.stop();
   logger.info('stopped');
   return 0;

@@ -23,6 +23,8 @@ export interface LicenceConsumerDeps {
   deadLetters: DeadLetterSink;
   metrics?: Metrics | undefined;
   logger: Logger;
+  /** Called when kafkajs has stopped the consumer and will not restart it. */
+  onFatal?: (err: unknown) => void;
 }
 
 export interface LicenceConsumer {
@@ -56,6 +58,10 @@ export function createLicenceConsumer(deps: LicenceConsumerDeps): LicenceConsume
         if (high > BigInt(o.low)) targets.set(o.partition, high);
       }
       consumer = deps.kafka.consumer({ groupId: deps.groupId, allowAutoTopicCreation: false });
+      consumer.on(consumer.events.CRASH, (e) => {
+        deps.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'licence consumer crashed');
+        if (!e.payload.restart) deps.onFatal?.(e.payload.error);
+      });
       await consumer.connect();
       await consumer.subscribe({ topics: [deps.topic], fromBeginning: true });
       await consumer.run({

@@ -19,12 +19,14 @@ export interface ReportConsumerDeps extends BatchDeps {
   logger: Logger;
   /** How far one report topic may run ahead of its siblings in record time (default 6 h). */
   alignSlackMs?: number;
+  /** Called when kafkajs has stopped the consumer and will not restart it. */
+  onFatal?: (err: unknown) => void;
 }
 
 export interface ReportConsumer {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** True once the group has joined and is fetching. */
+  /** True once the group has joined and is fetching; false again after a crash. */
   running(): boolean;
 }
 
@@ -47,7 +49,11 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         joined = true;
         deps.logger.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
       });
-      consumer.on(consumer.events.CRASH, (e) => deps.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed'));
+      consumer.on(consumer.events.CRASH, (e) => {
+        joined = false;
+        deps.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'report consumer crashed');
+        if (!e.payload.restart) deps.onFatal?.(e.payload.error);
+      });
       await consumer.connect();
       await consumer.subscribe({ topics: [...kindOf.keys()], fromBeginning: true });
       const aligner = new EventTimeAligner([...kindOf.keys()], { slackMs: deps.alignSlackMs ?? 6 * 3_600_000, maxHoldMs: 5_000 });
