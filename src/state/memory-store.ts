@@ -8,6 +8,7 @@ import { addFlow, bookAt, emptyBook, type MaterialBook } from './balance.ts';
 import {
   MAX_SUBJECT_IDS,
   OUTFLOW_KINDS,
+  SEEN_TTL_SECONDS,
   type ApplyResult,
   type FiredCheck,
   type StateStore,
@@ -26,6 +27,7 @@ interface ProducerState {
   books: Map<string, MaterialBook>;
   /** `${kind}|${material}|${day}` → pending check */
   pending: Map<string, PendingCheck>;
+  /** reportId → first result, in insertion order, which is watermark order (the clock never goes back). */
   seen: Map<string, ApplyResult>;
   licenceUsedKg: Map<string, number>;
 }
@@ -37,6 +39,15 @@ const newProducer = (): ProducerState => ({
   seen: new Map(),
   licenceUsedKg: new Map(),
 });
+
+/**
+ * How long a result is kept for redeliveries: the Redis store's 14 days, but on the producer's clock,
+ * since a replay goes through months in minutes and wall-clock time would keep everything. The
+ * trade-off: a report redelivered after its producer's clock has moved on by more than this is
+ * applied again. Kafka redelivers from the last committed offset, close behind the first delivery,
+ * so only a report resent by hand that late would count twice (as it would with Redis).
+ */
+export const SEEN_WINDOW_MS = SEEN_TTL_SECONDS * 1000;
 
 /** Pending checks fire in due order; ties broken by kind, material and day so the order is stable. */
 export function comparePending(a: PendingCheck, b: PendingCheck): number {
@@ -140,6 +151,11 @@ export function createMemoryStore(): StateStore {
       checks,
     };
     p.seen.set(u.reportId, result);
+    const keepFrom = p.watermark - SEEN_WINDOW_MS;
+    for (const [reportId, kept] of p.seen) {
+      if (kept.watermark >= keepFrom) break;
+      p.seen.delete(reportId);
+    }
     return result;
   }
 
