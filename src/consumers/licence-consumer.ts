@@ -6,6 +6,7 @@
  */
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Decoder } from '../codec/decode.ts';
+import type { Licence } from '../domain/events.ts';
 import { InvalidRecordError } from '../errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
@@ -68,23 +69,35 @@ export function createLicenceConsumer(deps: LicenceConsumerDeps): LicenceConsume
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
           const dead: DeadLetter[] = [];
-          for (const m of batch.messages) {
-            try {
-              const licence = await deps.decoder.decodeLicence(m.value);
-              const key = m.key?.toString('utf8');
-              if (licence === null) {
-                if (key) await retry(() => deps.store.deleteLicence(key));
-              } else {
-                if (key && key !== licence.licenceId) {
-                  throw new InvalidRecordError('REE_ERR_VALIDATION', `record key "${key}" is not the licenceId "${licence.licenceId}"`);
-                }
-                await retry(() => deps.store.putLicence(licence));
-              }
-            } catch (err) {
-              if (!(err instanceof InvalidRecordError)) throw err;
-              dead.push({ key: m.key, value: m.value, headers: m.headers, error: err, topic: batch.topic, partition: batch.partition, offset: m.offset });
+          const decoded = await deps.decoder.decodeBatch(
+            batch.messages.map((m) => m.value),
+            (value) => deps.decoder.decodeLicence(value),
+          );
+          /** licenceId → what the batch leaves it as (null: deleted) */
+          const latest = new Map<string, Licence | null>();
+          const deadLetter = (m: (typeof batch.messages)[number], error: InvalidRecordError) =>
+            dead.push({ key: m.key, value: m.value, headers: m.headers, error, topic: batch.topic, partition: batch.partition, offset: m.offset });
+          batch.messages.forEach((m, i) => {
+            const outcome = decoded[i]!;
+            const key = m.key?.toString('utf8');
+            if (!outcome.ok) {
+              deadLetter(m, outcome.error);
+              return;
             }
-          }
+            const licence = outcome.value;
+            if (licence === null) {
+              if (key) latest.set(key, null);
+            } else if (key && key !== licence.licenceId) {
+              deadLetter(m, new InvalidRecordError('REE_ERR_VALIDATION', `record key "${key}" is not the licenceId "${licence.licenceId}"`));
+            } else {
+              latest.set(licence.licenceId, licence);
+            }
+          });
+          // Only each licence's last record in the batch counts, so the writes are independent
+          // and can all be in flight at once: one round trip per batch instead of one per record.
+          await Promise.all(
+            [...latest].map(([licenceId, licence]) => retry(() => (licence === null ? deps.store.deleteLicence(licenceId) : deps.store.putLicence(licence)))),
+          );
           await retry(() => deps.deadLetters.send(dead));
           deps.metrics?.events.inc({ topic: batch.topic }, batch.messages.length);
           for (const d of dead) deps.metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });

@@ -2,42 +2,12 @@
  * What the consumers do when kafkajs reports a crash: one it restarts from is survivable, one it
  * does not restart from must reach whoever can end the process (readiness alone would stay green).
  */
-import type { Admin, Kafka } from 'kafkajs';
 import { describe, expect, it, vi } from 'vitest';
 import { topicNames } from '../../src/config/topics.ts';
 import { createLicenceConsumer } from '../../src/consumers/licence-consumer.ts';
 import { createReportConsumer } from '../../src/consumers/report-consumer.ts';
 import { createLogger } from '../../src/ops/logger.ts';
-
-const EVENTS = { GROUP_JOIN: 'consumer.group_join', CRASH: 'consumer.crash', REBALANCING: 'consumer.rebalancing' } as const;
-
-function fakeKafka() {
-  const handlers = new Map<string, ((e: { payload: unknown }) => void)[]>();
-  const consumer = {
-    events: EVENTS,
-    on(event: string, handler: (e: { payload: unknown }) => void) {
-      handlers.set(event, [...(handlers.get(event) ?? []), handler]);
-      return () => undefined;
-    },
-    connect: async () => undefined,
-    subscribe: async () => undefined,
-    run: async () => undefined,
-    disconnect: async () => undefined,
-    paused: () => [],
-    resume: () => undefined,
-  };
-  const admin = {
-    connect: async () => undefined,
-    disconnect: async () => undefined,
-    fetchOffsets: async () => [],
-    fetchTopicOffsets: async () => [],
-  } as unknown as Admin;
-  const kafka = { consumer: () => consumer, admin: () => admin } as unknown as Kafka;
-  const emit = (event: string, payload: unknown) => {
-    for (const handler of handlers.get(event) ?? []) handler({ payload });
-  };
-  return { kafka, admin, emit };
-}
+import { FAKE_EVENTS as EVENTS, fakeKafka } from '../helpers/fake-kafka.ts';
 
 const logger = createLogger('silent');
 const crash = (restart: boolean) => ({ error: new Error('MESSAGE_TOO_LARGE'), groupId: 'g', restart });

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { createDecoder } from '../../src/codec/decode.ts';
+import { createLicenceConsumer } from '../../src/consumers/licence-consumer.ts';
+import type { Licence } from '../../src/domain/events.ts';
+import { createLogger } from '../../src/ops/logger.ts';
+import type { DeadLetter } from '../../src/producers/dead-letter-sink.ts';
+import { createMemoryStore } from '../../src/state/memory-store.ts';
+import type { StateStore } from '../../src/state/store.ts';
+import { licence } from '../helpers/builders.ts';
+import { fakeKafka } from '../helpers/fake-kafka.ts';
+
+/** A store whose licence writes take a while, counting how many are in flight at once. */
+function slowStore(inner: StateStore) {
+  const calls: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const slow = async (label: string, write: () => Promise<void>) => {
+    calls.push(label);
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    await new Promise((r) => setTimeout(r, 5));
+    await write();
+    inFlight -= 1;
+  };
+  const store: StateStore = {
+    ...inner,
+    putLicence: (l: Licence) => slow(`put ${l.licenceId}`, () => inner.putLicence(l)),
+    deleteLicence: (id: string) => slow(`delete ${id}`, () => inner.deleteLicence(id)),
+  };
+  return { store, calls, maxInFlight: () => maxInFlight };
+}
+
+async function started() {
+  const fake = fakeKafka();
+  const memory = createMemoryStore();
+  const slow = slowStore(memory);
+  const dead: DeadLetter[] = [];
+  const consumer = createLicenceConsumer({
+    kafka: fake.kafka,
+    admin: fake.admin,
+    groupId: 'g',
+    topic: 'licences',
+    decoder: createDecoder(),
+    store: slow.store,
+    deadLetters: { send: async (letters) => void dead.push(...letters) },
+    logger: createLogger('silent'),
+  });
+  await consumer.start();
+  return { fake, memory, slow, dead };
+}
+
+const json = (l: Licence) => ({ key: l.licenceId, value: JSON.stringify(l) });
+
+describe('licence consumer batches', () => {
+  it('writes the licences of a batch concurrently rather than one round trip each', async () => {
+    const { fake, memory, slow } = await started();
+    const licences = Array.from({ length: 50 }, (_, i) => licence({ licenceId: `LIC-${i}` }));
+    await fake.deliver('licences', 0, licences.map(json));
+    expect(slow.maxInFlight()).toBe(50);
+    expect((await memory.getLicences(licences.map((l) => l.licenceId))).size).toBe(50);
+  });
+
+  it('leaves each licence as its last record in the batch says, writing it once', async () => {
+    const { fake, memory, slow, dead } = await started();
+    const first = licence({ licenceId: 'LIC-A', quotaKg: 100 });
+    const second = licence({ licenceId: 'LIC-A', quotaKg: 200 });
+    const deleted = licence({ licenceId: 'LIC-B' });
+    const revived = licence({ licenceId: 'LIC-C', quotaKg: 7 });
+    const resolved = await fake.deliver('licences', 0, [
+      json(first),
+      json(deleted),
+      json(revived),
+      { key: 'LIC-C', value: null },
+      json(second),
+      { key: 'LIC-B', value: null },
+      json(revived),
+      { key: 'LIC-A', value: JSON.stringify(licence({ licenceId: 'LIC-X' })) }, // key and id disagree
+      { key: 'LIC-A', value: 'not json' },
+    ]);
+    expect(slow.calls.sort()).toEqual(['delete LIC-B', 'put LIC-A', 'put LIC-C']);
+    const stored = await memory.getLicences(['LIC-A', 'LIC-B', 'LIC-C', 'LIC-X']);
+    expect(stored.get('LIC-A')?.quotaKg).toBe(200);
+    expect(stored.has('LIC-B')).toBe(false);
+    expect(stored.get('LIC-C')?.quotaKg).toBe(7);
+    expect(stored.has('LIC-X')).toBe(false);
+    expect(dead.map((d) => [d.offset, d.error.code])).toEqual([
+      ['7', 'REE_ERR_VALIDATION'],
+      ['8', 'REE_ERR_DECODE'],
+    ]);
+    expect(resolved).toEqual(['8']);
+  });
+});
