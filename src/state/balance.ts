@@ -14,41 +14,96 @@ export interface MaterialBook {
   declarations: Map<number, { kg: number; reportId: string }>;
   /** day → reportIds of that day's outflows (capped) */
   outflowIds: Map<number, string[]>;
+  /**
+   * The keys of `days` and `declarations` in ascending order, so a balance reads only the days since
+   * its opening declaration, as the Redis store's sorted days index lets it, not all of history.
+   */
+  flowDays: number[];
+  declarationDays: number[];
 }
 
-export const emptyBook = (): MaterialBook => ({ days: new Map(), declarations: new Map(), outflowIds: new Map() });
+export const emptyBook = (): MaterialBook => ({
+  days: new Map(),
+  declarations: new Map(),
+  outflowIds: new Map(),
+  flowDays: [],
+  declarationDays: [],
+});
 
 /** Rounds to grams so float noise never decides a finding and both stores agree to the digit. */
 export const roundKg = (kg: number): number => Math.round(kg * 1000) / 1000;
+
+/** The index of the first element of ascending `sorted` that is >= value (its length when none). */
+function firstAtOrAfter(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// Reports mostly arrive in day order, so this is nearly always an append.
+function insertSorted(sorted: number[], value: number): void {
+  sorted.splice(firstAtOrAfter(sorted, value), 0, value);
+}
 
 export function addFlow(book: MaterialBook, day: number, kind: FlowKind, kg: number): void {
   let totals = book.days.get(day);
   if (!totals) {
     totals = emptyTotals();
     book.days.set(day, totals);
+    insertSorted(book.flowDays, day);
   }
   totals[kind] = roundKg(totals[kind] + kg);
 }
 
+/** A later declaration for the same day replaces the earlier one. */
+export function declareStock(book: MaterialBook, day: number, kg: number, reportId: string): void {
+  if (!book.declarations.has(day)) insertSorted(book.declarationDays, day);
+  book.declarations.set(day, { kg, reportId });
+}
+
+export type BookAt = Pick<FiredCheck, 'opening' | 'totals' | 'bookKg'>;
+
 /**
- * The book at the end of `day`, starting from the latest declaration strictly before it.
- * A declaration on `day` itself is what a stock check compares against, so it is not the opening.
+ * The book at the end of each of `days`, each starting from the latest declaration strictly before
+ * it (a declaration on the day itself is what a stock check compares against, so it is not the
+ * opening). One walk in day order serves them all: after a long silence many checks of one
+ * material fire at once, and each summing its own period would be quadratic in the silence.
+ *
+ * Flows are summed in day order with rounding after each addition, exactly as the Redis script
+ * does, so a day's totals come out the same however many days are asked for together.
  */
-export function bookAt(book: MaterialBook, day: number): Pick<FiredCheck, 'opening' | 'totals' | 'bookKg'> {
-  let openingDay: number | null = null;
-  for (const d of book.declarations.keys()) {
-    if (d < day && (openingDay === null || d > openingDay)) openingDay = d;
+export function booksAt(book: MaterialBook, days: readonly number[]): Map<number, BookAt> {
+  const wanted = [...new Set(days)].sort((a, b) => a - b);
+  const out = new Map<number, BookAt>();
+  if (wanted.length === 0) return out;
+  const { flowDays, declarationDays } = book;
+
+  let nextDeclaration = firstAtOrAfter(declarationDays, wanted[0]!);
+  let openingDay: number | null = nextDeclaration > 0 ? declarationDays[nextDeclaration - 1]! : null;
+  let nextFlow = openingDay === null ? 0 : firstAtOrAfter(flowDays, openingDay + 1);
+  let totals = emptyTotals();
+
+  for (const day of wanted) {
+    while (nextDeclaration < declarationDays.length && declarationDays[nextDeclaration]! < day) {
+      openingDay = declarationDays[nextDeclaration++]!;
+      totals = emptyTotals();
+      while (nextFlow < flowDays.length && flowDays[nextFlow]! <= openingDay) nextFlow++;
+    }
+    while (nextFlow < flowDays.length && flowDays[nextFlow]! <= day) {
+      const t = book.days.get(flowDays[nextFlow++]!)!;
+      for (const k of Object.keys(totals) as FlowKind[]) totals[k] = roundKg(totals[k] + t[k]);
+    }
+    const openingKg = openingDay === null ? 0 : book.declarations.get(openingDay)!.kg;
+    out.set(day, {
+      opening: openingDay === null ? null : { day: openingDay, kg: openingKg },
+      totals: { ...totals },
+      bookKg: roundKg(openingKg + totals.produced + totals.received - totals.consumed - totals.shipped),
+    });
   }
-  const totals = emptyTotals();
-  for (const [d, t] of book.days) {
-    if (d > day || (openingDay !== null && d <= openingDay)) continue;
-    for (const k of Object.keys(totals) as FlowKind[]) totals[k] = roundKg(totals[k] + t[k]);
-  }
-  const openingKg = openingDay === null ? 0 : book.declarations.get(openingDay)!.kg;
-  const bookKg = roundKg(openingKg + totals.produced + totals.received - totals.consumed - totals.shipped);
-  return {
-    opening: openingDay === null ? null : { day: openingDay, kg: openingKg },
-    totals,
-    bookKg,
-  };
+  return out;
 }

@@ -4,7 +4,7 @@
  */
 import type { Licence } from '../domain/events.ts';
 import { dayEnd, dayOf } from '../domain/time.ts';
-import { addFlow, bookAt, emptyBook, type MaterialBook } from './balance.ts';
+import { addFlow, booksAt, declareStock, emptyBook, type MaterialBook } from './balance.ts';
 import {
   MAX_SUBJECT_IDS,
   OUTFLOW_KINDS,
@@ -104,7 +104,7 @@ export function createMemoryStore(): StateStore {
       }
     }
     if (u.declaration) {
-      bookOf(p, u.declaration.material).declarations.set(day, { kg: u.declaration.onHandKg, reportId: u.reportId });
+      declareStock(bookOf(p, u.declaration.material), day, u.declaration.onHandKg, u.reportId);
       schedule(p, { kind: 'stock', material: u.declaration.material, day, dueAt });
     }
 
@@ -120,27 +120,29 @@ export function createMemoryStore(): StateStore {
     const due = [...p.pending.entries()]
       .filter(([, c]) => c.dueAt <= p.watermark)
       .sort(([, a], [, b]) => comparePending(a, b));
-    const checks: FiredCheck[] = [];
+    const firing: PendingCheck[] = [];
     for (const [key, c] of due) {
       p.pending.delete(key);
-      const book = bookOf(p, c.material);
-      if (c.kind === 'deficit') {
-        // A declaration on the same day reconciles it: the stock check speaks for that day.
-        if (book.declarations.has(c.day)) continue;
-        checks.push({ kind: 'deficit', material: c.material, day: c.day, ...bookAt(book, c.day), subjectIds: [...(book.outflowIds.get(c.day) ?? [])] });
-      } else {
-        const declared = book.declarations.get(c.day);
-        if (!declared) continue;
-        checks.push({
-          kind: 'stock',
-          material: c.material,
-          day: c.day,
-          ...bookAt(book, c.day),
-          declaredKg: declared.kg,
-          subjectIds: [declared.reportId],
-        });
-      }
+      // A declaration on the same day reconciles a deficit check: the stock check speaks for that day.
+      const declared = bookOf(p, c.material).declarations.has(c.day);
+      if ((c.kind === 'stock') === declared) firing.push(c);
     }
+    const dayLists = new Map<string, number[]>();
+    for (const c of firing) {
+      const days = dayLists.get(c.material);
+      if (days) days.push(c.day);
+      else dayLists.set(c.material, [c.day]);
+    }
+    const balances = new Map([...dayLists].map(([material, days]) => [material, booksAt(bookOf(p, material), days)]));
+    const checks: FiredCheck[] = firing.map((c) => {
+      const book = bookOf(p, c.material);
+      const balance = balances.get(c.material)!.get(c.day)!;
+      if (c.kind === 'deficit') {
+        return { kind: 'deficit', material: c.material, day: c.day, ...balance, subjectIds: [...(book.outflowIds.get(c.day) ?? [])] };
+      }
+      const declared = book.declarations.get(c.day)!;
+      return { kind: 'stock', material: c.material, day: c.day, ...balance, declaredKg: declared.kg, subjectIds: [declared.reportId] };
+    });
 
     const result: ApplyResult = {
       reportId: u.reportId,

@@ -27,7 +27,7 @@ export interface ScriptDefinition {
 }
 
 export const SCRIPTS = {
-  applyReport: { name: 'ree_applyReport_v1', file: 'applyReport-6.lua', numberOfKeys: 6 },
+  applyReport: { name: 'ree_applyReport_v2', file: 'applyReport-6.lua', numberOfKeys: 6 },
 } as const satisfies Record<string, ScriptDefinition>;
 
 const LUA_DIR = new URL('./lua/', import.meta.url);

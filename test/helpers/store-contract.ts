@@ -133,6 +133,30 @@ export function describeStoreContract(name: string, factory: () => Promise<{ sto
       expect(deficit).toMatchObject({ day: D0 + 2, bookKg: 400, opening: { day: D0, kg: 500 } });
     });
 
+    it('fires many checks of one material at once after a silence, each over its own period', async () => {
+      const p = P('K');
+      const m = 'DY_OXIDE';
+      // Days 0..5 ship 10 kg a day; 100 kg are produced on day 1; 500 kg declared on day 2 and 470 on day 4.
+      const ships = Array.from({ length: 6 }, (_, d) => update({ producerId: p, occurredAt: at(D0 + d), flows: [{ material: m, kind: 'shipped', kg: 10 }] }));
+      await store.applyBatch([
+        ...ships.slice().reverse(),
+        update({ producerId: p, occurredAt: at(D0 + 1), flows: [{ material: m, kind: 'produced', kg: 100 }] }),
+        update({ producerId: p, occurredAt: at(D0 + 4), declaration: { material: m, onHandKg: 470 } }),
+        update({ producerId: p, occurredAt: at(D0 + 2), declaration: { material: m, onHandKg: 500 } }),
+      ].map((u) => ({ ...u, graceMs: 30 * DAY_MS })));
+      const [tick] = await store.applyBatch([update({ producerId: p, occurredAt: at(D0 + 60) })]);
+      expect(tick!.checks.map((c) => [c.kind, c.day - D0, c.opening?.day === undefined ? null : c.opening.day - D0, c.bookKg, c.declaredKg])).toEqual([
+        ['deficit', 0, null, -10, undefined],
+        ['deficit', 1, null, 80, undefined],
+        ['stock', 2, null, 70, 500],
+        ['deficit', 3, 2, 490, undefined],
+        ['stock', 4, 2, 480, 470],
+        ['deficit', 5, 4, 460, undefined],
+      ]);
+      expect(tick!.checks[4]!.totals).toEqual({ produced: 0, received: 0, consumed: 0, shipped: 20, exported: 0 });
+      expect(tick!.checks[1]!.totals).toEqual({ produced: 100, received: 0, consumed: 0, shipped: 20, exported: 0 });
+    });
+
     it('fires checks in due order with a stable tie order', async () => {
       const p = P('F');
       await store.applyBatch([

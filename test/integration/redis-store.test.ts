@@ -248,6 +248,43 @@ describe('Redis store against the in-memory reference', () => {
     });
   }
 
+  it('fires hundreds of checks of a few materials in one call after a long silence, with the in-memory results', async () => {
+    const prefix = uniquePrefix('silence');
+    const memory = createMemoryStore();
+    const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
+    const next = random(7);
+    const materials = ['A_MAT', 'AB', 'Z'];
+    const batch: StateUpdate[] = [];
+    // A year of daily reports, all waiting out a grace period longer than the year.
+    for (let day = 0; day < 365; day++) {
+      const material = materials[day % materials.length]!;
+      batch.push({
+        reportId: `L${day}`,
+        producerId: 'P',
+        occurredAt: (20_100 + day) * DAY + Math.floor(next() * DAY),
+        flows: [
+          { material, kind: 'produced', kg: Math.round(next() * 1_000_000) / 1000 },
+          { material: materials[Math.floor(next() * materials.length)]!, kind: next() < 0.5 ? 'shipped' : 'consumed', kg: next() * 500 },
+        ],
+        declaration: next() < 0.1 ? { material, onHandKg: next() * 10_000 } : undefined,
+        graceMs: 400 * DAY,
+      });
+    }
+    batch.push({ reportId: 'tick', producerId: 'P', occurredAt: (20_100 + 800) * DAY, flows: [], graceMs: 0 });
+    try {
+      const expected = await memory.applyBatch(batch);
+      const actual = await store.applyBatch(batch);
+      expect(actual).toStrictEqual(expected);
+      const fired = actual.at(-1)!.checks;
+      expect(fired.length).toBeGreaterThan(300);
+      expect(fired.filter((c) => c.kind === 'stock').length).toBeGreaterThan(20);
+      expect(fired.filter((c) => c.opening !== null).length).toBeGreaterThan(250);
+    } finally {
+      await deleteKeysWithPrefix(redis, prefix);
+      await store.close();
+    }
+  });
+
   it('keeps numbers exact where cjson would not: long decimals, 16-digit times, integers, negative zero', async () => {
     const prefix = uniquePrefix('numbers');
     const memory = createMemoryStore();

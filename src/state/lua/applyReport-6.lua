@@ -67,27 +67,40 @@ end
 local watermark = math.max(tonumber(redis.call('HGET', metaKey, 'wm') or '0'), update.occurredAt)
 redis.call('HSET', metaKey, 'wm', exactNumber(watermark))
 
-local checks = jsonArray({})
+local firing = {}
+local daysOf = {}
 for _, due in ipairs(takeDueChecks(pendingKey, watermark)) do
+  -- A declaration on the same day reconciles a deficit check: the stock check speaks for that day.
   local declared = declaration(bookKey, due.material, due.day)
-  if due.kind == 'deficit' then
-    -- A declaration on the same day reconciles it: the stock check speaks for that day.
-    if not declared then
-      local opening, totals, bookKg = bookAt(bookKey, daysKey, due.material, due.day)
-      checks[#checks + 1] = {
-        kind = 'deficit', material = due.material, day = due.day,
-        opening = opening, totals = totals, bookKg = bookKg,
-        subjectIds = outflowIds(bookKey, due.material, due.day),
-      }
+  if (due.kind == 'stock') == (declared ~= nil) then
+    firing[#firing + 1] = { due = due, declared = declared }
+    local days = daysOf[due.material]
+    if not days then
+      days = {}
+      daysOf[due.material] = days
     end
-  elseif declared then
-    local opening, totals, bookKg = bookAt(bookKey, daysKey, due.material, due.day)
-    checks[#checks + 1] = {
-      kind = 'stock', material = due.material, day = due.day,
-      opening = opening, totals = totals, bookKg = bookKg,
-      declaredKg = declared.kg, subjectIds = jsonArray({ declared.reportId }),
-    }
+    days[#days + 1] = due.day
   end
+end
+
+local balances = {}
+for material, days in pairs(daysOf) do balances[material] = booksAt(bookKey, daysKey, material, days) end
+
+local checks = jsonArray({})
+for _, f in ipairs(firing) do
+  local due = f.due
+  local b = balances[due.material][due.day]
+  local check = {
+    kind = due.kind, material = due.material, day = due.day,
+    opening = b.opening, totals = b.totals, bookKg = b.bookKg,
+  }
+  if due.kind == 'deficit' then
+    check.subjectIds = outflowIds(bookKey, due.material, due.day)
+  else
+    check.declaredKg = f.declared.kg
+    check.subjectIds = jsonArray({ f.declared.reportId })
+  end
+  checks[#checks + 1] = check
 end
 
 local resultJson = encodeJson({

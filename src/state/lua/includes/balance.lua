@@ -1,9 +1,9 @@
 --[[
-  bookAt of src/state/balance.ts over the Redis layout of book.lua: the book at the end of `day`,
-  starting from the latest declaration strictly before it.
+  booksAt of src/state/balance.ts over the Redis layout of book.lua: the book at the end of each of
+  several days of one material, each starting from the latest declaration strictly before it.
 
   Provides:
-    bookAt(bookKey, daysKey, material, day) -> opening ({ day, kg } or JSON_NULL), totals, bookKg
+    booksAt(bookKey, daysKey, material, days) -> { [day] = { opening = { day, kg } or JSON_NULL, totals, bookKg } }
 ]]
 --@include "numbers"
 --@include "json"
@@ -27,40 +27,88 @@ local function indexedDay(member, material)
   return tonumber(string.sub(member, #material + 4))
 end
 
-local function bookAt(bookKey, daysKey, material, day)
+local function emptyTotals()
+  return { produced = 0, received = 0, consumed = 0, shipped = 0, exported = 0 }
+end
+
+-- One walk in day order for all the days: after a long silence many checks of one material fire
+-- at once, and each reading its own period would be quadratic in the silence. Flows are summed in
+-- day order with rounding after each addition, as balance.ts does, so the results are the same
+-- to the bit however many days are asked for together.
+local function booksAt(bookKey, daysKey, material, days)
+  local wanted, isWanted = {}, {}
+  for _, day in ipairs(days) do
+    if not isWanted[day] then
+      isWanted[day] = true
+      wanted[#wanted + 1] = day
+    end
+  end
+  table.sort(wanted)
+  local out = {}
+  if #wanted == 0 then return out end
+  local firstDay, lastDay = wanted[1], wanted[#wanted]
+
   local openingDay = nil
   local latest = redis.call('ZREVRANGEBYLEX', daysKey,
-    '(' .. declarationIndexMember(material, day), '[d|' .. material .. '|', 'LIMIT', 0, 1)
+    '(' .. declarationIndexMember(material, firstDay), '[d|' .. material .. '|', 'LIMIT', 0, 1)
   if latest[1] then openingDay = indexedDay(latest[1], material) end
+
+  -- Declarations from the first day on become the opening of the later days.
+  local declarationDays = {}
+  for _, member in ipairs(redis.call('ZRANGEBYLEX', daysKey,
+      '[' .. declarationIndexMember(material, firstDay), '(' .. declarationIndexMember(material, lastDay))) do
+    declarationDays[#declarationDays + 1] = indexedDay(member, material)
+  end
+  local declaredOn = {}
+  if openingDay then declaredOn[1] = openingDay end
+  for _, d in ipairs(declarationDays) do declaredOn[#declaredOn + 1] = d end
+  local declaredFields = {}
+  for i, d in ipairs(declaredOn) do declaredFields[i] = declaredKgField(material, d) end
+  local declaredKg = {}
+  local declaredValues = hmgetAll(bookKey, declaredFields)
+  for i, d in ipairs(declaredOn) do declaredKg[d] = tonumber(declaredValues[i]) end
 
   local from = '[f|' .. material .. '|'
   if openingDay then from = '(' .. flowIndexMember(material, openingDay) end
-  local flowDays = redis.call('ZRANGEBYLEX', daysKey, from, '[' .. flowIndexMember(material, day))
-
+  local flowDays = {}
+  for _, member in ipairs(redis.call('ZRANGEBYLEX', daysKey, from, '[' .. flowIndexMember(material, lastDay))) do
+    flowDays[#flowDays + 1] = indexedDay(member, material)
+  end
   local fields = {}
-  for _, member in ipairs(flowDays) do
-    local flowDay = indexedDay(member, material)
+  for _, flowDay in ipairs(flowDays) do
     for _, kind in ipairs(FLOW_KINDS) do fields[#fields + 1] = flowField(material, flowDay, kind) end
   end
   local values = hmgetAll(bookKey, fields)
 
-  -- The memory store sums days in the order they first appeared, this in day order. Each bucket
-  -- is a whole number of grams, and rounding after every addition makes such sums exact (below
-  -- about 10^12 kg), so the order cannot change the result.
-  local totals = { produced = 0, received = 0, consumed = 0, shipped = 0, exported = 0 }
-  for i = 1, #flowDays do
-    for k, kind in ipairs(FLOW_KINDS) do
-      local value = values[(i - 1) * #FLOW_KINDS + k]
-      totals[kind] = roundKg(totals[kind] + (value and tonumber(value) or 0))
+  local nextDeclaration, nextFlow = 1, 1
+  local totals = emptyTotals()
+  for _, day in ipairs(wanted) do
+    while declarationDays[nextDeclaration] and declarationDays[nextDeclaration] < day do
+      openingDay = declarationDays[nextDeclaration]
+      nextDeclaration = nextDeclaration + 1
+      totals = emptyTotals()
+      while flowDays[nextFlow] and flowDays[nextFlow] <= openingDay do nextFlow = nextFlow + 1 end
     end
+    while flowDays[nextFlow] and flowDays[nextFlow] <= day do
+      for k, kind in ipairs(FLOW_KINDS) do
+        local value = values[(nextFlow - 1) * #FLOW_KINDS + k]
+        totals[kind] = roundKg(totals[kind] + (value and tonumber(value) or 0))
+      end
+      nextFlow = nextFlow + 1
+    end
+    local opening = JSON_NULL
+    local openingKg = 0
+    if openingDay then
+      openingKg = declaredKg[openingDay]
+      opening = { day = openingDay, kg = openingKg }
+    end
+    local copy = {}
+    for kind, kg in pairs(totals) do copy[kind] = kg end
+    out[day] = {
+      opening = opening,
+      totals = copy,
+      bookKg = roundKg(openingKg + totals.produced + totals.received - totals.consumed - totals.shipped),
+    }
   end
-
-  local opening = JSON_NULL
-  local openingKg = 0
-  if openingDay then
-    openingKg = tonumber(redis.call('HGET', bookKey, declaredKgField(material, openingDay)))
-    opening = { day = openingDay, kg = openingKg }
-  end
-  local bookKg = roundKg(openingKg + totals.produced + totals.received - totals.consumed - totals.shipped)
-  return opening, totals, bookKg
+  return out
 end
