@@ -2,7 +2,8 @@
  * The live detector end to end on the real stack: Avro and JSON reports (one produced by kcat, a
  * client nobody here wrote) in, the expected alerts out on the alerts topic; duplicates change
  * nothing; malformed records go to the dead-letter topic while good ones still alert; a restart
- * mid-stream loses nothing and duplicates nothing.
+ * mid-stream loses nothing and duplicates nothing; a batch of bad records too big for one produce
+ * request is dead-lettered whole.
  */
 import { execFileSync } from 'node:child_process';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -194,6 +195,16 @@ describe('ree-sentinel run on the real stack', () => {
       expect(all).toHaveLength(before + 40);
       const subjects = all.flatMap((a) => a.subjectEventIds);
       for (const s of [...batch1, ...batch2]) expect(subjects.filter((id) => id === s.reportId)).toHaveLength(1);
+    });
+
+    it('dead-letters one batch of bad records far over the broker message size and stays up', async () => {
+      // ~250 bytes of dead letter per record: one produce request would be 2.5 MB, past the 1 MB default.
+      const key = 'P-IT2-JUNK';
+      const junk = Array.from({ length: 10_000 }, (_, i) => ({ key, value: Buffer.from(`junk ${i}`) }));
+      await h.producer.send({ topic: h.topics.shipments, messages: junk });
+      const dead = await waitForMessages(h.kafka, h.topics.deadletter, junk.length, { timeoutMs: 45_000, filter: (m) => m.key?.toString() === key });
+      expect(new Set(dead.map((m) => m.headers['source-offset']?.toString())).size).toBe(junk.length);
+      expect(h.detector!.ready()).toBe(true);
     });
   });
 });
