@@ -6,15 +6,39 @@ import type { Admin, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 
 export const FAKE_EVENTS = { GROUP_JOIN: 'consumer.group_join', CRASH: 'consumer.crash', REBALANCING: 'consumer.rebalancing' } as const;
 
+export interface FakeRecord {
+  key: string | null;
+  value: string | null;
+  /** Record time; the offset by default. */
+  timestamp?: number;
+}
+
+export interface FakeBatchOptions {
+  /** Default: just past the last record. */
+  highWatermark?: number;
+  /** What batch.offsetLag() says, e.g. when filtered control records end the batch. */
+  offsetLag?: string;
+}
+
+/** What the admin client reports, per topic. */
+export interface FakeOffsets {
+  logs?: Record<string, { partition: number; low: string; high: string }[]>;
+  committed?: Record<string, { partition: number; offset: string }[]>;
+}
+
 export interface FakeKafka {
   kafka: Kafka;
   admin: Admin;
+  offsets: FakeOffsets;
+  /** Topics whose log offsets were asked for, one entry per call. */
+  offsetRequests: string[];
   emit(event: string, payload: unknown): void;
-  /** Runs the registered eachBatch over these messages; returns the offsets it resolved. */
-  deliver(topic: string, partition: number, messages: { key: string | null; value: string | null }[]): Promise<string[]>;
+  /** Runs the registered eachBatch over these records (offsets from 0). */
+  deliver(topic: string, partition: number, records: FakeRecord[], options?: FakeBatchOptions): Promise<{ resolved: string[]; paused: boolean }>;
 }
 
-export function fakeKafka(): FakeKafka {
+export function fakeKafka(offsets: FakeOffsets = {}): FakeKafka {
+  const offsetRequests: string[] = [];
   const handlers = new Map<string, ((e: { payload: unknown }) => void)[]>();
   let eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
   const consumer = {
@@ -35,22 +59,45 @@ export function fakeKafka(): FakeKafka {
   const admin = {
     connect: async () => undefined,
     disconnect: async () => undefined,
-    fetchOffsets: async () => [],
-    fetchTopicOffsets: async () => [],
+    fetchOffsets: async ({ topics }: { topics: string[] }) => topics.map((topic) => ({ topic, partitions: offsets.committed?.[topic] ?? [] })),
+    fetchTopicOffsets: async (topic: string) => {
+      offsetRequests.push(topic);
+      return offsets.logs?.[topic] ?? [];
+    },
   } as unknown as Admin;
   return {
     kafka: { consumer: () => consumer, admin: () => admin } as unknown as Kafka,
     admin,
+    offsets,
+    offsetRequests,
     emit(event, payload) {
       for (const handler of handlers.get(event) ?? []) handler({ payload });
     },
-    async deliver(topic, partition, records) {
+    async deliver(topic, partition, records, options = {}) {
       if (!eachBatch) throw new Error('the consumer has not called run()');
       const messages = records.map(
-        (r, i) => ({ key: r.key === null ? null : Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value), offset: String(i), timestamp: String(i), headers: {}, attributes: 0 }) as KafkaMessage,
+        (r, i) =>
+          ({
+            key: r.key === null ? null : Buffer.from(r.key),
+            value: r.value === null ? null : Buffer.from(r.value),
+            offset: String(i),
+            timestamp: String(r.timestamp ?? i),
+            headers: {},
+            attributes: 0,
+          }) as KafkaMessage,
       );
+      const highWatermark = options.highWatermark ?? messages.length;
+      const lastOffset = messages.length - 1;
       const resolved: string[] = [];
-      const batch = { topic, partition, highWatermark: String(messages.length), messages, lastOffset: () => String(messages.length - 1), offsetLag: () => '0' };
+      let paused = false;
+      const batch = {
+        topic,
+        partition,
+        highWatermark: String(highWatermark),
+        messages,
+        lastOffset: () => String(lastOffset),
+        offsetLag: () => options.offsetLag ?? String(highWatermark - 1 - lastOffset),
+      };
       await eachBatch({
         batch,
         resolveOffset: (offset: string) => void resolved.push(offset),
@@ -58,9 +105,12 @@ export function fakeKafka(): FakeKafka {
         commitOffsetsIfNecessary: async () => undefined,
         isRunning: () => true,
         isStale: () => false,
-        pause: () => () => undefined,
+        pause: () => {
+          paused = true;
+          return () => undefined;
+        },
       } as unknown as EachBatchPayload);
-      return resolved;
+      return { resolved, paused };
     },
   };
 }

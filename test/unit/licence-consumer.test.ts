@@ -66,7 +66,7 @@ describe('licence consumer batches', () => {
     const second = licence({ licenceId: 'LIC-A', quotaKg: 200 });
     const deleted = licence({ licenceId: 'LIC-B' });
     const revived = licence({ licenceId: 'LIC-C', quotaKg: 7 });
-    const resolved = await fake.deliver('licences', 0, [
+    const { resolved } = await fake.deliver('licences', 0, [
       json(first),
       json(deleted),
       json(revived),
