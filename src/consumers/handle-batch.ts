@@ -61,9 +61,15 @@ export async function handleReportBatch(
 
   metrics?.events.inc({ topic: batch.topic }, batch.records.length);
   for (const a of alerts) metrics?.alerts.inc({ rule: a.ruleId, severity: a.severity });
-  for (const d of deadLetters) {
-    metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });
-    logger?.warn({ topic: d.topic, partition: d.partition, offset: d.offset, code: d.error.code, reason: d.error.message }, 'record sent to dead-letter topic');
+  for (const d of deadLetters) metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });
+  if (deadLetters.length > 0) {
+    // One line per batch, not per record: a flood of bad input must not become a flood of logs.
+    // The dead-letter topic has every record with its reason.
+    const first = deadLetters[0]!;
+    logger?.warn(
+      { topic: batch.topic, partition: batch.partition, count: deadLetters.length, firstOffset: first.offset, firstCode: first.error.code, firstReason: first.error.message },
+      'records sent to the dead-letter topic',
+    );
   }
   return { reports: reports.length, alerts, deadLetters };
 }
