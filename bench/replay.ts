@@ -1,0 +1,394 @@
+/**
+ * bench:replay — the embedded replay's throughput on a simulated recording of a million-odd
+ * records: the same file replayed with the in-memory state store and with Redis state, plus the
+ * time to simulate and to write the recording, the peak RSS, and a check that both stores find the
+ * same alerts (same count, same alertIds).
+ *
+ *   npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--skip-redis]
+ *
+ * Redis: REDIS_URL, default redis://127.0.0.1:6379. The replay gets a key namespace of its own,
+ * deleted afterwards; the recording goes to a temp directory, removed afterwards.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { Redis } from 'ioredis';
+import { loadRulesFile } from '../src/config/rules-file.ts';
+import { loadCatalogue } from '../src/domain/catalogue.ts';
+import type { Alert } from '../src/domain/events.ts';
+import { openStore } from '../src/cli/embedded.ts';
+import { readRecording } from '../src/pipeline/recording.ts';
+import { replayLines, type ReplaySummary } from '../src/pipeline/replay.ts';
+import { simulate } from '../src/sim/simulate.ts';
+import { writeRecording } from '../src/sim/write-recording.ts';
+import { createMemoryStore } from '../src/state/memory-store.ts';
+import type { StateStore } from '../src/state/store.ts';
+import { printTable, saveResults, type BenchRow } from './report.ts';
+
+const { values } = parseArgs({
+  options: {
+    producers: { type: 'string', default: '2500' },
+    days: { type: 'string', default: '110' },
+    seed: { type: 'string', default: '42' },
+    batch: { type: 'string', default: '2000' },
+    'skip-redis': { type: 'boolean', default: false },
+  },
+});
+
+function intArg(name: string, value: string | undefined, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new RangeError(`--${name} must be an integer >= ${min} (got ${value})`);
+  return n;
+}
+
+const PRODUCERS = intArg('producers', values.producers, 5);
+const DAYS = intArg('days', values.days, 1);
+const SEED = intArg('seed', values.seed, 0);
+const BATCH = intArg('batch', values.batch, 1);
+const SKIP_REDIS = values['skip-redis'] === true;
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const MB = 1024 * 1024;
+
+// A full collection between phases (outside the timings), so a phase's peak RSS is not the garbage
+// of the one before it. The flag set at run time makes `gc` available to a fresh context.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+// ---- peak RSS: sampled by a timer, at every replay batch and at every phase boundary -------------
+
+let peakRss = 0;
+let phasePeakRss = 0;
+function sampleRss(): number {
+  const rss = process.memoryUsage.rss();
+  if (rss > peakRss) peakRss = rss;
+  if (rss > phasePeakRss) phasePeakRss = rss;
+  return rss;
+}
+/**
+ * Starts a phase: returns a function that ends it with the phase's peak RSS in MB. Collects the
+ * garbage first and gives the freed pages a moment to leave the RSS (V8 releases them off-thread),
+ * so a phase is charged less with the memory the one before it left behind. Not fully: after the
+ * in-memory replay the RSS is still ~460 MB when the Redis replay starts, and ~290 MB a few
+ * seconds in.
+ */
+async function phase(): Promise<() => number> {
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  phasePeakRss = 0;
+  sampleRss();
+  return () => {
+    sampleRss();
+    return Math.round(phasePeakRss / MB);
+  };
+}
+// The simulator runs synchronously, so this timer cannot fire inside it: the boundaries catch that peak.
+const sampler = setInterval(sampleRss, 200);
+sampler.unref();
+
+// ---- progress on stderr: a rewritten line on a terminal, a line every 10 s otherwise -------------
+
+function progressLine(label: string, total: number) {
+  const tty = process.stderr.isTTY === true;
+  const every = tty ? 250 : 10_000;
+  const started = performance.now();
+  let last = 0;
+  return {
+    update(done: number) {
+      const now = performance.now();
+      if (now - last < every) return;
+      last = now;
+      const s = (now - started) / 1000;
+      const text = `${label}: ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} lines (${((100 * done) / total).toFixed(0)}%), ${Math.round(done / s).toLocaleString('en-US')} lines/s, rss ${Math.round(sampleRss() / MB)} MB`;
+      process.stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
+    },
+    finish() {
+      if (tty) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+// ---- cleanup: temp files and Redis keys, also on Ctrl-C ------------------------------------------
+
+const cleanups: (() => Promise<void> | void)[] = [];
+let cleaning: Promise<void> | undefined;
+/** Runs once: a signal and the end of main may both ask, and both must wait for the same cleanup. */
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    while (cleanups.length > 0) {
+      const step = cleanups.pop()!;
+      try {
+        await step();
+      } catch (err) {
+        console.error(`cleanup failed: ${(err as Error).message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`\n${signal}: cleaning up ...`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+// ---- one replay of the recording on one store ----------------------------------------------------
+
+interface ReplayRun {
+  summary: ReplaySummary;
+  wallSeconds: number;
+  /** CPU time of this process (user + system) during the replay. */
+  cpuSeconds: number;
+  alertIds: Set<string>;
+  duplicateAlertIds: number;
+  peakRssMb: number;
+}
+
+async function replayOnce(label: string, path: string, store: StateStore, total: number): Promise<ReplayRun> {
+  const rules = loadRulesFile();
+  const catalogue = loadCatalogue();
+  const alertIds = new Set<string>();
+  let duplicateAlertIds = 0;
+  const end = await phase();
+  const progress = progressLine(label, total);
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const reader = readRecording(path);
+  const summary = await replayLines(reader.lines, {
+    store,
+    rules,
+    catalogue,
+    batchSize: BATCH,
+    onAlerts: (alerts: Alert[]) => {
+      for (const a of alerts) {
+        if (alertIds.has(a.alertId)) duplicateAlertIds += 1;
+        alertIds.add(a.alertId);
+      }
+    },
+    onProgress: (linesRead) => {
+      sampleRss();
+      progress.update(linesRead);
+    },
+  });
+  const wallSeconds = (performance.now() - started) / 1000;
+  const cpuSeconds = cpuSecondsSince(cpu);
+  progress.finish();
+  return { summary, wallSeconds, cpuSeconds, alertIds, duplicateAlertIds, peakRssMb: end() };
+}
+
+/** The commit the bench runs on, `+dirty` when tracked files have changes (anyone's). */
+function gitCommit(): string | null {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return null;
+  }
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+function sameSet(a: Set<string>, b: Set<string>): { onlyA: string[]; onlyB: string[] } {
+  return { onlyA: [...a].filter((x) => !b.has(x)), onlyB: [...b].filter((x) => !a.has(x)) };
+}
+
+/** Server-wide figures (other clients of the same Redis count too): CPU of the server, EVALSHA calls and time. */
+interface RedisServerStats {
+  cpuSeconds: number;
+  evalshaCalls: number;
+  evalshaSeconds: number;
+}
+
+async function redisServerStats(url: string): Promise<RedisServerStats> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  await redis.connect();
+  try {
+    const cpu = await redis.info('cpu');
+    const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
+    const evalsha = /^cmdstat_evalsha:calls=(\d+),usec=(\d+)/m.exec(await redis.info('commandstats'));
+    return {
+      cpuSeconds: field('used_cpu_user') + field('used_cpu_sys'),
+      evalshaCalls: Number(evalsha?.[1] ?? 0),
+      evalshaSeconds: Number(evalsha?.[2] ?? 0) / 1e6,
+    };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function redisInfo(url: string, prefix: string): Promise<{ keys: number; usedMemoryMb: number }> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  await redis.connect();
+  try {
+    let keys = 0;
+    let cursor = '0';
+    do {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
+      cursor = next;
+      keys += batch.length;
+    } while (cursor !== '0');
+    const used = /used_memory:(\d+)/.exec(await redis.info('memory'))?.[1];
+    return { keys, usedMemoryMb: used ? Math.round(Number(used) / MB) : NaN };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  // Read at the start: others commit to this tree while a 4-minute run goes on.
+  const commit = gitCommit();
+  const dir = mkdtempSync(join(os.tmpdir(), 'ree-bench-replay-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'recording.jsonl');
+
+  // 1. Simulate (into memory: the whole run as one array).
+  console.error(`simulating seed ${SEED}, ${PRODUCERS} producers, ${DAYS} days ...`);
+  let end = await phase();
+  let t = performance.now();
+  let cpu = process.cpuUsage();
+  const sim = simulate({ seed: SEED, producers: PRODUCERS, days: DAYS });
+  const simulateSeconds = (performance.now() - t) / 1000;
+  const simulateCpuSeconds = cpuSecondsSince(cpu);
+  const simulateRssMb = end();
+  const { stats } = sim;
+  const records = stats.records;
+  console.error(`  ${records.toLocaleString('en-US')} records (${Object.entries(stats.byTopic).map(([k, v]) => `${k} ${v}`).join(', ')}), ${stats.labels} labels, ${simulateSeconds.toFixed(1)} s`);
+  if (records < 1_000_000) console.error(`  warning: fewer than 1,000,000 records; raise --producers or --days`);
+
+  // 2. Write the recording.
+  end = await phase();
+  t = performance.now();
+  cpu = process.cpuUsage();
+  const written = await writeRecording(path, sim.records);
+  const writeSeconds = (performance.now() - t) / 1000;
+  const writeCpuSeconds = cpuSecondsSince(cpu);
+  const writeRssMb = end();
+  const fileMb = statSync(path).size / MB;
+  console.error(`  wrote ${written.toLocaleString('en-US')} lines, ${fileMb.toFixed(0)} MB, ${writeSeconds.toFixed(1)} s`);
+  // The replays read the file: drop the in-memory array so its heap does not weigh on them.
+  sim.records.length = 0;
+
+  // 3. Replay, in-memory state.
+  const memory = await replayOnce('replay (memory)', path, createMemoryStore(), written);
+  console.error(`  memory: ${memory.summary.reports.toLocaleString('en-US')} reports in ${memory.wallSeconds.toFixed(1)} s, ${memory.summary.alerts} alerts`);
+
+  // 4. Replay, Redis state in a fresh namespace.
+  let redis: (ReplayRun & { keys: number; redisUsedMb: number; description: string; server: RedisServerStats }) | undefined;
+  if (!SKIP_REDIS) {
+    const prefix = `ree-bench-replay-${randomUUID().slice(0, 8)}`;
+    const opened = await openStore(REDIS_URL, { prefix });
+    let disposed = false;
+    const dispose = async () => {
+      if (disposed) return;
+      disposed = true;
+      await opened.dispose();
+    };
+    cleanups.push(dispose);
+    const before = await redisServerStats(REDIS_URL);
+    const run = await replayOnce('replay (redis)', path, opened.store, written);
+    const after = await redisServerStats(REDIS_URL);
+    const server: RedisServerStats = {
+      cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+      evalshaCalls: after.evalshaCalls - before.evalshaCalls,
+      evalshaSeconds: after.evalshaSeconds - before.evalshaSeconds,
+    };
+    const info = await redisInfo(REDIS_URL, prefix);
+    t = performance.now();
+    await dispose();
+    const left = await redisInfo(REDIS_URL, prefix);
+    console.error(`  redis: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts; ${info.keys.toLocaleString('en-US')} keys (${info.usedMemoryMb} MB used), deleted in ${((performance.now() - t) / 1000).toFixed(1)} s, ${left.keys} left`);
+    redis = { ...run, keys: info.keys, redisUsedMb: info.usedMemoryMb, description: opened.description, server };
+  }
+
+  // 5. Report.
+  const row = (store: string, r: ReplayRun): BenchRow => ({
+    step: `replay, ${store}`,
+    records: r.summary.lines,
+    seconds: Math.round(r.wallSeconds * 100) / 100,
+    'events/s': Math.round(r.summary.lines / r.wallSeconds),
+    'reports/s': Math.round(r.summary.reports / r.wallSeconds),
+    alerts: r.summary.alerts,
+    'node CPU s': Math.round(r.cpuSeconds * 10) / 10,
+    'peak RSS MB': r.peakRssMb,
+  });
+  const rows: BenchRow[] = [
+    { step: 'simulate (into memory)', records, seconds: Math.round(simulateSeconds * 100) / 100, 'events/s': Math.round(records / simulateSeconds), 'reports/s': '', alerts: '', 'node CPU s': Math.round(simulateCpuSeconds * 10) / 10, 'peak RSS MB': simulateRssMb },
+    { step: 'write recording', records: written, seconds: Math.round(writeSeconds * 100) / 100, 'events/s': Math.round(written / writeSeconds), 'reports/s': '', alerts: '', 'node CPU s': Math.round(writeCpuSeconds * 10) / 10, 'peak RSS MB': writeRssMb },
+    row('in-memory state', memory),
+  ];
+  if (redis) rows.push(row('Redis state', redis));
+
+  let agreement: { sameCount: boolean; sameIds: boolean; onlyMemory: string[]; onlyRedis: string[] } | undefined;
+  if (redis) {
+    const diff = sameSet(memory.alertIds, redis.alertIds);
+    agreement = {
+      sameCount: memory.summary.alerts === redis.summary.alerts,
+      sameIds: diff.onlyA.length === 0 && diff.onlyB.length === 0,
+      onlyMemory: diff.onlyA.slice(0, 20),
+      onlyRedis: diff.onlyB.slice(0, 20),
+    };
+  }
+
+  console.log(`\nreplay bench${commit ? ` at ${commit}` : ''}: seed ${SEED}, ${PRODUCERS} producers, ${DAYS} days, batch ${BATCH}, ${fileMb.toFixed(0)} MB recording`);
+  console.log(`records by topic: ${Object.entries(stats.byTopic).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')}`);
+  console.log(`replay: ${memory.summary.lines.toLocaleString('en-US')} lines = ${memory.summary.reports.toLocaleString('en-US')} reports + ${memory.summary.licences.toLocaleString('en-US')} licence records, ${memory.summary.skipped} skipped, ${memory.summary.deadLetters} dead letters; ${stats.labels} injected anomalies\n`);
+  printTable(rows);
+  console.log('');
+  const byRule = (s: ReplaySummary) => Object.entries(s.alertsByRule).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ');
+  console.log(`alerts (memory): ${memory.summary.alerts} — ${byRule(memory.summary)}${memory.duplicateAlertIds ? `; ${memory.duplicateAlertIds} duplicate alertIds` : ''}`);
+  if (redis && agreement) {
+    console.log(`alerts (redis):  ${redis.summary.alerts} — ${byRule(redis.summary)}${redis.duplicateAlertIds ? `; ${redis.duplicateAlertIds} duplicate alertIds` : ''}`);
+    console.log(`stores agree: alert count ${agreement.sameCount ? 'yes' : 'NO'}, alertIds ${agreement.sameIds ? 'yes' : `NO (${agreement.onlyMemory.length} only in memory, ${agreement.onlyRedis.length} only in Redis; first: ${[...agreement.onlyMemory, ...agreement.onlyRedis].slice(0, 5).join(', ')})`}`);
+    console.log(`redis: ${redis.description}, ${redis.keys.toLocaleString('en-US')} keys, ${redis.redisUsedMb} MB used at the end of the replay (namespace deleted)`);
+    console.log(`redis / memory replay time: ${(redis.wallSeconds / memory.wallSeconds).toFixed(2)}x`);
+    const { server } = redis;
+    console.log(
+      `redis server during the replay (server-wide): ${server.cpuSeconds.toFixed(1)} s CPU (${Math.round((100 * server.cpuSeconds) / redis.wallSeconds)}% of the wall time); ` +
+        `${server.evalshaCalls.toLocaleString('en-US')} EVALSHA, ${server.evalshaSeconds.toFixed(1)} s in them, ${server.evalshaCalls ? Math.round((1e6 * server.evalshaSeconds) / server.evalshaCalls) : 0} µs each`,
+    );
+  } else {
+    console.log('redis: skipped (--skip-redis)');
+  }
+  console.log(`peak RSS over the run: ${Math.round(peakRss / MB)} MB`);
+
+  const saved = saveResults('replay', {
+    commit,
+    options: { seed: SEED, producers: PRODUCERS, days: DAYS, batch: BATCH, redis: SKIP_REDIS ? null : REDIS_URL },
+    sim: { records, byTopic: stats.byTopic, labels: stats.labels, labelsByRule: stats.labelsByRule },
+    recordingMb: Math.round(fileMb),
+    simulateSeconds,
+    writeSeconds,
+    memory: { ...memory.summary, wallSeconds: memory.wallSeconds, cpuSeconds: memory.cpuSeconds, eventsPerSecond: memory.summary.lines / memory.wallSeconds, reportsPerSecond: memory.summary.reports / memory.wallSeconds, peakRssMb: memory.peakRssMb },
+    redis: redis
+      ? { ...redis.summary, wallSeconds: redis.wallSeconds, cpuSeconds: redis.cpuSeconds, server: redis.server, eventsPerSecond: redis.summary.lines / redis.wallSeconds, reportsPerSecond: redis.summary.reports / redis.wallSeconds, peakRssMb: redis.peakRssMb, keys: redis.keys, redisUsedMb: redis.redisUsedMb }
+      : null,
+    agreement: agreement ?? null,
+    peakRssMb: Math.round(peakRss / MB),
+    rows,
+  });
+  console.log(`saved ${saved}`);
+  if (agreement && !(agreement.sameCount && agreement.sameIds)) process.exitCode = 2;
+}
+
+main()
+  .catch((err: unknown) => {
+    // Interrupted: the store was closed under the replay, which fails; the signal handler exits.
+    if (!interrupted) console.error(err);
+    process.exitCode = interrupted ? 130 : 1;
+  })
+  .finally(async () => {
+    await cleanUp();
+    clearInterval(sampler);
+    process.exit(process.exitCode ?? 0);
+  });
