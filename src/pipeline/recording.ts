@@ -67,9 +67,13 @@ export function readRecording(path: string): RecordingReader {
   } catch (err) {
     throw new ReeError('REE_ERR_INPUT_FILE', `cannot read recording ${path}: ${(err as Error).message}`);
   }
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  // The file is opened only when iteration starts: readline emits lines as soon as it exists, and
+  // lines emitted before `for await` attaches are lost (a caller that first awaits, say, a Redis
+  // connection would silently replay a truncated recording).
+  let stream: ReturnType<typeof createReadStream> | undefined;
   async function* lines(): AsyncIterable<ParsedLine> {
+    stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+    const rl = createInterface({ input: stream, crlfDelay: Infinity });
     let lineNo = 0;
     for await (const raw of rl) {
       lineNo += 1;
@@ -77,5 +81,5 @@ export function readRecording(path: string): RecordingReader {
       yield parseRecordingLine(raw, lineNo);
     }
   }
-  return { lines: lines(), totalBytes, bytesRead: () => stream.bytesRead };
+  return { lines: lines(), totalBytes, bytesRead: () => stream?.bytesRead ?? 0 };
 }

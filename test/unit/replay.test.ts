@@ -229,3 +229,22 @@ describe('replay: determinism', () => {
     }
   });
 });
+
+describe('readRecording', () => {
+  it('yields every line even when the caller awaits something before iterating', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { readRecording: read } = await import('../../src/pipeline/recording.ts');
+    const path = join(mkdtempSync(join(tmpdir(), 'ree-rec-')), 'rec.jsonl');
+    const n = 50_000;
+    writeFileSync(path, Array.from({ length: n }, (_, i) => JSON.stringify({ topic: 'ree.watchlist.v1', key: `k${i}`, timestamp: i, value: null })).join('\n') + '\n');
+    const reader = read(path);
+    // What `replay --redis` does: connect to Redis first, then read.
+    await new Promise((r) => setTimeout(r, 100));
+    let count = 0;
+    for await (const parsed of reader.lines) if (parsed.ok) count += 1;
+    expect(count).toBe(n);
+    expect(reader.bytesRead()).toBe(reader.totalBytes);
+  });
+});
