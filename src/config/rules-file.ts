@@ -98,7 +98,7 @@ function makeSettings<P>(rule: Rule<P>, entry: z.output<typeof ruleEntry>, where
     if (!result.success) {
       const issue = result.error.issues[0]!;
       const full = [...path, ...issuePath(issue)];
-      throw new ConfigError(`${where(full)}: rules.${rule.id}: ${full.join('.')}: ${issue.message}`, 'REE_ERR_RULES_FILE');
+      throw new ConfigError(`${where(full)}: ${full.join('.')}: ${issue.message}`, 'REE_ERR_RULES_FILE');
     }
     return result.data;
   };
