@@ -27,7 +27,7 @@ export interface ScriptDefinition {
 }
 
 export const SCRIPTS = {
-  applyReport: { name: 'ree_applyReport_v2', file: 'applyReport-6.lua', numberOfKeys: 6 },
+  applyReport: { name: 'ree_applyReport_v3', file: 'applyReport-6.lua', numberOfKeys: 6 },
 } as const satisfies Record<string, ScriptDefinition>;
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
@@ -154,17 +154,22 @@ export class StateScripts {
     ];
     assertStorable(update);
     const day = dayOf(update.occurredAt);
-    const argument = {
-      reportId: update.reportId,
-      occurredAt: update.occurredAt,
-      day,
-      dueAt: dayEnd(day) + update.graceMs,
-      flows: update.flows.map((f) => ({ material: f.material, kind: f.kind, kg: f.kg, outflow: OUTFLOWS.has(f.kind) })),
-      // Absent rather than null: cjson turns null into a value Lua counts as true.
-      ...(update.declaration ? { declaration: { material: update.declaration.material, onHandKg: update.declaration.onHandKg } } : {}),
-      ...(update.licenceUse ? { licenceUse: { licenceId: update.licenceUse.licenceId, kg: update.licenceUse.kg } } : {}),
-    };
-    const argv = [JSON.stringify(argument), String(this.options.seenTtlSeconds), String(this.options.maxSubjectIds ?? MAX_SUBJECT_IDS)];
+    // Positional, as applyReport-6.lua's header lists them: no JSON to decode in the script.
+    // String(n) is the shortest text that reads back as n, as JSON.stringify writes it.
+    const { declaration, licenceUse } = update;
+    const argv: string[] = [
+      update.reportId,
+      String(update.occurredAt),
+      String(day),
+      String(dayEnd(day) + update.graceMs),
+      String(this.options.seenTtlSeconds),
+      String(this.options.maxSubjectIds ?? MAX_SUBJECT_IDS),
+      declaration ? declaration.material : '',
+      declaration ? String(declaration.onHandKg) : '',
+      licenceUse ? licenceUse.licenceId : '',
+      licenceUse ? String(licenceUse.kg) : '',
+    ];
+    for (const f of update.flows) argv.push(f.material, f.kind, String(f.kg), OUTFLOWS.has(f.kind) ? '1' : '0');
     return { key: keys[0]!, queue: (pipeline) => invoke(pipeline, SCRIPTS.applyReport, keys, argv) };
   }
 

@@ -4,7 +4,7 @@
   src/state/memory-store.ts: same steps, same order, same rounding.
 
   Input:
-    KEYS[1] seen          string   this report's ApplyResult JSON, expiring after ARGV[2] seconds
+    KEYS[1] seen          string   this report's ApplyResult JSON, expiring after ARGV[5] seconds
     KEYS[2] meta          hash     wm -> the producer's clock, the largest occurredAt so far
     KEYS[3] book          hash     flow buckets, declarations, outflow reportIds (includes/book.lua)
     KEYS[4] days          zset     which days have flows or declarations, per material (includes/book.lua)
@@ -12,15 +12,19 @@
     KEYS[6] licence-use   hash     licenceId -> kg exported under it by this producer
     All six carry the producer's hash tag.
 
-    ARGV[1] the update as JSON:
-              { reportId, occurredAt, day, dueAt,
-                flows: [ { material, kind, kg, outflow } ],
-                declaration: { material, onHandKg }  (absent when none),
-                licenceUse: { licenceId, kg }        (absent when none) }
-            day and dueAt are computed by the caller (src/domain/time.ts owns calendar arithmetic);
-            outflow says whether the flow kind puts the balance at risk (OUTFLOW_KINDS).
-    ARGV[2] seconds to remember the result for redeliveries
-    ARGV[3] most outflow reportIds listed per material and day
+    ARGV[1]  reportId
+    ARGV[2]  occurredAt
+    ARGV[3]  day        \ computed by the caller (src/domain/time.ts owns calendar arithmetic)
+    ARGV[4]  dueAt      /
+    ARGV[5]  seconds to remember the result for redeliveries
+    ARGV[6]  most outflow reportIds listed per material and day
+    ARGV[7]  material of the stock declaration, '' when none
+    ARGV[8]  its onHandKg, '' when none
+    ARGV[9]  licenceId of the licence use, '' when none
+    ARGV[10] its kg, '' when none
+    ARGV[11..] the flows, four arguments each: material, kind, kg, outflow ('1' when the kind puts
+             the balance at risk (OUTFLOW_KINDS), else '0')
+    Numbers are JavaScript's String(n), which reads back as the same double.
 
   Returns { status, resultJson }:
     'applied'    first delivery; the state changed and resultJson was stored under KEYS[1]
@@ -38,33 +42,42 @@ local seenKey, metaKey, bookKey, daysKey, pendingKey, licenceUseKey = KEYS[1], K
 local stored = redis.call('GET', seenKey)
 if stored then return { 'duplicate', stored } end
 
-local update = cjson.decode(ARGV[1])
-local seenTtlSeconds = ARGV[2]
-local maxSubjectIds = tonumber(ARGV[3])
-local day, dueAt = update.day, update.dueAt
+local reportId = ARGV[1]
+local occurredAt = tonumber(ARGV[2])
+local day = tonumber(ARGV[3])
+local dueAt = tonumber(ARGV[4])
+local seenTtlSeconds = ARGV[5]
+local maxSubjectIds = tonumber(ARGV[6])
 
-for _, flow in ipairs(update.flows) do
-  addFlow(bookKey, daysKey, flow.material, day, flow.kind, flow.kg)
-  if flow.outflow then
-    addOutflowId(bookKey, flow.material, day, update.reportId, maxSubjectIds)
-    scheduleCheck(pendingKey, 'deficit', flow.material, day, dueAt)
+local indexed, scheduled = {}, {}
+for i = 11, #ARGV, 4 do
+  local material = ARGV[i]
+  addFlow(bookKey, daysKey, material, day, ARGV[i + 1], tonumber(ARGV[i + 2]), indexed)
+  if ARGV[i + 3] == '1' then
+    addOutflowId(bookKey, material, day, reportId, maxSubjectIds)
+    -- Scheduled again with the same dueAt, a check is left as it is.
+    if not scheduled[material] then
+      scheduled[material] = true
+      scheduleCheck(pendingKey, 'deficit', material, day, dueAt)
+    end
   end
 end
 
-if update.declaration then
-  declareStock(bookKey, daysKey, update.declaration.material, day, update.declaration.onHandKg, update.reportId)
-  scheduleCheck(pendingKey, 'stock', update.declaration.material, day, dueAt)
+if ARGV[7] ~= '' then
+  local material = ARGV[7]
+  declareStock(bookKey, daysKey, material, day, tonumber(ARGV[8]), reportId)
+  scheduleCheck(pendingKey, 'stock', material, day, dueAt)
 end
 
 local licenceUsedBeforeKg, licenceUsedAfterKg = nil, nil
-if update.licenceUse then
-  local licenceId = update.licenceUse.licenceId
+if ARGV[9] ~= '' then
+  local licenceId = ARGV[9]
   licenceUsedBeforeKg = tonumber(redis.call('HGET', licenceUseKey, licenceId) or '0')
-  licenceUsedAfterKg = roundKg(licenceUsedBeforeKg + update.licenceUse.kg)
+  licenceUsedAfterKg = roundKg(licenceUsedBeforeKg + tonumber(ARGV[10]))
   redis.call('HSET', licenceUseKey, licenceId, exactNumber(licenceUsedAfterKg))
 end
 
-local watermark = math.max(tonumber(redis.call('HGET', metaKey, 'wm') or '0'), update.occurredAt)
+local watermark = math.max(tonumber(redis.call('HGET', metaKey, 'wm') or '0'), occurredAt)
 redis.call('HSET', metaKey, 'wm', exactNumber(watermark))
 
 local firing = {}
@@ -86,30 +99,47 @@ end
 local balances = {}
 for material, days in pairs(daysOf) do balances[material] = booksAt(bookKey, daysKey, material, days) end
 
-local checks = jsonArray({})
-for _, f in ipairs(firing) do
+-- The result is written by hand, with the keys in the byte order encodeJson would sort them into,
+-- so it is the same text as encodeJson of the ApplyResult, without sorting keys at every level.
+local checks = {}
+for i, f in ipairs(firing) do
   local due = f.due
   local b = balances[due.material][due.day]
-  local check = {
-    kind = due.kind, material = due.material, day = due.day,
-    opening = b.opening, totals = b.totals, bookKg = b.bookKg,
-  }
-  if due.kind == 'deficit' then
-    check.subjectIds = outflowIds(bookKey, due.material, due.day)
-  else
-    check.declaredKg = f.declared.kg
-    check.subjectIds = jsonArray({ f.declared.reportId })
+  local opening = b.opening
+  local openingJson = 'null'
+  if opening ~= JSON_NULL then
+    openingJson = '{"day":' .. exactNumber(opening.day) .. ',"kg":' .. exactNumber(opening.kg) .. '}'
   end
-  checks[#checks + 1] = check
+  local t = b.totals
+  local declaredKgJson, subjectIdsJson = '', nil
+  if due.kind == 'deficit' then
+    subjectIdsJson = outflowIdsJson(bookKey, due.material, due.day)
+  else
+    declaredKgJson = ',"declaredKg":' .. exactNumber(f.declared.kg)
+    subjectIdsJson = '[' .. cjson.encode(f.declared.reportId) .. ']'
+  end
+  checks[i] = '{"bookKg":' .. exactNumber(b.bookKg)
+    .. ',"day":' .. exactNumber(due.day)
+    .. declaredKgJson
+    .. ',"kind":' .. cjson.encode(due.kind)
+    .. ',"material":' .. cjson.encode(due.material)
+    .. ',"opening":' .. openingJson
+    .. ',"subjectIds":' .. subjectIdsJson
+    .. ',"totals":{"consumed":' .. exactNumber(t.consumed)
+    .. ',"exported":' .. exactNumber(t.exported)
+    .. ',"produced":' .. exactNumber(t.produced)
+    .. ',"received":' .. exactNumber(t.received)
+    .. ',"shipped":' .. exactNumber(t.shipped) .. '}}'
 end
 
-local resultJson = encodeJson({
-  reportId = update.reportId,
-  duplicate = false,
-  watermark = watermark,
-  licenceUsedBeforeKg = licenceUsedBeforeKg,
-  licenceUsedAfterKg = licenceUsedAfterKg,
-  checks = checks,
-})
+local licenceJson = ''
+if licenceUsedBeforeKg ~= nil then
+  licenceJson = ',"licenceUsedAfterKg":' .. exactNumber(licenceUsedAfterKg)
+    .. ',"licenceUsedBeforeKg":' .. exactNumber(licenceUsedBeforeKg)
+end
+local resultJson = '{"checks":[' .. table.concat(checks, ',') .. '],"duplicate":false'
+  .. licenceJson
+  .. ',"reportId":' .. cjson.encode(reportId)
+  .. ',"watermark":' .. exactNumber(watermark) .. '}'
 redis.call('SET', seenKey, resultJson, 'EX', seenTtlSeconds)
 return { 'applied', resultJson }

@@ -27,8 +27,13 @@ local function indexedDay(member, material)
   return tonumber(string.sub(member, #material + 4))
 end
 
-local function emptyTotals()
-  return { produced = 0, received = 0, consumed = 0, shipped = 0, exported = 0 }
+-- totals + (stored bucket or 0), rounded as balance.ts does. With no bucket the sum is the rounded
+-- total itself, which roundKg gives back unchanged below 2^50 thousandths (and 0 + 0 is +0).
+local function addBucket(total, stored)
+  if stored then return roundKg(total + tonumber(stored)) end
+  if total == 0 then return 0 end
+  if total > -1e12 and total < 1e12 then return total end
+  return roundKg(total + 0)
 end
 
 -- One walk in day order for all the days: after a long silence many checks of one material fire
@@ -43,7 +48,7 @@ local function booksAt(bookKey, daysKey, material, days)
       wanted[#wanted + 1] = day
     end
   end
-  table.sort(wanted)
+  if #wanted > 1 then table.sort(wanted) end
   local out = {}
   if #wanted == 0 then return out end
   local firstDay, lastDay = wanted[1], wanted[#wanted]
@@ -55,18 +60,22 @@ local function booksAt(bookKey, daysKey, material, days)
 
   -- Declarations from the first day on become the opening of the later days.
   local declarationDays = {}
-  for _, member in ipairs(redis.call('ZRANGEBYLEX', daysKey,
-      '[' .. declarationIndexMember(material, firstDay), '(' .. declarationIndexMember(material, lastDay))) do
-    declarationDays[#declarationDays + 1] = indexedDay(member, material)
+  if firstDay < lastDay then
+    for _, member in ipairs(redis.call('ZRANGEBYLEX', daysKey,
+        '[' .. declarationIndexMember(material, firstDay), '(' .. declarationIndexMember(material, lastDay))) do
+      declarationDays[#declarationDays + 1] = indexedDay(member, material)
+    end
   end
-  local declaredOn = {}
-  if openingDay then declaredOn[1] = openingDay end
-  for _, d in ipairs(declarationDays) do declaredOn[#declaredOn + 1] = d end
-  local declaredFields = {}
-  for i, d in ipairs(declaredOn) do declaredFields[i] = declaredKgField(material, d) end
   local declaredKg = {}
-  local declaredValues = hmgetAll(bookKey, declaredFields)
-  for i, d in ipairs(declaredOn) do declaredKg[d] = tonumber(declaredValues[i]) end
+  if openingDay or #declarationDays > 0 then
+    local declaredOn = {}
+    if openingDay then declaredOn[1] = openingDay end
+    for _, d in ipairs(declarationDays) do declaredOn[#declaredOn + 1] = d end
+    local declaredFields = {}
+    for i, d in ipairs(declaredOn) do declaredFields[i] = declaredKgField(material, d) end
+    local declaredValues = hmgetAll(bookKey, declaredFields)
+    for i, d in ipairs(declaredOn) do declaredKg[d] = tonumber(declaredValues[i]) end
+  end
 
   local from = '[f|' .. material .. '|'
   if openingDay then from = '(' .. flowIndexMember(material, openingDay) end
@@ -74,26 +83,36 @@ local function booksAt(bookKey, daysKey, material, days)
   for _, member in ipairs(redis.call('ZRANGEBYLEX', daysKey, from, '[' .. flowIndexMember(material, lastDay))) do
     flowDays[#flowDays + 1] = indexedDay(member, material)
   end
+  -- The five buckets of a day in FLOW_KINDS order.
   local fields = {}
-  for _, flowDay in ipairs(flowDays) do
-    for _, kind in ipairs(FLOW_KINDS) do fields[#fields + 1] = flowField(material, flowDay, kind) end
+  local prefix = 'f|' .. material .. '|'
+  for i, flowDay in ipairs(flowDays) do
+    local dayPrefix = prefix .. dayText(flowDay) .. '|'
+    local at = (i - 1) * 5
+    fields[at + 1] = dayPrefix .. 'produced'
+    fields[at + 2] = dayPrefix .. 'received'
+    fields[at + 3] = dayPrefix .. 'consumed'
+    fields[at + 4] = dayPrefix .. 'shipped'
+    fields[at + 5] = dayPrefix .. 'exported'
   end
-  local values = hmgetAll(bookKey, fields)
+  local values = #fields > 0 and hmgetAll(bookKey, fields) or fields
 
   local nextDeclaration, nextFlow = 1, 1
-  local totals = emptyTotals()
+  local produced, received, consumed, shipped, exported = 0, 0, 0, 0, 0
   for _, day in ipairs(wanted) do
     while declarationDays[nextDeclaration] and declarationDays[nextDeclaration] < day do
       openingDay = declarationDays[nextDeclaration]
       nextDeclaration = nextDeclaration + 1
-      totals = emptyTotals()
+      produced, received, consumed, shipped, exported = 0, 0, 0, 0, 0
       while flowDays[nextFlow] and flowDays[nextFlow] <= openingDay do nextFlow = nextFlow + 1 end
     end
     while flowDays[nextFlow] and flowDays[nextFlow] <= day do
-      for k, kind in ipairs(FLOW_KINDS) do
-        local value = values[(nextFlow - 1) * #FLOW_KINDS + k]
-        totals[kind] = roundKg(totals[kind] + (value and tonumber(value) or 0))
-      end
+      local at = (nextFlow - 1) * 5
+      produced = addBucket(produced, values[at + 1])
+      received = addBucket(received, values[at + 2])
+      consumed = addBucket(consumed, values[at + 3])
+      shipped = addBucket(shipped, values[at + 4])
+      exported = addBucket(exported, values[at + 5])
       nextFlow = nextFlow + 1
     end
     local opening = JSON_NULL
@@ -102,12 +121,10 @@ local function booksAt(bookKey, daysKey, material, days)
       openingKg = declaredKg[openingDay]
       opening = { day = openingDay, kg = openingKg }
     end
-    local copy = {}
-    for kind, kg in pairs(totals) do copy[kind] = kg end
     out[day] = {
       opening = opening,
-      totals = copy,
-      bookKg = roundKg(openingKg + totals.produced + totals.received - totals.consumed - totals.shipped),
+      totals = { produced = produced, received = received, consumed = consumed, shipped = shipped, exported = exported },
+      bookKg = roundKg(openingKg + produced + received - consumed - shipped),
     }
   end
   return out

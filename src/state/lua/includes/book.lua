@@ -15,7 +15,7 @@
   day10 is the day zero-padded to 10 digits, which makes member order day order for range reads.
 
   Provides: FLOW_KINDS, dayText, flowField, declaredKgField, flowIndexMember, declarationIndexMember,
-            addFlow, addOutflowId, declareStock, declaration, outflowIds
+            addFlow, addOutflowId, declareStock, declaration, outflowIdsJson
 ]]
 --@include "numbers"
 --@include "json"
@@ -23,8 +23,8 @@
 -- The order of FlowKind in src/state/store.ts.
 local FLOW_KINDS = { 'produced', 'received', 'consumed', 'shipped', 'exported' }
 
-local function dayText(day) return string.format('%d', day) end
-local function dayIndexText(day) return string.format('%010d', day) end
+local function dayText(day) return format('%d', day) end
+local function dayIndexText(day) return format('%010d', day) end
 
 local function flowField(material, day, kind) return 'f|' .. material .. '|' .. dayText(day) .. '|' .. kind end
 local function declaredKgField(material, day) return 'dk|' .. material .. '|' .. dayText(day) end
@@ -33,24 +33,42 @@ local function outflowIdsField(material, day) return 'o|' .. material .. '|' .. 
 local function flowIndexMember(material, day) return 'f|' .. material .. '|' .. dayIndexText(day) end
 local function declarationIndexMember(material, day) return 'd|' .. material .. '|' .. dayIndexText(day) end
 
-local function addFlow(bookKey, daysKey, material, day, kind, kg)
+-- indexed (optional) holds the days-index members this script already added, so several flows of
+-- one material and day index it once.
+local function addFlow(bookKey, daysKey, material, day, kind, kg, indexed)
   local field = flowField(material, day, kind)
   -- Not HINCRBYFLOAT: it adds in long double and prints 17 digits, so totals would drift from Node's.
   local total = tonumber(redis.call('HGET', bookKey, field) or '0')
   redis.call('HSET', bookKey, field, exactNumber(roundKg(total + kg)))
-  redis.call('ZADD', daysKey, 0, flowIndexMember(material, day))
+  local member = flowIndexMember(material, day)
+  if indexed then
+    if indexed[member] then return end
+    indexed[member] = true
+  end
+  redis.call('ZADD', daysKey, 0, member)
 end
 
+-- The stored list is the JSON text of its ids (each written by cjson.encode), so an id is appended
+-- to the text rather than the list decoded and written again.
 local function addOutflowId(bookKey, material, day, reportId, maxIds)
   local field = outflowIdsField(material, day)
   local stored = redis.call('HGET', bookKey, field)
-  local ids = stored and cjson.decode(stored) or {}
+  local idJson = cjson.encode(reportId)
+  if not stored then
+    if maxIds <= 0 then return end
+    redis.call('HSET', bookKey, field, '[' .. idJson .. ']')
+    return
+  end
+  local ids = cjson.decode(stored)
   if #ids >= maxIds then return end
   for _, id in ipairs(ids) do
     if id == reportId then return end
   end
-  ids[#ids + 1] = reportId
-  redis.call('HSET', bookKey, field, encodeJson(jsonArray(ids)))
+  if #ids == 0 then
+    redis.call('HSET', bookKey, field, '[' .. idJson .. ']')
+  else
+    redis.call('HSET', bookKey, field, string.sub(stored, 1, -2) .. ',' .. idJson .. ']')
+  end
 end
 
 -- A later declaration for the same day replaces the earlier one.
@@ -66,7 +84,7 @@ local function declaration(bookKey, material, day)
   return { kg = tonumber(stored[1]), reportId = stored[2] }
 end
 
-local function outflowIds(bookKey, material, day)
-  local stored = redis.call('HGET', bookKey, outflowIdsField(material, day))
-  return jsonArray(stored and cjson.decode(stored) or {})
+-- The day's outflow reportIds as JSON array text.
+local function outflowIdsJson(bookKey, material, day)
+  return redis.call('HGET', bookKey, outflowIdsField(material, day)) or '[]'
 end

@@ -12,17 +12,24 @@
 
 local TWO_POW_53 = 9007199254740992
 
+local floor, format, tonumber = math.floor, string.format, tonumber
+
 local function jsRound(x)
   -- floor(x + 0.5) would round 0.49999999999999994 up; x - floor(x) is exact for every double.
-  local r = math.floor(x)
+  local r = floor(x)
   if x - r >= 0.5 then r = r + 1 end
   -- Math.round gives -0 for [-0.5, 0); the sign can decide which way a later sum rounds.
   if r == 0 and x < 0 then r = -r end
   return r
 end
 
+-- jsRound inlined: this runs for every flow bucket a balance sums.
 local function roundKg(kg)
-  return jsRound(kg * 1000) / 1000
+  local x = kg * 1000
+  local r = floor(x)
+  if x - r >= 0.5 then r = r + 1 end
+  if r == 0 and x < 0 then r = -r end
+  return r / 1000
 end
 
 local function exactNumber(n)
@@ -33,12 +40,13 @@ local function exactNumber(n)
     if 1 / n < 0 then return '-0' end
     return '0'
   end
-  if n == math.floor(n) and n > -TWO_POW_53 and n < TWO_POW_53 then
-    return string.format('%d', n)
+  if n == floor(n) and n > -TWO_POW_53 and n < TWO_POW_53 then
+    return format('%d', n)
   end
-  for digits = 15, 16 do
-    local text = string.format('%.' .. digits .. 'g', n)
-    if tonumber(text) == n then return text end
-  end
-  return string.format('%.17g', n)
+  -- Most numbers are kg rounded to grams, which 15 digits always give back.
+  local text = format('%.15g', n)
+  if tonumber(text) == n then return text end
+  text = format('%.16g', n)
+  if tonumber(text) == n then return text end
+  return format('%.17g', n)
 end

@@ -30,7 +30,7 @@ end
 
 local function scheduleCheck(pendingKey, kind, material, day, dueAt)
   -- LT: scheduled again, a check keeps its earliest due time.
-  redis.call('ZADD', pendingKey, 'LT', exactNumber(dueAt), kind .. '|' .. material .. '|' .. string.format('%d', day))
+  redis.call('ZADD', pendingKey, 'LT', exactNumber(dueAt), kind .. '|' .. material .. '|' .. format('%d', day))
 end
 
 local MEMBERS_PER_ZREM = 1000
@@ -48,6 +48,6 @@ local function takeDueChecks(pendingKey, clock)
   for first = 1, #members, MEMBERS_PER_ZREM do
     redis.call('ZREM', pendingKey, unpack(members, first, math.min(first + MEMBERS_PER_ZREM - 1, #members)))
   end
-  table.sort(due, firesBefore)
+  if #due > 1 then table.sort(due, firesBefore) end
   return due
 end
