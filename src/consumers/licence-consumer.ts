@@ -44,7 +44,7 @@ export function createLicenceConsumer(deps: LicenceConsumerDeps): LicenceConsume
   // The group's committed offsets count too: after a restart, or with partitions owned by another
   // instance, this process may have nothing left to read itself.
   async function committedPastTargets(): Promise<boolean> {
-    const [committed] = await deps.admin.fetchOffsets({ groupId: deps.groupId, topics: [deps.topic] });
+    const [committed] = await retry(() => deps.admin.fetchOffsets({ groupId: deps.groupId, topics: [deps.topic] }));
     const byPartition = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
     return [...targets].every(([p, end]) => (byPartition.get(p) ?? -1n) >= end);
   }
@@ -53,7 +53,8 @@ export function createLicenceConsumer(deps: LicenceConsumerDeps): LicenceConsume
 
   return {
     async start() {
-      const offsets = await deps.admin.fetchTopicOffsets(deps.topic);
+      // Right after the topic is created its leaders may still be settling (NOT_LEADER): retry.
+      const offsets = await retry(() => deps.admin.fetchTopicOffsets(deps.topic), { retries: 8 });
       for (const o of offsets) {
         const high = BigInt(o.high);
         if (high > BigInt(o.low)) targets.set(o.partition, high);

@@ -5,6 +5,15 @@
  */
 import type { Admin } from 'kafkajs';
 import type { TopicSpec } from '../config/topics.ts';
+import { retry } from '../ops/retry.ts';
+
+/**
+ * A created topic is usable once every partition answers an offsets request: until then callers
+ * get NOT_LEADER errors that kafkajs's admin does not retry on its own.
+ */
+async function waitUntilServing(admin: Admin, topics: string[]): Promise<void> {
+  for (const topic of topics) await retry(() => admin.fetchTopicOffsets(topic), { retries: 10, minDelayMs: 100, maxDelayMs: 2_000 });
+}
 
 export interface EnsureTopicsResult {
   /** Topics this call created. */
@@ -47,7 +56,9 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
       const reason = error instanceof Error ? error.message : String(error);
       throw new Error(`could not create topics ${stillMissing.join(', ')}: ${reason}`, { cause: error });
     }
+    await waitUntilServing(admin, missing.map((spec) => spec.topic));
     return { created: [], existing: [...wanted.keys()] };
   }
+  await waitUntilServing(admin, missing.map((spec) => spec.topic));
   return { created: missing.map((spec) => spec.topic), existing };
 }
