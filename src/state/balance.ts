@@ -66,6 +66,23 @@ export function declareStock(book: MaterialBook, day: number, kg: number, report
   book.declarations.set(day, { kg, reportId });
 }
 
+/**
+ * Forgets what no book after the latest declaration on or before `cutoffDay` reads (see
+ * RETENTION_DAYS in store.ts): the flow buckets and outflow lists of days up to that declaration's
+ * day and the declarations before it. A book never declared is left whole.
+ */
+export function pruneBook(book: MaterialBook, cutoffDay: number): void {
+  const { flowDays, declarationDays } = book;
+  const kept = firstAtOrAfter(declarationDays, cutoffDay + 1) - 1;
+  if (kept < 0) return;
+  const openingDay = declarationDays[kept]!;
+  for (const day of declarationDays.splice(0, kept)) book.declarations.delete(day);
+  for (const day of flowDays.splice(0, firstAtOrAfter(flowDays, openingDay + 1))) {
+    book.days.delete(day);
+    book.outflowIds.delete(day);
+  }
+}
+
 export type BookAt = Pick<FiredCheck, 'opening' | 'totals' | 'bookKg'>;
 
 /**

@@ -4,10 +4,11 @@
  */
 import type { Licence } from '../domain/events.ts';
 import { dayEnd, dayOf } from '../domain/time.ts';
-import { addFlow, booksAt, declareStock, emptyBook, type MaterialBook } from './balance.ts';
+import { addFlow, booksAt, declareStock, emptyBook, pruneBook, type MaterialBook } from './balance.ts';
 import {
   MAX_SUBJECT_IDS,
   OUTFLOW_KINDS,
+  RETENTION_DAYS,
   SEEN_TTL_SECONDS,
   type ApplyResult,
   type FiredCheck,
@@ -143,6 +144,12 @@ export function createMemoryStore(): StateStore {
       const declared = book.declarations.get(c.day)!;
       return { kind: 'stock', material: c.material, day: c.day, ...balance, declaredKg: declared.kg, subjectIds: [declared.reportId] };
     });
+
+    // After the checks, so nothing this report fires reads a pruned day. Only the materials this
+    // report touches, so a report's cost does not grow with the producer's catalogue.
+    const cutoffDay = dayOf(p.watermark) - RETENTION_DAYS;
+    for (const flow of u.flows) pruneBook(bookOf(p, flow.material), cutoffDay);
+    if (u.declaration) pruneBook(bookOf(p, u.declaration.material), cutoffDay);
 
     const result: ApplyResult = {
       reportId: u.reportId,

@@ -10,11 +10,11 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
-import { dayEnd, dayOf } from '../domain/time.ts';
+import { DAY_MS, dayEnd, dayOf } from '../domain/time.ts';
 import { ReeError } from '../errors.ts';
 import { assertKeyPart, type KeyBuilder } from './keys.ts';
 import type { QueuedCommand } from './redis-pipelines.ts';
-import { FLOW_KINDS, MAX_SUBJECT_IDS, OUTFLOW_KINDS, type ApplyResult, type FiredCheck, type StateUpdate } from './store.ts';
+import { FLOW_KINDS, MAX_SUBJECT_IDS, OUTFLOW_KINDS, RETENTION_DAYS, type ApplyResult, type FiredCheck, type StateUpdate } from './store.ts';
 
 export interface ScriptDefinition {
   /**
@@ -27,7 +27,7 @@ export interface ScriptDefinition {
 }
 
 export const SCRIPTS = {
-  applyReport: { name: 'ree_applyReport_v3', file: 'applyReport-6.lua', numberOfKeys: 6 },
+  applyReport: { name: 'ree_applyReport_v4', file: 'applyReport-6.lua', numberOfKeys: 6 },
 } as const satisfies Record<string, ScriptDefinition>;
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
@@ -168,6 +168,8 @@ export class StateScripts {
       declaration ? String(declaration.onHandKg) : '',
       licenceUse ? licenceUse.licenceId : '',
       licenceUse ? String(licenceUse.kg) : '',
+      String(DAY_MS),
+      String(RETENTION_DAYS),
     ];
     for (const f of update.flows) argv.push(f.material, f.kind, String(f.kg), OUTFLOWS.has(f.kind) ? '1' : '0');
     return { key: keys[0]!, queue: (pipeline) => invoke(pipeline, SCRIPTS.applyReport, keys, argv) };

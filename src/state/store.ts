@@ -91,3 +91,18 @@ export interface StateStore {
 export const MAX_SUBJECT_IDS = 50;
 /** How long a report's result is kept for redeliveries (event-time independent, wall-clock TTL). */
 export const SEEN_TTL_SECONDS = 14 * 24 * 3600;
+/**
+ * Days of book kept behind the producer's clock. Applying a report prunes each material the report
+ * touches: with cutoff = dayOf(clock) - RETENTION_DAYS and A the latest stock declaration on or
+ * before the cutoff, A's declaration stays (it opens every book after A), and the flow buckets and
+ * outflow lists of days <= A and the declarations before A go. No book of a day after A reads them.
+ *
+ * A check of a day <= A fell due by dayEnd(A) + grace, long before the clock reached
+ * dayEnd(A) + RETENTION_DAYS days, as long as grace stays below RETENTION_DAYS (rules allow at most
+ * 92 days), so pending checks are never pruned ahead of firing. Only a report arriving more than
+ * RETENTION_DAYS late for a pruned period is judged against the pruned book (its check fires at
+ * once, from A's declaration or with what is left), and whatever it adds there goes at the next
+ * prune of that material. A material never declared has no opening to prune up to and keeps all
+ * of its days. Both stores prune the same way, so they keep returning the same results.
+ */
+export const RETENTION_DAYS = 120;

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Licence } from '../../src/domain/events.ts';
 import { DAY_MS, HOUR_MS, dayEnd } from '../../src/domain/time.ts';
-import type { StateStore, StateUpdate } from '../../src/state/store.ts';
+import { RETENTION_DAYS, type FiredCheck, type StateStore, type StateUpdate } from '../../src/state/store.ts';
 
 const D0 = 20_100; // a day number (2025-01-12); any will do
 const at = (day: number, hour = 12) => day * DAY_MS + hour * HOUR_MS;
@@ -155,6 +155,57 @@ export function describeStoreContract(name: string, factory: () => Promise<{ sto
       ]);
       expect(tick!.checks[4]!.totals).toEqual({ produced: 0, received: 0, consumed: 0, shipped: 20, exported: 0 });
       expect(tick!.checks[1]!.totals).toEqual({ produced: 100, received: 0, consumed: 0, shipped: 20, exported: 0 });
+    });
+
+    it('prunes days behind an old declaration without changing any check within the retention window', async () => {
+      const p = P('R');
+      const [m, never] = ['DY_OXIDE', 'ND_METAL'];
+      const lastDay = RETENTION_DAYS + 60;
+      const decl0 = update({ producerId: p, occurredAt: at(D0, 8), declaration: { material: m, onHandKg: 1000 } });
+      const decl30 = update({ producerId: p, occurredAt: at(D0 + 30, 20), declaration: { material: m, onHandKg: 1111 } });
+      // Every day: 10 kg of m made, 7 kg shipped, and 1 kg of a material that is never declared shipped.
+      const daily = Array.from({ length: lastDay }, (_, i) =>
+        update({
+          producerId: p,
+          occurredAt: at(D0 + i + 1),
+          flows: [
+            { material: m, kind: 'produced', kg: 10 },
+            { material: m, kind: 'shipped', kg: 7 },
+            { material: never, kind: 'shipped', kg: 1 },
+          ],
+        }),
+      );
+      const all = [decl0, ...daily.slice(0, 30), decl30, ...daily.slice(30)];
+      const fired: FiredCheck[] = [];
+      for (let i = 0; i < all.length; i += 25) for (const r of await store.applyBatch(all.slice(i, i + 25))) fired.push(...r.checks);
+      const [tick] = await store.applyBatch([update({ producerId: p, occurredAt: dayEnd(D0 + lastDay) + GRACE })]);
+      fired.push(...tick!.checks);
+
+      // What the book says with nothing forgotten, worked out by hand.
+      const totals = (produced: number, shipped: number) => ({ produced, received: 0, consumed: 0, shipped, exported: 0 });
+      const expected: FiredCheck[] = [
+        { kind: 'stock', material: m, day: D0, opening: null, totals: totals(0, 0), bookKg: 0, declaredKg: 1000, subjectIds: [decl0.reportId] },
+        { kind: 'stock', material: m, day: D0 + 30, opening: { day: D0, kg: 1000 }, totals: totals(300, 210), bookKg: 1090, declaredKg: 1111, subjectIds: [decl30.reportId] },
+      ];
+      for (let d = 1; d <= lastDay; d++) {
+        const subjectIds = [daily[d - 1]!.reportId];
+        if (d !== 30) {
+          const since = d < 30 ? 0 : 30;
+          const opening = d < 30 ? { day: D0, kg: 1000 } : { day: D0 + 30, kg: 1111 };
+          expected.push({ kind: 'deficit', material: m, day: D0 + d, opening, totals: totals(10 * (d - since), 7 * (d - since)), bookKg: opening.kg + 3 * (d - since), subjectIds });
+        }
+        expected.push({ kind: 'deficit', material: never, day: D0 + d, opening: null, totals: totals(0, d), bookKg: -d, subjectIds });
+      }
+      const order = (a: FiredCheck, b: FiredCheck) => a.day - b.day || a.kind.localeCompare(b.kind) || a.material.localeCompare(b.material);
+      expect(fired.slice().sort(order)).toEqual(expected.sort(order));
+
+      // The documented limit: a report more than RETENTION_DAYS late for a pruned period is judged
+      // against what is left of the book (here nothing before day 30 of m), and fires at once.
+      const late = update({ producerId: p, occurredAt: at(D0 + 10), flows: [{ material: m, kind: 'shipped', kg: 5 }] });
+      const [lateResult] = await store.applyBatch([late]);
+      expect(lateResult!.checks).toEqual([
+        { kind: 'deficit', material: m, day: D0 + 10, opening: null, totals: totals(0, 5), bookKg: -5, subjectIds: [late.reportId] },
+      ]);
     });
 
     it('fires checks in due order with a stable tie order', async () => {

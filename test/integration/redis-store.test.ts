@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import { createRedisStore } from '../../src/state/redis-store.ts';
-import { MAX_SUBJECT_IDS, type StateUpdate } from '../../src/state/store.ts';
+import { MAX_SUBJECT_IDS, RETENTION_DAYS, type StateUpdate } from '../../src/state/store.ts';
 import { describeStoreContract } from '../helpers/store-contract.ts';
 import { deleteKeysWithPrefix, keysWithPrefix, redisUrl, uniquePrefix } from '../helpers/redis-state.ts';
 
@@ -66,6 +66,50 @@ describe('Redis store layout', () => {
       expect(seenTtl).toBeGreaterThan(590);
       expect(seenTtl).toBeLessThanOrEqual(600);
       expect(await redis.ttl(`${prefix}:{alert:A1}:published`)).toBeGreaterThan(29 * 24 * 3600);
+    } finally {
+      await deleteKeysWithPrefix(redis, prefix);
+      await store.close();
+    }
+  });
+
+  it('deletes the fields and index members of pruned days and keeps those of never-declared materials', async () => {
+    const prefix = uniquePrefix('prune');
+    const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
+    const memory = createMemoryStore();
+    const D = 20_100;
+    const lastDay = RETENTION_DAYS + 10;
+    const batch: StateUpdate[] = [];
+    for (let d = 0; d <= lastDay; d++) {
+      batch.push({
+        reportId: `R${d}`,
+        producerId: 'P',
+        occurredAt: (D + d) * DAY + 3_600_000,
+        flows: [
+          { material: 'M', kind: 'produced', kg: 3 },
+          { material: 'M', kind: 'shipped', kg: 1 },
+          { material: 'U', kind: 'consumed', kg: 1 },
+        ],
+        declaration: d === 0 || d === 5 ? { material: 'M', onHandKg: 100 + d } : undefined,
+        graceMs: 2 * DAY,
+      });
+    }
+    try {
+      expect(await store.applyBatch(batch)).toStrictEqual(await memory.applyBatch(batch));
+      // The clock is on day D + RETENTION_DAYS + 10: the latest declaration of M on or before the
+      // cutoff (day D + 10) is day D + 5's, which stays; M's days up to D + 5 and day D's declaration go.
+      const book = await redis.hkeys(`${prefix}:{P}:book`);
+      const days = await redis.zrange(`${prefix}:{P}:days`, 0, -1);
+      const dayOfField = (field: string) => Number(field.split('|')[2]);
+      const mFlowDays = [...new Set(book.filter((f) => f.startsWith('f|M|')).map(dayOfField))].sort((a, b) => a - b);
+      expect(mFlowDays[0]).toBe(D + 6);
+      expect(mFlowDays).toHaveLength(lastDay - 5);
+      expect(book.filter((f) => f.startsWith('o|M|')).map(dayOfField).sort((a, b) => a - b)[0]).toBe(D + 6);
+      expect(book.filter((f) => f.startsWith('dk|') || f.startsWith('dr|')).sort()).toEqual([`dk|M|${D + 5}`, `dr|M|${D + 5}`]);
+      expect(days.filter((m) => m.startsWith('d|'))).toEqual([`d|M|00000${D + 5}`]);
+      expect(days.filter((m) => m.startsWith('f|M|'))).toHaveLength(lastDay - 5);
+      // U was never declared: every one of its days is still there.
+      expect(days.filter((m) => m.startsWith('f|U|'))).toHaveLength(lastDay + 1);
+      expect(book.filter((f) => f.startsWith('o|U|'))).toHaveLength(lastDay + 1);
     } finally {
       await deleteKeysWithPrefix(redis, prefix);
       await store.close();
@@ -166,7 +210,7 @@ function random(seed: number): () => number {
 const FLOW_KIND_LIST = ['produced', 'received', 'consumed', 'shipped', 'exported'] as const;
 
 /** Reports with awkward numbers: raw decimals, half grams, tiny and huge quantities, redeliveries. */
-function scenario(seed: number, length: number): StateUpdate[][] {
+function scenario(seed: number, length: number, spanDays?: number): StateUpdate[][] {
   const next = random(seed);
   const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const kg = (): number =>
@@ -183,19 +227,26 @@ function scenario(seed: number, length: number): StateUpdate[][] {
   const producers = ['P1', 'P2', 'P3'];
   const materials = ['A_MAT', 'AB', 'Z', 'NDFEB_DY_MAGNET'];
   const firstDay = 20_100;
+  // With a span the clock walks through it, and some reports come days or whole retention periods late.
+  const spannedDay = (i: number): number => {
+    const onTime = firstDay + Math.floor((i * spanDays!) / length);
+    return next() < 0.15 ? Math.max(firstDay, onTime - Math.floor(next() * 1.5 * RETENTION_DAYS)) : onTime - Math.floor(next() * 3);
+  };
   const sent: StateUpdate[] = [];
   const batches: StateUpdate[][] = [];
   let batch: StateUpdate[] = [];
   for (let i = 0; i < length; i++) {
     let u: StateUpdate;
     if (sent.length > 0 && next() < 0.1) {
-      u = pick(sent);
+      // Over a span, only recent reports are redelivered: the in-memory store remembers results for
+      // SEEN_WINDOW_MS of producer clock, Redis for a wall-clock TTL, so older ones would differ by design.
+      u = pick(spanDays === undefined ? sent : sent.slice(-20));
     } else {
       const flows = Array.from({ length: Math.floor(next() * 4) }, () => ({ material: pick(materials), kind: pick(FLOW_KIND_LIST), kg: kg() }));
       u = {
         reportId: `R${i}`,
         producerId: pick(producers),
-        occurredAt: (firstDay + Math.floor(next() * 8)) * DAY + Math.floor(next() * DAY),
+        occurredAt: (spanDays === undefined ? firstDay + Math.floor(next() * 8) : spannedDay(i)) * DAY + Math.floor(next() * DAY),
         flows,
         graceMs: pick([0, 3_600_000, 48 * 3_600_000, Math.floor(next() * 3 * DAY)]),
         declaration: next() < 0.2 ? { material: pick(materials), onHandKg: pick([() => next() * 10_000, () => 0, () => 0.0006, () => 1234567.123456789])() } : undefined,
@@ -248,6 +299,30 @@ describe('Redis store against the in-memory reference', () => {
     });
   }
 
+  for (const seed of [5, 6, 7]) {
+    it(`returns exactly what the in-memory store returns over several retention periods, late reports and all (seed ${seed})`, async () => {
+      const prefix = uniquePrefix('parity-long');
+      const memory = createMemoryStore();
+      const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
+      let checks = 0;
+      try {
+        for (const batch of scenario(seed, 1500, 4 * RETENTION_DAYS)) {
+          const expected = await memory.applyBatch(batch);
+          const actual = await store.applyBatch(batch);
+          checks += actual.reduce((n, r) => n + r.checks.length, 0);
+          expect(actual).toStrictEqual(expected);
+          expect(actual.flatMap((r) => r.checks.map((c) => Object.is(c.bookKg, -0)))).toEqual(
+            expected.flatMap((r) => r.checks.map((c) => Object.is(c.bookKg, -0))),
+          );
+        }
+        expect(checks).toBeGreaterThan(100);
+      } finally {
+        await deleteKeysWithPrefix(redis, prefix);
+        await store.close();
+      }
+    });
+  }
+
   it('fires hundreds of checks of a few materials in one call after a long silence, with the in-memory results', async () => {
     const prefix = uniquePrefix('silence');
     const memory = createMemoryStore();
@@ -255,8 +330,9 @@ describe('Redis store against the in-memory reference', () => {
     const next = random(7);
     const materials = ['A_MAT', 'AB', 'Z'];
     const batch: StateUpdate[] = [];
-    // A year of daily reports, all waiting out a grace period longer than the year.
-    for (let day = 0; day < 365; day++) {
+    // Daily reports over nearly the whole retention window (so nothing they need is pruned before
+    // they fire), each with outflows of every material, all waiting out a grace period longer than that.
+    for (let day = 0; day < RETENTION_DAYS - 5; day++) {
       const material = materials[day % materials.length]!;
       batch.push({
         reportId: `L${day}`,
@@ -264,9 +340,9 @@ describe('Redis store against the in-memory reference', () => {
         occurredAt: (20_100 + day) * DAY + Math.floor(next() * DAY),
         flows: [
           { material, kind: 'produced', kg: Math.round(next() * 1_000_000) / 1000 },
-          { material: materials[Math.floor(next() * materials.length)]!, kind: next() < 0.5 ? 'shipped' : 'consumed', kg: next() * 500 },
+          ...materials.map((m) => ({ material: m, kind: next() < 0.5 ? ('shipped' as const) : ('consumed' as const), kg: next() * 500 })),
         ],
-        declaration: next() < 0.1 ? { material, onHandKg: next() * 10_000 } : undefined,
+        declaration: next() < 0.3 ? { material, onHandKg: next() * 10_000 } : undefined,
         graceMs: 400 * DAY,
       });
     }

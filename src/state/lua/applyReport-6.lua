@@ -22,7 +22,9 @@
     ARGV[8]  its onHandKg, '' when none
     ARGV[9]  licenceId of the licence use, '' when none
     ARGV[10] its kg, '' when none
-    ARGV[11..] the flows, four arguments each: material, kind, kg, outflow ('1' when the kind puts
+    ARGV[11] milliseconds in a day (DAY_MS of src/domain/time.ts)
+    ARGV[12] days of book kept behind the producer's clock (RETENTION_DAYS of src/state/store.ts)
+    ARGV[13..] the flows, four arguments each: material, kind, kg, outflow ('1' when the kind puts
              the balance at risk (OUTFLOW_KINDS), else '0')
     Numbers are JavaScript's String(n), which reads back as the same double.
 
@@ -48,9 +50,11 @@ local day = tonumber(ARGV[3])
 local dueAt = tonumber(ARGV[4])
 local seenTtlSeconds = ARGV[5]
 local maxSubjectIds = tonumber(ARGV[6])
+local dayMs = tonumber(ARGV[11])
+local retentionDays = tonumber(ARGV[12])
 
 local indexed, scheduled = {}, {}
-for i = 11, #ARGV, 4 do
+for i = 13, #ARGV, 4 do
   local material = ARGV[i]
   addFlow(bookKey, daysKey, material, day, ARGV[i + 1], tonumber(ARGV[i + 2]), indexed)
   if ARGV[i + 3] == '1' then
@@ -141,5 +145,19 @@ local resultJson = '{"checks":[' .. table.concat(checks, ',') .. '],"duplicate":
   .. licenceJson
   .. ',"reportId":' .. cjson.encode(reportId)
   .. ',"watermark":' .. exactNumber(watermark) .. '}'
+-- After the checks, so nothing this report fires reads a pruned day; only the materials this report
+-- touches, so a report's cost does not grow with the producer's catalogue. dayOf of time.ts: the
+-- same double division and floor.
+local cutoffDay = math.floor(watermark / dayMs) - retentionDays
+local pruned = {}
+for i = 13, #ARGV, 4 do
+  local material = ARGV[i]
+  if not pruned[material] then
+    pruned[material] = true
+    pruneBook(bookKey, daysKey, material, cutoffDay)
+  end
+end
+if ARGV[7] ~= '' and not pruned[ARGV[7]] then pruneBook(bookKey, daysKey, ARGV[7], cutoffDay) end
+
 redis.call('SET', seenKey, resultJson, 'EX', seenTtlSeconds)
 return { 'applied', resultJson }

@@ -22,11 +22,6 @@ local function hmgetAll(key, fields)
   return values
 end
 
--- Day of a days-index member: the digits after '<f|d>|<material>|'.
-local function indexedDay(member, material)
-  return tonumber(string.sub(member, #material + 4))
-end
-
 -- totals + (stored bucket or 0), rounded as balance.ts does. With no bucket the sum is the rounded
 -- total itself, which roundKg gives back unchanged below 2^50 thousandths (and 0 + 0 is +0).
 local function addBucket(total, stored)

@@ -15,7 +15,7 @@
   day10 is the day zero-padded to 10 digits, which makes member order day order for range reads.
 
   Provides: FLOW_KINDS, dayText, flowField, declaredKgField, flowIndexMember, declarationIndexMember,
-            addFlow, addOutflowId, declareStock, declaration, outflowIdsJson
+            indexedDay, addFlow, addOutflowId, declareStock, declaration, outflowIdsJson, pruneBook
 ]]
 --@include "numbers"
 --@include "json"
@@ -32,6 +32,11 @@ local function declaredByField(material, day) return 'dr|' .. material .. '|' ..
 local function outflowIdsField(material, day) return 'o|' .. material .. '|' .. dayText(day) end
 local function flowIndexMember(material, day) return 'f|' .. material .. '|' .. dayIndexText(day) end
 local function declarationIndexMember(material, day) return 'd|' .. material .. '|' .. dayIndexText(day) end
+
+-- Day of a days-index member: the digits after '<f|d>|<material>|'.
+local function indexedDay(member, material)
+  return tonumber(string.sub(member, #material + 4))
+end
 
 -- indexed (optional) holds the days-index members this script already added, so several flows of
 -- one material and day index it once.
@@ -87,4 +92,41 @@ end
 -- The day's outflow reportIds as JSON array text.
 local function outflowIdsJson(bookKey, material, day)
   return redis.call('HGET', bookKey, outflowIdsField(material, day)) or '[]'
+end
+
+-- HDEL and ZREM take their fields as Lua call arguments, and Lua's C stack holds only a few thousand.
+local ARGS_PER_DELETE = 1000
+
+local function deleteAll(command, key, items)
+  for first = 1, #items, ARGS_PER_DELETE do
+    redis.call(command, key, unpack(items, first, math.min(first + ARGS_PER_DELETE - 1, #items)))
+  end
+end
+
+-- pruneBook of src/state/balance.ts: with A the latest declaration on or before cutoffDay, removes
+-- the declarations before A and the flow buckets, outflow lists and index members of days <= A.
+-- A material never declared on or before cutoffDay is left whole.
+local function pruneBook(bookKey, daysKey, material, cutoffDay)
+  local latest = redis.call('ZREVRANGEBYLEX', daysKey,
+    '[' .. declarationIndexMember(material, cutoffDay), '[d|' .. material .. '|', 'LIMIT', 0, 1)
+  if not latest[1] then return end
+  local openingDay = indexedDay(latest[1], material)
+  local members, fields = {}, {}
+  for _, member in ipairs(redis.call('ZRANGEBYLEX', daysKey,
+      '[d|' .. material .. '|', '(' .. declarationIndexMember(material, openingDay))) do
+    local day = indexedDay(member, material)
+    members[#members + 1] = member
+    fields[#fields + 1] = declaredKgField(material, day)
+    fields[#fields + 1] = declaredByField(material, day)
+  end
+  for _, member in ipairs(redis.call('ZRANGEBYLEX', daysKey,
+      '[f|' .. material .. '|', '[' .. flowIndexMember(material, openingDay))) do
+    local day = indexedDay(member, material)
+    members[#members + 1] = member
+    for _, kind in ipairs(FLOW_KINDS) do fields[#fields + 1] = flowField(material, day, kind) end
+    fields[#fields + 1] = outflowIdsField(material, day)
+  end
+  if #members == 0 then return end
+  deleteAll('HDEL', bookKey, fields)
+  deleteAll('ZREM', daysKey, members)
 end
