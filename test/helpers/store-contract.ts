@@ -3,8 +3,8 @@
  * Redis Cluster in the integration suite). A store that passes behaves the same under the pipeline.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Licence } from '../../src/domain/events.ts';
 import { DAY_MS, HOUR_MS, dayEnd } from '../../src/domain/time.ts';
+import { licence } from './builders.ts';
 import { RETENTION_DAYS, type FiredCheck, type StateStore, type StateUpdate } from '../../src/state/store.ts';
 
 const D0 = 20_100; // a day number (2025-01-12); any will do
@@ -17,20 +17,8 @@ function update(partial: Partial<StateUpdate> & Pick<StateUpdate, 'producerId' |
   return { reportId: `r-${seq}`, flows: [], graceMs: GRACE, ...partial };
 }
 
-export const sampleLicence = (overrides: Partial<Licence> = {}): Licence => ({
-  licenceId: 'LIC-1',
-  exporterId: 'P1',
-  clientId: 'C1',
-  clientName: 'Client One GmbH',
-  endUserCountry: 'DE',
-  materials: ['NDFEB_DY_MAGNET'],
-  quotaKg: 1000,
-  validFrom: at(D0 - 30),
-  validTo: at(D0 + 300),
-  status: 'ACTIVE',
-  issuedAt: at(D0 - 31),
-  ...overrides,
-});
+/** Any valid licence will do for the store: it keeps licences whole, it does not judge them. */
+export const sampleLicence = licence;
 
 export function describeStoreContract(name: string, factory: () => Promise<{ store: StateStore; producer: (id: string) => string; cleanup?: () => Promise<void> }>) {
   describe(`StateStore contract: ${name}`, () => {
