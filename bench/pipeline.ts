@@ -11,15 +11,29 @@ import { quantileSorted } from 'simple-statistics';
 import { loadSettings } from '../src/config/settings.ts';
 import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../src/config/topics.ts';
 import type { ProductionReport, ShipmentReport } from '../src/domain/events.ts';
-
 import { ensureTopics } from '../src/kafka/admin.ts';
 import { startDetector } from '../src/cli/run.ts';
 import { createLogger } from '../src/ops/logger.ts';
 import { printTable, saveResults } from './report.ts';
 
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '200000' }, producers: { type: 'string', default: '1000' }, paced: { type: 'string', default: '2000' }, rate: { type: 'string', default: '500' } },
+  options: {
+    events: { type: 'string', default: '200000' },
+    producers: { type: 'string', default: '1000' },
+    paced: { type: 'string', default: '2000' },
+    rate: { type: 'string', default: '500' },
+    help: { type: 'boolean', short: 'h' },
+  },
 });
+if (values.help) {
+  console.log(`Usage: npm run bench:pipeline -- [--events 200000] [--producers 1000] [--paced 2000] [--rate 500]
+
+Produces --events reports to fresh topics on the local stack, reads them with a plain kafkajs
+consumer and with the detector (Redis state, rules, alerts), and prints events/s of both; then
+streams --paced reports at --rate per second and prints report-to-alert latency (p50, p99).
+Needs 'npm run stack:up'. Results are saved to bench/results/pipeline.json.`);
+  process.exit(0);
+}
 const N = Number(values.events);
 const PRODUCERS = Number(values.producers);
 const PACED = Number(values.paced);
@@ -186,4 +200,3 @@ main().then(
     process.exit(1);
   },
 );
-

@@ -37,8 +37,17 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     batch: { type: 'string', default: '2000' },
     'skip-redis': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (values.help) {
+  console.log(`Usage: npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--skip-redis]
+
+Simulates about a million records, writes them as a recording, and replays it embedded with
+in-memory state and with Redis state (REDIS_URL, default redis://127.0.0.1:6379): events/s, CPU,
+peak RSS, and whether both stores raise the same alerts. Saved to bench/results/replay.json.`);
+  process.exit(0);
+}
 
 function intArg(name: string, value: string | undefined, min: number): number {
   const n = Number(value);
