@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
 import { createDecoder } from '../codec/decode.ts';
 import { createEncoder, type Encoder } from '../codec/encode.ts';
-import { loadRulesFile } from '../config/rules-file.ts';
+import { loadRulesFile, type RuleSet } from '../config/rules-file.ts';
 import { loadSettings, settingsHelp, type Settings } from '../config/settings.ts';
 import { topicNames, topicSpecs } from '../config/topics.ts';
 import { createLicenceConsumer } from '../consumers/licence-consumer.ts';
@@ -46,6 +46,8 @@ export interface RunningDetector {
   settings: Settings;
   httpPort: number | null;
   ready(): boolean;
+  /** The rules in force (another object once the rules file has been reloaded). */
+  rules(): RuleSet;
   /**
    * Resolves with the error when a consumer has stopped for good (kafkajs will not restart it).
    * The detector is then no longer ready, and the process should exit so a supervisor restarts it.
@@ -168,6 +170,7 @@ export async function startDetector(settings: Settings, logger: Logger = createL
     settings,
     httpPort: ops?.port ?? null,
     ready,
+    rules: () => pipeline.rules(),
     failed,
     async stop() {
       process.off('SIGHUP', onHup);
