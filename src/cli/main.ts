@@ -31,7 +31,16 @@ ${Object.entries(COMMANDS)
 
 Run 'ree-sentinel <command> --help' for a command's options.`;
 
+/** `ree-sentinel replay rec.jsonl | head` closes stdout early: the reader's choice, not a failure. */
+function exitQuietlyOnClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedStdout();
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
