@@ -26,7 +26,7 @@ Options:
   --alerts <file>      alerts (JSON Lines, e.g. from replay --out)
   --recording <file>   a recording to replay instead of an alerts file
   --labels <file>      labels (JSON Lines, written by simulate --labels)
-  --rules <file>       rules for the replay (default: built-in defaults)
+  --rules <file>       rules for the replay (default: REE_RULES_FILE, else the built-in defaults)
   --compare <file>     a second rules file to compare against --rules
   --json               machine-readable output
   -h, --help           this help`;
@@ -68,7 +68,7 @@ export async function backtestCommand(argv: string[]): Promise<number> {
   if (values.compare && !values.recording) throw new ReeError('REE_ERR_USAGE', '--compare needs --recording: both rule sets are replayed over it');
 
   const labels = await readLabelsFile(labelsPath);
-  const rulesA = loadRulesFile(values.rules as string | undefined);
+  const rulesA = loadRulesFile((values.rules as string | undefined) ?? process.env.REE_RULES_FILE);
   const alertsA: ScoredAlert[] = values.alerts ? await readAlertsFile(values.alerts as string) : await replayForAlerts(values.recording as string, rulesA);
   const resultA = backtest(alertsA, labels);
 

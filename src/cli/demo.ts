@@ -21,7 +21,7 @@ prints the most severe alerts and the per-rule detection table. No Kafka, regist
 
 Options:
   --seed <n>        random seed (default 42)
-  --producers <n>   producers (default 100)
+  --producers <n>   producers (default 100, at least 5)
   --days <n>        days (default 30)
   --top <n>         alerts to show (default 12)
   -h, --help        this help`;
@@ -45,7 +45,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const seed = intOption(values.seed as string | undefined, 'seed', 42);
-  const producers = intOption(values.producers as string | undefined, 'producers', 100, 1);
+  const producers = intOption(values.producers as string | undefined, 'producers', 100, 5);
   const days = intOption(values.days as string | undefined, 'days', 30, 1);
   const top = intOption(values.top as string | undefined, 'top', 12, 0);
 

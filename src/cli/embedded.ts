@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { ReeError } from '../errors.ts';
 import { createMemoryStore } from '../state/memory-store.ts';
 import { createRedisStore } from '../state/redis-store.ts';
 import type { StateStore } from '../state/store.ts';
@@ -21,23 +22,41 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
     return { store, description: 'in-memory state', dispose: () => store.close() };
   }
   const prefix = options.prefix ?? `ree-replay-${randomUUID().slice(0, 8)}`;
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
-  await redis.connect();
+  // A replay is a batch job: give up on an unreachable Redis after a few tries instead of
+  // reconnecting forever, and say so in one line.
+  const connection = { lazyConnect: true, maxRetriesPerRequest: 3, retryStrategy: (times: number) => (times > 3 ? null : Math.min(times * 200, 1000)) };
+  const redis = new Redis(redisUrl, connection);
+  let lastError: Error | undefined;
+  redis.on('error', (err: Error) => {
+    lastError = err;
+  });
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new ReeError('REE_ERR_STATE', `cannot reach Redis at ${redisUrl}: ${(lastError ?? (err as Error)).message}`, { retriable: true });
+  }
   const cleaner = options.keep ? undefined : redis.duplicate();
+  cleaner?.on('error', () => undefined);
   const store = createRedisStore({ redis, prefix });
   return {
     store,
     description: `Redis ${redisUrl} (key prefix ${prefix})`,
     async dispose() {
-      await store.close();
-      if (cleaner) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await cleaner.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await cleaner.unlink(...keys);
-        } while (cursor !== '0');
-        await cleaner.quit();
+      try {
+        await store.close();
+        if (cleaner) {
+          let cursor = '0';
+          do {
+            const [next, keys] = await cleaner.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+            cursor = next;
+            if (keys.length > 0) await cleaner.unlink(...keys);
+          } while (cursor !== '0');
+        }
+      } finally {
+        // Connections are closed whatever happened, or the process would never exit.
+        redis.disconnect();
+        cleaner?.disconnect();
       }
     },
   };

@@ -16,6 +16,7 @@ import { topicNames } from '../config/topics.ts';
 import { InvalidRecordError, ReeError, errorMessage } from '../errors.ts';
 import type { RecordingLine } from '../pipeline/recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
+import { openOutputFile } from './output-file.ts';
 
 export const RECORD_USAGE = `Usage: ree-sentinel record --out rec.jsonl [--topics t1,t2] [--until-end | --max N] [options]
 
@@ -64,13 +65,14 @@ export async function recordCommand(argv: string[]): Promise<number> {
 export async function recordTopics(options: { brokers: string[]; registryUrl: string; topics: string[]; out: string; max?: number; idleMs?: number }) {
   const kafka = new Kafka({ clientId: 'ree-sentinel-record', brokers: options.brokers, logLevel: logLevel.ERROR });
   const decoder = createDecoder(options.registryUrl === 'none' ? {} : { registry: new SchemaRegistry({ host: options.registryUrl }) });
-  const out = createWriteStream(options.out);
+  const out = await openOutputFile(options.out, 'recording');
   const stats = { records: 0, undecodable: 0 };
   try {
-    await recordPhase(kafka, decoder, options.topics, out, stats, options.max ?? Infinity, options.idleMs ?? 30_000);
-  } finally {
-    out.end();
-    await once(out, 'finish');
+    await recordPhase(kafka, decoder, options.topics, out.stream, stats, options.max ?? Infinity, options.idleMs ?? 30_000);
+    await out.commit();
+  } catch (err) {
+    await out.abort();
+    throw err;
   }
   return stats;
 }
@@ -175,55 +177,70 @@ async function consumeUntilEnd(
   idleMs: number,
 ): Promise<void> {
   // A throwaway group: recording must not move any real consumer's offsets.
-  const consumer = kafka.consumer({ groupId: `ree-record-${randomUUID()}` });
+  // No restart after a crash: a restarted consumer re-reads from the start and would write
+  // records twice; the recording fails instead and can be taken again.
+  const consumer = kafka.consumer({ groupId: `ree-record-${randomUUID()}`, retry: { retries: 5, restartOnFailure: async () => false } });
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
   let lastActivity = Date.now();
-  await new Promise<void>((resolve, reject) => {
-    const idle = setInterval(() => {
-      if (Date.now() - lastActivity > idleMs) finish();
-    }, 500);
-    const finish = () => {
-      clearInterval(idle);
-      resolve();
-    };
-    consumer
-      .run({
-        eachMessage: async ({ topic, partition, message }) => {
-          lastActivity = Date.now();
-          const key = `${topic}/${partition}`;
-          const end = remaining.get(key);
-          if (stats.records >= max || end === undefined || BigInt(message.offset) > end) return;
-          let value: unknown;
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
-          try {
-            value = await decoder.decode(message.value);
-          } catch (err) {
-            // A registry that is down is not bad data: fail the recording rather than store valid
-            // Avro as text. Bad records are kept, not dropped: replay dead-letters them, as run would.
-            if (!(err instanceof InvalidRecordError)) throw err;
-            stats.undecodable += 1;
-            value = message.value?.toString('utf8') ?? null;
-            headers['ree-record-error'] = errorMessage(err);
-          }
-          const line: RecordingLine = {
-            topic,
-            key: message.key?.toString('utf8') ?? null,
-            timestamp: Number(message.timestamp),
-            headers: Object.keys(headers).length > 0 ? headers : undefined,
-            partition,
-            offset: message.offset,
-            value,
-          };
-          const file = spill(topic, partition);
-          if (!file.write(JSON.stringify(line) + '\n')) await once(file, 'drain');
-          stats.records += 1;
-          if (BigInt(message.offset) >= end) remaining.delete(key);
-          if (remaining.size === 0 || stats.records >= max) finish();
-        },
-      })
-      .catch(reject);
-  });
-  await consumer.disconnect();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const idle = setInterval(() => {
+        if (Date.now() - lastActivity <= idleMs) return;
+        clearInterval(idle);
+        // Going quiet before the end offsets were reached means records are missing: say which.
+        if (remaining.size > 0 && stats.records < max) {
+          const missing = [...remaining.keys()].slice(0, 5).join(', ');
+          reject(new ReeError('REE_ERR_KAFKA', `no records for ${idleMs / 1000} s before reaching the end of ${remaining.size} partition(s) (${missing}); the recording is incomplete and was not written`));
+        } else resolve();
+      }, 500);
+      const finish = () => {
+        clearInterval(idle);
+        resolve();
+      };
+      consumer.on(consumer.events.CRASH, (e) => {
+        clearInterval(idle);
+        reject(new ReeError('REE_ERR_KAFKA', `recording stopped: ${errorMessage(e.payload.error)}; the recording was not written`));
+      });
+      consumer
+        .run({
+          eachMessage: async ({ topic, partition, message }) => {
+            lastActivity = Date.now();
+            const key = `${topic}/${partition}`;
+            const end = remaining.get(key);
+            if (stats.records >= max || end === undefined || BigInt(message.offset) > end) return;
+            let value: unknown;
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+            try {
+              value = await decoder.decode(message.value);
+            } catch (err) {
+              // A registry that is down is not bad data: fail the recording rather than store valid
+              // Avro as text. Bad records are kept, not dropped: replay dead-letters them, as run would.
+              if (!(err instanceof InvalidRecordError)) throw err;
+              stats.undecodable += 1;
+              value = message.value?.toString('utf8') ?? null;
+              headers['ree-record-error'] = errorMessage(err);
+            }
+            const line: RecordingLine = {
+              topic,
+              key: message.key?.toString('utf8') ?? null,
+              timestamp: Number(message.timestamp),
+              headers: Object.keys(headers).length > 0 ? headers : undefined,
+              partition,
+              offset: message.offset,
+              value,
+            };
+            const file = spill(topic, partition);
+            if (!file.write(JSON.stringify(line) + '\n')) await once(file, 'drain');
+            stats.records += 1;
+            if (BigInt(message.offset) >= end) remaining.delete(key);
+            if (remaining.size === 0 || stats.records >= max) finish();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
 }

@@ -1,5 +1,4 @@
 /** `ree-sentinel replay <recording>`: the detector over a recorded file, deterministic. */
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { loadRulesFile } from '../config/rules-file.ts';
 import { loadCatalogue } from '../domain/catalogue.ts';
@@ -9,6 +8,7 @@ import { readRecording } from '../pipeline/recording.ts';
 import { replayLines, type ReplaySummary } from '../pipeline/replay.ts';
 import { parseCommandArgs, intOption } from './args.ts';
 import { openStore } from './embedded.ts';
+import { openOutputFile } from './output-file.ts';
 import { createProgress } from './progress.ts';
 
 export const REPLAY_USAGE = `Usage: ree-sentinel replay <recording.jsonl> [options]
@@ -66,36 +66,45 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const rules = loadRulesFile((values.rules as string | undefined) ?? process.env.REE_RULES_FILE);
   const catalogue = loadCatalogue();
   const reader = readRecording(path);
-  const opened = await openStore(values.redis as string | undefined, { keep: Boolean(values['keep-state']) });
-  const out: NodeJS.WritableStream = values.out ? createWriteStream(values.out as string) : process.stdout;
-  const deadOut: WriteStream | undefined = values['dead-letters'] ? createWriteStream(values['dead-letters'] as string) : undefined;
+  const out = values.out ? await openOutputFile(values.out as string, 'alerts') : undefined;
+  const deadOut = values['dead-letters'] ? await openOutputFile(values['dead-letters'] as string, 'dead-letters') : undefined;
   const progress = createProgress(reader.totalBytes, 'replay');
   const deadReasons: string[] = [];
+  let opened: Awaited<ReturnType<typeof openStore>> | undefined;
+  let done = false;
   try {
+    opened = await openStore(values.redis as string | undefined, { keep: Boolean(values['keep-state']) });
     const summary = await replayLines(reader.lines, {
       store: opened.store,
       rules,
       catalogue,
       batchSize: intOption(values.batch as string | undefined, 'batch', 2000, 1),
-      onAlerts: async (alerts: Alert[]) => write(out, alerts.map((a) => JSON.stringify(a)).join('\n') + '\n'),
-      onDeadLetter: (d) => {
+      onAlerts: async (alerts: Alert[]) => {
+        const text = alerts.map((a) => JSON.stringify(a)).join('\n') + '\n';
+        if (out) await out.write(text);
+        else await write(process.stdout, text);
+      },
+      onDeadLetter: async (d) => {
         if (deadReasons.length < 5) deadReasons.push(d.reason);
-        deadOut?.write(JSON.stringify(d) + '\n');
+        await deadOut?.write(JSON.stringify(d) + '\n');
       },
       onProgress: () => progress.update(reader.bytesRead()),
     });
     progress.finish();
+    await out?.commit();
+    await deadOut?.commit();
+    done = true;
     if (!values.quiet) {
       console.error(formatSummary(summary, opened.description));
       if (deadReasons.length > 0) console.error(`  first rejected lines:\n${deadReasons.map((r) => `    ${r}`).join('\n')}`);
     }
   } finally {
-    if (out !== process.stdout) {
-      (out as WriteStream).end();
-      await once(out, 'finish');
+    if (!done) {
+      progress.finish();
+      await out?.abort();
+      await deadOut?.abort();
     }
-    deadOut?.end();
-    await opened.dispose();
+    await opened?.dispose();
   }
   return 0;
 }

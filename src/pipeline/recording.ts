@@ -63,7 +63,9 @@ export interface RecordingReader {
 export function readRecording(path: string): RecordingReader {
   let totalBytes: number;
   try {
-    totalBytes = statSync(path).size;
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new Error('not a file');
+    totalBytes = stat.size;
   } catch (err) {
     throw new ReeError('REE_ERR_INPUT_FILE', `cannot read recording ${path}: ${(err as Error).message}`);
   }

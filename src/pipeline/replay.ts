@@ -19,7 +19,7 @@ export interface ReplayOptions {
   catalogue: Catalogue;
   batchSize?: number;
   onAlerts?: (alerts: Alert[]) => void | Promise<void>;
-  onDeadLetter?: (dead: { lineNo: number; topic?: string; reason: string }) => void;
+  onDeadLetter?: (dead: { lineNo: number; topic?: string; reason: string }) => void | Promise<void>;
   /** Called after each batch with the number of lines read so far. */
   onProgress?: (linesRead: number) => void;
   now?: () => number;
@@ -45,9 +45,9 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
   const summary: ReplaySummary = { lines: 0, reports: 0, licences: 0, skipped: 0, deadLetters: 0, alerts: 0, alertsByRule: {}, seconds: 0 };
   let batch: Report[] = [];
 
-  const dead = (lineNo: number, reason: string, topic?: string) => {
+  const dead = async (lineNo: number, reason: string, topic?: string) => {
     summary.deadLetters += 1;
-    options.onDeadLetter?.({ lineNo, topic, reason });
+    await options.onDeadLetter?.({ lineNo, topic, reason });
   };
 
   const flush = async () => {
@@ -66,7 +66,7 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
   for await (const parsed of lines) {
     summary.lines += 1;
     if (!parsed.ok) {
-      dead(parsed.lineNo, parsed.error);
+      await dead(parsed.lineNo, parsed.error);
       continue;
     }
     const { line, lineNo } = parsed;
@@ -75,7 +75,7 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
       try {
         batch.push(validateReport(kind as ReportTopicKind, line.value));
       } catch (err) {
-        dead(lineNo, `line ${lineNo}: ${errorMessage(err)}`, line.topic);
+        await dead(lineNo, `line ${lineNo}: ${errorMessage(err)}`, line.topic);
       }
       if (batch.length >= batchSize) await flush();
     } else if (kind === 'licences') {
@@ -95,7 +95,7 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
         }
         summary.licences += 1;
       } catch (err) {
-        dead(lineNo, `line ${lineNo}: ${errorMessage(err)}`, line.topic);
+        await dead(lineNo, `line ${lineNo}: ${errorMessage(err)}`, line.topic);
       }
     } else {
       // Watchlist entries await the watchlist rule; alerts and dead letters are outputs, not inputs.

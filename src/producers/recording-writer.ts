@@ -13,6 +13,7 @@ export interface WritableLine {
   topic: string;
   key: string | null;
   value: unknown;
+  headers?: Record<string, string> | undefined;
 }
 
 export interface WriteOptions {
@@ -52,6 +53,9 @@ export async function writeLinesToKafka(lines: Iterable<WritableLine> | AsyncIte
     }
     let value: Buffer | null;
     if (line.value === null) value = null;
+    // A record `record` could not decode is kept as its text: send those bytes back as they were,
+    // so the detector dead-letters it again rather than this writer choking on it.
+    else if (line.headers?.['ree-record-error'] !== undefined && typeof line.value === 'string') value = Buffer.from(line.value, 'utf8');
     else if (options.format === 'avro' && options.encoder) value = await options.encoder.encode(kind as SchemaKind, line.value);
     else value = Buffer.from(JSON.stringify(line.value));
     pending.push({ topic: options.topics[kind], key: line.key, value });

@@ -5,7 +5,7 @@
  * start), so the cases run concurrently and are kept few.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,6 +126,23 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
     expect(run.stderr).toMatch(/alerts: 1$/m);
     expect(run.stderr).toMatch(/unlicensed-client\s+1$/m);
     expect(run.stderr).toMatch(/line 4: not JSON/);
+  });
+
+  it('replay to an unwritable --out refuses in one line and leaves no file behind', async () => {
+    const recording = file('ok.jsonl', jsonl([{ topic: 'ree.licences.v1', key: 'LIC-1', timestamp: 0, value: licence() }]));
+    const out = join(dir, 'no-such-dir', 'alerts.jsonl');
+    const run = await cli(['replay', recording, '--out', out]);
+    expectOneLineRefusal(run, 'REE_ERR_INPUT_FILE');
+    expect(run.stderr).toContain(out);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('simulate with a bad option refuses in one line and keeps the recording that was there', async () => {
+    const previous = file('previous.jsonl', 'the recording from last time\n');
+    const run = await cli(['simulate', '--start', '2025-13-45', '--out', previous]);
+    expectOneLineRefusal(run, 'REE_ERR_USAGE');
+    expect(readFileSync(previous, 'utf8')).toBe('the recording from last time\n');
+    expect(existsSync(`${previous}.partial`)).toBe(false);
   });
 
   it('backtest --alerts --labels prints the precision / recall table', async () => {

@@ -1,0 +1,53 @@
+/**
+ * An output file that appears only when complete: written as `<path>.partial`, renamed over `path`
+ * on success, removed on failure. A failed run never leaves a truncated file where a good one was,
+ * and a path that cannot be written is refused before any work starts.
+ */
+import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { ReeError } from '../errors.ts';
+
+export interface OutputFile {
+  stream: WriteStream;
+  /** Writes with backpressure. */
+  write(text: string): Promise<void>;
+  /** Flushes, then moves the file into place. */
+  commit(): Promise<void>;
+  /** Drops the partial file. */
+  abort(): Promise<void>;
+}
+
+export async function openOutputFile(path: string, what = 'output'): Promise<OutputFile> {
+  const partial = `${path}.partial`;
+  const stream = createWriteStream(partial);
+  let failure: Error | undefined;
+  stream.on('error', (err) => {
+    failure = err;
+  });
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (err) => reject(new ReeError('REE_ERR_INPUT_FILE', `cannot write ${what} file ${path}: ${err.message}`)));
+  });
+  const check = () => {
+    if (failure) throw new ReeError('REE_ERR_INPUT_FILE', `writing ${what} file ${path} failed: ${failure.message}`);
+  };
+  return {
+    stream,
+    async write(text) {
+      check();
+      if (!stream.write(text)) await Promise.race([once(stream, 'drain'), once(stream, 'error')]);
+      check();
+    },
+    async commit() {
+      check();
+      stream.end();
+      await Promise.race([once(stream, 'finish'), once(stream, 'error')]);
+      check();
+      renameSync(partial, path);
+    },
+    async abort() {
+      stream.destroy();
+      rmSync(partial, { force: true });
+    },
+  };
+}
