@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import type { Catalogue } from '../domain/catalogue.ts';
-import type { Licence, Report, Severity } from '../domain/events.ts';
+import type { Alert, Licence, Report, Severity } from '../domain/events.ts';
 import type { ApplyResult } from '../state/store.ts';
 
 export const RULE_IDS = [
@@ -34,25 +34,20 @@ export interface RuleInput {
   catalogue: Catalogue;
 }
 
-export interface AlertDraft {
+/**
+ * What a rule finds, before the shared step gives it an id, a severity and a detection time: the
+ * alert's own fields (from the Alert contract, not a copy of them) plus what that step needs.
+ */
+export type AlertDraft = Pick<Alert, 'producerId' | 'clientId' | 'licenceId' | 'subjectEventIds' | 'summary' | 'evidence' | 'eventTime' | 'windowStart' | 'windowEnd'> & {
   /** What makes the finding one finding: the same key always gives the same alertId. */
   findingKey: string;
   /** 0..1, how strong the finding is; the rule's severity bands turn it into a severity. */
   score: number;
   /** A severity the finding never goes under, whatever its score (e.g. a revoked licence). */
-  severityFloor?: Severity;
-  producerId: string;
+  severityFloor?: Severity | undefined;
   /** The material the finding is about, when it is not the report's own (balance checks). */
   material?: string;
-  clientId?: string | null;
-  licenceId?: string | null;
-  subjectEventIds: string[];
-  summary: string;
-  evidence: Record<string, string>;
-  eventTime: number;
-  windowStart?: number | null;
-  windowEnd?: number | null;
-}
+};
 
 /** Parameters resolved for one producer; `material` picks per-material overrides. */
 export type ParamsFor<P> = (material?: string) => P;
