@@ -1,5 +1,7 @@
 /**
- * Keeps the four report topics of one partition index in step by record time.
+ * Keeps the four report topics of one partition index in step by the reports' own time (occurredAt),
+ * never by Kafka record time: record times are whatever producers set, and a backlog loaded in
+ * seconds, or produced with kcat, has them all within moments of each other.
  *
  * A producer's clock (the latest occurredAt among its reports) decides when a day's balance is
  * judged, and its reports arrive on four topics. After an outage, or on a first start over a
@@ -19,10 +21,10 @@ export interface AlignerOptions {
 }
 
 interface PartitionState {
-  /** Latest record timestamp processed, and records still waiting after that batch. */
+  /** Latest report time processed, and records still waiting after that batch. */
   lastTs?: number;
   lag?: number;
-  /** First record time of a batch that was held back: what this topic-partition waits with. */
+  /** First report time of a batch that was held back: what this topic-partition waits with. */
   peekTs?: number;
 }
 
@@ -51,7 +53,7 @@ export class EventTimeAligner {
   }
 
   /**
-   * The latest record time this topic-partition may process now: the slowest sibling that still
+   * The latest report time this topic-partition may process now: the slowest sibling that still
    * has records waiting, plus the slack. Infinity when nothing holds it back; -Infinity while an
    * unseen sibling is waited for (up to maxHoldMs of wall time, `nowMs`).
    */

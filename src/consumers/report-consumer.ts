@@ -9,7 +9,7 @@ import { REPORT_TOPIC_KINDS, type ReportTopicKind, type TopicNames } from '../co
 import { CoPartitionAssigner } from '../kafka/co-partition-assigner.ts';
 import type { Logger } from '../ops/logger.ts';
 import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
-import { handleReportBatch, type BatchDeps } from './handle-batch.ts';
+import { decodeReportBatch, eventTimesOf, handleReportBatch, type BatchDeps, type ReportBatch } from './handle-batch.ts';
 
 export interface ReportConsumerDeps extends BatchDeps {
   kafka: Kafka;
@@ -17,7 +17,7 @@ export interface ReportConsumerDeps extends BatchDeps {
   topics: TopicNames;
   concurrency: number;
   logger: Logger;
-  /** How far one report topic may run ahead of its siblings in record time (default 6 h). */
+  /** How far one report topic may run ahead of its siblings in report time, occurredAt (default 6 h). */
   alignSlackMs?: number;
   /** Called when kafkajs has stopped the consumer and will not restart it. */
   onFatal?: (err: unknown) => void;
@@ -101,26 +101,31 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           if (!isRunning() || isStale() || batch.messages.length === 0) return;
           const kind = kindOf.get(batch.topic)!;
           const started = process.hrtime.bigint();
+          const whole: ReportBatch = {
+            kind,
+            topic: batch.topic,
+            partition: batch.partition,
+            records: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers, offset: m.offset })),
+          };
+          // Aligned on the reports' own times, never the record times: those are whatever the
+          // producer set (a backlog loaded in seconds, a kcat user), and results must not depend on them.
+          const decoded = await decodeReportBatch(deps, whole);
+          const times = eventTimesOf(decoded);
           // Only the part of the batch that does not run ahead of the sibling topics goes now.
           const limit = aligner.limit(batch.topic, batch.partition, Date.now());
-          const take = alignedPrefixLength(batch.messages.map((m) => Number(m.timestamp)), limit);
+          const take = alignedPrefixLength(times, limit);
           if (take === 0) {
-            aligner.held(batch.topic, batch.partition, Number(batch.messages[0]!.timestamp), Date.now());
+            aligner.held(batch.topic, batch.partition, times[0]!, Date.now());
             pause();
             return;
           }
           const messages = take === batch.messages.length ? batch.messages : batch.messages.slice(0, take);
-          const outcome = await handleReportBatch(deps, {
-            kind,
-            topic: batch.topic,
-            partition: batch.partition,
-            records: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers, offset: m.offset })),
-          });
+          const outcome = await handleReportBatch(deps, { ...whole, records: whole.records.slice(0, take) }, decoded.slice(0, take));
           const last = messages[messages.length - 1]!;
           resolveOffset(last.offset);
           // A whole batch may end in control records that kafkajs filtered out; offsetLag counts past them.
           const lag = take === batch.messages.length ? Number(batch.offsetLag()) : Number(batch.highWatermark) - Number(last.offset) - 1;
-          aligner.observe(batch.topic, batch.partition, Math.max(...messages.map((m) => Number(m.timestamp))), lag);
+          aligner.observe(batch.topic, batch.partition, times.slice(0, take).reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY), lag);
           await commitOffsetsIfNecessary();
           await heartbeat();
           // The rest of a cut batch is fetched again once this partition is resumed.
