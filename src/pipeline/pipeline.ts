@@ -5,6 +5,7 @@
  */
 import type { Catalogue } from '../domain/catalogue.ts';
 import type { Alert, Licence, Report } from '../domain/events.ts';
+import { licenceVersionAt } from '../domain/licence-versions.ts';
 import type { RuleSet } from '../config/rules-file.ts';
 import { graceMsOf, type VolumeMismatchParams } from '../rules/volume-mismatch.ts';
 import { severityFor } from '../rules/severity.ts';
@@ -77,9 +78,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const batchRules = rules;
       const licenceIds = new Set<string>();
       for (const r of reports) if (r.kind === 'shipments' && r.event.licenceId) licenceIds.add(r.event.licenceId);
-      const licences = licenceIds.size > 0 ? await deps.store.getLicences([...licenceIds]) : new Map<string, Licence>();
+      const licences = licenceIds.size > 0 ? await deps.store.getLicenceVersions([...licenceIds]) : new Map<string, Licence[]>();
+      // The version in effect when the goods went, whenever its record arrived.
       const licenceOf = (r: Report): Licence | null =>
-        r.kind === 'shipments' && r.event.licenceId ? (licences.get(r.event.licenceId) ?? null) : null;
+        r.kind === 'shipments' && r.event.licenceId ? licenceVersionAt(licences.get(r.event.licenceId) ?? [], r.event.occurredAt) : null;
 
       const results = await deps.store.applyBatch(reports.map((r) => toStateUpdate(r, licenceOf(r), graceFor(batchRules, r))));
 

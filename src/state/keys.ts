@@ -19,6 +19,9 @@ export interface KeyBuilder {
   producer(producerId: string, kind: ProducerKeyKind): string;
   /** One string per applied report, so each can expire on its own. */
   seen(producerId: string, reportId: string): string;
+  /** Hash of a licence's versions: effective time (epoch ms) → the version as JSON. */
+  licenceVersions(licenceId: string): string;
+  /** A licence as one JSON string, as stores before licence versions kept it: read, never written. */
   licence(licenceId: string): string;
   publishedAlert(alertId: string): string;
 }
@@ -51,6 +54,10 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
       assertKeyPart(producerId, 'producerId');
       assertKeyPart(reportId, 'reportId');
       return key(producerId, `seen:${reportId}`);
+    },
+    licenceVersions(licenceId) {
+      assertKeyPart(licenceId, 'licenceId');
+      return key(`lic:${licenceId}`, 'licence-versions');
     },
     licence(licenceId) {
       assertKeyPart(licenceId, 'licenceId');

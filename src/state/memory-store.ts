@@ -3,6 +3,7 @@
  * Redis store is tested against. Single process only; nothing survives a restart.
  */
 import type { Licence } from '../domain/events.ts';
+import { effectiveTimeOf, inEffectiveOrder } from '../domain/licence-versions.ts';
 import { dayEnd, dayOf } from '../domain/time.ts';
 import { addFlow, booksAt, declareStock, emptyBook, pruneBook, type MaterialBook } from './balance.ts';
 import {
@@ -60,7 +61,8 @@ export function comparePending(a: PendingCheck, b: PendingCheck): number {
 
 export function createMemoryStore(): StateStore {
   const producers = new Map<string, ProducerState>();
-  const licences = new Map<string, Licence>();
+  /** licenceId → effective time → version */
+  const licences = new Map<string, Map<number, Licence>>();
   const published = new Set<string>();
 
   const producer = (id: string): ProducerState => {
@@ -173,16 +175,18 @@ export function createMemoryStore(): StateStore {
       return updates.map(applyOne);
     },
     async putLicence(l) {
-      licences.set(l.licenceId, l);
+      const versions = licences.get(l.licenceId) ?? new Map<number, Licence>();
+      versions.set(effectiveTimeOf(l), l);
+      licences.set(l.licenceId, versions);
     },
     async deleteLicence(id) {
       licences.delete(id);
     },
-    async getLicences(ids) {
-      const out = new Map<string, Licence>();
+    async getLicenceVersions(ids) {
+      const out = new Map<string, Licence[]>();
       for (const id of ids) {
-        const l = licences.get(id);
-        if (l) out.set(id, l);
+        const versions = licences.get(id);
+        if (versions) out.set(id, inEffectiveOrder([...versions.values()]));
       }
       return out;
     },

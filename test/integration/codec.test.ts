@@ -166,4 +166,29 @@ describe('codec with the schema registry', () => {
     const enc = createEncoder({ registry: new SchemaRegistry({ host: REGISTRY_URL }), topicNames: own });
     await expect(enc.registerSchemas(['inventory'])).resolves.toEqual({ inventory: first.id });
   });
+
+  it('accepts the Licence schema with effectiveAt where the schema before it is registered, and reads records of both', async () => {
+    const own = topicNames(`it-codec-evolve-${randomUUID().slice(0, 8)}`);
+    const subject = valueSubject(own.licences);
+    const current = avroSchema('licences');
+    const previous = { ...current, fields: current.fields.filter((f) => (f as { name: string }).name !== 'effectiveAt') };
+    expect(previous.fields).toHaveLength(current.fields.length - 1);
+    const registry = new SchemaRegistry({ host: REGISTRY_URL });
+    const old = await registry.register(previous, { subject, compatibility: COMPATIBILITY.BACKWARD });
+    const { effectiveAt: _none, ...before } = SAMPLES.licences as Record<string, unknown>;
+    const oldRecord = await registry.encode(old.id, before);
+
+    const enc = createEncoder({ registry: new SchemaRegistry({ host: REGISTRY_URL }), topicNames: own });
+    const { licences: evolvedId } = await enc.registerSchemas(['licences']);
+    expect(evolvedId).toBeDefined();
+    expect(evolvedId).not.toBe(old.id);
+    const versions = await fetch(`${REGISTRY_URL}/subjects/${subject}/versions`).then((r) => r.json() as Promise<number[]>);
+    expect(versions).toHaveLength(2);
+
+    const revoked = { ...SAMPLES.licences, status: 'REVOKED', effectiveAt: (SAMPLES.licences as { issuedAt: number }).issuedAt + 86_400_000 };
+    expect(await decoder.decodeLicence(await enc.encode('licences', revoked))).toEqual(revoked);
+    const fromOld = await decoder.decodeLicence(oldRecord);
+    expect(fromOld?.effectiveAt ?? null).toBeNull();
+    expect(fromOld).toMatchObject(before);
+  });
 });

@@ -86,12 +86,12 @@ describe('Redis Cluster specifics', () => {
     const store = createRedisStore({ redis: cluster, prefix, keepConnectionOpen: true });
     const keys = createKeyBuilder(prefix);
     const ids = Array.from({ length: 30 }, (_, i) => `ID-${i}`);
-    expect(new Set(ids.map((id) => nodeOfSlot(keySlot(keys.licence(id))))).size).toBe(3);
+    expect(new Set(ids.map((id) => nodeOfSlot(keySlot(keys.licenceVersions(id))))).size).toBe(3);
     try {
       for (const id of ids.filter((_, i) => i % 2 === 0)) await store.putLicence(sampleLicence({ licenceId: id }));
-      const found = await store.getLicences(ids);
+      const found = await store.getLicenceVersions(ids);
       expect([...found.keys()]).toEqual(ids.filter((_, i) => i % 2 === 0));
-      expect(found.get('ID-4')).toEqual(sampleLicence({ licenceId: 'ID-4' }));
+      expect(found.get('ID-4')).toEqual([sampleLicence({ licenceId: 'ID-4' })]);
 
       await store.markAlertsPublished(ids.filter((_, i) => i % 3 === 0));
       expect(await store.unpublishedAlerts(ids)).toEqual(ids.filter((_, i) => i % 3 !== 0));

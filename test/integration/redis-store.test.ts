@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import { createRedisStore } from '../../src/state/redis-store.ts';
 import { MAX_SUBJECT_IDS, RETENTION_DAYS, type StateUpdate } from '../../src/state/store.ts';
-import { describeStoreContract } from '../helpers/store-contract.ts';
+import { licenceVersionAt } from '../../src/domain/licence-versions.ts';
+import { createKeyBuilder } from '../../src/state/keys.ts';
+import { describeStoreContract, sampleLicence } from '../helpers/store-contract.ts';
 import { deleteKeysWithPrefix, keysWithPrefix, redisUrl, uniquePrefix } from '../helpers/redis-state.ts';
 
 const DAY = 86_400_000;
@@ -59,7 +61,7 @@ describe('Redis store layout', () => {
           `${prefix}:{P1}:pending`,
           `${prefix}:{P1}:seen:R1`,
           `${prefix}:{alert:A1}:published`,
-          `${prefix}:{lic:L1}:licence`,
+          `${prefix}:{lic:L1}:licence-versions`,
         ].sort(),
       );
       const seenTtl = await redis.ttl(`${prefix}:{P1}:seen:R1`);
@@ -134,12 +136,33 @@ describe('Redis store layout', () => {
     }
   });
 
+  it('still reads a licence stored before licence versions, and lets a newer version of the same time win', async () => {
+    const prefix = uniquePrefix('legacy-licence');
+    const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
+    const stored = sampleLicence({ licenceId: 'L-OLD', quotaKg: 100 });
+    const revoked = { ...stored, status: 'REVOKED' as const, effectiveAt: stored.issuedAt + 86_400_000 };
+    try {
+      await redis.set(createKeyBuilder(prefix).licence('L-OLD'), JSON.stringify(stored));
+      expect((await store.getLicenceVersions(['L-OLD'])).get('L-OLD')).toEqual([stored]);
+      const corrected = { ...stored, quotaKg: 200 };
+      await store.putLicence(revoked);
+      await store.putLicence(corrected);
+      expect((await store.getLicenceVersions(['L-OLD'])).get('L-OLD')).toEqual([stored, corrected, revoked]);
+      expect(licenceVersionAt((await store.getLicenceVersions(['L-OLD'])).get('L-OLD')!, stored.issuedAt)).toEqual(corrected);
+      await store.deleteLicence('L-OLD');
+      expect(await keysWithPrefix(redis, prefix)).toEqual([]);
+    } finally {
+      await deleteKeysWithPrefix(redis, prefix);
+      await store.close();
+    }
+  });
+
   it('refuses ids that would break a key before anything is sent', async () => {
     const prefix = uniquePrefix('refuse');
     const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
     const good = { reportId: 'R1', producerId: 'P1', occurredAt: 0, flows: [], graceMs: 0 };
     await expect(store.applyBatch([good, { ...good, producerId: 'P}1' }])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
-    await expect(store.getLicences(['L{1}'])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
+    await expect(store.getLicenceVersions(['L{1}'])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
     expect(await keysWithPrefix(redis, prefix)).toEqual([]);
     expect(() => createRedisStore({ redis, prefix: '{ree}' })).toThrow(/braces/);
   });
@@ -158,12 +181,13 @@ describe('Redis store layout', () => {
         graceMs: 0,
       }));
       await store.applyBatch(batch);
-      await store.getLicences(['A', 'B', 'C']);
+      await store.getLicenceVersions(['A', 'B', 'C']);
       await store.markAlertsPublished(['A', 'B']);
       await store.unpublishedAlerts(['A', 'B', 'C']);
       expect(pipelines).toHaveBeenCalledTimes(4);
       // Every command was written as part of a pipeline (with its stream), none on its own.
-      expect(direct).toHaveBeenCalledTimes(200 + 3 + 2 + 3);
+      // Two reads per licence: its versions, and the single copy a store from before versions kept.
+      expect(direct).toHaveBeenCalledTimes(200 + 2 * 3 + 2 + 3);
       expect(direct.mock.calls.every(([, stream]) => stream !== undefined)).toBe(true);
     } finally {
       pipelines.mockRestore();
