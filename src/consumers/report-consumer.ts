@@ -23,6 +23,9 @@ export interface ReportConsumerDeps extends BatchDeps {
   onFatal?: (err: unknown) => void;
 }
 
+/** The broker's longest wait on a fetch with nothing new: how soon a held partition can go again. */
+export const ALIGNED_FETCH_WAIT_MS = 200;
+
 export interface ReportConsumer {
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -44,6 +47,10 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         // The aligner needs every report topic of a partition index in one process. Round robin
         // stays second so a group mid-upgrade, with members that only know it, can still form.
         partitionAssigners: [CoPartitionAssigner, PartitionAssigners.roundRobin],
+        // A held topic-partition is resumed only by the next fetch, and a fetch whose other
+        // partitions are all caught up waits this long at the broker first: with kafkajs's 5 s, a
+        // backlog that takes hundreds of hold-and-resume steps to align would take as many times 5 s.
+        maxWaitTimeInMs: ALIGNED_FETCH_WAIT_MS,
       });
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         joined = true;
