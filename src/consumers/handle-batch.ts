@@ -1,7 +1,8 @@
 /**
- * One batch of one report topic-partition: decode and validate every record, dead-letter the bad
- * ones, run the good ones through the pipeline, publish the alerts, and only then say the batch is
- * done (the caller commits). Every durable step is idempotent, so a retry or a redelivery after a
+ * One batch of one report topic-partition: decode and validate every record (a step of its own, so
+ * the consumer can align topics on the reports' times before it decides how much of the batch to
+ * take), dead-letter the bad ones, run the good ones through the pipeline, publish the alerts, and
+ * only then say the batch is done (the caller commits). Every durable step is idempotent, so a retry or a redelivery after a
  * crash at any point repeats nothing visible.
  */
 import type { IHeaders } from 'kafkajs';

@@ -2,8 +2,9 @@
  * Live equals replay under any arrival order (DESIGN.md, "Semantics"): a whole simulation loaded
  * into Kafka as fast as it goes before the detector starts, whatever the record times and whatever
  * order the topics were written in, raises exactly the alerts an embedded replay of the same
- * simulation raises. And a licence revoked after an export gives the same alerts whether the
- * revocation reaches the detector before the export or after it.
+ * simulation raises, and so does a replay of the topics recorded. And a licence revoked after an
+ * export gives the same alerts whether the revocation reaches the detector before the export or
+ * after it.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ import { loadCatalogue } from '../../src/domain/catalogue.ts';
 import { ensureTopics } from '../../src/kafka/admin.ts';
 import type { Alert } from '../../src/domain/events.ts';
 import { createLogger } from '../../src/ops/logger.ts';
-import { topicKindOf } from '../../src/pipeline/recording.ts';
+import { readRecording, topicKindOf } from '../../src/pipeline/recording.ts';
 import { replayLines } from '../../src/pipeline/replay.ts';
 import { writeLinesToKafka, type WritableLine } from '../../src/producers/recording-writer.ts';
 import { simulate } from '../../src/sim/simulate.ts';
@@ -140,6 +141,12 @@ describe('a simulation loaded before the detector starts', () => {
     }
     const live = await runOverTopics(prefix);
     expect(idsOf(live)).toEqual(idsOf(expected));
+
+    // And `record` puts them back in the order the reports were made, so the recording replays the same.
+    const recording = join(dir, `${prefix}-rec.jsonl`);
+    const stats = await recordTopics({ brokers: [KAFKA_BROKERS], registryUrl: SCHEMA_REGISTRY_URL, topics: order.map((k) => topics[k]), out: recording, idleMs: 3_000 });
+    expect(stats.records).toBe(sim.records.length);
+    expect(idsOf(await replayed(readRecording(recording).lines))).toEqual(idsOf(expected));
   }, 600_000);
 });
 

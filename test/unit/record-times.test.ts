@@ -1,10 +1,11 @@
 /**
  * Record times and retention: a backlog produced today with last year's report times keeps those
  * times as record times (never in the future) and lands on report topics that time retention does
- * not empty on arrival.
+ * not empty on arrival; `record` orders what it reads by the reports' own times, not record times.
  */
 import { describe, expect, it } from 'vitest';
 import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../../src/config/topics.ts';
+import { knownAtOf } from '../../src/pipeline/recording.ts';
 import { recordTime } from '../../src/producers/recording-writer.ts';
 
 const line = (timestamp?: number) => ({ topic: 'ree.shipments.v1', key: 'P1', value: {}, timestamp });
@@ -36,5 +37,23 @@ describe('topics run creates', () => {
   it('compact the reference data and leave the outputs to the broker defaults', () => {
     expect(specs.get(names.licences)).toEqual([{ name: 'cleanup.policy', value: 'compact' }]);
     expect(specs.get(names.alerts)).toEqual([]);
+  });
+});
+
+describe('when a recorded record became known', () => {
+  const stampedNow = NOW;
+  it("is a report's reportedAt, not its record time", () => {
+    expect(knownAtOf({ topic: 'acme.shipments.v1', timestamp: stampedNow, value: { reportedAt: 1_750_000_000_000 } })).toBe(1_750_000_000_000);
+    expect(knownAtOf({ topic: 'ree.production.v1', timestamp: stampedNow, value: { reportedAt: '2025-06-02T12:00:00Z' } })).toBe(Date.UTC(2025, 5, 2, 12));
+  });
+
+  it("is a licence version's effectiveAt, or its issuedAt", () => {
+    expect(knownAtOf({ topic: 'ree.licences.v1', timestamp: stampedNow, value: { issuedAt: 5, effectiveAt: 9 } })).toBe(9);
+    expect(knownAtOf({ topic: 'ree.licences.v1', timestamp: stampedNow, value: { issuedAt: 5, effectiveAt: null } })).toBe(5);
+  });
+
+  it('falls back to the record time for a record with no time of its own', () => {
+    expect(knownAtOf({ topic: 'ree.licences.v1', timestamp: stampedNow, value: null })).toBe(stampedNow);
+    expect(knownAtOf({ topic: 'ree.shipments.v1', timestamp: stampedNow, value: 'not json at all' })).toBe(stampedNow);
   });
 });
