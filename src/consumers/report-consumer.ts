@@ -8,6 +8,8 @@ import { PartitionAssigners, type Consumer, type Kafka } from 'kafkajs';
 import { REPORT_TOPIC_KINDS, type ReportTopicKind, type TopicNames } from '../config/topics.ts';
 import { CoPartitionAssigner } from '../kafka/co-partition-assigner.ts';
 import type { Logger } from '../ops/logger.ts';
+import type { DecodeOutcome } from '../codec/decode.ts';
+import type { Report } from '../domain/events.ts';
 import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
 import { decodeReportBatch, eventTimesOf, handleReportBatch, type BatchDeps, type ReportBatch } from './handle-batch.ts';
 
@@ -94,6 +96,24 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           await admin.disconnect();
         }
       };
+      /**
+       * Decoded records a held batch left behind, by topic-partition and offset: a held batch is
+       * fetched again every second until its siblings catch up, and need not be decoded every time.
+       */
+      const heldDecoded = new Map<string, Map<string, DecodeOutcome<Report>>>();
+      const decodeReusingHeld = async (key: string, whole: ReportBatch): Promise<DecodeOutcome<Report>[]> => {
+        const known = heldDecoded.get(key);
+        const missing = known ? whole.records.filter((r) => !known.has(r.offset)) : whole.records;
+        const fresh = missing.length > 0 ? await decodeReportBatch(deps, { ...whole, records: missing }) : [];
+        const freshByOffset = new Map(missing.map((r, i) => [r.offset, fresh[i]!]));
+        return whole.records.map((r) => known?.get(r.offset) ?? freshByOffset.get(r.offset)!);
+      };
+      const keepHeld = (key: string, whole: ReportBatch, decoded: readonly DecodeOutcome<Report>[], take: number) => {
+        if (take === whole.records.length) heldDecoded.delete(key);
+        else heldDecoded.set(key, new Map(whole.records.slice(take).map((r, i) => [r.offset, decoded[take + i]!])));
+      };
+      consumer.on(consumer.events.REBALANCING, () => heldDecoded.clear());
+      consumer.on(consumer.events.GROUP_JOIN, () => heldDecoded.clear());
       const c = consumer;
       // Held partitions are retried every second: a sibling may have caught up, or the wait for
       // an empty one may have run out.
@@ -116,11 +136,13 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           };
           // Aligned on the reports' own times, never the record times: those are whatever the
           // producer set (a backlog loaded in seconds, a kcat user), and results must not depend on them.
-          const decoded = await decodeReportBatch(deps, whole);
+          const heldKey = `${batch.topic}/${batch.partition}`;
+          const decoded = await decodeReusingHeld(heldKey, whole);
           const times = eventTimesOf(decoded);
           // Only the part of the batch that does not run ahead of the sibling topics goes now.
           const limit = aligner.limit(batch.topic, batch.partition, Date.now());
           const take = alignedPrefixLength(times, limit);
+          keepHeld(heldKey, whole, decoded, take);
           if (take === 0) {
             aligner.held(batch.topic, batch.partition, times[0]!, Date.now());
             pause();

@@ -18,9 +18,11 @@ const allOfPartition0 = Object.fromEntries(reportTopics.map((t) => [t, [0]]));
  * Every record decodes to a report with the occurredAt its value names (a value that is not JSON is
  * a bad record), nothing alerts: only the consumer's own decisions are under test.
  */
+let decodedValues = 0;
 const fakeDecoder = {
   decodeBatch: async (values: (Buffer | null)[]) =>
     values.map((v) => {
+      decodedValues += 1;
       try {
         return { ok: true, value: { kind: 'shipments', event: JSON.parse(v!.toString()) } };
       } catch {
@@ -110,5 +112,17 @@ describe('report consumer alignment', () => {
     expect((await fake.deliver(topics.production, 0, records(10 * H), { highWatermark: 1000 })).resolved).toEqual(['0']);
     const batch = [...records(11 * H), { key: 'P1', value: 'not json', timestamp: LOADED_AT }, ...records(30 * H)];
     expect(await fake.deliver(topics.shipments, 0, batch)).toEqual({ resolved: ['1'], paused: true });
+  });
+
+  it('decodes the records of a held batch once, however often the batch is fetched again', async () => {
+    const { fake } = await joined({ logs: { [topics.production]: [log(0, 0, 1000)], [topics.shipments]: [log(0, 0, 0)], [topics.receipts]: [log(0, 0, 0)], [topics.inventory]: [log(0, 0, 0)] } });
+    expect((await fake.deliver(topics.production, 0, records(10 * H), { highWatermark: 1000 })).resolved).toEqual(['0']);
+    decodedValues = 0;
+    const held = records(11 * H, 12 * H, 30 * H, 31 * H);
+    expect(await fake.deliver(topics.shipments, 0, held)).toEqual({ resolved: ['1'], paused: true });
+    expect(decodedValues).toBe(4);
+    // kafkajs fetches the rest again from the first record not taken, with more behind it: only what was never decoded is.
+    await fake.deliver(topics.shipments, 0, [...held.slice(2), ...records(32 * H)], { firstOffset: 2 });
+    expect(decodedValues).toBe(5);
   });
 });
