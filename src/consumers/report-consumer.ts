@@ -26,7 +26,7 @@ export interface ReportConsumerDeps extends BatchDeps {
 }
 
 /** The broker's longest wait on a fetch with nothing new: how soon a held partition can go again. */
-export const ALIGNED_FETCH_WAIT_MS = 200;
+export const ALIGNED_FETCH_WAIT_MS = 100;
 
 export interface ReportConsumer {
   start(): Promise<void>;
@@ -49,9 +49,9 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         // The aligner needs every report topic of a partition index in one process. Round robin
         // stays second so a group mid-upgrade, with members that only know it, can still form.
         partitionAssigners: [CoPartitionAssigner, PartitionAssigners.roundRobin],
-        // A held topic-partition is resumed only by the next fetch, and a fetch whose other
-        // partitions are all caught up waits this long at the broker first: with kafkajs's 5 s, a
-        // backlog that takes hundreds of hold-and-resume steps to align would take as many times 5 s.
+        // A resumed topic-partition is read only by the next fetch, and a fetch whose other
+        // partitions are all caught up waits this long at the broker first. A backlog takes
+        // hundreds of hold-and-resume steps to align; with kafkajs's 5 s many of them wait it out.
         maxWaitTimeInMs: ALIGNED_FETCH_WAIT_MS,
       });
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
@@ -115,6 +115,11 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       consumer.on(consumer.events.REBALANCING, () => heldDecoded.clear());
       consumer.on(consumer.events.GROUP_JOIN, () => heldDecoded.clear());
       const c = consumer;
+      const resumeReleasable = (topic: string, partition: number) => {
+        const waiting = new Set(c.paused().flatMap((tp) => (tp.partitions ?? []).map((p) => `${tp.topic}/${p}`)));
+        const siblings = aligner.releasable(topic, partition, Date.now()).filter((tp) => waiting.has(`${tp.topic}/${partition}`));
+        if (siblings.length > 0) c.resume(siblings);
+      };
       // Held partitions are retried every second: a sibling may have caught up, or the wait for
       // an empty one may have run out.
       retryHeld = setInterval(() => {
@@ -146,6 +151,9 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           if (take === 0) {
             aligner.held(batch.topic, batch.partition, times[0]!, Date.now());
             pause();
+            deps.logger.debug({ topic: batch.topic, partition: batch.partition, firstReportTime: times[0], limit, records: batch.messages.length }, 'batch held');
+            // What this one waits with may be what a held sibling was waiting to see.
+            resumeReleasable(batch.topic, batch.partition);
             return;
           }
           const messages = take === batch.messages.length ? batch.messages : batch.messages.slice(0, take);
@@ -158,10 +166,11 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           await commitOffsetsIfNecessary();
           await heartbeat();
           // The rest of a cut batch is fetched again once this partition is resumed.
-          if (take < batch.messages.length) pause();
-          const waiting = new Set(c.paused().flatMap((tp) => (tp.partitions ?? []).map((p) => `${tp.topic}/${p}`)));
-          const siblings = aligner.siblings(batch.topic, batch.partition).filter((tp) => waiting.has(`${tp.topic}/${batch.partition}`));
-          if (siblings.length > 0) c.resume(siblings);
+          if (take < batch.messages.length) {
+            aligner.cut(batch.topic, batch.partition, times[take]!);
+            pause();
+          }
+          resumeReleasable(batch.topic, batch.partition);
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           deps.metrics?.batchDuration.observe({ topic: batch.topic }, seconds);
           deps.metrics?.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
