@@ -97,8 +97,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         }
       };
       /**
-       * Decoded records a held batch left behind, by topic-partition and offset: a held batch is
-       * fetched again every second until its siblings catch up, and need not be decoded every time.
+       * Decoded records a held or cut batch left behind, by topic-partition and offset: the rest is
+       * fetched again on every resume until its siblings catch up, and need not be decoded each time.
        */
       const heldDecoded = new Map<string, Map<string, DecodeOutcome<Report>>>();
       const decodeReusingHeld = async (key: string, whole: ReportBatch): Promise<DecodeOutcome<Report>[]> => {
