@@ -141,6 +141,13 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
     expect(existsSync(`${previous}.partial`)).toBe(false);
   });
 
+  it('simulate to a file in a folder that does not exist refuses in one line naming the file', async () => {
+    const out = join(dir, 'no-such-folder', 'rec.jsonl');
+    const run = await cli(['simulate', '--producers', '5', '--days', '1', '--out', out]);
+    expectOneLineRefusal(run, 'REE_ERR_INPUT_FILE');
+    expect(run.stderr).toContain(`cannot write recording file ${out}`);
+  });
+
   it('backtest --alerts --labels prints the precision / recall table', async () => {
     const alerts = file(
       'bt-alerts.jsonl',
