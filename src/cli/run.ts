@@ -202,12 +202,14 @@ async function openDetector(settings: Settings, logger: Logger, resources: Resou
   reportConsumerRunning = reportConsumer.running;
   state.started = true;
 
+  // No deadline on joining the groups: the brokers have answered, and a join legitimately waits
+  // for the session of a member that died without leaving to run out. Meanwhile /readyz says so.
   resources.opened('licence consumer', () => licenceConsumer.stop());
-  await reach(kafkaService, REACH_TIMEOUT_MS, () => licenceConsumer.start());
+  await licenceConsumer.start();
   if (!(await licenceConsumer.caughtUp(60_000))) logger.warn('licence register not fully loaded after 60 s; starting anyway');
   state.licencesLoaded = true;
   resources.opened('report consumer', () => reportConsumer.stop());
-  await reach(kafkaService, REACH_TIMEOUT_MS, () => reportConsumer.start());
+  await reportConsumer.start();
 
   const reload = () => {
     try {
