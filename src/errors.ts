@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'REE_ERR_UNKNOWN_SCHEMA'
   | 'REE_ERR_STATE'
   | 'REE_ERR_KAFKA'
+  | 'REE_ERR_UNAVAILABLE'
   | 'REE_ERR_USAGE'
   | 'REE_ERR_INPUT_FILE';
 
