@@ -34,7 +34,7 @@ export const emptyBook = (): MaterialBook => ({
 export const roundKg = (kg: number): number => Math.round(kg * 1000) / 1000;
 
 /** The index of the first element of ascending `sorted` that is >= value (its length when none). */
-function firstAtOrAfter(sorted: readonly number[], value: number): number {
+export function firstAtOrAfter(sorted: readonly number[], value: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {

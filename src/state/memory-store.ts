@@ -16,7 +16,7 @@ import {
   type StateUpdate,
 } from './store.ts';
 
-interface PendingCheck {
+export interface PendingCheck {
   kind: FiredCheck['kind'];
   material: string;
   day: number;
@@ -53,6 +53,11 @@ export const SEEN_WINDOW_MS = SEEN_TTL_SECONDS * 1000;
 /** Pending checks fire in due order; ties broken by kind, material and day so the order is stable. */
 export function comparePending(a: PendingCheck, b: PendingCheck): number {
   if (a.dueAt !== b.dueAt) return a.dueAt - b.dueAt;
+  return compareCheckTies(a, b);
+}
+
+/** The tie order of checks due at the same instant. */
+export function compareCheckTies(a: Omit<PendingCheck, 'dueAt'>, b: Omit<PendingCheck, 'dueAt'>): number {
   if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
   if (a.material !== b.material) return a.material < b.material ? -1 : 1;
   return a.day - b.day;

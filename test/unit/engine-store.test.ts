@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryDurability } from '../../src/state/engine/durability.ts';
+import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
+import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { RETENTION_DAYS, type StateStore } from '../../src/state/store.ts';
+import { scenario } from '../helpers/state-scenario.ts';
+import { describeStoreContract } from '../helpers/store-contract.ts';
+
+describeStoreContract('state engine, in-memory', async () => ({ store: createEngineMemoryStore(), producer: (id) => id }));
+
+// One producer held at a time: every batch saves, evicts and reloads from the stored text.
+describeStoreContract('state engine, saved and reloaded every batch', async () => ({
+  store: createEngineMemoryStore({ durability: createMemoryDurability(), maxCachedProducers: 1 }),
+  producer: (id) => id,
+}));
+
+const variants: [string, () => StateStore][] = [
+  ['held in memory', () => createEngineMemoryStore()],
+  ['reloaded from storage', () => createEngineMemoryStore({ durability: createMemoryDurability(), maxCachedProducers: 1 })],
+];
+
+describe('state engine against the in-memory store', () => {
+  for (const [name, make] of variants) {
+    for (const seed of [1, 2, 3, 42, 2025]) {
+      it(`returns exactly the in-memory store's results, ${name} (seed ${seed})`, async () => {
+        const reference = createMemoryStore();
+        const engine = make();
+        const seen = { deficit: 0, stock: 0, duplicate: 0 };
+        for (const batch of scenario(seed, 400)) {
+          const expected = await reference.applyBatch(batch);
+          const actual = await engine.applyBatch(batch);
+          expect(actual).toStrictEqual(expected);
+          for (const r of actual) {
+            if (r.duplicate) seen.duplicate++;
+            for (const c of r.checks) seen[c.kind]++;
+          }
+        }
+        expect(seen.deficit).toBeGreaterThan(10);
+        expect(seen.stock).toBeGreaterThan(5);
+        expect(seen.duplicate).toBeGreaterThan(10);
+      });
+    }
+    for (const seed of [5, 6, 7]) {
+      it(`returns exactly the in-memory store's results over several retention periods, ${name} (seed ${seed})`, async () => {
+        const reference = createMemoryStore();
+        const engine = make();
+        let checks = 0;
+        for (const batch of scenario(seed, 1500, 4 * RETENTION_DAYS)) {
+          const expected = await reference.applyBatch(batch);
+          const actual = await engine.applyBatch(batch);
+          expect(actual).toStrictEqual(expected);
+          checks += actual.reduce((n, r) => n + r.checks.length, 0);
+        }
+        expect(checks).toBeGreaterThan(100);
+      });
+    }
+  }
+});
