@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../src/domain/time.ts';
-import { AppliedReports } from '../../src/state/engine/applied-reports.ts';
+import { APPLIED_SPAN_DAYS, AppliedReports } from '../../src/state/engine/applied-reports.ts';
 import type { StateCell } from '../../src/state/engine/cell.ts';
 import { Counters } from '../../src/state/engine/counters.ts';
 import { CHUNK_DAYS, DaySeries } from '../../src/state/engine/day-series.ts';
@@ -99,34 +99,35 @@ describe('DaySeries', () => {
   it('writes back only the chunks whose days changed, and reads back the same days in order', () => {
     const s = new DaySeries<number>();
     const stored = new Map<string, string>();
-    for (const day of [40, 3, 17, 2]) s.set(day, day * 10);
+    const C = CHUNK_DAYS;
+    for (const day of [2 * C + 8, 3, C + 1, 2]) s.set(day, day * 10);
     expect([...save(s, stored).keys()].sort()).toEqual(['0', '1', '2']);
-    s.update(41, () => 0, () => undefined);
-    expect([...save(s, stored).keys()]).toEqual([String(Math.floor(41 / CHUNK_DAYS))]);
-    s.deleteBefore(17);
+    s.update(2 * C + 9, () => 0, () => undefined);
+    expect([...save(s, stored).keys()]).toEqual(['2']);
+    s.deleteBefore(C + 1);
     expect(save(s, stored).get('0')).toBeNull();
     const back = reload(stored, () => new DaySeries<number>());
-    expect(back.days).toEqual([17, 40, 41]);
-    expect(back.get(40)).toBe(400);
-    expect(back.lastDayAtOrBefore(39)).toBe(17);
-    expect(back.lastDayAtOrBefore(16)).toBeUndefined();
+    expect(back.days).toEqual([C + 1, 2 * C + 8, 2 * C + 9]);
+    expect(back.get(2 * C + 8)).toBe((2 * C + 8) * 10);
+    expect(back.lastDayAtOrBefore(2 * C + 7)).toBe(C + 1);
+    expect(back.lastDayAtOrBefore(C)).toBeUndefined();
   });
 });
 
 describe('AppliedReports', () => {
-  it('remembers results for the window of producer clock, then forgets whole days', () => {
-    const a = new AppliedReports<string>(3 * DAY_MS);
+  it('remembers results for the window of producer clock, then forgets them and their stored spans', () => {
+    const span = APPLIED_SPAN_DAYS * DAY_MS;
+    const a = new AppliedReports<string>(span);
     const stored = new Map<string, string>();
     a.remember('r1', 0, 'first');
-    a.remember('r2', DAY_MS, 'second');
-    save(a, stored);
-    a.remember('r3', 3 * DAY_MS, 'third');
-    expect(a.get('r1')?.result).toBe('first');
-    a.remember('r4', 3 * DAY_MS + 1, 'fourth');
+    a.remember('r2', span, 'second');
+    expect(a.get('r1')?.result).toBe('first'); // exactly one window behind: still kept
+    expect([...save(a, stored).keys()].sort()).toEqual(['0', '1']);
+    a.remember('r3', span + 1, 'third');
     expect(a.get('r1')).toBeUndefined();
     expect(save(a, stored).get('0')).toBeNull();
-    const back = reload(stored, () => new AppliedReports<string>(3 * DAY_MS));
-    expect(['r1', 'r2', 'r3', 'r4'].map((id) => back.get(id)?.result)).toEqual([undefined, 'second', 'third', 'fourth']);
+    const back = reload(stored, () => new AppliedReports<string>(span));
+    expect(['r1', 'r2', 'r3'].map((id) => back.get(id)?.result)).toEqual([undefined, 'second', 'third']);
   });
 });
 
@@ -172,13 +173,13 @@ describe('ProducerState', () => {
   it('stores each cell under its own fields and rebuilds only the cells asked for', () => {
     const state = new ProducerState('P1');
     state.cell('licence-use', () => new Counters()).add('L1', 5);
-    state.cell('flows:M', () => new DaySeries<number>()).set(20, 1);
+    state.cell('flows:M', () => new DaySeries<number>()).set(CHUNK_DAYS + 1, 1);
     const fields = state.drainChanges();
     expect([...fields.keys()].sort()).toEqual(['flows:M#1', 'licence-use']);
     expect(state.drainChanges().size).toBe(0);
 
     const back = new ProducerState('P1', new Map([...fields].map(([f, t]) => [f, t!])));
     expect(back.cell('licence-use', () => new Counters()).get('L1')).toBe(5);
-    expect(back.cell('flows:M', () => new DaySeries<number>()).get(20)).toBe(1);
+    expect(back.cell('flows:M', () => new DaySeries<number>()).get(CHUNK_DAYS + 1)).toBe(1);
   });
 });

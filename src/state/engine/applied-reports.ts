@@ -6,8 +6,8 @@
  * from the clock at which it was applied. Kafka redelivers from the last committed offset, close
  * behind the first delivery, well inside the window.
  *
- * Saved in one part per day of the clock at which reports were applied: a batch rewrites only the
- * current day's part, and forgetting drops whole days.
+ * Saved in one part per APPLIED_SPAN_DAYS days of the clock at which reports were applied: a batch
+ * rewrites only the current span's part, and forgetting drops whole spans.
  */
 import { DAY_MS } from '../../domain/time.ts';
 import { decodeState, encodeState, type StateCell } from './cell.ts';
@@ -19,18 +19,33 @@ export interface Applied<R> {
   result: R;
 }
 
-const dayOfClock = (clock: number): number => Math.floor(clock / DAY_MS);
+/** How a result is written compactly; its reportId and clock are stored beside it, so it need not repeat them. */
+export interface ResultCodec<R> {
+  encode(result: R): unknown;
+  decode(stored: unknown, reportId: string, clock: number): R;
+}
+
+/** Days of clock per stored part: few enough fields per producer, small enough rewrites per batch. */
+export const APPLIED_SPAN_DAYS = 4;
+
+const spanOf = (clock: number): number => Math.floor(clock / (APPLIED_SPAN_DAYS * DAY_MS));
 
 export class AppliedReports<R> implements StateCell {
   private readonly byId = new Map<string, Applied<R>>();
-  /** day of clock → reportIds applied at that clock, in application order. */
-  private readonly byDay = new Map<number, string[]>();
-  private readonly changedDays = new Set<number>();
+  /**
+   * span of clock → reportIds applied at a clock in that span, in application order, which is
+   * clock order: the producer's clock never goes back. So the oldest reports are at the front of
+   * the lowest span, and forgetting takes them from there.
+   */
+  private readonly bySpan = new Map<number, string[]>();
+  /** The keys of bySpan, ascending. */
+  private readonly spans: number[] = [];
+  private readonly changedSpans = new Set<number>();
 
   constructor(
     private readonly windowMs: number,
-    /** Rebuilds a result read back from JSON (which drops undefined fields) into its full shape. */
-    private readonly revive: (stored: R) => R = (stored) => stored,
+    /** How a result is written; without one, as it is. */
+    private readonly codec?: ResultCodec<R>,
   ) {}
 
   get(reportId: string): Applied<R> | undefined {
@@ -40,47 +55,63 @@ export class AppliedReports<R> implements StateCell {
   /** Remembers a first delivery's result, then forgets what the clock has left behind. */
   remember(reportId: string, clock: number, result: R): void {
     this.byId.set(reportId, { reportId, clock, result });
-    const day = dayOfClock(clock);
-    const ids = this.byDay.get(day);
-    if (ids) ids.push(reportId);
-    else this.byDay.set(day, [reportId]);
-    this.changedDays.add(day);
+    this.idsOf(spanOf(clock)).push(reportId);
+    this.changedSpans.add(spanOf(clock));
     this.forgetBefore(clock - this.windowMs);
   }
 
+  private idsOf(span: number): string[] {
+    let ids = this.bySpan.get(span);
+    if (!ids) {
+      this.bySpan.set(span, (ids = []));
+      this.spans.push(span);
+      this.spans.sort((a, b) => a - b);
+    }
+    return ids;
+  }
+
   private forgetBefore(keepFrom: number): void {
-    const firstKeptDay = dayOfClock(keepFrom);
-    for (const [day, ids] of this.byDay) {
-      if (day > firstKeptDay) continue;
-      const kept = ids.filter((id) => {
-        if (this.byId.get(id)!.clock >= keepFrom) return true;
-        this.byId.delete(id);
-        return false;
-      });
-      if (kept.length === ids.length) continue;
-      if (kept.length === 0) this.byDay.delete(day);
-      else this.byDay.set(day, kept);
-      this.changedDays.add(day);
+    while (this.spans.length > 0) {
+      const span = this.spans[0]!;
+      const ids = this.bySpan.get(span)!;
+      let gone = 0;
+      while (gone < ids.length && this.byId.get(ids[gone]!)!.clock < keepFrom) this.byId.delete(ids[gone++]!);
+      if (gone === 0) return;
+      this.changedSpans.add(span);
+      if (gone < ids.length) {
+        ids.splice(0, gone);
+        return;
+      }
+      this.bySpan.delete(span);
+      this.spans.shift();
     }
   }
 
   drainChanges(): Map<string, string | null> {
     const out = new Map<string, string | null>();
-    for (const day of this.changedDays) {
-      const ids = this.byDay.get(day);
-      out.set(String(day), ids === undefined ? null : encodeState(ids.map((id) => this.byId.get(id)!)));
+    for (const span of this.changedSpans) {
+      const ids = this.bySpan.get(span);
+      out.set(
+        String(span),
+        ids === undefined
+          ? null
+          : encodeState(
+              ids.map((id) => {
+                const { clock, result } = this.byId.get(id)!;
+                return [id, clock, this.codec ? this.codec.encode(result) : result];
+              }),
+            ),
+      );
     }
-    this.changedDays.clear();
+    this.changedSpans.clear();
     return out;
   }
 
   restorePart(part: string, text: string): void {
-    const day = Number(part);
-    const ids: string[] = [];
-    for (const applied of decodeState<Applied<R>[]>(text)) {
-      this.byId.set(applied.reportId, { ...applied, result: this.revive(applied.result) });
-      ids.push(applied.reportId);
+    const ids = this.idsOf(Number(part));
+    for (const [reportId, clock, stored] of decodeState<[string, number, unknown][]>(text)) {
+      this.byId.set(reportId, { reportId, clock, result: this.codec ? this.codec.decode(stored, reportId, clock) : (stored as R) });
+      ids.push(reportId);
     }
-    this.byDay.set(day, ids);
   }
 }

@@ -41,6 +41,16 @@ export function decodeState<T>(text: string): T {
   return JSON.parse(text, (_key, value: unknown) => (value === NEGATIVE_ZERO ? -0 : value)) as T;
 }
 
+/**
+ * How a cell writes one of its values compactly (e.g. a day's five flow totals as an array rather
+ * than an object with five names): state is written every batch and held in Redis for every
+ * producer, so its size is the engine's memory and bandwidth.
+ */
+export interface ValueCodec<V, Stored = unknown> {
+  encode(value: V): Stored;
+  decode(stored: Stored): V;
+}
+
 /** The part name of a cell that is saved whole. */
 export const WHOLE = '';
 

@@ -43,10 +43,13 @@ export class StateEngine {
     await this.loadMissing(touched);
     const states = new Map<string, ProducerState>();
     for (const id of touched) {
-      const state = this.cache.get(id) ?? new ProducerState(id);
-      // Re-inserted so the Map's order stays least recently used first.
-      this.cache.delete(id);
-      this.cache.set(id, state);
+      let state = this.cache.get(id);
+      if (!state) this.cache.set(id, (state = new ProducerState(id)));
+      else if (this.durability) {
+        // Re-inserted so the Map's order stays least recently used first (only evicting needs it).
+        this.cache.delete(id);
+        this.cache.set(id, state);
+      }
       states.set(id, state);
     }
     const stateOf = (id: string): ProducerState => {

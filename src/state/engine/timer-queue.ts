@@ -15,6 +15,8 @@ export interface Timer<P> {
   payload: P;
 }
 
+const NOTHING_DUE: readonly Timer<never>[] = Object.freeze([]);
+
 export class TimerQueue<P> extends WholeCell<Timer<P>[]> {
   private readonly byKey = new Map<string, Timer<P>>();
   /** A min-heap on (dueAt, tie); may hold timers since replaced by an earlier one, skipped when popped. */
@@ -48,7 +50,9 @@ export class TimerQueue<P> extends WholeCell<Timer<P>[]> {
   }
 
   /** Removes and returns every timer due at or before `time`, in firing order. */
-  popDue(time: number): Timer<P>[] {
+  popDue(time: number): readonly Timer<P>[] {
+    // Most calls find nothing due: answer without allocating.
+    if (!(this.nextDueAt()! <= time)) return NOTHING_DUE;
     const due: Timer<P>[] = [];
     for (;;) {
       this.dropStale();
