@@ -56,3 +56,20 @@ describe('state engine against the in-memory store', () => {
     }
   }
 });
+
+describe('state engine refusing what cannot be stored', () => {
+  it('refuses a material that cannot name a field before changing anything', async () => {
+    const store = createEngineMemoryStore();
+    const bad = {
+      reportId: 'R1',
+      producerId: 'P1',
+      occurredAt: 20_100 * 86_400_000,
+      flows: [{ material: 'DY_OXIDE', kind: 'shipped' as const, kg: 1 }, { material: 'DY#OXIDE', kind: 'shipped' as const, kg: 1 }],
+      licenceUse: { licenceId: 'L1', kg: 1 },
+      graceMs: 0,
+    };
+    await expect(store.applyBatch([bad])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
+    const [next] = await store.applyBatch([{ ...bad, reportId: 'R2', flows: [bad.flows[0]!] }]);
+    expect(next).toMatchObject({ duplicate: false, licenceUsedBeforeKg: 0, licenceUsedAfterKg: 1 });
+  });
+});

@@ -77,8 +77,6 @@ function cellsOf(state: ProducerState): BookCells {
 function bookOf(cells: BookCells, material: string): MaterialBookCell {
   let book = cells.materials.get(material);
   if (!book) {
-    // The material names a cell, and so a field in Redis.
-    assertKeyPart(material, 'material');
     book = cells.state.cell(`book:${material}`, () => new MaterialBookCell());
     cells.materials.set(material, book);
   }
@@ -94,6 +92,9 @@ export function applyToBook(state: ProducerState, u: StateUpdate): ApplyResult {
   const seen = cells.applied.get(u.reportId);
   if (seen) return { ...seen.result, duplicate: true };
   const { timers } = cells;
+  // Materials name cells, and so fields in Redis: refused before anything changes.
+  for (const flow of u.flows) assertKeyPart(flow.material, 'material');
+  if (u.declaration) assertKeyPart(u.declaration.material, 'material');
 
   const day = dayOf(u.occurredAt);
   const dueAt = dayEnd(day) + u.graceMs;

@@ -61,8 +61,9 @@ export class StateEngine {
     try {
       result = work(stateOf);
     } catch (err) {
-      // Half-applied state must not outlive the batch: forget it and reload next time.
-      for (const id of touched) this.cache.delete(id);
+      // Half-applied state must not outlive the batch: forget it and reload the durable copy next
+      // time. Without durability there is no other copy; what was applied stays, as in memory-store.ts.
+      if (this.durability) for (const id of touched) this.cache.delete(id);
       throw err;
     }
     if (this.durability) await this.save(touched, states);
