@@ -45,5 +45,7 @@ describe('state engine replaying a simulation', () => {
     const expected = await alertsOf(lines, createMemoryStore(), 300);
     const engine = createEngineMemoryStore({ durability: createMemoryDurability(), maxCachedProducers: 10 });
     expect(await alertsOf(lines, engine, 300)).toEqual(expected);
+    // Memory stays bounded: no more producers held than asked for.
+    expect(engine.engine.cachedProducers).toBeLessThanOrEqual(10);
   }, 60_000);
 });
