@@ -73,3 +73,28 @@ describe('state engine refusing what cannot be stored', () => {
     expect(next).toMatchObject({ duplicate: false, licenceUsedBeforeKg: 0, licenceUsedAfterKg: 1 });
   });
 });
+
+describe('state engine with overlapping batches', () => {
+  it('keeps a producer a batch already holds even if another batch evicts it while the first waits for a load', async () => {
+    const durability = createMemoryDurability();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const load = durability.load.bind(durability);
+    durability.load = async (ids) => {
+      if (ids.includes('P2')) await gate;
+      return load(ids);
+    };
+    const store = createEngineMemoryStore({ durability, maxCachedProducers: 1 });
+    const use = (reportId: string, producerId: string, kg: number) => ({ reportId, producerId, occurredAt: 20_100 * 86_400_000, flows: [], licenceUse: { licenceId: 'L1', kg }, graceMs: 0 });
+
+    await store.applyBatch([use('a', 'P1', 5)]);
+    const waiting = store.applyBatch([use('b', 'P1', 1), use('c', 'P2', 1)]);
+    // Another partition's batch runs meanwhile and evicts P1 from memory.
+    await store.applyBatch([use('d', 'P3', 1)]);
+    release();
+    const [p1] = await waiting;
+    expect(p1).toMatchObject({ licenceUsedBeforeKg: 5, licenceUsedAfterKg: 6 });
+    const [again] = await store.applyBatch([use('e', 'P1', 1)]);
+    expect(again).toMatchObject({ licenceUsedBeforeKg: 6, licenceUsedAfterKg: 7 });
+  });
+});

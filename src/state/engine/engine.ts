@@ -37,20 +37,30 @@ export class StateEngine {
     return this.cache.size;
   }
 
-  /** Runs `work` over the given producers' state and makes its changes durable before resolving. */
+  /**
+   * Runs `work` over the given producers' state and makes its changes durable before resolving.
+   * Batches may overlap (partitions processed concurrently) as long as no producer is in two at
+   * once, which partition ownership guarantees.
+   */
   async run<T>(producerIds: Iterable<string>, work: (stateOf: (producerId: string) => ProducerState) => T): Promise<T> {
     const touched = [...new Set(producerIds)];
-    await this.loadMissing(touched);
+    // Taken before any await, so another batch's eviction meanwhile cannot take them away.
     const states = new Map<string, ProducerState>();
     for (const id of touched) {
-      let state = this.cache.get(id);
-      if (!state) this.cache.set(id, (state = new ProducerState(id)));
-      else if (this.durability) {
-        // Re-inserted so the Map's order stays least recently used first (only evicting needs it).
-        this.cache.delete(id);
-        this.cache.set(id, state);
-      }
-      states.set(id, state);
+      const held = this.cache.get(id);
+      if (held) states.set(id, held);
+    }
+    const missing = touched.filter((id) => !states.has(id));
+    if (this.durability && missing.length > 0) {
+      const stored = await this.durability.load(missing);
+      for (const id of missing) states.set(id, new ProducerState(id, stored.get(id)));
+    } else {
+      for (const id of missing) states.set(id, new ProducerState(id));
+    }
+    for (const [id, state] of states) {
+      // Re-inserted so the Map's order stays least recently used first (only evicting needs it).
+      if (this.durability) this.cache.delete(id);
+      this.cache.set(id, state);
     }
     const stateOf = (id: string): ProducerState => {
       const state = states.get(id);
@@ -68,14 +78,6 @@ export class StateEngine {
     }
     if (this.durability) await this.save(touched, states);
     return result;
-  }
-
-  private async loadMissing(ids: readonly string[]): Promise<void> {
-    if (!this.durability) return;
-    const missing = ids.filter((id) => !this.cache.has(id));
-    if (missing.length === 0) return;
-    const stored = await this.durability.load(missing);
-    for (const id of missing) this.cache.set(id, new ProducerState(id, stored.get(id)));
   }
 
   private async save(touched: readonly string[], states: ReadonlyMap<string, ProducerState>): Promise<void> {
