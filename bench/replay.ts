@@ -27,7 +27,6 @@ import { readRecording } from '../src/pipeline/recording.ts';
 import { replayLines, type ReplaySummary } from '../src/pipeline/replay.ts';
 import { simulate } from '../src/sim/simulate.ts';
 import { writeRecording } from '../src/sim/write-recording.ts';
-import { hashTagOf } from '../src/state/cluster-slot.ts';
 import type { StateStore } from '../src/state/store.ts';
 import { printTable, saveResults, type BenchRow } from './report.ts';
 
@@ -240,6 +239,9 @@ async function redisServerStats(url: string): Promise<RedisServerStats> {
     redis.disconnect();
   }
 }
+
+/** The hash tag of a key (`<prefix>:{tag}:<kind>`): a producer id, or lic:/alert:/engine for keys of no producer. */
+const hashTagOf = (key: string): string => /\{([^}]*)\}/.exec(key)?.[1] ?? '';
 
 /** Keys of a replay's namespace, Redis's used memory, and what the producers' keys take (MEMORY USAGE). */
 async function redisInfo(url: string, prefix: string): Promise<{ keys: number; usedMemoryMb: number; producers: number; producerBytes: number }> {

@@ -6,6 +6,7 @@
  */
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Decoder } from '../codec/decode.ts';
+import { groupTiming } from '../kafka/group-timing.ts';
 import type { Licence } from '../domain/events.ts';
 import { InvalidRecordError } from '../errors.ts';
 import type { Logger } from '../ops/logger.ts';
@@ -26,6 +27,7 @@ export interface LicenceConsumerDeps {
   logger: Logger;
   /** Called when kafkajs has stopped the consumer and will not restart it. */
   onFatal?: (err: unknown) => void;
+  sessionTimeoutMs?: number;
 }
 
 export interface LicenceConsumer {
@@ -59,7 +61,7 @@ export function createLicenceConsumer(deps: LicenceConsumerDeps): LicenceConsume
         const high = BigInt(o.high);
         if (high > BigInt(o.low)) targets.set(o.partition, high);
       }
-      consumer = deps.kafka.consumer({ groupId: deps.groupId, allowAutoTopicCreation: false });
+      consumer = deps.kafka.consumer({ groupId: deps.groupId, allowAutoTopicCreation: false, ...groupTiming(deps.sessionTimeoutMs) });
       consumer.on(consumer.events.CRASH, (e) => {
         deps.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'licence consumer crashed');
         if (!e.payload.restart) deps.onFatal?.(e.payload.error);

@@ -7,6 +7,7 @@
 import { PartitionAssigners, type Consumer, type Kafka } from 'kafkajs';
 import { REPORT_TOPIC_KINDS, type ReportTopicKind, type TopicNames } from '../config/topics.ts';
 import { CoPartitionAssigner } from '../kafka/co-partition-assigner.ts';
+import { groupTiming } from '../kafka/group-timing.ts';
 import type { Logger } from '../ops/logger.ts';
 import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
 import { handleReportBatch, type BatchDeps } from './handle-batch.ts';
@@ -21,6 +22,7 @@ export interface ReportConsumerDeps extends BatchDeps {
   alignSlackMs?: number;
   /** Called when kafkajs has stopped the consumer and will not restart it. */
   onFatal?: (err: unknown) => void;
+  sessionTimeoutMs?: number;
 }
 
 export interface ReportConsumer {
@@ -41,6 +43,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       consumer = deps.kafka.consumer({
         groupId: deps.groupId,
         allowAutoTopicCreation: false,
+        ...groupTiming(deps.sessionTimeoutMs),
         // The aligner needs every report topic of a partition index in one process. Round robin
         // stays second so a group mid-upgrade, with members that only know it, can still form.
         partitionAssigners: [CoPartitionAssigner, PartitionAssigners.roundRobin],

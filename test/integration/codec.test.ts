@@ -166,4 +166,19 @@ describe('codec with the schema registry', () => {
     const enc = createEncoder({ registry: new SchemaRegistry({ host: REGISTRY_URL }), topicNames: own });
     await expect(enc.registerSchemas(['inventory'])).resolves.toEqual({ inventory: first.id });
   });
+
+  it('registers new subjects from several instances starting at once: each gets the ids, the subject keeps one version', async () => {
+    // Every instance sets the new subject's compatibility after registering; Apicurio refuses all
+    // but the first of those with a 409, which must not fail the others.
+    const own = topicNames(`it-codec-race-${randomUUID().slice(0, 8)}`);
+    const instances = [1, 2, 3, 4].map(() => createEncoder({ registry: new SchemaRegistry({ host: REGISTRY_URL }), topicNames: own }));
+    const results = await Promise.all(instances.map((enc) => enc.registerSchemas()));
+    for (const ids of results.slice(1)) expect(ids).toEqual(results[0]);
+    for (const kind of SCHEMA_KINDS) {
+      const versions = (await fetch(`${REGISTRY_URL}/subjects/${valueSubject(own[kind])}/versions`).then((r) => r.json())) as number[];
+      expect(versions).toHaveLength(1);
+      const config = (await fetch(`${REGISTRY_URL}/config/${valueSubject(own[kind])}`).then((r) => r.json())) as { compatibilityLevel: string };
+      expect(config.compatibilityLevel).toBe('BACKWARD');
+    }
+  });
 });

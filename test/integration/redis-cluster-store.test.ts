@@ -5,7 +5,7 @@
  */
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keySlot } from '../../src/state/cluster-slot.ts';
+import keySlot from 'cluster-key-slot';
 import { createEngineRedisStore } from '../../src/state/engine-store.ts';
 import { createKeyBuilder } from '../../src/state/keys.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
