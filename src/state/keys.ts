@@ -12,7 +12,8 @@ const KEY_PART = /^[A-Za-z0-9._:\-]+$/;
 /** Generous for alert ids built from a rule, a producer and a digest; far below Redis limits. */
 const MAX_KEY_PART_LENGTH = 512;
 
-export type ProducerKeyKind = 'meta' | 'book' | 'days' | 'pending' | 'licence-use';
+/** `state` and `epoch` are the state engine's (engine/redis-durability.ts); the rest the Lua ledger's. */
+export type ProducerKeyKind = 'meta' | 'book' | 'days' | 'pending' | 'licence-use' | 'state' | 'epoch';
 
 export interface KeyBuilder {
   readonly prefix: string;
@@ -24,6 +25,8 @@ export interface KeyBuilder {
   /** A licence as one JSON string, as stores before licence versions kept it: read, never written. */
   licence(licenceId: string): string;
   publishedAlert(alertId: string): string;
+  /** The counter that hands out ownership epochs to state engine instances. */
+  epochCounter(): string;
 }
 
 /**
@@ -66,6 +69,9 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
     publishedAlert(alertId) {
       assertKeyPart(alertId, 'alertId');
       return key(`alert:${alertId}`, 'published');
+    },
+    epochCounter() {
+      return key('engine', 'epochs');
     },
   };
 }

@@ -48,6 +48,19 @@ function stateError(operation: string, err: unknown): ReeError {
   });
 }
 
+/** Sends the commands in one round trip, then fails the whole call (as REE_ERR_STATE) if any one failed. */
+export async function sendCommands(redis: Redis | Cluster, operation: string, commands: QueuedCommand[]): Promise<unknown[]> {
+  let replies: Reply[];
+  try {
+    replies = await execPipelined(redis, commands);
+  } catch (err) {
+    throw stateError(operation, err);
+  }
+  const failed = replies.find(([error]) => error !== null);
+  if (failed) throw stateError(operation, failed[0]);
+  return replies.map(([, result]) => result);
+}
+
 function assertPositiveSeconds(value: number, name: string): void {
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new ReeError('REE_ERR_CONFIG', `${name} must be a positive whole number of seconds, got ${value}`);
@@ -69,21 +82,12 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
   let closed = false;
 
   /**
-   * Sends the commands, then fails the whole call if any one failed. A batch that failed part-way
-   * is safe to send again: applied reports come back as duplicates with their first results.
+   * A batch that failed part-way is safe to send again: applied reports come back as duplicates
+   * with their first results.
    */
   async function send(operation: string, build: () => QueuedCommand[]): Promise<unknown[]> {
     if (closed) throw new ReeError('REE_ERR_STATE', `Redis state store is closed; cannot ${operation}`);
-    const commands = build();
-    let replies: Reply[];
-    try {
-      replies = await execPipelined(redis, commands);
-    } catch (err) {
-      throw stateError(operation, err);
-    }
-    const failed = replies.find(([error]) => error !== null);
-    if (failed) throw stateError(operation, failed[0]);
-    return replies.map(([, result]) => result);
+    return sendCommands(redis, operation, build());
   }
 
   return {

@@ -6,6 +6,7 @@
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import keySlot from 'cluster-key-slot';
+import { createEngineRedisStore } from '../../src/state/engine-store.ts';
 import { createKeyBuilder } from '../../src/state/keys.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import { createRedisStore } from '../../src/state/redis-store.ts';
@@ -35,6 +36,18 @@ describeStoreContract('Redis Cluster', async () => {
   const prefix = uniquePrefix('cluster');
   return {
     store: createRedisStore({ redis: cluster.duplicate(), prefix }),
+    producer: (id) => id,
+    cleanup: async () => {
+      await deleteKeysWithPrefix(cluster, prefix);
+    },
+  };
+});
+
+// The state engine on the same cluster: its load and save scripts touch one producer's slot each.
+describeStoreContract('state engine on Redis Cluster', async () => {
+  const prefix = uniquePrefix('cluster-engine');
+  return {
+    store: createEngineRedisStore({ redis: cluster.duplicate(), prefix, maxCachedProducers: 1 }),
     producer: (id) => id,
     cleanup: async () => {
       await deleteKeysWithPrefix(cluster, prefix);
