@@ -30,7 +30,7 @@ function engineStore(engine: StateEngine, delegate: StateStore): EngineStore {
     },
     putLicence: (licence) => delegate.putLicence(licence),
     deleteLicence: (licenceId) => delegate.deleteLicence(licenceId),
-    getLicences: (licenceIds) => delegate.getLicences(licenceIds),
+    getLicenceVersions: (licenceIds) => delegate.getLicenceVersions(licenceIds),
     unpublishedAlerts: (alertIds) => delegate.unpublishedAlerts(alertIds),
     markAlertsPublished: (alertIds) => delegate.markAlertsPublished(alertIds),
     close: () => delegate.close(),
