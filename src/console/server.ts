@@ -78,6 +78,9 @@ export function buildConsoleServer(deps: ConsoleServerDeps): FastifyInstance {
     app.get(path, async (_request, reply) => reply.type(type).send(body));
   }
 
+  // Browsers ask for it on every page; a 404 would only fill their consoles.
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
+
   app.get('/api/alerts', async (request, reply) => {
     const query = alertQuerySchema.safeParse(request.query);
     if (!query.success) return badRequest(reply, describeIssue(query.error));
