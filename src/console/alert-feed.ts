@@ -1,15 +1,17 @@
 /**
- * Follows the alerts topic and the status topic into the alert index, and tells listeners (the
- * live inbox's event streams) what changed. Each console instance reads both topics whole, in a
+ * Follows the alerts topic and the status topic into the alert index (and the report topics into
+ * the report catalogue), and tells listeners (the live inbox's event streams) what changed. Each console instance reads both topics whole, in a
  * consumer group of its own that commits nothing: the index lives in memory and is rebuilt from
  * the topics at every start, so any number of instances can run side by side.
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Decoder } from '../codec/decode.ts';
+import type { ReportKind } from '../domain/events.ts';
 import { groupTiming } from '../kafka/group-timing.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { AlertIndex, AlertRow, PublishedAlert } from './alert-index.ts';
+import type { ReportCatalogue } from './report-catalogue.ts';
 import { decodeStatusRecord, supersedes } from './status-log.ts';
 
 export type FeedEvent = { type: 'alert'; change: 'new' | 'revised'; row: AlertRow } | { type: 'status'; row: AlertRow };
@@ -27,8 +29,11 @@ export interface AlertFeedDeps {
   groupIdPrefix: string;
   alertsTopic: string;
   statusTopic: string;
+  /** Report topic → its kind: read so the alert page can show the reports behind each alert. */
+  reportTopics: ReadonlyMap<string, ReportKind>;
   decoder: Decoder;
   index: AlertIndex;
+  reports: ReportCatalogue;
   logger: Logger;
   sessionTimeoutMs?: number;
   onFatal?: (err: unknown) => void;
@@ -51,11 +56,18 @@ export function createAlertFeed(deps: AlertFeedDeps): AlertFeed {
         return;
       }
       const alert = outcome.value as PublishedAlert;
+      deps.reports.pin(alert.subjectEventIds);
       const change = deps.index.addAlert(alert);
       if (change === 'duplicate') return;
       const row = deps.index.row(alert.alertId);
       if (row) announce({ type: 'alert', change, row });
     });
+  }
+
+  async function onReports(kind: ReportKind, values: (Buffer | null)[]): Promise<void> {
+    const decoded = await deps.decoder.decodeBatch(values, (value) => deps.decoder.decodeReport(kind, value));
+    // A bad report is the detector's to dead-letter; here it simply has nothing to show.
+    for (const outcome of decoded) if (outcome.ok) deps.reports.addReport(outcome.value);
   }
 
   function onStatuses(values: (Buffer | null)[], where: { topic: string; partition: number; offsets: string[] }): void {
@@ -85,13 +97,15 @@ export function createAlertFeed(deps: AlertFeedDeps): AlertFeed {
         if (!e.payload.restart) deps.onFatal?.(e.payload.error);
       });
       await consumer.connect();
-      await consumer.subscribe({ topics: [deps.alertsTopic, deps.statusTopic], fromBeginning: true });
+      await consumer.subscribe({ topics: [deps.alertsTopic, deps.statusTopic, ...deps.reportTopics.keys()], fromBeginning: true });
       await consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {
           const values = batch.messages.map((m) => m.value);
           const where = { topic: batch.topic, partition: batch.partition, offsets: batch.messages.map((m) => m.offset) };
-          if (batch.topic === deps.alertsTopic) await onAlerts(values, where);
+          const reportKind = deps.reportTopics.get(batch.topic);
+          if (reportKind) await onReports(reportKind, values);
+          else if (batch.topic === deps.alertsTopic) await onAlerts(values, where);
           else onStatuses(values, where);
         },
       });

@@ -13,10 +13,12 @@ import { alertQuerySchema, describeIssue } from './alert-query.ts';
 import { applyTriage, triageRequestSchema } from './alert-status.ts';
 import type { AlertFeed, FeedEvent } from './alert-feed.ts';
 import { createTokenCheck } from './auth.ts';
+import type { ReportCatalogue } from './report-catalogue.ts';
 import type { StatusLog } from './status-log.ts';
 
 export interface ConsoleServerDeps {
   index: AlertIndex;
+  reports: ReportCatalogue;
   feed: AlertFeed;
   statusLog: StatusLog;
   token: string;
@@ -98,6 +100,8 @@ export function buildConsoleServer(deps: ConsoleServerDeps): FastifyInstance {
       alert: deps.index.row(a.alertId),
       revisions: found.revisions,
       status: found.status,
+      /** Every report any revision named; null fields when the console has not read that report. */
+      reports: [...new Set(found.revisions.flatMap((r) => r.subjectEventIds))].map((id) => deps.reports.get(id) ?? { reportId: id, kind: null, producerId: null, occurredAt: null, fields: {} }),
       related: {
         producer: countOf({ producer: a.producerId }),
         client: a.clientId ? countOf({ client: a.clientId }) : null,

@@ -5,13 +5,14 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { createDecoder } from '../codec/decode.ts';
 import { settingName, type Settings } from '../config/settings.ts';
-import { alertStatusTopicSpec, topicNames, topicSpecs } from '../config/topics.ts';
+import { REPORT_TOPIC_KINDS, alertStatusTopicSpec, topicNames, topicSpecs } from '../config/topics.ts';
 import { ensureTopics } from '../kafka/admin.ts';
 import { createKafkaClient } from '../kafka/client.ts';
 import type { Logger } from '../ops/logger.ts';
 import { createResources, reach } from '../ops/resources.ts';
 import { createAlertFeed } from './alert-feed.ts';
 import { createAlertIndex, type AlertIndex } from './alert-index.ts';
+import { createReportCatalogue } from './report-catalogue.ts';
 import { buildConsoleServer, listen } from './server.ts';
 import type { ConsoleSettings } from './settings.ts';
 import { createStatusLog } from './status-log.ts';
@@ -33,15 +34,15 @@ export async function startConsole(settings: Settings, consoleSettings: ConsoleS
     const topics = topicNames(settings.topicPrefix);
     const layout = { partitions: settings.topicPartitions, replicationFactor: settings.topicReplication };
     const statusSpec = alertStatusTopicSpec(settings.topicPrefix, layout);
-    // A console may start before the first detector: it creates the alerts topic as run would.
-    const alertsSpec = topicSpecs(settings.topicPrefix, layout).find((spec) => spec.topic === topics.alerts)!;
+    // A console may also start before the first detector: it creates the topics it reads as run would.
+    const readSpecs = topicSpecs(settings.topicPrefix, layout).filter((spec) => spec.topic === topics.alerts || REPORT_TOPIC_KINDS.some((kind) => topics[kind] === spec.topic));
     const kafkaService = { what: 'Kafka', where: settings.kafkaBrokers.join(','), setting: settingName('kafkaBrokers') };
     const kafka = createKafkaClient(settings, logger, `ree-sentinel-console-${process.pid}`);
     const admin = kafka.admin();
     resources.opened('Kafka admin', () => admin.disconnect());
     await reach(kafkaService, REACH_TIMEOUT_MS, async () => {
       await admin.connect();
-      await ensureTopics(admin, [alertsSpec, statusSpec]);
+      await ensureTopics(admin, [...readSpecs, statusSpec]);
     });
 
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
@@ -54,11 +55,14 @@ export async function startConsole(settings: Settings, consoleSettings: ConsoleS
     const failed = new Promise<unknown>((resolve) => {
       onFatal = resolve;
     });
+    const reports = createReportCatalogue();
     const feed = createAlertFeed({
       kafka,
       groupIdPrefix: `${settings.groupId}.console`,
       alertsTopic: topics.alerts,
       statusTopic: statusSpec.topic,
+      reportTopics: new Map(REPORT_TOPIC_KINDS.map((kind) => [topics[kind], kind])),
+      reports,
       decoder: createDecoder(registry ? { registry } : {}),
       index,
       logger,
@@ -68,7 +72,7 @@ export async function startConsole(settings: Settings, consoleSettings: ConsoleS
     resources.opened('alert feed', () => feed.stop());
     await reach(kafkaService, REACH_TIMEOUT_MS, () => feed.start());
 
-    const app = buildConsoleServer({ index, feed, statusLog: createStatusLog({ producer, topic: statusSpec.topic }), token: consoleSettings.token });
+    const app = buildConsoleServer({ index, reports, feed, statusLog: createStatusLog({ producer, topic: statusSpec.topic }), token: consoleSettings.token });
     resources.opened('web server', () => app.close());
     const port = await listen(app, consoleSettings.host, consoleSettings.port);
     const url = `http://${consoleSettings.host.includes(':') ? `[${consoleSettings.host}]` : consoleSettings.host}:${port}/`;

@@ -90,6 +90,8 @@ describe('ree-sentinel console API on the real stack', () => {
     expect(status).toBe(200);
     expect(body.alert.alertId).toBe(many[3]!.alertId);
     expect(body.related).toEqual({ producer: 12, client: null, licence: null });
+    // No such report was ever on the report topics: named, but without fields.
+    expect(body.reports).toEqual([{ reportId: many[3]!.subjectEventIds[0], kind: null, producerId: null, occurredAt: null, fields: {} }]);
     expect(body.status).toEqual({ alertId: many[3]!.alertId, status: 'NEW', assignee: null, changes: [] });
     expect((await api('/api/alerts/no-such-alert')).status).toBe(404);
     expect((await api('/api/alerts/no-such-alert/triage', { method: 'POST', body: { action: 'acknowledge', by: 'ana' } })).status).toBe(404);

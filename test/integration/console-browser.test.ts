@@ -105,7 +105,11 @@ describe('the console in headless Chromium', () => {
     const nameCell = page.locator('#evidence tr', { hasText: 'clientName' }).locator('td').nth(1);
     expect(await nameCell.textContent()).toBe(XSS_NAME);
     expect(await page.locator('main img').count()).toBe(0);
-    expect(await page.locator('#subjects').textContent()).toContain(toXss.reportId);
+    // The report behind it, read from the shipments topic, with its key fields (the name as text too).
+    const report = page.locator('#subjects tbody tr', { hasText: toXss.reportId });
+    expect(await report.locator('td').nth(1).textContent()).toBe('shipments');
+    expect(await report.locator('td').nth(4).textContent()).toContain(`clientName ${XSS_NAME}`);
+    expect(await report.locator('td').nth(4).textContent()).toContain('quantityKg 50');
     expect(dialogs).toEqual([]);
   });
 

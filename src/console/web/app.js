@@ -286,7 +286,7 @@ async function alertView(alertId) {
     ),
     el('p', { class: 'muted' }, 'Highlighted rows are the thresholds the finding was judged against.'),
     el('h2', {}, 'Reports behind it'),
-    el('ul', { id: 'subjects' }, a.subjectEventIds.map((id) => el('li', {}, el('code', {}, id), ' ', inboxLink({ q: id }, 'other alerts naming it')))),
+    reportsTable(detail.reports),
     el('h2', {}, 'Related'),
     el('ul', {}, related.map((l) => el('li', {}, l))),
     el('h2', {}, 'Triage'),
@@ -297,6 +297,30 @@ async function alertView(alertId) {
   onLive((type, row) => {
     if (row.alertId === alertId && document.getElementById('summary')) void alertView(alertId);
   });
+}
+
+function reportsTable(reports) {
+  return el(
+    'table',
+    { id: 'subjects' },
+    el('thead', {}, el('tr', {}, ['Report', 'Kind', 'Event time', 'Producer', 'Key fields', ''].map((h) => el('th', {}, h)))),
+    el(
+      'tbody',
+      {},
+      reports.map((r) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, el('code', {}, r.reportId)),
+          el('td', {}, r.kind ?? 'not read by this console'),
+          el('td', {}, when(r.occurredAt)),
+          el('td', {}, r.producerId ?? ''),
+          el('td', {}, Object.entries(r.fields).map(([k, v]) => el('div', {}, el('span', { class: 'muted' }, `${k} `), v))),
+          el('td', {}, inboxLink({ q: r.reportId }, 'alerts naming it')),
+        ),
+      ),
+    ),
+  );
 }
 
 function triageForm(alertId) {
