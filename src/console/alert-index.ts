@@ -60,6 +60,8 @@ export interface AlertIndex {
   rates(): RuleRates[];
   /** Confirmed alerts as DESIGN.md labels, for `backtest --labels`. */
   confirmedLabels(): Label[];
+  /** How many alerts name this producer, client or licence. */
+  relatedCount(field: 'producerId' | 'clientId' | 'licenceId', value: string): number;
   size(): number;
 }
 
@@ -82,14 +84,30 @@ function isSameRevision(a: PublishedAlert, b: PublishedAlert): boolean {
   return JSON.stringify(restA) === JSON.stringify(restB);
 }
 
-function newerFirst(a: Entry, b: Entry): number {
-  return b.alert.detectedAt - a.alert.detectedAt || b.seq - a.seq;
+function olderFirst(a: Entry, b: Entry): number {
+  return a.alert.detectedAt - b.alert.detectedAt || a.seq - b.seq;
 }
+
+type RelatedField = 'producerId' | 'clientId' | 'licenceId';
+const RELATED_FIELDS: readonly RelatedField[] = ['producerId', 'clientId', 'licenceId'];
 
 export function createAlertIndex(): AlertIndex {
   const entries = new Map<string, Entry>();
-  /** Newest first; kept sorted on insert (new alerts almost always land at the front). */
+  /**
+   * Oldest first, kept sorted on insert: a new alert is almost always the newest, so it is appended
+   * (no shifting of 100 k entries); queries walk it from the end.
+   */
   const ordered: Entry[] = [];
+  /** How many alerts each producer / client / licence has, for the alert page's links. */
+  const relatedCounts = new Map<RelatedField, Map<string, number>>(RELATED_FIELDS.map((f) => [f, new Map()]));
+  const countRelated = (alert: PublishedAlert, delta: 1 | -1) => {
+    for (const field of RELATED_FIELDS) {
+      const value = alert[field];
+      if (!value) continue;
+      const counts = relatedCounts.get(field)!;
+      counts.set(value, (counts.get(value) ?? 0) + delta);
+    }
+  };
   /** Status records can arrive before their alert (two topics, no order between them). */
   const pendingStatus = new Map<string, AlertStatus>();
   let seq = 0;
@@ -99,14 +117,14 @@ export function createAlertIndex(): AlertIndex {
     let hi = ordered.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (newerFirst(ordered[mid]!, entry) <= 0) lo = mid + 1;
+      if (olderFirst(ordered[mid]!, entry) <= 0) lo = mid + 1;
       else hi = mid;
     }
     ordered.splice(lo, 0, entry);
   }
 
   function unplace(entry: Entry): void {
-    const at = ordered.indexOf(entry);
+    const at = ordered.lastIndexOf(entry);
     if (at >= 0) ordered.splice(at, 1);
   }
 
@@ -143,6 +161,8 @@ export function createAlertIndex(): AlertIndex {
         const latest = existing.revisions[existing.revisions.length - 1]!;
         if (latest !== existing.alert) {
           unplace(existing);
+          countRelated(existing.alert, -1);
+          countRelated(latest, 1);
           existing.alert = latest;
           existing.haystack = haystackOf(latest);
           existing.seq = ++seq;
@@ -154,6 +174,7 @@ export function createAlertIndex(): AlertIndex {
       pendingStatus.delete(alert.alertId);
       const entry: Entry = { alert, revisions: [alert], status, haystack: haystackOf(alert), seq: ++seq };
       entries.set(alert.alertId, entry);
+      countRelated(alert, 1);
       place(entry);
       return 'new';
     },
@@ -174,7 +195,8 @@ export function createAlertIndex(): AlertIndex {
       const counts: AlertPage['counts'] = { rule: {}, severity: {}, status: {} };
       const page: AlertRow[] = [];
       let total = 0;
-      for (const entry of ordered) {
+      for (let i = ordered.length - 1; i >= 0; i -= 1) {
+        const entry = ordered[i]!;
         if (!matches(entry, q)) continue;
         if (total >= q.offset && page.length < q.limit) page.push(toRow(entry));
         total += 1;
@@ -210,7 +232,7 @@ export function createAlertIndex(): AlertIndex {
 
     confirmedLabels() {
       const labels: Label[] = [];
-      for (const entry of [...ordered].reverse()) {
+      for (const entry of ordered) {
         if (entry.status.status !== 'CONFIRMED') continue;
         const a = entry.alert;
         // A growing finding's earlier revisions named reports too; all of them are the anomaly.
@@ -219,6 +241,8 @@ export function createAlertIndex(): AlertIndex {
       }
       return labels;
     },
+
+    relatedCount: (field, value) => relatedCounts.get(field)!.get(value) ?? 0,
 
     size: () => entries.size,
   };

@@ -95,7 +95,6 @@ export function buildConsoleServer(deps: ConsoleServerDeps): FastifyInstance {
     const found = deps.index.get(params.data.id);
     if (!found) return reply.code(404).send({ error: `no alert ${params.data.id}` });
     const a = found.alert;
-    const countOf = (filter: Record<string, string>) => deps.index.query(alertQuerySchema.parse({ ...filter, limit: '1' })).total;
     return {
       alert: deps.index.row(a.alertId),
       revisions: found.revisions,
@@ -103,9 +102,9 @@ export function buildConsoleServer(deps: ConsoleServerDeps): FastifyInstance {
       /** Every report any revision named; null fields when the console has not read that report. */
       reports: [...new Set(found.revisions.flatMap((r) => r.subjectEventIds))].map((id) => deps.reports.get(id) ?? { reportId: id, kind: null, producerId: null, occurredAt: null, fields: {} }),
       related: {
-        producer: countOf({ producer: a.producerId }),
-        client: a.clientId ? countOf({ client: a.clientId }) : null,
-        licence: a.licenceId ? countOf({ licence: a.licenceId }) : null,
+        producer: deps.index.relatedCount('producerId', a.producerId),
+        client: a.clientId ? deps.index.relatedCount('clientId', a.clientId) : null,
+        licence: a.licenceId ? deps.index.relatedCount('licenceId', a.licenceId) : null,
       },
     };
   });
