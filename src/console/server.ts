@@ -28,6 +28,8 @@ export interface ConsoleServerDeps {
 
 const WEB_DIR = new URL('./web/', import.meta.url);
 const ASSETS: Record<string, string> = { '/': 'index.html', '/app.js': 'app.js', '/app.css': 'app.css' };
+/** The page itself holds no data: it asks for the token before it shows anything. */
+const PUBLIC_ROUTES = new Set([...Object.keys(ASSETS), '/favicon.ico']);
 const CONTENT_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
 
 /**
@@ -62,8 +64,10 @@ export function buildConsoleServer(deps: ConsoleServerDeps): FastifyInstance {
     reply.headers(SECURITY_HEADERS);
   });
 
+  // Decided on the route that matched, not the raw URL (which may spell /api/ as /%61pi/), and
+  // closed by default: only the page's own files are served without the token.
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/')) return;
+    if (PUBLIC_ROUTES.has(request.routeOptions.url ?? '')) return;
     if (!tokenMatches(request.headers.authorization)) {
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong token: send Authorization: Bearer <REE_CONSOLE_TOKEN>' });
     }
