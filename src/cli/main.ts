@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   simulate: { summary: 'generate a labelled synthetic supply chain (file or Kafka)', load: async () => (await import('./simulate.ts')).simulateCommand },
   backtest: { summary: 'precision / recall per rule against labels; compare two rule sets', load: async () => (await import('./backtest.ts')).backtestCommand },
   rules: { summary: 'rules check [file]: validate a rules file and print the effective parameters', load: async () => (await import('./rules-check.ts')).rulesCommand },
+  console: { summary: 'the enforcement console: web page and API to watch, read and triage alerts', load: async () => (await import('./console.ts')).consoleCommand },
   demo: { summary: 'simulate a month, replay it embedded, show the alerts (what npm start runs)', load: async () => (await import('./demo.ts')).demoCommand },
 };
 

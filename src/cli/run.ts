@@ -4,7 +4,6 @@
  * file on change or SIGHUP without a restart; finishes the batch in flight on SIGTERM/SIGINT.
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
 import { createDecoder } from '../codec/decode.ts';
 import { createEncoder, type Encoder } from '../codec/encode.ts';
 import { loadRulesFile, type RuleSet } from '../config/rules-file.ts';
@@ -16,6 +15,7 @@ import { createReportConsumer } from '../consumers/report-consumer.ts';
 import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import { ConfigError, ReeError, errorMessage } from '../errors.ts';
 import { ensureTopics } from '../kafka/admin.ts';
+import { createKafkaClient } from '../kafka/client.ts';
 import { startBrokerProbe } from '../kafka/broker-probe.ts';
 import { startOpsServer } from '../ops/http.ts';
 import { createLogger, type Logger } from '../ops/logger.ts';
@@ -66,16 +66,6 @@ export interface RunningDetector {
  */
 const REACH_TIMEOUT_MS = 12_000;
 
-function kafkaLogCreator(logger: Logger) {
-  return () =>
-    ({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) => {
-      const { message, ...extra } = log;
-      if (level <= KafkaLogLevel.ERROR) logger.error(extra, `kafka: ${message}`);
-      else if (level === KafkaLogLevel.WARN) logger.warn(extra, `kafka: ${message}`);
-      else logger.debug(extra, `kafka: ${message}`);
-    };
-}
-
 /**
  * Starts the detector; used by the CLI and by integration tests that need a real instance. If any
  * step fails, everything already opened is closed before the error is thrown, so the caller can exit.
@@ -121,13 +111,7 @@ async function openDetector(settings: Settings, logger: Logger, resources: Resou
     settings.httpPort === 0 ? null : await startOpsServer({ port: settings.httpPort, registry: metrics.registry, notReady, portSetting: settingName('httpPort') });
   if (ops) resources.opened('ops server', () => ops.close());
 
-  const kafka = new Kafka({
-    clientId: `ree-sentinel-${process.pid}`,
-    brokers: settings.kafkaBrokers,
-    logLevel: KafkaLogLevel.WARN,
-    logCreator: kafkaLogCreator(logger),
-    retry: { retries: 8 },
-  });
+  const kafka = createKafkaClient(settings, logger, `ree-sentinel-${process.pid}`);
   const admin = kafka.admin();
   resources.opened('Kafka admin', () => admin.disconnect());
   await reach(kafkaService, REACH_TIMEOUT_MS, async () => {

@@ -71,3 +71,17 @@ export function topicSpecs(
     configEntries: configEntriesOf(kind),
   }));
 }
+
+/**
+ * The enforcement console's triage log: compacted, keyed by alertId, one JSON record per change
+ * carrying the alert's whole status history. Written only by `console`, so it is not one of the
+ * detector's TOPIC_KINDS (which `run` creates and the Avro encoder registers).
+ */
+export function alertStatusTopicSpec(prefix = 'ree', options: { partitions?: number; replicationFactor?: number } = {}): TopicSpec {
+  return {
+    topic: `${prefix}.alert-status.v1`,
+    numPartitions: options.partitions ?? 6,
+    replicationFactor: options.replicationFactor ?? 1,
+    configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+  };
+}

@@ -121,6 +121,17 @@ describe('docker-compose.yml agrees with the local stack', () => {
     }
   });
 
+  it('runs the console next to the detector, published on loopback only and never without a token', () => {
+    const consoleService = service('console');
+    expect(consoleService.command).toEqual(['node', 'bin/ree-sentinel.js', 'console']);
+    const e = env('console');
+    expect(e.KAFKA_BROKERS).toBe(env('detector').KAFKA_BROKERS);
+    expect(e.SCHEMA_REGISTRY_URL).toBe(env('detector').SCHEMA_REGISTRY_URL);
+    expect(portMappings('console')).toEqual([{ ip: '127.0.0.1', host: Number(e.REE_CONSOLE_PORT), container: Number(e.REE_CONSOLE_PORT) }]);
+    // Compose refuses to start when the variable is unset, before the console would.
+    expect(e.REE_CONSOLE_TOKEN).toMatch(/^\$\{REE_CONSOLE_TOKEN:\?.+\}$/);
+  });
+
   it('builds the detector on the Node major the project declares', () => {
     const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
     const engines = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } })
