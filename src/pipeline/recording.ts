@@ -19,7 +19,7 @@ export interface RecordingLine {
   value: unknown;
 }
 
-const KIND_OF_TOPIC = /(?:^|\.)(production|shipments|receipts|inventory|licences|watchlist|alerts|deadletter)\.v\d+$/;
+const KIND_OF_TOPIC = /(?:^|\.)(production|shipments|receipts|inventory|licences|watchlist|quotas|alerts|deadletter)\.v\d+$/;
 
 /** The topic kind whatever the deployment's prefix: `acme.shipments.v1` is a shipments topic. */
 export function topicKindOf(topic: string): TopicKind | undefined {

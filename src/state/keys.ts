@@ -21,6 +21,13 @@ export interface KeyBuilder {
   seen(producerId: string, reportId: string): string;
   licence(licenceId: string): string;
   publishedAlert(alertId: string): string;
+  /** Recent export prices of one producer and material, in the producer's slot. */
+  prices(producerId: string, material: string): string;
+  /** The watchlist and its version counter share one slot, so they can be read together. */
+  watchlistEntries(): string;
+  watchlistVersion(): string;
+  /** Clients seen on exports, for retro-screening new watchlist entries. */
+  clients(): string;
 }
 
 /**
@@ -60,5 +67,13 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
       assertKeyPart(alertId, 'alertId');
       return key(`alert:${alertId}`, 'published');
     },
+    prices(producerId, material) {
+      assertKeyPart(producerId, 'producerId');
+      assertKeyPart(material, 'material');
+      return key(producerId, `prices:${material}`);
+    },
+    watchlistEntries: () => key('watchlist', 'entries'),
+    watchlistVersion: () => key('watchlist', 'version'),
+    clients: () => key('clients', 'seen'),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { Licence } from '../domain/events.ts';
 import { dayEnd, dayOf } from '../domain/time.ts';
+import { createMemoryReference } from './memory-reference.ts';
 import { addFlow, booksAt, declareStock, emptyBook, pruneBook, type MaterialBook } from './balance.ts';
 import {
   MAX_SUBJECT_IDS,
@@ -169,6 +170,7 @@ export function createMemoryStore(): StateStore {
   }
 
   return {
+    ...createMemoryReference(),
     async applyBatch(updates) {
       return updates.map(applyOne);
     },
