@@ -14,6 +14,7 @@ import { loadSettings, settingsHelp, type Settings } from '../config/settings.ts
 import { topicNames, topicSpecs } from '../config/topics.ts';
 import { createLicenceConsumer } from '../consumers/licence-consumer.ts';
 import { createReportConsumer } from '../consumers/report-consumer.ts';
+import { createWatchlistConsumer } from '../consumers/watchlist-consumer.ts';
 import { loadCatalogue } from '../domain/catalogue.ts';
 import { errorMessage } from '../errors.ts';
 import { ensureTopics } from '../kafka/admin.ts';
@@ -28,8 +29,8 @@ import { parseCommandArgs, type Options } from './args.ts';
 
 export const RUN_USAGE = `Usage: ree-sentinel run [options]
 
-Runs the live detector: reads <prefix>.production/shipments/receipts/inventory.v1 and
-<prefix>.licences.v1, keeps per-producer balances in Redis, writes alerts to <prefix>.alerts.v1
+Runs the live detector: reads <prefix>.production/shipments/receipts/inventory.v1,
+<prefix>.licences.v1 and <prefix>.watchlist.v1, keeps per-producer balances in Redis, writes alerts to <prefix>.alerts.v1
 and bad records to <prefix>.deadletter.v1. Every option also reads from its environment variable.
 
 Options (flag, environment variable, meaning):
@@ -122,6 +123,19 @@ export async function startDetector(settings: Settings, logger: Logger = createL
     logger,
     onFatal,
   });
+  const watchlistConsumer = createWatchlistConsumer({
+    kafka,
+    admin,
+    groupId: `${settings.groupId}.watchlist`,
+    topic: topics.watchlist,
+    decoder,
+    pipeline,
+    alerts,
+    deadLetters,
+    metrics,
+    logger,
+    onFatal,
+  });
   const reportConsumer = createReportConsumer({
     kafka,
     groupId: settings.groupId,
@@ -141,7 +155,9 @@ export async function startDetector(settings: Settings, logger: Logger = createL
   const ops = settings.httpPort === 0 ? null : await startOpsServer({ port: settings.httpPort, registry: metrics.registry, ready });
 
   await licenceConsumer.start();
+  await watchlistConsumer.start();
   if (!(await licenceConsumer.caughtUp(60_000))) logger.warn('licence register not fully loaded after 60 s; starting anyway');
+  if (!(await watchlistConsumer.caughtUp(60_000))) logger.warn('watchlist not fully loaded after 60 s; starting anyway');
   licencesLoaded = true;
   await reportConsumer.start();
   logger.info({ brokers: settings.kafkaBrokers, prefix: settings.topicPrefix, group: settings.groupId, rules: rules.source, http: ops?.port ?? 'off' }, 'detector running');
@@ -178,6 +194,7 @@ export async function startDetector(settings: Settings, logger: Logger = createL
       clearTimeout(debounce);
       await reportConsumer.stop();
       await licenceConsumer.stop();
+      await watchlistConsumer.stop();
       await producer.disconnect();
       await admin.disconnect();
       await store.close();

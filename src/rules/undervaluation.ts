@@ -76,7 +76,7 @@ export const undervaluation = defineRule({
     const belowFloor = floor !== undefined && price < floor;
     const verdict = judgeAgainstHistory(price, priceHistory ?? [], p);
     const shortfall = verdict.kind === 'not-enough-history' ? 0 : 1 - price / verdict.median;
-    const outlier = verdict.kind === 'scored' && verdict.z < -p.zThreshold && shortfall * 100 >= p.minShortfallPct;
+    const outlier = verdict.kind === 'scored' && verdict.z < -p.zThreshold && price <= verdict.median * (1 - p.minShortfallPct / 100);
     if (!belowFloor && !outlier) return [];
 
     // Half the floor or a z twice the threshold is as clear as it gets.

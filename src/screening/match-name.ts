@@ -20,6 +20,8 @@ export interface MatchSettings {
 export interface NameComparison {
   score: number;
   matchedTokens: number;
+  /** Matched tokens spelt exactly alike: breaks ties between a name and its aliases. */
+  exactTokens: number;
   isMatch: boolean;
 }
 
@@ -42,13 +44,20 @@ export function tokenForms(name: NormalisedName): string[][] {
   return split.length === name.tokens.length ? [name.tokens] : [name.tokens, split];
 }
 
+/** A match beats no match, then the higher score, then more exactly spelt tokens. */
+export function betterComparison(x: NameComparison, y: NameComparison): boolean {
+  if (x.isMatch !== y.isMatch) return x.isMatch;
+  if (x.score !== y.score) return x.score > y.score;
+  return x.exactTokens > y.exactTokens;
+}
+
 /** The best comparison over both names' token forms. */
 export function compareForms(a: readonly string[][], b: readonly string[][], settings: MatchSettings): NameComparison {
   let best: NameComparison | undefined;
   for (const ta of a) {
     for (const tb of b) {
       const result = compareTokens(ta, tb, settings);
-      if (!best || Number(result.isMatch) - Number(best.isMatch) > 0 || (result.isMatch === best.isMatch && result.score > best.score)) best = result;
+      if (!best || betterComparison(result, best)) best = result;
     }
   }
   return best!;
@@ -72,11 +81,13 @@ export function compareTokens(a: readonly string[], b: readonly string[], settin
   const usedA = new Set<number>();
   const usedB = new Set<number>();
   let matchedWeight = 0;
+  let exactTokens = 0;
   for (const p of pairs) {
     if (usedA.has(p.i) || usedB.has(p.j)) continue;
     usedA.add(p.i);
     usedB.add(p.j);
     matchedWeight += p.sim * (a[p.i]!.length + b[p.j]!.length);
+    if (a[p.i] === b[p.j]) exactTokens += 1;
   }
   const totalWeight = [...a, ...b].reduce((sum, t) => sum + t.length, 0);
   const score = totalWeight === 0 ? 0 : matchedWeight / totalWeight;
@@ -84,7 +95,7 @@ export function compareTokens(a: readonly string[], b: readonly string[], settin
   // A one-word name ("Rosatom") can match on its one word, unless that word is a surname.
   const singleWord = a.length === 1 && b.length === 1 && matchedTokens === 1 && !isCommonSurname(a[0]!) && !isCommonSurname(b[0]!);
   const enoughTokens = matchedTokens >= settings.minMatchedTokens || singleWord;
-  return { score, matchedTokens, isMatch: enoughTokens && score >= settings.threshold };
+  return { score, matchedTokens, exactTokens, isMatch: enoughTokens && score >= settings.threshold };
 }
 
 export function compareNames(a: string, b: string, settings: MatchSettings): NameComparison {

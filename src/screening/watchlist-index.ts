@@ -4,7 +4,7 @@
  * compared with entries that share at least one plausible token.
  */
 import type { WatchlistEntry } from '../domain/events.ts';
-import { compareForms, tokenForms, type MatchSettings } from './match-name.ts';
+import { betterComparison, compareForms, tokenForms, type MatchSettings, type NameComparison } from './match-name.ts';
 import { normaliseName } from './normalise-name.ts';
 import { variantGroups } from './romanisation.ts';
 
@@ -16,6 +16,7 @@ export interface ScreeningHit {
   clientNormalised: string;
   score: number;
   matchedTokens: number;
+  comparison: NameComparison;
 }
 
 interface IndexedName {
@@ -53,9 +54,9 @@ export function buildWatchlistIndex(entries: readonly WatchlistEntry[]): Watchli
         const result = compareForms(forms, c.forms, settings);
         if (!result.isMatch) continue;
         const known = best.get(c.entry.entryId);
-        // The entry's best name wins; at equal scores the name listed first (the name, then aliases in order).
+        // The entry's best name wins; at a full tie the name listed first (the name, then aliases in order).
         const order = (n: string) => [c.entry.name, ...c.entry.aliases].indexOf(n);
-        if (known && (known.score > result.score || (known.score === result.score && order(known.matchedName) <= order(c.name)))) continue;
+        if (known && !betterComparison(result, known.comparison) && (betterComparison(known.comparison, result) || order(known.matchedName) <= order(c.name))) continue;
         best.set(c.entry.entryId, {
           entry: c.entry,
           matchedName: c.name,
@@ -63,6 +64,7 @@ export function buildWatchlistIndex(entries: readonly WatchlistEntry[]): Watchli
           clientNormalised: client.text,
           score: result.score,
           matchedTokens: result.matchedTokens,
+          comparison: result,
         });
       }
       return [...best.values()].sort((x, y) => y.score - x.score || (x.entry.entryId < y.entry.entryId ? -1 : 1));
