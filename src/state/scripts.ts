@@ -223,14 +223,16 @@ export class StateScripts {
       throw new ReeError('REE_ERR_STATE', `cannot record price ${o.usdPerKg} USD/kg of report ${JSON.stringify(o.reportId)}`);
     }
     assertKeyPart(o.reportId, 'reportId');
-    const argv = [`${o.reportId}|${String(o.usdPerKg)}`, String(o.occurredAt), String(PRICE_HISTORY_KEPT)];
+    // A space sorts before every character an id may hold, so equal times order by reportId alone,
+    // as the in-memory store orders them.
+    const argv = [`${o.reportId} ${String(o.usdPerKg)}`, String(o.occurredAt), String(PRICE_HISTORY_KEPT)];
     return { key, queue: (pipeline) => invoke(pipeline, SCRIPTS.observePrice, [key], argv) };
   }
 
   /** The earlier prices out of observePrice's reply. */
   decodeObservePrice(reply: unknown): number[] {
     if (!Array.isArray(reply)) throw new ReeError('REE_ERR_STATE', `${SCRIPTS.observePrice.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
-    return reply.map((member) => Number(String(member).slice(String(member).lastIndexOf('|') + 1)));
+    return reply.map((member) => Number(String(member).slice(String(member).lastIndexOf(' ') + 1)));
   }
 
   /** Keeps the latest sighting per client id and name, all in one call (recordClients-1.lua). */

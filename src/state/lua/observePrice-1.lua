@@ -3,8 +3,8 @@
   before it. The Redis twin of observePrices in src/state/memory-reference.ts.
 
   Input:
-    KEYS[1] prices   zset   score occurredAt, member "<reportId>|<usdPerKg>"; equal scores order
-                            by member, so by reportId
+    KEYS[1] prices   zset   score occurredAt, member "<reportId> <usdPerKg>"; equal scores order
+                            by member, so by reportId (a space sorts before any id character)
     ARGV[1] member
     ARGV[2] occurredAt
     ARGV[3] how many earlier prices to return at most (PRICE_HISTORY_KEPT of src/state/store.ts)
