@@ -31,17 +31,26 @@ export async function openOutputFile(path: string, what = 'output'): Promise<Out
   const check = () => {
     if (failure) throw new ReeError('REE_ERR_INPUT_FILE', `writing ${what} file ${path} failed: ${failure.message}`);
   };
+  /** Waits for `event` or an error, whichever comes first, leaving no listener behind for the other. */
+  const settled = async (event: string) => {
+    const done = new AbortController();
+    try {
+      await Promise.race([once(stream, event, { signal: done.signal }), once(stream, 'error', { signal: done.signal })]);
+    } finally {
+      done.abort();
+    }
+  };
   return {
     stream,
     async write(text) {
       check();
-      if (!stream.write(text)) await Promise.race([once(stream, 'drain'), once(stream, 'error')]);
+      if (!stream.write(text)) await settled('drain').catch(() => undefined);
       check();
     },
     async commit() {
       check();
       stream.end();
-      await Promise.race([once(stream, 'finish'), once(stream, 'error')]);
+      await settled('finish').catch(() => undefined);
       check();
       renameSync(partial, path);
     },
