@@ -63,6 +63,8 @@ const matches = (a: string, b: string): boolean => compareForms(formsOf(a), form
 export interface RestrictedParty {
   entry: WatchlistEntry;
   name: PartyName;
+  /** Names its front companies have traded under: no later entry may match them either. */
+  frontNames: string[];
 }
 
 /**
@@ -83,7 +85,7 @@ export function newRestrictedParty(rng: Rng, entryId: string, listedAt: number, 
       reason: rng.pick(REASONS),
       listedAt,
     };
-    return { entry, name };
+    return { entry, name, frontNames: [] };
   }
   return undefined;
 }

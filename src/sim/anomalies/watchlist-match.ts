@@ -25,12 +25,13 @@ export const watchlistMatchInjector: Injector = {
     const listedAt = retro
       ? ctx.dayStart + rng.int(2, MAX_LISTING_DELAY_DAYS) * DAY_MS + rng.int(1, 4) * HOUR_MS
       : ctx.dayStart + rng.int(1, 4) * HOUR_MS + rng.int(0, 59) * 60_000;
-    const listed = ctx.restrictedParties.flatMap((r) => [r.entry.name, ...r.entry.aliases]);
+    const listed = ctx.restrictedParties.flatMap((r) => [r.entry.name, ...r.entry.aliases, ...r.frontNames]);
     const entryId = `W-${ctx.day}-${rng.int(100_000, 999_999)}`;
     if (ctx.restrictedParties.some((r) => r.entry.entryId === entryId)) return false;
     const party = newRestrictedParty(rng, entryId, listedAt, [...ctx.clientNames, ...listed]);
     const clientName = party && frontCompanyName(rng, party, [...ctx.clientNames, ...listed]);
     if (!party || !clientName) return false;
+    party.frontNames.push(clientName);
     ctx.list(party);
     const country = party.entry.country!;
     const shipment = shipDeclared(ctx, { ...pick, clientId: `CF-${entryId.slice(2)}`, licence: null }, { clientName, clientCountry: country, destinationCountry: country });
