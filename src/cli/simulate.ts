@@ -12,12 +12,17 @@ import { writeLinesToKafka, type WritableLine } from '../producers/recording-wri
 import { simulateRecords } from '../sim/simulate.ts';
 import { streamSimulation, writeLabels, writeRecording } from '../sim/write-recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
+import { isSpecialFile } from './output-file.ts';
 
 /**
  * Writes a file under `<path>.partial` and moves it into place only when complete, so a run that
  * fails (a full disk, an interrupted run) never leaves a truncated file where a good one was.
  */
 async function intoPlace(path: string, write: (partial: string) => Promise<unknown>): Promise<void> {
+  if (isSpecialFile(path)) {
+    await write(path);
+    return;
+  }
   const partial = `${path}.partial`;
   try {
     await write(partial);
