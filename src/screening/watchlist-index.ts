@@ -43,31 +43,46 @@ export function buildWatchlistIndex(entries: readonly WatchlistEntry[]): Watchli
       for (const key of new Set(indexed.forms.flat().flatMap(blockKeys))) byBlock.set(key, [...(byBlock.get(key) ?? []), indexed]);
     }
   }
+  // Exporters ship to the same clients again and again: screen each name once per watchlist version.
+  const screened = new Map<string, ScreeningHit[]>();
+  const MAX_SCREENED = 50_000;
+
+  function screenUncached(clientName: string, settings: MatchSettings): ScreeningHit[] {
+    const client = normaliseName(clientName);
+    const forms = tokenForms(client);
+    const candidates = new Set(forms.flat().flatMap(blockKeys).flatMap((key) => byBlock.get(key) ?? []));
+    const best = new Map<string, ScreeningHit>();
+    for (const c of candidates) {
+      const result = compareForms(forms, c.forms, settings);
+      if (!result.isMatch) continue;
+      const known = best.get(c.entry.entryId);
+      // The entry's best name wins; at a full tie the name listed first (the name, then aliases in order).
+      const order = (n: string) => [c.entry.name, ...c.entry.aliases].indexOf(n);
+      if (known && !betterComparison(result, known.comparison) && (betterComparison(known.comparison, result) || order(known.matchedName) <= order(c.name))) continue;
+      best.set(c.entry.entryId, {
+        entry: c.entry,
+        matchedName: c.name,
+        matchedNormalised: c.normalised,
+        clientNormalised: client.text,
+        score: result.score,
+        matchedTokens: result.matchedTokens,
+        comparison: result,
+      });
+    }
+    return [...best.values()].sort((x, y) => y.score - x.score || (x.entry.entryId < y.entry.entryId ? -1 : 1));
+  }
+
   return {
     size: entries.length,
     screen(clientName, settings) {
-      const client = normaliseName(clientName);
-      const forms = tokenForms(client);
-      const candidates = new Set(forms.flat().flatMap(blockKeys).flatMap((key) => byBlock.get(key) ?? []));
-      const best = new Map<string, ScreeningHit>();
-      for (const c of candidates) {
-        const result = compareForms(forms, c.forms, settings);
-        if (!result.isMatch) continue;
-        const known = best.get(c.entry.entryId);
-        // The entry's best name wins; at a full tie the name listed first (the name, then aliases in order).
-        const order = (n: string) => [c.entry.name, ...c.entry.aliases].indexOf(n);
-        if (known && !betterComparison(result, known.comparison) && (betterComparison(known.comparison, result) || order(known.matchedName) <= order(c.name))) continue;
-        best.set(c.entry.entryId, {
-          entry: c.entry,
-          matchedName: c.name,
-          matchedNormalised: c.normalised,
-          clientNormalised: client.text,
-          score: result.score,
-          matchedTokens: result.matchedTokens,
-          comparison: result,
-        });
+      const key = `${settings.threshold}|${settings.tokenThreshold}|${settings.minMatchedTokens}|${clientName}`;
+      let hits = screened.get(key);
+      if (!hits) {
+        if (screened.size >= MAX_SCREENED) screened.clear();
+        hits = screenUncached(clientName, settings);
+        screened.set(key, hits);
       }
-      return [...best.values()].sort((x, y) => y.score - x.score || (x.entry.entryId < y.entry.entryId ? -1 : 1));
+      return hits;
     },
   };
 }
