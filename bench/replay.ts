@@ -1,10 +1,11 @@
 /**
  * bench:replay — the embedded replay's throughput on a simulated recording of a million-odd
- * records: the same file replayed with the in-memory state store and with Redis state, plus the
- * time to simulate and to write the recording, the peak RSS, and a check that both stores find the
- * same alerts (same count, same alertIds).
+ * records: the same file replayed with in-memory state and with Redis state, on each state engine
+ * asked for (v1 the Lua ledger, v2 the state engine), beside a baseline that only reads and parses
+ * the file; plus the time to simulate and to write the recording, the peak RSS, Redis memory per
+ * producer, and a check that every run finds the same alerts (same count, same alertIds).
  *
- *   npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--skip-redis]
+ *   npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--engines v1,v2] [--skip-redis]
  *
  * Redis: REDIS_URL, default redis://127.0.0.1:6379. The replay gets a key namespace of its own,
  * deleted afterwards; the recording goes to a temp directory, removed afterwards.
@@ -21,12 +22,11 @@ import { Redis } from 'ioredis';
 import { loadRulesFile } from '../src/config/rules-file.ts';
 import { loadCatalogue } from '../src/domain/catalogue.ts';
 import type { Alert } from '../src/domain/events.ts';
-import { openStore } from '../src/cli/embedded.ts';
+import { openStore, parseEngineVersion, type StateEngineVersion } from '../src/cli/embedded.ts';
 import { readRecording } from '../src/pipeline/recording.ts';
 import { replayLines, type ReplaySummary } from '../src/pipeline/replay.ts';
 import { simulate } from '../src/sim/simulate.ts';
 import { writeRecording } from '../src/sim/write-recording.ts';
-import { createMemoryStore } from '../src/state/memory-store.ts';
 import type { StateStore } from '../src/state/store.ts';
 import { printTable, saveResults, type BenchRow } from './report.ts';
 
@@ -37,15 +37,18 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     batch: { type: 'string', default: '2000' },
     'skip-redis': { type: 'boolean', default: false },
+    engines: { type: 'string', default: 'v1,v2' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log(`Usage: npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--skip-redis]
+  console.log(`Usage: npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--engines v1,v2] [--skip-redis]
 
-Simulates about a million records, writes them as a recording, and replays it embedded with
-in-memory state and with Redis state (REDIS_URL, default redis://127.0.0.1:6379): events/s, CPU,
-peak RSS, and whether both stores raise the same alerts. Saved to bench/results/replay.json.`);
+Simulates about a million records, writes them as a recording, reads it once with readline and
+JSON.parse only (the baseline), and replays it embedded with in-memory state and with Redis state
+(REDIS_URL, default redis://127.0.0.1:6379) on each engine of --engines (v1 the Lua ledger, v2 the
+state engine): events/s, CPU, peak RSS, Redis memory per producer, the ratios between them, and
+whether every run raises the same alerts. Saved to bench/results/replay.json.`);
   process.exit(0);
 }
 
@@ -60,6 +63,7 @@ const DAYS = intArg('days', values.days, 1);
 const SEED = intArg('seed', values.seed, 0);
 const BATCH = intArg('batch', values.batch, 1);
 const SKIP_REDIS = values['skip-redis'] === true;
+const ENGINES = [...new Set(String(values.engines).split(',').map((e) => parseEngineVersion(e.trim())))];
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MB = 1024 * 1024;
 
@@ -236,22 +240,52 @@ async function redisServerStats(url: string): Promise<RedisServerStats> {
   }
 }
 
-async function redisInfo(url: string, prefix: string): Promise<{ keys: number; usedMemoryMb: number }> {
+/** The hash tag of a key (`<prefix>:{tag}:<kind>`): a producer id, or lic:/alert:/engine for keys of no producer. */
+const hashTagOf = (key: string): string => /\{([^}]*)\}/.exec(key)?.[1] ?? '';
+
+/** Keys of a replay's namespace, Redis's used memory, and what the producers' keys take (MEMORY USAGE). */
+async function redisInfo(url: string, prefix: string): Promise<{ keys: number; usedMemoryMb: number; producers: number; producerBytes: number }> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
   await redis.connect();
   try {
     let keys = 0;
+    let producerBytes = 0;
+    const producers = new Set<string>();
     let cursor = '0';
     do {
       const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
       cursor = next;
       keys += batch.length;
+      // Licences, alert markers and the epoch counter belong to no producer.
+      const ofProducers = batch.filter((key) => !/^(lic:|alert:|engine$)/.test(hashTagOf(key)));
+      for (const key of ofProducers) producers.add(hashTagOf(key));
+      const pipeline = redis.pipeline();
+      // SAMPLES 0: every field of a hash counted, not an estimate from five.
+      for (const key of ofProducers) pipeline.memory('USAGE', key, 'SAMPLES', 0);
+      for (const [err, bytes] of (await pipeline.exec()) ?? []) if (!err) producerBytes += Number(bytes ?? 0);
     } while (cursor !== '0');
     const used = /used_memory:(\d+)/.exec(await redis.info('memory'))?.[1];
-    return { keys, usedMemoryMb: used ? Math.round(Number(used) / MB) : NaN };
+    return { keys, usedMemoryMb: used ? Math.round(Number(used) / MB) : NaN, producers: producers.size, producerBytes };
   } finally {
     redis.disconnect();
   }
+}
+
+/** The floor under any replay: read the file with readline and JSON.parse every line, nothing else. */
+async function parseBaseline(path: string, total: number): Promise<ReplayRun> {
+  const end = await phase();
+  const progress = progressLine('readline + JSON.parse', total);
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  let lines = 0;
+  for await (const parsed of readRecording(path).lines) {
+    if (parsed.ok) lines += 1;
+    if (lines % 10_000 === 0) progress.update(lines);
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  progress.finish();
+  const summary: ReplaySummary = { lines, reports: 0, licences: 0, watchlist: 0, quotas: 0, skipped: 0, deadLetters: 0, alerts: 0, alertsByRule: {}, seconds: wallSeconds };
+  return { summary, wallSeconds, cpuSeconds: cpuSecondsSince(cpu), alertIds: new Set(), duplicateAlertIds: 0, peakRssMb: end() };
 }
 
 async function main(): Promise<void> {
@@ -288,106 +322,152 @@ async function main(): Promise<void> {
   // The replays read the file: drop the in-memory array so its heap does not weigh on them.
   sim.records.length = 0;
 
-  // 3. Replay, in-memory state.
-  const memory = await replayOnce('replay (memory)', path, createMemoryStore(), written);
-  console.error(`  memory: ${memory.summary.reports.toLocaleString('en-US')} reports in ${memory.wallSeconds.toFixed(1)} s, ${memory.summary.alerts} alerts`);
+  // 3. The baseline: read and parse only.
+  const baseline = await parseBaseline(path, written);
+  console.error(`  readline + JSON.parse: ${baseline.summary.lines.toLocaleString('en-US')} lines in ${baseline.wallSeconds.toFixed(1)} s`);
 
-  // 4. Replay, Redis state in a fresh namespace.
-  let redis: (ReplayRun & { keys: number; redisUsedMb: number; description: string; server: RedisServerStats }) | undefined;
-  if (!SKIP_REDIS) {
-    const prefix = `ree-bench-replay-${randomUUID().slice(0, 8)}`;
-    const opened = await openStore(REDIS_URL, { prefix });
-    let disposed = false;
-    const dispose = async () => {
-      if (disposed) return;
-      disposed = true;
-      await opened.dispose();
-    };
-    cleanups.push(dispose);
-    const before = await redisServerStats(REDIS_URL);
-    const run = await replayOnce('replay (redis)', path, opened.store, written);
-    const after = await redisServerStats(REDIS_URL);
-    const server: RedisServerStats = {
-      cpuSeconds: after.cpuSeconds - before.cpuSeconds,
-      evalshaCalls: after.evalshaCalls - before.evalshaCalls,
-      evalshaSeconds: after.evalshaSeconds - before.evalshaSeconds,
-    };
-    const info = await redisInfo(REDIS_URL, prefix);
-    t = performance.now();
-    await dispose();
-    const left = await redisInfo(REDIS_URL, prefix);
-    console.error(`  redis: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts; ${info.keys.toLocaleString('en-US')} keys (${info.usedMemoryMb} MB used), deleted in ${((performance.now() - t) / 1000).toFixed(1)} s, ${left.keys} left`);
-    redis = { ...run, keys: info.keys, redisUsedMb: info.usedMemoryMb, description: opened.description, server };
+  // 4. Replay with in-memory state, on each engine.
+  type Run = ReplayRun & { store: 'memory' | 'redis'; engine: StateEngineVersion; redis?: RedisRunFigures };
+  const runs: Run[] = [];
+  for (const engine of ENGINES) {
+    const opened = await openStore(undefined, { engine });
+    const run = await replayOnce(`replay (memory, ${engine})`, path, opened.store, written);
+    await opened.dispose();
+    console.error(`  memory ${engine}: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts`);
+    runs.push({ ...run, store: 'memory', engine });
   }
 
-  // 5. Report.
-  const row = (store: string, r: ReplayRun): BenchRow => ({
-    step: `replay, ${store}`,
+  // 5. Replay with Redis state in a fresh namespace, on each engine.
+  interface RedisRunFigures {
+    keys: number;
+    redisUsedMb: number;
+    producers: number;
+    bytesPerProducer: number;
+    description: string;
+    server: RedisServerStats;
+  }
+  if (!SKIP_REDIS) {
+    for (const engine of ENGINES) {
+      const prefix = `ree-bench-replay-${randomUUID().slice(0, 8)}`;
+      const opened = await openStore(REDIS_URL, { prefix, engine });
+      let disposed = false;
+      const dispose = async () => {
+        if (disposed) return;
+        disposed = true;
+        await opened.dispose();
+      };
+      cleanups.push(dispose);
+      const before = await redisServerStats(REDIS_URL);
+      const run = await replayOnce(`replay (redis, ${engine})`, path, opened.store, written);
+      const after = await redisServerStats(REDIS_URL);
+      const server: RedisServerStats = {
+        cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+        evalshaCalls: after.evalshaCalls - before.evalshaCalls,
+        evalshaSeconds: after.evalshaSeconds - before.evalshaSeconds,
+      };
+      const info = await redisInfo(REDIS_URL, prefix);
+      t = performance.now();
+      await dispose();
+      const left = await redisInfo(REDIS_URL, prefix);
+      const bytesPerProducer = info.producers > 0 ? Math.round(info.producerBytes / info.producers) : 0;
+      console.error(`  redis ${engine}: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts; ${info.keys.toLocaleString('en-US')} keys, ${Math.round(bytesPerProducer / 1024)} KB per producer, deleted in ${((performance.now() - t) / 1000).toFixed(1)} s, ${left.keys} left`);
+      runs.push({ ...run, store: 'redis', engine, redis: { keys: info.keys, redisUsedMb: info.usedMemoryMb, producers: info.producers, bytesPerProducer, description: opened.description, server } });
+    }
+  }
+
+  // 6. Report.
+  const label = (r: Run) => `replay, ${r.store === 'memory' ? 'in-memory' : 'Redis'} state, engine ${r.engine}`;
+  const row = (step: string, r: ReplayRun): BenchRow => ({
+    step,
     records: r.summary.lines,
     seconds: Math.round(r.wallSeconds * 100) / 100,
     'events/s': Math.round(r.summary.lines / r.wallSeconds),
-    'reports/s': Math.round(r.summary.reports / r.wallSeconds),
-    alerts: r.summary.alerts,
+    'reports/s': r.summary.reports > 0 ? Math.round(r.summary.reports / r.wallSeconds) : '',
+    alerts: r.summary.reports > 0 ? r.summary.alerts : '',
     'node CPU s': Math.round(r.cpuSeconds * 10) / 10,
     'peak RSS MB': r.peakRssMb,
   });
   const rows: BenchRow[] = [
     { step: 'simulate (into memory)', records, seconds: Math.round(simulateSeconds * 100) / 100, 'events/s': Math.round(records / simulateSeconds), 'reports/s': '', alerts: '', 'node CPU s': Math.round(simulateCpuSeconds * 10) / 10, 'peak RSS MB': simulateRssMb },
     { step: 'write recording', records: written, seconds: Math.round(writeSeconds * 100) / 100, 'events/s': Math.round(written / writeSeconds), 'reports/s': '', alerts: '', 'node CPU s': Math.round(writeCpuSeconds * 10) / 10, 'peak RSS MB': writeRssMb },
-    row('in-memory state', memory),
+    row('readline + JSON.parse (baseline)', baseline),
+    ...runs.map((r) => row(label(r), r)),
   ];
-  if (redis) rows.push(row('Redis state', redis));
 
-  let agreement: { sameCount: boolean; sameIds: boolean; onlyMemory: string[]; onlyRedis: string[] } | undefined;
-  if (redis) {
-    const diff = sameSet(memory.alertIds, redis.alertIds);
-    agreement = {
-      sameCount: memory.summary.alerts === redis.summary.alerts,
-      sameIds: diff.onlyA.length === 0 && diff.onlyB.length === 0,
-      onlyMemory: diff.onlyA.slice(0, 20),
-      onlyRedis: diff.onlyB.slice(0, 20),
-    };
-  }
+  // Every run against the first: a disagreement is a bug.
+  const reference = runs[0]!;
+  const agreements = runs.slice(1).map((r) => {
+    const diff = sameSet(reference.alertIds, r.alertIds);
+    return { run: label(r), against: label(reference), sameCount: reference.summary.alerts === r.summary.alerts, sameIds: diff.onlyA.length === 0 && diff.onlyB.length === 0, onlyReference: diff.onlyA.slice(0, 20), onlyThis: diff.onlyB.slice(0, 20) };
+  });
 
   console.log(`\nreplay bench${commit ? ` at ${commit}` : ''}: seed ${SEED}, ${PRODUCERS} producers, ${DAYS} days, batch ${BATCH}, ${fileMb.toFixed(0)} MB recording`);
   console.log(`records by topic: ${Object.entries(stats.byTopic).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')}`);
-  console.log(`replay: ${memory.summary.lines.toLocaleString('en-US')} lines = ${memory.summary.reports.toLocaleString('en-US')} reports + ${memory.summary.licences.toLocaleString('en-US')} licence records, ${memory.summary.skipped} skipped, ${memory.summary.deadLetters} dead letters; ${stats.labels} injected anomalies\n`);
+  console.log(`replay: ${reference.summary.lines.toLocaleString('en-US')} lines = ${reference.summary.reports.toLocaleString('en-US')} reports + ${reference.summary.licences.toLocaleString('en-US')} licence records, ${reference.summary.skipped} skipped, ${reference.summary.deadLetters} dead letters; ${stats.labels} injected anomalies\n`);
   printTable(rows);
   console.log('');
   const byRule = (s: ReplaySummary) => Object.entries(s.alertsByRule).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ');
-  console.log(`alerts (memory): ${memory.summary.alerts} — ${byRule(memory.summary)}${memory.duplicateAlertIds ? `; ${memory.duplicateAlertIds} duplicate alertIds` : ''}`);
-  if (redis && agreement) {
-    console.log(`alerts (redis):  ${redis.summary.alerts} — ${byRule(redis.summary)}${redis.duplicateAlertIds ? `; ${redis.duplicateAlertIds} duplicate alertIds` : ''}`);
-    console.log(`stores agree: alert count ${agreement.sameCount ? 'yes' : 'NO'}, alertIds ${agreement.sameIds ? 'yes' : `NO (${agreement.onlyMemory.length} only in memory, ${agreement.onlyRedis.length} only in Redis; first: ${[...agreement.onlyMemory, ...agreement.onlyRedis].slice(0, 5).join(', ')})`}`);
-    console.log(`redis: ${redis.description}, ${redis.keys.toLocaleString('en-US')} keys, ${redis.redisUsedMb} MB used at the end of the replay (namespace deleted)`);
-    console.log(`redis / memory replay time: ${(redis.wallSeconds / memory.wallSeconds).toFixed(2)}x`);
-    const { server } = redis;
-    console.log(
-      `redis server during the replay (server-wide): ${server.cpuSeconds.toFixed(1)} s CPU (${Math.round((100 * server.cpuSeconds) / redis.wallSeconds)}% of the wall time); ` +
-        `${server.evalshaCalls.toLocaleString('en-US')} EVALSHA, ${server.evalshaSeconds.toFixed(1)} s in them, ${server.evalshaCalls ? Math.round((1e6 * server.evalshaSeconds) / server.evalshaCalls) : 0} µs each`,
-    );
-  } else {
-    console.log('redis: skipped (--skip-redis)');
+  for (const r of runs) console.log(`alerts (${r.store}, ${r.engine}): ${r.summary.alerts} — ${byRule(r.summary)}${r.duplicateAlertIds ? `; ${r.duplicateAlertIds} duplicate alertIds` : ''}`);
+  for (const a of agreements) {
+    console.log(`${a.run} agrees with ${a.against}: alert count ${a.sameCount ? 'yes' : 'NO'}, alertIds ${a.sameIds ? 'yes' : `NO (${a.onlyReference.length} only in the reference, ${a.onlyThis.length} only here; first: ${[...a.onlyReference, ...a.onlyThis].slice(0, 5).join(', ')})`}`);
   }
+  for (const r of runs) {
+    if (!r.redis) continue;
+    const { server } = r.redis;
+    console.log(
+      `redis ${r.engine}: ${r.redis.description}, ${r.redis.keys.toLocaleString('en-US')} keys, ${(r.redis.bytesPerProducer / 1024).toFixed(1)} KB per producer (MEMORY USAGE over ${r.redis.producers} producers), ${r.redis.redisUsedMb} MB used at the end; ` +
+        `server (server-wide): ${server.cpuSeconds.toFixed(1)} s CPU (${Math.round((100 * server.cpuSeconds) / r.wallSeconds)}% of the wall time), ` +
+        `${server.evalshaCalls.toLocaleString('en-US')} EVALSHA, ${server.evalshaSeconds.toFixed(1)} s in them, ${server.evalshaCalls ? Math.round((1e6 * server.evalshaSeconds) / server.evalshaCalls) : 0} µs each, ${r.summary.reports ? ((1e6 * server.evalshaSeconds) / r.summary.reports).toFixed(1) : 0} µs per report`,
+    );
+  }
+  if (SKIP_REDIS) console.log('redis: skipped (--skip-redis)');
+
+  // The ratios the state engine is judged by, all from this one run (same machine, same load).
+  const find = (store: Run['store'], engine: StateEngineVersion) => runs.find((r) => r.store === store && r.engine === engine);
+  const rate = (r: ReplayRun) => r.summary.lines / r.wallSeconds;
+  const ratios: Record<string, number> = {};
+  for (const engine of ENGINES) {
+    const m = find('memory', engine);
+    const r = find('redis', engine);
+    if (m) ratios[`in-memory ${engine} / parse`] = rate(m) / rate(baseline);
+    if (m && r) ratios[`Redis ${engine} / in-memory ${engine}`] = rate(r) / rate(m);
+  }
+  for (const store of ['memory', 'redis'] as const) {
+    const [v1, v2] = [find(store, 'v1'), find(store, 'v2')];
+    if (v1 && v2) ratios[`${store} v2 / ${store} v1`] = rate(v2) / rate(v1);
+  }
+  const [rv1, rv2] = [find('redis', 'v1'), find('redis', 'v2')];
+  if (rv1?.redis && rv2?.redis && rv1.redis.bytesPerProducer > 0) ratios['Redis bytes per producer v2 / v1'] = rv2.redis.bytesPerProducer / rv1.redis.bytesPerProducer;
+  console.log(`ratios (events/s): ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}`).join('; ')}`);
   console.log(`peak RSS over the run: ${Math.round(peakRss / MB)} MB`);
 
+  const figures = (r: Run) => ({
+    ...r.summary,
+    store: r.store,
+    engine: r.engine,
+    wallSeconds: r.wallSeconds,
+    cpuSeconds: r.cpuSeconds,
+    eventsPerSecond: rate(r),
+    reportsPerSecond: r.summary.reports / r.wallSeconds,
+    peakRssMb: r.peakRssMb,
+    redis: r.redis ?? null,
+  });
   const saved = saveResults('replay', {
     commit,
-    options: { seed: SEED, producers: PRODUCERS, days: DAYS, batch: BATCH, redis: SKIP_REDIS ? null : REDIS_URL },
+    options: { seed: SEED, producers: PRODUCERS, days: DAYS, batch: BATCH, engines: ENGINES, redis: SKIP_REDIS ? null : REDIS_URL },
     sim: { records, byTopic: stats.byTopic, labels: stats.labels, labelsByRule: stats.labelsByRule },
     recordingMb: Math.round(fileMb),
     simulateSeconds,
     writeSeconds,
-    memory: { ...memory.summary, wallSeconds: memory.wallSeconds, cpuSeconds: memory.cpuSeconds, eventsPerSecond: memory.summary.lines / memory.wallSeconds, reportsPerSecond: memory.summary.reports / memory.wallSeconds, peakRssMb: memory.peakRssMb },
-    redis: redis
-      ? { ...redis.summary, wallSeconds: redis.wallSeconds, cpuSeconds: redis.cpuSeconds, server: redis.server, eventsPerSecond: redis.summary.lines / redis.wallSeconds, reportsPerSecond: redis.summary.reports / redis.wallSeconds, peakRssMb: redis.peakRssMb, keys: redis.keys, redisUsedMb: redis.redisUsedMb }
-      : null,
-    agreement: agreement ?? null,
+    baseline: { lines: baseline.summary.lines, wallSeconds: baseline.wallSeconds, eventsPerSecond: rate(baseline), peakRssMb: baseline.peakRssMb },
+    runs: runs.map(figures),
+    agreements,
+    ratios,
     peakRssMb: Math.round(peakRss / MB),
     rows,
   });
   console.log(`saved ${saved}`);
-  if (agreement && !(agreement.sameCount && agreement.sameIds)) process.exitCode = 2;
+  if (agreements.some((a) => !(a.sameCount && a.sameIds))) process.exitCode = 2;
 }
 
 main()

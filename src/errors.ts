@@ -9,7 +9,9 @@ export type ErrorCode =
   | 'REE_ERR_VALIDATION'
   | 'REE_ERR_UNKNOWN_SCHEMA'
   | 'REE_ERR_STATE'
+  | 'REE_ERR_FENCED'
   | 'REE_ERR_KAFKA'
+  | 'REE_ERR_UNAVAILABLE'
   | 'REE_ERR_USAGE'
   | 'REE_ERR_INPUT_FILE';
 

@@ -3,6 +3,7 @@
  * would add or remove before it is rolled out.
  */
 import { readAlertsFile, readLabelsFile } from '../backtest/files.ts';
+import { diffAlerts } from '../backtest/diff.ts';
 import { backtest, formatBacktestTable, type ScoredAlert } from '../backtest/score.ts';
 import { loadRulesFile, type RuleSet } from '../config/rules-file.ts';
 import { loadCatalogue } from '../domain/catalogue.ts';
@@ -20,7 +21,8 @@ export const BACKTEST_USAGE = `Usage:
 Scores alerts against labels: an alert detects a label when the ruleIds are equal and their
 subjectEventIds intersect. Prints precision, recall and F1 per rule and overall.
 With --recording the recording is replayed (in memory) with --rules first; --compare replays it
-again with another rules file and lists the alerts the change adds and removes.
+again with another rules file and lists the alerts the change adds, removes and raises or lowers
+in severity.
 
 Options:
   --alerts <file>      alerts (JSON Lines, e.g. from replay --out)
@@ -42,16 +44,6 @@ async function replayForAlerts(path: string, rules: RuleSet): Promise<Alert[]> {
   return alerts;
 }
 
-export function diffAlerts(before: ScoredAlert[], after: ScoredAlert[]) {
-  const a = new Map(before.map((x) => [x.alertId, x]));
-  const b = new Map(after.map((x) => [x.alertId, x]));
-  return {
-    added: [...b.values()].filter((x) => !a.has(x.alertId)),
-    removed: [...a.values()].filter((x) => !b.has(x.alertId)),
-    kept: [...b.keys()].filter((id) => a.has(id)).length,
-  };
-}
-
 export async function backtestCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(
     argv,
@@ -69,10 +61,11 @@ export async function backtestCommand(argv: string[]): Promise<number> {
 
   const labels = await readLabelsFile(labelsPath);
   const rulesA = loadRulesFile((values.rules as string | undefined) ?? process.env.REE_RULES_FILE);
-  const alertsA: ScoredAlert[] = values.alerts ? await readAlertsFile(values.alerts as string) : await replayForAlerts(values.recording as string, rulesA);
+  const replayedA = values.recording ? await replayForAlerts(values.recording as string, rulesA) : undefined;
+  const alertsA: ScoredAlert[] = replayedA ?? (await readAlertsFile(values.alerts as string));
   const resultA = backtest(alertsA, labels);
 
-  if (!values.compare) {
+  if (!values.compare || !replayedA) {
     if (values.json) console.log(JSON.stringify(resultA, null, 2));
     else console.log(formatBacktestTable(resultA));
     return 0;
@@ -80,15 +73,18 @@ export async function backtestCommand(argv: string[]): Promise<number> {
   const rulesB = loadRulesFile(values.compare as string);
   const alertsB = await replayForAlerts(values.recording as string, rulesB);
   const resultB = backtest(alertsB, labels);
-  const diff = diffAlerts(alertsA, alertsB);
+  const diff = diffAlerts(replayedA, alertsB);
   const labelled = new Set(resultB.unmatchedAlerts);
   if (values.json) {
-    console.log(JSON.stringify({ before: resultA, after: resultB, added: diff.added, removed: diff.removed }, null, 2));
+    const severityChanged = diff.severityChanged.map(({ before, after }) => ({ ...after, severityBefore: before.severity, scoreBefore: before.score }));
+    console.log(JSON.stringify({ before: resultA, after: resultB, added: diff.added, removed: diff.removed, severityChanged }, null, 2));
     return 0;
   }
   console.log(`Before (${rulesA.source}):\n${formatBacktestTable(resultA)}\n`);
   console.log(`After (${rulesB.source}):\n${formatBacktestTable(resultB)}\n`);
-  console.log(`The change adds ${diff.added.length} alerts, removes ${diff.removed.length}, keeps ${diff.kept}.`);
+  console.log(
+    `The change adds ${diff.added.length} alerts, removes ${diff.removed.length}, changes the severity of ${diff.severityChanged.length}, keeps ${diff.kept} as they were.`,
+  );
   const show = (title: string, list: ScoredAlert[], tag: (a: ScoredAlert) => string) => {
     if (list.length === 0) return;
     console.log(`\n${title}:`);
@@ -98,5 +94,11 @@ export async function backtestCommand(argv: string[]): Promise<number> {
   show('Added', diff.added, (a) => (labelled.has(a.alertId) ? '+ unlabelled' : '+ labelled  '));
   const missedBefore = new Set(resultA.unmatchedAlerts);
   show('Removed', diff.removed, (a) => (missedBefore.has(a.alertId) ? '- unlabelled' : '- labelled  '));
+  const severityBefore = new Map(diff.severityChanged.map(({ before }) => [before.alertId, before.severity]));
+  show(
+    'Severity changed',
+    diff.severityChanged.map(({ after }) => after),
+    (a) => `~ ${`${severityBefore.get(a.alertId)} -> ${(a as Alert).severity}`.padEnd(18)}`,
+  );
   return 0;
 }

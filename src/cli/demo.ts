@@ -3,6 +3,7 @@
  * detector, embedded, then the most severe alerts and how well each rule found the injected
  * anomalies. No service needed.
  */
+import { styleText } from 'node:util';
 import { backtest, formatBacktestTable } from '../backtest/score.ts';
 import { loadRulesFile } from '../config/rules-file.ts';
 import { loadCatalogue } from '../domain/catalogue.ts';
@@ -26,16 +27,43 @@ Options:
   --top <n>         alerts to show (default 12)
   -h, --help        this help`;
 
-const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
-const COLOUR: Record<string, string> = { CRITICAL: '\x1b[41;97m', HIGH: '\x1b[31m', MEDIUM: '\x1b[33m', LOW: '\x1b[36m' };
-const sev = (s: string) => (process.stdout.isTTY ? `${COLOUR[s]}${s.padEnd(8)}\x1b[0m` : s.padEnd(8));
+type Format = Parameters<typeof styleText>[0] & string;
+
+/**
+ * Colour only on a terminal, and never with NO_COLOR / NODE_DISABLE_COLORS / FORCE_COLOR=0 set:
+ * styleText checks the stream and those variables. One format per call: Node 20 skips that check
+ * when given an array of formats.
+ */
+const style = (formats: Format[], text: string) => formats.reduceRight((styled, format) => styleText(format, styled, { stream: process.stdout }), text);
+const bold = (s: string) => style(['bold'], s);
+const SEVERITY_STYLE: Record<string, Format[]> = { CRITICAL: ['bgRed', 'whiteBright'], HIGH: ['red'], MEDIUM: ['yellow'], LOW: ['cyan'] };
+const sev = (s: string) => style(SEVERITY_STYLE[s] ?? [], s.padEnd(8));
+
+const INDENT = ' '.repeat(9);
+const EVIDENCE_WIDTH = 100;
+
+/** Every evidence entry (the numbers behind the finding are the point), wrapped into indented lines. */
+function evidenceLines(evidence: Record<string, string>): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const entry of Object.entries(evidence).map(([k, v]) => `${k}=${v}`)) {
+    if (line !== '' && INDENT.length + line.length + 2 + entry.length > EVIDENCE_WIDTH) {
+      lines.push(line);
+      line = '';
+    }
+    line = line === '' ? entry : `${line}  ${entry}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines.map((l) => `${INDENT}${l}`);
+}
 
 export function formatAlert(a: Alert): string {
-  const ev = Object.entries(a.evidence)
-    .slice(0, 8)
-    .map(([k, v]) => `${k}=${v}`)
-    .join('  ');
-  return `${sev(a.severity)} ${a.ruleId.padEnd(22)} ${a.producerId}  ${iso(a.eventTime).slice(0, 10)}  score ${a.score.toFixed(2)}\n         ${a.summary}\n         ${ev}\n         reports: ${a.subjectEventIds.slice(0, 4).join(', ')}${a.subjectEventIds.length > 4 ? ', …' : ''}`;
+  return [
+    `${sev(a.severity)} ${a.ruleId.padEnd(22)} ${a.producerId}  ${iso(a.eventTime).slice(0, 10)}  score ${a.score.toFixed(2)}`,
+    `${INDENT}${a.summary}`,
+    ...evidenceLines(a.evidence),
+    `${INDENT}reports: ${a.subjectEventIds.slice(0, 4).join(', ')}${a.subjectEventIds.length > 4 ? ', …' : ''}`,
+  ].join('\n');
 }
 
 export async function demoCommand(argv: string[]): Promise<number> {

@@ -14,7 +14,7 @@ import { createDecoder } from '../codec/decode.ts';
 import { loadSettings, settingsHelp } from '../config/settings.ts';
 import { topicNames } from '../config/topics.ts';
 import { InvalidRecordError, ReeError, errorMessage } from '../errors.ts';
-import type { RecordingLine } from '../pipeline/recording.ts';
+import { knownAtOf, type RecordingLine } from '../pipeline/recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
 import { openOutputFile } from './output-file.ts';
 
@@ -58,9 +58,10 @@ export async function recordCommand(argv: string[]): Promise<number> {
 }
 
 /**
- * Records the topics up to their ends at start, merged into one file by record time (the record's
- * timestamp, set by its producer when it was sent), licences before reports at the same instant. A replay
- * then sees reports and licence changes in the order the live detector did.
+ * Records the topics up to their ends at start, merged into one file by when each record became known
+ * by its own content (a report's reportedAt, a licence's effectiveAt: see knownAtOf), never by record
+ * time, which is whatever its producer set; licences before reports at the same instant. A replay
+ * then gives the alerts the live detector gives, however the topics were loaded.
  */
 export async function recordTopics(options: { brokers: string[]; registryUrl: string; topics: string[]; out: string; max?: number; idleMs?: number }) {
   const kafka = new Kafka({ clientId: 'ree-sentinel-record', brokers: options.brokers, logLevel: logLevel.ERROR });
@@ -105,7 +106,7 @@ async function recordPhase(
   }
   if (remaining.size === 0 || stats.records >= max) return;
   // Each topic-partition spills to its own file in offset order; the files are then merged by
-  // record time, so the recording interleaves topics as the reports arrived, not as fetched.
+  // report time, so the recording interleaves topics as the reports were made, not as fetched.
   const dir = mkdtempSync(join(tmpdir(), 'ree-record-'));
   const spills = new Map<string, { path: string; stream: WriteStream }>();
   const spill = (topic: string, partition: number): WriteStream => {
@@ -132,13 +133,13 @@ async function recordPhase(
 
 const isReference = (topic: string) => /(^|\.)(licences|watchlist|quotas)\.v\d+$/.test(topic);
 
-/** k-way merge of offset-ordered files into one by record timestamp; at a tie, reference topics first. */
+/** k-way merge of offset-ordered files into one by knownAtOf; at a tie, reference topics first. */
 async function mergeByTime(paths: string[], out: WriteStream): Promise<void> {
   // Ties are broken by topic, partition and offset, never by fetch order, so two recordings of the
   // same topics are the same file.
   const keyOf = (line: string): (number | string)[] => {
-    const parsed = JSON.parse(line) as { timestamp: number; topic: string; partition?: number; offset?: string };
-    return [parsed.timestamp, isReference(parsed.topic) ? 0 : 1, parsed.topic, parsed.partition ?? 0, Number(parsed.offset ?? 0)];
+    const parsed = JSON.parse(line) as { timestamp: number; topic: string; partition?: number; offset?: string; value: unknown };
+    return [knownAtOf(parsed), isReference(parsed.topic) ? 0 : 1, parsed.topic, parsed.partition ?? 0, Number(parsed.offset ?? 0)];
   };
   const heads = await Promise.all(
     paths.map(async (path) => {

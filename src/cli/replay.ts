@@ -7,7 +7,7 @@ import { ReeError } from '../errors.ts';
 import { readRecording } from '../pipeline/recording.ts';
 import { replayLines, type ReplaySummary } from '../pipeline/replay.ts';
 import { parseCommandArgs, intOption } from './args.ts';
-import { openStore } from './embedded.ts';
+import { openStore, parseEngineVersion } from './embedded.ts';
 import { openOutputFile } from './output-file.ts';
 import { createProgress } from './progress.ts';
 
@@ -21,6 +21,8 @@ Options:
   --rules <file>         rules file (YAML); default: built-in defaults (or REE_RULES_FILE)
   --redis <url>          keep state in Redis instead of memory (a fresh key namespace per run)
   --keep-state           with --redis: keep the namespace after the run
+  --engine <v1|v2>       state implementation: v1 the Lua ledger (default), v2 the state engine
+                         being built beside it (same alerts; see "State engine" in the README)
   --dead-letters <file>  write rejected lines with their reasons as JSON Lines
   --batch <n>            reports per pipeline batch (default 2000)
   --quiet                no summary on stderr
@@ -52,6 +54,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       rules: { type: 'string' },
       redis: { type: 'string' },
       'keep-state': { type: 'boolean' },
+      engine: { type: 'string' },
       'dead-letters': { type: 'string' },
       batch: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -66,6 +69,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (!path) throw new ReeError('REE_ERR_USAGE', `which recording? \n\n${REPLAY_USAGE}`);
   const rules = loadRulesFile((values.rules as string | undefined) ?? process.env.REE_RULES_FILE);
   const catalogue = loadCatalogue();
+  const engine = parseEngineVersion(values.engine as string | undefined);
   const reader = readRecording(path);
   const out = values.out ? await openOutputFile(values.out as string, 'alerts') : undefined;
   const deadOut = values['dead-letters'] ? await openOutputFile(values['dead-letters'] as string, 'dead-letters') : undefined;
@@ -74,7 +78,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   let opened: Awaited<ReturnType<typeof openStore>> | undefined;
   let done = false;
   try {
-    opened = await openStore(values.redis as string | undefined, { keep: Boolean(values['keep-state']) });
+    opened = await openStore(values.redis as string | undefined, { keep: Boolean(values['keep-state']), engine });
     const summary = await replayLines(reader.lines, {
       store: opened.store,
       rules,

@@ -3,27 +3,29 @@
  * keeps state in Redis, publishes alerts; serves /healthz, /readyz, /metrics; reloads the rules
  * file on change or SIGHUP without a restart; finishes the batch in flight on SIGTERM/SIGINT.
  */
-import { watch } from 'node:fs';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { Redis } from 'ioredis';
 import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
 import { createDecoder } from '../codec/decode.ts';
 import { createEncoder, type Encoder } from '../codec/encode.ts';
 import { loadRulesFile, type RuleSet } from '../config/rules-file.ts';
-import { loadSettings, settingsHelp, type Settings } from '../config/settings.ts';
+import { watchRulesFile } from '../config/rules-watcher.ts';
+import { loadSettings, settingName, settingsHelp, type Settings } from '../config/settings.ts';
 import { topicNames, topicSpecs } from '../config/topics.ts';
 import { createLicenceConsumer } from '../consumers/licence-consumer.ts';
 import { createReportConsumer } from '../consumers/report-consumer.ts';
 import { createWatchlistConsumer } from '../consumers/watchlist-consumer.ts';
-import { loadCatalogue } from '../domain/catalogue.ts';
-import { errorMessage } from '../errors.ts';
+import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
+import { ConfigError, ReeError, errorMessage } from '../errors.ts';
 import { ensureTopics } from '../kafka/admin.ts';
+import { startBrokerProbe } from '../kafka/broker-probe.ts';
 import { startOpsServer } from '../ops/http.ts';
 import { createLogger, type Logger } from '../ops/logger.ts';
 import { createMetrics } from '../ops/metrics.ts';
+import { createResources, reach, type Resources } from '../ops/resources.ts';
 import { createPipeline } from '../pipeline/pipeline.ts';
 import { createKafkaAlertSink } from '../producers/alert-sink.ts';
 import { createKafkaDeadLetterSink } from '../producers/dead-letter-sink.ts';
+import { createRedisClient } from '../state/redis-connection.ts';
 import { createRedisStore } from '../state/redis-store.ts';
 import { parseCommandArgs, type Options } from './args.ts';
 
@@ -38,7 +40,7 @@ ${settingsHelp()}
   -h, --help                                   this help`;
 
 const RUN_OPTIONS: Options = Object.fromEntries(
-  ['brokers', 'registry', 'redis', 'prefix', 'group', 'alert-format', 'rules', 'state-prefix', 'http-port', 'partitions', 'replication', 'concurrency', 'log-level'].map(
+  ['brokers', 'registry', 'redis', 'prefix', 'group', 'alert-format', 'rules', 'state-prefix', 'http-port', 'partitions', 'replication', 'concurrency', 'session-timeout', 'log-level'].map(
     (flag) => [flag, { type: 'string' as const }],
   ),
 );
@@ -47,6 +49,8 @@ export interface RunningDetector {
   settings: Settings;
   httpPort: number | null;
   ready(): boolean;
+  /** What keeps the detector from being ready (what /readyz says); empty when it is. */
+  notReady(): string[];
   /** The rules in force (another object once the rules file has been reloaded). */
   rules(): RuleSet;
   /**
@@ -56,6 +60,12 @@ export interface RunningDetector {
   failed: Promise<unknown>;
   stop(): Promise<void>;
 }
+
+/**
+ * How long start-up waits for each service. A supervisor restarts a detector that gave up; one that
+ * waits forever looks alive and does nothing.
+ */
+const REACH_TIMEOUT_MS = 12_000;
 
 function kafkaLogCreator(logger: Logger) {
   return () =>
@@ -67,12 +77,51 @@ function kafkaLogCreator(logger: Logger) {
     };
 }
 
-/** Starts the detector; used by the CLI and by integration tests that need a real instance. */
+/**
+ * Starts the detector; used by the CLI and by integration tests that need a real instance. If any
+ * step fails, everything already opened is closed before the error is thrown, so the caller can exit.
+ */
 export async function startDetector(settings: Settings, logger: Logger = createLogger(settings.logLevel)): Promise<RunningDetector> {
-  let rules = loadRulesFile(settings.rulesFile);
+  if (settings.alertFormat === 'avro' && settings.schemaRegistryUrl === 'none') {
+    throw new ConfigError(`Avro alerts need a schema registry: set ${settingName('schemaRegistryUrl')}, or ${settingName('alertFormat')} to json`);
+  }
+  const rules = loadRulesFile(settings.rulesFile);
   const catalogue = loadCatalogue();
+  const resources = createResources();
+  try {
+    return await openDetector(settings, logger, resources, rules, catalogue);
+  } catch (err) {
+    const unclosed = await resources.closeAll(5_000);
+    if (unclosed.length > 0) logger.warn({ unclosed }, 'start-up failed and not everything closed cleanly');
+    throw err;
+  }
+}
+
+async function openDetector(settings: Settings, logger: Logger, resources: Resources, initialRules: RuleSet, catalogue: Catalogue): Promise<RunningDetector> {
   const topics = topicNames(settings.topicPrefix);
   const metrics = createMetrics({ defaultMetrics: true });
+  const kafkaService = { what: 'Kafka', where: settings.kafkaBrokers.join(','), setting: settingName('kafkaBrokers') };
+
+  const state = { fatal: false, licencesLoaded: false, started: false };
+  let redisStatus = () => 'wait';
+  let brokersReachable = () => true;
+  let reportConsumerRunning = () => false;
+  const notReady = (): string[] =>
+    [
+      state.fatal && 'a Kafka consumer stopped for good',
+      !state.started && 'starting',
+      state.started && !brokersReachable() && 'Kafka brokers unreachable',
+      redisStatus() !== 'ready' && 'Redis unreachable',
+      state.started && !state.licencesLoaded && 'licence register loading',
+      state.started && !reportConsumerRunning() && 'report consumer not in its group',
+    ].filter((reason): reason is string => typeof reason === 'string');
+
+  // First, so a taken port fails before anything connects, and a supervisor sees the process alive
+  // (but not ready) while it reaches its services.
+  const ops =
+    settings.httpPort === 0 ? null : await startOpsServer({ port: settings.httpPort, registry: metrics.registry, notReady, portSetting: settingName('httpPort') });
+  if (ops) resources.opened('ops server', () => ops.close());
+
   const kafka = new Kafka({
     clientId: `ree-sentinel-${process.pid}`,
     brokers: settings.kafkaBrokers,
@@ -81,36 +130,49 @@ export async function startDetector(settings: Settings, logger: Logger = createL
     retry: { retries: 8 },
   });
   const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(settings.topicPrefix, { partitions: settings.topicPartitions, replicationFactor: settings.topicReplication }));
+  resources.opened('Kafka admin', () => admin.disconnect());
+  await reach(kafkaService, REACH_TIMEOUT_MS, async () => {
+    await admin.connect();
+    await ensureTopics(admin, topicSpecs(settings.topicPrefix, { partitions: settings.topicPartitions, replicationFactor: settings.topicReplication }));
+  });
+  const probe = await reach(kafkaService, REACH_TIMEOUT_MS, () => startBrokerProbe(kafka));
+  resources.opened('broker probe', () => probe.stop());
+  brokersReachable = probe.reachable;
 
   const registry = settings.schemaRegistryUrl === 'none' ? undefined : new SchemaRegistry({ host: settings.schemaRegistryUrl });
   let encoder: Encoder | undefined;
   if (registry) {
-    encoder = createEncoder({ registry, topicNames: topics });
-    await encoder.registerSchemas();
+    const withRegistry = createEncoder({ registry, topicNames: topics });
+    await reach({ what: 'the schema registry', where: settings.schemaRegistryUrl, setting: settingName('schemaRegistryUrl') }, REACH_TIMEOUT_MS, () =>
+      withRegistry.registerSchemas(),
+    );
+    encoder = withRegistry;
   }
   const decoder = createDecoder(registry ? { registry } : {});
 
-  const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: false, lazyConnect: true });
-  await redis.connect();
+  const redis = createRedisClient(settings.redisUrl, logger);
+  resources.opened('Redis', () => redis.disconnect());
+  redisStatus = () => redis.status;
+  await reach({ what: 'Redis', where: settings.redisUrl, setting: settingName('redisUrl') }, REACH_TIMEOUT_MS, () => redis.connect());
   const store = createRedisStore({ redis, prefix: settings.statePrefix });
-  const pipeline = createPipeline({ store, rules, catalogue });
+  resources.opened('state store', () => store.close());
+  const pipeline = createPipeline({ store, rules: initialRules, catalogue });
 
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  await producer.connect();
+  resources.opened('Kafka producer', () => producer.disconnect());
+  await reach(kafkaService, REACH_TIMEOUT_MS, () => producer.connect());
   const alerts = createKafkaAlertSink({ producer, topic: topics.alerts, format: settings.alertFormat, encoder });
   const deadLetters = createKafkaDeadLetterSink({ producer, topic: topics.deadletter });
 
-  let fatal = false;
   let onFatal: (err: unknown) => void = () => undefined;
   const failed = new Promise<unknown>((resolve) => {
     onFatal = (err) => {
-      fatal = true;
+      state.fatal = true;
       resolve(err);
     };
   });
 
+  const groupTiming = { sessionTimeoutMs: settings.sessionTimeoutMs };
   const licenceConsumer = createLicenceConsumer({
     kafka,
     admin,
@@ -122,6 +184,7 @@ export async function startDetector(settings: Settings, logger: Logger = createL
     metrics,
     logger,
     onFatal,
+    ...groupTiming,
   });
   const watchlistConsumer = createWatchlistConsumer({
     kafka,
@@ -135,6 +198,7 @@ export async function startDetector(settings: Settings, logger: Logger = createL
     metrics,
     logger,
     onFatal,
+    ...groupTiming,
   });
   const reportConsumer = createReportConsumer({
     kafka,
@@ -148,23 +212,26 @@ export async function startDetector(settings: Settings, logger: Logger = createL
     metrics,
     logger,
     onFatal,
+    ...groupTiming,
   });
+  reportConsumerRunning = reportConsumer.running;
+  state.started = true;
 
-  let licencesLoaded = false;
-  const ready = () => !fatal && licencesLoaded && reportConsumer.running();
-  const ops = settings.httpPort === 0 ? null : await startOpsServer({ port: settings.httpPort, registry: metrics.registry, ready });
-
+  // No deadline on joining the groups: the brokers have answered, and a join legitimately waits
+  // for the session of a member that died without leaving to run out. Meanwhile /readyz says so.
+  resources.opened('licence consumer', () => licenceConsumer.stop());
   await licenceConsumer.start();
+  resources.opened('watchlist consumer', () => watchlistConsumer.stop());
   await watchlistConsumer.start();
   if (!(await licenceConsumer.caughtUp(60_000))) logger.warn('licence register not fully loaded after 60 s; starting anyway');
   if (!(await watchlistConsumer.caughtUp(60_000))) logger.warn('watchlist not fully loaded after 60 s; starting anyway');
-  licencesLoaded = true;
+  state.licencesLoaded = true;
+  resources.opened('report consumer', () => reportConsumer.stop());
   await reportConsumer.start();
-  logger.info({ brokers: settings.kafkaBrokers, prefix: settings.topicPrefix, group: settings.groupId, rules: rules.source, http: ops?.port ?? 'off' }, 'detector running');
 
   const reload = () => {
     try {
-      rules = loadRulesFile(settings.rulesFile);
+      const rules = loadRulesFile(settings.rulesFile);
       pipeline.setRules(rules);
       logger.info({ rules: rules.source }, 'rules reloaded');
     } catch (err) {
@@ -174,31 +241,23 @@ export async function startDetector(settings: Settings, logger: Logger = createL
   };
   const onHup = () => reload();
   process.on('SIGHUP', onHup);
-  let debounce: NodeJS.Timeout | undefined;
-  const watcher = settings.rulesFile
-    ? watch(settings.rulesFile, () => {
-        clearTimeout(debounce);
-        debounce = setTimeout(reload, 200);
-      })
-    : undefined;
+  resources.opened('SIGHUP handler', () => process.off('SIGHUP', onHup));
+  if (settings.rulesFile) {
+    const watcher = watchRulesFile(settings.rulesFile, reload, { onError: (err) => logger.warn({ err: errorMessage(err) }, 'cannot watch the rules file; SIGHUP still reloads it') });
+    resources.opened('rules watcher', () => watcher.close());
+  }
+  logger.info({ brokers: settings.kafkaBrokers, prefix: settings.topicPrefix, group: settings.groupId, rules: initialRules.source, http: ops?.port ?? 'off' }, 'detector running');
 
   return {
     settings,
     httpPort: ops?.port ?? null,
-    ready,
+    ready: () => notReady().length === 0,
+    notReady,
     rules: () => pipeline.rules(),
     failed,
     async stop() {
-      process.off('SIGHUP', onHup);
-      watcher?.close();
-      clearTimeout(debounce);
-      await reportConsumer.stop();
-      await licenceConsumer.stop();
-      await watchlistConsumer.stop();
-      await producer.disconnect();
-      await admin.disconnect();
-      await store.close();
-      await ops?.close();
+      const unclosed = await resources.closeAll();
+      if (unclosed.length > 0) logger.warn({ unclosed }, 'not everything closed cleanly');
     },
   };
 }
@@ -209,9 +268,24 @@ export async function runCommand(argv: string[]): Promise<number> {
     console.log(RUN_USAGE);
     return 0;
   }
-  const settings = loadSettings(process.env, values as Record<string, string | undefined>);
-  const logger = createLogger(settings.logLevel);
-  const detector = await startDetector(settings, logger);
+  // Until the settings are read there is no log level; a refusal of them is logged all the same.
+  let logger = createLogger('info');
+  try {
+    const settings = loadSettings(process.env, values as Record<string, string | undefined>);
+    logger = createLogger(settings.logLevel);
+    return await runUntilStopped(await startDetector(settings, logger), logger);
+  } catch (err) {
+    // One JSON line like every other, naming what to fix; the exit lets a supervisor restart us.
+    if (err instanceof ReeError) {
+      logger.fatal({ code: err.code }, `ree-sentinel run: ${err.message} [${err.code}]`);
+      return 2;
+    }
+    logger.fatal({ err }, `ree-sentinel run: ${errorMessage(err)}`);
+    return 1;
+  }
+}
+
+async function runUntilStopped(detector: RunningDetector, logger: Logger): Promise<number> {
   const ending = await new Promise<{ signal: string } | { error: unknown }>((resolve) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'stopping: finishing the batch in flight');
@@ -225,7 +299,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     // Staying up would only look alive: nothing is consumed any more. A supervisor's restart
     // rejoins the group and resumes from the committed offsets.
     logger.fatal({ err: ending.error }, 'a Kafka consumer stopped for good; exiting so the detector can be restarted');
-    await detector.stop().catch((err: unknown) => logger.warn({ err }, 'shutdown after the failure was not clean'));
+    await detector.stop();
     return 1;
   }
   await detector.stop();

@@ -1,5 +1,4 @@
 /** `ree-sentinel simulate`: a labelled synthetic supply chain, to a file or to live topics. */
-import { renameSync, rmSync } from 'node:fs';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
 import { createEncoder } from '../codec/encode.ts';
@@ -12,26 +11,6 @@ import { writeLinesToKafka, type WritableLine } from '../producers/recording-wri
 import { simulateRecords } from '../sim/simulate.ts';
 import { streamSimulation, writeLabels, writeRecording } from '../sim/write-recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
-import { isSpecialFile } from './output-file.ts';
-
-/**
- * Writes a file under `<path>.partial` and moves it into place only when complete, so a run that
- * fails (a full disk, an interrupted run) never leaves a truncated file where a good one was.
- */
-async function intoPlace(path: string, write: (partial: string) => Promise<unknown>): Promise<void> {
-  if (isSpecialFile(path)) {
-    await write(path);
-    return;
-  }
-  const partial = `${path}.partial`;
-  try {
-    await write(partial);
-    renameSync(partial, path);
-  } catch (err) {
-    rmSync(partial, { force: true });
-    throw err;
-  }
-}
 
 /** A written recording read back, for sending to Kafka after the file. */
 async function* linesOf(path: string): AsyncIterable<WritableLine> {
@@ -109,7 +88,8 @@ export async function simulateCommand(argv: string[]): Promise<number> {
 
   let source: Iterable<WritableLine> | AsyncIterable<WritableLine> = generated;
   if (values.out) {
-    await intoPlace(values.out as string, (partial) => writeRecording(partial, generated));
+    // Written as <file>.partial and moved into place when complete: a failed run never leaves a truncated file.
+    await writeRecording(values.out as string, generated);
     if (values['to-kafka']) source = linesOf(values.out as string);
   }
   if (values['to-kafka']) {
@@ -140,7 +120,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     }
   }
   const outcome = sim.outcome();
-  if (values.labels) await intoPlace(values.labels as string, (partial) => writeLabels(partial, outcome.labels));
+  if (values.labels) await writeLabels(values.labels as string, outcome.labels);
   const s = outcome.stats;
   console.error(
     `simulated ${s.producers} producers over ${s.days} days (seed ${s.seed}): ${s.records} records, ${s.labels} labelled anomalies in ${((performance.now() - started) / 1000).toFixed(1)} s`,

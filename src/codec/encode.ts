@@ -31,6 +31,21 @@ export interface Encoder {
   schemaId(kind: SchemaKind): number | undefined;
 }
 
+/** A 409 on the last of these is a real conflict: the subject holds an incompatible schema. */
+const CONCURRENT_START_ATTEMPTS = 4;
+
+function registrationError(kind: SchemaKind, subject: string, err: unknown): ReeError {
+  const status = httpStatus(err);
+  // 409: incompatible with what the subject holds; 422: the registry rejects the schema.
+  // Neither gets better by retrying.
+  const permanent = status === 409 || status === 422;
+  return new ReeError(
+    permanent ? 'REE_ERR_CONFIG' : 'REE_ERR_KAFKA',
+    `could not register the ${recordName(kind)} schema under ${subject}: ${errorMessage(err)}`,
+    { retriable: !permanent, cause: err, context: { subject, status } },
+  );
+}
+
 export function createEncoder(options: EncoderOptions): Encoder {
   const { registry, topicNames } = options;
   const compatibility = options.compatibility ?? COMPATIBILITY.BACKWARD;
@@ -39,30 +54,36 @@ export function createEncoder(options: EncoderOptions): Encoder {
 
   async function register(kind: SchemaKind): Promise<number> {
     const { subject, schema } = topicSchema(kind, topicNames);
-    try {
-      return (await registry.register(schema, { subject, compatibility })).id;
-    } catch (err) {
-      // The library refuses to register under a subject whose level differs from ours; the
-      // schema may well be there already (registered by an operator or another deployment).
-      if (errorName(err) === 'ConfluentSchemaRegistryCompatibilityError') {
-        try {
-          return await registry.getRegistryIdBySchema(subject, schema);
-        } catch (lookupErr) {
-          throw new ReeError(
-            'REE_ERR_CONFIG',
-            `subject ${subject} has a compatibility level other than ${compatibility} and does not hold the ${recordName(kind)} schema: ${errorMessage(lookupErr)}`,
-            { cause: lookupErr, context: { subject } },
-          );
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return (await registry.register(schema, { subject, compatibility })).id;
+      } catch (err) {
+        // The library refuses to register under a subject whose level differs from ours; the
+        // schema may well be there already (registered by an operator or another deployment).
+        if (errorName(err) === 'ConfluentSchemaRegistryCompatibilityError') return lookUpExisting(kind, err);
+        // Instances starting together race on a new subject: each sees no config, each registers
+        // (same schema, same id) and each then sets the subject's compatibility. Confluent's
+        // registry takes the second setting as an update; Apicurio answers 409 ("A rule named
+        // 'COMPATIBILITY' already exists"). Either way the subject is now set up by the winner,
+        // and the next attempt takes the ordinary path.
+        if (attempt < CONCURRENT_START_ATTEMPTS && httpStatus(err) === 409) {
+          await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
+          continue;
         }
+        throw registrationError(kind, subject, err);
       }
-      const status = httpStatus(err);
-      // 409: incompatible with what the subject holds; 422: the registry rejects the schema.
-      // Neither gets better by retrying.
-      const permanent = status === 409 || status === 422;
+    }
+  }
+
+  async function lookUpExisting(kind: SchemaKind, cause: unknown): Promise<number> {
+    const { subject, schema } = topicSchema(kind, topicNames);
+    try {
+      return await registry.getRegistryIdBySchema(subject, schema);
+    } catch (lookupErr) {
       throw new ReeError(
-        permanent ? 'REE_ERR_CONFIG' : 'REE_ERR_KAFKA',
-        `could not register the ${recordName(kind)} schema under ${subject}: ${errorMessage(err)}`,
-        { retriable: !permanent, cause: err, context: { subject, status } },
+        'REE_ERR_CONFIG',
+        `subject ${subject} has a compatibility level other than ${compatibility} and does not hold the ${recordName(kind)} schema: ${errorMessage(lookupErr)}`,
+        { cause: lookupErr, context: { subject, refused: errorMessage(cause) } },
       );
     }
   }

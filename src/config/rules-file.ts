@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import { ConfigError } from '../errors.ts';
 import { RULES } from '../rules/index.ts';
 import type { ParamsFor, Rule, RuleId } from '../rules/rule.ts';
@@ -89,7 +90,7 @@ function offsetOf(doc: Document, path: (string | number)[]): number | undefined 
 /** Specificity order: a producer+material override beats a producer one, which beats a material one. */
 const specificity = (o: Override): number => (o.producerId ? 2 : 0) + (o.material ? 1 : 0);
 
-function makeSettings<P>(rule: Rule<P>, entry: z.output<typeof ruleEntry>, where: (path: (string | number)[]) => string): RuleSettings<P> {
+function makeSettings<P>(rule: Rule<P>, entry: z.output<typeof ruleEntry>, where: (path: (string | number)[]) => string, materials: ReadonlySet<string>): RuleSettings<P> {
   // Strict here even if the rule's schema is not: a misspelt parameter must be refused, not
   // silently leave the default in force.
   const schema = rule.params instanceof z.ZodObject ? (rule.params.strict() as unknown as z.ZodType<P>) : rule.params;
@@ -108,6 +109,12 @@ function makeSettings<P>(rule: Rule<P>, entry: z.output<typeof ruleEntry>, where
     throw new ConfigError(`${where(path)}: rules.${rule.id}.bands: ${bandsResult.error.issues[0]!.message}`, 'REE_ERR_RULES_FILE');
   }
   const defaults = parse(entry.params, ['rules', rule.id, 'params']);
+  // An override for a material that does not exist would never apply: most likely a typo.
+  entry.overrides.forEach((o, i) => {
+    if (o.material === undefined || materials.has(o.material)) return;
+    const path = ['rules', rule.id, 'overrides', i, 'material'];
+    throw new ConfigError(`${where(path)}: ${path.join('.')}: unknown material "${o.material}" (the catalogue has ${[...materials].join(', ')})`, 'REE_ERR_RULES_FILE');
+  });
   // Validate every override up front: a bad one must fail at load, not when its producer shows up.
   entry.overrides.forEach((o, i) => parse({ ...entry.params, ...o.params }, ['rules', rule.id, 'overrides', i, 'params']));
   const ordered = entry.overrides
@@ -151,8 +158,11 @@ function makeSettings<P>(rule: Rule<P>, entry: z.output<typeof ruleEntry>, where
   };
 }
 
-/** Parses rules-file text; `source` names the file in messages. An empty text means all defaults. */
-export function parseRulesFile(text: string, source = 'rules file', rules: readonly Rule<any>[] = RULES): RuleSet {
+/**
+ * Parses rules-file text; `source` names the file in messages. An empty text means all defaults.
+ * Overrides may only name materials of the catalogue (the shipped one unless given).
+ */
+export function parseRulesFile(text: string, source = 'rules file', rules: readonly Rule<any>[] = RULES, catalogue: Catalogue = loadCatalogue()): RuleSet {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -180,9 +190,10 @@ export function parseRulesFile(text: string, source = 'rules file', rules: reado
       );
     }
   }
+  const materials = new Set(catalogue.all().map((m) => m.code));
   const settings = rules.map((rule) => {
     const entry = ruleEntry.parse(parsed.data.rules[rule.id] ?? {});
-    return makeSettings(rule, entry, where);
+    return makeSettings(rule, entry, where, materials);
   });
   const byId = new Map(settings.map((s) => [s.rule.id, s]));
   return { rules: settings, get: (id) => byId.get(id), source };

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { DEFAULT_SESSION_TIMEOUT_MS } from '../kafka/group-timing.ts';
 
 const brokerList = z
   .string()
@@ -39,6 +40,12 @@ export const settingsSchema = z.object({
   topicReplication: z.coerce.number().int().min(1).max(10).default(1),
   /** Topic-partitions processed at once. 1 keeps the strictest effectively-once guarantee. */
   concurrency: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * How long the group waits for a silent member before giving its partitions to the others. Short,
+   * so an instance that crashed (or was killed) is replaced within seconds; the broker's
+   * group.min.session.timeout.ms (6 s by default) is the floor.
+   */
+  sessionTimeoutMs: z.coerce.number().int().min(6_000).max(300_000).default(DEFAULT_SESSION_TIMEOUT_MS),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Settings = z.output<typeof settingsSchema>;
@@ -57,6 +64,7 @@ export const SETTING_SOURCES: Record<keyof Settings, { env: string; flag: string
   topicPartitions: { env: 'REE_TOPIC_PARTITIONS', flag: 'partitions', help: 'partitions of topics run creates' },
   topicReplication: { env: 'REE_TOPIC_REPLICATION', flag: 'replication', help: 'replication factor of topics run creates' },
   concurrency: { env: 'REE_CONCURRENCY', flag: 'concurrency', help: 'topic-partitions processed at once' },
+  sessionTimeoutMs: { env: 'REE_SESSION_TIMEOUT_MS', flag: 'session-timeout', help: 'ms before a silent instance loses its partitions' },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', help: 'fatal|error|warn|info|debug|trace|silent' },
 };
 
@@ -74,13 +82,16 @@ export function loadSettings(env: NodeJS.ProcessEnv, flags: Record<string, strin
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0]) as keyof Settings;
-    const source = SETTING_SOURCES[key];
     const given = raw[key];
-    throw new ConfigError(
-      `bad setting ${source.env} (--${source.flag}) = ${JSON.stringify(given)}: ${issue.message}; expected ${source.help}`,
-    );
+    throw new ConfigError(`bad setting ${settingName(key)} = ${JSON.stringify(given)}: ${issue.message}; expected ${SETTING_SOURCES[key].help}`);
   }
   return parsed.data;
+}
+
+/** How a user sets it: `KAFKA_BROKERS (--brokers)`. */
+export function settingName(key: keyof Settings): string {
+  const source = SETTING_SOURCES[key];
+  return `${source.env} (--${source.flag})`;
 }
 
 export function settingsHelp(): string {

@@ -32,6 +32,20 @@ export type ReportTopicKind = (typeof REPORT_TOPIC_KINDS)[number];
 /** Reference-data topics are compacted: the latest value per key is the truth, a tombstone deletes. */
 export const COMPACTED_TOPIC_KINDS: readonly TopicKind[] = ['licences', 'watchlist', 'quotas'];
 
+/**
+ * Report topics keep their records until an operator says otherwise (retention.ms -1). Record times
+ * are whatever producers set, and a backlog loaded today may carry last year's report times: under
+ * the broker's time retention those records would be deleted as soon as they landed, and with them
+ * the history a rebuild of the state replays. Disk is bounded by retention.bytes if one is set.
+ */
+export const REPORT_TOPIC_RETENTION = { name: 'retention.ms', value: '-1' } as const;
+
+function configEntriesOf(kind: TopicKind): { name: string; value: string }[] {
+  if (COMPACTED_TOPIC_KINDS.includes(kind)) return [{ name: 'cleanup.policy', value: 'compact' }];
+  if ((REPORT_TOPIC_KINDS as readonly TopicKind[]).includes(kind)) return [{ ...REPORT_TOPIC_RETENTION }];
+  return [];
+}
+
 export type TopicNames = Record<TopicKind, string>;
 
 export function topicNames(prefix = 'ree'): TopicNames {
@@ -56,8 +70,6 @@ export function topicSpecs(
     topic: names[kind],
     numPartitions: options.partitions ?? 6,
     replicationFactor: options.replicationFactor ?? 1,
-    configEntries: COMPACTED_TOPIC_KINDS.includes(kind)
-      ? [{ name: 'cleanup.policy', value: 'compact' }]
-      : [],
+    configEntries: configEntriesOf(kind),
   }));
 }

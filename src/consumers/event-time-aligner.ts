@@ -1,5 +1,7 @@
 /**
- * Keeps the four report topics of one partition index in step by record time.
+ * Keeps the four report topics of one partition index in step by the reports' own time (occurredAt),
+ * never by Kafka record time: record times are whatever producers set, and a backlog loaded in
+ * seconds, or produced with kcat, has them all within moments of each other.
  *
  * A producer's clock (the latest occurredAt among its reports) decides when a day's balance is
  * judged, and its reports arrive on four topics. After an outage, or on a first start over a
@@ -19,10 +21,13 @@ export interface AlignerOptions {
 }
 
 interface PartitionState {
-  /** Latest record timestamp processed, and records still waiting after that batch. */
+  /** Latest report time processed, and records still waiting after that batch. */
   lastTs?: number;
   lag?: number;
-  /** First record time of a batch that was held back: what this topic-partition waits with. */
+  /**
+   * First report time of what this topic-partition waits with: a batch held back, or the rest of a
+   * batch that was cut.
+   */
   peekTs?: number;
 }
 
@@ -51,7 +56,7 @@ export class EventTimeAligner {
   }
 
   /**
-   * The latest record time this topic-partition may process now: the slowest sibling that still
+   * The latest report time this topic-partition may process now: the slowest sibling that still
    * has records waiting, plus the slack. Infinity when nothing holds it back; -Infinity while an
    * unseen sibling is waited for (up to maxHoldMs of wall time, `nowMs`).
    */
@@ -91,16 +96,36 @@ export class EventTimeAligner {
     this.awaitedSince.delete(key);
   }
 
+  /**
+   * Call after a batch was cut, with the report time of the first record not taken. The rest waits
+   * like a held batch, showing its time: two siblings cut at once, each beyond what the other has
+   * reached, must not wait for each other (the earliest goes first).
+   */
+  cut(topic: string, partition: number, nextTs: number): void {
+    const key = this.key(topic, partition);
+    this.state.set(key, { ...this.state.get(key), peekTs: nextTs });
+  }
+
+  /**
+   * Siblings, held or cut, whose next record is within their limit now. The caller resumes these
+   * after every step, so alignment moves as fast as fetches allow rather than waiting for a timer,
+   * and never resumes a sibling only for it to be held again.
+   */
+  releasable(topic: string, partition: number, nowMs: number): { topic: string; partitions: number[] }[] {
+    return this.topics
+      .filter((sibling) => {
+        if (sibling === topic) return false;
+        const waitsWith = this.state.get(this.key(sibling, partition))?.peekTs;
+        return waitsWith !== undefined && waitsWith <= this.limit(sibling, partition, nowMs);
+      })
+      .map((t) => ({ topic: t, partitions: [partition] }));
+  }
+
   /** Whether a batch starting at `firstTs` must wait entirely. */
   shouldHold(topic: string, partition: number, firstTs: number, nowMs: number): boolean {
     const hold = firstTs > this.limit(topic, partition, nowMs);
     if (hold) this.held(topic, partition, firstTs, nowMs);
     return hold;
-  }
-
-  /** Topic-partitions of this partition index that may have been held and can be retried now. */
-  siblings(topic: string, partition: number): { topic: string; partitions: number[] }[] {
-    return this.topics.filter((t) => t !== topic).map((t) => ({ topic: t, partitions: [partition] }));
   }
 
   /** Forget a partition on rebalance: its new owner starts from what is committed. */

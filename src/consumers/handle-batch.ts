@@ -1,12 +1,13 @@
 /**
- * One batch of one report topic-partition: decode and validate every record, dead-letter the bad
- * ones, run the good ones through the pipeline, publish the alerts, and only then say the batch is
- * done (the caller commits). Every durable step is idempotent, so a retry or a redelivery after a
+ * One batch of one report topic-partition: decode and validate every record (a step of its own, so
+ * the consumer can align topics on the reports' times before it decides how much of the batch to
+ * take), dead-letter the bad ones, run the good ones through the pipeline, publish the alerts, and
+ * only then say the batch is done (the caller commits). Every durable step is idempotent, so a retry or a redelivery after a
  * crash at any point repeats nothing visible.
  */
 import type { IHeaders } from 'kafkajs';
 import type { ReportTopicKind } from '../config/topics.ts';
-import type { Decoder } from '../codec/decode.ts';
+import type { DecodeOutcome, Decoder } from '../codec/decode.ts';
 import type { Alert, Report } from '../domain/events.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
@@ -37,18 +38,37 @@ export interface BatchOutcome {
   deadLetters: DeadLetter[];
 }
 
-export async function handleReportBatch(
-  deps: BatchDeps,
-  batch: { kind: ReportTopicKind; topic: string; partition: number; records: RawRecord[] },
-): Promise<BatchOutcome> {
-  const { decoder, pipeline, logger, metrics } = deps;
-  const onRetry = (err: unknown, attempt: number) =>
-    logger?.warn({ err, attempt, topic: batch.topic, partition: batch.partition }, 'retrying batch step');
+export interface ReportBatch {
+  kind: ReportTopicKind;
+  topic: string;
+  partition: number;
+  records: RawRecord[];
+}
 
-  const outcomes = await retry(() => decoder.decodeBatch(batch.records.map((r) => r.value), (v) => decoder.decodeReport(batch.kind, v)), { onRetry });
+const retryLogger = (logger: Logger | undefined, batch: ReportBatch) => (err: unknown, attempt: number) =>
+  logger?.warn({ err, attempt, topic: batch.topic, partition: batch.partition }, 'retrying batch step');
+
+/** Decodes and validates every record of the batch; bad ones come back as `ok: false` in place. */
+export function decodeReportBatch(deps: Pick<BatchDeps, 'decoder' | 'logger'>, batch: ReportBatch): Promise<DecodeOutcome<Report>[]> {
+  const { decoder } = deps;
+  return retry(() => decoder.decodeBatch(batch.records.map((r) => r.value), (v) => decoder.decodeReport(batch.kind, v)), { onRetry: retryLogger(deps.logger, batch) });
+}
+
+/**
+ * Event times of decoded records, for aligning topics: a report's occurredAt; -Infinity for a bad
+ * record, which has no time of its own and is dead-lettered with the reports around it.
+ */
+export function eventTimesOf(outcomes: readonly DecodeOutcome<Report>[]): number[] {
+  return outcomes.map((o) => (o.ok ? o.value.event.occurredAt : Number.NEGATIVE_INFINITY));
+}
+
+/** `decoded` is decodeReportBatch's outcome for these records (index-aligned). */
+export async function handleReportBatch(deps: BatchDeps, batch: ReportBatch, decoded: readonly DecodeOutcome<Report>[]): Promise<BatchOutcome> {
+  const { pipeline, logger, metrics } = deps;
+  const onRetry = retryLogger(logger, batch);
   const reports: Report[] = [];
   const deadLetters: DeadLetter[] = [];
-  outcomes.forEach((outcome, i) => {
+  decoded.forEach((outcome, i) => {
     const record = batch.records[i]!;
     if (outcome.ok) reports.push(outcome.value);
     else deadLetters.push({ key: record.key, value: record.value, headers: record.headers, error: outcome.error, topic: batch.topic, partition: batch.partition, offset: record.offset });

@@ -1,12 +1,15 @@
 /**
  * Reads the compacted licences topic into the shared state store, so every detector instance
- * sees every licence whichever partitions it owns. A tombstone deletes. The report consumer
+ * sees every licence whichever partitions it owns. Each record is a version of its licence, kept
+ * beside the others (see licence-versions.ts); a tombstone deletes the licence. The report consumer
  * starts only once this one has caught up with what the topic held at start, or early exports
  * would be judged against a half-loaded licence register.
  */
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Decoder } from '../codec/decode.ts';
+import { groupTiming } from '../kafka/group-timing.ts';
 import type { Licence } from '../domain/events.ts';
+import { effectiveTimeOf } from '../domain/licence-versions.ts';
 import { InvalidRecordError } from '../errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
@@ -27,6 +30,14 @@ export interface LicenceConsumerDeps {
   logger: Logger;
   /** Called when kafkajs has stopped the consumer and will not restart it. */
   onFatal?: (err: unknown) => void;
+  sessionTimeoutMs?: number;
+}
+
+interface LicenceChange {
+  /** A tombstone came: every version stored so far goes. */
+  wipe: boolean;
+  /** Effective time → the last record of that version in the batch. */
+  versions: Map<number, Licence>;
 }
 
 export interface LicenceConsumer {
@@ -43,7 +54,7 @@ export function createLicenceConsumer(deps: LicenceConsumerDeps): LicenceConsume
   return {
     async start() {
       await catchUp.start();
-      consumer = deps.kafka.consumer({ groupId: deps.groupId, allowAutoTopicCreation: false });
+      consumer = deps.kafka.consumer({ groupId: deps.groupId, allowAutoTopicCreation: false, ...groupTiming(deps.sessionTimeoutMs) });
       consumer.on(consumer.events.CRASH, (e) => {
         deps.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'licence consumer crashed');
         if (!e.payload.restart) deps.onFatal?.(e.payload.error);
@@ -58,8 +69,16 @@ export function createLicenceConsumer(deps: LicenceConsumerDeps): LicenceConsume
             batch.messages.map((m) => m.value),
             (value) => deps.decoder.decodeLicence(value),
           );
-          /** licenceId → what the batch leaves it as (null: deleted) */
-          const latest = new Map<string, Licence | null>();
+          /** licenceId → what the batch does to it: a tombstone wipes it first, then versions are kept. */
+          const changes = new Map<string, LicenceChange>();
+          const changeOf = (licenceId: string): LicenceChange => {
+            let change = changes.get(licenceId);
+            if (!change) {
+              change = { wipe: false, versions: new Map() };
+              changes.set(licenceId, change);
+            }
+            return change;
+          };
           const deadLetter = (m: (typeof batch.messages)[number], error: InvalidRecordError) =>
             dead.push({ key: m.key, value: m.value, headers: m.headers, error, topic: batch.topic, partition: batch.partition, offset: m.offset });
           batch.messages.forEach((m, i) => {
@@ -71,17 +90,21 @@ export function createLicenceConsumer(deps: LicenceConsumerDeps): LicenceConsume
             }
             const licence = outcome.value;
             if (licence === null) {
-              if (key) latest.set(key, null);
+              if (key) changes.set(key, { wipe: true, versions: new Map() });
             } else if (key && key !== licence.licenceId) {
               deadLetter(m, new InvalidRecordError('REE_ERR_VALIDATION', `record key "${key}" is not the licenceId "${licence.licenceId}"`));
             } else {
-              latest.set(licence.licenceId, licence);
+              // A later record of the same version replaces it, as it would in the store.
+              changeOf(licence.licenceId).versions.set(effectiveTimeOf(licence), licence);
             }
           });
-          // Only each licence's last record in the batch counts, so the writes are independent
-          // and can all be in flight at once: one round trip per batch instead of one per record.
+          // Only what each licence's records add up to is written, and licences are independent, so
+          // they all go at once: one round trip per batch instead of one per record.
           await Promise.all(
-            [...latest].map(([licenceId, licence]) => retry(() => (licence === null ? deps.store.deleteLicence(licenceId) : deps.store.putLicence(licence)))),
+            [...changes].map(async ([licenceId, change]) => {
+              if (change.wipe) await retry(() => deps.store.deleteLicence(licenceId));
+              for (const version of change.versions.values()) await retry(() => deps.store.putLicence(version));
+            }),
           );
           await retry(() => deps.deadLetters.send(dead));
           deps.metrics?.events.inc({ topic: batch.topic }, batch.messages.length);

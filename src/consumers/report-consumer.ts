@@ -7,9 +7,12 @@
 import { PartitionAssigners, type Consumer, type Kafka } from 'kafkajs';
 import { REPORT_TOPIC_KINDS, type ReportTopicKind, type TopicNames } from '../config/topics.ts';
 import { CoPartitionAssigner } from '../kafka/co-partition-assigner.ts';
+import { groupTiming } from '../kafka/group-timing.ts';
 import type { Logger } from '../ops/logger.ts';
+import type { DecodeOutcome } from '../codec/decode.ts';
+import type { Report } from '../domain/events.ts';
 import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
-import { handleReportBatch, type BatchDeps } from './handle-batch.ts';
+import { decodeReportBatch, eventTimesOf, handleReportBatch, type BatchDeps, type ReportBatch } from './handle-batch.ts';
 
 export interface ReportConsumerDeps extends BatchDeps {
   kafka: Kafka;
@@ -17,11 +20,15 @@ export interface ReportConsumerDeps extends BatchDeps {
   topics: TopicNames;
   concurrency: number;
   logger: Logger;
-  /** How far one report topic may run ahead of its siblings in record time (default 6 h). */
+  /** How far one report topic may run ahead of its siblings in report time, occurredAt (default 6 h). */
   alignSlackMs?: number;
   /** Called when kafkajs has stopped the consumer and will not restart it. */
   onFatal?: (err: unknown) => void;
+  sessionTimeoutMs?: number;
 }
+
+/** The broker's longest wait on a fetch with nothing new: how soon a held partition can go again. */
+export const ALIGNED_FETCH_WAIT_MS = 100;
 
 export interface ReportConsumer {
   start(): Promise<void>;
@@ -41,9 +48,14 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       consumer = deps.kafka.consumer({
         groupId: deps.groupId,
         allowAutoTopicCreation: false,
+        ...groupTiming(deps.sessionTimeoutMs),
         // The aligner needs every report topic of a partition index in one process. Round robin
         // stays second so a group mid-upgrade, with members that only know it, can still form.
         partitionAssigners: [CoPartitionAssigner, PartitionAssigners.roundRobin],
+        // A resumed topic-partition is read only by the next fetch, and a fetch whose other
+        // partitions are all caught up waits this long at the broker first. A backlog takes
+        // hundreds of hold-and-resume steps to align; with kafkajs's 5 s many of them wait it out.
+        maxWaitTimeInMs: ALIGNED_FETCH_WAIT_MS,
       });
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         joined = true;
@@ -87,7 +99,30 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           await admin.disconnect();
         }
       };
+      /**
+       * Decoded records a held or cut batch left behind, by topic-partition and offset: the rest is
+       * fetched again on every resume until its siblings catch up, and need not be decoded each time.
+       */
+      const heldDecoded = new Map<string, Map<string, DecodeOutcome<Report>>>();
+      const decodeReusingHeld = async (key: string, whole: ReportBatch): Promise<DecodeOutcome<Report>[]> => {
+        const known = heldDecoded.get(key);
+        const missing = known ? whole.records.filter((r) => !known.has(r.offset)) : whole.records;
+        const fresh = missing.length > 0 ? await decodeReportBatch(deps, { ...whole, records: missing }) : [];
+        const freshByOffset = new Map(missing.map((r, i) => [r.offset, fresh[i]!]));
+        return whole.records.map((r) => known?.get(r.offset) ?? freshByOffset.get(r.offset)!);
+      };
+      const keepHeld = (key: string, whole: ReportBatch, decoded: readonly DecodeOutcome<Report>[], take: number) => {
+        if (take === whole.records.length) heldDecoded.delete(key);
+        else heldDecoded.set(key, new Map(whole.records.slice(take).map((r, i) => [r.offset, decoded[take + i]!])));
+      };
+      consumer.on(consumer.events.REBALANCING, () => heldDecoded.clear());
+      consumer.on(consumer.events.GROUP_JOIN, () => heldDecoded.clear());
       const c = consumer;
+      const resumeReleasable = (topic: string, partition: number) => {
+        const waiting = new Set(c.paused().flatMap((tp) => (tp.partitions ?? []).map((p) => `${tp.topic}/${p}`)));
+        const siblings = aligner.releasable(topic, partition, Date.now()).filter((tp) => waiting.has(`${tp.topic}/${partition}`));
+        if (siblings.length > 0) c.resume(siblings);
+      };
       // Held partitions are retried every second: a sibling may have caught up, or the wait for
       // an empty one may have run out.
       retryHeld = setInterval(() => {
@@ -101,33 +136,44 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           if (!isRunning() || isStale() || batch.messages.length === 0) return;
           const kind = kindOf.get(batch.topic)!;
           const started = process.hrtime.bigint();
-          // Only the part of the batch that does not run ahead of the sibling topics goes now.
-          const limit = aligner.limit(batch.topic, batch.partition, Date.now());
-          const take = alignedPrefixLength(batch.messages.map((m) => Number(m.timestamp)), limit);
-          if (take === 0) {
-            aligner.held(batch.topic, batch.partition, Number(batch.messages[0]!.timestamp), Date.now());
-            pause();
-            return;
-          }
-          const messages = take === batch.messages.length ? batch.messages : batch.messages.slice(0, take);
-          const outcome = await handleReportBatch(deps, {
+          const whole: ReportBatch = {
             kind,
             topic: batch.topic,
             partition: batch.partition,
-            records: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers, offset: m.offset })),
-          });
+            records: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers, offset: m.offset })),
+          };
+          // Aligned on the reports' own times, never the record times: those are whatever the
+          // producer set (a backlog loaded in seconds, a kcat user), and results must not depend on them.
+          const heldKey = `${batch.topic}/${batch.partition}`;
+          const decoded = await decodeReusingHeld(heldKey, whole);
+          const times = eventTimesOf(decoded);
+          // Only the part of the batch that does not run ahead of the sibling topics goes now.
+          const limit = aligner.limit(batch.topic, batch.partition, Date.now());
+          const take = alignedPrefixLength(times, limit);
+          keepHeld(heldKey, whole, decoded, take);
+          if (take === 0) {
+            aligner.held(batch.topic, batch.partition, times[0]!, Date.now());
+            pause();
+            deps.logger.debug({ topic: batch.topic, partition: batch.partition, firstReportTime: times[0], limit, records: batch.messages.length }, 'batch held');
+            // What this one waits with may be what a held sibling was waiting to see.
+            resumeReleasable(batch.topic, batch.partition);
+            return;
+          }
+          const messages = take === batch.messages.length ? batch.messages : batch.messages.slice(0, take);
+          const outcome = await handleReportBatch(deps, { ...whole, records: whole.records.slice(0, take) }, decoded.slice(0, take));
           const last = messages[messages.length - 1]!;
           resolveOffset(last.offset);
           // A whole batch may end in control records that kafkajs filtered out; offsetLag counts past them.
           const lag = take === batch.messages.length ? Number(batch.offsetLag()) : Number(batch.highWatermark) - Number(last.offset) - 1;
-          aligner.observe(batch.topic, batch.partition, Math.max(...messages.map((m) => Number(m.timestamp))), lag);
+          aligner.observe(batch.topic, batch.partition, times.slice(0, take).reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY), lag);
           await commitOffsetsIfNecessary();
           await heartbeat();
           // The rest of a cut batch is fetched again once this partition is resumed.
-          if (take < batch.messages.length) pause();
-          const waiting = new Set(c.paused().flatMap((tp) => (tp.partitions ?? []).map((p) => `${tp.topic}/${p}`)));
-          const siblings = aligner.siblings(batch.topic, batch.partition).filter((tp) => waiting.has(`${tp.topic}/${batch.partition}`));
-          if (siblings.length > 0) c.resume(siblings);
+          if (take < batch.messages.length) {
+            aligner.cut(batch.topic, batch.partition, times[take]!);
+            pause();
+          }
+          resumeReleasable(batch.topic, batch.partition);
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           deps.metrics?.batchDuration.observe({ topic: batch.topic }, seconds);
           deps.metrics?.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, lag);

@@ -8,6 +8,7 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Decoder } from '../codec/decode.ts';
 import type { WatchlistEntry } from '../domain/events.ts';
 import { InvalidRecordError } from '../errors.ts';
+import { groupTiming } from '../kafka/group-timing.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { retry } from '../ops/retry.ts';
@@ -29,6 +30,7 @@ export interface WatchlistConsumerDeps {
   logger: Logger;
   /** Called when kafkajs has stopped the consumer and will not restart it. */
   onFatal?: (err: unknown) => void;
+  sessionTimeoutMs?: number;
 }
 
 export interface WatchlistConsumer {
@@ -45,7 +47,7 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
   return {
     async start() {
       await catchUp.start();
-      consumer = deps.kafka.consumer({ groupId: deps.groupId, allowAutoTopicCreation: false });
+      consumer = deps.kafka.consumer({ groupId: deps.groupId, allowAutoTopicCreation: false, ...groupTiming(deps.sessionTimeoutMs) });
       consumer.on(consumer.events.CRASH, (e) => {
         deps.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'watchlist consumer crashed');
         if (!e.payload.restart) deps.onFatal?.(e.payload.error);

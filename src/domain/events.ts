@@ -134,10 +134,13 @@ export const licence = z
     validTo: eventTime,
     status: z.enum(LICENCE_STATUSES),
     issuedAt: eventTime,
+    /** When this version (e.g. a suspension) took effect; absent: issuedAt. See licence-versions.ts. */
+    effectiveAt: eventTime.nullish(),
   })
   .refine((l) => l.validTo >= l.validFrom, { message: 'validTo is before validFrom', path: ['validTo'] })
   .superRefine((l, ctx) => {
     for (const field of ['validFrom', 'validTo', 'issuedAt'] as const) requireEra(ctx, l[field], field);
+    if (l.effectiveAt !== null && l.effectiveAt !== undefined) requireEra(ctx, l.effectiveAt, 'effectiveAt');
   });
 
 export const watchlistEntry = z.object({

@@ -13,8 +13,25 @@ export interface RetryOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Our own errors say whether they are retriable; anything else (network, driver) is presumed so. */
-export const defaultIsRetriable = (err: unknown): boolean => (err instanceof ReeError ? err.retriable : true);
+/** Errors of the language itself: a bug in the code, which fails the same way every time. */
+const PROGRAMMING_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
+
+/** A system error from the network or the file system (ECONNRESET, EPIPE...), possibly as the cause. */
+const isSystemError = (err: unknown): boolean =>
+  err instanceof Error && (typeof (err as NodeJS.ErrnoException).code === 'string' || isSystemError(err.cause));
+
+/**
+ * Errors that say whether they are retriable (ours, kafkajs's) are taken at their word. A bug (a
+ * TypeError...) is not retried, unless it only wraps a network failure (fetch's "fetch failed").
+ * Anything else, a driver's own error, is presumed transient.
+ */
+export function defaultIsRetriable(err: unknown): boolean {
+  if (err instanceof ReeError) return err.retriable;
+  const flag = typeof err === 'object' && err !== null ? (err as { retriable?: unknown }).retriable : undefined;
+  if (typeof flag === 'boolean') return flag;
+  if (PROGRAMMING_ERRORS.some((kind) => err instanceof kind)) return isSystemError((err as Error).cause);
+  return true;
+}
 
 export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const retries = options.retries ?? 5;

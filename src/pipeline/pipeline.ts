@@ -6,6 +6,7 @@
  */
 import type { Catalogue } from '../domain/catalogue.ts';
 import type { Alert, Licence, Report, ShipmentReport, WatchlistEntry } from '../domain/events.ts';
+import { licenceVersionAt } from '../domain/licence-versions.ts';
 import type { RuleSet } from '../config/rules-file.ts';
 import { graceMsOf, type VolumeMismatchParams } from '../rules/volume-mismatch.ts';
 import { severityFor } from '../rules/severity.ts';
@@ -116,14 +117,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       // clients are read (applyWatchlist): whichever of a shipment and an entry comes second sees
       // the other, so a match is never missed between two instances.
       const [licences, prices] = await Promise.all([
-        licenceIds.size > 0 ? deps.store.getLicences([...licenceIds]) : new Map<string, Licence>(),
+        licenceIds.size > 0 ? deps.store.getLicenceVersions([...licenceIds]) : new Map<string, Licence[]>(),
         deps.store.observePrices(exports.map(priceOf)),
         deps.store.recordClients(exports.map(sightingOf)),
       ]);
       const watchlistIndex = await currentWatchlist();
       const historyOf = new Map(exports.map((s, i) => [s.reportId, prices[i]!]));
+      // The version in effect when the goods went, whenever its record arrived.
       const licenceOf = (r: Report): Licence | null =>
-        r.kind === 'shipments' && r.event.licenceId ? (licences.get(r.event.licenceId) ?? null) : null;
+        r.kind === 'shipments' && r.event.licenceId ? licenceVersionAt(licences.get(r.event.licenceId) ?? [], r.event.occurredAt) : null;
 
       const results = await deps.store.applyBatch(reports.map((r) => toStateUpdate(r, licenceOf(r), graceFor(batchRules, r))));
 

@@ -26,6 +26,40 @@ export function topicKindOf(topic: string): TopicKind | undefined {
   return KIND_OF_TOPIC.exec(topic)?.[1] as TopicKind | undefined;
 }
 
+/** A time field as recorded: epoch ms, or an ISO-8601 string from a JSON producer. */
+function timeField(value: unknown, field: string): number | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const raw = (value as Record<string, unknown>)[field];
+  if (typeof raw === 'number' && Number.isFinite(raw)) return raw;
+  if (typeof raw === 'string') {
+    const parsed = Date.parse(raw);
+    return Number.isNaN(parsed) ? undefined : parsed;
+  }
+  return undefined;
+}
+
+/**
+ * When a recorded record became known, by its own content, never its record time (whatever its
+ * producer set): a report's reportedAt, a licence version's effectiveAt (absent: issuedAt), a
+ * watchlist entry's listedAt. `record` merges topics in this order, so a backlog loaded in seconds,
+ * in any order of topics, records as the reports were made. A record without such a time (a
+ * tombstone, one kept as raw text) falls back to its record time.
+ */
+export function knownAtOf(line: Pick<RecordingLine, 'topic' | 'timestamp' | 'value'>): number {
+  const kind = topicKindOf(line.topic);
+  const own =
+    kind === 'licences'
+      ? (timeField(line.value, 'effectiveAt') ?? timeField(line.value, 'issuedAt'))
+      : kind === 'watchlist'
+        ? timeField(line.value, 'listedAt')
+        : kind === 'quotas'
+          ? timeField(line.value, 'issuedAt')
+        : kind === 'production' || kind === 'shipments' || kind === 'receipts' || kind === 'inventory'
+          ? timeField(line.value, 'reportedAt')
+          : undefined;
+  return own ?? line.timestamp;
+}
+
 export type ParsedLine = { ok: true; line: RecordingLine; lineNo: number } | { ok: false; error: string; raw: string; lineNo: number };
 
 export function parseRecordingLine(raw: string, lineNo: number): ParsedLine {

@@ -30,7 +30,7 @@ export type RuleId = (typeof RULE_IDS)[number];
 export interface RuleInput {
   report: Report;
   result: ApplyResult;
-  /** The licence a shipment names, when it names one that exists. */
+  /** The licence a shipment names, when it names one that exists: the version in effect at the shipment's occurredAt. */
   licence: Licence | null;
   catalogue: Catalogue;
   /** For an export: earlier declared USD/kg of the same producer and material, oldest first. */

@@ -1,11 +1,12 @@
 /**
  * unlicensed-client: an export of controlled material needs a licence that names this exporter,
  * this client and this material, is in force on the shipment date, and is neither suspended nor
- * revoked. The evidence lists every way the licence fails, not just the first.
+ * revoked at the time the goods went (the licence version in effect at the shipment's occurredAt). The evidence lists every way the licence fails, not just the first.
  */
 import { z } from 'zod';
 import type { ShipmentReport } from '../domain/events.ts';
 import { licenceMisfits, type LicenceMisfit } from '../domain/licence-fit.ts';
+import { effectiveTimeOf } from '../domain/licence-versions.ts';
 import { HOUR_MS, iso } from '../domain/time.ts';
 import { kg, tonnes } from './format.ts';
 import { defineRule, type AlertDraft } from './rule.ts';
@@ -88,6 +89,8 @@ export const unlicensedClient = defineRule({
         licenceValidFrom: iso(licence.validFrom),
         licenceValidTo: iso(licence.validTo),
         licenceStatus: licence.status,
+        // The version judged: in effect from this time (a suspension's or revocation's effectiveAt).
+        licenceStatusSince: iso(effectiveTimeOf(licence)),
       });
     }
     const draft: AlertDraft = {

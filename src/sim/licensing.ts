@@ -3,13 +3,15 @@
  * will count it, and when its records reach the stream. Clean traffic asks here for a licence that
  * truly fits; injectors ask for licences that do not.
  *
- * The detector judges a shipment against the licence record it has seen by the time the shipment's
- * report arrives, so "when" below is always a report time (reportedAt), not an event time.
+ * A licence's first record must reach the stream before a report that names it (the detector
+ * knows no licence it has not read), so "known" is a report time (reportedAt). Its status, though,
+ * is judged by version: the detector applies the version in effect when the goods went, so
+ * "active" and "changed" are event times (occurredAt), whenever the status record arrives.
  */
 import type { Licence } from '../domain/events.ts';
 import type { LicencePlan } from './world.ts';
 
-/** Keeps clean traffic clear of a status change that lands close to a report. */
+/** Keeps clean traffic clear of a status change that takes effect close to a shipment. */
 const RECORD_MARGIN_MS = 60_000;
 /** Clean traffic stays this far under a quota, so float noise in the sums can never tip it over. */
 export const QUOTA_MARGIN_G = 1_000;
@@ -66,14 +68,17 @@ export class LicenceLedger {
     return l.licence.issuedAt + RECORD_MARGIN_MS < reportedAt;
   }
 
-  /** Still ACTIVE as far as a report made at `reportedAt` can tell. */
-  activeAt(l: SimLicence, reportedAt: number): boolean {
-    return !l.statusChange || reportedAt + RECORD_MARGIN_MS < l.statusChange.at;
+  /** Still ACTIVE when goods leave at `occurredAt`. */
+  activeAt(l: SimLicence, occurredAt: number): boolean {
+    return !l.statusChange || occurredAt + RECORD_MARGIN_MS < l.statusChange.at;
   }
 
-  /** Status change already in the stream before `reportedAt`. */
-  changedBefore(l: SimLicence, reportedAt: number): boolean {
-    return l.statusChange !== undefined && l.statusChange.at + RECORD_MARGIN_MS < reportedAt;
+  /**
+   * Suspended or revoked when goods leave at `occurredAt`; its status record is in the stream by
+   * then too (it goes out when it takes effect), so it is in the stream before the report.
+   */
+  changedBefore(l: SimLicence, occurredAt: number): boolean {
+    return l.statusChange !== undefined && l.statusChange.at + RECORD_MARGIN_MS < occurredAt;
   }
 
   validOn(l: SimLicence, occurredAt: number): boolean {
@@ -82,14 +87,14 @@ export class LicenceLedger {
 
   /**
    * A licence a clean export may name: this exporter's, for this client, covering the material,
-   * valid on the day, active when reported, not overrun. The one with the most quota left wins;
+   * valid on the day, known when reported, active when shipped, not overrun. The one with the most quota left wins;
    * the caller trims the quantity to what remains.
    */
   fitting(exporterId: string, clientId: string, material: string, occurredAt: number, reportedAt: number): SimLicence | undefined {
     let best: SimLicence | undefined;
     for (const l of this.byRelation.get(`${exporterId}|${clientId}`) ?? []) {
       if (l.overrun || !l.licence.materials.includes(material)) continue;
-      if (!this.validOn(l, occurredAt) || !this.knownAt(l, reportedAt) || !this.activeAt(l, reportedAt)) continue;
+      if (!this.validOn(l, occurredAt) || !this.knownAt(l, reportedAt) || !this.activeAt(l, occurredAt)) continue;
       if (this.remainingG(l) <= 0) continue;
       if (!best || this.remainingG(l) > this.remainingG(best)) best = l;
     }

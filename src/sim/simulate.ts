@@ -153,7 +153,8 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
         topic: topics.licences,
         key: l.licence.licenceId,
         timestamp: l.statusChange.at,
-        value: { ...l.licence, status: l.statusChange.status },
+        // A new version from the change on; the licence stays ACTIVE for what went before it.
+        value: { ...l.licence, status: l.statusChange.status, effectiveAt: l.statusChange.at },
       });
     }
   }

@@ -1,48 +1,44 @@
 /**
  * Writes recordings and labels as JSON Lines. Lines are serialised one at a time into a chunk of
  * about a megabyte and written with backpressure, so a run of millions of records never holds more
- * than one chunk of text, and the records themselves can come from a generator.
+ * than one chunk of text, and the records themselves can come from a generator. The file appears
+ * only when complete (see openOutputFile); a path that cannot be written is refused in one line.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { openOutputFile } from '../cli/output-file.ts';
 import { simulateRecords, type SimOutcome, type SimulateOptions } from './simulate.ts';
 import type { Label, RecordingLine } from './types.ts';
 
 const CHUNK_CHARS = 1 << 20;
 
-async function writeLines<T>(path: string, items: Iterable<T> | AsyncIterable<T>): Promise<number> {
-  const out: WriteStream = createWriteStream(path, { encoding: 'utf8' });
-  const failed = new Promise<never>((_, reject) => out.once('error', reject));
-  failed.catch(() => {}); // observed below; keeps an early error from being reported as unhandled
+async function writeLines<T>(path: string, what: string, items: Iterable<T> | AsyncIterable<T>): Promise<number> {
+  const out = await openOutputFile(path, what);
   let chunk = '';
   let count = 0;
-  const flush = async (): Promise<void> => {
-    if (chunk.length === 0) return;
-    const ok = out.write(chunk);
-    chunk = '';
-    if (!ok) await Promise.race([once(out, 'drain'), failed]);
-  };
   try {
     for await (const item of items) {
       chunk += `${JSON.stringify(item)}\n`;
       count += 1;
-      if (chunk.length >= CHUNK_CHARS) await flush();
+      if (chunk.length >= CHUNK_CHARS) {
+        await out.write(chunk);
+        chunk = '';
+      }
     }
-    await flush();
-  } finally {
-    out.end();
+    if (chunk.length > 0) await out.write(chunk);
+    await out.commit();
+  } catch (err) {
+    await out.abort();
+    throw err;
   }
-  await Promise.race([once(out, 'finish'), failed]);
   return count;
 }
 
 /** Writes recording lines in the order given (the replay reads them in file order). Returns the count. */
 export function writeRecording(path: string, lines: Iterable<RecordingLine> | AsyncIterable<RecordingLine>): Promise<number> {
-  return writeLines(path, lines);
+  return writeLines(path, 'recording', lines);
 }
 
 export function writeLabels(path: string, labels: Iterable<Label> | AsyncIterable<Label>): Promise<number> {
-  return writeLines(path, labels);
+  return writeLines(path, 'labels', labels);
 }
 
 /**

@@ -34,7 +34,7 @@ export const emptyBook = (): MaterialBook => ({
 export const roundKg = (kg: number): number => Math.round(kg * 1000) / 1000;
 
 /** The index of the first element of ascending `sorted` that is >= value (its length when none). */
-function firstAtOrAfter(sorted: readonly number[], value: number): number {
+export function firstAtOrAfter(sorted: readonly number[], value: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -123,4 +123,29 @@ export function booksAt(book: MaterialBook, days: readonly number[]): Map<number
     });
   }
   return out;
+}
+
+/**
+ * The checks that fire of those come due (in firing order), each with its book at the end of its
+ * day. A declaration on the same day reconciles a deficit check: the stock check speaks for that
+ * day, so a deficit check of a declared day, or a stock check whose declaration is gone, is dropped.
+ */
+export function fireChecks(due: readonly Pick<FiredCheck, 'kind' | 'material' | 'day'>[], bookOf: (material: string) => MaterialBook): FiredCheck[] {
+  const firing = due.filter((c) => (c.kind === 'stock') === bookOf(c.material).declarations.has(c.day));
+  const daysByMaterial = new Map<string, number[]>();
+  for (const c of firing) {
+    const days = daysByMaterial.get(c.material);
+    if (days) days.push(c.day);
+    else daysByMaterial.set(c.material, [c.day]);
+  }
+  const balances = new Map([...daysByMaterial].map(([material, days]) => [material, booksAt(bookOf(material), days)]));
+  return firing.map((c) => {
+    const book = bookOf(c.material);
+    const balance = balances.get(c.material)!.get(c.day)!;
+    if (c.kind === 'deficit') {
+      return { kind: 'deficit', material: c.material, day: c.day, ...balance, subjectIds: [...(book.outflowIds.get(c.day) ?? [])] };
+    }
+    const declared = book.declarations.get(c.day)!;
+    return { kind: 'stock', material: c.material, day: c.day, ...balance, declaredKg: declared.kg, subjectIds: [declared.reportId] };
+  });
 }

@@ -12,13 +12,17 @@ const KEY_PART = /^[A-Za-z0-9._:\-]+$/;
 /** Generous for alert ids built from a rule, a producer and a digest; far below Redis limits. */
 const MAX_KEY_PART_LENGTH = 512;
 
-export type ProducerKeyKind = 'meta' | 'book' | 'days' | 'pending' | 'licence-use';
+/** `state` and `epoch` are the state engine's (engine/redis-durability.ts); the rest the Lua ledger's. */
+export type ProducerKeyKind = 'meta' | 'book' | 'days' | 'pending' | 'licence-use' | 'state' | 'epoch';
 
 export interface KeyBuilder {
   readonly prefix: string;
   producer(producerId: string, kind: ProducerKeyKind): string;
   /** One string per applied report, so each can expire on its own. */
   seen(producerId: string, reportId: string): string;
+  /** Hash of a licence's versions: effective time (epoch ms) → the version as JSON. */
+  licenceVersions(licenceId: string): string;
+  /** A licence as one JSON string, as stores before licence versions kept it: read, never written. */
   licence(licenceId: string): string;
   publishedAlert(alertId: string): string;
   /** Recent export prices of one producer and material, in the producer's slot. */
@@ -28,6 +32,8 @@ export interface KeyBuilder {
   watchlistVersion(): string;
   /** Clients seen on exports, for retro-screening new watchlist entries. */
   clients(): string;
+  /** The counter that hands out ownership epochs to state engine instances. */
+  epochCounter(): string;
 }
 
 /**
@@ -59,6 +65,10 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
       assertKeyPart(reportId, 'reportId');
       return key(producerId, `seen:${reportId}`);
     },
+    licenceVersions(licenceId) {
+      assertKeyPart(licenceId, 'licenceId');
+      return key(`lic:${licenceId}`, 'licence-versions');
+    },
     licence(licenceId) {
       assertKeyPart(licenceId, 'licenceId');
       return key(`lic:${licenceId}`, 'licence');
@@ -75,5 +85,8 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
     watchlistEntries: () => key('watchlist', 'entries'),
     watchlistVersion: () => key('watchlist', 'version'),
     clients: () => key('clients', 'seen'),
+    epochCounter() {
+      return key('engine', 'epochs');
+    },
   };
 }

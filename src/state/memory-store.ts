@@ -3,9 +3,10 @@
  * Redis store is tested against. Single process only; nothing survives a restart.
  */
 import type { Licence } from '../domain/events.ts';
+import { effectiveTimeOf, inEffectiveOrder } from '../domain/licence-versions.ts';
 import { dayEnd, dayOf } from '../domain/time.ts';
 import { createMemoryReference } from './memory-reference.ts';
-import { addFlow, booksAt, declareStock, emptyBook, pruneBook, type MaterialBook } from './balance.ts';
+import { addFlow, declareStock, emptyBook, fireChecks, pruneBook, type MaterialBook } from './balance.ts';
 import {
   MAX_SUBJECT_IDS,
   OUTFLOW_KINDS,
@@ -17,7 +18,7 @@ import {
   type StateUpdate,
 } from './store.ts';
 
-interface PendingCheck {
+export interface PendingCheck {
   kind: FiredCheck['kind'];
   material: string;
   day: number;
@@ -54,6 +55,11 @@ export const SEEN_WINDOW_MS = SEEN_TTL_SECONDS * 1000;
 /** Pending checks fire in due order; ties broken by kind, material and day so the order is stable. */
 export function comparePending(a: PendingCheck, b: PendingCheck): number {
   if (a.dueAt !== b.dueAt) return a.dueAt - b.dueAt;
+  return compareCheckTies(a, b);
+}
+
+/** The tie order of checks due at the same instant. */
+export function compareCheckTies(a: Omit<PendingCheck, 'dueAt'>, b: Omit<PendingCheck, 'dueAt'>): number {
   if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
   if (a.material !== b.material) return a.material < b.material ? -1 : 1;
   return a.day - b.day;
@@ -61,7 +67,8 @@ export function comparePending(a: PendingCheck, b: PendingCheck): number {
 
 export function createMemoryStore(): StateStore {
   const producers = new Map<string, ProducerState>();
-  const licences = new Map<string, Licence>();
+  /** licenceId → effective time → version */
+  const licences = new Map<string, Map<number, Licence>>();
   const published = new Set<string>();
 
   const producer = (id: string): ProducerState => {
@@ -122,29 +129,11 @@ export function createMemoryStore(): StateStore {
     const due = [...p.pending.entries()]
       .filter(([, c]) => c.dueAt <= p.watermark)
       .sort(([, a], [, b]) => comparePending(a, b));
-    const firing: PendingCheck[] = [];
-    for (const [key, c] of due) {
-      p.pending.delete(key);
-      // A declaration on the same day reconciles a deficit check: the stock check speaks for that day.
-      const declared = bookOf(p, c.material).declarations.has(c.day);
-      if ((c.kind === 'stock') === declared) firing.push(c);
-    }
-    const dayLists = new Map<string, number[]>();
-    for (const c of firing) {
-      const days = dayLists.get(c.material);
-      if (days) days.push(c.day);
-      else dayLists.set(c.material, [c.day]);
-    }
-    const balances = new Map([...dayLists].map(([material, days]) => [material, booksAt(bookOf(p, material), days)]));
-    const checks: FiredCheck[] = firing.map((c) => {
-      const book = bookOf(p, c.material);
-      const balance = balances.get(c.material)!.get(c.day)!;
-      if (c.kind === 'deficit') {
-        return { kind: 'deficit', material: c.material, day: c.day, ...balance, subjectIds: [...(book.outflowIds.get(c.day) ?? [])] };
-      }
-      const declared = book.declarations.get(c.day)!;
-      return { kind: 'stock', material: c.material, day: c.day, ...balance, declaredKg: declared.kg, subjectIds: [declared.reportId] };
-    });
+    for (const [key] of due) p.pending.delete(key);
+    const checks = fireChecks(
+      due.map(([, c]) => c),
+      (material) => bookOf(p, material),
+    );
 
     // After the checks, so nothing this report fires reads a pruned day. Only the materials this
     // report touches, so a report's cost does not grow with the producer's catalogue.
@@ -175,16 +164,18 @@ export function createMemoryStore(): StateStore {
       return updates.map(applyOne);
     },
     async putLicence(l) {
-      licences.set(l.licenceId, l);
+      const versions = licences.get(l.licenceId) ?? new Map<number, Licence>();
+      versions.set(effectiveTimeOf(l), l);
+      licences.set(l.licenceId, versions);
     },
     async deleteLicence(id) {
       licences.delete(id);
     },
-    async getLicences(ids) {
-      const out = new Map<string, Licence>();
+    async getLicenceVersions(ids) {
+      const out = new Map<string, Licence[]>();
       for (const id of ids) {
-        const l = licences.get(id);
-        if (l) out.set(id, l);
+        const versions = licences.get(id);
+        if (versions) out.set(id, inEffectiveOrder([...versions.values()]));
       }
       return out;
     },

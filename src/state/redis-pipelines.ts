@@ -5,7 +5,7 @@
  * and every key of a producer maps to one slot, so a producer's updates stay in order.
  */
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
-import { keySlot } from './cluster-slot.ts';
+import keySlot from 'cluster-key-slot';
 
 export interface QueuedCommand {
   /** A key the command touches; it decides the node. */

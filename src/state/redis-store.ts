@@ -1,14 +1,16 @@
 /**
  * The Redis StateStore: the live store, shared by every detector instance, on a single Redis or a
  * Redis Cluster. Producer state changes only inside applyReport-6.lua (see scripts.ts); licences
- * and published-alert markers are plain single-key strings. Each call is one round trip (one
- * pipeline per cluster node, sent together).
+ * (a hash of versions each) and published-alert markers are plain keys, one slot per licence or
+ * alert, touched by single-key commands. Each call is one round trip (one pipeline per cluster
+ * node, sent together).
  *
  * The store takes over the client it is given: close() quits it, unless keepConnectionOpen says
  * the client is shared with something else.
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { Licence, WatchlistEntry } from '../domain/events.ts';
+import { effectiveTimeOf, inEffectiveOrder } from '../domain/licence-versions.ts';
 import { ReeError, errorMessage } from '../errors.ts';
 import { createKeyBuilder } from './keys.ts';
 import { execPipelined, type QueuedCommand, type Reply } from './redis-pipelines.ts';
@@ -46,6 +48,19 @@ function stateError(operation: string, err: unknown): ReeError {
   });
 }
 
+/** Sends the commands in one round trip, then fails the whole call (as REE_ERR_STATE) if any one failed. */
+export async function sendCommands(redis: Redis | Cluster, operation: string, commands: QueuedCommand[]): Promise<unknown[]> {
+  let replies: Reply[];
+  try {
+    replies = await execPipelined(redis, commands);
+  } catch (err) {
+    throw stateError(operation, err);
+  }
+  const failed = replies.find(([error]) => error !== null);
+  if (failed) throw stateError(operation, failed[0]);
+  return replies.map(([, result]) => result);
+}
+
 function assertPositiveSeconds(value: number, name: string): void {
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new ReeError('REE_ERR_CONFIG', `${name} must be a positive whole number of seconds, got ${value}`);
@@ -75,21 +90,12 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
   let closed = false;
 
   /**
-   * Sends the commands, then fails the whole call if any one failed. A batch that failed part-way
-   * is safe to send again: applied reports come back as duplicates with their first results.
+   * A batch that failed part-way is safe to send again: applied reports come back as duplicates
+   * with their first results.
    */
   async function send(operation: string, build: () => QueuedCommand[]): Promise<unknown[]> {
     if (closed) throw new ReeError('REE_ERR_STATE', `Redis state store is closed; cannot ${operation}`);
-    const commands = build();
-    let replies: Reply[];
-    try {
-      replies = await execPipelined(redis, commands);
-    } catch (err) {
-      throw stateError(operation, err);
-    }
-    const failed = replies.find(([error]) => error !== null);
-    if (failed) throw stateError(operation, failed[0]);
-    return replies.map(([, result]) => result);
+    return sendCommands(redis, operation, build());
   }
 
   return {
@@ -100,33 +106,45 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
 
     async putLicence(licence) {
       await send('store a licence', () => {
-        const key = keys.licence(licence.licenceId);
-        return [{ key, queue: (p) => p.set(key, JSON.stringify(licence)) }];
+        const key = keys.licenceVersions(licence.licenceId);
+        return [{ key, queue: (p) => p.hset(key, String(effectiveTimeOf(licence)), JSON.stringify(licence)) }];
       });
     },
 
     async deleteLicence(licenceId) {
       await send('delete a licence', () => {
-        const key = keys.licence(licenceId);
-        return [{ key, queue: (p) => p.del(key) }];
+        // Both in one slot (one hash tag), so one DEL takes the versions and a pre-versions copy.
+        const key = keys.licenceVersions(licenceId);
+        return [{ key, queue: (p) => p.del(key, keys.licence(licenceId)) }];
       });
     },
 
-    async getLicences(licenceIds) {
+    async getLicenceVersions(licenceIds) {
+      // A licence stored before versions existed is one JSON string: it counts as a version, listed
+      // first so a version stored since at the same effective time wins.
       const replies = await send('read licences', () =>
-        licenceIds.map((id) => {
-          const key = keys.licence(id);
-          return { key, queue: (p) => p.get(key) };
+        licenceIds.flatMap((id) => {
+          const legacy = keys.licence(id);
+          const versions = keys.licenceVersions(id);
+          return [
+            { key: legacy, queue: (p) => p.get(legacy) },
+            { key: versions, queue: (p) => p.hgetall(versions) },
+          ];
         }),
       );
-      const found = new Map<string, Licence>();
-      replies.forEach((reply, i) => {
-        if (typeof reply !== 'string') return;
+      const parse = (id: string, json: string): Licence => {
         try {
-          found.set(licenceIds[i]!, JSON.parse(reply) as Licence);
+          return JSON.parse(json) as Licence;
         } catch (err) {
-          throw new ReeError('REE_ERR_STATE', `licence ${licenceIds[i]} in Redis is not JSON: ${errorMessage(err)}`, { cause: err });
+          throw new ReeError('REE_ERR_STATE', `licence ${id} in Redis is not JSON: ${errorMessage(err)}`, { cause: err });
         }
+      };
+      const found = new Map<string, Licence[]>();
+      licenceIds.forEach((id, i) => {
+        const legacy = replies[2 * i];
+        const versions = (replies[2 * i + 1] ?? {}) as Record<string, string>;
+        const all = [...(typeof legacy === 'string' ? [legacy] : []), ...Object.values(versions)].map((json) => parse(id, json));
+        if (all.length > 0) found.set(id, inEffectiveOrder(all));
       });
       return found;
     },

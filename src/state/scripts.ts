@@ -41,6 +41,8 @@ export const SCRIPTS = {
   applyReport: { name: 'ree_applyReport_v4', file: 'applyReport-6.lua', numberOfKeys: 6 },
   observePrice: { name: 'ree_observePrice_v1', file: 'observePrice-1.lua', numberOfKeys: 1 },
   recordClients: { name: 'ree_recordClients_v1', file: 'recordClients-1.lua', numberOfKeys: 1 },
+  loadProducer: { name: 'ree_loadProducer_v1', file: 'loadProducer-2.lua', numberOfKeys: 2 },
+  saveProducer: { name: 'ree_saveProducer_v1', file: 'saveProducer-2.lua', numberOfKeys: 2 },
 } as const satisfies Record<string, ScriptDefinition>;
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
@@ -186,6 +188,44 @@ export class StateScripts {
     ];
     for (const f of update.flows) argv.push(f.material, f.kind, String(f.kg), OUTFLOWS.has(f.kind) ? '1' : '0');
     return { key: keys[0]!, queue: (pipeline) => invoke(pipeline, SCRIPTS.applyReport, keys, argv) };
+  }
+
+  /** Claims a producer for `epoch` and reads its engine state (loadProducer-2.lua). */
+  loadProducer(producerId: string, epoch: number): QueuedCommand {
+    const keys = [this.keys.producer(producerId, 'state'), this.keys.producer(producerId, 'epoch')];
+    return { key: keys[0]!, queue: (pipeline) => invoke(pipeline, SCRIPTS.loadProducer, keys, [String(epoch)]) };
+  }
+
+  /** The stored fields, or the newer owner's epoch when the claim was refused. */
+  decodeLoadProducer(reply: unknown): { fields: Map<string, string> } | { ownerEpoch: number } {
+    if (Array.isArray(reply) && reply[0] === 1 && Array.isArray(reply[1])) {
+      const flat = reply[1] as string[];
+      const fields = new Map<string, string>();
+      for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i]!, flat[i + 1]!);
+      return { fields };
+    }
+    if (Array.isArray(reply) && reply[0] === 0) return { ownerEpoch: Number(reply[1]) };
+    throw new ReeError('REE_ERR_STATE', `${SCRIPTS.loadProducer.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
+  }
+
+  /** Writes a producer's changed fields if `epoch` still owns it (saveProducer-2.lua). */
+  saveProducer(producerId: string, epoch: number, changes: ReadonlyMap<string, string | null>): QueuedCommand {
+    const keys = [this.keys.producer(producerId, 'state'), this.keys.producer(producerId, 'epoch')];
+    const set: string[] = [];
+    const deleted: string[] = [];
+    for (const [field, text] of changes) {
+      if (text === null) deleted.push(field);
+      else set.push(field, text);
+    }
+    const argv = [String(epoch), String(set.length / 2), ...set, ...deleted];
+    return { key: keys[0]!, queue: (pipeline) => invoke(pipeline, SCRIPTS.saveProducer, keys, argv) };
+  }
+
+  /** null when written, else the newer owner's epoch. */
+  decodeSaveProducer(reply: unknown): number | null {
+    if (Array.isArray(reply) && reply[0] === 1) return null;
+    if (Array.isArray(reply) && reply[0] === 0) return Number(reply[1]);
+    throw new ReeError('REE_ERR_STATE', `${SCRIPTS.saveProducer.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
   }
 
   /** Turns the script's reply into the ApplyResult the in-memory store would have returned, field for field. */

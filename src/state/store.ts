@@ -102,10 +102,16 @@ export interface StateStore {
   /** Applies updates in order; results are index-aligned with the input. */
   applyBatch(updates: StateUpdate[]): Promise<ApplyResult[]>;
 
+  /**
+   * Keeps a version of a licence, in effect from its effectiveAt (absent: issuedAt). A record with
+   * the effective time of a version already held replaces that version (a correction); records
+   * with other times add versions, whatever order they arrive in.
+   */
   putLicence(licence: Licence): Promise<void>;
+  /** Deletes the licence, every version of it (a tombstone). */
   deleteLicence(licenceId: string): Promise<void>;
-  /** Looks up many licences at once; missing ones are absent from the map. */
-  getLicences(licenceIds: string[]): Promise<Map<string, Licence>>;
+  /** Looks up many licences at once: each one's versions, oldest effective first; missing ones are absent. */
+  getLicenceVersions(licenceIds: string[]): Promise<Map<string, Licence[]>>;
 
   /**
    * Records each export price (idempotent per reportId) and returns, index-aligned, the prices of

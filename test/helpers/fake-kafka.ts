@@ -18,6 +18,8 @@ export interface FakeBatchOptions {
   highWatermark?: number;
   /** What batch.offsetLag() says, e.g. when filtered control records end the batch. */
   offsetLag?: string;
+  /** Offset of the first record (default 0), e.g. for the rest of a batch fetched again. */
+  firstOffset?: number;
 }
 
 /** What the admin client reports, per topic. */
@@ -33,7 +35,7 @@ export interface FakeKafka {
   /** Topics whose log offsets were asked for, one entry per call. */
   offsetRequests: string[];
   emit(event: string, payload: unknown): void;
-  /** Runs the registered eachBatch over these records (offsets from 0). */
+  /** Runs the registered eachBatch over these records (offsets from options.firstOffset, 0 by default). */
   deliver(topic: string, partition: number, records: FakeRecord[], options?: FakeBatchOptions): Promise<{ resolved: string[]; paused: boolean }>;
 }
 
@@ -80,14 +82,14 @@ export function fakeKafka(offsets: FakeOffsets = {}): FakeKafka {
           ({
             key: r.key === null ? null : Buffer.from(r.key),
             value: r.value === null ? null : Buffer.from(r.value),
-            offset: String(i),
+            offset: String((options.firstOffset ?? 0) + i),
             timestamp: String(r.timestamp ?? i),
             headers: {},
             attributes: 0,
           }) as KafkaMessage,
       );
-      const highWatermark = options.highWatermark ?? messages.length;
-      const lastOffset = messages.length - 1;
+      const lastOffset = (options.firstOffset ?? 0) + messages.length - 1;
+      const highWatermark = options.highWatermark ?? lastOffset + 1;
       const resolved: string[] = [];
       let paused = false;
       const batch = {

@@ -3,7 +3,8 @@
  * clean-up that removes them afterwards, on a single Redis or on every master of a Cluster.
  */
 import { randomUUID } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 export const redisUrl = (): string => process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -41,4 +42,23 @@ export async function keysWithPrefix(redis: Redis | Cluster, prefix: string): Pr
   const all: string[] = [];
   for (const node of nodes) all.push(...(await scanKeys(node, pattern)));
   return all.sort();
+}
+
+/**
+ * One connection to the test Redis for a whole test file, opened before its tests and closed
+ * after. Call at the top level; the getter gives the connection inside tests and factories.
+ */
+export function useTestRedis(): () => Redis {
+  let redis: Redis | undefined;
+  beforeAll(async () => {
+    redis = new Redis(redisUrl(), { maxRetriesPerRequest: 2 });
+    await redis.ping();
+  });
+  afterAll(async () => {
+    await redis?.quit();
+  });
+  return () => {
+    if (!redis) throw new Error('the test Redis is only connected while tests run');
+    return redis;
+  };
 }

@@ -79,6 +79,7 @@ export const sampleLicence: Licence = {
   validTo: T0 + 300 * 86_400_000,
   status: 'ACTIVE',
   issuedAt: T0 - 31 * 86_400_000,
+  effectiveAt: T0 - 31 * 86_400_000,
 };
 
 export const sampleWatchlistEntry: WatchlistEntry = {

@@ -229,15 +229,29 @@ export function describeStoreContract(name: string, factory: () => Promise<{ sto
       ]);
     });
 
-    it('stores, replaces, looks up and deletes licences', async () => {
+    it('stores, corrects, looks up and deletes licences', async () => {
       const id = `LIC-${P('I')}`;
       await store.putLicence(sampleLicence({ licenceId: id, status: 'ACTIVE' }));
+      // The same effective time (issuedAt, none given) is the same version: the later record corrects it.
       await store.putLicence(sampleLicence({ licenceId: id, status: 'SUSPENDED' }));
-      const found = await store.getLicences([id, `${id}-missing`]);
+      const found = await store.getLicenceVersions([id, `${id}-missing`]);
       expect([...found.keys()]).toEqual([id]);
-      expect(found.get(id)).toEqual(sampleLicence({ licenceId: id, status: 'SUSPENDED' }));
+      expect(found.get(id)).toEqual([sampleLicence({ licenceId: id, status: 'SUSPENDED' })]);
       await store.deleteLicence(id);
-      expect((await store.getLicences([id])).size).toBe(0);
+      expect((await store.getLicenceVersions([id])).size).toBe(0);
+    });
+
+    it('keeps every version of a licence in effective order, whatever order they arrive in', async () => {
+      const issued = sampleLicence({ licenceId: `LIC-${P('V')}`, status: 'ACTIVE' });
+      const suspended = { ...issued, status: 'SUSPENDED' as const, effectiveAt: at(D0 + 3) };
+      const reinstated = { ...issued, status: 'ACTIVE' as const, effectiveAt: at(D0 + 5) };
+      const revoked = { ...issued, status: 'REVOKED' as const, effectiveAt: at(D0 + 9) };
+      for (const v of [revoked, issued, reinstated, suspended]) await store.putLicence(v);
+      expect((await store.getLicenceVersions([issued.licenceId])).get(issued.licenceId)).toEqual([issued, suspended, reinstated, revoked]);
+      await store.deleteLicence(issued.licenceId);
+      await store.putLicence(reinstated);
+      // A tombstone took every version with it.
+      expect((await store.getLicenceVersions([issued.licenceId])).get(issued.licenceId)).toEqual([reinstated]);
     });
 
     it('returns each export price with the earlier ones of its producer and material, in event-time order', async () => {

@@ -170,4 +170,44 @@ describe('codec with the schema registry', () => {
     const enc = createEncoder({ registry: new SchemaRegistry({ host: REGISTRY_URL }), topicNames: own });
     await expect(enc.registerSchemas(['inventory'])).resolves.toEqual({ inventory: first.id });
   });
+
+  it('accepts the Licence schema with effectiveAt where the schema before it is registered, and reads records of both', async () => {
+    const own = topicNames(`it-codec-evolve-${randomUUID().slice(0, 8)}`);
+    const subject = valueSubject(own.licences);
+    const current = avroSchema('licences');
+    const previous = { ...current, fields: current.fields.filter((f) => (f as { name: string }).name !== 'effectiveAt') };
+    expect(previous.fields).toHaveLength(current.fields.length - 1);
+    const registry = new SchemaRegistry({ host: REGISTRY_URL });
+    const old = await registry.register(previous, { subject, compatibility: COMPATIBILITY.BACKWARD });
+    const { effectiveAt: _none, ...before } = SAMPLES.licences as Record<string, unknown>;
+    const oldRecord = await registry.encode(old.id, before);
+
+    const enc = createEncoder({ registry: new SchemaRegistry({ host: REGISTRY_URL }), topicNames: own });
+    const { licences: evolvedId } = await enc.registerSchemas(['licences']);
+    expect(evolvedId).toBeDefined();
+    expect(evolvedId).not.toBe(old.id);
+    const versions = await fetch(`${REGISTRY_URL}/subjects/${subject}/versions`).then((r) => r.json() as Promise<number[]>);
+    expect(versions).toHaveLength(2);
+
+    const revoked = { ...SAMPLES.licences, status: 'REVOKED', effectiveAt: (SAMPLES.licences as { issuedAt: number }).issuedAt + 86_400_000 };
+    expect(await decoder.decodeLicence(await enc.encode('licences', revoked))).toEqual(revoked);
+    const fromOld = await decoder.decodeLicence(oldRecord);
+    expect(fromOld?.effectiveAt ?? null).toBeNull();
+    expect(fromOld).toMatchObject(before);
+  });
+
+  it('registers new subjects from several instances starting at once: each gets the ids, the subject keeps one version', async () => {
+    // Every instance sets the new subject's compatibility after registering; Apicurio refuses all
+    // but the first of those with a 409, which must not fail the others.
+    const own = topicNames(`it-codec-race-${randomUUID().slice(0, 8)}`);
+    const instances = [1, 2, 3, 4].map(() => createEncoder({ registry: new SchemaRegistry({ host: REGISTRY_URL }), topicNames: own }));
+    const results = await Promise.all(instances.map((enc) => enc.registerSchemas()));
+    for (const ids of results.slice(1)) expect(ids).toEqual(results[0]);
+    for (const kind of SCHEMA_KINDS) {
+      const versions = (await fetch(`${REGISTRY_URL}/subjects/${valueSubject(own[kind])}/versions`).then((r) => r.json())) as number[];
+      expect(versions).toHaveLength(1);
+      const config = (await fetch(`${REGISTRY_URL}/config/${valueSubject(own[kind])}`).then((r) => r.json())) as { compatibilityLevel: string };
+      expect(config.compatibilityLevel).toBe('BACKWARD');
+    }
+  });
 });

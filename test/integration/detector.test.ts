@@ -68,7 +68,8 @@ const sendJson = async (h: Harness, kind: 'production' | 'shipments' | 'inventor
   h.producer.send({ topic: h.topics[kind], messages: [{ key, value: Buffer.from(typeof event === 'string' ? event : JSON.stringify(event)) }] });
 
 function sendWithKcat(topic: string, key: string, event: object) {
-  execFileSync('kcat', ['-P', '-b', KAFKA_BROKERS, '-t', topic, '-K', '|'], { input: `${key}|${JSON.stringify(event)}\n`, timeout: 20_000 });
+  // As the README's recipe: kafkajs's partitioning, so the report joins its producer's partition.
+  execFileSync('kcat', ['-P', '-b', KAFKA_BROKERS, '-X', 'partitioner=murmur2_random', '-t', topic, '-K', '|'], { input: `${key}|${JSON.stringify(event)}\n`, timeout: 20_000 });
 }
 
 const decodeAlerts = (messages: ReceivedMessage[]): Promise<Alert[]> => Promise.all(messages.map((m) => decoder.decodeAlert(m.value)));

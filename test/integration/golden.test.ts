@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backtest } from '../../src/backtest/score.ts';
 import { startDetector, type RunningDetector } from '../../src/cli/run.ts';
@@ -27,20 +26,10 @@ import { writeLinesToKafka } from '../../src/producers/recording-writer.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 import type { RecordingLine } from '../../src/sim/types.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { caughtUp } from '../helpers/consumed.ts';
 import { KAFKA_BROKERS, REDIS_URL, SCHEMA_REGISTRY_URL, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
 
 const withoutDetectedAt = ({ detectedAt: _ignored, ...rest }: Alert) => rest;
-
-/** Whether a group has committed everything its topics hold. */
-async function caughtUp(admin: Admin, groupId: string, topics: string[]): Promise<boolean> {
-  for (const topic of topics) {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-    for (const e of ends) if (Number(e.high) > Number(e.low) && (at.get(e.partition) ?? -1) < Number(e.high)) return false;
-  }
-  return true;
-}
 
 describe('golden: live detector = record + replay', () => {
   // Anomalies denser than the default, so this small month has every rule's kind, and a watchlist

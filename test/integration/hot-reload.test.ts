@@ -3,7 +3,7 @@
  * the next reports are judged by the new rules, and a broken file is refused while the running
  * rules stay in force.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Producer } from 'kafkajs';
@@ -100,5 +100,32 @@ describe('rules hot reload in the live detector', () => {
     const m2 = await marker();
     const all = await alerts(3);
     expect(all.map((a) => a.subjectEventIds[0])).toEqual([e1.reportId, m1, m2]);
+  });
+
+  it('follows the file when it is replaced by a rename (as editors and ConfigMaps save), again, and then edited in place', async () => {
+    const rulesWith = (tolerancePct: number) => `rules:\n  licence-quota-exceeded:\n    params: { tolerancePct: ${tolerancePct} }\n`;
+    const tolerance = () => (detector.rules().get<{ tolerancePct: number }>('licence-quota-exceeded')!.defaults).tolerancePct;
+    let tmpSeq = 0;
+    const replaceByRename = (text: string) => {
+      tmpSeq += 1;
+      const tmp = join(dir, `.rules.yaml.${tmpSeq}.tmp`);
+      writeFileSync(tmp, text);
+      renameSync(tmp, rulesPath);
+    };
+    const editInPlace = (text: string) => writeFileSync(rulesPath, text);
+    const saves: [number, (text: string) => void][] = [
+      [1, replaceByRename],
+      [2, replaceByRename],
+      [3, editInPlace],
+    ];
+    const reloaded = [];
+    for (const [tolerancePct, save] of saves) {
+      const before = detector.rules();
+      save(rulesWith(tolerancePct));
+      await waitUntil(() => tolerance() === tolerancePct, { timeoutMs: 10_000, what: `rules with tolerancePct ${tolerancePct}` });
+      expect(detector.rules()).not.toBe(before);
+      reloaded.push(tolerance());
+    }
+    expect(reloaded).toEqual([1, 2, 3]);
   });
 });

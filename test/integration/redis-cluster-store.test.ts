@@ -5,7 +5,8 @@
  */
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keySlot } from '../../src/state/cluster-slot.ts';
+import keySlot from 'cluster-key-slot';
+import { createEngineRedisStore } from '../../src/state/engine-store.ts';
 import { createKeyBuilder } from '../../src/state/keys.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import { createRedisStore } from '../../src/state/redis-store.ts';
@@ -35,6 +36,18 @@ describeStoreContract('Redis Cluster', async () => {
   const prefix = uniquePrefix('cluster');
   return {
     store: createRedisStore({ redis: cluster.duplicate(), prefix }),
+    producer: (id) => id,
+    cleanup: async () => {
+      await deleteKeysWithPrefix(cluster, prefix);
+    },
+  };
+});
+
+// The state engine on the same cluster: its load and save scripts touch one producer's slot each.
+describeStoreContract('state engine on Redis Cluster', async () => {
+  const prefix = uniquePrefix('cluster-engine');
+  return {
+    store: createEngineRedisStore({ redis: cluster.duplicate(), prefix, maxCachedProducers: 1 }),
     producer: (id) => id,
     cleanup: async () => {
       await deleteKeysWithPrefix(cluster, prefix);
@@ -86,12 +99,12 @@ describe('Redis Cluster specifics', () => {
     const store = createRedisStore({ redis: cluster, prefix, keepConnectionOpen: true });
     const keys = createKeyBuilder(prefix);
     const ids = Array.from({ length: 30 }, (_, i) => `ID-${i}`);
-    expect(new Set(ids.map((id) => nodeOfSlot(keySlot(keys.licence(id))))).size).toBe(3);
+    expect(new Set(ids.map((id) => nodeOfSlot(keySlot(keys.licenceVersions(id))))).size).toBe(3);
     try {
       for (const id of ids.filter((_, i) => i % 2 === 0)) await store.putLicence(sampleLicence({ licenceId: id }));
-      const found = await store.getLicences(ids);
+      const found = await store.getLicenceVersions(ids);
       expect([...found.keys()]).toEqual(ids.filter((_, i) => i % 2 === 0));
-      expect(found.get('ID-4')).toEqual(sampleLicence({ licenceId: 'ID-4' }));
+      expect(found.get('ID-4')).toEqual([sampleLicence({ licenceId: 'ID-4' })]);
 
       await store.markAlertsPublished(ids.filter((_, i) => i % 3 === 0));
       expect(await store.unpublishedAlerts(ids)).toEqual(ids.filter((_, i) => i % 3 !== 0));

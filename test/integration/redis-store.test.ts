@@ -4,8 +4,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import { createRedisStore } from '../../src/state/redis-store.ts';
 import { MAX_SUBJECT_IDS, RETENTION_DAYS, type StateUpdate } from '../../src/state/store.ts';
-import { describeStoreContract } from '../helpers/store-contract.ts';
+import { licenceVersionAt } from '../../src/domain/licence-versions.ts';
+import { createKeyBuilder } from '../../src/state/keys.ts';
+import { describeStoreContract, sampleLicence } from '../helpers/store-contract.ts';
 import { deleteKeysWithPrefix, keysWithPrefix, redisUrl, uniquePrefix } from '../helpers/redis-state.ts';
+import { random, scenario } from '../helpers/state-scenario.ts';
 
 const DAY = 86_400_000;
 let redis: Redis;
@@ -59,7 +62,7 @@ describe('Redis store layout', () => {
           `${prefix}:{P1}:pending`,
           `${prefix}:{P1}:seen:R1`,
           `${prefix}:{alert:A1}:published`,
-          `${prefix}:{lic:L1}:licence`,
+          `${prefix}:{lic:L1}:licence-versions`,
         ].sort(),
       );
       const seenTtl = await redis.ttl(`${prefix}:{P1}:seen:R1`);
@@ -134,12 +137,33 @@ describe('Redis store layout', () => {
     }
   });
 
+  it('still reads a licence stored before licence versions, and lets a newer version of the same time win', async () => {
+    const prefix = uniquePrefix('legacy-licence');
+    const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
+    const stored = sampleLicence({ licenceId: 'L-OLD', quotaKg: 100 });
+    const revoked = { ...stored, status: 'REVOKED' as const, effectiveAt: stored.issuedAt + 86_400_000 };
+    try {
+      await redis.set(createKeyBuilder(prefix).licence('L-OLD'), JSON.stringify(stored));
+      expect((await store.getLicenceVersions(['L-OLD'])).get('L-OLD')).toEqual([stored]);
+      const corrected = { ...stored, quotaKg: 200 };
+      await store.putLicence(revoked);
+      await store.putLicence(corrected);
+      expect((await store.getLicenceVersions(['L-OLD'])).get('L-OLD')).toEqual([stored, corrected, revoked]);
+      expect(licenceVersionAt((await store.getLicenceVersions(['L-OLD'])).get('L-OLD')!, stored.issuedAt)).toEqual(corrected);
+      await store.deleteLicence('L-OLD');
+      expect(await keysWithPrefix(redis, prefix)).toEqual([]);
+    } finally {
+      await deleteKeysWithPrefix(redis, prefix);
+      await store.close();
+    }
+  });
+
   it('refuses ids that would break a key before anything is sent', async () => {
     const prefix = uniquePrefix('refuse');
     const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
     const good = { reportId: 'R1', producerId: 'P1', occurredAt: 0, flows: [], graceMs: 0 };
     await expect(store.applyBatch([good, { ...good, producerId: 'P}1' }])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
-    await expect(store.getLicences(['L{1}'])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
+    await expect(store.getLicenceVersions(['L{1}'])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
     expect(await keysWithPrefix(redis, prefix)).toEqual([]);
     expect(() => createRedisStore({ redis, prefix: '{ree}' })).toThrow(/braces/);
   });
@@ -158,12 +182,13 @@ describe('Redis store layout', () => {
         graceMs: 0,
       }));
       await store.applyBatch(batch);
-      await store.getLicences(['A', 'B', 'C']);
+      await store.getLicenceVersions(['A', 'B', 'C']);
       await store.markAlertsPublished(['A', 'B']);
       await store.unpublishedAlerts(['A', 'B', 'C']);
       expect(pipelines).toHaveBeenCalledTimes(4);
       // Every command was written as part of a pipeline (with its stream), none on its own.
-      expect(direct).toHaveBeenCalledTimes(200 + 3 + 2 + 3);
+      // Two reads per licence: its versions, and the single copy a store from before versions kept.
+      expect(direct).toHaveBeenCalledTimes(200 + 2 * 3 + 2 + 3);
       expect(direct.mock.calls.every(([, stream]) => stream !== undefined)).toBe(true);
     } finally {
       pipelines.mockRestore();
@@ -194,75 +219,6 @@ describe('Redis store layout', () => {
     expect(await redis.ping()).toBe('PONG');
   });
 });
-
-/** A small seeded generator, so a failing scenario can be replayed from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const FLOW_KIND_LIST = ['produced', 'received', 'consumed', 'shipped', 'exported'] as const;
-
-/** Reports with awkward numbers: raw decimals, half grams, tiny and huge quantities, redeliveries. */
-function scenario(seed: number, length: number, spanDays?: number): StateUpdate[][] {
-  const next = random(seed);
-  const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
-  const kg = (): number =>
-    pick([
-      () => Math.round(next() * 1_000_000) / 1000,
-      () => next() * 500,
-      () => 0.0005,
-      () => 0.0004999,
-      () => 0.1,
-      () => 0.2,
-      () => 9_999_999.9995,
-      () => 1e-7,
-    ])();
-  const producers = ['P1', 'P2', 'P3'];
-  const materials = ['A_MAT', 'AB', 'Z', 'NDFEB_DY_MAGNET'];
-  const firstDay = 20_100;
-  // With a span the clock walks through it, and some reports come days or whole retention periods late.
-  const spannedDay = (i: number): number => {
-    const onTime = firstDay + Math.floor((i * spanDays!) / length);
-    return next() < 0.15 ? Math.max(firstDay, onTime - Math.floor(next() * 1.5 * RETENTION_DAYS)) : onTime - Math.floor(next() * 3);
-  };
-  const sent: StateUpdate[] = [];
-  const batches: StateUpdate[][] = [];
-  let batch: StateUpdate[] = [];
-  for (let i = 0; i < length; i++) {
-    let u: StateUpdate;
-    if (sent.length > 0 && next() < 0.1) {
-      // Over a span, only recent reports are redelivered: the in-memory store remembers results for
-      // SEEN_WINDOW_MS of producer clock, Redis for a wall-clock TTL, so older ones would differ by design.
-      u = pick(spanDays === undefined ? sent : sent.slice(-20));
-    } else {
-      const flows = Array.from({ length: Math.floor(next() * 4) }, () => ({ material: pick(materials), kind: pick(FLOW_KIND_LIST), kg: kg() }));
-      u = {
-        reportId: `R${i}`,
-        producerId: pick(producers),
-        occurredAt: (spanDays === undefined ? firstDay + Math.floor(next() * 8) : spannedDay(i)) * DAY + Math.floor(next() * DAY),
-        flows,
-        graceMs: pick([0, 3_600_000, 48 * 3_600_000, Math.floor(next() * 3 * DAY)]),
-        declaration: next() < 0.2 ? { material: pick(materials), onHandKg: pick([() => next() * 10_000, () => 0, () => 0.0006, () => 1234567.123456789])() } : undefined,
-        licenceUse: next() < 0.2 ? { licenceId: pick(['L1', 'L2']), kg: kg() } : undefined,
-      };
-      sent.push(u);
-    }
-    batch.push(u);
-    if (next() < 0.2) {
-      batches.push(batch);
-      batch = [];
-    }
-  }
-  batches.push(batch);
-  return batches;
-}
 
 describe('Redis store against the in-memory reference', () => {
   for (const seed of [1, 2, 3, 42, 2025]) {

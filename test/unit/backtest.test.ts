@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { diffAlerts } from '../../src/backtest/diff.ts';
 import { readAlertsFile, readLabelsFile } from '../../src/backtest/files.ts';
 import { backtest, formatBacktestTable, type Label, type RuleScore, type ScoredAlert } from '../../src/backtest/score.ts';
 import { ReeError } from '../../src/errors.ts';
@@ -210,5 +211,27 @@ describe('alerts and labels files', () => {
     const path = join(dir, 'no-such-labels.jsonl');
     const err = await refusal(readLabelsFile(path));
     expect(err.message).toContain(path);
+  });
+});
+
+describe('comparing the alerts of two rule sets', () => {
+  const alert = (alertId: string, severity: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL', score: number) => ({
+    alertId,
+    ruleId: 'volume-mismatch',
+    producerId: 'P-1',
+    subjectEventIds: [`r-${alertId}`],
+    severity,
+    score,
+  });
+
+  it('tells added, removed, severity changed and kept apart', () => {
+    const before = [alert('a', 'HIGH', 0.4), alert('b', 'MEDIUM', 0.2), alert('c', 'LOW', 0.05), alert('d', 'HIGH', 0.35)];
+    const after = [alert('a', 'HIGH', 0.45), alert('b', 'HIGH', 0.31), alert('d', 'HIGH', 0.35), alert('e', 'CRITICAL', 0.9)];
+    const diff = diffAlerts(before, after);
+    expect(diff.added.map((a) => a.alertId)).toEqual(['e']);
+    expect(diff.removed.map((a) => a.alertId)).toEqual(['c']);
+    expect(diff.severityChanged.map(({ before: x, after: y }) => [x.alertId, x.severity, y.severity])).toEqual([['b', 'MEDIUM', 'HIGH']]);
+    // A score that moves within its severity band is the same alert as far as anyone acting on it is concerned.
+    expect(diff.kept).toBe(2);
   });
 });

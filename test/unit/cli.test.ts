@@ -4,37 +4,17 @@
  * connects, and `replay` runs on in-memory state. Each spawn costs about a second (tsx compiles on
  * start), so the cases run concurrently and are kept few.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/domain/events.ts';
 import { licence, shipment } from '../helpers/builders.ts';
+import { cli as runCli, type CliRun as Run } from '../helpers/cli.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'ree-sentinel.js');
 const TIMEOUT_MS = 30_000;
 
-// The developer's own settings (a rules file, a broker list) must not change what a test sees.
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(REE_|KAFKA_|SCHEMA_REGISTRY_|REDIS_URL$|LOG_LEVEL$)/.test(k)));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...cleanEnv, ...env }, timeout: TIMEOUT_MS - 5_000 }, (err, stdout, stderr) => {
-      // A timeout kills the child: code null, so no expected exit code can pass by accident.
-      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> => runCli(args, { env, timeoutMs: TIMEOUT_MS - 5_000 });
 
 const dir = mkdtempSync(join(tmpdir(), 'ree-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,6 +31,15 @@ function expectOneLineRefusal(run: Run, code: string) {
   expect(run.stderr).toContain(`[${code}]`);
   expect(run.stderr).not.toMatch(/^\s+at /m);
   expect(run.stderr.trim().split('\n')).toHaveLength(1);
+}
+
+/** `run` logs JSON lines, its refusal too: one fatal line whose message names the problem. */
+function expectOneJsonLineRefusal(run: Run, code: string): string {
+  expectOneLineRefusal(run, code);
+  const line = JSON.parse(run.stderr) as { level: number; msg: string };
+  expect(line.level).toBe(60);
+  expect(line.msg).toContain(`[${code}]`);
+  return line.msg;
 }
 
 describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
@@ -88,11 +77,18 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
     expect(run.stderr).toContain('graceHuors');
   });
 
+  it('run refuses Avro alerts without a schema registry, naming both settings, before connecting to anything', async () => {
+    const run = await cli(['run', '--registry', 'none', '--http-port', '0']);
+    const message = expectOneJsonLineRefusal(run, 'REE_ERR_CONFIG');
+    expect(message).toContain('SCHEMA_REGISTRY_URL');
+    expect(message).toContain('REE_ALERT_FORMAT');
+  });
+
   it('run refuses a bad KAFKA_BROKERS with one line naming it, before connecting to anything', async () => {
     const run = await cli(['run'], { KAFKA_BROKERS: 'nonsense' });
-    expectOneLineRefusal(run, 'REE_ERR_CONFIG');
-    expect(run.stderr).toContain('KAFKA_BROKERS');
-    expect(run.stderr).toContain('"nonsense"');
+    const message = expectOneJsonLineRefusal(run, 'REE_ERR_CONFIG');
+    expect(message).toContain('KAFKA_BROKERS');
+    expect(message).toContain('"nonsense"');
   });
 
   it('replay of a missing file exits 2 saying which file cannot be read', async () => {
@@ -128,6 +124,28 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
     expect(run.stderr).toMatch(/line 4: not JSON/);
   });
 
+  it('replay --engine v2 writes the same alerts as the default engine; an unknown engine is refused', async () => {
+    const recording = file(
+      'engines.jsonl',
+      jsonl([
+        { topic: 'ree.licences.v1', key: 'LIC-1', timestamp: 0, value: licence() },
+        { topic: 'ree.shipments.v1', key: 'P1', timestamp: 0, value: shipment({ reportId: 'E1', licenceId: null }) },
+        { topic: 'ree.shipments.v1', key: 'P1', timestamp: 0, value: shipment({ reportId: 'E2' }) },
+      ]),
+    );
+    const [v1, v2, bad] = await Promise.all([
+      cli(['replay', recording, '--quiet']),
+      cli(['replay', recording, '--quiet', '--engine', 'v2']),
+      cli(['replay', recording, '--engine', 'v3']),
+    ]);
+    expect(v2.code).toBe(0);
+    const ids = (run: Run) => run.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Alert).alertId);
+    expect(ids(v1).length).toBeGreaterThan(0);
+    expect(ids(v2)).toEqual(ids(v1));
+    expectOneLineRefusal(bad, 'REE_ERR_USAGE');
+    expect(bad.stderr).toContain('--engine must be one of v1, v2');
+  });
+
   it('replay to an unwritable --out refuses in one line and leaves no file behind', async () => {
     const recording = file('ok.jsonl', jsonl([{ topic: 'ree.licences.v1', key: 'LIC-1', timestamp: 0, value: licence() }]));
     const out = join(dir, 'no-such-dir', 'alerts.jsonl');
@@ -143,6 +161,13 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
     expectOneLineRefusal(run, 'REE_ERR_USAGE');
     expect(readFileSync(previous, 'utf8')).toBe('the recording from last time\n');
     expect(existsSync(`${previous}.partial`)).toBe(false);
+  });
+
+  it('simulate to a file in a folder that does not exist refuses in one line naming the file', async () => {
+    const out = join(dir, 'no-such-folder', 'rec.jsonl');
+    const run = await cli(['simulate', '--producers', '5', '--days', '1', '--out', out]);
+    expectOneLineRefusal(run, 'REE_ERR_INPUT_FILE');
+    expect(run.stderr).toContain(`cannot write recording file ${out}`);
   });
 
   it('backtest --alerts --labels prints the precision / recall table', async () => {

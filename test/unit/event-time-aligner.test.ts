@@ -76,11 +76,45 @@ describe('EventTimeAligner', () => {
     const a = make();
     seenAll(a, 'shipments', 10 * H, 5);
     expect(a.shouldHold('shipments', 1, 11 * H, 0)).toBe(true); // partition 1 siblings unseen
-    expect(a.siblings('shipments', 3)).toEqual([
-      { topic: 'production', partitions: [3] },
-      { topic: 'receipts', partitions: [3] },
-      { topic: 'inventory', partitions: [3] },
-    ]);
+    a.held('production', 3, 10 * H, 0);
+    // Production 3 waits on its own partition index's siblings, not on partition 0's.
+    expect(a.releasable('shipments', 0, 0)).toEqual([]);
+  });
+});
+
+describe('EventTimeAligner.releasable', () => {
+  it('names the held and cut siblings whose next record is within their limit now, and no others', () => {
+    const a = make();
+    a.observe('production', 0, 10 * H, 5);
+    a.cut('production', 0, 20 * H);
+    a.observe('receipts', 0, 11 * H, 5);
+    a.held('shipments', 0, 40 * H, 0);
+    a.observe('inventory', 0, 12 * H, 5);
+    a.cut('inventory', 0, 13 * H);
+    // Production goes on at 20 h, beyond the slowest sibling (receipts, 11 h) plus 6 h; inventory at 13 h may go.
+    expect(a.releasable('receipts', 0, 0)).toEqual([{ topic: 'inventory', partitions: [0] }]);
+    a.observe('receipts', 0, 30 * H, 5);
+    a.observe('inventory', 0, 30 * H, 5);
+    expect(a.releasable('receipts', 0, 0)).toEqual([{ topic: 'production', partitions: [0] }]);
+  });
+
+  it('lets the earlier of two siblings cut beyond each other go, rather than both waiting', () => {
+    const a = make();
+    a.markIdle('receipts', 0);
+    a.markIdle('inventory', 0);
+    a.observe('production', 0, 10 * H, 5);
+    a.cut('production', 0, 30 * H);
+    a.observe('shipments', 0, 12 * H, 5);
+    a.cut('shipments', 0, 40 * H);
+    expect(a.releasable('shipments', 0, 0)).toEqual([{ topic: 'production', partitions: [0] }]);
+    expect(a.releasable('production', 0, 0)).toEqual([]);
+  });
+
+  it('names nothing while a sibling is awaited that has never been seen', () => {
+    const a = make();
+    a.held('shipments', 0, 10 * H, 0);
+    a.observe('production', 0, 10 * H, 5);
+    expect(a.releasable('production', 0, 1_000)).toEqual([]);
   });
 });
 

@@ -57,10 +57,10 @@ describe('licence consumer batches', () => {
     const licences = Array.from({ length: 50 }, (_, i) => licence({ licenceId: `LIC-${i}` }));
     await fake.deliver('licences', 0, licences.map(json));
     expect(slow.maxInFlight()).toBe(50);
-    expect((await memory.getLicences(licences.map((l) => l.licenceId))).size).toBe(50);
+    expect((await memory.getLicenceVersions(licences.map((l) => l.licenceId))).size).toBe(50);
   });
 
-  it('leaves each licence as its last record in the batch says, writing it once', async () => {
+  it('leaves each licence as its records in the batch say, writing each version once', async () => {
     const { fake, memory, slow, dead } = await started();
     const first = licence({ licenceId: 'LIC-A', quotaKg: 100 });
     const second = licence({ licenceId: 'LIC-A', quotaKg: 200 });
@@ -77,16 +77,27 @@ describe('licence consumer batches', () => {
       { key: 'LIC-A', value: JSON.stringify(licence({ licenceId: 'LIC-X' })) }, // key and id disagree
       { key: 'LIC-A', value: 'not json' },
     ]);
-    expect(slow.calls.sort()).toEqual(['delete LIC-B', 'put LIC-A', 'put LIC-C']);
-    const stored = await memory.getLicences(['LIC-A', 'LIC-B', 'LIC-C', 'LIC-X']);
-    expect(stored.get('LIC-A')?.quotaKg).toBe(200);
+    // LIC-A's second record is the same version (same effective time) corrected: one write. LIC-C's
+    // tombstone must still wipe what earlier batches stored before its revival is kept.
+    expect(slow.calls.sort()).toEqual(['delete LIC-B', 'delete LIC-C', 'put LIC-A', 'put LIC-C']);
+    const stored = await memory.getLicenceVersions(['LIC-A', 'LIC-B', 'LIC-C', 'LIC-X']);
+    expect(stored.get('LIC-A')?.map((l) => l.quotaKg)).toEqual([200]);
     expect(stored.has('LIC-B')).toBe(false);
-    expect(stored.get('LIC-C')?.quotaKg).toBe(7);
+    expect(stored.get('LIC-C')?.map((l) => l.quotaKg)).toEqual([7]);
     expect(stored.has('LIC-X')).toBe(false);
     expect(dead.map((d) => [d.offset, d.error.code])).toEqual([
       ['7', 'REE_ERR_VALIDATION'],
       ['8', 'REE_ERR_DECODE'],
     ]);
     expect(resolved).toEqual(['8']);
+  });
+
+  it('keeps every version a batch brings, in effective order', async () => {
+    const { fake, memory } = await started();
+    const issued = licence({ licenceId: 'LIC-V' });
+    const revoked = { ...issued, status: 'REVOKED' as const, effectiveAt: issued.issuedAt + 40 * 86_400_000 };
+    const suspended = { ...issued, status: 'SUSPENDED' as const, effectiveAt: issued.issuedAt + 20 * 86_400_000 };
+    await fake.deliver('licences', 0, [json(revoked), json(issued), json(suspended)]);
+    expect((await memory.getLicenceVersions(['LIC-V'])).get('LIC-V')?.map((l) => l.status)).toEqual(['ACTIVE', 'SUSPENDED', 'REVOKED']);
   });
 });

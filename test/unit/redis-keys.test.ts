@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashTagOf, keySlot } from '../../src/state/cluster-slot.ts';
+import keySlot from 'cluster-key-slot';
 import { createKeyBuilder } from '../../src/state/keys.ts';
 
 describe('Redis keys', () => {
@@ -22,14 +22,14 @@ describe('Redis keys', () => {
     expect(() => createKeyBuilder('')).toThrow(/non-empty/);
   });
 
-  it('computes cluster slots as Redis does', () => {
+  it('puts keys in the cluster slots Redis does, hash tags included', () => {
     // Values from CLUSTER KEYSLOT on Redis 7.
     expect(keySlot('foo')).toBe(12182);
     expect(keySlot('bar')).toBe(5061);
     expect(keySlot('123456789')).toBe(0x31c3 % 16384);
     expect(keySlot('{user1000}.following')).toBe(keySlot('user1000'));
-    expect(hashTagOf('foo{}{bar}')).toBe('foo{}{bar}');
-    expect(hashTagOf('foo{{bar}}zap')).toBe('{bar');
-    expect(hashTagOf('foo{bar}{zap}')).toBe('bar');
+    expect(keySlot('foo{{bar}}zap')).toBe(keySlot('{bar'));
+    expect(keySlot('foo{bar}{zap}')).toBe(keySlot('bar'));
+    expect(keySlot(keys.producer('P-1', 'book'))).toBe(keySlot('P-1'));
   });
 });

@@ -80,6 +80,35 @@ describe('replay: licences in file order', () => {
   });
 });
 
+describe('replay: licence versions by effectiveAt', () => {
+  const issued = licence();
+  const revoked = licence({ status: 'REVOKED', effectiveAt: at(D0 + 1, 0) });
+  const shippedWhileActive = shipment({ occurredAt: at(D0, 12), reportedAt: at(D0 + 2, 12) });
+  const shippedAfterRevocation = shipment({ occurredAt: at(D0 + 1, 12), reportedAt: at(D0 + 2, 13) });
+
+  it.each([
+    ['revocation after the export', [rec.licence(issued), rec.shipment(shippedWhileActive), rec.licence(revoked), rec.shipment(shippedAfterRevocation)]],
+    ['revocation before the export', [rec.licence(issued), rec.licence(revoked), rec.shipment(shippedWhileActive), rec.shipment(shippedAfterRevocation)]],
+    ['revocation before the licence itself', [rec.licence(revoked), rec.licence(issued), rec.shipment(shippedWhileActive), rec.shipment(shippedAfterRevocation)]],
+  ])('judges an export by the version in effect when the goods went: %s', async (_order, lines) => {
+    const { alerts } = await replay(lines);
+    expect(unlicensed(alerts).map((a) => [a.subjectEventIds, a.evidence.reasons, a.evidence.licenceStatusSince])).toEqual([
+      [[shippedAfterRevocation.reportId], 'revoked', new Date(at(D0 + 1, 0)).toISOString()],
+    ]);
+  });
+
+  it('gives the same alert ids in every order of arrival', async () => {
+    const ids = async (lines: string[]) => (await replay(lines)).alerts.map((a) => a.alertId);
+    const first = await ids([rec.licence(issued), rec.shipment(shippedWhileActive), rec.licence(revoked), rec.shipment(shippedAfterRevocation)]);
+    expect(await ids([rec.licence(revoked), rec.licence(issued), rec.shipment(shippedWhileActive), rec.shipment(shippedAfterRevocation)])).toEqual(first);
+  });
+
+  it('treats the licence as issued (active) before a revocation whose first record compaction removed', async () => {
+    const { alerts } = await replay([rec.licence(revoked), rec.shipment(shippedWhileActive), rec.shipment(shippedAfterRevocation)]);
+    expect(unlicensed(alerts).map((a) => a.subjectEventIds)).toEqual([[shippedAfterRevocation.reportId]]);
+  });
+});
+
 describe('replay: bad lines are dead letters and the replay goes on', () => {
   it('counts each bad line with a reason naming its line number and the field, and still alerts on the good ones', async () => {
     const good = shipment({ licenceId: null });

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { topicNames } from '../../src/config/topics.ts';
 import { createReportConsumer, type ReportConsumer } from '../../src/consumers/report-consumer.ts';
+import { InvalidRecordError } from '../../src/errors.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import { FAKE_EVENTS, fakeKafka, type FakeOffsets } from '../helpers/fake-kafka.ts';
 
@@ -13,9 +14,25 @@ const topics = topicNames('t');
 const reportTopics = [topics.production, topics.shipments, topics.receipts, topics.inventory];
 const allOfPartition0 = Object.fromEntries(reportTopics.map((t) => [t, [0]]));
 
-/** Every record decodes, nothing alerts: only the consumer's own decisions are under test. */
+/**
+ * Every record decodes to a report with the occurredAt its value names (a value that is not JSON is
+ * a bad record), nothing alerts: only the consumer's own decisions are under test.
+ */
+let decodedValues = 0;
+const fakeDecoder = {
+  decodeBatch: async (values: (Buffer | null)[]) =>
+    values.map((v) => {
+      decodedValues += 1;
+      try {
+        return { ok: true, value: { kind: 'shipments', event: JSON.parse(v!.toString()) } };
+      } catch {
+        return { ok: false, error: new InvalidRecordError('REE_ERR_DECODE', 'not JSON') };
+      }
+    }),
+  decodeReport: async () => ({}),
+};
 const quietBatchDeps = {
-  decoder: { decodeBatch: async (values: unknown[]) => values.map(() => ({ ok: true, value: {} })), decodeReport: async () => ({}) } as never,
+  decoder: fakeDecoder as never,
   pipeline: { process: async () => [], markPublished: async () => undefined } as never,
   alerts: { publish: async () => undefined },
   deadLetters: { send: async () => undefined },
@@ -40,7 +57,9 @@ async function joined(offsets: FakeOffsets) {
   return { fake, join };
 }
 
-const records = (...timestamps: number[]) => timestamps.map((timestamp) => ({ key: 'P1', value: '{}', timestamp }));
+/** Reports made at these times; their record times are all one moment, as in a backlog loaded at once. */
+const LOADED_AT = Date.UTC(2026, 0, 1);
+const records = (...occurredAts: number[]) => occurredAts.map((occurredAt) => ({ key: 'P1', value: JSON.stringify({ occurredAt }), timestamp: LOADED_AT }));
 
 describe('report consumer alignment', () => {
   it('counts a partition whose committed offset retention has passed as idle, from the log start', async () => {
@@ -78,5 +97,32 @@ describe('report consumer alignment', () => {
     expect((await fake.deliver(topics.production, 0, records(10 * H, 10 * H), { highWatermark: 1000 })).resolved).toEqual(['1']);
     const { resolved, paused } = await fake.deliver(topics.shipments, 0, records(11 * H, 12 * H, 30 * H, 13 * H, 14 * H));
     expect({ resolved, paused }).toEqual({ resolved: ['1'], paused: true });
+  });
+
+  it("aligns on the reports' own times, whatever the record times say", async () => {
+    const { fake } = await joined({ logs: { [topics.production]: [log(0, 0, 1000)], [topics.shipments]: [log(0, 0, 0)], [topics.receipts]: [log(0, 0, 0)], [topics.inventory]: [log(0, 0, 0)] } });
+    expect((await fake.deliver(topics.production, 0, records(10 * H, 10 * H), { highWatermark: 1000 })).resolved).toEqual(['1']);
+    // Stamped long before the production, made long after it: the report time decides, so it waits.
+    const late = [{ key: 'P1', value: JSON.stringify({ occurredAt: 100 * H }), timestamp: 0 }];
+    expect(await fake.deliver(topics.shipments, 0, late)).toEqual({ resolved: [], paused: true });
+  });
+
+  it('lets a bad record, which has no report time, go with the reports before it', async () => {
+    const { fake } = await joined({ logs: { [topics.production]: [log(0, 0, 1000)], [topics.shipments]: [log(0, 0, 0)], [topics.receipts]: [log(0, 0, 0)], [topics.inventory]: [log(0, 0, 0)] } });
+    expect((await fake.deliver(topics.production, 0, records(10 * H), { highWatermark: 1000 })).resolved).toEqual(['0']);
+    const batch = [...records(11 * H), { key: 'P1', value: 'not json', timestamp: LOADED_AT }, ...records(30 * H)];
+    expect(await fake.deliver(topics.shipments, 0, batch)).toEqual({ resolved: ['1'], paused: true });
+  });
+
+  it('decodes the records of a held batch once, however often the batch is fetched again', async () => {
+    const { fake } = await joined({ logs: { [topics.production]: [log(0, 0, 1000)], [topics.shipments]: [log(0, 0, 0)], [topics.receipts]: [log(0, 0, 0)], [topics.inventory]: [log(0, 0, 0)] } });
+    expect((await fake.deliver(topics.production, 0, records(10 * H), { highWatermark: 1000 })).resolved).toEqual(['0']);
+    decodedValues = 0;
+    const held = records(11 * H, 12 * H, 30 * H, 31 * H);
+    expect(await fake.deliver(topics.shipments, 0, held)).toEqual({ resolved: ['1'], paused: true });
+    expect(decodedValues).toBe(4);
+    // kafkajs fetches the rest again from the first record not taken, with more behind it: only what was never decoded is.
+    await fake.deliver(topics.shipments, 0, [...held.slice(2), ...records(32 * H)], { firstOffset: 2 });
+    expect(decodedValues).toBe(5);
   });
 });

@@ -209,6 +209,12 @@ describe('rules file refusals name the file, the line and the field', () => {
       'rules.volume-mismatch.overrides.0',
     ],
     [
+      'an override for a material the catalogue does not have',
+      yaml('rules:', '  volume-mismatch:', '    overrides:', '      - { producerId: P1, enabled: false }', '      - { material: DY_OXIED, params: { tolerancePct: 1 } }'),
+      5,
+      'rules.volume-mismatch.overrides.1.material',
+    ],
+    [
       'severity bands that fall',
       yaml('rules:', '  unlicensed-client:', '    bands:', '      MEDIUM: 0.9'),
       3,
@@ -224,6 +230,12 @@ describe('rules file refusals name the file, the line and the field', () => {
   it('reports a YAML syntax error with its line and column', () => {
     const err = refusal(yaml('rules:', '  volume-mismatch:', '    params: { tolerancePct: 1', '  unlicensed-client: {}'));
     expect(err.message).toMatch(new RegExp(`^${FILE}:\\d+:\\d+: YAML syntax error`));
+  });
+
+  it('names the unknown material and the ones the catalogue has', () => {
+    const err = refusal(yaml('rules:', '  unlicensed-client:', '    overrides:', '      - { material: NDFEB_DY_MAGENT, enabled: false }'));
+    expect(err.message).toContain('unknown material "NDFEB_DY_MAGENT"');
+    expect(err.message).toContain('NDFEB_DY_MAGNET');
   });
 
   it('lists the rules it knows when the id is unknown', () => {

@@ -22,8 +22,8 @@ function overrun(ctx: InjectionContext): boolean {
       const grams = Math.min(wanted, stock);
       if (grams < left + 5_000) continue;
       const reportedAt = Math.max(occurredAt + ctx.reportDelay(), l.lastCountedReportAt + rng.int(60, 3_600) * 1000);
-      // The licence must still be active when the detector sees the shipment.
-      if (!licences.activeAt(l, reportedAt)) continue;
+      // The licence must still be active when the goods leave, or the shipment is unlicensed too.
+      if (!licences.activeAt(l, occurredAt)) continue;
       const shipment = ctx.ship({
         producerId: exporterId,
         material,

@@ -108,7 +108,7 @@ describe('unlicensed-client validity tolerance', () => {
 describe('unlicensed-client finding', () => {
   it('names the shipment, the client, the licence and what is wrong with it', () => {
     const event = shipment({ reportId: 'ship-77', shipmentId: 'SHP-77', quantityKg: 2500, destinationCountry: 'IN', occurredAt: at(D0 + 400) });
-    const lic = licence({ status: 'SUSPENDED' });
+    const lic = licence({ status: 'SUSPENDED', effectiveAt: at(D0 + 100, 0) });
     const [draft] = evaluate(asReport(event), lic);
     expect(draft).toMatchObject({
       producerId: 'P1',
@@ -133,6 +133,7 @@ describe('unlicensed-client finding', () => {
       licenceValidFrom: new Date(lic.validFrom).toISOString(),
       licenceValidTo: new Date(lic.validTo).toISOString(),
       licenceStatus: 'SUSPENDED',
+      licenceStatusSince: new Date(at(D0 + 100, 0)).toISOString(),
     });
     expect(draft!.summary).toBe(
       'P1 exported 2.5 t of controlled NDFEB_DY_MAGNET to Client One GmbH (IN) under an expired licence, under a suspended licence.',

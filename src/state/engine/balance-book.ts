@@ -1,0 +1,145 @@
+/**
+ * The balance book (volume-mismatch) and licence use (licence-quota-exceeded) as state on the
+ * engine: today's StateStore semantics, step for step the in-memory store's applyOne, but kept in
+ * engine cells so it loads, saves and evicts like any rule's state.
+ *
+ * Cells of a producer:
+ *   clock            LastSeen        the producer's clock: the largest occurredAt so far
+ *   checks           TimerQueue      balance checks waiting for their grace on the producer's clock
+ *   applied          AppliedReports  reports already included, with their results (idempotence)
+ *   licence-use      Counters        kg exported under each licence
+ *   book:<m>         MaterialBook    material m's daily flow totals, stock declarations and
+ *                                    outflow reportIds per day (capped), saved in chunks of days
+ * The arithmetic is balance.ts's, shared with the in-memory store, so both give the same numbers.
+ */
+import { dayEnd, dayOf } from '../../domain/time.ts';
+import { emptyTotals, fireChecks, roundKg } from '../balance.ts';
+import { assertKeyPart } from '../keys.ts';
+import { SEEN_WINDOW_MS, compareCheckTies, type PendingCheck } from '../memory-store.ts';
+import { MAX_SUBJECT_IDS, OUTFLOW_KINDS, RETENTION_DAYS, type ApplyResult, type FiredCheck, type StateUpdate } from '../store.ts';
+import { AppliedReports, type ResultCodec } from './applied-reports.ts';
+import { Counters } from './counters.ts';
+import { LastSeen } from './last-seen.ts';
+import { MaterialBookCell } from './material-book.ts';
+import type { ProducerState } from './producer-state.ts';
+import { TimerQueue } from './timer-queue.ts';
+
+type CheckTimer = Omit<PendingCheck, 'dueAt'>;
+
+const CLOCK = 'producer';
+const OUTFLOWS: ReadonlySet<string> = new Set(OUTFLOW_KINDS);
+
+/** A result is mostly a clock and nothing else; its reportId and watermark are stored beside it already. */
+type StoredResult = 0 | [before: number | null, after: number | null, checks: FiredCheck[]];
+const resultCodec: ResultCodec<ApplyResult> = {
+  encode: (r): StoredResult => (r.licenceUsedBeforeKg === undefined && r.checks.length === 0 ? 0 : [r.licenceUsedBeforeKg ?? null, r.licenceUsedAfterKg ?? null, r.checks]),
+  decode: (stored, reportId, watermark) => {
+    const s = stored as StoredResult;
+    return {
+      reportId,
+      duplicate: false,
+      watermark,
+      licenceUsedBeforeKg: s === 0 ? undefined : (s[0] ?? undefined),
+      licenceUsedAfterKg: s === 0 ? undefined : (s[1] ?? undefined),
+      checks: s === 0 ? [] : s[2],
+    };
+  },
+};
+
+/** The book's cells of one producer, looked up once per producer rather than once per report. */
+interface BookCells {
+  applied: AppliedReports<ApplyResult>;
+  timers: TimerQueue<CheckTimer>;
+  clock: LastSeen;
+  licenceUse: Counters;
+  state: ProducerState;
+  materials: Map<string, MaterialBookCell>;
+}
+
+const cellsByProducer = new WeakMap<ProducerState, BookCells>();
+
+function cellsOf(state: ProducerState): BookCells {
+  let cells = cellsByProducer.get(state);
+  if (!cells) {
+    cells = {
+      applied: state.cell('applied', () => new AppliedReports<ApplyResult>(SEEN_WINDOW_MS, resultCodec)),
+      timers: state.cell('checks', () => new TimerQueue<CheckTimer>(compareCheckTies)),
+      clock: state.cell('clock', () => new LastSeen()),
+      licenceUse: state.cell('licence-use', () => new Counters()),
+      state,
+      materials: new Map(),
+    };
+    cellsByProducer.set(state, cells);
+  }
+  return cells;
+}
+
+function bookOf(cells: BookCells, material: string): MaterialBookCell {
+  let book = cells.materials.get(material);
+  if (!book) {
+    book = cells.state.cell(`book:${material}`, () => new MaterialBookCell());
+    cells.materials.set(material, book);
+  }
+  return book;
+}
+
+const scheduleCheck = (timers: TimerQueue<CheckTimer>, kind: CheckTimer['kind'], material: string, day: number, dueAt: number) =>
+  timers.schedule(`${kind}|${material}|${day}`, dueAt, { kind, material, day });
+
+/** Applies one update to its producer's state; the result is what the in-memory store would return. */
+export function applyToBook(state: ProducerState, u: StateUpdate): ApplyResult {
+  const cells = cellsOf(state);
+  const seen = cells.applied.get(u.reportId);
+  if (seen) return { ...seen.result, duplicate: true };
+  const { timers } = cells;
+  // Materials name cells, and so fields in Redis: refused before anything changes.
+  for (const flow of u.flows) assertKeyPart(flow.material, 'material');
+  if (u.declaration) assertKeyPart(u.declaration.material, 'material');
+
+  const day = dayOf(u.occurredAt);
+  const dueAt = dayEnd(day) + u.graceMs;
+  for (const flow of u.flows) {
+    const book = bookOf(cells, flow.material);
+    book.flows.update(day, emptyTotals, (totals) => {
+      totals[flow.kind] = roundKg(totals[flow.kind] + flow.kg);
+    });
+    if (OUTFLOWS.has(flow.kind)) {
+      book.outflows.update(day, () => [], (ids) => {
+        if (ids.length < MAX_SUBJECT_IDS && !ids.includes(u.reportId)) ids.push(u.reportId);
+      });
+      scheduleCheck(timers, 'deficit', flow.material, day, dueAt);
+    }
+  }
+  if (u.declaration) {
+    bookOf(cells, u.declaration.material).stock.set(day, { kg: u.declaration.onHandKg, reportId: u.reportId });
+    scheduleCheck(timers, 'stock', u.declaration.material, day, dueAt);
+  }
+
+  let licenceUsedBeforeKg: number | undefined;
+  let licenceUsedAfterKg: number | undefined;
+  if (u.licenceUse) {
+    const use = cells.licenceUse.add(u.licenceUse.licenceId, u.licenceUse.kg);
+    licenceUsedBeforeKg = use.before;
+    licenceUsedAfterKg = use.after;
+  }
+
+  // The in-memory store's clock starts at 0, so an event before the epoch never moves it.
+  const clock = cells.clock.advance(CLOCK, Math.max(0, u.occurredAt));
+  const due = timers.popDue(clock);
+  const checks =
+    due.length === 0
+      ? []
+      : fireChecks(
+          due.map((t) => t.payload),
+          (material) => bookOf(cells, material).view(),
+        );
+
+  // After the checks, so nothing this report fires reads a pruned day; only the materials it touches.
+  const cutoffDay = dayOf(clock) - RETENTION_DAYS;
+  for (const flow of u.flows) bookOf(cells, flow.material).prune(cutoffDay);
+  if (u.declaration) bookOf(cells, u.declaration.material).prune(cutoffDay);
+
+  const result: ApplyResult = { reportId: u.reportId, duplicate: false, watermark: clock, licenceUsedBeforeKg, licenceUsedAfterKg, checks };
+  cells.applied.remember(u.reportId, clock, result);
+  return result;
+}

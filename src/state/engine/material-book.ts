@@ -1,0 +1,73 @@
+/**
+ * One material's balance book of one producer as a single engine cell: three day series (daily
+ * flow totals, stock declarations, the outflow reports of each day) saved together, one part per
+ * chunk of days, so a producer's book is a handful of fields in Redis rather than three times as
+ * many, and a batch rewrites only the chunk it touched.
+ */
+import { FLOW_KINDS, type FlowTotals } from '../store.ts';
+import type { MaterialBook } from '../balance.ts';
+import { decodeState, encodeState, type StateCell, type ValueCodec } from './cell.ts';
+import { DaySeries } from './day-series.ts';
+
+export interface Declaration {
+  kg: number;
+  reportId: string;
+}
+
+// Compact forms: a day's totals as five numbers in FLOW_KINDS order, a declaration as a pair.
+const totalsCodec: ValueCodec<FlowTotals, number[]> = {
+  encode: (t) => FLOW_KINDS.map((kind) => t[kind]),
+  decode: (stored) => Object.fromEntries(FLOW_KINDS.map((kind, i) => [kind, stored[i]!])) as FlowTotals,
+};
+const declarationCodec: ValueCodec<Declaration, [number, string]> = {
+  encode: (d) => [d.kg, d.reportId],
+  decode: ([kg, reportId]) => ({ kg, reportId }),
+};
+
+type StoredChunk = [flows: [number, unknown][], stock: [number, unknown][], outflows: [number, unknown][]];
+
+export class MaterialBookCell implements StateCell {
+  readonly flows = new DaySeries<FlowTotals>(totalsCodec);
+  readonly stock = new DaySeries<Declaration>(declarationCodec);
+  readonly outflows = new DaySeries<string[]>();
+
+  /** The series seen as balance.ts's MaterialBook, for its day-ordered arithmetic (read only). */
+  view(): MaterialBook {
+    return {
+      days: this.flows.values,
+      flowDays: this.flows.days,
+      declarations: this.stock.values,
+      declarationDays: this.stock.days,
+      outflowIds: this.outflows.values,
+    };
+  }
+
+  /**
+   * Forgets what RETENTION_DAYS allows (see store.ts): with A the latest declaration on or before
+   * the cutoff, the flows and outflows of days up to A and the declarations before A.
+   */
+  prune(cutoffDay: number): void {
+    const openingDay = this.stock.lastDayAtOrBefore(cutoffDay);
+    if (openingDay === undefined) return;
+    this.stock.deleteBefore(openingDay);
+    this.flows.deleteBefore(openingDay + 1);
+    this.outflows.deleteBefore(openingDay + 1);
+  }
+
+  drainChanges(): Map<string, string | null> {
+    const chunks = new Set([...this.flows.takeChangedChunks(), ...this.stock.takeChangedChunks(), ...this.outflows.takeChangedChunks()]);
+    const out = new Map<string, string | null>();
+    for (const chunk of chunks) {
+      const stored: StoredChunk = [this.flows.chunkEntries(chunk), this.stock.chunkEntries(chunk), this.outflows.chunkEntries(chunk)];
+      out.set(String(chunk), stored.every((entries) => entries.length === 0) ? null : encodeState(stored));
+    }
+    return out;
+  }
+
+  restorePart(_part: string, text: string): void {
+    const [flows, stock, outflows] = decodeState<StoredChunk>(text);
+    this.flows.restoreEntries(flows);
+    this.stock.restoreEntries(stock);
+    this.outflows.restoreEntries(outflows);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Event-time timers: a rule schedules a check at an event time (a balance check after its grace, a
+ * receipt's deadline, a producer's expected next report) and the check fires once the clock that
+ * drives the queue passes it: the producer's own clock for the balance book, the detector's
+ * watermark (watermark.ts) for absence. Firing order is fixed by (dueAt, then the rule's own tie
+ * order), never by arrival order, so a replay fires the same timers in the same order as live.
+ *
+ * One timer per key: scheduling a key again keeps the earlier due time.
+ */
+import { WholeCell } from './cell.ts';
+
+export interface Timer<P> {
+  key: string;
+  dueAt: number;
+  payload: P;
+}
+
+const NOTHING_DUE: readonly Timer<never>[] = Object.freeze([]);
+
+export class TimerQueue<P> extends WholeCell<Timer<P>[]> {
+  private readonly byKey = new Map<string, Timer<P>>();
+  /** A min-heap on (dueAt, tie); may hold timers since replaced by an earlier one, skipped when popped. */
+  private readonly heap: Timer<P>[] = [];
+
+  constructor(private readonly tieOrder: (a: P, b: P) => number) {
+    super();
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** The earliest due time, or undefined when nothing is scheduled. */
+  nextDueAt(): number | undefined {
+    this.dropStale();
+    return this.heap[0]?.dueAt;
+  }
+
+  schedule(key: string, dueAt: number, payload: P): void {
+    const existing = this.byKey.get(key);
+    if (existing && existing.dueAt <= dueAt) return;
+    const timer = { key, dueAt, payload };
+    this.byKey.set(key, timer);
+    this.push(timer);
+    this.changed();
+  }
+
+  cancel(key: string): void {
+    if (this.byKey.delete(key)) this.changed();
+  }
+
+  /** Removes and returns every timer due at or before `time`, in firing order. */
+  popDue(time: number): readonly Timer<P>[] {
+    // Most calls find nothing due: answer without allocating.
+    if (!(this.nextDueAt()! <= time)) return NOTHING_DUE;
+    const due: Timer<P>[] = [];
+    for (;;) {
+      this.dropStale();
+      const top = this.heap[0];
+      if (top === undefined || top.dueAt > time) break;
+      this.pop();
+      this.byKey.delete(top.key);
+      due.push(top);
+    }
+    if (due.length > 0) this.changed();
+    return due;
+  }
+
+  private compare(a: Timer<P>, b: Timer<P>): number {
+    return a.dueAt - b.dueAt || this.tieOrder(a.payload, b.payload);
+  }
+
+  private dropStale(): void {
+    while (this.heap.length > 0 && this.byKey.get(this.heap[0]!.key) !== this.heap[0]) this.pop();
+  }
+
+  private push(timer: Timer<P>): void {
+    const h = this.heap;
+    h.push(timer);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.compare(h[parent]!, h[i]!) <= 0) break;
+      [h[parent], h[i]] = [h[i]!, h[parent]!];
+      i = parent;
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.compare(h[l]!, h[m]!) < 0) m = l;
+      if (r < h.length && this.compare(h[r]!, h[m]!) < 0) m = r;
+      if (m === i) return;
+      [h[m], h[i]] = [h[i]!, h[m]!];
+      i = m;
+    }
+  }
+
+  protected toData(): Timer<P>[] | null {
+    return this.byKey.size === 0 ? null : [...this.byKey.values()];
+  }
+
+  protected fromData(data: Timer<P>[]): void {
+    for (const timer of data) {
+      this.byKey.set(timer.key, timer);
+      this.push(timer);
+    }
+  }
+}

@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { DAY_MS } from '../../src/domain/time.ts';
+import { APPLIED_SPAN_DAYS, AppliedReports } from '../../src/state/engine/applied-reports.ts';
+import type { StateCell } from '../../src/state/engine/cell.ts';
+import { Counters } from '../../src/state/engine/counters.ts';
+import { CHUNK_DAYS, DaySeries } from '../../src/state/engine/day-series.ts';
+import { LastSeen } from '../../src/state/engine/last-seen.ts';
+import { OpenItems } from '../../src/state/engine/open-items.ts';
+import { ProducerState } from '../../src/state/engine/producer-state.ts';
+import { RecentEvents } from '../../src/state/engine/recent-events.ts';
+import { TimerQueue } from '../../src/state/engine/timer-queue.ts';
+import { EventTimeWatermark } from '../../src/state/engine/watermark.ts';
+
+/** Saves a cell's changes into `stored` (as a durability would) and returns what was written. */
+function save(cell: StateCell, stored: Map<string, string>): Map<string, string | null> {
+  const changes = cell.drainChanges();
+  for (const [part, text] of changes) {
+    if (text === null) stored.delete(part);
+    else stored.set(part, text);
+  }
+  return changes;
+}
+
+function reload<C extends StateCell>(stored: Map<string, string>, create: () => C): C {
+  const cell = create();
+  for (const [part, text] of stored) cell.restorePart(part, text);
+  return cell;
+}
+
+describe('TimerQueue', () => {
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+  it('fires timers once the clock passes them, in due order then tie order, whatever the scheduling order', () => {
+    const orders = [
+      ['b', 'a', 'c', 'd'],
+      ['d', 'c', 'b', 'a'],
+    ];
+    const fired = orders.map((order) => {
+      const q = new TimerQueue<string>(byName);
+      const due: Record<string, number> = { a: 20, b: 10, c: 10, d: 30 };
+      for (const k of order) q.schedule(k, due[k]!, k);
+      return [q.popDue(9), q.popDue(20), q.popDue(29), q.popDue(30)].map((ts) => ts.map((t) => t.payload));
+    });
+    expect(fired[0]).toEqual([[], ['b', 'c', 'a'], [], ['d']]);
+    expect(fired[1]).toEqual(fired[0]);
+  });
+
+  it('keeps the earlier due time when a key is scheduled again, and forgets a cancelled key', () => {
+    const q = new TimerQueue<string>(byName);
+    q.schedule('x', 50, 'x');
+    q.schedule('x', 20, 'x');
+    q.schedule('x', 70, 'x');
+    q.schedule('y', 10, 'y');
+    q.cancel('y');
+    expect(q.nextDueAt()).toBe(20);
+    expect(q.popDue(100).map((t) => [t.key, t.dueAt])).toEqual([['x', 20]]);
+    expect(q.size).toBe(0);
+  });
+
+  it('fires the same after being saved and reloaded', () => {
+    const q = new TimerQueue<string>(byName);
+    for (const [k, at] of [['p', 5], ['q', 5], ['r', 1]] as const) q.schedule(k, at, k);
+    const stored = new Map<string, string>();
+    save(q, stored);
+    expect(reload(stored, () => new TimerQueue<string>(byName)).popDue(5).map((t) => t.key)).toEqual(['r', 'p', 'q']);
+  });
+});
+
+describe('EventTimeWatermark', () => {
+  it('is the minimum of the partitions latest times less the lateness, and never goes back', () => {
+    const w = new EventTimeWatermark(10);
+    expect(w.current()).toBe(-Infinity);
+    expect(w.observe('p0', 100)).toBe(90);
+    expect(w.observe('p1', 50)).toBe(90); // a new, slower partition cannot pull it back
+    expect(w.observe('p0', 200)).toBe(90);
+    expect(w.observe('p1', 150)).toBe(140);
+    expect(w.observe('p1', 120)).toBe(140); // a late event on a partition changes nothing
+  });
+
+  it('waits for every partition it is told of, so the order partitions are read in cannot move it early', () => {
+    const events: [string, number][] = [['a', 5], ['b', 7], ['a', 9], ['b', 12], ['c', 11], ['c', 20]];
+    const steps = (list: [string, number][]) => {
+      const w = new EventTimeWatermark(0, ['a', 'b', 'c']);
+      return list.map(([p, t]) => w.observe(p, t));
+    };
+    expect(steps(events)).toEqual([-Infinity, -Infinity, -Infinity, -Infinity, 9, 9]);
+    // Partition by partition, as a replay of one topic after another might read them.
+    const byPartition = [...events].sort((x, y) => x[0].localeCompare(y[0]) || x[1] - y[1]);
+    expect(steps(byPartition).at(-1)).toBe(9);
+    expect(steps(byPartition).slice(0, 4)).toEqual([-Infinity, -Infinity, -Infinity, -Infinity]);
+  });
+
+  it('refuses a negative lateness', () => {
+    expect(() => new EventTimeWatermark(-1)).toThrow(/lateness/);
+  });
+});
+
+describe('DaySeries', () => {
+  it('writes back only the chunks whose days changed, and reads back the same days in order', () => {
+    const s = new DaySeries<number>();
+    const stored = new Map<string, string>();
+    const C = CHUNK_DAYS;
+    for (const day of [2 * C + 8, 3, C + 1, 2]) s.set(day, day * 10);
+    expect([...save(s, stored).keys()].sort()).toEqual(['0', '1', '2']);
+    s.update(2 * C + 9, () => 0, () => undefined);
+    expect([...save(s, stored).keys()]).toEqual(['2']);
+    s.deleteBefore(C + 1);
+    expect(save(s, stored).get('0')).toBeNull();
+    const back = reload(stored, () => new DaySeries<number>());
+    expect(back.days).toEqual([C + 1, 2 * C + 8, 2 * C + 9]);
+    expect(back.get(2 * C + 8)).toBe((2 * C + 8) * 10);
+    expect(back.lastDayAtOrBefore(2 * C + 7)).toBe(C + 1);
+    expect(back.lastDayAtOrBefore(C)).toBeUndefined();
+  });
+});
+
+describe('AppliedReports', () => {
+  it('remembers results for the window of producer clock, then forgets them and their stored spans', () => {
+    const span = APPLIED_SPAN_DAYS * DAY_MS;
+    const a = new AppliedReports<string>(span);
+    const stored = new Map<string, string>();
+    a.remember('r1', 0, 'first');
+    a.remember('r2', span, 'second');
+    expect(a.get('r1')?.result).toBe('first'); // exactly one window behind: still kept
+    expect([...save(a, stored).keys()].sort()).toEqual(['0', '1']);
+    a.remember('r3', span + 1, 'third');
+    expect(a.get('r1')).toBeUndefined();
+    expect(save(a, stored).get('0')).toBeNull();
+    const back = reload(stored, () => new AppliedReports<string>(span));
+    expect(['r1', 'r2', 'r3'].map((id) => back.get(id)?.result)).toEqual([undefined, 'second', 'third']);
+  });
+});
+
+describe('Counters, LastSeen, OpenItems, RecentEvents', () => {
+  it('count to the gram and read back the same', () => {
+    const c = new Counters();
+    expect(c.add('L1', 0.1)).toEqual({ before: 0, after: 0.1 });
+    expect(c.add('L1', 0.2)).toEqual({ before: 0.1, after: 0.3 });
+    const stored = new Map<string, string>();
+    save(c, stored);
+    expect(reload(stored, () => new Counters()).get('L1')).toBe(0.3);
+  });
+
+  it('LastSeen only moves forward', () => {
+    const l = new LastSeen();
+    expect(l.advance('p', 10)).toBe(10);
+    expect(l.advance('p', 5)).toBe(10);
+    expect(l.get('p')).toBe(10);
+  });
+
+  it('OpenItems keeps the first opening of an id until it is closed', () => {
+    const o = new OpenItems<string>();
+    expect(o.open('S1', { dueAt: 5, value: 'first' })).toBe(true);
+    expect(o.open('S1', { dueAt: 9, value: 'again' })).toBe(false);
+    expect(o.close('S1')).toEqual({ dueAt: 5, value: 'first' });
+    expect(o.close('S1')).toBeUndefined();
+  });
+
+  it('RecentEvents keeps event-time order, ignores repeats and stays within count and age', () => {
+    const r = new RecentEvents<number>({ maxPerKey: 3, maxAgeMs: 100 });
+    for (const [id, at] of [['e2', 20], ['e1', 10], ['e3', 30]] as const) r.add('k', { id, at, value: at });
+    expect(r.add('k', { id: 'e2', at: 20, value: 0 })).toBe(false);
+    expect(r.list('k').map((e) => e.id)).toEqual(['e1', 'e2', 'e3']);
+    r.add('k', { id: 'e4', at: 40, value: 40 });
+    expect(r.list('k').map((e) => e.id)).toEqual(['e2', 'e3', 'e4']);
+    r.add('k', { id: 'e5', at: 135, value: 135 });
+    expect(r.list('k').map((e) => e.id)).toEqual(['e4', 'e5']);
+    expect(r.list('k', 100).map((e) => e.id)).toEqual(['e5']);
+  });
+});
+
+describe('ProducerState', () => {
+  it('stores each cell under its own fields and rebuilds only the cells asked for', () => {
+    const state = new ProducerState('P1');
+    state.cell('licence-use', () => new Counters()).add('L1', 5);
+    state.cell('flows:M', () => new DaySeries<number>()).set(CHUNK_DAYS + 1, 1);
+    const fields = state.drainChanges();
+    expect([...fields.keys()].sort()).toEqual(['flows:M#1', 'licence-use']);
+    expect(state.drainChanges().size).toBe(0);
+
+    const back = new ProducerState('P1', new Map([...fields].map(([f, t]) => [f, t!])));
+    expect(back.cell('licence-use', () => new Counters()).get('L1')).toBe(5);
+    expect(back.cell('flows:M', () => new DaySeries<number>()).get(CHUNK_DAYS + 1)).toBe(1);
+  });
+});
