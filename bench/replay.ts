@@ -284,7 +284,7 @@ async function parseBaseline(path: string, total: number): Promise<ReplayRun> {
   }
   const wallSeconds = (performance.now() - started) / 1000;
   progress.finish();
-  const summary: ReplaySummary = { lines, reports: 0, licences: 0, skipped: 0, deadLetters: 0, alerts: 0, alertsByRule: {}, seconds: wallSeconds };
+  const summary: ReplaySummary = { lines, reports: 0, licences: 0, watchlist: 0, quotas: 0, skipped: 0, deadLetters: 0, alerts: 0, alertsByRule: {}, seconds: wallSeconds };
   return { summary, wallSeconds, cpuSeconds: cpuSecondsSince(cpu), alertIds: new Set(), duplicateAlertIds: 0, peakRssMb: end() };
 }
 

@@ -3,7 +3,7 @@
  * on success, removed on failure. A failed run never leaves a truncated file where a good one was,
  * and a path that cannot be written is refused before any work starts.
  */
-import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { ReeError } from '../errors.ts';
 
@@ -17,8 +17,19 @@ export interface OutputFile {
   abort(): Promise<void>;
 }
 
+/** A device or pipe (`/dev/null`, `/dev/stdout`, a FIFO) is written in place: renaming over one would replace it with a file. */
+export function isSpecialFile(path: string): boolean {
+  try {
+    const stat = statSync(path);
+    return !stat.isFile() && !stat.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export async function openOutputFile(path: string, what = 'output'): Promise<OutputFile> {
-  const partial = `${path}.partial`;
+  const inPlace = isSpecialFile(path);
+  const partial = inPlace ? path : `${path}.partial`;
   const stream = createWriteStream(partial);
   let failure: Error | undefined;
   stream.on('error', (err) => {
@@ -31,23 +42,32 @@ export async function openOutputFile(path: string, what = 'output'): Promise<Out
   const check = () => {
     if (failure) throw new ReeError('REE_ERR_INPUT_FILE', `writing ${what} file ${path} failed: ${failure.message}`);
   };
+  /** Waits for `event` or an error, whichever comes first, leaving no listener behind for the other. */
+  const settled = async (event: string) => {
+    const done = new AbortController();
+    try {
+      await Promise.race([once(stream, event, { signal: done.signal }), once(stream, 'error', { signal: done.signal })]);
+    } finally {
+      done.abort();
+    }
+  };
   return {
     stream,
     async write(text) {
       check();
-      if (!stream.write(text)) await Promise.race([once(stream, 'drain'), once(stream, 'error')]);
+      if (!stream.write(text)) await settled('drain').catch(() => undefined);
       check();
     },
     async commit() {
       check();
       stream.end();
-      await Promise.race([once(stream, 'finish'), once(stream, 'error')]);
+      await settled('finish').catch(() => undefined);
       check();
-      renameSync(partial, path);
+      if (!inPlace) renameSync(partial, path);
     },
     async abort() {
       stream.destroy();
-      rmSync(partial, { force: true });
+      if (!inPlace) rmSync(partial, { force: true });
     },
   };
 }

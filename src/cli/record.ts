@@ -25,7 +25,7 @@ Reads topics from the beginning and writes one JSON line per record:
 
 Options:
   --out <file>      the recording to write (required)
-  --topics <list>   comma-separated topics (default: the report, licence and watchlist topics of --prefix)
+  --topics <list>   comma-separated topics (default: the report, licence, watchlist and quota topics of --prefix)
   --until-end       stop once every partition is read up to its end at start (default when no --max)
   --max <n>         stop after n records
   --timeout <s>     give up waiting for records after this many idle seconds (default 30)
@@ -49,7 +49,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
   if (!values.out) throw new ReeError('REE_ERR_USAGE', `--out is required\n\n${RECORD_USAGE}`);
   const settings = loadSettings(process.env, values as Record<string, string | undefined>);
   const names = topicNames(settings.topicPrefix);
-  const topics = values.topics ? String(values.topics).split(',').map((t) => t.trim()).filter(Boolean) : [names.production, names.shipments, names.receipts, names.inventory, names.licences, names.watchlist];
+  const topics = values.topics ? String(values.topics).split(',').map((t) => t.trim()).filter(Boolean) : [names.production, names.shipments, names.receipts, names.inventory, names.licences, names.watchlist, names.quotas];
   const max = values.max === undefined ? Infinity : intOption(values.max as string, 'max', 0, 1);
   const idleMs = intOption(values.timeout as string | undefined, 'timeout', 30, 1) * 1000;
   const stats = await recordTopics({ brokers: settings.kafkaBrokers, registryUrl: settings.schemaRegistryUrl, topics, out: values.out as string, max, idleMs });
@@ -131,7 +131,7 @@ async function recordPhase(
   }
 }
 
-const isReference = (topic: string) => /(^|\.)(licences|watchlist)\.v\d+$/.test(topic);
+const isReference = (topic: string) => /(^|\.)(licences|watchlist|quotas)\.v\d+$/.test(topic);
 
 /** k-way merge of offset-ordered files into one by knownAtOf; at a tie, reference topics first. */
 async function mergeByTime(paths: string[], out: WriteStream): Promise<void> {

@@ -36,6 +36,7 @@ export function formatSummary(s: ReplaySummary, where: string): string {
     .join('\n');
   return [
     `replayed ${s.lines} lines (${s.reports} reports, ${s.licences} licence records, ${s.skipped} skipped) in ${s.seconds.toFixed(2)} s, ${rate} reports/s, ${where}`,
+    `  watchlist records: ${s.watchlist}, quota records: ${s.quotas}`,
     `  dead letters: ${s.deadLetters}`,
     `  alerts: ${s.alerts}${byRule ? `\n${byRule}` : ''}`,
   ].join('\n');

@@ -12,6 +12,7 @@ import { loadSettings, settingName, settingsHelp, type Settings } from '../confi
 import { topicNames, topicSpecs } from '../config/topics.ts';
 import { createLicenceConsumer } from '../consumers/licence-consumer.ts';
 import { createReportConsumer } from '../consumers/report-consumer.ts';
+import { createWatchlistConsumer } from '../consumers/watchlist-consumer.ts';
 import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import { ConfigError, ReeError, errorMessage } from '../errors.ts';
 import { ensureTopics } from '../kafka/admin.ts';
@@ -30,8 +31,8 @@ import { parseCommandArgs, type Options } from './args.ts';
 
 export const RUN_USAGE = `Usage: ree-sentinel run [options]
 
-Runs the live detector: reads <prefix>.production/shipments/receipts/inventory.v1 and
-<prefix>.licences.v1, keeps per-producer balances in Redis, writes alerts to <prefix>.alerts.v1
+Runs the live detector: reads <prefix>.production/shipments/receipts/inventory.v1,
+<prefix>.licences.v1 and <prefix>.watchlist.v1, keeps per-producer balances in Redis, writes alerts to <prefix>.alerts.v1
 and bad records to <prefix>.deadletter.v1. Every option also reads from its environment variable.
 
 Options (flag, environment variable, meaning):
@@ -169,6 +170,20 @@ async function openDetector(settings: Settings, logger: Logger, resources: Resou
     onFatal,
     ...groupTiming,
   });
+  const watchlistConsumer = createWatchlistConsumer({
+    kafka,
+    admin,
+    groupId: `${settings.groupId}.watchlist`,
+    topic: topics.watchlist,
+    decoder,
+    pipeline,
+    alerts,
+    deadLetters,
+    metrics,
+    logger,
+    onFatal,
+    ...groupTiming,
+  });
   const reportConsumer = createReportConsumer({
     kafka,
     groupId: settings.groupId,
@@ -190,7 +205,10 @@ async function openDetector(settings: Settings, logger: Logger, resources: Resou
   // for the session of a member that died without leaving to run out. Meanwhile /readyz says so.
   resources.opened('licence consumer', () => licenceConsumer.stop());
   await licenceConsumer.start();
+  resources.opened('watchlist consumer', () => watchlistConsumer.stop());
+  await watchlistConsumer.start();
   if (!(await licenceConsumer.caughtUp(60_000))) logger.warn('licence register not fully loaded after 60 s; starting anyway');
+  if (!(await watchlistConsumer.caughtUp(60_000))) logger.warn('watchlist not fully loaded after 60 s; starting anyway');
   state.licencesLoaded = true;
   resources.opened('report consumer', () => reportConsumer.stop());
   await reportConsumer.start();

@@ -6,8 +6,8 @@
  */
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { InvalidRecordError, ReeError, errorMessage } from '../errors.ts';
-import type { Alert, Licence, Report, ReportKind, WatchlistEntry } from '../domain/events.ts';
-import { validateLicence, validateReport, validateWatchlistEntry } from '../domain/validate.ts';
+import type { Alert, Licence, ProductionQuota, Report, ReportKind, WatchlistEntry } from '../domain/events.ts';
+import { validateLicence, validateQuota, validateReport, validateWatchlistEntry } from '../domain/validate.ts';
 import { avroType } from './schemas.ts';
 
 export const CONFLUENT_MAGIC_BYTE = 0;
@@ -38,6 +38,8 @@ export interface Decoder {
   decodeLicence(value: Buffer | null): Promise<Licence | null>;
   /** null is a tombstone: the entry was deleted. */
   decodeWatchlistEntry(value: Buffer | null): Promise<WatchlistEntry | null>;
+  /** null is a tombstone: the quota was withdrawn. */
+  decodeQuota(value: Buffer | null): Promise<ProductionQuota | null>;
   decodeAlert(value: Buffer | null): Promise<Alert>;
   /**
    * Decodes a batch concurrently (each schema id is fetched once). Bad records become `ok: false`
@@ -127,6 +129,10 @@ export function createDecoder(options: DecoderOptions = {}): Decoder {
     return value === null ? null : validateWatchlistEntry(await decode(value));
   }
 
+  async function decodeQuota(value: Buffer | null): Promise<ProductionQuota | null> {
+    return value === null ? null : validateQuota(await decode(value));
+  }
+
   async function decodeAlert(value: Buffer | null): Promise<Alert> {
     if (value === null) throw new InvalidRecordError('REE_ERR_DECODE', 'null value (tombstone) on the alerts topic');
     return validateAlert(await decode(value));
@@ -148,7 +154,7 @@ export function createDecoder(options: DecoderOptions = {}): Decoder {
     );
   }
 
-  return { decode, decodeReport, decodeLicence, decodeWatchlistEntry, decodeAlert, decodeBatch };
+  return { decode, decodeReport, decodeLicence, decodeWatchlistEntry, decodeQuota, decodeAlert, decodeBatch };
 }
 
 /** The JSON half of decode, usable without a decoder: no registry is involved. */

@@ -21,6 +21,7 @@ const RECORD_NAMES: Record<SchemaKind, string> = {
   inventory: 'InventoryReport',
   licences: 'Licence',
   watchlist: 'WatchlistEntry',
+  quotas: 'ProductionQuota',
   alerts: 'Alert',
 };
 

@@ -9,6 +9,7 @@ export type TopicKind =
   | 'inventory'
   | 'licences'
   | 'watchlist'
+  | 'quotas'
   | 'alerts'
   | 'deadletter';
 
@@ -19,6 +20,7 @@ export const TOPIC_KINDS: readonly TopicKind[] = [
   'inventory',
   'licences',
   'watchlist',
+  'quotas',
   'alerts',
   'deadletter',
 ];
@@ -28,7 +30,7 @@ export const REPORT_TOPIC_KINDS = ['production', 'shipments', 'receipts', 'inven
 export type ReportTopicKind = (typeof REPORT_TOPIC_KINDS)[number];
 
 /** Reference-data topics are compacted: the latest value per key is the truth, a tombstone deletes. */
-export const COMPACTED_TOPIC_KINDS: readonly TopicKind[] = ['licences', 'watchlist'];
+export const COMPACTED_TOPIC_KINDS: readonly TopicKind[] = ['licences', 'watchlist', 'quotas'];
 
 /**
  * Report topics keep their records until an operator says otherwise (retention.ms -1). Record times

@@ -16,6 +16,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import { retry } from '../ops/retry.ts';
 import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
 import type { StateStore } from '../state/store.ts';
+import { createCatchUp } from './catch-up.ts';
 
 export interface LicenceConsumerDeps {
   kafka: Kafka;
@@ -48,28 +49,11 @@ export interface LicenceConsumer {
 
 export function createLicenceConsumer(deps: LicenceConsumerDeps): LicenceConsumer {
   let consumer: Consumer | undefined;
-  /** partition → offset that must be passed to be caught up */
-  const targets = new Map<number, bigint>();
-  const reached = new Map<number, bigint>();
-
-  // The group's committed offsets count too: after a restart, or with partitions owned by another
-  // instance, this process may have nothing left to read itself.
-  async function committedPastTargets(): Promise<boolean> {
-    const [committed] = await retry(() => deps.admin.fetchOffsets({ groupId: deps.groupId, topics: [deps.topic] }));
-    const byPartition = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-    return [...targets].every(([p, end]) => (byPartition.get(p) ?? -1n) >= end);
-  }
-
-  const isCaughtUp = () => [...targets].every(([p, end]) => (reached.get(p) ?? -1n) + 1n >= end);
+  const catchUp = createCatchUp(deps.admin, deps.groupId, deps.topic);
 
   return {
     async start() {
-      // Right after the topic is created its leaders may still be settling (NOT_LEADER): retry.
-      const offsets = await retry(() => deps.admin.fetchTopicOffsets(deps.topic), { retries: 8 });
-      for (const o of offsets) {
-        const high = BigInt(o.high);
-        if (high > BigInt(o.low)) targets.set(o.partition, high);
-      }
+      await catchUp.start();
       consumer = deps.kafka.consumer({ groupId: deps.groupId, allowAutoTopicCreation: false, ...groupTiming(deps.sessionTimeoutMs) });
       consumer.on(consumer.events.CRASH, (e) => {
         deps.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'licence consumer crashed');
@@ -126,20 +110,13 @@ export function createLicenceConsumer(deps: LicenceConsumerDeps): LicenceConsume
           deps.metrics?.events.inc({ topic: batch.topic }, batch.messages.length);
           for (const d of dead) deps.metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });
           resolveOffset(batch.lastOffset());
-          reached.set(batch.partition, BigInt(batch.lastOffset()));
+          catchUp.reached(batch.partition, batch.lastOffset());
           await commitOffsetsIfNecessary();
           await heartbeat();
         },
       });
     },
-    async caughtUp(timeoutMs) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        if (isCaughtUp() || (await committedPastTargets())) return true;
-        if (Date.now() > until) return false;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    },
+    caughtUp: (timeoutMs) => catchUp.caughtUp(timeoutMs),
     async stop() {
       await consumer?.disconnect();
     },

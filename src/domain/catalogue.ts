@@ -16,27 +16,78 @@ const materialEntry = z.object({
   referenceUsdPerKg: z.number().positive(),
   floorUsdPerKg: z.number().positive(),
 });
-const catalogueFile = z.object({ materials: z.array(materialEntry).min(1) });
+const hsCode = z.string().regex(/^\d{4,10}$/);
+/** Uncontrolled goods whose customs codes controlled rare earths get declared under. */
+const lookalikeEntry = z.object({ hsCode, goods: z.string().min(1) });
+/** The most output one kg of input can physically make. */
+const yieldEntry = z.object({ input: materialEntry.shape.code, output: materialEntry.shape.code, maxKgPerKg: z.number().positive() });
+const catalogueFile = z.object({
+  materials: z.array(materialEntry).min(1),
+  lookalikes: z.array(lookalikeEntry).default([]),
+  yields: z.array(yieldEntry).default([]),
+});
 
 export type MaterialEntry = z.output<typeof materialEntry>;
+export type LookalikeEntry = z.output<typeof lookalikeEntry>;
+export type YieldEntry = z.output<typeof yieldEntry>;
+export interface CatalogueReference {
+  lookalikes?: LookalikeEntry[];
+  yields?: YieldEntry[];
+}
+
+/** What a declared HS code stands for, when it is not the material's own. */
+export interface DeclaredGoods {
+  goods: string;
+  /** The catalogue material the code belongs to, if any. */
+  material?: string;
+  controlled: boolean;
+}
 
 export interface Catalogue {
   get(code: string): MaterialEntry | undefined;
   isControlled(code: string): boolean;
   all(): MaterialEntry[];
+  /** Whether `hsCode` is one of the material's codes (a shorter heading of one counts). */
+  hsCodeFits(material: string, hsCode: string): boolean;
+  /** The goods an HS code is the code of: another catalogue material, or an uncontrolled look-alike. */
+  goodsOfHsCode(hsCode: string): DeclaredGoods | undefined;
+  /** Max kg of `output` per kg of `input`, or undefined when the catalogue knows no such conversion. */
+  maxYield(input: string, output: string): number | undefined;
+  /** The inputs the catalogue knows a conversion from into `output`. */
+  inputsOf(output: string): string[];
 }
 
-export function createCatalogue(entries: MaterialEntry[]): Catalogue {
+/** HS codes nest: a 6-digit heading covers every 10-digit code that starts with it. */
+export const hsCodesNest = (a: string, b: string): boolean => a.startsWith(b) || b.startsWith(a);
+
+export function createCatalogue(entries: MaterialEntry[], reference: CatalogueReference = {}): Catalogue {
   const byCode = new Map(entries.map((e) => [e.code, e]));
+  const lookalikes = reference.lookalikes ?? [];
+  const yields = new Map((reference.yields ?? []).map((y) => [`${y.input}>${y.output}`, y.maxKgPerKg]));
+  const inputsByOutput = new Map<string, string[]>();
+  for (const y of reference.yields ?? []) inputsByOutput.set(y.output, [...(inputsByOutput.get(y.output) ?? []), y.input]);
+  const controlled = (code: string): boolean => {
+    const entry = byCode.get(code);
+    return entry === undefined || entry.controlledElements.length > 0;
+  };
   return {
     get: (code) => byCode.get(code),
     // An unknown material is treated as controlled: an exporter should not escape the licence
     // check by inventing a material code.
-    isControlled: (code) => {
-      const entry = byCode.get(code);
-      return entry === undefined || entry.controlledElements.length > 0;
-    },
+    isControlled: controlled,
     all: () => [...byCode.values()],
+    hsCodeFits: (material, code) => byCode.get(material)?.hsCodes.some((own) => hsCodesNest(own, code)) ?? false,
+    goodsOfHsCode(code) {
+      // A look-alike first: 8505119000 is both NDFEB_MAGNET's code and the uncontrolled look-alike,
+      // and the look-alike's wording is what an investigator needs.
+      const lookalike = lookalikes.find((l) => hsCodesNest(l.hsCode, code));
+      const owner = entries.find((e) => e.hsCodes.some((own) => hsCodesNest(own, code)));
+      if (lookalike) return { goods: lookalike.goods, controlled: false, ...(owner && !controlled(owner.code) ? { material: owner.code } : {}) };
+      if (owner) return { goods: owner.code, material: owner.code, controlled: controlled(owner.code) };
+      return undefined;
+    },
+    maxYield: (input, output) => yields.get(`${input}>${output}`),
+    inputsOf: (output) => inputsByOutput.get(output) ?? [],
   };
 }
 
@@ -53,5 +104,5 @@ export function loadCatalogue(path: string | URL = DEFAULT_CATALOGUE_PATH): Cata
   if (!parsed.success) {
     throw new ConfigError(`material catalogue ${String(path)} is invalid: ${describeIssues(parsed.error)}`);
   }
-  return createCatalogue(parsed.data.materials);
+  return createCatalogue(parsed.data.materials, parsed.data);
 }

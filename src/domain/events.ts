@@ -152,12 +152,24 @@ export const watchlistEntry = z.object({
   listedAt: eventTime,
 });
 
+export const productionQuota = z
+  .object({
+    quotaId: id,
+    producerId: id,
+    year: z.number().int().min(2000).max(2100),
+    materials: z.array(material).min(1).max(50),
+    quotaKg: z.number().positive().max(MAX_QUANTITY_KG * 1000),
+    issuedAt: eventTime,
+  })
+  .superRefine((q, ctx) => requireEra(ctx, q.issuedAt, 'issuedAt'));
+
 export type ProductionReport = z.output<typeof productionReport>;
 export type ShipmentReport = z.output<typeof shipmentReport>;
 export type ReceiptReport = z.output<typeof receiptReport>;
 export type InventoryReport = z.output<typeof inventoryReport>;
 export type Licence = z.output<typeof licence>;
 export type WatchlistEntry = z.output<typeof watchlistEntry>;
+export type ProductionQuota = z.output<typeof productionQuota>;
 export type Severity = (typeof SEVERITIES)[number];
 
 /** A report as the pipeline sees it: the payload tagged with the topic kind it came from. */

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { InvalidRecordError } from '../errors.ts';
-import { REPORT_SCHEMAS, licence, watchlistEntry, type Report, type ReportKind } from './events.ts';
+import { REPORT_SCHEMAS, licence, productionQuota, watchlistEntry, type Report, type ReportKind } from './events.ts';
 
 /** Turns zod's issue list into one line naming each bad field, e.g. `quantityKg: must be > 0`. */
 export function describeIssues(error: z.ZodError, max = 5): string {
@@ -35,3 +35,4 @@ export function validateReport(kind: ReportKind, value: unknown): Report {
 
 export const validateLicence = (value: unknown) => parseWith(licence, value, 'Licence');
 export const validateWatchlistEntry = (value: unknown) => parseWith(watchlistEntry, value, 'WatchlistEntry');
+export const validateQuota = (value: unknown) => parseWith(productionQuota, value, 'ProductionQuota');

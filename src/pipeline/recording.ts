@@ -19,7 +19,7 @@ export interface RecordingLine {
   value: unknown;
 }
 
-const KIND_OF_TOPIC = /(?:^|\.)(production|shipments|receipts|inventory|licences|watchlist|alerts|deadletter)\.v\d+$/;
+const KIND_OF_TOPIC = /(?:^|\.)(production|shipments|receipts|inventory|licences|watchlist|quotas|alerts|deadletter)\.v\d+$/;
 
 /** The topic kind whatever the deployment's prefix: `acme.shipments.v1` is a shipments topic. */
 export function topicKindOf(topic: string): TopicKind | undefined {
@@ -52,6 +52,8 @@ export function knownAtOf(line: Pick<RecordingLine, 'topic' | 'timestamp' | 'val
       ? (timeField(line.value, 'effectiveAt') ?? timeField(line.value, 'issuedAt'))
       : kind === 'watchlist'
         ? timeField(line.value, 'listedAt')
+        : kind === 'quotas'
+          ? timeField(line.value, 'issuedAt')
         : kind === 'production' || kind === 'shipments' || kind === 'receipts' || kind === 'inventory'
           ? timeField(line.value, 'reportedAt')
           : undefined;

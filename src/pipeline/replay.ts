@@ -1,17 +1,18 @@
 /**
  * Embedded replay: recording lines through the same validation, pipeline and rules as `run`, in
  * file order. Licences are applied where they stand in the file (the batch before them is
- * flushed first), so a replay sees the licence register exactly as the recording had it.
+ * flushed first), so a replay sees the licence register exactly as the recording had it; so are
+ * watchlist entries, each screened against the clients seen so far as `run` does.
  */
 import type { Catalogue } from '../domain/catalogue.ts';
 import type { Alert, Report } from '../domain/events.ts';
 import { REPORT_TOPIC_KINDS, type ReportTopicKind } from '../config/topics.ts';
-import { validateLicence, validateReport } from '../domain/validate.ts';
+import { validateLicence, validateQuota, validateReport, validateWatchlistEntry } from '../domain/validate.ts';
 import { InvalidRecordError, errorMessage } from '../errors.ts';
 import type { RuleSet } from '../config/rules-file.ts';
 import type { StateStore } from '../state/store.ts';
 import { createPipeline } from './pipeline.ts';
-import { topicKindOf, type ParsedLine } from './recording.ts';
+import { topicKindOf, type ParsedLine, type RecordingLine } from './recording.ts';
 
 export interface ReplayOptions {
   store: StateStore;
@@ -29,6 +30,10 @@ export interface ReplaySummary {
   lines: number;
   reports: number;
   licences: number;
+  /** Watchlist entries and tombstones applied. */
+  watchlist: number;
+  /** Production quotas read and validated (no rule uses them yet). */
+  quotas: number;
   skipped: number;
   deadLetters: number;
   alerts: number;
@@ -38,11 +43,26 @@ export interface ReplaySummary {
 
 const REPORT_KINDS = new Set<string>(REPORT_TOPIC_KINDS);
 
+/**
+ * A record of a compacted reference topic: the validated value, or null for a tombstone, checked
+ * against its key as the live consumers check it.
+ */
+function referenceRecord<T extends object>(line: RecordingLine, idField: keyof T & string, validate: (value: unknown) => T): { id: string; value: T | null } {
+  if (line.value === null) {
+    if (!line.key) throw new InvalidRecordError('REE_ERR_VALIDATION', `key: a tombstone needs the ${idField} it deletes as its key`);
+    return { id: line.key, value: null };
+  }
+  const value = validate(line.value);
+  const id = String(value[idField]);
+  if (line.key && line.key !== id) throw new InvalidRecordError('REE_ERR_VALIDATION', `record key "${line.key}" is not the ${idField} "${id}"`);
+  return { id, value };
+}
+
 export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<ParsedLine>, options: ReplayOptions): Promise<ReplaySummary> {
   const started = performance.now();
   const pipeline = createPipeline({ store: options.store, rules: options.rules, catalogue: options.catalogue, now: options.now });
   const batchSize = options.batchSize ?? 2000;
-  const summary: ReplaySummary = { lines: 0, reports: 0, licences: 0, skipped: 0, deadLetters: 0, alerts: 0, alertsByRule: {}, seconds: 0 };
+  const summary: ReplaySummary = { lines: 0, reports: 0, licences: 0, watchlist: 0, quotas: 0, skipped: 0, deadLetters: 0, alerts: 0, alertsByRule: {}, seconds: 0 };
   let batch: Report[] = [];
 
   const dead = async (lineNo: number, reason: string, topic?: string) => {
@@ -50,15 +70,18 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
     await options.onDeadLetter?.({ lineNo, topic, reason });
   };
 
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const alerts = await pipeline.process(batch);
+  const publish = async (alerts: Alert[]) => {
     // Out first, then marked: a crash in between repeats an alert on a re-run, never loses one.
     if (alerts.length > 0) await options.onAlerts?.(alerts);
     await pipeline.markPublished(alerts);
-    summary.reports += batch.length;
     summary.alerts += alerts.length;
     for (const a of alerts) summary.alertsByRule[a.ruleId] = (summary.alertsByRule[a.ruleId] ?? 0) + 1;
+  };
+
+  const flush = async () => {
+    if (batch.length === 0) return;
+    await publish(await pipeline.process(batch));
+    summary.reports += batch.length;
     batch = [];
     options.onProgress?.(summary.lines);
   };
@@ -97,8 +120,26 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
       } catch (err) {
         await dead(lineNo, `line ${lineNo}: ${errorMessage(err)}`, line.topic);
       }
+    } else if (kind === 'watchlist') {
+      await flush();
+      try {
+        const { id, value } = referenceRecord(line, 'entryId', validateWatchlistEntry);
+        summary.watchlist += 1;
+        await publish(await pipeline.applyWatchlist([{ entryId: id, entry: value }]));
+      } catch (err) {
+        if (!(err instanceof InvalidRecordError)) throw err;
+        await dead(lineNo, `line ${lineNo}: ${errorMessage(err)}`, line.topic);
+      }
+    } else if (kind === 'quotas') {
+      // Validated so a bad quota is dead-lettered as run would; the quota rule will read them.
+      try {
+        referenceRecord(line, 'quotaId', validateQuota);
+        summary.quotas += 1;
+      } catch (err) {
+        await dead(lineNo, `line ${lineNo}: ${errorMessage(err)}`, line.topic);
+      }
     } else {
-      // Watchlist entries await the watchlist rule; alerts and dead letters are outputs, not inputs.
+      // Alerts and dead letters are outputs, not inputs.
       summary.skipped += 1;
     }
   }

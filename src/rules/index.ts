@@ -3,10 +3,15 @@
  * so a typo in a rule module cannot silently disable it.
  */
 import { ConfigError } from '../errors.ts';
+import { destinationMismatch } from './destination-mismatch.ts';
+import { hsMisdeclaration } from './hs-misdeclaration.ts';
 import { licenceQuotaExceeded } from './licence-quota-exceeded.ts';
 import { RULE_IDS, type Rule } from './rule.ts';
 import { unlicensedClient } from './unlicensed-client.ts';
+import { undervaluation } from './undervaluation.ts';
 import { volumeMismatch } from './volume-mismatch.ts';
+import { watchlistMatch } from './watchlist-match.ts';
+import { yieldAnomaly } from './yield-anomaly.ts';
 
 export function checkRuleList(rules: readonly Rule<any>[]): readonly Rule<any>[] {
   const seen = new Set<string>();
@@ -18,4 +23,13 @@ export function checkRuleList(rules: readonly Rule<any>[]): readonly Rule<any>[]
   return rules;
 }
 
-export const RULES: readonly Rule<any>[] = checkRuleList([volumeMismatch, unlicensedClient, licenceQuotaExceeded]);
+export const RULES: readonly Rule<any>[] = checkRuleList([
+  volumeMismatch,
+  unlicensedClient,
+  licenceQuotaExceeded,
+  yieldAnomaly,
+  destinationMismatch,
+  undervaluation,
+  hsMisdeclaration,
+  watchlistMatch,
+]);

@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { Catalogue } from '../domain/catalogue.ts';
 import type { Alert, Licence, Report, Severity } from '../domain/events.ts';
+import type { WatchlistIndex } from '../screening/watchlist-index.ts';
 import type { ApplyResult } from '../state/store.ts';
 
 export const RULE_IDS = [
@@ -32,6 +33,10 @@ export interface RuleInput {
   /** The licence a shipment names, when it names one that exists: the version in effect at the shipment's occurredAt. */
   licence: Licence | null;
   catalogue: Catalogue;
+  /** For an export: earlier declared USD/kg of the same producer and material, oldest first. */
+  priceHistory?: readonly number[] | undefined;
+  /** The restricted-party list as it stands, ready for screening. */
+  watchlist?: WatchlistIndex | undefined;
 }
 
 /**

@@ -16,12 +16,13 @@ import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import type { InventoryReport, ProductionReport, ReceiptReport, ShipmentReport } from '../domain/events.ts';
 import { DAY_MS, HOUR_MS, dayOf } from '../domain/time.ts';
 import { INJECTORS } from './anomalies/index.ts';
-import type { InjectionContext, ShipmentRequest } from './anomalies/injector.ts';
+import type { InjectionContext, ProductionRequest, ShipmentRequest } from './anomalies/injector.ts';
 import { holidayFactor, seasonalFactor, workFactor } from './calendar.ts';
 import { LicenceLedger } from './licensing.ts';
 import { Outbox } from './outbox.ts';
 import { Rng } from './random.ts';
 import type { Label, RecordingLine, SimResult, SimStats } from './types.ts';
+import { newRestrictedParty, type RestrictedParty } from './restricted-parties.ts';
 import { buildWorld, declaresOn, M, type Product, type SimProducer, type World } from './world.ts';
 
 export const DEFAULT_START = '2025-06-02T00:00:00.000Z';
@@ -157,6 +158,19 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
       });
     }
   }
+  // A standing watchlist, listed before the run: parties that none of the world's clients match,
+  // so clean traffic stays clean. From its own random stream, so the traffic is what it was without it.
+  const clientNames = world.clients.map((c) => c.name);
+  const restrictedParties: RestrictedParty[] = [];
+  const listRng = new Rng(options.seed, 'watchlist');
+  for (let i = 0; i < 6 + Math.round(world.producers.length / 15); i += 1) {
+    const listedAt = (startDay - listRng.int(10, 700)) * DAY_MS + listRng.int(1, 8) * HOUR_MS;
+    const taken = [...clientNames, ...restrictedParties.flatMap((r) => [r.entry.name, ...r.entry.aliases])];
+    const party = newRestrictedParty(listRng, `W-${tag}-${pad(i + 1, 4)}`, listedAt, taken);
+    if (!party) continue;
+    restrictedParties.push(party);
+    licenceLines.push({ topic: topics.watchlist, key: party.entry.entryId, timestamp: listedAt, value: party.entry });
+  }
   outbox.preload(licenceLines);
 
   const emit = (topic: string, key: string, timestamp: number, value: RecordingLine['value']) => {
@@ -212,25 +226,28 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     const entry = catalogue.get(req.material)!;
     const domestic = req.direction === 'DOMESTIC';
     const receiver = domestic ? world.producerById.get(req.clientId)! : undefined;
-    const client = domestic ? undefined : world.clientById.get(req.clientId)!;
-    const country = domestic ? 'CN' : client!.country;
+    // An injected front company is no client of the world: its report declares who it is.
+    const client = domestic ? undefined : world.clientById.get(req.clientId);
+    const country = domestic ? 'CN' : (client?.country ?? req.declared?.clientCountry);
+    if (!domestic && (!country || (!client && !req.declared?.clientName))) throw new Error(`simulator bug: export to unknown client ${req.clientId}`);
     const shipment: ShipmentReport = {
       reportId: nextId('SHP'),
       shipmentId: nextId('SH'),
       producerId: req.producerId,
       clientId: req.clientId,
-      clientName: domestic ? receiver!.name : client!.name,
-      clientCountry: country,
-      destinationCountry: country,
+      clientName: domestic ? receiver!.name : (client?.name ?? ''),
+      clientCountry: country!,
+      destinationCountry: country!,
       direction: req.direction,
       material: req.material,
       quantityKg: kg,
       hsCode: entry.hsCodes[0]!,
       declaredValueUsd: Math.round(kg * entry.referenceUsdPerKg * r.float(0.85, 1.15) * 100) / 100,
       licenceId: req.licenceId,
-      transportMode: domestic ? (r.chance(0.8) ? 'ROAD' : 'RAIL') : transportFor(r, req.material, country, kg),
+      transportMode: domestic ? (r.chance(0.8) ? 'ROAD' : 'RAIL') : transportFor(r, req.material, country!, kg),
       occurredAt: req.occurredAt,
       reportedAt: req.reportedAt,
+      ...req.declared,
     };
     emit(topics.shipments, shipment.producerId, shipment.reportedAt, shipment);
     if (!domestic) exportedG[req.material] = (exportedG[req.material] ?? 0) + req.grams;
@@ -275,7 +292,7 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     to.inTransit.set(a.material, (to.inTransit.get(a.material) ?? 0) - a.grams);
   };
 
-  const emitProduction = (p: SimProducer, material: string, grams: number, inputs: [string, number][], occurredAt: number): void => {
+  const emitProduction = (p: SimProducer, material: string, grams: number, inputs: [string, number][], occurredAt: number, r: Rng = rng): ProductionReport => {
     const report: ProductionReport = {
       reportId: nextId('PRD'),
       producerId: p.id,
@@ -285,9 +302,10 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
       quantityKg: kgOf(grams),
       inputs: inputs.filter(([, g]) => g > 0).map(([m, g]) => ({ material: m, quantityKg: kgOf(g) })),
       occurredAt,
-      reportedAt: occurredAt + reportDelay(rng),
+      reportedAt: occurredAt + reportDelay(r),
     };
     emit(topics.production, p.id, report.reportedAt, report);
+    return report;
   };
 
   const produce = (p: SimProducer, b: Book, factor: number): void => {
@@ -460,6 +478,20 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     workTime: () => workTime(anomalyRng),
     reportDelay: () => reportDelay(anomalyRng),
     ship: (req) => ship(req, anomalyRng, true),
+    produce: (req: ProductionRequest) => {
+      const b = book(req.producerId);
+      for (const [material, g] of req.inputs) addStock(b, material, -g);
+      addStock(b, req.material, req.grams);
+      addIn(b, req.material, req.grams);
+      return emitProduction(world.producerById.get(req.producerId)!, req.material, req.grams, req.inputs, req.occurredAt, anomalyRng);
+    },
+    restrictedParties,
+    clientNames,
+    list: (party) => {
+      restrictedParties.push(party);
+      emit(topics.watchlist, party.entry.entryId, party.entry.listedAt, party.entry);
+      return party.entry;
+    },
     overrideDeclaration: (id, material, declaredG, onEmitted) => void overrides.set(`${id}|${material}`, { declaredG, onEmitted }),
     label: (variant, l) => label(injectorRule, variant, l),
   });

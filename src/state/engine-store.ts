@@ -4,8 +4,9 @@
  * implementation beside the Lua ledger (redis-store.ts) and its in-memory twin (memory-store.ts),
  * proven on the same contract suite before anything switches to it.
  *
- * Licences and published-alert markers are not producer state: they stay with the existing store
- * of the same backend (the delegate), which this one closes with itself.
+ * Licences, published-alert markers and the screening reference data (export price histories, the
+ * watchlist, clients seen) are not balance-book state: they stay with the existing store of the
+ * same backend (the delegate), which this one closes with itself.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { applyToBook } from './engine/balance-book.ts';
@@ -31,6 +32,13 @@ function engineStore(engine: StateEngine, delegate: StateStore): EngineStore {
     putLicence: (licence) => delegate.putLicence(licence),
     deleteLicence: (licenceId) => delegate.deleteLicence(licenceId),
     getLicenceVersions: (licenceIds) => delegate.getLicenceVersions(licenceIds),
+    observePrices: (observations) => delegate.observePrices(observations),
+    putWatchlistEntry: (entry) => delegate.putWatchlistEntry(entry),
+    deleteWatchlistEntry: (entryId) => delegate.deleteWatchlistEntry(entryId),
+    watchlistVersion: () => delegate.watchlistVersion(),
+    getWatchlist: () => delegate.getWatchlist(),
+    recordClients: (sightings) => delegate.recordClients(sightings),
+    getClients: () => delegate.getClients(),
     unpublishedAlerts: (alertIds) => delegate.unpublishedAlerts(alertIds),
     markAlertsPublished: (alertIds) => delegate.markAlertsPublished(alertIds),
     close: () => delegate.close(),

@@ -25,6 +25,13 @@ export interface KeyBuilder {
   /** A licence as one JSON string, as stores before licence versions kept it: read, never written. */
   licence(licenceId: string): string;
   publishedAlert(alertId: string): string;
+  /** Recent export prices of one producer and material, in the producer's slot. */
+  prices(producerId: string, material: string): string;
+  /** The watchlist and its version counter share one slot, so they can be read together. */
+  watchlistEntries(): string;
+  watchlistVersion(): string;
+  /** Clients seen on exports, for retro-screening new watchlist entries. */
+  clients(): string;
   /** The counter that hands out ownership epochs to state engine instances. */
   epochCounter(): string;
 }
@@ -70,6 +77,14 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
       assertKeyPart(alertId, 'alertId');
       return key(`alert:${alertId}`, 'published');
     },
+    prices(producerId, material) {
+      assertKeyPart(producerId, 'producerId');
+      assertKeyPart(material, 'material');
+      return key(producerId, `prices:${material}`);
+    },
+    watchlistEntries: () => key('watchlist', 'entries'),
+    watchlistVersion: () => key('watchlist', 'version'),
+    clients: () => key('clients', 'seen'),
     epochCounter() {
       return key('engine', 'epochs');
     },

@@ -5,6 +5,7 @@
 import type { Licence } from '../domain/events.ts';
 import { effectiveTimeOf, inEffectiveOrder } from '../domain/licence-versions.ts';
 import { dayEnd, dayOf } from '../domain/time.ts';
+import { createMemoryReference } from './memory-reference.ts';
 import { addFlow, declareStock, emptyBook, fireChecks, pruneBook, type MaterialBook } from './balance.ts';
 import {
   MAX_SUBJECT_IDS,
@@ -158,6 +159,7 @@ export function createMemoryStore(): StateStore {
   }
 
   return {
+    ...createMemoryReference(),
     async applyBatch(updates) {
       return updates.map(applyOne);
     },

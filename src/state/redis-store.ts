@@ -9,13 +9,13 @@
  * the client is shared with something else.
  */
 import type { Cluster, Redis } from 'ioredis';
-import type { Licence } from '../domain/events.ts';
+import type { Licence, WatchlistEntry } from '../domain/events.ts';
 import { effectiveTimeOf, inEffectiveOrder } from '../domain/licence-versions.ts';
 import { ReeError, errorMessage } from '../errors.ts';
 import { createKeyBuilder } from './keys.ts';
 import { execPipelined, type QueuedCommand, type Reply } from './redis-pipelines.ts';
 import { StateScripts } from './scripts.ts';
-import { SEEN_TTL_SECONDS, type StateStore } from './store.ts';
+import { SEEN_TTL_SECONDS, type ClientSighting, type StateStore } from './store.ts';
 
 /** Long enough that a replay of any retained Kafka data still finds its alerts marked published. */
 export const PUBLISHED_ALERT_TTL_SECONDS = 30 * 24 * 3600;
@@ -64,6 +64,14 @@ export async function sendCommands(redis: Redis | Cluster, operation: string, co
 function assertPositiveSeconds(value: number, name: string): void {
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new ReeError('REE_ERR_CONFIG', `${name} must be a positive whole number of seconds, got ${value}`);
+  }
+}
+
+function parseStored<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new ReeError('REE_ERR_STATE', `a ${what} in Redis is not JSON: ${errorMessage(err)}`, { cause: err });
   }
 }
 
@@ -139,6 +147,49 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
         if (all.length > 0) found.set(id, inEffectiveOrder(all));
       });
       return found;
+    },
+
+    async observePrices(observations) {
+      if (observations.length === 0) return [];
+      const replies = await send('record export prices', () => observations.map((o) => scripts.observePrice(o)));
+      return replies.map((reply) => scripts.decodeObservePrice(reply));
+    },
+
+    async putWatchlistEntry(entry) {
+      // Entry first, version after: a reader that sees the new version finds the entry.
+      await send('store a watchlist entry', () => [
+        { key: keys.watchlistEntries(), queue: (p) => p.hset(keys.watchlistEntries(), entry.entryId, JSON.stringify(entry)) },
+        { key: keys.watchlistVersion(), queue: (p) => p.incr(keys.watchlistVersion()) },
+      ]);
+    },
+
+    async deleteWatchlistEntry(entryId) {
+      await send('delete a watchlist entry', () => [
+        { key: keys.watchlistEntries(), queue: (p) => p.hdel(keys.watchlistEntries(), entryId) },
+        { key: keys.watchlistVersion(), queue: (p) => p.incr(keys.watchlistVersion()) },
+      ]);
+    },
+
+    async watchlistVersion() {
+      const [reply] = await send('read the watchlist version', () => [{ key: keys.watchlistVersion(), queue: (p) => p.get(keys.watchlistVersion()) }]);
+      return typeof reply === 'string' ? reply : '0';
+    },
+
+    async getWatchlist() {
+      const [reply] = await send('read the watchlist', () => [{ key: keys.watchlistEntries(), queue: (p) => p.hvals(keys.watchlistEntries()) }]);
+      const entries = (reply as string[]).map((text) => parseStored<WatchlistEntry>(text, 'watchlist entry'));
+      return entries.sort((a, b) => (a.entryId < b.entryId ? -1 : a.entryId > b.entryId ? 1 : 0));
+    },
+
+    async recordClients(sightings) {
+      if (sightings.length > 0) await send('record clients seen', () => [scripts.recordClients(sightings)]);
+    },
+
+    async getClients() {
+      const [reply] = await send('read clients seen', () => [{ key: keys.clients(), queue: (p) => p.hgetall(keys.clients()) }]);
+      return Object.entries(reply as Record<string, string>)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, text]) => parseStored<ClientSighting>(text, 'client sighting'));
     },
 
     async unpublishedAlerts(alertIds) {

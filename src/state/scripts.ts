@@ -14,7 +14,18 @@ import { DAY_MS, dayEnd, dayOf } from '../domain/time.ts';
 import { ReeError } from '../errors.ts';
 import { assertKeyPart, type KeyBuilder } from './keys.ts';
 import type { QueuedCommand } from './redis-pipelines.ts';
-import { FLOW_KINDS, MAX_SUBJECT_IDS, OUTFLOW_KINDS, RETENTION_DAYS, type ApplyResult, type FiredCheck, type StateUpdate } from './store.ts';
+import {
+  FLOW_KINDS,
+  MAX_SUBJECT_IDS,
+  OUTFLOW_KINDS,
+  PRICE_HISTORY_KEPT,
+  RETENTION_DAYS,
+  type ApplyResult,
+  type ClientSighting,
+  type FiredCheck,
+  type PriceObservation,
+  type StateUpdate,
+} from './store.ts';
 
 export interface ScriptDefinition {
   /**
@@ -28,6 +39,8 @@ export interface ScriptDefinition {
 
 export const SCRIPTS = {
   applyReport: { name: 'ree_applyReport_v4', file: 'applyReport-6.lua', numberOfKeys: 6 },
+  observePrice: { name: 'ree_observePrice_v1', file: 'observePrice-1.lua', numberOfKeys: 1 },
+  recordClients: { name: 'ree_recordClients_v1', file: 'recordClients-1.lua', numberOfKeys: 1 },
   loadProducer: { name: 'ree_loadProducer_v1', file: 'loadProducer-2.lua', numberOfKeys: 2 },
   saveProducer: { name: 'ree_saveProducer_v1', file: 'saveProducer-2.lua', numberOfKeys: 2 },
 } as const satisfies Record<string, ScriptDefinition>;
@@ -241,5 +254,32 @@ export class StateScripts {
         return check;
       }),
     };
+  }
+
+  /** Records one export price and reads the earlier ones (observePrice-1.lua). */
+  observePrice(o: PriceObservation): QueuedCommand {
+    const key = this.keys.prices(o.producerId, o.material);
+    if (!isFiniteNumber(o.usdPerKg) || !Number.isSafeInteger(o.occurredAt)) {
+      throw new ReeError('REE_ERR_STATE', `cannot record price ${o.usdPerKg} USD/kg of report ${JSON.stringify(o.reportId)}`);
+    }
+    assertKeyPart(o.reportId, 'reportId');
+    // A space sorts before every character an id may hold, so equal times order by reportId alone,
+    // as the in-memory store orders them.
+    const argv = [`${o.reportId} ${String(o.usdPerKg)}`, String(o.occurredAt), String(PRICE_HISTORY_KEPT)];
+    return { key, queue: (pipeline) => invoke(pipeline, SCRIPTS.observePrice, [key], argv) };
+  }
+
+  /** The earlier prices out of observePrice's reply. */
+  decodeObservePrice(reply: unknown): number[] {
+    if (!Array.isArray(reply)) throw new ReeError('REE_ERR_STATE', `${SCRIPTS.observePrice.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
+    return reply.map((member) => Number(String(member).slice(String(member).lastIndexOf(' ') + 1)));
+  }
+
+  /** Keeps the latest sighting per client id and name, all in one call (recordClients-1.lua). */
+  recordClients(sightings: ClientSighting[]): QueuedCommand {
+    const key = this.keys.clients();
+    const argv: string[] = [];
+    for (const s of sightings) argv.push(`${s.clientId}\u0000${s.clientName}`, String(s.occurredAt), s.reportId, JSON.stringify(s));
+    return { key, queue: (pipeline) => invoke(pipeline, SCRIPTS.recordClients, [key], argv) };
   }
 }

@@ -7,7 +7,7 @@
  * redelivered report changes nothing and gets back the very result its first delivery got, so the
  * rules reach the same findings (and the same alert ids) if a crash came between state and alerts.
  */
-import type { Licence } from '../domain/events.ts';
+import type { Licence, WatchlistEntry } from '../domain/events.ts';
 
 export type FlowKind = 'produced' | 'received' | 'consumed' | 'shipped' | 'exported';
 export const FLOW_KINDS: readonly FlowKind[] = ['produced', 'received', 'consumed', 'shipped', 'exported'];
@@ -70,6 +70,34 @@ export interface ApplyResult {
   checks: FiredCheck[];
 }
 
+/**
+ * A client name seen on an export: what a new watchlist entry is screened against. The store keeps
+ * the latest sighting (largest occurredAt, then reportId) per client id and name.
+ */
+export interface ClientSighting {
+  clientId: string;
+  clientName: string;
+  producerId: string;
+  reportId: string;
+  occurredAt: number;
+}
+
+/** Whether sighting `a` comes after `b`: event time, then reportId, so any arrival order agrees. */
+export const isLaterSighting = (a: ClientSighting, b: ClientSighting): boolean =>
+  a.occurredAt !== b.occurredAt ? a.occurredAt > b.occurredAt : a.reportId > b.reportId;
+
+/** A declared export price (USD/kg), kept per producer and material for the undervaluation rule. */
+export interface PriceObservation {
+  producerId: string;
+  material: string;
+  reportId: string;
+  occurredAt: number;
+  usdPerKg: number;
+}
+
+/** Prices kept per producer and material; a rule may look back at most this far. */
+export const PRICE_HISTORY_KEPT = 64;
+
 export interface StateStore {
   /** Applies updates in order; results are index-aligned with the input. */
   applyBatch(updates: StateUpdate[]): Promise<ApplyResult[]>;
@@ -84,6 +112,26 @@ export interface StateStore {
   deleteLicence(licenceId: string): Promise<void>;
   /** Looks up many licences at once: each one's versions, oldest effective first; missing ones are absent. */
   getLicenceVersions(licenceIds: string[]): Promise<Map<string, Licence[]>>;
+
+  /**
+   * Records each export price (idempotent per reportId) and returns, index-aligned, the prices of
+   * the same producer and material that come before it in (occurredAt, reportId) order, oldest
+   * first, at most PRICE_HISTORY_KEPT. Within a producer the answer depends only on its own
+   * reports, so live and replay agree.
+   */
+  observePrices(observations: PriceObservation[]): Promise<number[][]>;
+
+  putWatchlistEntry(entry: WatchlistEntry): Promise<void>;
+  deleteWatchlistEntry(entryId: string): Promise<void>;
+  /** Changes whenever the watchlist does, so a reader can keep its own copy until it moves. */
+  watchlistVersion(): Promise<string>;
+  /** The whole watchlist, ordered by entryId. */
+  getWatchlist(): Promise<WatchlistEntry[]>;
+
+  /** Keeps the latest sighting per client id and name (isLaterSighting). */
+  recordClients(sightings: ClientSighting[]): Promise<void>;
+  /** Every client seen so far, ordered by clientId then clientName. */
+  getClients(): Promise<ClientSighting[]>;
 
   /** Which of these alert ids have not been published yet (order kept). */
   unpublishedAlerts(alertIds: string[]): Promise<string[]>;

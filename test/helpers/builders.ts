@@ -16,7 +16,7 @@ import type {
   Report,
   ShipmentReport,
 } from '../../src/domain/events.ts';
-import { createCatalogue, type Catalogue, type MaterialEntry } from '../../src/domain/catalogue.ts';
+import { createCatalogue, type Catalogue, type CatalogueReference, type MaterialEntry } from '../../src/domain/catalogue.ts';
 import { DAY_MS, HOUR_MS } from '../../src/domain/time.ts';
 import type { ParamsFor, RuleInput } from '../../src/rules/rule.ts';
 import type { ApplyResult, FiredCheck, FlowTotals } from '../../src/state/store.ts';
@@ -33,7 +33,7 @@ export const nextId = (prefix: string): string => `${prefix}-${(seq += 1)}`;
 // The shipped catalogue, read as a module so builders stay free of file I/O and agree with it.
 const CATALOGUE_ENTRIES = (materials as { materials: MaterialEntry[] }).materials;
 /** The default material catalogue as a Catalogue, without reading a file. */
-export const testCatalogue = (): Catalogue => createCatalogue(CATALOGUE_ENTRIES);
+export const testCatalogue = (): Catalogue => createCatalogue(CATALOGUE_ENTRIES, materials as CatalogueReference);
 const entryOf = (code: string): MaterialEntry | undefined => CATALOGUE_ENTRIES.find((m) => m.code === code);
 
 /** Reported an hour after it happened unless a test says otherwise: reports are never early. */
@@ -172,6 +172,7 @@ export function applyResult(o: Partial<ApplyResult> = {}): ApplyResult {
 
 export function ruleInput(report: Report, o: Partial<Omit<RuleInput, 'report'>> = {}): RuleInput {
   return {
+    ...o,
     report,
     result: o.result ?? applyResult({ reportId: report.event.reportId, watermark: report.event.occurredAt }),
     licence: o.licence ?? null,

@@ -3,6 +3,7 @@
  * fields present), with every optional field filled so round-trips exercise them.
  */
 import type {
+  ProductionQuota,
   Alert,
   InventoryReport,
   Licence,
@@ -90,6 +91,15 @@ export const sampleWatchlistEntry: WatchlistEntry = {
   listedAt: T0 - 86_400_000,
 };
 
+export const sampleQuota: ProductionQuota = {
+  quotaId: 'Q-2025-P7',
+  producerId: 'P7',
+  year: 2025,
+  materials: ['REE_CONCENTRATE'],
+  quotaKg: 1_200_000,
+  issuedAt: T0 - 90 * 86_400_000,
+};
+
 // Required<> makes the compiler insist every Alert field is here, optional ones included.
 export const sampleAlert: Required<Alert> = {
   alertId: 'unlicensed-client:P1:SH-1',
@@ -116,5 +126,6 @@ export const SAMPLES: Record<SchemaKind, object> = {
   inventory: sampleInventory,
   licences: sampleLicence,
   watchlist: sampleWatchlistEntry,
+  quotas: sampleQuota,
   alerts: sampleAlert,
 };

@@ -5,7 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DAY_MS, HOUR_MS, dayEnd } from '../../src/domain/time.ts';
 import { licence } from './builders.ts';
-import { RETENTION_DAYS, type FiredCheck, type StateStore, type StateUpdate } from '../../src/state/store.ts';
+import { PRICE_HISTORY_KEPT, RETENTION_DAYS, type ClientSighting, type FiredCheck, type PriceObservation, type StateStore, type StateUpdate } from '../../src/state/store.ts';
+import type { WatchlistEntry } from '../../src/domain/events.ts';
 
 const D0 = 20_100; // a day number (2025-01-12); any will do
 const at = (day: number, hour = 12) => day * DAY_MS + hour * HOUR_MS;
@@ -251,6 +252,56 @@ export function describeStoreContract(name: string, factory: () => Promise<{ sto
       await store.putLicence(reinstated);
       // A tombstone took every version with it.
       expect((await store.getLicenceVersions([issued.licenceId])).get(issued.licenceId)).toEqual([reinstated]);
+    });
+
+    it('returns each export price with the earlier ones of its producer and material, in event-time order', async () => {
+      const p = P('PR');
+      const price = (reportId: string, day: number, usdPerKg: number, o: Partial<PriceObservation> = {}): PriceObservation => ({ producerId: p, material: 'DY_OXIDE', reportId, occurredAt: at(D0 + day), usdPerKg, ...o });
+      // Arrives out of order: r3 (day 3) before r2 (day 2); equal times order by reportId.
+      const first = await store.observePrices([price('r1', 1, 200), price('r3', 3, 230.5), price('r2', 2, 210), price('r2b', 2, 215)]);
+      expect(first).toEqual([[], [200], [200], [200, 210]]);
+      // Another material and another producer have histories of their own.
+      expect(await store.observePrices([price('x1', 5, 9, { material: 'TB_OXIDE' }), price('y1', 5, 9, { producerId: P('PR2') })])).toEqual([[], []]);
+      // A redelivery changes nothing and gets the same answer; a later report sees all four.
+      expect(await store.observePrices([price('r2', 2, 210), price('r4', 4, 100)])).toEqual([[200], [200, 210, 215, 230.5]]);
+    });
+
+    it('keeps at most PRICE_HISTORY_KEPT earlier prices per producer and material', async () => {
+      const p = P('PK');
+      const prices = Array.from({ length: PRICE_HISTORY_KEPT + 10 }, (_, i) => ({ producerId: p, material: 'DY_OXIDE', reportId: `k-${String(i).padStart(3, '0')}`, occurredAt: at(D0) + i, usdPerKg: i }));
+      for (let i = 0; i < prices.length; i += 16) await store.observePrices(prices.slice(i, i + 16));
+      const [last] = await store.observePrices([{ ...prices[0]!, reportId: 'k-last', occurredAt: at(D0 + 1) }]);
+      expect(last).toEqual(prices.slice(-PRICE_HISTORY_KEPT).map((x) => x.usdPerKg));
+    });
+
+    it('stores, replaces, lists and deletes watchlist entries, moving the version on each change', async () => {
+      const tag = P('WL');
+      const entry = (entryId: string, name: string): WatchlistEntry => ({ entryId, name, aliases: [`${name} Ltd`], country: 'HK', reason: 'test', listedAt: at(D0) });
+      const v0 = await store.watchlistVersion();
+      await store.putWatchlistEntry(entry(`${tag}-b`, 'Zhang Weihong'));
+      await store.putWatchlistEntry(entry(`${tag}-a`, 'Chen Xiaoming'));
+      const v1 = await store.watchlistVersion();
+      expect(v1).not.toBe(v0);
+      expect(await store.watchlistVersion()).toBe(v1);
+      await store.putWatchlistEntry(entry(`${tag}-b`, 'Cheung Wai Hung'));
+      expect((await store.getWatchlist()).map((e) => [e.entryId, e.name])).toEqual([
+        [`${tag}-a`, 'Chen Xiaoming'],
+        [`${tag}-b`, 'Cheung Wai Hung'],
+      ]);
+      await store.deleteWatchlistEntry(`${tag}-a`);
+      expect(await store.watchlistVersion()).not.toBe(v1);
+      expect(await store.getWatchlist()).toEqual([entry(`${tag}-b`, 'Cheung Wai Hung')]);
+    });
+
+    it('keeps the latest sighting of each client id and name, whatever order they arrive in', async () => {
+      const producerId = P('CL');
+      const seen = (clientId: string, clientName: string, reportId: string, day: number): ClientSighting => ({ clientId, clientName, producerId, reportId, occurredAt: at(D0 + day) });
+      const sightings = [seen('C1', 'Acme', 's1', 1), seen('C1', 'Acme', 's3', 3), seen('C1', 'Acme', 's2', 2), seen('C1', 'Acme Ltd', 's4', 0), seen('C0', 'Zeta', 's5', 5), seen('C1', 'Acme', 's3b', 3)];
+      await store.recordClients(sightings.slice(0, 3));
+      await store.recordClients(sightings.slice(3));
+      expect(await store.getClients()).toEqual([seen('C0', 'Zeta', 's5', 5), seen('C1', 'Acme', 's3b', 3), seen('C1', 'Acme Ltd', 's4', 0)]);
+      await store.recordClients([seen('C1', 'Acme', 's1', 1)]);
+      expect((await store.getClients()).map((c) => c.reportId)).toEqual(['s5', 's3b', 's4']);
     });
 
     it('remembers which alerts were published', async () => {

@@ -10,7 +10,7 @@ import { createDecoder, validateAlert, type Decoder } from '../../src/codec/deco
 import { createEncoder, encodeJson, frameConfluent, type Encoder } from '../../src/codec/encode.ts';
 import { SCHEMA_KINDS, avroSchema, valueSubject, type SchemaKind } from '../../src/codec/schemas.ts';
 import { topicNames, type TopicNames } from '../../src/config/topics.ts';
-import { validateLicence, validateReport, validateWatchlistEntry } from '../../src/domain/validate.ts';
+import { validateLicence, validateQuota, validateReport, validateWatchlistEntry } from '../../src/domain/validate.ts';
 import { InvalidRecordError, ReeError } from '../../src/errors.ts';
 import { SAMPLES } from '../helpers/sample-events.ts';
 
@@ -27,6 +27,8 @@ function zodParsed(kind: SchemaKind, value: unknown): unknown {
       return validateLicence(value);
     case 'watchlist':
       return validateWatchlistEntry(value);
+    case 'quotas':
+      return validateQuota(value);
     case 'alerts':
       return validateAlert(value);
   }
@@ -43,6 +45,8 @@ function decodeAs(decoder: Decoder, kind: SchemaKind, value: Buffer): Promise<un
       return decoder.decodeLicence(value);
     case 'watchlist':
       return decoder.decodeWatchlistEntry(value);
+    case 'quotas':
+      return decoder.decodeQuota(value);
     case 'alerts':
       return decoder.decodeAlert(value);
   }

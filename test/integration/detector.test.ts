@@ -80,12 +80,13 @@ describe('ree-sentinel run on the real stack', () => {
     const producerId = 'P-IT1';
     const lic = licence({ licenceId: 'LIC-IT1', exporterId: producerId, clientId: 'C1', quotaKg: 1000 });
     const opening = inventory({ producerId, onHandKg: 0, occurredAt: at(D0) });
-    const made = production({ producerId, quantityKg: 1000, occurredAt: at(D0 + 1) });
+    // Recycled magnets: no stage input is needed, so yield-anomaly has nothing to say about them.
+    const made = production({ producerId, stage: 'RECYCLING', quantityKg: 1000, occurredAt: at(D0 + 1) });
     const s1 = shipment({ producerId, licenceId: lic.licenceId, quantityKg: 600, occurredAt: at(D0 + 1, 15) });
     const s2 = shipment({ producerId, licenceId: lic.licenceId, quantityKg: 600, occurredAt: at(D0 + 2) });
     const s3 = shipment({ producerId, licenceId: null, quantityKg: 50, occurredAt: at(D0 + 2, 14) });
     // Moves the producer's clock past D0+2's grace period (72 h) so its deficit check fires.
-    const tick = production({ producerId, material: 'NDFEB_MAGNET', quantityKg: 10, occurredAt: at(D0 + 6) });
+    const tick = production({ producerId, stage: 'RECYCLING', material: 'NDFEB_MAGNET', quantityKg: 10, occurredAt: at(D0 + 6) });
 
     beforeAll(async () => {
       h = await harness('avro');

@@ -20,6 +20,7 @@ import type { Alert } from '../../src/domain/events.ts';
 import { dayOf } from '../../src/domain/time.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import { readRecording } from '../../src/pipeline/recording.ts';
+import { RULES } from '../../src/rules/index.ts';
 import { replayLines } from '../../src/pipeline/replay.ts';
 import { writeLinesToKafka } from '../../src/producers/recording-writer.ts';
 import { simulate } from '../../src/sim/simulate.ts';
@@ -31,7 +32,9 @@ import { KAFKA_BROKERS, REDIS_URL, SCHEMA_REGISTRY_URL, deleteTopics, testKafka,
 const withoutDetectedAt = ({ detectedAt: _ignored, ...rest }: Alert) => rest;
 
 describe('golden: live detector = record + replay', () => {
-  const sim = simulate({ seed: 11, producers: 24, days: 24 });
+  // Anomalies denser than the default, so this small month has every rule's kind, and a watchlist
+  // entry listed both before and after the export it matches.
+  const sim = simulate({ seed: 11, producers: 24, days: 24, anomalyRate: 0.08 });
   const prefix = uniqueName('ree-golden');
   const topics = topicNames(prefix);
   const settings = loadSettings({ KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL }, { prefix, group: `${prefix}-g`, 'state-prefix': prefix, 'http-port': '0', 'alert-format': 'json', partitions: '3', 'log-level': 'warn' });
@@ -48,17 +51,19 @@ describe('golden: live detector = record + replay', () => {
     detector = await startDetector(settings, createLogger('warn'));
     const encoder = createEncoder({ registry: new SchemaRegistry({ host: SCHEMA_REGISTRY_URL }), topicNames: topics });
     const reportTopics = REPORT_TOPIC_KINDS.map((k) => topics[k]);
-    // Day by day, as reports reach the regulator: licences of the day first, then its reports,
-    // each time waiting until the detector has committed them.
+    // Day by day, as reports reach the regulator: licences and watchlist entries of the day first,
+    // then its reports, each time waiting until the detector has committed them.
     const byDay = new Map<number, RecordingLine[]>();
     for (const line of sim.records) byDay.set(dayOf(line.timestamp), [...(byDay.get(dayOf(line.timestamp)) ?? []), line]);
     for (const day of [...byDay.keys()].sort((a, b) => a - b)) {
       const lines = byDay.get(day)!;
-      const licences = lines.filter((l) => l.topic.endsWith('.licences.v1'));
-      const reports = lines.filter((l) => !l.topic.endsWith('.licences.v1'));
-      if (licences.length > 0) {
-        await writeLinesToKafka(licences, { producer, topics, format: 'avro', encoder });
-        await waitUntil(() => caughtUp(admin, `${settings.groupId}.licences`, [topics.licences]), { timeoutMs: 30_000, what: 'licences consumed' });
+      const isReference = (l: RecordingLine) => l.topic === topics.licences || l.topic === topics.watchlist;
+      const reports = lines.filter((l) => !isReference(l));
+      for (const kind of ['licences', 'watchlist'] as const) {
+        const reference = lines.filter((l) => l.topic === topics[kind]);
+        if (reference.length === 0) continue;
+        await writeLinesToKafka(reference, { producer, topics, format: 'avro', encoder });
+        await waitUntil(() => caughtUp(admin, `${settings.groupId}.${kind}`, [topics[kind]]), { timeoutMs: 30_000, what: `${kind} consumed` });
       }
       await writeLinesToKafka(reports, { producer, topics, format: 'avro', encoder });
       await waitUntil(() => caughtUp(admin, settings.groupId, reportTopics), { timeoutMs: 60_000, intervalMs: 50, what: `reports of day ${day} consumed` });
@@ -82,7 +87,7 @@ describe('golden: live detector = record + replay', () => {
   it('finds the injected anomalies live', () => {
     const result = backtest(live, sim.labels);
     expect(sim.labels.length).toBeGreaterThan(5);
-    expect(new Set(live.map((a) => a.ruleId))).toEqual(new Set(['volume-mismatch', 'unlicensed-client', 'licence-quota-exceeded']));
+    expect(new Set(live.map((a) => a.ruleId))).toEqual(new Set(RULES.map((r) => r.id)));
     expect(result.overall.recall).toBe(1);
     expect(result.overall.precision).toBe(1);
   });
@@ -92,7 +97,7 @@ describe('golden: live detector = record + replay', () => {
     const stats = await recordTopics({
       brokers: settings.kafkaBrokers,
       registryUrl: SCHEMA_REGISTRY_URL,
-      topics: [...REPORT_TOPIC_KINDS.map((k) => topics[k]), topics.licences],
+      topics: [...REPORT_TOPIC_KINDS.map((k) => topics[k]), topics.licences, topics.watchlist, topics.quotas],
       out: recording,
       idleMs: 5_000,
     });

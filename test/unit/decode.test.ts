@@ -7,6 +7,7 @@ import {
   REPORT_SCHEMAS,
   eventTime,
   licence,
+  productionQuota,
   watchlistEntry,
   type Alert,
 } from '../../src/domain/events.ts';
@@ -292,6 +293,7 @@ const ZOD_BY_KIND: Record<Exclude<SchemaKind, 'alerts'>, z.ZodObject> = {
   inventory: REPORT_SCHEMAS.inventory,
   licences: licence,
   watchlist: watchlistEntry,
+  quotas: productionQuota,
 };
 
 const byName = (fields: Described[]) => [...fields].sort((a, b) => a.name.localeCompare(b.name));

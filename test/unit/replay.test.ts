@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadRulesFile } from '../../src/config/rules-file.ts';
-import type { Alert, InventoryReport, Licence, ProductionReport, ShipmentReport } from '../../src/domain/events.ts';
+import type { Alert, InventoryReport, Licence, ProductionReport, ShipmentReport, WatchlistEntry } from '../../src/domain/events.ts';
+import { RULES } from '../../src/rules/index.ts';
 import { ReeError } from '../../src/errors.ts';
 import { parseRecordingLine, readRecording, topicKindOf, type ParsedLine } from '../../src/pipeline/recording.ts';
 import { replayLines } from '../../src/pipeline/replay.ts';
@@ -27,6 +28,7 @@ const rec = {
   inventory: (i: InventoryReport, prefix = 'ree') => line(`${prefix}.inventory.v1`, i.producerId, i, i.reportedAt),
   licence: (l: Licence, prefix = 'ree') => line(`${prefix}.licences.v1`, l.licenceId, l, l.issuedAt),
   tombstone: (licenceId: string, prefix = 'ree') => line(`${prefix}.licences.v1`, licenceId, null),
+  watchlist: (w: WatchlistEntry, prefix = 'ree') => line(`${prefix}.watchlist.v1`, w.entryId, w, w.listedAt),
 };
 
 /** Lines numbered from 1, as readRecording numbers a file with no blank lines. */
@@ -199,10 +201,9 @@ describe('replay: topics', () => {
     expect(unlicensed(acme.alerts).map((a) => a.subjectEventIds)).toEqual([[first.reportId]]);
   });
 
-  it('skips watchlist, alerts, dead-letter and unknown topics without alerting or dead-lettering', async () => {
+  it('skips alerts, dead-letter and unknown topics without alerting or dead-lettering', async () => {
     const { alerts: earlier } = await replay([rec.shipment(shipment({ licenceId: null }))]);
     const { alerts, dead, summary } = await replay([
-      line('ree.watchlist.v1', 'W1', { entryId: 'W1', name: 'Shady Trading', aliases: [], country: null, reason: 'test', listedAt: at(D0) }),
       line('ree.alerts.v1', 'P1', earlier[0]),
       line('ree.deadletter.v1', 'P1', { anything: true }),
       line('acme.orders.v1', 'O1', { orderId: 'O1' }),
@@ -210,19 +211,47 @@ describe('replay: topics', () => {
     expect(earlier).toHaveLength(1);
     expect(alerts).toEqual([]);
     expect(dead).toEqual([]);
-    expect(summary).toMatchObject({ lines: 4, reports: 0, licences: 0, skipped: 4, deadLetters: 0, alerts: 0 });
+    expect(summary).toMatchObject({ lines: 3, reports: 0, licences: 0, skipped: 3, deadLetters: 0, alerts: 0 });
+  });
+
+  it('applies watchlist entries and validates quotas, dead-lettering the bad ones', async () => {
+    const { alerts, dead, summary } = await replay([
+      rec.watchlist({ entryId: 'W1', name: 'Shady Trading', aliases: [], country: null, reason: 'test', listedAt: at(D0) }),
+      line('ree.watchlist.v1', 'W1', null),
+      line('ree.watchlist.v1', null, null),
+      line('ree.quotas.v1', 'Q1', { quotaId: 'Q1', producerId: 'P7', year: 2025, materials: ['REE_CONCENTRATE'], quotaKg: 1000, issuedAt: at(D0) }),
+      line('ree.quotas.v1', 'Q2', { quotaId: 'Q2', producerId: 'P7', year: 2025, materials: [], quotaKg: 1000, issuedAt: at(D0) }),
+    ]);
+    expect(alerts).toEqual([]);
+    expect(dead.map((d) => [d.lineNo, d.reason.includes('entryId') || d.reason.includes('materials')])).toEqual([
+      [3, true],
+      [5, true],
+    ]);
+    expect(summary).toMatchObject({ lines: 5, watchlist: 2, quotas: 1, skipped: 0, deadLetters: 2 });
   });
 });
 
 describe('replay: determinism', () => {
   /**
-   * Two weeks of three producers, enough to fire every rule this version runs: P1 exports under a
-   * 150 kg licence until it is over quota and then revoked, P2 exports with no licence, P3 ships
-   * oxide it never produced (a deficit once the grace period passes) and declares stock it lacks.
-   * One shipment is delivered twice, as Kafka may.
+   * Two weeks of four producers, enough to fire every rule this version runs: P1 makes magnets
+   * from nothing and exports them under a 150 kg licence until it is over quota and then revoked,
+   * P2 exports with no licence, P3 ships oxide it never produced (a deficit once the grace period
+   * passes) and declares stock it lacks, P5 exports plain magnets as nickel powder, through Hong
+   * Kong, for next to nothing, and to a restricted party. One shipment is delivered twice, as Kafka may.
    */
   function twoWeeks(): string[] {
-    const lines = [rec.licence(licence({ quotaKg: 150 })), rec.production(production({ quantityKg: 2000, occurredAt: at(D0, 6) }))];
+    const lines = [
+      rec.licence(licence({ quotaKg: 150 })),
+      rec.watchlist({ entryId: 'W-1', name: 'Zhang Weihong Trading Co., Ltd.', aliases: [], country: 'HK', reason: 'test', listedAt: at(D0, 1) }),
+      rec.production(production({ quantityKg: 2000, occurredAt: at(D0, 6) })),
+    ];
+    const plain = { producerId: 'P5', clientId: 'C5', material: 'NDFEB_MAGNET', licenceId: null, quantityKg: 20 };
+    lines.push(
+      rec.shipment(shipment({ ...plain, hsCode: '7504001000', occurredAt: at(D0 + 1, 9) })),
+      rec.shipment(shipment({ ...plain, destinationCountry: 'HK', occurredAt: at(D0 + 2, 9) })),
+      rec.shipment(shipment({ ...plain, declaredValueUsd: 20, occurredAt: at(D0 + 3, 9) })),
+      rec.shipment(shipment({ ...plain, clientId: 'C6', clientName: 'Chang Wei-Hong Trading Ltd', occurredAt: at(D0 + 4, 9) })),
+    );
     let redelivered: string | undefined;
     for (let d = 0; d < 14; d += 1) {
       if (d === 9) lines.push(rec.licence(licence({ quotaKg: 150, status: 'REVOKED' })));
@@ -248,7 +277,7 @@ describe('replay: determinism', () => {
     const first = await replay(lines, 2000);
     expect(first.dead).toEqual([]);
     // The recording is only a test of determinism if it exercises every rule.
-    expect(new Set(first.alerts.map((a) => a.ruleId))).toEqual(new Set(['unlicensed-client', 'licence-quota-exceeded', 'volume-mismatch']));
+    expect(new Set(first.alerts.map((a) => a.ruleId))).toEqual(new Set(RULES.map((r) => r.id)));
     expect(new Set(first.alerts.map((a) => a.alertId)).size).toBe(first.alerts.length);
 
     for (const batchSize of [2000, 1, 7]) {

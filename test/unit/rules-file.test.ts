@@ -50,7 +50,7 @@ describe('rules file defaults', () => {
   });
 
   it('answers undefined for a rule this version does not run', () => {
-    expect(parseRulesFile('', FILE).get('yield-anomaly')).toBeUndefined();
+    expect(parseRulesFile('', FILE).get('split-shipments')).toBeUndefined();
   });
 });
 

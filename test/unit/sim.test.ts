@@ -10,8 +10,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadRulesFile } from '../../src/config/rules-file.ts';
 import { topicNames } from '../../src/config/topics.ts';
 import { loadCatalogue } from '../../src/domain/catalogue.ts';
-import { REPORT_SCHEMAS, licence as licenceSchema, type Alert, type Report, type ReportKind, type ShipmentReport } from '../../src/domain/events.ts';
-import { validateLicence, validateReport } from '../../src/domain/validate.ts';
+import { REPORT_SCHEMAS, licence as licenceSchema, watchlistEntry, type Alert, type Report, type ReportKind, type ShipmentReport } from '../../src/domain/events.ts';
+import { validateLicence, validateReport, validateWatchlistEntry } from '../../src/domain/validate.ts';
+import { INJECTORS } from '../../src/sim/anomalies/index.ts';
 import { createPipeline } from '../../src/pipeline/pipeline.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import { Rng } from '../../src/sim/random.ts';
@@ -25,7 +26,7 @@ const HOUR = 3_600_000;
 
 const digest = (r: SimResult): string => createHash('sha256').update(JSON.stringify([r.records, r.labels, r.stats])).digest('hex');
 
-/** Replays a simulation through the detector as `replay` would: licences in file order, reports in batches. */
+/** Replays a simulation through the detector as `replay` would: reference records in file order, reports in batches. */
 async function detect(records: RecordingLine[]): Promise<Alert[]> {
   const store = createMemoryStore();
   const pipeline = createPipeline({ store, rules: loadRulesFile(), catalogue: loadCatalogue(), now: () => 0 });
@@ -43,6 +44,12 @@ async function detect(records: RecordingLine[]): Promise<Alert[]> {
     if (kind === 'licences') {
       await flush();
       await store.putLicence(validateLicence(line.value));
+    } else if (kind === 'watchlist') {
+      await flush();
+      const entry = validateWatchlistEntry(line.value);
+      const found = await pipeline.applyWatchlist([{ entryId: entry.entryId, entry }]);
+      await pipeline.markPublished(found);
+      alerts.push(...found);
     } else {
       batch.push(validateReport(kind as ReportKind, line.value));
       if (batch.length >= 500) await flush();
@@ -75,23 +82,27 @@ describe('simulator', () => {
   });
 
   describe('records', () => {
-    const run = simulate({ seed: 42, producers: 40, days: 30 });
+    // A higher anomaly rate than the default, so a month of 40 producers has every injector's kind.
+    const run = simulate({ seed: 42, producers: 40, days: 30, anomalyRate: 0.04 });
     const values = (topic: string) => run.records.filter((r) => r.topic === topic).map((r) => r.value);
+
+    const isReference = (line: RecordingLine) => ['licences', 'watchlist'].includes(KIND_OF.get(line.topic)!);
 
     it('all validate against their topic schema and are keyed as DESIGN.md says', () => {
       expect(new Set(run.records.map((r) => r.topic))).toEqual(
-        new Set([TOPICS.licences, TOPICS.production, TOPICS.shipments, TOPICS.receipts, TOPICS.inventory]),
+        new Set([TOPICS.licences, TOPICS.watchlist, TOPICS.production, TOPICS.shipments, TOPICS.receipts, TOPICS.inventory]),
       );
       for (const line of run.records) {
         const kind = KIND_OF.get(line.topic)!;
-        const schema = kind === 'licences' ? licenceSchema : REPORT_SCHEMAS[kind as ReportKind];
+        const schema = kind === 'licences' ? licenceSchema : kind === 'watchlist' ? watchlistEntry : REPORT_SCHEMAS[kind as ReportKind];
         const parsed = schema.safeParse(line.value);
         if (!parsed.success) throw new Error(`${line.topic} ${JSON.stringify(line.value)}: ${parsed.error.message}`);
-        const v = line.value as { producerId?: string; licenceId?: string; reportedAt?: number; issuedAt?: number };
-        expect(line.key).toBe(kind === 'licences' ? v.licenceId : v.producerId);
-        if (kind !== 'licences') expect(line.timestamp).toBe(v.reportedAt);
+        const v = line.value as { producerId?: string; licenceId?: string; entryId?: string; reportedAt?: number; listedAt?: number };
+        expect(line.key).toBe(kind === 'licences' ? v.licenceId : kind === 'watchlist' ? v.entryId : v.producerId);
+        if (kind === 'watchlist') expect(line.timestamp).toBe(v.listedAt);
+        else if (kind !== 'licences') expect(line.timestamp).toBe(v.reportedAt);
       }
-      const reportIds = run.records.filter((r) => KIND_OF.get(r.topic) !== 'licences').map((r) => (r.value as { reportId: string }).reportId);
+      const reportIds = run.records.filter((r) => !isReference(r)).map((r) => (r.value as { reportId: string }).reportId);
       expect(new Set(reportIds).size).toBe(reportIds.length);
     });
 
@@ -99,7 +110,7 @@ describe('simulator', () => {
       let outOfOrder = 0;
       let last = 0;
       for (const line of run.records) {
-        if (KIND_OF.get(line.topic) === 'licences') continue;
+        if (isReference(line)) continue;
         const v = line.value as { occurredAt: number; reportedAt: number };
         expect(v.reportedAt - v.occurredAt).toBeGreaterThanOrEqual(0);
         expect(v.reportedAt - v.occurredAt).toBeLessThan(72 * HOUR);
@@ -125,9 +136,11 @@ describe('simulator', () => {
       expect(receipts.size).toBe(domestic.length);
     });
 
-    it('exports carry the catalogue HS code and a value near the reference price', () => {
+    it("clean exports carry the catalogue HS code, a value near the reference price and the client's country", () => {
       const catalogue = loadCatalogue();
-      const exports = (values(TOPICS.shipments) as ShipmentReport[]).filter((s) => s.direction === 'EXPORT');
+      // Injected anomalies lie on the paperwork on purpose; everything else must not.
+      const injected = new Set(run.labels.flatMap((l) => l.subjectEventIds));
+      const exports = (values(TOPICS.shipments) as ShipmentReport[]).filter((s) => s.direction === 'EXPORT' && !injected.has(s.reportId));
       expect(exports.length).toBeGreaterThan(50);
       for (const s of exports) {
         const entry = catalogue.get(s.material)!;
@@ -149,7 +162,7 @@ describe('simulator', () => {
     it('labels point at reports in the recording and cover every rule with an injector', () => {
       const ids = new Set(run.records.map((r) => (r.value as { reportId?: string }).reportId));
       for (const label of run.labels) for (const id of label.subjectEventIds) expect(ids.has(id), id).toBe(true);
-      expect(Object.keys(run.stats.labelsByRule).sort()).toEqual(['licence-quota-exceeded', 'unlicensed-client', 'volume-mismatch']);
+      expect(Object.keys(run.stats.labelsByRule).sort()).toEqual(INJECTORS.map((i) => i.ruleId).sort());
       expect(new Set(run.labels.map((l) => l.anomalyId)).size).toBe(run.labels.length);
     });
   });

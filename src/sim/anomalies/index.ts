@@ -2,11 +2,25 @@
  * The injector registry: one injector per rule it exercises. A new rule adds its injector here and
  * the simulator starts labelling that kind of anomaly; the budget is shared by weight.
  */
+import { destinationMismatchInjector } from './destination-mismatch.ts';
+import { hsMisdeclarationInjector } from './hs-misdeclaration.ts';
 import type { Injector } from './injector.ts';
 import { licenceQuotaInjector } from './licence-quota-exceeded.ts';
 import { unlicensedClientInjector } from './unlicensed-client.ts';
+import { undervaluationInjector } from './undervaluation.ts';
 import { volumeMismatchInjector } from './volume-mismatch.ts';
+import { watchlistMatchInjector } from './watchlist-match.ts';
+import { yieldAnomalyInjector } from './yield-anomaly.ts';
 
-export type { InjectionContext, Injector, ShipmentRequest } from './injector.ts';
+export type { InjectionContext, Injector, ProductionRequest, ShipmentRequest } from './injector.ts';
 
-export const INJECTORS: readonly Injector[] = [volumeMismatchInjector, unlicensedClientInjector, licenceQuotaInjector];
+export const INJECTORS: readonly Injector[] = [
+  volumeMismatchInjector,
+  unlicensedClientInjector,
+  licenceQuotaInjector,
+  yieldAnomalyInjector,
+  destinationMismatchInjector,
+  undervaluationInjector,
+  hsMisdeclarationInjector,
+  watchlistMatchInjector,
+];

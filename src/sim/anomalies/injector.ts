@@ -5,10 +5,11 @@
  * an injected anomaly breaks exactly one rule and leaves the rest of the run clean.
  */
 import type { Catalogue } from '../../domain/catalogue.ts';
-import type { ShipmentReport } from '../../domain/events.ts';
+import type { ProductionReport, ShipmentReport, WatchlistEntry } from '../../domain/events.ts';
 import type { RuleId } from '../../rules/rule.ts';
 import type { LicenceLedger } from '../licensing.ts';
 import type { Rng } from '../random.ts';
+import type { RestrictedParty } from '../restricted-parties.ts';
 import type { Label } from '../types.ts';
 import type { World } from '../world.ts';
 
@@ -22,6 +23,17 @@ export interface ShipmentRequest {
   licenceId: string | null;
   occurredAt: number;
   reportedAt: number;
+  /** What the report declares differently from the goods' truth (code, value, destination, client). */
+  declared?: Partial<Pick<ShipmentReport, 'hsCode' | 'declaredValueUsd' | 'destinationCountry' | 'clientCountry' | 'clientName'>>;
+}
+
+export interface ProductionRequest {
+  producerId: string;
+  material: string;
+  grams: number;
+  /** Inputs consumed, grams each; they must be in stock. */
+  inputs: [material: string, grams: number][];
+  occurredAt: number;
 }
 
 export interface InjectionContext {
@@ -44,6 +56,14 @@ export interface InjectionContext {
   workTime(): number;
   /** A reporting delay like clean traffic's (hours up to just under two days). */
   reportDelay(): number;
+  /** Emits and books a production run (inputs out of stock, output in). */
+  produce(request: ProductionRequest): ProductionReport;
+  /** The restricted parties listed so far (the background list and injected ones). */
+  readonly restrictedParties: RestrictedParty[];
+  /** Emits a watchlist entry at its listedAt and remembers the party. */
+  list(party: RestrictedParty): WatchlistEntry;
+  /** Client names in the world, which no watchlist entry may match. */
+  readonly clientNames: readonly string[];
   /** Emits and books a shipment (and for DOMESTIC the receiver's receipt). */
   ship(request: ShipmentRequest): ShipmentReport;
   /** Marks the producer's current period for the material as holding a volume-mismatch anomaly. */

@@ -1,0 +1,96 @@
+/**
+ * watchlist-match: an export's client name matches a restricted party's name or alias after
+ * normalisation and fuzzy, romanisation-aware comparison (src/screening/). A new watchlist entry
+ * is screened against the clients already seen too (retro-screening).
+ *
+ * One finding per entry and client, whichever came first: "entry, then shipment" and "shipment,
+ * then entry" give the same alertId, and the same alert, since it names the client's latest
+ * shipment either way and nothing in it says which way round it was found.
+ */
+import { z } from 'zod';
+import type { WatchlistEntry } from '../domain/events.ts';
+import { iso } from '../domain/time.ts';
+import { buildWatchlistIndex, type ScreeningHit } from '../screening/watchlist-index.ts';
+import type { ClientSighting } from '../state/store.ts';
+import { fixed } from './format.ts';
+import { defineRule, type AlertDraft, type ParamsFor } from './rule.ts';
+
+export const watchlistMatchParams = z
+  .object({
+    /**
+     * Lowest name score that is a match. OpenSanctions defaults to 0.70 and Watchman's Jaro-Winkler
+     * to 0.80 on single strings; this score also charges every unmatched token, hence higher.
+     */
+    threshold: z.number().min(0.5).max(1).default(0.88),
+    /** Two tokens are the same word from this Jaro-Winkler similarity (variant spellings count as 1). */
+    tokenThreshold: z.number().min(0.5).max(1).default(0.9),
+    /** Tokens that must agree: 2 means a shared surname alone never matches. */
+    minMatchedTokens: z.number().int().min(1).max(5).default(2),
+  });
+export type WatchlistMatchParams = z.output<typeof watchlistMatchParams>;
+
+/** What a hit is about: the client and the shipment that names it. */
+type Subject = Pick<ClientSighting, 'clientId' | 'clientName' | 'producerId' | 'reportId' | 'occurredAt'>;
+
+export function watchlistDraft(hit: ScreeningHit, subject: Subject, threshold: number): AlertDraft {
+  const e = hit.entry;
+  return {
+    findingKey: `${e.entryId}|${subject.clientId}`,
+    // At the threshold a match is HIGH; an exact match of the normalised names is CRITICAL.
+    score: 0.6 + (0.4 * (hit.score - threshold)) / Math.max(1e-9, 1 - threshold),
+    producerId: subject.producerId,
+    clientId: subject.clientId,
+    subjectEventIds: [subject.reportId],
+    summary: `${subject.producerId} exports to "${subject.clientName}", which matches restricted party "${e.name}" (${e.entryId}${e.country ? `, ${e.country}` : ''}) as "${hit.matchedName}" with score ${fixed(hit.score, 2)}; listed for: ${e.reason}.`,
+    evidence: {
+      entryId: e.entryId,
+      entryName: e.name,
+      matchedName: hit.matchedName,
+      matchedNormalised: hit.matchedNormalised,
+      clientName: subject.clientName,
+      clientNormalised: hit.clientNormalised,
+      score: fixed(hit.score, 3),
+      threshold: String(threshold),
+      matchedTokens: String(hit.matchedTokens),
+      entryCountry: e.country ?? 'none',
+      reason: e.reason,
+      listedAt: iso(e.listedAt),
+      shipmentReportId: subject.reportId,
+      shippedAt: iso(subject.occurredAt),
+    },
+    eventTime: subject.occurredAt,
+  };
+}
+
+/**
+ * A new entry against every client seen so far: one finding per client id, its best-matching name,
+ * subject the latest shipment among those names.
+ */
+export function retroScreen(entry: WatchlistEntry, clients: readonly ClientSighting[], paramsFor: (producerId: string) => ParamsFor<WatchlistMatchParams>): AlertDraft[] {
+  const index = buildWatchlistIndex([entry]);
+  const best = new Map<string, { hit: ScreeningHit; latest: ClientSighting; params: WatchlistMatchParams }>();
+  for (const sighting of clients) {
+    const params = paramsFor(sighting.producerId)();
+    const [hit] = index.screen(sighting.clientName, params);
+    if (!hit) continue;
+    const known = best.get(sighting.clientId);
+    const later = !known || sighting.occurredAt > known.latest.occurredAt || (sighting.occurredAt === known.latest.occurredAt && sighting.reportId > known.latest.reportId);
+    if (!known) best.set(sighting.clientId, { hit, latest: sighting, params });
+    else if (later) best.set(sighting.clientId, { hit: hit.score > known.hit.score ? hit : known.hit, latest: sighting, params });
+    else if (hit.score > known.hit.score) known.hit = hit;
+  }
+  return [...best.values()].map(({ hit, latest, params }) => watchlistDraft(hit, latest, params.threshold));
+}
+
+export const watchlistMatch = defineRule({
+  id: 'watchlist-match',
+  version: 1,
+  description: 'Client name matches a restricted party (normalised, fuzzy, romanisation variants); new entries screen past clients.',
+  params: watchlistMatchParams,
+  evaluate({ report, watchlist }, params) {
+    if (report.kind !== 'shipments' || report.event.direction !== 'EXPORT' || !watchlist || watchlist.size === 0) return [];
+    const s = report.event;
+    const p = params(s.material);
+    return watchlist.screen(s.clientName, p).map((hit) => watchlistDraft(hit, s, p.threshold));
+  },
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import type { Report, ShipmentReport } from '../../../src/domain/events.ts';
+import { hsMisdeclaration, hsMisdeclarationParams } from '../../../src/rules/hs-misdeclaration.ts';
+import { severityBands, severityFor } from '../../../src/rules/severity.ts';
+import { paramsFrom, reports, ruleInput, shipment } from '../../helpers/builders.ts';
+import { expectOneSentence } from '../../helpers/expect-sentence.ts';
+
+const evaluate = (report: Report, params: Record<string, unknown> = {}) => hsMisdeclaration.evaluate(ruleInput(report), paramsFrom(hsMisdeclarationParams, params));
+const severityOf = (o: Partial<ShipmentReport>) => {
+  const [draft] = evaluate(reports.shipments(o));
+  return severityFor(draft!.score, severityBands.parse(hsMisdeclaration.bands), draft!.severityFloor);
+};
+
+describe('hs-misdeclaration parameters', () => {
+  it('defaults the three scores', () => {
+    expect(hsMisdeclarationParams.parse({})).toEqual({ unknownCodeScore: 0.5, otherMaterialScore: 0.65, controlledAsUncontrolledScore: 0.9 });
+  });
+
+  it.each([
+    ['a score above 1', { controlledAsUncontrolledScore: 1.1 }, 'controlledAsUncontrolledScore'],
+    ['a negative score', { unknownCodeScore: -0.1 }, 'unknownCodeScore'],
+    ['a score given as text', { otherMaterialScore: '0.5' }, 'otherMaterialScore'],
+  ])('rejects %s', (_, raw, field) => {
+    const result = hsMisdeclarationParams.safeParse(raw);
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]!.path[0]).toBe(field);
+  });
+});
+
+describe('hs-misdeclaration', () => {
+  it.each<[string, Partial<ShipmentReport>]>([
+    ["the material's own 10-digit code", { material: 'NDFEB_DY_MAGNET', hsCode: '8505111000' }],
+    ['the 6-digit heading of its code', { material: 'NDFEB_DY_MAGNET', hsCode: '850511' }],
+    ['an uncontrolled magnet under its own code', { material: 'NDFEB_MAGNET', hsCode: '8505119000' }],
+    ['Dy oxide under its own code', { material: 'DY_OXIDE', hsCode: '2846901500' }],
+    ['a material the catalogue does not know', { material: 'MYSTERY_POWDER', hsCode: '7504001000' }],
+  ])('finds nothing for %s', (_, o) => {
+    expect(evaluate(reports.shipments(o))).toEqual([]);
+  });
+
+  it.each<[string, Partial<ShipmentReport>, string, string]>([
+    ['Dy-NdFeB declared as plain magnets (8505119000)', { material: 'NDFEB_DY_MAGNET', hsCode: '8505119000' }, 'permanent magnets other than rare-earth (uncontrolled NdFeB)', 'CRITICAL'],
+    ['Dy oxide declared as nickel powder (7504)', { material: 'DY_OXIDE', hsCode: '7504001000' }, 'nickel powders and flakes', 'CRITICAL'],
+    ['Tb metal declared as nickel powder at heading level', { material: 'TB_METAL', hsCode: '750400' }, 'nickel powders and flakes', 'CRITICAL'],
+    ['Dy oxide under the Tb oxide code', { material: 'DY_OXIDE', hsCode: '2846901600' }, 'TB_OXIDE', 'HIGH'],
+    ['plain magnets under the Dy-NdFeB code', { material: 'NDFEB_MAGNET', hsCode: '8505111000' }, 'NDFEB_DY_MAGNET', 'HIGH'],
+    ['plain magnets as nickel powder', { material: 'NDFEB_MAGNET', hsCode: '7504001000' }, 'nickel powders and flakes', 'HIGH'],
+    ['NdPr oxide under a code nobody uses', { material: 'NDPR_OXIDE', hsCode: '9999999999' }, 'unknown code', 'MEDIUM'],
+  ])('flags %s', (_, o, declaredAs, severity) => {
+    const [draft] = evaluate(reports.shipments(o));
+    expect(draft!.evidence.declaredAs).toBe(declaredAs);
+    expect(severityOf(o)).toBe(severity);
+    expectOneSentence(draft!.summary);
+  });
+
+  it('says controlled NdFeB with Dy/Tb went out as uncontrolled magnets, with every number', () => {
+    const event = shipment({ reportId: 'ship-9', shipmentId: 'SHP-9', material: 'NDFEB_DY_MAGNET', hsCode: '8505119000', quantityKg: 4000 });
+    const [draft] = evaluate({ kind: 'shipments', event });
+    expect(draft).toMatchObject({ producerId: 'P1', clientId: 'C1', licenceId: 'LIC-1', subjectEventIds: ['ship-9'], findingKey: 'P1|SHP-9', severityFloor: 'HIGH' });
+    expect(draft!.evidence).toMatchObject({
+      declaredHsCode: '8505119000',
+      expectedHsCodes: '8505111000',
+      declaredAsMaterial: 'NDFEB_MAGNET',
+      declaredAsControlled: 'false',
+      materialControlled: 'true',
+      controlledElements: 'Dy,Tb',
+      quantityKg: '4000',
+    });
+    expect(draft!.summary).toBe(
+      'P1 shipped 4 t of controlled NDFEB_DY_MAGNET (Dy/Tb) to Client One GmbH (DE) declared under HS 8505119000, the code of uncontrolled permanent magnets other than rare-earth (uncontrolled NdFeB), not one of 8505111000.',
+    );
+  });
+
+  it('ignores reports that are not shipments', () => {
+    expect(evaluate(reports.production())).toEqual([]);
+  });
+});

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { ProductionReport } from '../../../src/domain/events.ts';
+import { yieldAnomaly, yieldAnomalyParams } from '../../../src/rules/yield-anomaly.ts';
+import { paramsFrom, reports, ruleInput } from '../../helpers/builders.ts';
+import { expectOneSentence } from '../../helpers/expect-sentence.ts';
+
+const evaluate = (o: Partial<ProductionReport>, params: Record<string, unknown> = {}) =>
+  yieldAnomaly.evaluate(ruleInput(reports.production(o)), paramsFrom(yieldAnomalyParams, params));
+const metal = (kgOut: number, kgOxide: number): Partial<ProductionReport> => ({ stage: 'METAL', material: 'NDPR_METAL', quantityKg: kgOut, inputs: [{ material: 'NDPR_OXIDE', quantityKg: kgOxide }] });
+
+describe('yield-anomaly parameters', () => {
+  it('defaults to a 3 % tolerance', () => {
+    expect(yieldAnomalyParams.parse({})).toEqual({ tolerancePct: 3, noInputScore: 0.85 });
+  });
+
+  it.each([
+    ['a negative tolerance', { tolerancePct: -1 }, 'tolerancePct'],
+    ['a tolerance over 100 %', { tolerancePct: 101 }, 'tolerancePct'],
+    ['a score above 1', { noInputScore: 2 }, 'noInputScore'],
+  ])('rejects %s', (_, raw, field) => {
+    const result = yieldAnomalyParams.safeParse(raw);
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]!.path[0]).toBe(field);
+  });
+});
+
+describe('yield-anomaly: above the maximum yield', () => {
+  // 1000 kg NdPr oxide make at most 857 kg metal; with 3 % tolerance the limit is 882.71 kg.
+  it.each<[string, number, boolean]>([
+    ['the sim’s leanest oxide ratio (1.16 kg/kg)', 862, false],
+    ['just under the limit', 882.7, false],
+    ['at the limit', 882.71, false],
+    ['just over the limit', 882.72, true],
+    ['twice what the oxide allows', 1714, true],
+  ])('metal from 1000 kg oxide: %s', (_, out, fires) => {
+    expect(evaluate(metal(out, 1000))).toHaveLength(fires ? 1 : 0);
+  });
+
+  it.each<[string, Partial<ProductionReport>, boolean]>([
+    ['alloy at 30 % rare earth', { stage: 'ALLOY', material: 'NDFEB_ALLOY', quantityKg: 1000, inputs: [{ material: 'NDPR_METAL', quantityKg: 300 }] }, false],
+    ['alloy at 20 % rare earth', { stage: 'ALLOY', material: 'NDFEB_ALLOY', quantityKg: 1000, inputs: [{ material: 'NDPR_METAL', quantityKg: 200 }] }, true],
+    ['magnets from 1.15 kg alloy each', { quantityKg: 1000, inputs: [{ material: 'NDFEB_ALLOY', quantityKg: 1150 }] }, false],
+    ['more magnet than alloy', { quantityKg: 1000, inputs: [{ material: 'NDFEB_ALLOY', quantityKg: 900 }] }, true],
+    ['Dy magnets from alloy and Dy metal', { quantityKg: 1000, inputs: [{ material: 'NDFEB_ALLOY', quantityKg: 960 }, { material: 'DY_METAL', quantityKg: 40 }] }, false],
+    ['oxide from concentrate at 20 %', { stage: 'SEPARATION', material: 'DY_OXIDE', quantityKg: 20, inputs: [{ material: 'REE_CONCENTRATE', quantityKg: 100 }] }, false],
+    ['oxide from concentrate at 90 %', { stage: 'SEPARATION', material: 'DY_OXIDE', quantityKg: 90, inputs: [{ material: 'REE_CONCENTRATE', quantityKg: 100 }] }, true],
+  ])('%s', (_, o, fires) => {
+    expect(evaluate(o)).toHaveLength(fires ? 1 : 0);
+  });
+
+  it('names inputs, yields, limit and excess', () => {
+    const [draft] = evaluate({ ...metal(1714, 1000), reportId: 'prod-1' });
+    expect(draft).toMatchObject({ findingKey: 'P1|prod-1', subjectEventIds: ['prod-1'], producerId: 'P1' });
+    expect(draft!.evidence).toMatchObject({ check: 'above-max-yield', outputKg: '1714', inputs: 'NDPR_OXIDE 1000 kg x 0.857', maxOutputKg: '857', limitKg: '882.71', excessKg: '857', outputOverMax: '200%', tolerancePct: '3' });
+    expect(draft!.score).toBe(1);
+    expect(draft!.summary).toBe('P1 reported 1.71 t of NDPR_METAL from inputs that make at most 857 kg (NDPR_OXIDE 1000 kg x 0.857), 100 % more than they allow.');
+    expectOneSentence(draft!.summary);
+  });
+
+  it('widens with the tolerance', () => {
+    expect(evaluate(metal(940, 1000), { tolerancePct: 10 })).toHaveLength(0);
+    expect(evaluate(metal(943, 1000), { tolerancePct: 10 })).toHaveLength(1);
+  });
+});
+
+describe('yield-anomaly: no rare-earth input', () => {
+  it.each<[string, Partial<ProductionReport>, string | null]>([
+    ['magnets from nothing', { stage: 'MAGNET', material: 'NDFEB_MAGNET', inputs: [] }, 'no-rare-earth-input'],
+    ['metal from nothing', { stage: 'METAL', material: 'DY_METAL', inputs: [] }, 'no-rare-earth-input'],
+    ['magnets from iron only (not a rare earth)', { stage: 'MAGNET', material: 'NDFEB_MAGNET', inputs: [{ material: 'IRON', quantityKg: 5000 }] }, 'no-rare-earth-input'],
+    ['magnets from an oxide no magnet is made of', { stage: 'MAGNET', material: 'NDFEB_DY_MAGNET', inputs: [{ material: 'DY_OXIDE', quantityKg: 100 }] }, 'no-convertible-input'],
+    ['mined concentrate (no conversion into it)', { stage: 'MINING', material: 'REE_CONCENTRATE', inputs: [] }, null],
+    ['SmCo magnets (Sm and Co are not tracked)', { stage: 'MAGNET', material: 'SMCO_MAGNET', inputs: [] }, null],
+    ['recycled magnets (no stage input needed)', { stage: 'RECYCLING', material: 'NDFEB_MAGNET', inputs: [] }, null],
+  ])('%s', (_, o, check) => {
+    const drafts = evaluate(o);
+    expect(drafts.map((d) => d.evidence.check)).toEqual(check ? [check] : []);
+    for (const d of drafts) expectOneSentence(d.summary);
+  });
+});
