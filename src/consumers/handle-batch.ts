@@ -74,10 +74,13 @@ export async function handleReportBatch(deps: BatchDeps, batch: ReportBatch, dec
     else deadLetters.push({ key: record.key, value: record.value, headers: record.headers, error: outcome.error, topic: batch.topic, partition: batch.partition, offset: record.offset });
   });
 
-  const alerts = await retry(() => pipeline.process(reports), { onRetry });
-  await retry(() => deps.alerts.publish(alerts), { onRetry });
-  await retry(() => deps.deadLetters.send(deadLetters), { onRetry });
-  await retry(() => pipeline.markPublished(alerts), { onRetry });
+  const alerts = await pipeline.gate.shared(async () => {
+    const found = await retry(() => pipeline.process(reports), { onRetry });
+    await retry(() => deps.alerts.publish(found), { onRetry });
+    await retry(() => deps.deadLetters.send(deadLetters), { onRetry });
+    await retry(() => pipeline.markPublished(found), { onRetry });
+    return found;
+  });
 
   metrics?.events.inc({ topic: batch.topic }, batch.records.length);
   for (const a of alerts) metrics?.alerts.inc({ rule: a.ruleId, severity: a.severity });

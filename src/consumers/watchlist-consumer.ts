@@ -76,10 +76,13 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
             } else latest.set(outcome.value.entryId, outcome.value);
           });
           const changes = [...latest].map(([entryId, entry]) => ({ entryId, entry }));
-          const found = await retry(() => deps.pipeline.applyWatchlist(changes), { onRetry });
-          await retry(() => deps.alerts.publish(found), { onRetry });
-          await retry(() => deps.deadLetters.send(dead), { onRetry });
-          await retry(() => deps.pipeline.markPublished(found), { onRetry });
+          const found = await deps.pipeline.gate.exclusive(async () => {
+            const alerts = await retry(() => deps.pipeline.applyWatchlist(changes), { onRetry });
+            await retry(() => deps.alerts.publish(alerts), { onRetry });
+            await retry(() => deps.deadLetters.send(dead), { onRetry });
+            await retry(() => deps.pipeline.markPublished(alerts), { onRetry });
+            return alerts;
+          });
           deps.metrics?.events.inc({ topic: batch.topic }, batch.messages.length);
           for (const a of found) deps.metrics?.alerts.inc({ rule: a.ruleId, severity: a.severity });
           for (const d of dead) deps.metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });

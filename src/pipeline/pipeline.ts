@@ -15,6 +15,7 @@ import { retroScreen, type WatchlistMatchParams } from '../rules/watchlist-match
 import { buildWatchlistIndex, type WatchlistIndex } from '../screening/watchlist-index.ts';
 import type { ClientSighting, PriceObservation, StateStore } from '../state/store.ts';
 import { alertIdFor } from './alert-id.ts';
+import { createPublishGate, type PublishGate } from './publish-gate.ts';
 import { toStateUpdate } from './to-update.ts';
 
 export interface PipelineDeps {
@@ -38,6 +39,8 @@ export interface Pipeline {
   /** Swaps the rules between batches (hot reload); the next batch uses the new set. */
   setRules(rules: RuleSet): void;
   rules(): RuleSet;
+  /** Held from "published yet?" to the mark, by report batches (shared) and watchlist changes (alone). */
+  gate: PublishGate;
 }
 
 const DEFAULT_GRACE_MS = 72 * 3_600_000;
@@ -177,5 +180,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       rules = next;
     },
     rules: () => rules,
+    gate: createPublishGate(),
   };
 }
