@@ -8,6 +8,7 @@ import { createReportConsumer, type ReportConsumer } from '../../src/consumers/r
 import { InvalidRecordError } from '../../src/errors.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import { FAKE_EVENTS, fakeKafka, type FakeOffsets } from '../helpers/fake-kafka.ts';
+import { createPublishGate } from '../../src/pipeline/publish-gate.ts';
 
 const H = 3_600_000;
 const topics = topicNames('t');
@@ -33,7 +34,7 @@ const fakeDecoder = {
 };
 const quietBatchDeps = {
   decoder: fakeDecoder as never,
-  pipeline: { process: async () => [], markPublished: async () => undefined } as never,
+  pipeline: { process: async () => [], markPublished: async () => undefined, gate: createPublishGate() } as never,
   alerts: { publish: async () => undefined },
   deadLetters: { send: async () => undefined },
 };
