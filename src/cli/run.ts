@@ -7,6 +7,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { createDecoder } from '../codec/decode.ts';
 import { createEncoder, type Encoder } from '../codec/encode.ts';
 import { loadRulesFile, type RuleSet } from '../config/rules-file.ts';
+import { createRulesReloader, type RulesReloader } from '../config/rules-reloader.ts';
 import { watchRulesFile } from '../config/rules-watcher.ts';
 import { loadSettings, settingName, settingsHelp, type Settings } from '../config/settings.ts';
 import { topicNames, topicSpecs } from '../config/topics.ts';
@@ -75,11 +76,20 @@ export async function startDetector(settings: Settings, logger: Logger = createL
   if (settings.alertFormat === 'avro' && settings.schemaRegistryUrl === 'none') {
     throw new ConfigError(`Avro alerts need a schema registry: set ${settingName('schemaRegistryUrl')}, or ${settingName('alertFormat')} to json`);
   }
-  const rules = loadRulesFile(settings.rulesFile);
-  const catalogue = loadCatalogue();
   const resources = createResources();
+  // Listening before the file is first read: a save in between is then a (harmless) second reload.
+  const reloader = createRulesReloader(settings.rulesFile, logger);
+  const onHup = () => reloader.reload();
+  process.on('SIGHUP', onHup);
+  resources.opened('SIGHUP handler', () => process.off('SIGHUP', onHup));
   try {
-    return await openDetector(settings, logger, resources, rules, catalogue);
+    if (settings.rulesFile) {
+      const watcher = watchRulesFile(settings.rulesFile, reloader.reload, { onError: (err) => logger.warn({ err: errorMessage(err) }, 'cannot watch the rules file; SIGHUP still reloads it') });
+      resources.opened('rules watcher', () => watcher.close());
+    }
+    const rules = loadRulesFile(settings.rulesFile);
+    const catalogue = loadCatalogue();
+    return await openDetector(settings, logger, resources, rules, catalogue, reloader);
   } catch (err) {
     const unclosed = await resources.closeAll(5_000);
     if (unclosed.length > 0) logger.warn({ unclosed }, 'start-up failed and not everything closed cleanly');
@@ -87,7 +97,14 @@ export async function startDetector(settings: Settings, logger: Logger = createL
   }
 }
 
-async function openDetector(settings: Settings, logger: Logger, resources: Resources, initialRules: RuleSet, catalogue: Catalogue): Promise<RunningDetector> {
+async function openDetector(
+  settings: Settings,
+  logger: Logger,
+  resources: Resources,
+  initialRules: RuleSet,
+  catalogue: Catalogue,
+  reloader: RulesReloader,
+): Promise<RunningDetector> {
   const topics = topicNames(settings.topicPrefix);
   const metrics = createMetrics({ defaultMetrics: true });
   const kafkaService = { what: 'Kafka', where: settings.kafkaBrokers.join(','), setting: settingName('kafkaBrokers') };
@@ -141,6 +158,7 @@ async function openDetector(settings: Settings, logger: Logger, resources: Resou
   const store = createRedisStore({ redis, prefix: settings.statePrefix });
   resources.opened('state store', () => store.close());
   const pipeline = createPipeline({ store, rules: initialRules, catalogue });
+  reloader.attach(pipeline);
 
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   resources.opened('Kafka producer', () => producer.disconnect());
@@ -213,23 +231,6 @@ async function openDetector(settings: Settings, logger: Logger, resources: Resou
   resources.opened('report consumer', () => reportConsumer.stop());
   await reportConsumer.start();
 
-  const reload = () => {
-    try {
-      const rules = loadRulesFile(settings.rulesFile);
-      pipeline.setRules(rules);
-      logger.info({ rules: rules.source }, 'rules reloaded');
-    } catch (err) {
-      // A bad file never replaces good rules: the running set stays as it was.
-      logger.error({ err: errorMessage(err) }, 'rules file refused; keeping the running rules');
-    }
-  };
-  const onHup = () => reload();
-  process.on('SIGHUP', onHup);
-  resources.opened('SIGHUP handler', () => process.off('SIGHUP', onHup));
-  if (settings.rulesFile) {
-    const watcher = watchRulesFile(settings.rulesFile, reload, { onError: (err) => logger.warn({ err: errorMessage(err) }, 'cannot watch the rules file; SIGHUP still reloads it') });
-    resources.opened('rules watcher', () => watcher.close());
-  }
   logger.info({ brokers: settings.kafkaBrokers, prefix: settings.topicPrefix, group: settings.groupId, rules: initialRules.source, http: ops?.port ?? 'off' }, 'detector running');
 
   return {
