@@ -12,12 +12,18 @@ export const VERDICTS = ['CONFIRMED', 'FALSE_POSITIVE'] as const;
 const person = z.string().trim().min(1, 'must not be empty').max(100, 'at most 100 characters');
 const note = z.string().max(2_000, 'at most 2000 characters');
 
+/**
+ * The last change the investigator saw (null: none yet). When sent, the change is refused (409) if
+ * the alert has moved on since, instead of being built on a history the person never read.
+ */
+const lastChangeId = z.string().min(1).max(200).nullable().optional();
+
 /** What an investigator asks for; the body of POST /api/alerts/:id/triage. */
 export const triageRequestSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('acknowledge'), by: person, note: note.optional() }).strict(),
-  z.object({ action: z.literal('assign'), by: person, assignee: person, note: note.optional() }).strict(),
-  z.object({ action: z.literal('close'), by: person, verdict: z.enum(VERDICTS), note: note.optional() }).strict(),
-  z.object({ action: z.literal('reopen'), by: person, note: note.optional() }).strict(),
+  z.object({ action: z.literal('acknowledge'), by: person, note: note.optional(), lastChangeId }).strict(),
+  z.object({ action: z.literal('assign'), by: person, assignee: person, note: note.optional(), lastChangeId }).strict(),
+  z.object({ action: z.literal('close'), by: person, verdict: z.enum(VERDICTS), note: note.optional(), lastChangeId }).strict(),
+  z.object({ action: z.literal('reopen'), by: person, note: note.optional(), lastChangeId }).strict(),
 ]);
 export type TriageRequest = z.output<typeof triageRequestSchema>;
 
