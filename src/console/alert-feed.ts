@@ -12,7 +12,7 @@ import { groupTiming } from '../kafka/group-timing.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { AlertIndex, AlertRow, PublishedAlert } from './alert-index.ts';
 import type { ReportCatalogue } from './report-catalogue.ts';
-import { decodeStatusRecord, supersedes } from './status-log.ts';
+import { decodeStatusRecord, reconcileStatus } from './status-log.ts';
 
 export type FeedEvent = { type: 'alert'; change: 'new' | 'revised'; row: AlertRow } | { type: 'status'; row: AlertRow };
 
@@ -73,8 +73,9 @@ export function createAlertFeed(deps: AlertFeedDeps): AlertFeed {
   function onStatuses(values: (Buffer | null)[], where: { topic: string; partition: number; offsets: string[] }): void {
     values.forEach((value, i) => {
       try {
-        const status = decodeStatusRecord(value);
-        if (!supersedes(status, deps.index.statusOf(status.alertId))) return;
+        const incoming = decodeStatusRecord(value);
+        const status = reconcileStatus(incoming, deps.index.statusOf(incoming.alertId));
+        if (!status) return;
         deps.index.setStatus(status);
         const row = deps.index.row(status.alertId);
         if (row) announce({ type: 'status', row });

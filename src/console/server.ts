@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Mutex } from 'async-mutex';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
@@ -120,19 +121,46 @@ export function buildConsoleServer(deps: ConsoleServerDeps): FastifyInstance {
     return deps.index.statusOf(params.data.id);
   });
 
+  // Read → publish → set must not interleave for one alert, or two requests both build on the same
+  // history and the later write drops the other's change. One lock per alert being triaged, dropped
+  // when nobody waits on it, so the map does not grow with every alert ever touched.
+  const locks = new Map<string, { mutex: Mutex; users: number }>();
+  async function oneAtATime<T>(alertId: string, work: () => Promise<T>): Promise<T> {
+    let lock = locks.get(alertId);
+    if (!lock) locks.set(alertId, (lock = { mutex: new Mutex(), users: 0 }));
+    lock.users += 1;
+    try {
+      return await lock.mutex.runExclusive(work);
+    } finally {
+      lock.users -= 1;
+      if (lock.users === 0) locks.delete(alertId);
+    }
+  }
+
   app.post('/api/alerts/:id/triage', async (request, reply) => {
     const params = alertIdParams.safeParse(request.params);
     if (!params.success) return badRequest(reply, describeIssue(params.error));
     const body = triageRequestSchema.safeParse(request.body);
     if (!body.success) return badRequest(reply, describeIssue(body.error));
-    if (!deps.index.get(params.data.id)) return reply.code(404).send({ error: `no alert ${params.data.id}` });
-    const next = applyTriage(deps.index.statusOf(params.data.id), body.data, now(), randomUUID());
-    // Durable first: the change is real once the compacted topic has it.
-    await deps.statusLog.publish(next);
-    deps.index.setStatus(next);
-    const row = deps.index.row(params.data.id)!;
-    deps.feed.announce({ type: 'status', row });
-    return next;
+    const alertId = params.data.id;
+    if (!deps.index.get(alertId)) return reply.code(404).send({ error: `no alert ${alertId}` });
+    return oneAtATime(alertId, async () => {
+      const current = deps.index.statusOf(alertId);
+      const last = current.changes.at(-1);
+      // Optimistic check: someone (here or on another console) changed the alert after the page read it.
+      if (body.data.lastChangeId !== undefined && body.data.lastChangeId !== (last?.changeId ?? null)) {
+        const since = last ? `; the latest is ${last.action} by ${last.by}, now ${current.status}${current.assignee ? ` (assigned to ${current.assignee})` : ''}` : '';
+        return reply.code(409).send({ error: `alert ${alertId} was changed since you loaded it${since}: reload it and try again`, status: current });
+      }
+      const { lastChangeId: _seen, ...triage } = body.data;
+      const next = applyTriage(current, triage, now(), randomUUID());
+      // Durable first: the change is real once the compacted topic has it.
+      await deps.statusLog.publish(next);
+      deps.index.setStatus(next);
+      const row = deps.index.row(alertId)!;
+      deps.feed.announce({ type: 'status', row });
+      return next;
+    });
   });
 
   app.get('/api/rates', async () => ({ rules: deps.index.rates() }));

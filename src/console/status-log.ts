@@ -6,7 +6,7 @@ import type { Producer } from 'kafkajs';
 import { InvalidRecordError } from '../errors.ts';
 import { decodeJsonObject } from '../codec/decode.ts';
 import { describeIssue } from './alert-query.ts';
-import { alertStatusSchema, type AlertStatus } from './alert-status.ts';
+import { alertStatusSchema, replayChanges, type AlertStatus } from './alert-status.ts';
 
 export interface StatusLog {
   publish(status: AlertStatus): Promise<void>;
@@ -28,10 +28,19 @@ export function decodeStatusRecord(value: Buffer | null): AlertStatus {
 }
 
 /**
- * Whether a record read from the topic should replace what the index holds. A record this
- * instance wrote was applied before it came back; an older record still in flight must not undo it.
+ * What the index should hold once a record read from the topic meets what it holds, compared by
+ * change ids (two histories of equal length may hold different changes); undefined: keep `current`.
+ * A record this instance wrote was applied before it came back, so it, or an older record still
+ * in flight, adds nothing. Two consoles that each built a change on the same history wrote two
+ * records neither of which holds both changes: they are merged, ordered by time then changeId, so
+ * every console ends with the same history whichever record it reads first.
  */
-export function supersedes(incoming: AlertStatus, current: AlertStatus): boolean {
-  if (incoming.changes.length >= current.changes.length) return true;
-  return !incoming.changes.every((change, i) => change.changeId === current.changes[i]!.changeId);
+export function reconcileStatus(incoming: AlertStatus, current: AlertStatus): AlertStatus | undefined {
+  const incomingIds = new Set(incoming.changes.map((c) => c.changeId));
+  const currentIds = new Set(current.changes.map((c) => c.changeId));
+  const missing = incoming.changes.filter((c) => !currentIds.has(c.changeId));
+  if (missing.length === 0) return undefined;
+  if (current.changes.every((c) => incomingIds.has(c.changeId))) return incoming;
+  const merged = [...current.changes, ...missing].sort((a, b) => a.at - b.at || (a.changeId < b.changeId ? -1 : a.changeId > b.changeId ? 1 : 0));
+  return replayChanges(current.alertId, merged);
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { applyTriage, initialStatus, triageRequestSchema } from '../../src/console/alert-status.ts';
+import { applyTriage, initialStatus, triageRequestSchema, type AlertStatus } from '../../src/console/alert-status.ts';
 import { createTokenCheck } from '../../src/console/auth.ts';
 import { loadConsoleSettings } from '../../src/console/settings.ts';
-import { supersedes } from '../../src/console/status-log.ts';
+import { reconcileStatus } from '../../src/console/status-log.ts';
 
 describe('triage', () => {
   it('moves NEW → ACKNOWLEDGED → a verdict, keeping who did what and when', () => {
@@ -35,13 +35,29 @@ describe('triage', () => {
     expect(ok('close')).toBe(false);
   });
 
-  it('an older status record read back never undoes a newer one; another instance’s change does replace it', () => {
+  describe('a status record read back from the topic, compared by change ids', () => {
     const one = applyTriage(initialStatus('a'), { action: 'acknowledge', by: 'ana' }, 1, 'c1');
     const two = applyTriage(one, { action: 'close', by: 'ana', verdict: 'CONFIRMED' }, 2, 'c2');
-    expect(supersedes(one, two)).toBe(false);
-    expect(supersedes(two, one)).toBe(true);
-    const elsewhere = applyTriage(initialStatus('a'), { action: 'reopen', by: 'bo' }, 3, 'x1');
-    expect(supersedes(elsewhere, two)).toBe(true);
+    // Built on `one` by another console at the same moment as `two`: same length, other change.
+    const bobs = applyTriage(one, { action: 'assign', by: 'bo', assignee: 'bo' }, 3, 'b2');
+    const ids = (s: AlertStatus) => s.changes.map((c) => c.changeId);
+    it.each([
+      ['an older record (its own echo, delayed) is ignored', one, two, undefined],
+      ['the same record (its own echo) changes nothing', two, two, undefined],
+      ['a record extending what it holds replaces it', two, one, ['c1', 'c2']],
+    ] as const)('%s', (_what, incoming, current, expected) => {
+      const held = reconcileStatus(incoming, current);
+      expect(held && ids(held)).toEqual(expected);
+    });
+
+    it('two changes built on the same history are merged, not one dropped, in the same order whichever arrives first', () => {
+      for (const [incoming, current] of [[bobs, two], [two, bobs]] as const) {
+        const merged = reconcileStatus(incoming, current)!;
+        expect(ids(merged)).toEqual(['c1', 'c2', 'b2']);
+        // alice's verdict stands and bob's assignment too.
+        expect(merged).toMatchObject({ status: 'CONFIRMED', assignee: 'bo' });
+      }
+    });
   });
 });
 

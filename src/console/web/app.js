@@ -38,12 +38,15 @@ const link = (hash, text) => el('a', { href: hash }, text);
 const inboxLink = (filters, text) => link(`#/?${new URLSearchParams(filters)}`, text);
 
 class Unauthorized extends Error {}
+/** The alert changed after the page read it (409): the page reloads it and says so. */
+class Conflict extends Error {}
 
 async function api(path, options = {}) {
   const res = await fetch(path, { ...options, headers: { ...options.headers, authorization: `Bearer ${session.token}` } });
   if (res.status === 401) throw new Unauthorized('wrong token');
   const type = res.headers.get('content-type') ?? '';
   const body = type.includes('application/json') ? await res.json() : await res.text();
+  if (res.status === 409) throw new Conflict(body.error ?? 'changed meanwhile');
   if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
   return body;
 }
@@ -249,7 +252,7 @@ function alertRow(row, fresh = false) {
 
 // ---- one alert ---------------------------------------------------------------------------------
 
-async function alertView(alertId) {
+async function alertView(alertId, notice = '') {
   const detail = await api(`/api/alerts/${encodeURIComponent(alertId)}`);
   const a = detail.alert;
   const evidence = Object.entries(a.evidence);
@@ -290,7 +293,7 @@ async function alertView(alertId) {
     el('h2', {}, 'Related'),
     el('ul', {}, related.map((l) => el('li', {}, l))),
     el('h2', {}, 'Triage'),
-    triageForm(a.alertId),
+    triageForm(a.alertId, detail.status.changes.at(-1)?.changeId ?? null, notice),
     el('h2', {}, 'History'),
     historyTable(detail),
   );
@@ -323,20 +326,22 @@ function reportsTable(reports) {
   );
 }
 
-function triageForm(alertId) {
+/** lastChangeId: the newest change this page shows, so a change made meanwhile is not overwritten unseen. */
+function triageForm(alertId, lastChangeId, notice) {
   const note = el('input', { name: 'note', placeholder: 'note (optional)', size: 40 });
   const assignee = el('input', { name: 'assignee', placeholder: 'assignee' });
-  const error = el('span', { class: 'error', role: 'alert' });
+  const error = el('span', { class: 'error', role: 'alert' }, notice);
   const send = async (body) => {
     try {
       await api(`/api/alerts/${encodeURIComponent(alertId)}/triage`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ ...body, by: session.name || 'investigator', ...(note.value.trim() ? { note: note.value } : {}) }),
+        body: JSON.stringify({ ...body, by: session.name || 'investigator', lastChangeId, ...(note.value.trim() ? { note: note.value } : {}) }),
       });
       await alertView(alertId);
     } catch (err) {
-      error.textContent = err.message;
+      if (err instanceof Conflict) await alertView(alertId, `Not saved: ${err.message}. The alert above is now up to date; check it and choose again.`);
+      else error.textContent = err.message;
     }
   };
   const button = (text, body, cls) => el('button', { type: 'button', class: cls, on: { click: () => void send(typeof body === 'function' ? body() : body) } }, text);
