@@ -43,12 +43,23 @@ export interface DeclaredGoods {
   controlled: boolean;
 }
 
+/** One catalogue or look-alike code under a declared heading. */
+export interface CoveredCode extends DeclaredGoods {
+  hsCode: string;
+}
+
 export interface Catalogue {
   get(code: string): MaterialEntry | undefined;
   isControlled(code: string): boolean;
   all(): MaterialEntry[];
-  /** Whether `hsCode` is one of the material's codes (a shorter heading of one counts). */
+  /**
+   * Whether `hsCode` is one of the material's codes, or a longer code under one. A shorter heading
+   * of one counts only when every catalogue and look-alike code under it has the material's control
+   * status: 850511 covers controlled 8505111000 and uncontrolled 8505119000, so it hides the status.
+   */
   hsCodeFits(material: string, hsCode: string): boolean;
+  /** Every catalogue material code and look-alike code that `hsCode` is a heading of (or equal to). */
+  codesUnder(hsCode: string): CoveredCode[];
   /** The goods an HS code is the code of: another catalogue material, or an uncontrolled look-alike. */
   goodsOfHsCode(hsCode: string): DeclaredGoods | undefined;
   /** Max kg of `output` per kg of `input`, or undefined when the catalogue knows no such conversion. */
@@ -70,13 +81,22 @@ export function createCatalogue(entries: MaterialEntry[], reference: CatalogueRe
     const entry = byCode.get(code);
     return entry === undefined || entry.controlledElements.length > 0;
   };
+  const codesUnder = (heading: string): CoveredCode[] => [
+    ...entries.flatMap((e) => e.hsCodes.filter((c) => c.startsWith(heading)).map((c) => ({ hsCode: c, goods: e.code, material: e.code, controlled: controlled(e.code) }))),
+    ...lookalikes.filter((l) => l.hsCode.startsWith(heading)).map((l) => ({ hsCode: l.hsCode, goods: l.goods, controlled: false })),
+  ];
   return {
     get: (code) => byCode.get(code),
     // An unknown material is treated as controlled: an exporter should not escape the licence
     // check by inventing a material code.
     isControlled: controlled,
     all: () => [...byCode.values()],
-    hsCodeFits: (material, code) => byCode.get(material)?.hsCodes.some((own) => hsCodesNest(own, code)) ?? false,
+    hsCodeFits(material, code) {
+      const own = byCode.get(material)?.hsCodes ?? [];
+      if (own.some((c) => code.startsWith(c))) return true;
+      return own.some((c) => c.startsWith(code)) && codesUnder(code).every((c) => c.controlled === controlled(material));
+    },
+    codesUnder,
     goodsOfHsCode(code) {
       // A look-alike first: 8505119000 is both NDFEB_MAGNET's code and the uncontrolled look-alike,
       // and the look-alike's wording is what an investigator needs.

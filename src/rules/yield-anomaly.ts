@@ -3,9 +3,12 @@
  * catalogue's maximum yields (oxide → metal by stoichiometry, metal → NdFeB alloy at its leanest
  * rare-earth content, alloy → magnet at most 1:1), beyond a tolerance; or a METAL, ALLOY or MAGNET
  * output with no rare-earth input at all. Either way, output the inputs cannot explain points at
- * undeclared feedstock.
+ * undeclared feedstock. Recycling runs, and runs with a rare-earth input the catalogue knows no
+ * conversion for, are not judged (see judgeYield).
  */
 import { z } from 'zod';
+import type { Catalogue } from '../domain/catalogue.ts';
+import type { ProductionReport } from '../domain/events.ts';
 import { iso } from '../domain/time.ts';
 import { fixed, kg, pct, tonnes } from './format.ts';
 import { defineRule } from './rule.ts';
@@ -20,6 +23,34 @@ export const yieldAnomalyParams = z.object({
   noInputScore: z.number().min(0).max(1).default(0.85),
 });
 
+/**
+ * Whether the catalogue can bound a run's output at all. A run it cannot bound is "not judged",
+ * never judged as if the unknown inputs made nothing: that is what flagged ordinary recycling.
+ */
+export type YieldJudgement =
+  | { judged: false; reason: 'no-conversion-into-output' | 'recycling' | 'no-input-needed' | 'input-without-conversion' }
+  | { judged: true; inputs: { material: string; quantityKg: number; maxYield: number }[]; allowedKg: number };
+
+export function judgeYield(r: ProductionReport, catalogue: Catalogue): YieldJudgement {
+  // Without a conversion in the catalogue (mined concentrate, SmCo from untracked Sm and Co)
+  // there is nothing to hold the output against.
+  if (catalogue.inputsOf(r.material).length === 0) return { judged: false, reason: 'no-conversion-into-output' };
+  // Recycling recovers rare earths from scrap of any stage (magnet scrap → oxide, or → magnets
+  // again); the catalogue's yields are for primary conversions and bound nothing here.
+  if (r.stage === 'RECYCLING') return { judged: false, reason: 'recycling' };
+  const rareEarthInputs = r.inputs.filter((i) => catalogue.get(i.material) !== undefined);
+  if (rareEarthInputs.length === 0 && !STAGES_NEEDING_INPUT.has(r.stage)) return { judged: false, reason: 'no-input-needed' };
+  const inputs = [];
+  for (const i of rareEarthInputs) {
+    const maxYield = catalogue.maxYield(i.material, r.material);
+    // A rare-earth input with no known conversion into this output could make any amount as far
+    // as the catalogue can tell; counting it as 0 would flag a run the catalogue merely lacks.
+    if (maxYield === undefined) return { judged: false, reason: 'input-without-conversion' };
+    inputs.push({ material: i.material, quantityKg: i.quantityKg, maxYield });
+  }
+  return { judged: true, inputs, allowedKg: inputs.reduce((sum, i) => sum + i.quantityKg * i.maxYield, 0) };
+}
+
 export const yieldAnomaly = defineRule({
   id: 'yield-anomaly',
   version: 1,
@@ -28,21 +59,18 @@ export const yieldAnomaly = defineRule({
   evaluate({ report, catalogue }, params) {
     if (report.kind !== 'production') return [];
     const r = report.event;
+    const judgement = judgeYield(r, catalogue);
+    if (!judgement.judged) return [];
+    const { inputs: perInput, allowedKg } = judgement;
     const knownInputs = catalogue.inputsOf(r.material);
-    // Without a conversion in the catalogue (mined concentrate, SmCo from untracked Sm and Co)
-    // there is nothing to hold the output against.
-    if (knownInputs.length === 0) return [];
     const p = params(r.material);
-    const rareEarthInputs = r.inputs.filter((i) => catalogue.get(i.material) !== undefined);
-    const perInput = rareEarthInputs.map((i) => ({ ...i, maxYield: catalogue.maxYield(i.material, r.material) ?? 0 }));
-    const allowedKg = perInput.reduce((sum, i) => sum + i.quantityKg * i.maxYield, 0);
     const limitKg = allowedKg * (1 + p.tolerancePct / 100);
-    const noInput = rareEarthInputs.length === 0;
-    if (noInput ? !STAGES_NEEDING_INPUT.has(r.stage) : r.quantityKg <= limitKg) return [];
+    const noInput = perInput.length === 0;
+    if (!noInput && r.quantityKg <= limitKg) return [];
 
     const inputsText = perInput.map((i) => `${i.material} ${kg(i.quantityKg)} kg x ${i.maxYield}`).join(', ') || 'none';
     const evidence: Record<string, string> = {
-      check: noInput ? 'no-rare-earth-input' : allowedKg === 0 ? 'no-convertible-input' : 'above-max-yield',
+      check: noInput ? 'no-rare-earth-input' : 'above-max-yield',
       stage: r.stage,
       material: r.material,
       outputKg: kg(r.quantityKg),
@@ -56,12 +84,13 @@ export const yieldAnomaly = defineRule({
     let score = p.noInputScore;
     let summary = `${r.producerId} reported ${tonnes(r.quantityKg)} of ${r.material} at the ${r.stage} stage with no rare-earth input (the catalogue makes it from ${knownInputs.join(' or ')}).`;
     if (!noInput) {
-      const excess = allowedKg > 0 ? r.quantityKg / allowedKg - 1 : Infinity;
+      // Every input here has a known yield > 0, so allowedKg > 0.
+      const excess = r.quantityKg / allowedKg - 1;
       evidence.excessKg = kg(r.quantityKg - allowedKg);
-      evidence.outputOverMax = allowedKg > 0 ? pct(r.quantityKg / allowedKg) : 'no convertible input';
+      evidence.outputOverMax = pct(r.quantityKg / allowedKg);
       // Half again as much as the inputs allow is as clear as it gets.
-      score = allowedKg > 0 ? clampScore(0.4 + excess) : p.noInputScore;
-      summary = `${r.producerId} reported ${tonnes(r.quantityKg)} of ${r.material} from inputs that make at most ${tonnes(allowedKg)} (${inputsText}), ${allowedKg > 0 ? `${fixed(excess * 100, 1)} %` : 'all of it'} more than they allow.`;
+      score = clampScore(0.4 + excess);
+      summary = `${r.producerId} reported ${tonnes(r.quantityKg)} of ${r.material} from inputs that make at most ${tonnes(allowedKg)} (${inputsText}), ${fixed(excess * 100, 1)} % more than they allow.`;
     }
     return [
       {

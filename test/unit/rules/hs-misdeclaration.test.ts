@@ -12,8 +12,8 @@ const severityOf = (o: Partial<ShipmentReport>) => {
 };
 
 describe('hs-misdeclaration parameters', () => {
-  it('defaults the three scores', () => {
-    expect(hsMisdeclarationParams.parse({})).toEqual({ unknownCodeScore: 0.5, otherMaterialScore: 0.65, controlledAsUncontrolledScore: 0.9 });
+  it('defaults the four scores', () => {
+    expect(hsMisdeclarationParams.parse({})).toEqual({ unknownCodeScore: 0.5, otherMaterialScore: 0.65, controlledAsUncontrolledScore: 0.9, unspecificHeadingScore: 0.85 });
   });
 
   it.each([
@@ -30,7 +30,6 @@ describe('hs-misdeclaration parameters', () => {
 describe('hs-misdeclaration', () => {
   it.each<[string, Partial<ShipmentReport>]>([
     ["the material's own 10-digit code", { material: 'NDFEB_DY_MAGNET', hsCode: '8505111000' }],
-    ['the 6-digit heading of its code', { material: 'NDFEB_DY_MAGNET', hsCode: '850511' }],
     ['an uncontrolled magnet under its own code', { material: 'NDFEB_MAGNET', hsCode: '8505119000' }],
     ['Dy oxide under its own code', { material: 'DY_OXIDE', hsCode: '2846901500' }],
     ['a material the catalogue does not know', { material: 'MYSTERY_POWDER', hsCode: '7504001000' }],
@@ -73,5 +72,43 @@ describe('hs-misdeclaration', () => {
 
   it('ignores reports that are not shipments', () => {
     expect(evaluate(reports.production())).toEqual([]);
+  });
+});
+
+describe('hs-misdeclaration: a shorter heading of the own code', () => {
+  // 850511 covers 8505111000 (Dy-NdFeB, SmCo: controlled) and 8505119000 (plain NdFeB and the
+  // uncontrolled look-alike); 85051110 covers only the controlled 8505111000.
+  it.each<[string, Partial<ShipmentReport>, string | null]>([
+    ['Dy-NdFeB under its own 10-digit code', { material: 'NDFEB_DY_MAGNET', hsCode: '8505111000' }, null],
+    ['Dy-NdFeB under 8-digit 85051110 (controlled codes only)', { material: 'NDFEB_DY_MAGNET', hsCode: '85051110' }, null],
+    ['SmCo under 8-digit 85051110 (controlled codes only)', { material: 'SMCO_MAGNET', hsCode: '85051110' }, null],
+    ['plain NdFeB under 8-digit 85051190 (uncontrolled codes only)', { material: 'NDFEB_MAGNET', hsCode: '85051190' }, null],
+    ['Dy oxide under 8-digit 28469015 (its code only)', { material: 'DY_OXIDE', hsCode: '28469015' }, null],
+    ['Dy-NdFeB under 6-digit 850511 (covers uncontrolled 8505119000 too)', { material: 'NDFEB_DY_MAGNET', hsCode: '850511' }, 'CRITICAL'],
+    ['SmCo under 6-digit 850511', { material: 'SMCO_MAGNET', hsCode: '850511' }, 'CRITICAL'],
+    ['Dy oxide under 6-digit 284690 (covers uncontrolled NdPr oxide too)', { material: 'DY_OXIDE', hsCode: '284690' }, 'CRITICAL'],
+    ['plain NdFeB under 6-digit 850511 (covers controlled codes; hides nothing from the licence check)', { material: 'NDFEB_MAGNET', hsCode: '850511' }, 'MEDIUM'],
+  ])('%s', (_, o, severity) => {
+    const drafts = evaluate(reports.shipments(o));
+    expect(drafts).toHaveLength(severity ? 1 : 0);
+    if (severity) {
+      expect(severityOf(o)).toBe(severity);
+      expectOneSentence(drafts[0]!.summary);
+    }
+  });
+
+  it('says which codes the heading covers', () => {
+    const event = shipment({ reportId: 'ship-8', shipmentId: 'SHP-8', material: 'NDFEB_DY_MAGNET', hsCode: '850511', quantityKg: 4000 });
+    const [draft] = evaluate({ kind: 'shipments', event });
+    expect(draft).toMatchObject({ score: 0.85, severityFloor: 'HIGH', subjectEventIds: ['ship-8'] });
+    expect(draft!.evidence).toMatchObject({
+      declaredHsCode: '850511',
+      expectedHsCodes: '8505111000',
+      declaredAs: 'a heading covering both controlled and uncontrolled goods',
+      headingCovers:
+        '8505119000 NDFEB_MAGNET (uncontrolled); 8505111000 NDFEB_DY_MAGNET (controlled); 8505111000 SMCO_MAGNET (controlled); 8505119000 permanent magnets other than rare-earth (uncontrolled NdFeB) (uncontrolled)',
+      materialControlled: 'true',
+    });
+    expect(draft!.summary).toContain('declared under HS 850511, a heading that covers 8505119000 NDFEB_MAGNET (uncontrolled);');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProductionReport } from '../../../src/domain/events.ts';
-import { yieldAnomaly, yieldAnomalyParams } from '../../../src/rules/yield-anomaly.ts';
-import { paramsFrom, reports, ruleInput } from '../../helpers/builders.ts';
+import { judgeYield, yieldAnomaly, yieldAnomalyParams } from '../../../src/rules/yield-anomaly.ts';
+import { paramsFrom, production, reports, ruleInput, testCatalogue } from '../../helpers/builders.ts';
 import { expectOneSentence } from '../../helpers/expect-sentence.ts';
 
 const evaluate = (o: Partial<ProductionReport>, params: Record<string, unknown> = {}) =>
@@ -68,7 +68,6 @@ describe('yield-anomaly: no rare-earth input', () => {
     ['magnets from nothing', { stage: 'MAGNET', material: 'NDFEB_MAGNET', inputs: [] }, 'no-rare-earth-input'],
     ['metal from nothing', { stage: 'METAL', material: 'DY_METAL', inputs: [] }, 'no-rare-earth-input'],
     ['magnets from iron only (not a rare earth)', { stage: 'MAGNET', material: 'NDFEB_MAGNET', inputs: [{ material: 'IRON', quantityKg: 5000 }] }, 'no-rare-earth-input'],
-    ['magnets from an oxide no magnet is made of', { stage: 'MAGNET', material: 'NDFEB_DY_MAGNET', inputs: [{ material: 'DY_OXIDE', quantityKg: 100 }] }, 'no-convertible-input'],
     ['mined concentrate (no conversion into it)', { stage: 'MINING', material: 'REE_CONCENTRATE', inputs: [] }, null],
     ['SmCo magnets (Sm and Co are not tracked)', { stage: 'MAGNET', material: 'SMCO_MAGNET', inputs: [] }, null],
     ['recycled magnets (no stage input needed)', { stage: 'RECYCLING', material: 'NDFEB_MAGNET', inputs: [] }, null],
@@ -76,5 +75,39 @@ describe('yield-anomaly: no rare-earth input', () => {
     const drafts = evaluate(o);
     expect(drafts.map((d) => d.evidence.check)).toEqual(check ? [check] : []);
     for (const d of drafts) expectOneSentence(d.summary);
+  });
+});
+
+describe('yield-anomaly: runs the catalogue cannot bound are not judged', () => {
+  const magnetScrap = { material: 'NDFEB_MAGNET', quantityKg: 1000 };
+  it.each<[string, Partial<ProductionReport>, string]>([
+    ['NdPr oxide recycled from magnet scrap', { stage: 'RECYCLING', material: 'NDPR_OXIDE', quantityKg: 250, inputs: [magnetScrap] }, 'recycling'],
+    ['magnets remade from magnet scrap', { stage: 'RECYCLING', material: 'NDFEB_MAGNET', quantityKg: 900, inputs: [magnetScrap] }, 'recycling'],
+    ['recycled metal above any primary yield', { stage: 'RECYCLING', material: 'NDPR_METAL', quantityKg: 5000, inputs: [magnetScrap] }, 'recycling'],
+    ['Dy magnets from Dy oxide (no oxide → magnet conversion known)', { stage: 'MAGNET', material: 'NDFEB_DY_MAGNET', quantityKg: 1000, inputs: [{ material: 'DY_OXIDE', quantityKg: 100 }] }, 'input-without-conversion'],
+    ['Dy magnets from alloy plus Dy oxide', { stage: 'MAGNET', material: 'NDFEB_DY_MAGNET', quantityKg: 1000, inputs: [{ material: 'NDFEB_ALLOY', quantityKg: 500 }, { material: 'DY_OXIDE', quantityKg: 30 }] }, 'input-without-conversion'],
+  ])('%s', (_, o, reason) => {
+    expect(judgeYield(production(o), testCatalogue())).toEqual({ judged: false, reason });
+    expect(evaluate(o)).toEqual([]);
+  });
+});
+
+describe('yield-anomaly: integrated magnet runs from NdPr metal (3.45 kg magnet per kg metal)', () => {
+  // 100 kg NdPr metal make at most 345 kg magnet; with 3 % tolerance the limit is 355.35 kg.
+  const run = (out: number): Partial<ProductionReport> => ({ stage: 'MAGNET', material: 'NDFEB_MAGNET', quantityKg: out, inputs: [{ material: 'NDPR_METAL', quantityKg: 100 }, { material: 'IRON', quantityKg: 220 }] });
+  it.each<[string, number, boolean]>([
+    ['300 kg magnet (about 33 % rare earth)', 300, false],
+    ['at the limit', 355.35, false],
+    ['just over the limit', 355.36, true],
+    ['twice what the metal allows', 690, true],
+  ])('%s', (_, out, fires) => {
+    expect(evaluate(run(out)).map((d) => d.evidence.check)).toEqual(fires ? ['above-max-yield'] : []);
+  });
+
+  it('bounds Dy magnets from NdPr and Dy metal by both', () => {
+    // 100 x 3.45 + 5 x 1 = 350 kg; limit 360.5 kg.
+    const o = (out: number): Partial<ProductionReport> => ({ stage: 'MAGNET', material: 'NDFEB_DY_MAGNET', quantityKg: out, inputs: [{ material: 'NDPR_METAL', quantityKg: 100 }, { material: 'DY_METAL', quantityKg: 5 }] });
+    expect(evaluate(o(360.5))).toEqual([]);
+    expect(evaluate(o(360.6))).toHaveLength(1);
   });
 });
