@@ -3,8 +3,8 @@
  * normalisation and fuzzy, romanisation-aware comparison (src/screening/). A new watchlist entry
  * is screened against the clients already seen too (retro-screening).
  *
- * One finding per entry and client, whichever came first: "entry, then shipment" and "shipment,
- * then entry" give the same alertId, and the same alert, since it names the client's latest
+ * One finding per entry, producer and client (two exporters to one listed party are two alerts),
+ * whichever came first: "entry, then shipment" and "shipment, then entry" give the same alertId, and the same alert, since it names the client's latest
  * shipment either way and nothing in it says which way round it was found.
  */
 import { z } from 'zod';
@@ -35,7 +35,8 @@ type Subject = Pick<ClientSighting, 'clientId' | 'clientName' | 'producerId' | '
 export function watchlistDraft(hit: ScreeningHit, subject: Subject, threshold: number): AlertDraft {
   const e = hit.entry;
   return {
-    findingKey: `${e.entryId}|${subject.clientId}`,
+    // Per producer too: two exporters to one listed party are two findings, each with its own alert.
+    findingKey: `${e.entryId}|${subject.producerId}|${subject.clientId}`,
     // At the threshold a match is HIGH; an exact match of the normalised names is CRITICAL.
     score: 0.6 + (0.4 * (hit.score - threshold)) / Math.max(1e-9, 1 - threshold),
     producerId: subject.producerId,
@@ -63,7 +64,7 @@ export function watchlistDraft(hit: ScreeningHit, subject: Subject, threshold: n
 }
 
 /**
- * A new entry against every client seen so far: one finding per client id, its best-matching name,
+ * A new entry against every client seen so far: one finding per producer and client id, its best-matching name,
  * subject the latest shipment among those names.
  */
 export function retroScreen(entry: WatchlistEntry, clients: readonly ClientSighting[], paramsFor: (producerId: string) => ParamsFor<WatchlistMatchParams>): AlertDraft[] {
@@ -73,10 +74,11 @@ export function retroScreen(entry: WatchlistEntry, clients: readonly ClientSight
     const params = paramsFor(sighting.producerId)();
     const [hit] = index.screen(sighting.clientName, params);
     if (!hit) continue;
-    const known = best.get(sighting.clientId);
+    const key = `${sighting.producerId}|${sighting.clientId}`;
+    const known = best.get(key);
     const later = !known || sighting.occurredAt > known.latest.occurredAt || (sighting.occurredAt === known.latest.occurredAt && sighting.reportId > known.latest.reportId);
-    if (!known) best.set(sighting.clientId, { hit, latest: sighting, params });
-    else if (later) best.set(sighting.clientId, { hit: hit.score > known.hit.score ? hit : known.hit, latest: sighting, params });
+    if (!known) best.set(key, { hit, latest: sighting, params });
+    else if (later) best.set(key, { hit: hit.score > known.hit.score ? hit : known.hit, latest: sighting, params });
     else if (hit.score > known.hit.score) known.hit = hit;
   }
   return [...best.values()].map(({ hit, latest, params }) => watchlistDraft(hit, latest, params.threshold));

@@ -59,7 +59,7 @@ export function createMemoryReference(): ReferenceStore {
     },
     async recordClients(sightings) {
       for (const s of sightings) {
-        const key = `${s.clientId}\u0000${s.clientName}`;
+        const key = `${s.producerId}\u0000${s.clientId}\u0000${s.clientName}`;
         const known = clients.get(key);
         if (!known || isLaterSighting(s, known)) clients.set(key, { ...s });
       }

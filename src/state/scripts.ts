@@ -275,11 +275,11 @@ export class StateScripts {
     return reply.map((member) => Number(String(member).slice(String(member).lastIndexOf(' ') + 1)));
   }
 
-  /** Keeps the latest sighting per client id and name, all in one call (recordClients-1.lua). */
+  /** Keeps the latest sighting per producer, client id and name, all in one call (recordClients-1.lua). */
   recordClients(sightings: ClientSighting[]): QueuedCommand {
     const key = this.keys.clients();
     const argv: string[] = [];
-    for (const s of sightings) argv.push(`${s.clientId}\u0000${s.clientName}`, String(s.occurredAt), s.reportId, JSON.stringify(s));
+    for (const s of sightings) argv.push(`${s.producerId}\u0000${s.clientId}\u0000${s.clientName}`, String(s.occurredAt), s.reportId, JSON.stringify(s));
     return { key, queue: (pipeline) => invoke(pipeline, SCRIPTS.recordClients, [key], argv) };
   }
 }

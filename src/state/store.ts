@@ -72,7 +72,8 @@ export interface ApplyResult {
 
 /**
  * A client name seen on an export: what a new watchlist entry is screened against. The store keeps
- * the latest sighting (largest occurredAt, then reportId) per client id and name.
+ * the latest sighting (largest occurredAt, then reportId) per producer, client id and name:
+ * each exporter to a listed client is its own finding.
  */
 export interface ClientSighting {
   clientId: string;

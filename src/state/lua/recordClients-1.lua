@@ -1,9 +1,9 @@
 --[[
-  Keeps the latest sighting of each client id and name. The Redis twin of recordClients in
+  Keeps the latest sighting of each producer, client id and name. The Redis twin of recordClients in
   src/state/memory-reference.ts; "latest" is isLaterSighting of src/state/store.ts.
 
   Input:
-    KEYS[1] clients   hash   "<clientId>\0<clientName>" -> sighting JSON
+    KEYS[1] clients   hash   "<producerId>\0<clientId>\0<clientName>" -> sighting JSON
     ARGV    four per sighting: field, occurredAt, reportId, sighting JSON
 
   Returns: the number of sightings that were new or later than the one kept.

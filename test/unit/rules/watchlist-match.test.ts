@@ -37,7 +37,7 @@ describe('watchlist-match parameters', () => {
 describe('watchlist-match on a shipment', () => {
   it('shows the entry, the matched alias, both normalised forms and the score', () => {
     const [draft] = evaluate({ reportId: 'ship-3', clientId: 'C7', clientName: 'CHEUNG WAI-HUNG TRADING LTD' });
-    expect(draft).toMatchObject({ findingKey: 'W-1|C7', subjectEventIds: ['ship-3'], clientId: 'C7', producerId: 'P1', score: 1 });
+    expect(draft).toMatchObject({ findingKey: 'W-1|P1|C7', subjectEventIds: ['ship-3'], clientId: 'C7', producerId: 'P1', score: 1 });
     expect(draft!.evidence).toMatchObject({
       entryId: 'W-1',
       entryName: 'Zhang Weihong Trading Co., Ltd.',
@@ -97,6 +97,6 @@ describe('watchlist-match retro-screening', () => {
       ],
       () => params(),
     );
-    expect(drafts.map((d) => [d.findingKey, d.subjectEventIds])).toEqual([['W-1|C7', ['ship-2']]]);
+    expect(drafts.map((d) => [d.findingKey, d.subjectEventIds])).toEqual([['W-1|P1|C7', ['ship-2']]]);
   });
 });
