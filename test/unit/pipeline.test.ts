@@ -421,4 +421,12 @@ describe('pipeline: watchlist-match, two exporters to one listed client', () => 
     expect(alerts.map((a) => a.producerId)).toEqual(['PA', 'PB']);
     expect(new Set(alerts.map((a) => a.alertId)).size).toBe(2);
   });
+
+  it('gives the same alerts, field for field but detectedAt, whatever the order, each naming its producer\'s first shipment', async () => {
+    const withoutDetectedAt = (alerts: Alert[]) => alerts.map(({ detectedAt: _, ...rest }) => rest);
+    const [wab, wba, abw] = await Promise.all(['WAB', 'WBA', 'ABW'].map(run));
+    expect(withoutDetectedAt(wba!)).toEqual(withoutDetectedAt(wab!));
+    expect(withoutDetectedAt(abw!)).toEqual(withoutDetectedAt(wab!));
+    expect(wab!.map((a) => a.subjectEventIds)).toEqual([['ship-a1'], ['ship-b1']]);
+  });
 });
