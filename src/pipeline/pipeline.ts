@@ -11,7 +11,7 @@ import type { RuleSet } from '../config/rules-file.ts';
 import { graceMsOf, type VolumeMismatchParams } from '../rules/volume-mismatch.ts';
 import { severityFor } from '../rules/severity.ts';
 import type { AlertDraft, RuleInput } from '../rules/rule.ts';
-import { retroScreen, type WatchlistMatchParams } from '../rules/watchlist-match.ts';
+import { retroScreen, sightingOf, type WatchlistMatchParams } from '../rules/watchlist-match.ts';
 import { buildWatchlistIndex, type WatchlistIndex } from '../screening/watchlist-index.ts';
 import type { ClientSighting, PriceObservation, StateStore } from '../state/store.ts';
 import { alertIdFor } from './alert-id.ts';
@@ -48,7 +48,6 @@ const DEFAULT_GRACE_MS = 72 * 3_600_000;
 const exportsOf = (reports: Report[]): ShipmentReport[] =>
   reports.flatMap((r) => (r.kind === 'shipments' && r.event.direction === 'EXPORT' ? [r.event] : []));
 
-const sightingOf = (s: ShipmentReport): ClientSighting => ({ clientId: s.clientId, clientName: s.clientName, producerId: s.producerId, reportId: s.reportId, occurredAt: s.occurredAt });
 const priceOf = (s: ShipmentReport): PriceObservation => ({
   producerId: s.producerId,
   material: s.material,
@@ -119,13 +118,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       // Clients are recorded before the watchlist is read, and a new entry is stored before the
       // clients are read (applyWatchlist): whichever of a shipment and an entry comes second sees
       // the other, so a match is never missed between two instances.
-      const [licences, prices] = await Promise.all([
+      const [licences, prices, firstSeen] = await Promise.all([
         licenceIds.size > 0 ? deps.store.getLicenceVersions([...licenceIds]) : new Map<string, Licence[]>(),
         deps.store.observePrices(exports.map(priceOf)),
         deps.store.recordClients(exports.map(sightingOf)),
       ]);
       const watchlistIndex = await currentWatchlist();
       const historyOf = new Map(exports.map((s, i) => [s.reportId, prices[i]!]));
+      const firstSeenOf = new Map(exports.map((s, i) => [s.reportId, firstSeen[i]!]));
       // The version in effect when the goods went, whenever its record arrived.
       const licenceOf = (r: Report): Licence | null =>
         r.kind === 'shipments' && r.event.licenceId ? licenceVersionAt(licences.get(r.event.licenceId) ?? [], r.event.occurredAt) : null;
@@ -141,6 +141,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           catalogue: deps.catalogue,
           priceHistory: historyOf.get(report.event.reportId),
           watchlist: watchlistIndex,
+          clientFirstSeen: firstSeenOf.get(report.event.reportId),
         };
         for (const settings of batchRules.rules) {
           // Judged per draft, not per report: a report can bring due a balance check of another
@@ -165,8 +166,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const clients = await deps.store.getClients();
       const found = new Map<string, Alert>();
       for (const entry of added) {
-        for (const draft of retroScreen(entry, clients, (producerId) => settings.paramsFor(producerId))) {
-          if (!settings.enabled(draft.producerId)) continue;
+        // The same parameters and switch as live screening: per producer and material.
+        const enabled = (producerId: string, material: string) => settings.enabled(producerId, material);
+        for (const draft of retroScreen(entry, clients, (producerId) => settings.paramsFor(producerId), enabled)) {
           const alert = toAlert(settings.rule.id, settings.rule.version, draft, settings.bands);
           if (!found.has(alert.alertId)) found.set(alert.alertId, alert);
         }

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { Catalogue } from '../domain/catalogue.ts';
 import type { Alert, Licence, Report, Severity } from '../domain/events.ts';
 import type { WatchlistIndex } from '../screening/watchlist-index.ts';
-import type { ApplyResult } from '../state/store.ts';
+import type { ApplyResult, ClientSighting } from '../state/store.ts';
 
 export const RULE_IDS = [
   'volume-mismatch',
@@ -37,6 +37,8 @@ export interface RuleInput {
   priceHistory?: readonly number[] | undefined;
   /** The restricted-party list as it stands, ready for screening. */
   watchlist?: WatchlistIndex | undefined;
+  /** For an export: the store's first sighting of its producer, client id and name (maybe itself). */
+  clientFirstSeen?: ClientSighting | undefined;
 }
 
 /**

@@ -3,15 +3,16 @@
  * normalisation and fuzzy, romanisation-aware comparison (src/screening/). A new watchlist entry
  * is screened against the clients already seen too (retro-screening).
  *
- * One finding per entry and client, whichever came first: "entry, then shipment" and "shipment,
- * then entry" give the same alertId, and the same alert, since it names the client's latest
- * shipment either way and nothing in it says which way round it was found.
+ * One finding per entry, producer and client (two exporters to one listed party are two alerts),
+ * whichever came first: "entry, then shipment" and "shipment, then entry" give the same alertId,
+ * and the same alert, since it names the producer's first shipment to the client either way and
+ * nothing in it says which way round it was found.
  */
 import { z } from 'zod';
-import type { WatchlistEntry } from '../domain/events.ts';
+import type { ShipmentReport, WatchlistEntry } from '../domain/events.ts';
 import { iso } from '../domain/time.ts';
 import { buildWatchlistIndex, type ScreeningHit } from '../screening/watchlist-index.ts';
-import type { ClientSighting } from '../state/store.ts';
+import { isEarlierSighting, type ClientSighting } from '../state/store.ts';
 import { fixed } from './format.ts';
 import { defineRule, type AlertDraft, type ParamsFor } from './rule.ts';
 
@@ -29,17 +30,22 @@ export const watchlistMatchParams = z
   });
 export type WatchlistMatchParams = z.output<typeof watchlistMatchParams>;
 
-/** What a hit is about: the client and the shipment that names it. */
-type Subject = Pick<ClientSighting, 'clientId' | 'clientName' | 'producerId' | 'reportId' | 'occurredAt'>;
+/**
+ * What a hit is about: the first shipment of the producer to the client under that name, the same
+ * whether the entry was listed before it, between it and later ones, or after them all.
+ */
+type Subject = ClientSighting;
 
 export function watchlistDraft(hit: ScreeningHit, subject: Subject, threshold: number): AlertDraft {
   const e = hit.entry;
   return {
-    findingKey: `${e.entryId}|${subject.clientId}`,
+    // Per producer too: two exporters to one listed party are two findings, each with its own alert.
+    findingKey: `${e.entryId}|${subject.producerId}|${subject.clientId}`,
     // At the threshold a match is HIGH; an exact match of the normalised names is CRITICAL.
     score: 0.6 + (0.4 * (hit.score - threshold)) / Math.max(1e-9, 1 - threshold),
     producerId: subject.producerId,
     clientId: subject.clientId,
+    material: subject.material,
     subjectEventIds: [subject.reportId],
     summary: `${subject.producerId} exports to "${subject.clientName}", which matches restricted party "${e.name}" (${e.entryId}${e.country ? `, ${e.country}` : ''}) as "${hit.matchedName}" with score ${fixed(hit.score, 2)}; listed for: ${e.reason}.`,
     evidence: {
@@ -62,24 +68,40 @@ export function watchlistDraft(hit: ScreeningHit, subject: Subject, threshold: n
   };
 }
 
+/** A shipment as the clients-seen store keeps it. */
+export const sightingOf = (s: ShipmentReport): ClientSighting => ({
+  clientId: s.clientId,
+  clientName: s.clientName,
+  producerId: s.producerId,
+  reportId: s.reportId,
+  occurredAt: s.occurredAt,
+  material: s.material,
+});
+
 /**
- * A new entry against every client seen so far: one finding per client id, its best-matching name,
- * subject the latest shipment among those names.
+ * A new entry against every client seen so far: one finding per producer and client id, subject
+ * the earliest of its sightings that matches (and that the rule is on for), screened with that
+ * shipment's material's parameters. Live screening, shipments arriving in their producer's order,
+ * meets the same sighting first, so both paths give the same alert.
  */
-export function retroScreen(entry: WatchlistEntry, clients: readonly ClientSighting[], paramsFor: (producerId: string) => ParamsFor<WatchlistMatchParams>): AlertDraft[] {
+export function retroScreen(
+  entry: WatchlistEntry,
+  clients: readonly ClientSighting[],
+  paramsFor: (producerId: string) => ParamsFor<WatchlistMatchParams>,
+  enabled: (producerId: string, material: string) => boolean = () => true,
+): AlertDraft[] {
   const index = buildWatchlistIndex([entry]);
-  const best = new Map<string, { hit: ScreeningHit; latest: ClientSighting; params: WatchlistMatchParams }>();
+  const first = new Map<string, { hit: ScreeningHit; sighting: ClientSighting; params: WatchlistMatchParams }>();
   for (const sighting of clients) {
-    const params = paramsFor(sighting.producerId)();
+    if (!enabled(sighting.producerId, sighting.material)) continue;
+    const params = paramsFor(sighting.producerId)(sighting.material);
     const [hit] = index.screen(sighting.clientName, params);
     if (!hit) continue;
-    const known = best.get(sighting.clientId);
-    const later = !known || sighting.occurredAt > known.latest.occurredAt || (sighting.occurredAt === known.latest.occurredAt && sighting.reportId > known.latest.reportId);
-    if (!known) best.set(sighting.clientId, { hit, latest: sighting, params });
-    else if (later) best.set(sighting.clientId, { hit: hit.score > known.hit.score ? hit : known.hit, latest: sighting, params });
-    else if (hit.score > known.hit.score) known.hit = hit;
+    const key = `${sighting.producerId}|${sighting.clientId}`;
+    const known = first.get(key);
+    if (!known || isEarlierSighting(sighting, known.sighting)) first.set(key, { hit, sighting, params });
   }
-  return [...best.values()].map(({ hit, latest, params }) => watchlistDraft(hit, latest, params.threshold));
+  return [...first.values()].map(({ hit, sighting, params }) => watchlistDraft(hit, sighting, params.threshold));
 }
 
 export const watchlistMatch = defineRule({
@@ -87,10 +109,12 @@ export const watchlistMatch = defineRule({
   version: 1,
   description: 'Client name matches a restricted party (normalised, fuzzy, romanisation variants); new entries screen past clients.',
   params: watchlistMatchParams,
-  evaluate({ report, watchlist }, params) {
+  evaluate(input, params) {
+    const { report, watchlist } = input;
     if (report.kind !== 'shipments' || report.event.direction !== 'EXPORT' || !watchlist || watchlist.size === 0) return [];
-    const s = report.event;
-    const p = params(s.material);
-    return watchlist.screen(s.clientName, p).map((hit) => watchlistDraft(hit, s, p.threshold));
+    // The first shipment under this name, not this one: what retro-screening would name too.
+    const first = input.clientFirstSeen ?? sightingOf(report.event);
+    const p = params(first.material);
+    return watchlist.screen(first.clientName, p).map((hit) => watchlistDraft(hit, first, p.threshold));
   },
 });

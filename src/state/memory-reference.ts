@@ -3,7 +3,7 @@
  * clients seen. Kept apart from the producer books in memory-store.ts; same contract as Redis.
  */
 import type { WatchlistEntry } from '../domain/events.ts';
-import { PRICE_HISTORY_KEPT, isLaterSighting, type ClientSighting, type StateStore } from './store.ts';
+import { PRICE_HISTORY_KEPT, isEarlierSighting, type ClientSighting, type StateStore } from './store.ts';
 
 type ReferenceStore = Pick<
   StateStore,
@@ -58,11 +58,12 @@ export function createMemoryReference(): ReferenceStore {
       return [...watchlist.values()].sort((a, b) => (a.entryId < b.entryId ? -1 : a.entryId > b.entryId ? 1 : 0));
     },
     async recordClients(sightings) {
-      for (const s of sightings) {
-        const key = `${s.clientId}\u0000${s.clientName}`;
+      return sightings.map((s) => {
+        const key = `${s.producerId}\u0000${s.clientId}\u0000${s.clientName}`;
         const known = clients.get(key);
-        if (!known || isLaterSighting(s, known)) clients.set(key, { ...s });
-      }
+        if (!known || isEarlierSighting(s, known)) clients.set(key, { ...s });
+        return { ...clients.get(key)! };
+      });
     },
     async getClients() {
       return [...clients.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, s]) => s);

@@ -182,7 +182,9 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
     },
 
     async recordClients(sightings) {
-      if (sightings.length > 0) await send('record clients seen', () => [scripts.recordClients(sightings)]);
+      if (sightings.length === 0) return [];
+      const [reply] = await send('record clients seen', () => [scripts.recordClients(sightings)]);
+      return scripts.decodeRecordClients(reply);
     },
 
     async getClients() {

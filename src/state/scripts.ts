@@ -40,7 +40,7 @@ export interface ScriptDefinition {
 export const SCRIPTS = {
   applyReport: { name: 'ree_applyReport_v4', file: 'applyReport-6.lua', numberOfKeys: 6 },
   observePrice: { name: 'ree_observePrice_v1', file: 'observePrice-1.lua', numberOfKeys: 1 },
-  recordClients: { name: 'ree_recordClients_v1', file: 'recordClients-1.lua', numberOfKeys: 1 },
+  recordClients: { name: 'ree_recordClients_v2', file: 'recordClients-1.lua', numberOfKeys: 1 },
   loadProducer: { name: 'ree_loadProducer_v1', file: 'loadProducer-2.lua', numberOfKeys: 2 },
   saveProducer: { name: 'ree_saveProducer_v1', file: 'saveProducer-2.lua', numberOfKeys: 2 },
 } as const satisfies Record<string, ScriptDefinition>;
@@ -275,11 +275,17 @@ export class StateScripts {
     return reply.map((member) => Number(String(member).slice(String(member).lastIndexOf(' ') + 1)));
   }
 
-  /** Keeps the latest sighting per client id and name, all in one call (recordClients-1.lua). */
+  /** Keeps the first sighting per producer, client id and name, all in one call (recordClients-1.lua). */
   recordClients(sightings: ClientSighting[]): QueuedCommand {
     const key = this.keys.clients();
     const argv: string[] = [];
-    for (const s of sightings) argv.push(`${s.clientId}\u0000${s.clientName}`, String(s.occurredAt), s.reportId, JSON.stringify(s));
+    for (const s of sightings) argv.push(`${s.producerId}\u0000${s.clientId}\u0000${s.clientName}`, String(s.occurredAt), s.reportId, JSON.stringify(s));
     return { key, queue: (pipeline) => invoke(pipeline, SCRIPTS.recordClients, [key], argv) };
+  }
+
+  /** The kept sightings out of recordClients' reply, one per sighting sent. */
+  decodeRecordClients(reply: unknown): ClientSighting[] {
+    if (!Array.isArray(reply)) throw new ReeError('REE_ERR_STATE', `${SCRIPTS.recordClients.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
+    return reply.map((text) => JSON.parse(String(text)) as ClientSighting);
   }
 }

@@ -72,7 +72,9 @@ export interface ApplyResult {
 
 /**
  * A client name seen on an export: what a new watchlist entry is screened against. The store keeps
- * the latest sighting (largest occurredAt, then reportId) per client id and name.
+ * the first sighting (smallest occurredAt, then reportId) per producer, client id and name: each
+ * exporter to a listed client is its own finding, and its subject is that first shipment whether
+ * the entry was listed before or after it (watchlist-match).
  */
 export interface ClientSighting {
   clientId: string;
@@ -80,11 +82,13 @@ export interface ClientSighting {
   producerId: string;
   reportId: string;
   occurredAt: number;
+  /** The shipment's material: the watchlist-match parameters and switch are per material. */
+  material: string;
 }
 
-/** Whether sighting `a` comes after `b`: event time, then reportId, so any arrival order agrees. */
-export const isLaterSighting = (a: ClientSighting, b: ClientSighting): boolean =>
-  a.occurredAt !== b.occurredAt ? a.occurredAt > b.occurredAt : a.reportId > b.reportId;
+/** Whether sighting `a` comes before `b`: event time, then reportId, so any arrival order agrees. */
+export const isEarlierSighting = (a: ClientSighting, b: ClientSighting): boolean =>
+  a.occurredAt !== b.occurredAt ? a.occurredAt < b.occurredAt : a.reportId < b.reportId;
 
 /** A declared export price (USD/kg), kept per producer and material for the undervaluation rule. */
 export interface PriceObservation {
@@ -128,9 +132,12 @@ export interface StateStore {
   /** The whole watchlist, ordered by entryId. */
   getWatchlist(): Promise<WatchlistEntry[]>;
 
-  /** Keeps the latest sighting per client id and name (isLaterSighting). */
-  recordClients(sightings: ClientSighting[]): Promise<void>;
-  /** Every client seen so far, ordered by clientId then clientName. */
+  /**
+   * Keeps the first sighting per producer, client id and name (isEarlierSighting); returns, for
+   * each sighting given, the one kept for its producer, client id and name.
+   */
+  recordClients(sightings: ClientSighting[]): Promise<ClientSighting[]>;
+  /** Every client seen so far, ordered by producerId, clientId, then clientName. */
   getClients(): Promise<ClientSighting[]>;
 
   /** Which of these alert ids have not been published yet (order kept). */

@@ -293,15 +293,24 @@ export function describeStoreContract(name: string, factory: () => Promise<{ sto
       expect(await store.getWatchlist()).toEqual([entry(`${tag}-b`, 'Cheung Wai Hung')]);
     });
 
-    it('keeps the latest sighting of each client id and name, whatever order they arrive in', async () => {
+    it('keeps the first sighting of each producer, client id and name, whatever order they arrive in, and says which', async () => {
       const producerId = P('CL');
-      const seen = (clientId: string, clientName: string, reportId: string, day: number): ClientSighting => ({ clientId, clientName, producerId, reportId, occurredAt: at(D0 + day) });
-      const sightings = [seen('C1', 'Acme', 's1', 1), seen('C1', 'Acme', 's3', 3), seen('C1', 'Acme', 's2', 2), seen('C1', 'Acme Ltd', 's4', 0), seen('C0', 'Zeta', 's5', 5), seen('C1', 'Acme', 's3b', 3)];
-      await store.recordClients(sightings.slice(0, 3));
-      await store.recordClients(sightings.slice(3));
-      expect(await store.getClients()).toEqual([seen('C0', 'Zeta', 's5', 5), seen('C1', 'Acme', 's3b', 3), seen('C1', 'Acme Ltd', 's4', 0)]);
-      await store.recordClients([seen('C1', 'Acme', 's1', 1)]);
-      expect((await store.getClients()).map((c) => c.reportId)).toEqual(['s5', 's3b', 's4']);
+      const seen = (clientId: string, clientName: string, reportId: string, day: number, producer = producerId): ClientSighting => ({
+        clientId,
+        clientName,
+        producerId: producer,
+        reportId,
+        occurredAt: at(D0 + day),
+        material: 'DY_OXIDE',
+      });
+      const sightings = [seen('C1', 'Acme', 's3', 3), seen('C1', 'Acme', 's1', 1), seen('C1', 'Acme', 's2', 2), seen('C1', 'Acme Ltd', 's4', 0), seen('C0', 'Zeta', 's5', 5), seen('C1', 'Acme', 's1b', 1)];
+      expect((await store.recordClients(sightings.slice(0, 3))).map((c) => c.reportId)).toEqual(['s3', 's1', 's1']);
+      expect((await store.recordClients(sightings.slice(3))).map((c) => c.reportId)).toEqual(['s4', 's5', 's1']);
+      expect(await store.getClients()).toEqual([seen('C0', 'Zeta', 's5', 5), seen('C1', 'Acme', 's1', 1), seen('C1', 'Acme Ltd', 's4', 0)]);
+      // Another exporter to the same client is its own sighting.
+      const other = seen('C1', 'Acme', 's9', 9, `${producerId}-2`);
+      expect(await store.recordClients([seen('C1', 'Acme', 's0', 0), other])).toEqual([seen('C1', 'Acme', 's0', 0), other]);
+      expect((await store.getClients()).map((c) => c.reportId)).toEqual(['s5', 's0', 's4', 's9']);
     });
 
     it('remembers which alerts were published', async () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRulesFile } from '../../src/config/rules-file.ts';
 import { loadCatalogue } from '../../src/domain/catalogue.ts';
-import type { Alert, Licence, Report, ShipmentReport } from '../../src/domain/events.ts';
+import type { Alert, Licence, Report, ShipmentReport, WatchlistEntry } from '../../src/domain/events.ts';
 import { HOUR_MS, dayEnd } from '../../src/domain/time.ts';
 import { alertIdFor } from '../../src/pipeline/alert-id.ts';
 import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.ts';
@@ -386,5 +386,47 @@ describe('toStateUpdate', () => {
     expect(toStateUpdate(r, null, 5)).toMatchObject({ producerId: 'P2', flows: [{ kind: 'received', kg: 70 }], graceMs: 5 });
     const inv = reports.inventory({ material: 'DY_OXIDE', onHandKg: 12 });
     expect(toStateUpdate(inv, null, 5)).toMatchObject({ flows: [], declaration: { material: 'DY_OXIDE', onHandKg: 12 } });
+  });
+});
+
+describe('pipeline: watchlist-match, two exporters to one listed client', () => {
+  const ENTRY: WatchlistEntry = {
+    entryId: 'W-1',
+    name: 'Zhang Weihong Trading Co., Ltd.',
+    aliases: [],
+    country: 'HK',
+    reason: 'diversion of controlled rare earths',
+    listedAt: at(D0 - 10),
+  };
+  // Each producer ships twice to the listed client; W is the entry arriving on the watchlist topic.
+  const exportOf = (producerId: string, reportId: string, day: number): Report =>
+    reports.shipments({ producerId, reportId, clientId: 'C7', clientName: 'Chang Wei-Hong Ltd', clientCountry: 'HK', destinationCountry: 'HK', occurredAt: at(D0 + day) });
+  const A = [exportOf('PA', 'ship-a1', 1), exportOf('PA', 'ship-a2', 3)];
+  const B = [exportOf('PB', 'ship-b1', 2), exportOf('PB', 'ship-b2', 4)];
+
+  /** Feeds the steps in order as the report and watchlist consumers would, keeping the watchlist alerts. */
+  async function run(order: string): Promise<Alert[]> {
+    const { pipeline } = setup();
+    const out: Alert[] = [];
+    for (const step of order) {
+      const alerts = step === 'W' ? await pipeline.applyWatchlist([{ entryId: ENTRY.entryId, entry: ENTRY }]) : await pipeline.process(step === 'A' ? A : B);
+      await pipeline.markPublished(alerts);
+      out.push(...alerts.filter((a) => a.ruleId === 'watchlist-match'));
+    }
+    return out.sort((x, y) => (x.producerId < y.producerId ? -1 : 1));
+  }
+
+  it.each(['WAB', 'WBA', 'ABW'])('gives one alert per producer, order %s', async (order) => {
+    const alerts = await run(order);
+    expect(alerts.map((a) => a.producerId)).toEqual(['PA', 'PB']);
+    expect(new Set(alerts.map((a) => a.alertId)).size).toBe(2);
+  });
+
+  it('gives the same alerts, field for field but detectedAt, whatever the order, each naming its producer\'s first shipment', async () => {
+    const withoutDetectedAt = (alerts: Alert[]) => alerts.map(({ detectedAt: _, ...rest }) => rest);
+    const [wab, wba, abw] = await Promise.all(['WAB', 'WBA', 'ABW'].map(run));
+    expect(withoutDetectedAt(wba!)).toEqual(withoutDetectedAt(wab!));
+    expect(withoutDetectedAt(abw!)).toEqual(withoutDetectedAt(wab!));
+    expect(wab!.map((a) => a.subjectEventIds)).toEqual([['ship-a1'], ['ship-b1']]);
   });
 });

@@ -1,27 +1,31 @@
 --[[
-  Keeps the latest sighting of each client id and name. The Redis twin of recordClients in
-  src/state/memory-reference.ts; "latest" is isLaterSighting of src/state/store.ts.
+  Keeps the first sighting (earliest occurredAt, then reportId) of each producer, client id and
+  name, and says which one is kept. The Redis twin of recordClients in
+  src/state/memory-reference.ts; "earlier" is isEarlierSighting of src/state/store.ts. The first
+  sighting, not the latest: it is what a watchlist-match alert names, and it must not move with
+  shipments that arrive after the alert (script v1 kept the latest, per client id and name).
 
   Input:
-    KEYS[1] clients   hash   "<clientId>\0<clientName>" -> sighting JSON
+    KEYS[1] clients   hash   "<producerId>\0<clientId>\0<clientName>" -> sighting JSON
     ARGV    four per sighting: field, occurredAt, reportId, sighting JSON
 
-  Returns: the number of sightings that were new or later than the one kept.
+  Returns: for each sighting, in order, the JSON of the sighting kept for its field.
 ]]
-local changed = 0
+local kept = {}
 for i = 1, #ARGV, 4 do
   local field, occurredAt, reportId = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
   local known = redis.call('HGET', KEYS[1], field)
-  local later = true
+  local earlier = true
   if known then
-    local kept = cjson.decode(known)
-    if kept.occurredAt > occurredAt or (kept.occurredAt == occurredAt and kept.reportId >= reportId) then
-      later = false
+    local first = cjson.decode(known)
+    if first.occurredAt < occurredAt or (first.occurredAt == occurredAt and first.reportId <= reportId) then
+      earlier = false
     end
   end
-  if later then
+  if earlier then
     redis.call('HSET', KEYS[1], field, ARGV[i + 3])
-    changed = changed + 1
+    known = ARGV[i + 3]
   end
+  kept[#kept + 1] = known
 end
-return changed
+return kept

@@ -37,7 +37,7 @@ describe('watchlist-match parameters', () => {
 describe('watchlist-match on a shipment', () => {
   it('shows the entry, the matched alias, both normalised forms and the score', () => {
     const [draft] = evaluate({ reportId: 'ship-3', clientId: 'C7', clientName: 'CHEUNG WAI-HUNG TRADING LTD' });
-    expect(draft).toMatchObject({ findingKey: 'W-1|C7', subjectEventIds: ['ship-3'], clientId: 'C7', producerId: 'P1', score: 1 });
+    expect(draft).toMatchObject({ findingKey: 'W-1|P1|C7', subjectEventIds: ['ship-3'], clientId: 'C7', producerId: 'P1', score: 1 });
     expect(draft!.evidence).toMatchObject({
       entryId: 'W-1',
       entryName: 'Zhang Weihong Trading Co., Ltd.',
@@ -78,7 +78,15 @@ describe('watchlist-match on a shipment', () => {
 });
 
 describe('watchlist-match retro-screening', () => {
-  const sighting = (o: Partial<ClientSighting>): ClientSighting => ({ clientId: 'C7', clientName: 'Chang Wei-Hong Ltd', producerId: 'P1', reportId: 'ship-1', occurredAt: at(D0), ...o });
+  const sighting = (o: Partial<ClientSighting>): ClientSighting => ({
+    clientId: 'C7',
+    clientName: 'Chang Wei-Hong Ltd',
+    producerId: 'P1',
+    reportId: 'ship-1',
+    occurredAt: at(D0),
+    material: 'NDFEB_DY_MAGNET',
+    ...o,
+  });
 
   it('gives the same finding, alert for alert, whichever came first', () => {
     const event = shipment({ reportId: 'ship-1', clientId: 'C7', clientName: 'Chang Wei-Hong Ltd', occurredAt: at(D0) });
@@ -87,16 +95,33 @@ describe('watchlist-match retro-screening', () => {
     expect(retro).toEqual(live);
   });
 
-  it('makes one finding per client: its best name, subject its latest shipment', () => {
+  it('makes one finding per producer and client, subject its earliest matching shipment', () => {
     const drafts = retroScreen(
       ENTRY,
       [
         sighting({ clientName: 'Zhang Wei Hong', reportId: 'ship-2', occurredAt: at(D0 + 2) }),
         sighting({ clientName: 'Chang Wei-Hong Ltd', reportId: 'ship-1', occurredAt: at(D0) }),
+        sighting({ producerId: 'P2', clientName: 'Zhang Wei Hong', reportId: 'ship-5', occurredAt: at(D0 + 5) }),
         sighting({ clientId: 'C8', clientName: 'Zhang Magnetics GmbH', reportId: 'ship-9' }),
       ],
       () => params(),
     );
-    expect(drafts.map((d) => [d.findingKey, d.subjectEventIds])).toEqual([['W-1|C7', ['ship-2']]]);
+    expect(drafts.map((d) => [d.findingKey, d.subjectEventIds])).toEqual([
+      ['W-1|P1|C7', ['ship-1']],
+      ['W-1|P2|C7', ['ship-5']],
+    ]);
+  });
+
+  it('screens each sighting with its material\'s parameters and skips materials the rule is off for', () => {
+    // The name agrees on two tokens: demanding five for one material rejects its shipments only.
+    const strictForDy = paramsFrom(watchlistMatchParams, {}, { DY_OXIDE: { minMatchedTokens: 5 } });
+    const clients = [
+      sighting({ clientName: 'Zhang Wei Hong', reportId: 'ship-1', occurredAt: at(D0), material: 'DY_OXIDE' }),
+      sighting({ clientName: 'Zhang Wei Hong', reportId: 'ship-2', occurredAt: at(D0 + 1), material: 'TB_OXIDE' }),
+      sighting({ clientName: 'Zhang Wei Hong', reportId: 'ship-3', occurredAt: at(D0 + 2), material: 'NDFEB_DY_MAGNET' }),
+    ];
+    expect(retroScreen(ENTRY, clients, () => strictForDy).map((d) => d.subjectEventIds)).toEqual([['ship-2']]);
+    const offForTb = (_: string, material: string) => material !== 'TB_OXIDE';
+    expect(retroScreen(ENTRY, clients, () => strictForDy, offForTb).map((d) => [d.subjectEventIds, d.material])).toEqual([[['ship-3'], 'NDFEB_DY_MAGNET']]);
   });
 });
