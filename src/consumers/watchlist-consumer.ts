@@ -4,98 +4,56 @@
  * like the report consumer does: alerts durable first, then marked published, then the offset.
  * Like the licence register, the watchlist is loaded before reports are consumed.
  */
-import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Decoder } from '../codec/decode.ts';
 import type { WatchlistEntry } from '../domain/events.ts';
 import { InvalidRecordError } from '../errors.ts';
-import { groupTiming } from '../kafka/group-timing.ts';
-import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { retry } from '../ops/retry.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { AlertSink } from '../producers/alert-sink.ts';
 import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
-import { createCatchUp } from './catch-up.ts';
+import { createCompactedTopicConsumer, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
 
-export interface WatchlistConsumerDeps {
-  kafka: Kafka;
-  admin: Admin;
-  groupId: string;
-  topic: string;
+export interface WatchlistConsumerDeps extends CompactedTopicConsumerDeps {
   decoder: Decoder;
   pipeline: Pipeline;
   alerts: AlertSink;
   deadLetters: DeadLetterSink;
   metrics?: Metrics | undefined;
-  logger: Logger;
-  /** Called when kafkajs has stopped the consumer and will not restart it. */
-  onFatal?: (err: unknown) => void;
-  sessionTimeoutMs?: number;
 }
 
-export interface WatchlistConsumer {
-  start(): Promise<void>;
-  /** Resolves once every partition has been read up to its end offset at start time. */
-  caughtUp(timeoutMs: number): Promise<boolean>;
-  stop(): Promise<void>;
-}
+export type WatchlistConsumer = CompactedTopicConsumer;
 
 export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistConsumer {
-  let consumer: Consumer | undefined;
-  const catchUp = createCatchUp(deps.admin, deps.groupId, deps.topic);
-
-  return {
-    async start() {
-      await catchUp.start();
-      consumer = deps.kafka.consumer({ groupId: deps.groupId, allowAutoTopicCreation: false, ...groupTiming(deps.sessionTimeoutMs) });
-      consumer.on(consumer.events.CRASH, (e) => {
-        deps.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'watchlist consumer crashed');
-        if (!e.payload.restart) deps.onFatal?.(e.payload.error);
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [deps.topic], fromBeginning: true });
-      await consumer.run({
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
-          const onRetry = (err: unknown, attempt: number) => deps.logger.warn({ err, attempt, topic: batch.topic, partition: batch.partition }, 'retrying watchlist batch step');
-          const dead: DeadLetter[] = [];
-          const decoded = await retry(() => deps.decoder.decodeBatch(batch.messages.map((m) => m.value), (value) => deps.decoder.decodeWatchlistEntry(value)), { onRetry });
-          /** entryId → what the batch leaves it as (null: deleted); only the last record of each counts. */
-          const latest = new Map<string, WatchlistEntry | null>();
-          batch.messages.forEach((m, i) => {
-            const outcome = decoded[i]!;
-            const key = m.key?.toString('utf8');
-            const deadLetter = (error: InvalidRecordError) =>
-              dead.push({ key: m.key, value: m.value, headers: m.headers, error, topic: batch.topic, partition: batch.partition, offset: m.offset });
-            if (!outcome.ok) deadLetter(outcome.error);
-            else if (outcome.value === null) {
-              if (key) latest.set(key, null);
-              else deadLetter(new InvalidRecordError('REE_ERR_VALIDATION', 'key: a tombstone needs the entryId it deletes as its key'));
-            } else if (key && key !== outcome.value.entryId) {
-              deadLetter(new InvalidRecordError('REE_ERR_VALIDATION', `record key "${key}" is not the entryId "${outcome.value.entryId}"`));
-            } else latest.set(outcome.value.entryId, outcome.value);
-          });
-          const changes = [...latest].map(([entryId, entry]) => ({ entryId, entry }));
-          const found = await deps.pipeline.gate.exclusive(async () => {
-            const alerts = await retry(() => deps.pipeline.applyWatchlist(changes), { onRetry });
-            await retry(() => deps.alerts.publish(alerts), { onRetry });
-            await retry(() => deps.deadLetters.send(dead), { onRetry });
-            await retry(() => deps.pipeline.markPublished(alerts), { onRetry });
-            return alerts;
-          });
-          deps.metrics?.events.inc({ topic: batch.topic }, batch.messages.length);
-          for (const a of found) deps.metrics?.alerts.inc({ rule: a.ruleId, severity: a.severity });
-          for (const d of dead) deps.metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });
-          resolveOffset(batch.lastOffset());
-          catchUp.reached(batch.partition, batch.lastOffset());
-          await commitOffsetsIfNecessary();
-          await heartbeat();
-        },
-      });
-    },
-    caughtUp: (timeoutMs) => catchUp.caughtUp(timeoutMs),
-    async stop() {
-      await consumer?.disconnect();
-    },
-  };
+  return createCompactedTopicConsumer(deps, 'watchlist', async (batch) => {
+    const onRetry = (err: unknown, attempt: number) => deps.logger.warn({ err, attempt, topic: batch.topic, partition: batch.partition }, 'retrying watchlist batch step');
+    const dead: DeadLetter[] = [];
+    const decoded = await retry(() => deps.decoder.decodeBatch(batch.messages.map((m) => m.value), (value) => deps.decoder.decodeWatchlistEntry(value)), { onRetry });
+    /** entryId → what the batch leaves it as (null: deleted); only the last record of each counts. */
+    const latest = new Map<string, WatchlistEntry | null>();
+    batch.messages.forEach((m, i) => {
+      const outcome = decoded[i]!;
+      const key = m.key?.toString('utf8');
+      const deadLetter = (error: InvalidRecordError) =>
+        dead.push({ key: m.key, value: m.value, headers: m.headers, error, topic: batch.topic, partition: batch.partition, offset: m.offset });
+      if (!outcome.ok) deadLetter(outcome.error);
+      else if (outcome.value === null) {
+        if (key) latest.set(key, null);
+        else deadLetter(new InvalidRecordError('REE_ERR_VALIDATION', 'key: a tombstone needs the entryId it deletes as its key'));
+      } else if (key && key !== outcome.value.entryId) {
+        deadLetter(new InvalidRecordError('REE_ERR_VALIDATION', `record key "${key}" is not the entryId "${outcome.value.entryId}"`));
+      } else latest.set(outcome.value.entryId, outcome.value);
+    });
+    const changes = [...latest].map(([entryId, entry]) => ({ entryId, entry }));
+    const found = await deps.pipeline.gate.exclusive(async () => {
+      const alerts = await retry(() => deps.pipeline.applyWatchlist(changes), { onRetry });
+      await retry(() => deps.alerts.publish(alerts), { onRetry });
+      await retry(() => deps.deadLetters.send(dead), { onRetry });
+      await retry(() => deps.pipeline.markPublished(alerts), { onRetry });
+      return alerts;
+    });
+    deps.metrics?.events.inc({ topic: batch.topic }, batch.messages.length);
+    for (const a of found) deps.metrics?.alerts.inc({ rule: a.ruleId, severity: a.severity });
+    for (const d of dead) deps.metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });
+  });
 }
