@@ -175,47 +175,11 @@ async function openDetector(
   });
 
   const groupTiming = { sessionTimeoutMs: settings.sessionTimeoutMs };
-  const licenceConsumer = createLicenceConsumer({
-    kafka,
-    admin,
-    groupId: `${settings.groupId}.licences`,
-    topic: topics.licences,
-    decoder,
-    store,
-    deadLetters,
-    metrics,
-    logger,
-    onFatal,
-    ...groupTiming,
-  });
-  const watchlistConsumer = createWatchlistConsumer({
-    kafka,
-    admin,
-    groupId: `${settings.groupId}.watchlist`,
-    topic: topics.watchlist,
-    decoder,
-    pipeline,
-    alerts,
-    deadLetters,
-    metrics,
-    logger,
-    onFatal,
-    ...groupTiming,
-  });
-  const reportConsumer = createReportConsumer({
-    kafka,
-    groupId: settings.groupId,
-    topics,
-    concurrency: settings.concurrency,
-    decoder,
-    pipeline,
-    alerts,
-    deadLetters,
-    metrics,
-    logger,
-    onFatal,
-    ...groupTiming,
-  });
+  // What every consumer of the detector is built with.
+  const consumerBase = { kafka, decoder, deadLetters, metrics, logger, onFatal, ...groupTiming };
+  const licenceConsumer = createLicenceConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.licences`, topic: topics.licences, store });
+  const watchlistConsumer = createWatchlistConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.watchlist`, topic: topics.watchlist, pipeline, alerts });
+  const reportConsumer = createReportConsumer({ ...consumerBase, groupId: settings.groupId, topics, concurrency: settings.concurrency, pipeline, alerts });
   reportConsumerRunning = reportConsumer.running;
   state.started = true;
 
