@@ -174,9 +174,8 @@ async function openDetector(
     };
   });
 
-  const groupTiming = { sessionTimeoutMs: settings.sessionTimeoutMs };
   // What every consumer of the detector is built with.
-  const consumerBase = { kafka, decoder, deadLetters, metrics, logger, onFatal, ...groupTiming };
+  const consumerBase = { kafka, decoder, deadLetters, metrics, logger, onFatal, sessionTimeoutMs: settings.sessionTimeoutMs };
   const licenceConsumer = createLicenceConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.licences`, topic: topics.licences, store });
   const watchlistConsumer = createWatchlistConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.watchlist`, topic: topics.watchlist, pipeline, alerts });
   const reportConsumer = createReportConsumer({ ...consumerBase, groupId: settings.groupId, topics, concurrency: settings.concurrency, pipeline, alerts });
