@@ -51,8 +51,10 @@ function report(i: number): { topic: string; key: string; value: ProductionRepor
   const occurredAt = T0 + Math.floor(i / PRODUCERS) * 3_600_000;
   seq += 1;
   // Mostly production and covered domestic shipments (clean), one in 50 an unlicensed export (an alert).
+  // Production is magnet-scrap recycling: output from no declared input is what yield-anomaly flags at
+  // the MAGNET stage, and every report would then be an alert.
   if (i % 2 === 0) {
-    return { topic: topics.production, key: producerId, value: { reportId: `b-${seq}`, producerId, facilityId: null, stage: 'MAGNET', material: 'NDFEB_MAGNET', quantityKg: 100, inputs: [], occurredAt, reportedAt: occurredAt + 60_000 } };
+    return { topic: topics.production, key: producerId, value: { reportId: `b-${seq}`, producerId, facilityId: null, stage: 'RECYCLING', material: 'NDFEB_MAGNET', quantityKg: 100, inputs: [], occurredAt, reportedAt: occurredAt + 60_000 } };
   }
   const unlicensed = i % 50 === 1;
   return {
