@@ -204,4 +204,6 @@ export interface Alert {
   detectedAt: number;
   windowStart?: number | null;
   windowEnd?: number | null;
+  /** 1 for a finding's first version, higher for each update of it (same alertId); absent means 1. */
+  revision?: number | null;
 }

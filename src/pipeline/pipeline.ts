@@ -14,6 +14,8 @@ import type { AlertDraft, RuleInput } from '../rules/rule.ts';
 import { retroScreen, sightingOf, type WatchlistMatchParams } from '../rules/watchlist-match.ts';
 import { buildWatchlistIndex, type WatchlistIndex } from '../screening/watchlist-index.ts';
 import type { ClientSighting, PriceObservation, StateStore } from '../state/store.ts';
+import { ProducerState } from '../state/engine/producer-state.ts';
+import { ruleStateOf } from '../state/rule-state.ts';
 import { alertIdFor } from './alert-id.ts';
 import { createPublishGate, type PublishGate } from './publish-gate.ts';
 import { toStateUpdate } from './to-update.ts';
@@ -142,6 +144,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           priceHistory: historyOf.get(report.event.reportId),
           watchlist: watchlistIndex,
           clientFirstSeen: firstSeenOf.get(report.event.reportId),
+          // Interim, until rule state runs on the engine: no rule keeps state yet.
+          state: ruleStateOf(new ProducerState(report.event.producerId), 'none'),
+          watermark: -Infinity,
         };
         for (const settings of batchRules.rules) {
           // Judged per draft, not per report: a report can bring due a balance check of another

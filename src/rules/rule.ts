@@ -5,8 +5,10 @@
  */
 import type { z } from 'zod';
 import type { Catalogue } from '../domain/catalogue.ts';
-import type { Alert, Licence, Report, Severity } from '../domain/events.ts';
+import type { Alert, Licence, ProductionQuota, Report, Severity } from '../domain/events.ts';
 import type { WatchlistIndex } from '../screening/watchlist-index.ts';
+import type { CustodyRecord } from '../state/custody-ledger.ts';
+import type { StateCell } from '../state/engine/cell.ts';
 import type { ApplyResult, ClientSighting } from '../state/store.ts';
 
 export const RULE_IDS = [
@@ -39,6 +41,56 @@ export interface RuleInput {
   watchlist?: WatchlistIndex | undefined;
   /** For an export: the store's first sighting of its producer, client id and name (maybe itself). */
   clientFirstSeen?: ClientSighting | undefined;
+  /**
+   * This rule's own state for the report's producer (rule-state.ts). Durable with the producer's
+   * balance book, saved after the batch. A rule's evaluate runs once per report: a redelivered
+   * report is not evaluated again (its findings come back from the outbox), so a rule may update
+   * its state freely.
+   */
+  state: RuleState;
+  /** The detector's event-time watermark as this batch starts (DESIGN.md, "Watermark"); -Infinity before it has one. */
+  watermark: number;
+  /**
+   * For a DOMESTIC shipment or a receipt: both sides of its shipmentId as the custody ledger holds
+   * them after this report was recorded (whichever side comes second sees the first).
+   */
+  custody?: CustodyRecord | undefined;
+  /** For a production report: the producer's quotas (ree.quotas.v1), ordered by quotaId. */
+  quotas?: readonly ProductionQuota[] | undefined;
+}
+
+/** A rule's own state for one producer: named cells and event-time timers (src/state/rule-state.ts). */
+export interface RuleState {
+  readonly producerId: string;
+  /**
+   * This rule's cell of that name in the producer's state, made by `create` on first use and
+   * filled from storage. Names: letters, digits, '-' (stored as `rule:<ruleId>:<name>`).
+   */
+  cell<C extends StateCell>(name: string, create: () => C): C;
+  /**
+   * Sets this rule's timer `key` for the producer to fire once the watermark reaches `dueAt`
+   * (replacing any timer of that key, earlier or later). `payload` must be JSON.
+   */
+  setTimer(key: string, dueAt: number, payload?: TimerPayload): void;
+  cancelTimer(key: string): void;
+  /** The due time of this rule's timer `key`, if set. */
+  timerDueAt(key: string): number | undefined;
+}
+
+export type TimerPayload = Record<string, string | number | boolean | null>;
+
+/** A timer of this rule that the watermark has passed. */
+export interface TimerInput {
+  producerId: string;
+  key: string;
+  dueAt: number;
+  payload: TimerPayload;
+  state: RuleState;
+  /** The watermark that fired it (>= dueAt). */
+  watermark: number;
+  catalogue: Catalogue;
+  /** When the payload names a `shipmentId`: the custody ledger's record of it at firing time. */
+  custody?: CustodyRecord | undefined;
 }
 
 /**
@@ -54,6 +106,12 @@ export type AlertDraft = Pick<Alert, 'producerId' | 'clientId' | 'licenceId' | '
   severityFloor?: Severity | undefined;
   /** The material the finding is about, when it is not the report's own (balance checks). */
   material?: string;
+  /**
+   * For a finding that grows (a split group gaining shipments, a quota exceeded further): 1 for its
+   * first version, higher for each update. The same alertId is published again with the higher
+   * revision; absent means 1.
+   */
+  revision?: number;
 };
 
 /** Parameters resolved for one producer; `material` picks per-material overrides. */
@@ -67,6 +125,8 @@ export interface Rule<P = unknown> {
   /** Default severity bands when the rules file gives none (see severity.ts). */
   bands?: { MEDIUM?: number; HIGH?: number; CRITICAL?: number };
   evaluate(input: RuleInput, params: ParamsFor<P>): AlertDraft[];
+  /** For rules that set timers: called once per timer, when the watermark passes its due time. */
+  onTimer?(timer: TimerInput, params: ParamsFor<P>): AlertDraft[];
 }
 
 /** Helps rules keep their parameter type when listed together. */

@@ -19,6 +19,8 @@ import type {
 import { createCatalogue, type Catalogue, type CatalogueReference, type MaterialEntry } from '../../src/domain/catalogue.ts';
 import { DAY_MS, HOUR_MS } from '../../src/domain/time.ts';
 import type { ParamsFor, RuleInput } from '../../src/rules/rule.ts';
+import { ProducerState } from '../../src/state/engine/producer-state.ts';
+import { ruleStateOf } from '../../src/state/rule-state.ts';
 import type { ApplyResult, FiredCheck, FlowTotals } from '../../src/state/store.ts';
 
 /** A day number (2025-01-12 UTC); any day far from the epoch will do. */
@@ -177,6 +179,9 @@ export function ruleInput(report: Report, o: Partial<Omit<RuleInput, 'report'>> 
     result: o.result ?? applyResult({ reportId: report.event.reportId, watermark: report.event.occurredAt }),
     licence: o.licence ?? null,
     catalogue: o.catalogue ?? testCatalogue(),
+    // A fresh producer state per input unless a test threads its own through (stateful rules).
+    state: o.state ?? ruleStateOf(new ProducerState(report.event.producerId), 'test-rule'),
+    watermark: o.watermark ?? -Infinity,
   };
 }
 

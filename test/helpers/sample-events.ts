@@ -117,6 +117,7 @@ export const sampleAlert: Required<Alert> = {
   detectedAt: T0 + 5_000,
   windowStart: T0 - 86_400_000,
   windowEnd: T0,
+  revision: 1,
 };
 
 export const SAMPLES: Record<SchemaKind, object> = {

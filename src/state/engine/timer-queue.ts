@@ -45,6 +45,11 @@ export class TimerQueue<P> extends WholeCell<Timer<P>[]> {
     this.changed();
   }
 
+  /** The due time of the timer of that key, if one is scheduled. */
+  dueAtOf(key: string): number | undefined {
+    return this.byKey.get(key)?.dueAt;
+  }
+
   cancel(key: string): void {
     if (this.byKey.delete(key)) this.changed();
   }

@@ -1,0 +1,59 @@
+/**
+ * Rules' own state on the engine: each rule gets, per producer, cells named `rule:<ruleId>:<name>`
+ * in the producer's state, and event-time timers kept in one queue per producer (`timers`), fired
+ * in (dueAt, ruleId, key) order once the detector's watermark passes them. Pure: no I/O; the
+ * engine loads and saves the producer state around it.
+ */
+import type { RuleState, TimerPayload } from '../rules/rule.ts';
+import type { StateCell } from './engine/cell.ts';
+import type { ProducerState } from './engine/producer-state.ts';
+import { TimerQueue, type Timer } from './engine/timer-queue.ts';
+
+/** What the producer's timer queue holds for a rule's timer. */
+export interface RuleTimer {
+  ruleId: string;
+  key: string;
+  payload: TimerPayload;
+}
+
+const CELL_NAME = /^[A-Za-z0-9-]{1,64}$/;
+export const TIMERS_CELL = 'timers';
+
+const byRuleThenKey = (a: RuleTimer, b: RuleTimer): number =>
+  a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+
+/** The producer's queue of rule timers. */
+export const timersOf = (producer: ProducerState): TimerQueue<RuleTimer> => producer.cell(TIMERS_CELL, () => new TimerQueue<RuleTimer>(byRuleThenKey));
+
+const timerKey = (ruleId: string, key: string): string => `${ruleId}|${key}`;
+
+/** The RuleState a rule sees for one producer. */
+export function ruleStateOf(producer: ProducerState, ruleId: string): RuleState {
+  const timers = () => timersOf(producer);
+  return {
+    producerId: producer.producerId,
+    cell<C extends StateCell>(name: string, create: () => C): C {
+      if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: cell name "${name}" may hold only letters, digits and '-'`);
+      return producer.cell(`rule:${ruleId}:${name}`, create);
+    },
+    setTimer(key, dueAt, payload = {}) {
+      const queue = timers();
+      const k = timerKey(ruleId, key);
+      // TimerQueue keeps the earlier of two due times; a rule setting its timer means "this one".
+      queue.cancel(k);
+      queue.schedule(k, dueAt, { ruleId, key, payload });
+    },
+    cancelTimer(key) {
+      timers().cancel(timerKey(ruleId, key));
+    },
+    timerDueAt(key) {
+      return timers().dueAtOf(timerKey(ruleId, key));
+    },
+  };
+}
+
+/** Removes and returns the producer's rule timers due at or before `watermark`, in firing order. */
+export const popDueTimers = (producer: ProducerState, watermark: number): readonly Timer<RuleTimer>[] => timersOf(producer).popDue(watermark);
+
+/** The producer's earliest timer, for an index of producers with timers. */
+export const nextTimerDueAt = (producer: ProducerState): number | undefined => timersOf(producer).nextDueAt();
