@@ -34,6 +34,8 @@ export interface KeyBuilder {
   clients(): string;
   /** The counter that hands out ownership epochs to state engine instances. */
   epochCounter(): string;
+  /** Both sides of one domestic transfer (redis-custody-ledger.ts): its own slot, shared by seller and buyer. */
+  custody(shipmentId: string): string;
 }
 
 /**
@@ -87,6 +89,10 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
     clients: () => key('clients', 'seen'),
     epochCounter() {
       return key('engine', 'epochs');
+    },
+    custody(shipmentId) {
+      assertKeyPart(shipmentId, 'shipmentId');
+      return key(`custody:${shipmentId}`, 'sides');
     },
   };
 }
