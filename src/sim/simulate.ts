@@ -16,7 +16,7 @@ import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import type { InventoryReport, ProductionReport, ReceiptReport, ShipmentReport } from '../domain/events.ts';
 import { DAY_MS, HOUR_MS, dayOf } from '../domain/time.ts';
 import { INJECTORS } from './anomalies/index.ts';
-import type { InjectionContext, ProductionRequest, ShipmentRequest } from './anomalies/injector.ts';
+import type { InjectionContext, Injector, ProductionRequest, ShipmentRequest } from './anomalies/injector.ts';
 import { holidayFactor, seasonalFactor, workFactor } from './calendar.ts';
 import { LicenceLedger } from './licensing.ts';
 import { Outbox } from './outbox.ts';
@@ -43,6 +43,8 @@ export interface SimulateOptions {
   topicPrefix?: string;
   /** Defaults to the catalogue shipped in config/materials.json. */
   catalogue?: Catalogue;
+  /** The anomaly injectors (default: all of anomalies/index.ts), e.g. one rule's alone in its tests. */
+  injectors?: readonly Injector[];
 }
 
 export interface SimOutcome {
@@ -251,7 +253,9 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     };
     emit(topics.shipments, shipment.producerId, shipment.reportedAt, shipment);
     if (!domestic) exportedG[req.material] = (exportedG[req.material] ?? 0) + req.grams;
-    if (domestic) {
+    // What the buyer receives and books: the goods shipped, unless an injected anomaly says otherwise.
+    const received = domestic ? (req.received === undefined ? { material: req.material, grams: req.grams } : req.received) : null;
+    if (received) {
       // Same-day delivery only for a morning dispatch; nothing is delivered after the run ends.
       let lag = r.chance(0.3) ? 0 : r.chance(0.7) ? 1 : 2;
       // Injected shipments come after the day's deliveries were booked: deliver them tomorrow.
@@ -266,15 +270,16 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
         producerId: req.clientId,
         supplierId: req.producerId,
         shipmentId: shipment.shipmentId,
-        material: req.material,
-        quantityKg: kg,
+        material: received.material,
+        quantityKg: kgOf(received.grams),
         occurredAt: receivedAt,
         reportedAt: receivedAt + reportDelay(r),
       };
       emit(topics.receipts, receipt.producerId, receipt.reportedAt, receipt);
+      req.onReceipt?.(receipt.reportId);
       const to = book(req.clientId);
-      to.inTransit.set(req.material, (to.inTransit.get(req.material) ?? 0) + req.grams);
-      const arrival = { to: req.clientId, material: req.material, grams: req.grams };
+      to.inTransit.set(received.material, (to.inTransit.get(received.material) ?? 0) + received.grams);
+      const arrival = { to: req.clientId, material: received.material, grams: received.grams };
       if (lag === 0) endOfDayArrivals.push(arrival);
       else {
         const due = arrivals.get(day + lag);
@@ -460,7 +465,8 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
 
   const anomalies = options.anomalies ?? true;
   const rate = options.anomalyRate ?? DEFAULT_ANOMALY_RATE;
-  const totalWeight = INJECTORS.reduce((s, i) => s + i.weight, 0);
+  const injectors = options.injectors ?? INJECTORS;
+  const totalWeight = injectors.reduce((s, i) => s + i.weight, 0);
 
   const context = (injectorRule: Label['ruleId']): InjectionContext => ({
     day,
@@ -512,7 +518,7 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     for (const a of endOfDayArrivals.splice(0)) arrive(a);
 
     if (anomalies && day >= 1) {
-      for (const injector of INJECTORS) {
+      for (const injector of injectors) {
         const lastDay = days - 1 - injector.tailDays;
         if (day > lastDay) continue;
         // Spread the injector's share of the budget over the days it may inject on.

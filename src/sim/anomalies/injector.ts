@@ -25,6 +25,14 @@ export interface ShipmentRequest {
   reportedAt: number;
   /** What the report declares differently from the goods' truth (code, value, destination, client). */
   declared?: Partial<Pick<ShipmentReport, 'hsCode' | 'declaredValueUsd' | 'destinationCountry' | 'clientCountry' | 'clientName'>>;
+  /**
+   * DOMESTIC only: what reaches the buyer and its receipt says, when not the goods shipped (a
+   * custody-gap anomaly); null: nothing arrives and no receipt is made. The buyer's book takes
+   * what the receipt says, as the detector's does.
+   */
+  received?: { material: string; grams: number } | null;
+  /** DOMESTIC only: told the receipt's reportId once it is made. */
+  onReceipt?: (receiptReportId: string) => void;
 }
 
 export interface ProductionRequest {
