@@ -34,6 +34,10 @@ export interface KeyBuilder {
   clients(): string;
   /** The counter that hands out ownership epochs to state engine instances. */
   epochCounter(): string;
+  /** Hash of a producer's production quotas (quotaId → JSON), in the producer's slot. */
+  producerQuotas(producerId: string): string;
+  /** Which producer a quota is filed under, so a quota moved to another producer leaves the first. */
+  quotaOwner(quotaId: string): string;
 }
 
 /**
@@ -87,6 +91,14 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
     clients: () => key('clients', 'seen'),
     epochCounter() {
       return key('engine', 'epochs');
+    },
+    producerQuotas(producerId) {
+      assertKeyPart(producerId, 'producerId');
+      return key(producerId, 'quotas');
+    },
+    quotaOwner(quotaId) {
+      assertKeyPart(quotaId, 'quotaId');
+      return key(`quota:${quotaId}`, 'owner');
     },
   };
 }
