@@ -38,6 +38,8 @@ export interface KeyBuilder {
   producerQuotas(producerId: string): string;
   /** Which producer a quota is filed under, so a quota moved to another producer leaves the first. */
   quotaOwner(quotaId: string): string;
+  /** Both sides of one domestic transfer (redis-custody-ledger.ts): its own slot, shared by seller and buyer. */
+  custody(shipmentId: string): string;
 }
 
 /**
@@ -99,6 +101,10 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
     quotaOwner(quotaId) {
       assertKeyPart(quotaId, 'quotaId');
       return key(`quota:${quotaId}`, 'owner');
+    },
+    custody(shipmentId) {
+      assertKeyPart(shipmentId, 'shipmentId');
+      return key(`custody:${shipmentId}`, 'sides');
     },
   };
 }

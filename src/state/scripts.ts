@@ -43,6 +43,7 @@ export const SCRIPTS = {
   recordClients: { name: 'ree_recordClients_v2', file: 'recordClients-1.lua', numberOfKeys: 1 },
   loadProducer: { name: 'ree_loadProducer_v1', file: 'loadProducer-2.lua', numberOfKeys: 2 },
   saveProducer: { name: 'ree_saveProducer_v1', file: 'saveProducer-2.lua', numberOfKeys: 2 },
+  recordCustodySide: { name: 'ree_recordCustodySide_v1', file: 'recordCustodySide-1.lua', numberOfKeys: 1 },
 } as const satisfies Record<string, ScriptDefinition>;
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
@@ -194,6 +195,11 @@ export class StateScripts {
   loadProducer(producerId: string, epoch: number): QueuedCommand {
     const keys = [this.keys.producer(producerId, 'state'), this.keys.producer(producerId, 'epoch')];
     return { key: keys[0]!, queue: (pipeline) => invoke(pipeline, SCRIPTS.loadProducer, keys, [String(epoch)]) };
+  }
+
+  /** Records one side of a transfer (redis-custody-ledger.ts); the reply is the transfer's hash, flat. */
+  recordCustodySide(key: string, side: string, json: string, ttlSeconds: number): QueuedCommand {
+    return { key, queue: (pipeline) => invoke(pipeline, SCRIPTS.recordCustodySide, [key], [side, json, String(ttlSeconds)]) };
   }
 
   /** The stored fields, or the newer owner's epoch when the claim was refused. */
