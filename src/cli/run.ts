@@ -26,8 +26,12 @@ import { createResources, reach, type Resources } from '../ops/resources.ts';
 import { createPipeline } from '../pipeline/pipeline.ts';
 import { createKafkaAlertSink } from '../producers/alert-sink.ts';
 import { createKafkaDeadLetterSink } from '../producers/dead-letter-sink.ts';
+import { createMemoryCustodyLedger } from '../state/custody-ledger.ts';
+import { createEngineRedisStore } from '../state/engine-store.ts';
+import { createMemoryQuotaRegister } from '../state/quota-register.ts';
 import { createRedisClient } from '../state/redis-connection.ts';
-import { createRedisStore } from '../state/redis-store.ts';
+import { createRedisTimerIndex } from '../state/redis-timer-index.ts';
+import { createRedisWatermark } from '../state/redis-watermark.ts';
 import { parseCommandArgs, type Options } from './args.ts';
 
 export const RUN_USAGE = `Usage: ree-sentinel run [options]
@@ -41,7 +45,7 @@ ${settingsHelp()}
   -h, --help                                   this help`;
 
 const RUN_OPTIONS: Options = Object.fromEntries(
-  ['brokers', 'registry', 'redis', 'prefix', 'group', 'alert-format', 'rules', 'state-prefix', 'http-port', 'partitions', 'replication', 'concurrency', 'session-timeout', 'log-level'].map(
+  ['brokers', 'registry', 'redis', 'prefix', 'group', 'alert-format', 'rules', 'state-prefix', 'http-port', 'partitions', 'replication', 'concurrency', 'session-timeout', 'allowed-lateness', 'log-level'].map(
     (flag) => [flag, { type: 'string' as const }],
   ),
 );
@@ -155,9 +159,22 @@ async function openDetector(
   resources.opened('Redis', () => redis.disconnect());
   redisStatus = () => redis.status;
   await reach({ what: 'Redis', where: settings.redisUrl, setting: settingName('redisUrl') }, REACH_TIMEOUT_MS, () => redis.connect());
-  const store = createRedisStore({ redis, prefix: settings.statePrefix });
+  // The state engine: the balance book and every rule's own state in memory, saved to Redis after
+  // each batch under this instance's ownership epoch.
+  const store = createEngineRedisStore({ redis, prefix: settings.statePrefix });
   resources.opened('state store', () => store.close());
-  const pipeline = createPipeline({ store, rules: initialRules, catalogue });
+  const pipeline = createPipeline({
+    store,
+    rules: initialRules,
+    catalogue,
+    watermark: createRedisWatermark({ redis, prefix: settings.statePrefix, allowedLatenessMs: settings.allowedLatenessMs }),
+    timerIndex: createRedisTimerIndex({ redis, prefix: settings.statePrefix }),
+    // TODO(issue 10): createRedisCustodyLedger / createRedisQuotaRegister (src/state/redis-custody-ledger.ts,
+    // redis-quota-register.ts) and the live quota consumer, once they land on main. Until then one
+    // instance's memory: custody sides on another instance are not seen, and no quotas are loaded.
+    custody: createMemoryCustodyLedger(),
+    quotas: createMemoryQuotaRegister(),
+  });
   reloader.attach(pipeline);
 
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });

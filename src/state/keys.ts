@@ -34,6 +34,12 @@ export interface KeyBuilder {
   clients(): string;
   /** The counter that hands out ownership epochs to state engine instances. */
   epochCounter(): string;
+  /** The shared watermark: latest occurredAt per report-topic partition, and the watermark itself. */
+  watermark(): string;
+  /** Producers of one partition with pending rule timers or outboxes, scored by when. */
+  timerIndex(partition: number): string;
+  /** The partitions that have a timer index. */
+  timerPartitions(): string;
 }
 
 /**
@@ -88,5 +94,11 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
     epochCounter() {
       return key('engine', 'epochs');
     },
+    watermark: () => key('engine', 'watermark'),
+    timerIndex(partition) {
+      if (!Number.isSafeInteger(partition) || partition < 0) throw new ReeError('REE_ERR_STATE', `partition ${partition} is not a partition number`);
+      return key('engine', `timers:${partition}`);
+    },
+    timerPartitions: () => key('engine', 'timer-partitions'),
   };
 }
