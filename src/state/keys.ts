@@ -40,6 +40,12 @@ export interface KeyBuilder {
   quotaOwner(quotaId: string): string;
   /** Both sides of one domestic transfer (redis-custody-ledger.ts): its own slot, shared by seller and buyer. */
   custody(shipmentId: string): string;
+  /** The shared watermark: latest occurredAt per report-topic partition, and the watermark itself. */
+  watermark(): string;
+  /** Producers of one partition with pending rule timers or outboxes, scored by when. */
+  timerIndex(partition: number): string;
+  /** The partitions that have a timer index. */
+  timerPartitions(): string;
 }
 
 /**
@@ -106,5 +112,11 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
       assertKeyPart(shipmentId, 'shipmentId');
       return key(`custody:${shipmentId}`, 'sides');
     },
+    watermark: () => key('engine', 'watermark'),
+    timerIndex(partition) {
+      if (!Number.isSafeInteger(partition) || partition < 0) throw new ReeError('REE_ERR_STATE', `partition ${partition} is not a partition number`);
+      return key('engine', `timers:${partition}`);
+    },
+    timerPartitions: () => key('engine', 'timer-partitions'),
   };
 }
