@@ -64,6 +64,7 @@ function settle(history: ReportingHistory, state: RuleState, p: ReportingGapPara
 }
 
 const days = (x: number): string => fixed(x, 2);
+const dayCount = (x: number): string => `${days(x)} ${x === 1 ? 'day' : 'days'}`;
 
 /** How far the allowed silence is beyond the producer's usual longest gap: a daily reporter gone quiet for weeks is clearer than a monthly one a few days late. */
 const scoreOf = (gap: OpenGap): number => clampScore(0.3 + 0.5 * (1 - gap.cadence.usualLongestGapDays / gap.cadence.allowedGapDays));
@@ -78,7 +79,7 @@ function findingOf(producerId: string, gap: OpenGap, p: ReportingGapParams): Ale
     clientId: null,
     licenceId: null,
     subjectEventIds: [gap.reportId],
-    summary: `${producerId} filed no report for more than ${days(c.allowedGapDays)} days after ${iso(gap.at)} (allowed: ${bound}; its median gap between report days is ${days(c.medianGapDays)} days).`,
+    summary: `${producerId} filed no report for more than ${days(c.allowedGapDays)} days after ${iso(gap.at)} (allowed: ${bound}; its median gap between report days is ${dayCount(c.medianGapDays)}).`,
     // Nothing here depends on when the timer fired (e.g. the watermark then), so a replay and the live detector give the same alert.
     evidence: {
       lastReportId: gap.reportId,

@@ -86,7 +86,7 @@ describe('reporting-gap: silence judged on the watermark', () => {
     const lastReport = mine[mine.length - 1]!.event;
     expect(finding).toMatchObject({ producerId: 'P1', subjectEventIds: [lastReport.reportId], findingKey: `P1|${lastReport.reportId}`, eventTime: due, windowStart: last, windowEnd: due });
     expect(finding!.evidence).toMatchObject({ lastReportAt: iso(last), silentThrough: iso(due), allowedGapDays: '21', allowedBy: 'floor', usualLongestGapDays: '2.4', gapsLearned: '14' });
-    expect(finding!.summary).toBe(`P1 filed no report for more than 21 days after ${iso(last)} (allowed: the 21-day floor; its median gap between report days is 1 days).`);
+    expect(finding!.summary).toBe(`P1 filed no report for more than 21 days after ${iso(last)} (allowed: the 21-day floor; its median gap between report days is 1 day).`);
     expectOneSentence(finding!.summary);
   });
 
