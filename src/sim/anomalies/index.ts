@@ -6,6 +6,7 @@ import { destinationMismatchInjector } from './destination-mismatch.ts';
 import { hsMisdeclarationInjector } from './hs-misdeclaration.ts';
 import type { Injector } from './injector.ts';
 import { licenceQuotaInjector } from './licence-quota-exceeded.ts';
+import { reportingGapInjector } from './reporting-gap.ts';
 import { unlicensedClientInjector } from './unlicensed-client.ts';
 import { undervaluationInjector } from './undervaluation.ts';
 import { volumeMismatchInjector } from './volume-mismatch.ts';
@@ -23,4 +24,5 @@ export const INJECTORS: readonly Injector[] = [
   undervaluationInjector,
   hsMisdeclarationInjector,
   watchlistMatchInjector,
+  reportingGapInjector,
 ];

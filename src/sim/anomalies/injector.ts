@@ -79,6 +79,12 @@ export interface InjectionContext {
   /** Replaces today's declared stock; `onEmitted` gets the declaration's reportId. */
   overrideDeclaration(producerId: string, material: string, declaredG: number, onEmitted: (reportId: string) => void): void;
   label(variant: string, label: Omit<Label, 'anomalyId'>): void;
+  /** The producer is silenced (reporting-gap): it makes, ships, receives and declares nothing. */
+  silent(producerId: string): boolean;
+  /** Silences the producer from now (after today's traffic) for `days` more days (Infinity: to the end). */
+  silence(producerId: string, days: number): void;
+  /** The producer's report with the latest occurredAt emitted so far (receipts can be dated a day or two ahead). */
+  lastReport(producerId: string): { reportId: string; occurredAt: number } | undefined;
 }
 
 export interface Injector {
