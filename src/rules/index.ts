@@ -3,6 +3,7 @@
  * so a typo in a rule module cannot silently disable it.
  */
 import { ConfigError } from '../errors.ts';
+import { custodyGap } from './custody-gap.ts';
 import { destinationMismatch } from './destination-mismatch.ts';
 import { hsMisdeclaration } from './hs-misdeclaration.ts';
 import { licenceQuotaExceeded } from './licence-quota-exceeded.ts';
@@ -34,4 +35,5 @@ export const RULES: readonly Rule<any>[] = checkRuleList([
   hsMisdeclaration,
   watchlistMatch,
   reportingGap,
+  custodyGap,
 ]);

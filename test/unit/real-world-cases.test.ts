@@ -3,7 +3,9 @@
  * Dy-NdFeB declared as 8505119000, Tb oxide as nickel powder (HS 7504), 4,000 kg of magnets at
  * ~$27.7/kg next to 533 kg of Dy-NdFeB at a plausible ~$54.6/kg, a licence for Oman with ten
  * shipments to India, restricted parties under other romanisations (listed before and after the
- * export) and look-alike names that must not match. Every label is found, nothing else fires.
+ * export) and look-alike names that must not match; and domestic transfers between three plants
+ * (RW-CG-*): received short, never, after grace, as another material, and whole, late within grace
+ * or within the 2 % moisture of wet concentrate. Every label is found, nothing else fires.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -33,7 +35,7 @@ describe('real-world cases', () => {
     expect(summary).toMatchObject({ deadLetters: 0, watchlist: 3, quotas: 1 });
     const result = backtest(alerts, labels);
     expect(result.overall).toMatchObject({ recall: 1, precision: 1 });
-    expect(new Set(labels.map((l) => l.ruleId))).toEqual(new Set(['destination-mismatch', 'hs-misdeclaration', 'undervaluation', 'watchlist-match', 'yield-anomaly']));
+    expect(new Set(labels.map((l) => l.ruleId))).toEqual(new Set(['custody-gap', 'destination-mismatch', 'hs-misdeclaration', 'undervaluation', 'watchlist-match', 'yield-anomaly']));
   });
 
   it('tells the investigator what each real case was', async () => {
@@ -51,5 +53,12 @@ describe('real-world cases', () => {
     expect(about('undervaluation', 'RW-C-US')[0]!.evidence).toMatchObject({ declaredUsdPerKg: '27.7', floorUsdPerKg: '30' });
     expect(about('watchlist-match', 'RW-C-SG1')[0]!.evidence).toMatchObject({ entryId: 'RW-W-3', clientNormalised: 'chan siu ming magnetics' });
     expect(about('watchlist-match', 'RW-C-AE1')[0]!.evidence).toMatchObject({ matchedName: 'Wong Kin Kwok' });
+    expect(about('custody-gap', 'RW-CG-MET').map((a) => `${a.evidence.check}:${a.evidence.shipmentId}`).sort()).toEqual([
+      'missing-receipt:RW-CG-SH-4',
+      'missing-receipt:RW-CG-SH-7',
+      'receipt-mismatch:RW-CG-SH-3',
+      'receipt-mismatch:RW-CG-SH-5',
+      'receipt-mismatch:RW-CG-SH-9',
+    ]);
   });
 });

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadRulesFile } from '../../src/config/rules-file.ts';
-import type { Alert, InventoryReport, Licence, ProductionReport, ShipmentReport, WatchlistEntry } from '../../src/domain/events.ts';
+import type { Alert, InventoryReport, Licence, ProductionReport, ReceiptReport, ShipmentReport, WatchlistEntry } from '../../src/domain/events.ts';
 import { RULES } from '../../src/rules/index.ts';
 import { ReeError } from '../../src/errors.ts';
 import { parseRecordingLine, readRecording, topicKindOf, type ParsedLine } from '../../src/pipeline/recording.ts';
 import { replayLines } from '../../src/pipeline/replay.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
-import { D0, at, inventory, licence, production, shipment, testCatalogue } from '../helpers/builders.ts';
+import { D0, at, inventory, licence, production, receipt, shipment, testCatalogue } from '../helpers/builders.ts';
 
 const catalogue = testCatalogue();
 const rules = loadRulesFile();
@@ -26,6 +26,7 @@ const rec = {
   production: (p: ProductionReport, prefix = 'ree') => line(`${prefix}.production.v1`, p.producerId, p, p.reportedAt),
   shipment: (s: ShipmentReport, prefix = 'ree') => line(`${prefix}.shipments.v1`, s.producerId, s, s.reportedAt),
   inventory: (i: InventoryReport, prefix = 'ree') => line(`${prefix}.inventory.v1`, i.producerId, i, i.reportedAt),
+  receipt: (r: ReceiptReport, prefix = 'ree') => line(`${prefix}.receipts.v1`, r.producerId, r, r.reportedAt),
   licence: (l: Licence, prefix = 'ree') => line(`${prefix}.licences.v1`, l.licenceId, l, l.issuedAt),
   tombstone: (licenceId: string, prefix = 'ree') => line(`${prefix}.licences.v1`, licenceId, null),
   watchlist: (w: WatchlistEntry, prefix = 'ree') => line(`${prefix}.watchlist.v1`, w.entryId, w, w.listedAt),
@@ -233,11 +234,12 @@ describe('replay: topics', () => {
 
 describe('replay: determinism', () => {
   /**
-   * Two weeks of four producers, enough to fire every rule this version runs: P1 makes magnets
-   * from nothing and exports them under a 150 kg licence until it is over quota and then revoked,
-   * P2 exports with no licence, P3 ships oxide it never produced (a deficit once the grace period
-   * passes) and declares stock it lacks, P5 exports plain magnets as nickel powder, through Hong
-   * Kong, for next to nothing, and to a restricted party. One shipment is delivered twice, as Kafka may.
+   * Two weeks of four producers, enough to fire every rule this version runs: P1 makes magnets from
+   * nothing and exports them under a 150 kg licence until it is over quota and then revoked, P2
+   * exports with no licence, P3 ships oxide it never produced (a deficit once the grace period
+   * passes) and declares stock it lacks (P4 receives one of those transfers 5 kg short), P5 exports
+   * plain magnets as nickel powder, through Hong Kong, for next to nothing, and to a restricted
+   * party. One shipment is delivered twice, as Kafka may.
    */
   function twoWeeks(): string[] {
     const lines = [
@@ -259,11 +261,10 @@ describe('replay: determinism', () => {
       lines.push(p1);
       if (d === 3) redelivered = p1;
       if (d % 3 === 0) lines.push(rec.shipment(shipment({ producerId: 'P2', licenceId: null, clientId: 'C2', quantityKg: 25, occurredAt: at(D0 + d, 10) })));
-      lines.push(
-        rec.shipment(
-          shipment({ producerId: 'P3', direction: 'DOMESTIC', clientId: 'P4', clientName: 'Plant Four', clientCountry: 'CN', destinationCountry: 'CN', licenceId: null, material: 'DY_OXIDE', quantityKg: 10 + d, occurredAt: at(D0 + d, 11) }),
-        ),
-      );
+      const transfer = shipment({ producerId: 'P3', direction: 'DOMESTIC', clientId: 'P4', clientName: 'Plant Four', clientCountry: 'CN', destinationCountry: 'CN', licenceId: null, material: 'DY_OXIDE', quantityKg: 10 + d, occurredAt: at(D0 + d, 11) });
+      lines.push(rec.shipment(transfer));
+      // P4 receives one of them 5 kg short (custody-gap).
+      if (d === 2) lines.push(rec.receipt(receipt({ producerId: 'P4', supplierId: 'P3', shipmentId: transfer.shipmentId, material: 'DY_OXIDE', quantityKg: 7, occurredAt: at(D0 + 3, 8) })));
       if (d % 4 === 2) lines.push(rec.inventory(inventory({ producerId: 'P3', material: 'DY_OXIDE', onHandKg: 500, occurredAt: at(D0 + d, 20) })));
       if (d === 5) lines.push(redelivered!);
     }

@@ -63,7 +63,7 @@ function receivedFor(ctx: InjectionContext, variant: Variant, t: Transfer): Ship
 
 export const custodyGapInjector: Injector = {
   ruleId: RULE,
-  weight: 0.3,
+  weight: 0.2,
   // A missing receipt is judged once the watermark passes the shipment + 72 h grace; the
   // watermark trails the last report by its allowed lateness (up to two days of reporting delay).
   tailDays: 6,

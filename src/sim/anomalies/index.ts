@@ -2,6 +2,7 @@
  * The injector registry: one injector per rule it exercises. A new rule adds its injector here and
  * the simulator starts labelling that kind of anomaly; the budget is shared by weight.
  */
+import { custodyGapInjector } from './custody-gap.ts';
 import { destinationMismatchInjector } from './destination-mismatch.ts';
 import { hsMisdeclarationInjector } from './hs-misdeclaration.ts';
 import type { Injector } from './injector.ts';
@@ -25,4 +26,5 @@ export const INJECTORS: readonly Injector[] = [
   hsMisdeclarationInjector,
   watchlistMatchInjector,
   reportingGapInjector,
+  custodyGapInjector,
 ];
