@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.ts';
 import { destinationMismatch } from './destination-mismatch.ts';
 import { hsMisdeclaration } from './hs-misdeclaration.ts';
 import { licenceQuotaExceeded } from './licence-quota-exceeded.ts';
+import { quotaOverrun } from './quota-overrun.ts';
 import { RULE_IDS, type Rule } from './rule.ts';
 import { unlicensedClient } from './unlicensed-client.ts';
 import { undervaluation } from './undervaluation.ts';
@@ -32,4 +33,5 @@ export const RULES: readonly Rule<any>[] = checkRuleList([
   undervaluation,
   hsMisdeclaration,
   watchlistMatch,
+  quotaOverrun,
 ]);
