@@ -3,7 +3,10 @@
  * Dy-NdFeB declared as 8505119000, Tb oxide as nickel powder (HS 7504), 4,000 kg of magnets at
  * ~$27.7/kg next to 533 kg of Dy-NdFeB at a plausible ~$54.6/kg, a licence for Oman with ten
  * shipments to India, restricted parties under other romanisations (listed before and after the
- * export) and look-alike names that must not match. Every label is found, nothing else fires.
+ * export) and look-alike names that must not match; a separation plant over its 500 t oxide quota, a
+ * quota issued after the year's production passed it, a mine under its 1,200 t quota; a mine whose
+ * first stock declaration is 14 t under what it reported mining, and one whose is above it.
+ * Every label is found, nothing else fires.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -30,10 +33,10 @@ describe('real-world cases', () => {
       catalogue: testCatalogue(),
       onAlerts: (a) => void alerts.push(...a),
     });
-    expect(summary).toMatchObject({ deadLetters: 0, watchlist: 3, quotas: 1 });
+    expect(summary).toMatchObject({ deadLetters: 0, watchlist: 3, quotas: 3 });
     const result = backtest(alerts, labels);
     expect(result.overall).toMatchObject({ recall: 1, precision: 1 });
-    expect(new Set(labels.map((l) => l.ruleId))).toEqual(new Set(['destination-mismatch', 'hs-misdeclaration', 'undervaluation', 'watchlist-match', 'yield-anomaly']));
+    expect(new Set(labels.map((l) => l.ruleId))).toEqual(new Set(['destination-mismatch', 'hs-misdeclaration', 'quota-overrun', 'undervaluation', 'volume-mismatch', 'watchlist-match', 'yield-anomaly']));
   });
 
   it('tells the investigator what each real case was', async () => {
@@ -51,5 +54,13 @@ describe('real-world cases', () => {
     expect(about('undervaluation', 'RW-C-US')[0]!.evidence).toMatchObject({ declaredUsdPerKg: '27.7', floorUsdPerKg: '30' });
     expect(about('watchlist-match', 'RW-C-SG1')[0]!.evidence).toMatchObject({ entryId: 'RW-W-3', clientNormalised: 'chan siu ming magnetics' });
     expect(about('watchlist-match', 'RW-C-AE1')[0]!.evidence).toMatchObject({ matchedName: 'Wong Kin Kwok' });
+    const of = (ruleId: string, producerId: string) => alerts.filter((a) => a.ruleId === ruleId && a.producerId === producerId);
+    expect(of('volume-mismatch', 'volume-mismatch-P-MINE').map((a) => a.evidence)).toMatchObject([{ check: 'first-declaration', impliedOpeningStockKg: '-14000' }]);
+    // The plant's overrun grows: the crossing Dy oxide run, then the next NdPr run as revision 2.
+    expect(of('quota-overrun', 'quota-overrun-P-SEP').map((a) => [a.revision ?? 1, a.evidence.producedKg, a.subjectEventIds[0]])).toEqual([
+      [1, '510000', 'quota-overrun-PRD-3'],
+      [2, '550000', 'quota-overrun-PRD-3'],
+    ]);
+    expect(of('quota-overrun', 'quota-overrun-P-LATE')[0]!.evidence).toMatchObject({ overBeforeQuotaKnown: 'true', producedKg: '620000' });
   });
 });
