@@ -27,9 +27,13 @@ import { createResources, reach, type Resources } from '../ops/resources.ts';
 import { createPipeline } from '../pipeline/pipeline.ts';
 import { createKafkaAlertSink } from '../producers/alert-sink.ts';
 import { createKafkaDeadLetterSink } from '../producers/dead-letter-sink.ts';
+import { createRedisCustodyLedger } from '../state/redis-custody-ledger.ts';
+import { createEngineRedisStore } from '../state/engine-store.ts';
 import { createRedisClient } from '../state/redis-connection.ts';
 import { createRedisQuotaRegister } from '../state/redis-quota-register.ts';
 import { createRedisStore } from '../state/redis-store.ts';
+import { createRedisTimerIndex } from '../state/redis-timer-index.ts';
+import { createRedisWatermark } from '../state/redis-watermark.ts';
 import { parseCommandArgs, type Options } from './args.ts';
 
 export const RUN_USAGE = `Usage: ree-sentinel run [options]
@@ -43,7 +47,7 @@ ${settingsHelp()}
   -h, --help                                   this help`;
 
 const RUN_OPTIONS: Options = Object.fromEntries(
-  ['brokers', 'registry', 'redis', 'prefix', 'group', 'alert-format', 'rules', 'state-prefix', 'http-port', 'partitions', 'replication', 'concurrency', 'session-timeout', 'log-level'].map(
+  ['brokers', 'registry', 'redis', 'prefix', 'group', 'alert-format', 'rules', 'state-prefix', 'http-port', 'partitions', 'replication', 'concurrency', 'session-timeout', 'allowed-lateness', 'log-level'].map(
     (flag) => [flag, { type: 'string' as const }],
   ),
 );
@@ -157,11 +161,22 @@ async function openDetector(
   resources.opened('Redis', () => redis.disconnect());
   redisStatus = () => redis.status;
   await reach({ what: 'Redis', where: settings.redisUrl, setting: settingName('redisUrl') }, REACH_TIMEOUT_MS, () => redis.connect());
-  const store = createRedisStore({ redis, prefix: settings.statePrefix });
+  // The state engine: the balance book and every rule's own state in memory, saved to Redis after
+  // each batch under this instance's ownership epoch.
+  const store = createEngineRedisStore({ redis, prefix: settings.statePrefix });
   resources.opened('state store', () => store.close());
   // Shares the store's client (it never closes it); the quota rule reads it through the pipeline.
   const quotas = createRedisQuotaRegister({ redis, prefix: settings.statePrefix });
-  const pipeline = createPipeline({ store, rules: initialRules, catalogue });
+  const pipeline = createPipeline({
+    store,
+    rules: initialRules,
+    catalogue,
+    watermark: createRedisWatermark({ redis, prefix: settings.statePrefix, allowedLatenessMs: settings.allowedLatenessMs }),
+    timerIndex: createRedisTimerIndex({ redis, prefix: settings.statePrefix }),
+    // Shared by every instance: a transfer's two sides, and the quotas the quota consumer loads.
+    custody: createRedisCustodyLedger({ redis, prefix: settings.statePrefix }),
+    quotas,
+  });
   reloader.attach(pipeline);
 
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });

@@ -38,6 +38,14 @@ export interface KeyBuilder {
   producerQuotas(producerId: string): string;
   /** Which producer a quota is filed under, so a quota moved to another producer leaves the first. */
   quotaOwner(quotaId: string): string;
+  /** Both sides of one domestic transfer (redis-custody-ledger.ts): its own slot, shared by seller and buyer. */
+  custody(shipmentId: string): string;
+  /** The shared watermark: latest occurredAt per report-topic partition, and the watermark itself. */
+  watermark(): string;
+  /** Producers of one partition with pending rule timers or outboxes, scored by when. */
+  timerIndex(partition: number): string;
+  /** The partitions that have a timer index. */
+  timerPartitions(): string;
 }
 
 /**
@@ -100,5 +108,15 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
       assertKeyPart(quotaId, 'quotaId');
       return key(`quota:${quotaId}`, 'owner');
     },
+    custody(shipmentId) {
+      assertKeyPart(shipmentId, 'shipmentId');
+      return key(`custody:${shipmentId}`, 'sides');
+    },
+    watermark: () => key('engine', 'watermark'),
+    timerIndex(partition) {
+      if (!Number.isSafeInteger(partition) || partition < 0) throw new ReeError('REE_ERR_STATE', `partition ${partition} is not a partition number`);
+      return key('engine', `timers:${partition}`);
+    },
+    timerPartitions: () => key('engine', 'timer-partitions'),
   };
 }
