@@ -20,6 +20,7 @@ import { ruleStateOf } from '../../src/state/rule-state.ts';
 import { paramsFrom, ruleInput } from '../helpers/builders.ts';
 import { createPipeline } from '../../src/pipeline/pipeline.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { createMemoryQuotaRegister } from '../../src/state/quota-register.ts';
 import { Rng } from '../../src/sim/random.ts';
 import { simulate, simulateRecords } from '../../src/sim/simulate.ts';
 import type { Label, RecordingLine, SimResult } from '../../src/sim/types.ts';
@@ -34,7 +35,8 @@ const digest = (r: SimResult): string => createHash('sha256').update(JSON.string
 /** Replays a simulation through the detector as `replay` would: reference records in file order, reports in batches. */
 async function detect(records: RecordingLine[]): Promise<Alert[]> {
   const store = createMemoryStore();
-  const pipeline = createPipeline({ store, rules: loadRulesFile(), catalogue: loadCatalogue(), now: () => 0 });
+  const quotas = createMemoryQuotaRegister();
+  const pipeline = createPipeline({ store, quotas, rules: loadRulesFile(), catalogue: loadCatalogue(), now: () => 0 });
   const alerts: Alert[] = [];
   let batch: Report[] = [];
   const flush = async () => {
@@ -56,8 +58,8 @@ async function detect(records: RecordingLine[]): Promise<Alert[]> {
       await pipeline.markPublished(found);
       alerts.push(...found);
     } else if (kind === 'quotas') {
-      // The pipeline reads quotas once rules run on engine state; quotaFindings below checks them meanwhile.
-      continue;
+      await flush();
+      await quotas.putQuota(productionQuota.parse(line.value));
     } else {
       batch.push(validateReport(kind as ReportKind, line.value));
       if (batch.length >= 500) await flush();
@@ -69,7 +71,8 @@ async function detect(records: RecordingLine[]): Promise<Alert[]> {
 
 /**
  * quota-overrun's first findings over a simulation, the stream read in order with each producer's
- * rule state kept and its quotas as they stand when a report arrives, as the pipeline runs it.
+ * rule state kept and its quotas as they stand when a report arrives, as the pipeline runs it: the
+ * rule alone, so a label that disagrees with it is told apart from the pipeline's wiring.
  */
 function quotaFindings(records: RecordingLine[]): AlertDraft[] {
   const quotas = new Map<string, ProductionQuota>();
