@@ -11,6 +11,8 @@ export interface QuotaFinding {
   /** The report that first took the year's total over the quota: the finding's subject. */
   crossingReportId: string;
   crossingOccurredAt: number;
+  /** The year's total (kg) the last published revision reported: updates wait for it to grow enough. */
+  publishedKg: number;
 }
 
 export class QuotaFindings extends WholeCell<Record<string, QuotaFinding>> {

@@ -5,8 +5,9 @@
  * (RULE-EVIDENCE.md), so output past it is either an overrun or ore that will leave off the books.
  *
  * One finding per quota and year. The production report that first takes the total over is its
- * subject; each later production of the quota's materials in that year publishes the finding
- * again (same alertId, next revision) with the new total, at most once per report.
+ * subject; later production of the quota's materials in that year publishes the finding again
+ * (same alertId, next revision) with the new total once it has grown by `updateStepPct` of the
+ * quota since the last revision, at most once per report.
  *
  * Totals are kept per year and material whether or not a quota is known, so a quota that arrives
  * after some of the year's production still sees all of it: the first production report judged
@@ -37,6 +38,12 @@ export const quotaOverrunParams = z.object({
    * cap, and the score (and so the severity) already grows with the size of the overrun.
    */
   tolerancePct: z.number().min(0).max(100).default(0),
+  /**
+   * An update (next revision) once the total has grown by this percentage of quotaKg since the
+   * last published one. A plant runs daily: an update per run would bury the lead in repeats,
+   * while 5 % moves the score by 0.05, so each update says something (0: every report).
+   */
+  updateStepPct: z.number().min(0).max(100).default(5),
 });
 export type QuotaOverrunParams = z.output<typeof quotaOverrunParams>;
 
@@ -135,9 +142,10 @@ export const quotaOverrun = defineRule({
       if (!overrun) continue;
       const key = `${quota.quotaId}|${year}`;
       const held = findings.get(key);
+      if (held && overrun.totalKg - held.publishedKg < roundKg((quota.quotaKg * p.updateStepPct) / 100)) continue;
       const finding: QuotaFinding = held
-        ? { ...held, revision: held.revision + 1 }
-        : { revision: 1, crossingReportId: e.reportId, crossingOccurredAt: e.occurredAt };
+        ? { ...held, revision: held.revision + 1, publishedKg: overrun.totalKg }
+        : { revision: 1, crossingReportId: e.reportId, crossingOccurredAt: e.occurredAt, publishedKg: overrun.totalKg };
       findings.set(key, finding);
       drafts.push(draftOf(e, overrun, finding, p));
     }

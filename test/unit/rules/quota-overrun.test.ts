@@ -30,13 +30,14 @@ const subjects = (drafts: AlertDraft[]) => drafts.map((d) => [d.subjectEventIds,
 
 describe('quota-overrun parameters', () => {
   it('counts mining and separation with no tolerance by default', () => {
-    expect(quotaOverrunParams.parse({})).toEqual({ stages: ['MINING', 'SEPARATION'], tolerancePct: 0 });
+    expect(quotaOverrunParams.parse({})).toEqual({ stages: ['MINING', 'SEPARATION'], tolerancePct: 0, updateStepPct: 5 });
   });
 
   it.each([
     ['an empty stage list', { stages: [] }],
     ['an unknown stage', { stages: ['SMELTING'] }],
     ['a negative tolerance', { tolerancePct: -1 }],
+    ['an update step over 100 %', { updateStepPct: 101 }],
   ])('rejects %s', (_, raw) => {
     expect(quotaOverrunParams.safeParse(raw).success).toBe(false);
   });
@@ -99,6 +100,17 @@ describe('quota-overrun', () => {
     expect(last!.summary).toContain('took it further over');
   });
 
+  it.each([
+    // 10 t quota: the default step is 500 kg of further production.
+    ['the default 5 % step', {}, [11_000, 11_400, 11_499.999, 11_500, 11_999.999, 12_000], [1, 2, 3]],
+    ['every report with no step', { updateStepPct: 0 }, [11_000, 11_001, 11_002], [1, 2, 3]],
+  ])('publishes an update only once the total has grown by %s', (_, params, totals, revisions) => {
+    const feed = totals.map((t, i) => made(t - (totals[i - 1] ?? 9_000), i + 1));
+    const { drafts } = run([made(9_000, 0), ...feed], [Q], params);
+    expect(drafts.map((d) => d.revision)).toEqual(revisions);
+    expect(drafts.at(-1)!.evidence.producedKg).toBe(String(totals.at(-1)));
+  });
+
   it('judges each quota and year on its own: next year starts from zero', () => {
     const q2026 = quota({ ...Q, quotaId: 'Q-P1-2026', year: 2026 });
     const next = Date.UTC(2026, 0, 1) - Y2025;
@@ -135,7 +147,7 @@ describe('quota-overrun', () => {
   });
 
   it('gives the same findings when the reports are fed again to a fresh detector (replay = live)', () => {
-    const feed = [made(6_000, 1), made(3_000, 2, { material: 'LA_OXIDE' }), made(2_000, 3), made(400, 4)];
+    const feed = [made(6_000, 1), made(3_000, 2, { material: 'LA_OXIDE' }), made(2_000, 3), made(600, 4)];
     const live = run(feed).drafts;
     const replay = run(feed).drafts;
     expect(replay).toEqual(live);
@@ -143,13 +155,13 @@ describe('quota-overrun', () => {
   });
 
   it('carries on from saved state on another instance: same finding, next revision', () => {
-    const feed = [made(9_000, 1), made(2_000, 2), made(300, 3)];
+    const feed = [made(9_000, 1), made(2_000, 2), made(600, 3)];
     const first = run(feed.slice(0, 2));
     const saved = new Map([...first.states.get('P1')!.drainChanges()].map(([field, text]) => [field, text!]));
     const other = ruleHarness(quotaOverrun, paramsFrom(quotaOverrunParams), { quotas: [Q] });
     other.states.set('P1', new ProducerState('P1', saved));
     const [update] = other.feed(feed.slice(2));
     expect(update).toMatchObject({ findingKey: first.drafts[0]!.findingKey, revision: 2, subjectEventIds: [feed[1]!.event.reportId] });
-    expect(update!.evidence.producedKg).toBe('11300');
+    expect(update!.evidence.producedKg).toBe('11600');
   });
 });
