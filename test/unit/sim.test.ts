@@ -22,6 +22,7 @@ import { createPipeline } from '../../src/pipeline/pipeline.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import { createMemoryQuotaRegister } from '../../src/state/quota-register.ts';
 import { Rng } from '../../src/sim/random.ts';
+import { yearsOf } from '../../src/sim/quotas.ts';
 import { simulate, simulateRecords } from '../../src/sim/simulate.ts';
 import type { Label, RecordingLine, SimResult } from '../../src/sim/types.ts';
 import { writeLabels, writeSimulation } from '../../src/sim/write-recording.ts';
@@ -215,6 +216,14 @@ describe('simulator', () => {
       // Before any report: the year's first production is judged against them.
       const firstReport = clean.records.findIndex((r) => r.topic === TOPICS.production);
       expect(clean.records.findIndex((r) => r.topic === TOPICS.quotas)).toBeLessThan(firstReport);
+    });
+
+    it.each([
+      ['inside one year', '2025-06-02', 30, [2025]],
+      ['across New Year', '2025-12-20', 20, [2025, 2026]],
+      ['ending on 31 December', '2025-12-02', 30, [2025]],
+    ])('issues quotas for each year the run touches: %s', (_, start, days, years) => {
+      expect(yearsOf(Date.parse(start) / 86_400_000, days)).toEqual(years);
     });
 
     it('keeps clean production well under quota', () => {
