@@ -198,7 +198,19 @@ async function openDetector(
   const licenceConsumer = createLicenceConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.licences`, topic: topics.licences, store });
   const quotaConsumer = createQuotaConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.quotas`, topic: topics.quotas, quotas });
   const watchlistConsumer = createWatchlistConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.watchlist`, topic: topics.watchlist, pipeline, alerts });
-  const reportConsumer = createReportConsumer({ ...consumerBase, groupId: settings.groupId, topics, concurrency: settings.concurrency, pipeline, alerts });
+  const reportConsumer = createReportConsumer({
+    ...consumerBase,
+    groupId: settings.groupId,
+    topics,
+    concurrency: settings.concurrency,
+    pipeline,
+    alerts,
+    // Fencing on assignment: a new epoch, and nothing kept from before (the interim owner may have written since).
+    onAssigned: async () => {
+      await store.durability.renewEpoch();
+      store.engine.dropAll();
+    },
+  });
   reportConsumerRunning = reportConsumer.running;
   state.started = true;
 

@@ -11,6 +11,8 @@ import { groupTiming } from '../kafka/group-timing.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { DecodeOutcome } from '../codec/decode.ts';
 import type { Report } from '../domain/events.ts';
+import { ReeError } from '../errors.ts';
+import { retry } from '../ops/retry.ts';
 import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
 import { decodeReportBatch, eventTimesOf, handleReportBatch, type BatchDeps, type ReportBatch } from './handle-batch.ts';
 
@@ -25,6 +27,12 @@ export interface ReportConsumerDeps extends BatchDeps {
   /** Called when kafkajs has stopped the consumer and will not restart it. */
   onFatal?: (err: unknown) => void;
   sessionTimeoutMs?: number;
+  /**
+   * Called on every partition assignment, awaited before the next batch: renew the ownership epoch
+   * and forget the producer state held in memory, so a partition that comes back is reloaded with
+   * what its interim owner wrote (src/state/engine/README.md, "Fencing").
+   */
+  onAssigned?: (() => Promise<void>) | undefined;
 }
 
 /** The broker's longest wait on a fetch with nothing new: how soon a held partition can go again. */
@@ -45,6 +53,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
   /** Partition indexes of the report topics this member owns (co-partitioned: the same on every topic). */
   let owned: readonly number[] = [];
   const batchDeps = { ...deps, ownedPartitions: () => owned };
+  /** The assignment's epoch renewal; every batch waits for it. */
+  let assigned: Promise<void> = Promise.resolve();
 
   return {
     async start() {
@@ -64,6 +74,12 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         joined = true;
         const reportTopics = Object.entries(e.payload.memberAssignment).filter(([topic]) => kindOf.has(topic));
         owned = [...new Set(reportTopics.flatMap(([, partitions]) => partitions))].sort((a, b) => a - b);
+        if (deps.onAssigned) {
+          const onAssigned = deps.onAssigned;
+          assigned = retry(onAssigned, { onRetry: (err, attempt) => deps.logger.warn({ err, attempt }, 'retrying the epoch renewal of an assignment') });
+          // Awaited by the next batch, which fails (and is redelivered) if it could not be done.
+          assigned.catch(() => undefined);
+        }
         deps.logger.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
       });
       consumer.on(consumer.events.CRASH, (e) => {
@@ -168,7 +184,19 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
             return;
           }
           const messages = take === batch.messages.length ? batch.messages : batch.messages.slice(0, take);
-          const outcome = await handleReportBatch(batchDeps, { ...whole, records: whole.records.slice(0, take) }, decoded.slice(0, take));
+          await assigned;
+          let outcome: Awaited<ReturnType<typeof handleReportBatch>>;
+          try {
+            outcome = await handleReportBatch(batchDeps, { ...whole, records: whole.records.slice(0, take) }, decoded.slice(0, take));
+          } catch (err) {
+            // Another owner has claimed these producers: the partition is no longer ours. Nothing is
+            // committed; the rebalance hands the batch to the new owner.
+            if (err instanceof ReeError && err.code === 'REE_ERR_FENCED') {
+              deps.logger.warn({ topic: batch.topic, partition: batch.partition, err: err.message }, 'batch fenced off by a newer owner; not committed');
+              return;
+            }
+            throw err;
+          }
           const last = messages[messages.length - 1]!;
           resolveOffset(last.offset);
           // A whole batch may end in control records that kafkajs filtered out; offsetLag counts past them.

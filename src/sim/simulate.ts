@@ -95,6 +95,11 @@ interface Arrival {
   grams: number;
 }
 
+interface LastReport {
+  reportId: string;
+  occurredAt: number;
+}
+
 interface DeclarationOverride {
   declaredG: number;
   onEmitted: (reportId: string) => void;
@@ -184,8 +189,30 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
   const quotaTracker = new QuotaTracker();
   outbox.preload(licenceLines);
 
+  // Each producer's report with the latest occurredAt so far: what a silence is measured from.
+  const lastReports = new Map<string, LastReport>();
   const emit = (topic: string, key: string, timestamp: number, value: RecordingLine['value']) => {
     outbox.push({ topic, key, timestamp, value });
+    if ('reportId' in value) {
+      const held = lastReports.get(value.producerId);
+      if (!held || value.occurredAt > held.occurredAt || (value.occurredAt === held.occurredAt && value.reportId > held.reportId)) {
+        lastReports.set(value.producerId, { reportId: value.reportId, occurredAt: value.occurredAt });
+      }
+    }
+  };
+  // Producers that stopped reporting (reporting-gap anomalies): the day index they report again from.
+  const silencedUntil = new Map<string, number>();
+  const silent = (id: string): boolean => (silencedUntil.get(id) ?? -1) > day;
+  // What other injectors may pick from: a silent producer must stay silent for its label to hold.
+  let activeWorld: World | undefined;
+  let activeWorldDay = -1;
+  const worldForInjectors = (): World => {
+    if (silencedUntil.size === 0) return world;
+    if (activeWorld && activeWorldDay === day) return activeWorld;
+    const active = (p: SimProducer) => !silent(p.id);
+    activeWorld = { ...world, producers: world.producers.filter(active), chainOrder: world.chainOrder.filter(active) };
+    activeWorldDay = day;
+    return activeWorld;
   };
 
   // Books, opened with a few days of inputs and some finished stock so production starts at once.
@@ -403,12 +430,12 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
           c.need / targetOf(c.id, material) - a.need / targetOf(a.id, material) || (a.id < c.id ? -1 : 1);
         const needs = buyers
           .map((id) => ({ id, need: needOf(id, material) }))
-          .filter((n) => n.need >= minLotG(material))
+          .filter((n) => n.need >= minLotG(material) && !silent(n.id))
           .sort(byUrgency);
         // Regular customers first; stock still piling up goes to whoever is short (a spot sale),
         // so a supplier with few customers does not sit on stock while other plants stand idle.
         if (excess > pr.capacityKg * 3 * 1000) {
-          const spot = rng.sample(buyersOf.get(material) ?? [], 12).filter((id) => !buyers.includes(id));
+          const spot = rng.sample(buyersOf.get(material) ?? [], 12).filter((id) => !buyers.includes(id) && !silent(id));
           const best = spot.map((id) => ({ id, need: needOf(id, material) })).sort(byUrgency)[0];
           if (best && best.need >= minLotG(material)) needs.push(best);
         }
@@ -479,7 +506,7 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     dayStart,
     days,
     rng: anomalyRng,
-    world,
+    world: worldForInjectors(),
     catalogue,
     licences: ledger,
     stockG: (id, material) => stockOf(book(id), material),
@@ -514,6 +541,12 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
       quotaTracker.watch(quota, onCrossing);
     },
     label: (variant, l) => label(injectorRule, variant, l),
+    silent,
+    silence: (id, forDays) => {
+      silencedUntil.set(id, day + 1 + forDays);
+      activeWorld = undefined;
+    },
+    lastReport: (id) => lastReports.get(id),
   });
 
   /** Counts a record as it reaches the stream, and follows production against quotas in stream order. */
@@ -532,10 +565,10 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     const calendar = seasonalFactor(utcDay) * holidayFactor(utcDay);
     for (const p of world.chainOrder) {
       const factor = workFactor(utcDay, p.saturdayShift) * calendar;
-      if (factor > 0) produce(p, book(p.id), factor * Math.min(1.15, Math.max(0.8, rng.normal(1, 0.06))));
+      if (factor > 0 && !silent(p.id)) produce(p, book(p.id), factor * Math.min(1.15, Math.max(0.8, rng.normal(1, 0.06))));
     }
     const shippingDay = workFactor(utcDay, false) > 0 || (workFactor(utcDay, true) > 0 && rng.chance(0.3));
-    if (shippingDay) for (const p of world.chainOrder) shipOut(p, book(p.id));
+    if (shippingDay) for (const p of world.chainOrder) if (!silent(p.id)) shipOut(p, book(p.id));
     for (const a of endOfDayArrivals.splice(0)) arrive(a);
 
     if (anomalies) {
@@ -551,7 +584,7 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
       for (const a of endOfDayArrivals.splice(0)) arrive(a);
     }
 
-    for (const p of world.chainOrder) if (declaresOn(p, day, startDay)) declare(p, book(p.id));
+    for (const p of world.chainOrder) if (declaresOn(p, day, startDay) && !silent(p.id)) declare(p, book(p.id));
 
     for (const line of outbox.takeBefore(dayStart + DAY_MS)) yield streamed(line);
   }

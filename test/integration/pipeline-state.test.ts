@@ -27,6 +27,10 @@ afterEach(async () => {
 
 /** One detector's state on Redis under `prefix`: its own connection, engine (empty memory), watermark and index. */
 function detector(prefix: string, tally: TallyRule = createTallyRule()): { pipeline: Pipeline; tally: TallyRule } {
+  return detectorWithStore(prefix, tally);
+}
+
+function detectorWithStore(prefix: string, tally: TallyRule = createTallyRule()) {
   const redis = new Redis(redisUrl());
   const store = createEngineRedisStore({ redis, prefix });
   opened.push(store);
@@ -37,7 +41,7 @@ function detector(prefix: string, tally: TallyRule = createTallyRule()): { pipel
     watermark: createRedisWatermark({ redis, prefix, allowedLatenessMs: 0 }),
     timerIndex: createRedisTimerIndex({ redis, prefix }),
   });
-  return { pipeline, tally };
+  return { pipeline, tally, store };
 }
 
 const made = (producerId: string, occurredAt: number): Report =>
@@ -94,6 +98,26 @@ describe('rule state on Redis', () => {
     await next.pipeline.markPublished(resent);
     expect(await next.pipeline.process(rs, on(0)(rs))).toEqual([]);
     expect(await next.pipeline.fireTimers([0])).toEqual([]);
+  });
+
+  it("refuses a paused old owner's late save and leaves the new owner's state intact", async () => {
+    const prefix = uniquePrefix('rule-zombie');
+    prefixes.push(prefix);
+    const old = detectorWithStore(prefix);
+    const a = made('P1', at(D0, 1));
+    await batch(old.pipeline, [a]);
+    // The partition moves: the new owner takes a newer epoch and claims P1 on its first load.
+    const owner = detectorWithStore(prefix);
+    await owner.store.durability.renewEpoch();
+    const b = made('P1', at(D0, 2));
+    await batch(owner.pipeline, [b]);
+    // The old owner wakes up with P1 still in memory and saves a batch of its own.
+    await expect(old.pipeline.process([made('P1', at(D0, 3))], on(0)([made('P1', at(D0, 3))]))).rejects.toMatchObject({ code: 'REE_ERR_FENCED' });
+    // The new owner's tally is [a, b] and grows on from there, untouched by the zombie's report.
+    const restarted = detector(prefix);
+    const c = made('P1', at(D0, 4));
+    const grown = await batch(restarted.pipeline, [c]);
+    expect(grown.filter((x) => x.evidence.tally !== undefined).map((x) => x.subjectEventIds)).toEqual([[a, b, c].map((r) => r.event.reportId)]);
   });
 
   it('shares one watermark between instances: the minimum over partitions with data, never moving back', async () => {

@@ -282,7 +282,9 @@ describe('replay: determinism', () => {
     const first = await replay(lines, 2000);
     expect(first.dead).toEqual([]);
     // The recording is only a test of determinism if it exercises every rule.
-    expect(new Set(first.alerts.map((a) => a.ruleId))).toEqual(new Set(RULES.map((r) => r.id)));
+    // reporting-gap judges silence on timers, which the pipeline does not run yet (engine branch);
+    // when it does, give this recording a producer that goes quiet for three weeks and drop the filter.
+    expect(new Set(first.alerts.map((a) => a.ruleId))).toEqual(new Set(RULES.map((r) => r.id).filter((id) => id !== 'reporting-gap')));
     expect(new Set(first.alerts.map((a) => a.alertId)).size).toBe(first.alerts.length);
 
     for (const batchSize of [2000, 1, 7]) {

@@ -34,7 +34,7 @@ const fakeDecoder = {
 };
 const quietBatchDeps = {
   decoder: fakeDecoder as never,
-  pipeline: { process: async () => [], markPublished: async () => undefined, gate: createPublishGate() } as never,
+  pipeline: { process: async () => [], fireTimers: async () => [], markPublished: async () => undefined, gate: createPublishGate() } as never,
   alerts: { publish: async () => undefined },
   deadLetters: { send: async () => undefined },
 };

@@ -199,7 +199,10 @@ describe('simulator', () => {
     it('labels point at reports in the recording and cover every rule with an injector', () => {
       const ids = new Set(run.records.map((r) => (r.value as { reportId?: string }).reportId));
       for (const label of run.labels) for (const id of label.subjectEventIds) expect(ids.has(id), id).toBe(true);
-      expect(Object.keys(run.stats.labelsByRule).sort()).toEqual([...new Set(INJECTORS.map((i) => i.ruleId))].sort());
+      // An injector whose finding needs more days at the end than a 30-day run has (reporting-gap) injects nothing here.
+      const fitting = INJECTORS.filter((i) => run.stats.days - 1 - i.tailDays >= 1);
+      expect(fitting.length).toBeGreaterThanOrEqual(INJECTORS.length - 1);
+      expect(Object.keys(run.stats.labelsByRule).sort()).toEqual([...new Set(fitting.map((i) => i.ruleId))].sort());
       expect(new Set(run.labels.map((l) => l.anomalyId)).size).toBe(run.labels.length);
     });
   });

@@ -9,6 +9,7 @@ import { hsMisdeclarationInjector } from './hs-misdeclaration.ts';
 import type { Injector } from './injector.ts';
 import { licenceQuotaInjector } from './licence-quota-exceeded.ts';
 import { quotaOverrunInjector } from './quota-overrun.ts';
+import { reportingGapInjector } from './reporting-gap.ts';
 import { unlicensedClientInjector } from './unlicensed-client.ts';
 import { undervaluationInjector } from './undervaluation.ts';
 import { volumeMismatchInjector } from './volume-mismatch.ts';
@@ -28,4 +29,5 @@ export const INJECTORS: readonly Injector[] = [
   watchlistMatchInjector,
   firstDeclarationInjector,
   quotaOverrunInjector,
+  reportingGapInjector,
 ];

@@ -85,6 +85,12 @@ export interface InjectionContext {
    * report whose arrival, in stream order, first takes the year's total over it.
    */
   reissueQuota(quota: ProductionQuota, onCrossing: (report: ProductionReport) => void): void;
+  /** The producer is silenced (reporting-gap): it makes, ships, receives and declares nothing. */
+  silent(producerId: string): boolean;
+  /** Silences the producer from now (after today's traffic) for `days` more days (Infinity: to the end). */
+  silence(producerId: string, days: number): void;
+  /** The producer's report with the latest occurredAt emitted so far (receipts can be dated a day or two ahead). */
+  lastReport(producerId: string): { reportId: string; occurredAt: number } | undefined;
 }
 
 export interface Injector {

@@ -14,6 +14,8 @@ function overrun(ctx: InjectionContext): boolean {
   for (const l of rng.shuffled(licences.all)) {
     if (l.overrun || !licences.validOn(l, occurredAt) || !licences.knownAt(l, occurredAt)) continue;
     const exporterId = l.licence.exporterId;
+    // A producer silenced by a reporting-gap anomaly files nothing until it resumes.
+    if (ctx.silent(exporterId)) continue;
     for (const material of rng.shuffled(l.licence.materials)) {
       const stock = Math.floor(ctx.stockG(exporterId, material) / 1000) * 1000;
       const left = l.quotaG - l.usedG;

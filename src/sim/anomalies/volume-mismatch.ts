@@ -26,7 +26,7 @@ function oversizedShipment(ctx: InjectionContext): boolean {
       if (ctx.tainted(p.id, material) || stock < 0) continue;
       // Domestic to a regular buyer, or abroad when the goods need no licence: either way the
       // shipment breaks only the mass balance.
-      const buyers = p.buyers.get(material) ?? [];
+      const buyers = (p.buyers.get(material) ?? []).filter((b) => !ctx.silent(b));
       const link = p.clients.find((l) => l.materials.includes(material));
       let direction: 'DOMESTIC' | 'EXPORT';
       let clientId: string;

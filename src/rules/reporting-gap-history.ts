@@ -1,0 +1,103 @@
+/**
+ * reporting-gap's state for one producer: its distinct report days (the cadence), its newest
+ * report, and the open gaps. A gap is opened after a report (its anchor) and stays open while no
+ * report with an occurredAt in (anchor, anchor + allowed gap] is known; `next` is the earliest
+ * report after the anchor seen so far. Keeping the anchor's `next` rather than only "the latest
+ * report" is what makes the verdict depend on event times alone: a report far past the due time
+ * does not close the gap before it (the silence happened), and a late report inside it does.
+ */
+import { WholeCell } from '../state/engine/cell.ts';
+import type { Cadence } from './reporting-cadence.ts';
+
+/**
+ * Report days kept, newest first: the largest cadenceGaps (120) plus room for gaps over the cap
+ * that learning skips, so a judged anchor always has its whole window.
+ */
+export const REPORT_DAYS_KEPT = 160;
+
+export interface ReportRef {
+  at: number;
+  reportId: string;
+}
+
+export interface OpenGap extends ReportRef {
+  /** The earliest report after the anchor seen so far; null while none is known. */
+  next: number | null;
+  dueAt: number;
+  cadence: Cadence;
+}
+
+interface HistoryData {
+  days: number[];
+  latest: ReportRef | null;
+  open: OpenGap[];
+}
+
+/** Later event time wins; the same instant is ordered by reportId so every replica picks the same one. */
+export const isAfter = (a: ReportRef, b: ReportRef): boolean => a.at > b.at || (a.at === b.at && a.reportId > b.reportId);
+
+export class ReportingHistory extends WholeCell<HistoryData> {
+  private days: number[] = [];
+  private newest: ReportRef | null = null;
+  private gaps: OpenGap[] = [];
+
+  get latest(): ReportRef | null {
+    return this.newest;
+  }
+
+  /** Open gaps, oldest anchor first. */
+  get open(): readonly OpenGap[] {
+    return this.gaps;
+  }
+
+  /** Report days up to and including `day`, ascending. */
+  daysUpTo(day: number): readonly number[] {
+    return this.days.filter((d) => d <= day);
+  }
+
+  /** Adds a report day; returns whether it was new. Keeps the newest REPORT_DAYS_KEPT days whatever the arrival order. */
+  addDay(day: number): boolean {
+    let i = this.days.length;
+    while (i > 0 && this.days[i - 1]! > day) i -= 1;
+    if (i > 0 && this.days[i - 1] === day) return false;
+    this.days.splice(i, 0, day);
+    if (this.days.length > REPORT_DAYS_KEPT) this.days.splice(0, this.days.length - REPORT_DAYS_KEPT);
+    this.changed();
+    return true;
+  }
+
+  setLatest(report: ReportRef): void {
+    this.newest = report;
+    this.changed();
+  }
+
+  openGap(gap: OpenGap): void {
+    this.gaps.push(gap);
+    this.gaps.sort((a, b) => a.at - b.at || (a.reportId < b.reportId ? -1 : 1));
+    this.changed();
+  }
+
+  closeGap(reportId: string): void {
+    this.gaps = this.gaps.filter((g) => g.reportId !== reportId);
+    this.changed();
+  }
+
+  /** Records a change to an open gap the caller modified in place. */
+  touched(): void {
+    this.changed();
+  }
+
+  find(reportId: string): OpenGap | undefined {
+    return this.gaps.find((g) => g.reportId === reportId);
+  }
+
+  protected toData(): HistoryData {
+    return { days: this.days, latest: this.newest, open: this.gaps };
+  }
+
+  protected fromData(data: HistoryData): void {
+    this.days = data.days;
+    this.newest = data.latest;
+    this.gaps = data.open;
+  }
+}
