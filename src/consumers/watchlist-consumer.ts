@@ -6,12 +6,12 @@
  */
 import type { Decoder } from '../codec/decode.ts';
 import type { WatchlistEntry } from '../domain/events.ts';
-import { InvalidRecordError } from '../errors.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { retry } from '../ops/retry.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { AlertSink } from '../producers/alert-sink.ts';
-import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
+import type { DeadLetterSink } from '../producers/dead-letter-sink.ts';
+import { latestRecords } from './latest-records.ts';
 import { createCompactedTopicConsumer, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
 
 export interface WatchlistConsumerDeps extends CompactedTopicConsumerDeps {
@@ -27,23 +27,9 @@ export type WatchlistConsumer = CompactedTopicConsumer;
 export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistConsumer {
   return createCompactedTopicConsumer(deps, 'watchlist', async (batch) => {
     const onRetry = (err: unknown, attempt: number) => deps.logger.warn({ err, attempt, topic: batch.topic, partition: batch.partition }, 'retrying watchlist batch step');
-    const dead: DeadLetter[] = [];
     const decoded = await retry(() => deps.decoder.decodeBatch(batch.messages.map((m) => m.value), (value) => deps.decoder.decodeWatchlistEntry(value)), { onRetry });
-    /** entryId → what the batch leaves it as (null: deleted); only the last record of each counts. */
-    const latest = new Map<string, WatchlistEntry | null>();
-    batch.messages.forEach((m, i) => {
-      const outcome = decoded[i]!;
-      const key = m.key?.toString('utf8');
-      const deadLetter = (error: InvalidRecordError) =>
-        dead.push({ key: m.key, value: m.value, headers: m.headers, error, topic: batch.topic, partition: batch.partition, offset: m.offset });
-      if (!outcome.ok) deadLetter(outcome.error);
-      else if (outcome.value === null) {
-        if (key) latest.set(key, null);
-        else deadLetter(new InvalidRecordError('REE_ERR_VALIDATION', 'key: a tombstone needs the entryId it deletes as its key'));
-      } else if (key && key !== outcome.value.entryId) {
-        deadLetter(new InvalidRecordError('REE_ERR_VALIDATION', `record key "${key}" is not the entryId "${outcome.value.entryId}"`));
-      } else latest.set(outcome.value.entryId, outcome.value);
-    });
+    // Only the last record of each entry counts.
+    const { latest, dead } = latestRecords<WatchlistEntry>(batch, decoded, 'entryId', (e) => e.entryId);
     const changes = [...latest].map(([entryId, entry]) => ({ entryId, entry }));
     const found = await deps.pipeline.gate.exclusive(async () => {
       const alerts = await retry(() => deps.pipeline.applyWatchlist(changes), { onRetry });

@@ -7,6 +7,7 @@ import { custodyGap } from './custody-gap.ts';
 import { destinationMismatch } from './destination-mismatch.ts';
 import { hsMisdeclaration } from './hs-misdeclaration.ts';
 import { licenceQuotaExceeded } from './licence-quota-exceeded.ts';
+import { quotaOverrun } from './quota-overrun.ts';
 import { reportingGap } from './reporting-gap.ts';
 import { RULE_IDS, type Rule } from './rule.ts';
 import { unlicensedClient } from './unlicensed-client.ts';
@@ -34,6 +35,7 @@ export const RULES: readonly Rule<any>[] = checkRuleList([
   undervaluation,
   hsMisdeclaration,
   watchlistMatch,
+  quotaOverrun,
   reportingGap,
   custodyGap,
 ]);

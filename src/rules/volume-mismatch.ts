@@ -1,6 +1,7 @@
 /**
  * volume-mismatch: mass balance. A producer cannot ship or consume more than it produced, received
- * and held; a declared stock must agree with the book. Both checks run only once a day's grace
+ * and held; a declared stock must agree with the book, and a first one can't imply a negative
+ * opening stock. Both checks run only once a day's grace
  * period has passed on the producer's clock, so late-arriving reports get their chance first.
  */
 import { z } from 'zod';
@@ -71,9 +72,46 @@ function deficitDraft(producerId: string, check: FiredCheck, p: VolumeMismatchPa
   };
 }
 
+/**
+ * A first declaration has no earlier stock to check against, but it implies the stock the producer
+ * held when tracking began: declared - (produced + received - consumed - shipped since then). That
+ * opening can't be negative, so a declaration below what the producer's own reports add up to
+ * (beyond tolerance) means goods left without a report. Above is an opening stock, not a finding.
+ */
+function firstDeclarationDraft(producerId: string, check: FiredCheck, declared: number, p: VolumeMismatchParams): AlertDraft | null {
+  const impliedOpening = roundKg(declared - check.bookKg);
+  const base = Math.max(Math.abs(check.bookKg), declared, available(check));
+  const tolerance = toleranceOf(p, base);
+  if (-impliedOpening <= tolerance) return null;
+  const shortfall = -impliedOpening;
+  return {
+    // The same key as any stock check of that day: one declaration, one finding.
+    findingKey: `stock|${producerId}|${check.material}|${check.day}`,
+    material: check.material,
+    score: clampScore(shortfall / Math.max(base, 1)),
+    producerId,
+    subjectEventIds: check.subjectIds,
+    summary: `${producerId} first declared ${tonnes(declared)} of ${check.material} on ${isoDay(check.day)}, ${tonnes(shortfall)} less than its own reports since tracking began leave it holding (${tonnes(check.bookKg)}): goods left without a report.`,
+    evidence: {
+      check: 'first-declaration',
+      ...periodEvidence(check, p),
+      declaredStockKg: kg(declared),
+      impliedOpeningStockKg: kg(impliedOpening),
+      shortfallKg: kg(shortfall),
+      gapPct: pct(shortfall / Math.max(base, 1)),
+      direction: 'below',
+      toleranceKg: kg(tolerance),
+    },
+    eventTime: dayEnd(check.day),
+    // Since tracking began: the book has no opening declaration.
+    windowStart: null,
+    windowEnd: dayEnd(check.day),
+  };
+}
+
 function stockDraft(producerId: string, check: FiredCheck, p: VolumeMismatchParams): AlertDraft | null {
-  // The first declaration is the opening stock: there is no book yet to compare it with.
-  if (check.opening === null || check.declaredKg === undefined) return null;
+  if (check.declaredKg === undefined) return null;
+  if (check.opening === null) return firstDeclarationDraft(producerId, check, check.declaredKg, p);
   const declared = check.declaredKg;
   // Both sides are kept to the gram; their difference is too, or float noise decides at the threshold.
   const gap = roundKg(declared - check.bookKg);
@@ -107,7 +145,7 @@ function stockDraft(producerId: string, check: FiredCheck, p: VolumeMismatchPara
 export const volumeMismatch = defineRule({
   id: 'volume-mismatch',
   version: 1,
-  description: 'Shipped or consumed beyond produced + received + stock after a grace period; declared stock differing from the book balance.',
+  description: 'Shipped or consumed beyond produced + received + stock after a grace period; declared stock differing from the book balance; a first declaration below what the reports since tracking began leave.',
   params: volumeMismatchParams,
   // The score is the deficit as a share of outflows: 10 % unexplained is already serious.
   bands: { MEDIUM: 0.1, HIGH: 0.3, CRITICAL: 0.6 },

@@ -13,7 +13,7 @@
  */
 import { topicNames, type TopicNames } from '../config/topics.ts';
 import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
-import type { InventoryReport, ProductionReport, ReceiptReport, ShipmentReport } from '../domain/events.ts';
+import type { InventoryReport, ProductionQuota, ProductionReport, ReceiptReport, ShipmentReport } from '../domain/events.ts';
 import { DAY_MS, HOUR_MS, dayOf } from '../domain/time.ts';
 import { INJECTORS } from './anomalies/index.ts';
 import type { InjectionContext, Injector, ProductionRequest, ShipmentRequest } from './anomalies/injector.ts';
@@ -24,6 +24,8 @@ import { Rng } from './random.ts';
 import type { Label, RecordingLine, SimResult, SimStats } from './types.ts';
 import { newRestrictedParty, type RestrictedParty } from './restricted-parties.ts';
 import { buildWorld, declaresOn, M, type Product, type SimProducer, type World } from './world.ts';
+import { quotasFor } from './quotas.ts';
+import { QuotaTracker } from './quota-tracker.ts';
 
 export const DEFAULT_START = '2025-06-02T00:00:00.000Z';
 /** Injection attempts per producer per day: about 30 anomalies in 100 producers x 30 days. */
@@ -85,6 +87,8 @@ interface Book {
   inTransit: Map<string, number>;
   /** Materials whose current reconciliation period already holds a volume-mismatch anomaly. */
   tainted: Set<string>;
+  /** The stock the run opened with, which no report ever shows the detector. */
+  opening: Map<string, number>;
 }
 
 interface Arrival {
@@ -178,6 +182,13 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     restrictedParties.push(party);
     licenceLines.push({ topic: topics.watchlist, key: party.entry.entryId, timestamp: listedAt, value: party.entry });
   }
+  // Quotas of mines and separation plants, issued before their year (quotas.ts).
+  const quotaByYear = new Map<string, ProductionQuota>();
+  for (const q of quotasFor(world, tag, startDay, days)) {
+    quotaByYear.set(`${q.producerId}|${q.year}`, q);
+    licenceLines.push({ topic: topics.quotas, key: q.quotaId, timestamp: q.issuedAt, value: q });
+  }
+  const quotaTracker = new QuotaTracker();
   outbox.preload(licenceLines);
 
   // Each producer's report with the latest occurredAt so far: what a silence is measured from.
@@ -212,7 +223,7 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     const stock = new Map<string, number>();
     for (const [material, perDay] of p.inputRate) stock.set(material, floorTo(perDay * rng.float(5, 10) * 1000, 100));
     for (const pr of p.products) stock.set(pr.material, floorTo(pr.capacityKg * pr.bufferDays * rng.float(1, 2) * 1000, 100));
-    books.set(p.id, { spec: p, stock, periodIn: new Map(), inTransit: new Map(), tainted: new Set() });
+    books.set(p.id, { spec: p, stock, periodIn: new Map(), inTransit: new Map(), tainted: new Set(), opening: new Map(stock) });
   }
   const book = (id: string): Book => books.get(id)!;
   const stockOf = (b: Book, material: string): number => b.stock.get(material) ?? 0;
@@ -337,6 +348,7 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
       reportedAt: occurredAt + reportDelay(r),
     };
     emit(topics.production, p.id, report.reportedAt, report);
+    quotaTracker.madeReport(report);
     return report;
   };
 
@@ -526,6 +538,14 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
       return party.entry;
     },
     overrideDeclaration: (id, material, declaredG, onEmitted) => void overrides.set(`${id}|${material}`, { declaredG, onEmitted }),
+    sinceStartG: (id, material) => stockOf(book(id), material) - (book(id).opening.get(material) ?? 0),
+    quotaOf: (id, year) => quotaByYear.get(`${id}|${year}`),
+    producedInYearG: (id, year, materials) => quotaTracker.madeG(id, year, materials),
+    reissueQuota: (quota, onCrossing) => {
+      quotaByYear.set(`${quota.producerId}|${quota.year}`, quota);
+      emit(topics.quotas, quota.quotaId, quota.issuedAt, quota);
+      quotaTracker.watch(quota, onCrossing);
+    },
     label: (variant, l) => label(injectorRule, variant, l),
     silent,
     silence: (id, forDays) => {
@@ -534,6 +554,13 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     },
     lastReport: (id) => lastReports.get(id),
   });
+
+  /** Counts a record as it reaches the stream, and follows production against quotas in stream order. */
+  const streamed = (line: RecordingLine): RecordingLine => {
+    byTopic[line.topic] = (byTopic[line.topic] ?? 0) + 1;
+    if (line.topic === topics.production) quotaTracker.streamedReport(line.value as ProductionReport);
+    return line;
+  };
 
   for (day = 0; day < days; day += 1) {
     const utcDay = startDay + day;
@@ -550,12 +577,12 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     if (shippingDay) for (const p of world.chainOrder) if (!silent(p.id)) shipOut(p, book(p.id));
     for (const a of endOfDayArrivals.splice(0)) arrive(a);
 
-    if (anomalies && day >= 1) {
+    if (anomalies) {
       for (const injector of injectors) {
         const lastDay = days - 1 - injector.tailDays;
-        if (day > lastDay) continue;
+        if (day > lastDay || (injector.firstDayOnly ? day !== 0 : day === 0)) continue;
         // Spread the injector's share of the budget over the days it may inject on.
-        const lambda = (rate * world.producers.length * (injector.weight / totalWeight) * days) / lastDay;
+        const lambda = (rate * world.producers.length * (injector.weight / totalWeight) * days) / (injector.firstDayOnly ? 1 : lastDay);
         const attempts = anomalyRng.poisson(lambda);
         for (let k = 0; k < attempts; k += 1) if (!injector.inject(context(injector.ruleId))) injectionsFailed += 1;
       }
@@ -565,15 +592,9 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
 
     for (const p of world.chainOrder) if (declaresOn(p, day, startDay) && !silent(p.id)) declare(p, book(p.id));
 
-    for (const line of outbox.takeBefore(dayStart + DAY_MS)) {
-      byTopic[line.topic] = (byTopic[line.topic] ?? 0) + 1;
-      yield line;
-    }
+    for (const line of outbox.takeBefore(dayStart + DAY_MS)) yield streamed(line);
   }
-  for (const line of outbox.takeAll()) {
-    byTopic[line.topic] = (byTopic[line.topic] ?? 0) + 1;
-    yield line;
-  }
+  for (const line of outbox.takeAll()) yield streamed(line);
 
   const producersByStage: Record<string, number> = {};
   for (const p of world.producers) producersByStage[p.stage] = (producersByStage[p.stage] ?? 0) + 1;

@@ -1,14 +1,14 @@
 /** What the simulator hands out: recording lines and labels in the formats of DESIGN.md. */
-import type { InventoryReport, Licence, ProductionReport, ReceiptReport, ShipmentReport, WatchlistEntry } from '../domain/events.ts';
+import type { InventoryReport, Licence, ProductionQuota, ProductionReport, ReceiptReport, ShipmentReport, WatchlistEntry } from '../domain/events.ts';
 import type { RuleId } from '../rules/rule.ts';
 
-export type SimEvent = ProductionReport | ShipmentReport | ReceiptReport | InventoryReport | Licence | WatchlistEntry;
+export type SimEvent = ProductionReport | ShipmentReport | ReceiptReport | InventoryReport | Licence | WatchlistEntry | ProductionQuota;
 
 /** One Kafka record of a recording: the event as JSON, times in epoch ms. */
 export interface RecordingLine {
   topic: string;
   key: string;
-  /** The record timestamp: reportedAt for reports; issuedAt, or the status change, for licences; listedAt for watchlist entries. */
+  /** The record timestamp: reportedAt for reports; issuedAt, or the status change, for licences; listedAt for watchlist entries; issuedAt for quotas. */
   timestamp: number;
   value: SimEvent;
 }

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -177,4 +178,30 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     await stop();
     throw err;
   }
+}
+
+/**
+ * A three-master cluster and a client of it for a whole test file, started before its tests and
+ * stopped after. Call at the top level; the getter gives the client inside tests and factories.
+ */
+export function useRedisCluster(): () => Cluster {
+  let handle: RedisClusterHandle | undefined;
+  let cluster: Cluster | undefined;
+  beforeAll(async () => {
+    handle = await startRedisCluster({ masters: 3, timeoutMs: 60_000 });
+    const client = new Cluster(handle.nodes, { redisOptions: { connectTimeout: 2_000 } });
+    cluster = client;
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve);
+      client.once('error', reject);
+    });
+  }, 90_000);
+  afterAll(async () => {
+    await cluster?.quit().catch(() => cluster?.disconnect());
+    await handle?.stop();
+  });
+  return () => {
+    if (!cluster) throw new Error('the test Redis Cluster is only up while tests run');
+    return cluster;
+  };
 }

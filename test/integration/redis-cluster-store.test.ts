@@ -3,8 +3,8 @@
  * each producer's keys hash to their own slot, so a script or pipeline that strayed across slots
  * or nodes would fail here, not in production.
  */
-import { Cluster } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Cluster } from 'ioredis';
+import { beforeAll, describe, expect, it } from 'vitest';
 import keySlot from 'cluster-key-slot';
 import { createEngineRedisStore } from '../../src/state/engine-store.ts';
 import { createKeyBuilder } from '../../src/state/keys.ts';
@@ -13,25 +13,14 @@ import { createRedisCustodyLedger } from '../../src/state/redis-custody-ledger.t
 import { createRedisStore } from '../../src/state/redis-store.ts';
 import type { StateUpdate } from '../../src/state/store.ts';
 import { describeCustodyLedgerContract } from '../helpers/custody-ledger-contract.ts';
-import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
+import { useRedisCluster } from '../helpers/redis-cluster.ts';
 import { deleteKeysWithPrefix, uniquePrefix } from '../helpers/redis-state.ts';
 import { describeStoreContract, sampleLicence } from '../helpers/store-contract.ts';
 
-let handle: RedisClusterHandle | undefined;
+const clusterClient = useRedisCluster();
 let cluster: Cluster;
-
-beforeAll(async () => {
-  handle = await startRedisCluster({ masters: 3, timeoutMs: 60_000 });
-  cluster = new Cluster(handle.nodes, { redisOptions: { connectTimeout: 2_000 } });
-  await new Promise<void>((resolve, reject) => {
-    cluster.once('ready', resolve);
-    cluster.once('error', reject);
-  });
-}, 90_000);
-
-afterAll(async () => {
-  await cluster?.quit().catch(() => cluster.disconnect());
-  await handle?.stop();
+beforeAll(() => {
+  cluster = clusterClient();
 });
 
 describeStoreContract('Redis Cluster', async () => {

@@ -2,34 +2,22 @@
  * The QuotaRegister contract on Redis and on a real three-master Redis Cluster: producers' quota
  * hashes and quota owners hash to their own slots, so a command straying across slots would fail here.
  */
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import keySlot from 'cluster-key-slot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createKeyBuilder } from '../../src/state/keys.ts';
 import { createRedisQuotaRegister } from '../../src/state/redis-quota-register.ts';
 import { quota, describeQuotaRegisterContract } from '../helpers/quota-register-contract.ts';
-import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
-import { deleteKeysWithPrefix, keysWithPrefix, redisUrl, uniquePrefix } from '../helpers/redis-state.ts';
+import { useRedisCluster } from '../helpers/redis-cluster.ts';
+import { deleteKeysWithPrefix, keysWithPrefix, uniquePrefix, useTestRedis } from '../helpers/redis-state.ts';
 
+const redisClient = useTestRedis();
+const clusterClient = useRedisCluster();
 let redis: Redis;
-let handle: RedisClusterHandle | undefined;
 let cluster: Cluster;
-
-beforeAll(async () => {
-  redis = new Redis(redisUrl(), { maxRetriesPerRequest: 2 });
-  await redis.ping();
-  handle = await startRedisCluster({ masters: 3, timeoutMs: 60_000 });
-  cluster = new Cluster(handle.nodes, { redisOptions: { connectTimeout: 2_000 } });
-  await new Promise<void>((resolve, reject) => {
-    cluster.once('ready', resolve);
-    cluster.once('error', reject);
-  });
-}, 90_000);
-
-afterAll(async () => {
-  await redis?.quit();
-  await cluster?.quit().catch(() => cluster.disconnect());
-  await handle?.stop();
+beforeAll(() => {
+  redis = redisClient();
+  cluster = clusterClient();
 });
 
 describeQuotaRegisterContract('Redis', async () => {

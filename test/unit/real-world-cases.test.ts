@@ -3,9 +3,12 @@
  * Dy-NdFeB declared as 8505119000, Tb oxide as nickel powder (HS 7504), 4,000 kg of magnets at
  * ~$27.7/kg next to 533 kg of Dy-NdFeB at a plausible ~$54.6/kg, a licence for Oman with ten
  * shipments to India, restricted parties under other romanisations (listed before and after the
- * export) and look-alike names that must not match; and domestic transfers between three plants
- * (RW-CG-*): received short, never, after grace, as another material, and whole, late within grace
- * or within the 2 % moisture of wet concentrate. Every label is found, nothing else fires.
+ * export) and look-alike names that must not match; a separation plant over its 500 t oxide quota, a
+ * quota issued after the year's production passed it, a mine under its 1,200 t quota; a mine whose
+ * first stock declaration is 14 t under what it reported mining, and one whose is above it; and
+ * domestic transfers between three plants (RW-CG-*): received short, never, after grace, as another
+ * material, and whole, late within grace or within the 2 % moisture of wet concentrate. Every label
+ * is found, nothing else fires.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -32,10 +35,10 @@ describe('real-world cases', () => {
       catalogue: testCatalogue(),
       onAlerts: (a) => void alerts.push(...a),
     });
-    expect(summary).toMatchObject({ deadLetters: 0, watchlist: 3, quotas: 1 });
+    expect(summary).toMatchObject({ deadLetters: 0, watchlist: 3, quotas: 3 });
     const result = backtest(alerts, labels);
     expect(result.overall).toMatchObject({ recall: 1, precision: 1 });
-    expect(new Set(labels.map((l) => l.ruleId))).toEqual(new Set(['custody-gap', 'destination-mismatch', 'hs-misdeclaration', 'undervaluation', 'watchlist-match', 'yield-anomaly']));
+    expect(new Set(labels.map((l) => l.ruleId))).toEqual(new Set(['custody-gap', 'destination-mismatch', 'hs-misdeclaration', 'quota-overrun', 'undervaluation', 'volume-mismatch', 'watchlist-match', 'yield-anomaly']));
   });
 
   it('tells the investigator what each real case was', async () => {
@@ -60,5 +63,11 @@ describe('real-world cases', () => {
       'receipt-mismatch:RW-CG-SH-5',
       'receipt-mismatch:RW-CG-SH-9',
     ]);
+    const of = (ruleId: string, producerId: string) => alerts.filter((a) => a.ruleId === ruleId && a.producerId === producerId);
+    expect(of('volume-mismatch', 'volume-mismatch-P-MINE').map((a) => a.evidence)).toMatchObject([{ check: 'first-declaration', impliedOpeningStockKg: '-14000' }]);
+    // The plant's overrun grows: the crossing Dy oxide run, then the next NdPr run (revision 2). Both
+    // are in one replay batch, and a finding is published at most once per batch: at its latest.
+    expect(of('quota-overrun', 'quota-overrun-P-SEP').map((a) => [a.revision, a.evidence.producedKg, a.subjectEventIds[0]])).toEqual([[2, '550000', 'quota-overrun-PRD-3']]);
+    expect(of('quota-overrun', 'quota-overrun-P-LATE')[0]!.evidence).toMatchObject({ overBeforeQuotaKnown: 'true', producedKg: '620000' });
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadRulesFile } from '../../src/config/rules-file.ts';
-import type { Alert, InventoryReport, Licence, ProductionReport, ReceiptReport, ShipmentReport, WatchlistEntry } from '../../src/domain/events.ts';
+import type { Alert, InventoryReport, Licence, ProductionQuota, ProductionReport, ReceiptReport, ShipmentReport, WatchlistEntry } from '../../src/domain/events.ts';
 import { RULES } from '../../src/rules/index.ts';
 import { ReeError } from '../../src/errors.ts';
 import { parseRecordingLine, readRecording, topicKindOf, type ParsedLine } from '../../src/pipeline/recording.ts';
@@ -30,6 +30,7 @@ const rec = {
   licence: (l: Licence, prefix = 'ree') => line(`${prefix}.licences.v1`, l.licenceId, l, l.issuedAt),
   tombstone: (licenceId: string, prefix = 'ree') => line(`${prefix}.licences.v1`, licenceId, null),
   watchlist: (w: WatchlistEntry, prefix = 'ree') => line(`${prefix}.watchlist.v1`, w.entryId, w, w.listedAt),
+  quota: (q: ProductionQuota, prefix = 'ree') => line(`${prefix}.quotas.v1`, q.quotaId, q, q.issuedAt),
 };
 
 /** Lines numbered from 1, as readRecording numbers a file with no blank lines. */
@@ -239,14 +240,18 @@ describe('replay: determinism', () => {
    * exports with no licence, P3 ships oxide it never produced (a deficit once the grace period
    * passes) and declares stock it lacks (P4 receives one of those transfers 5 kg short), P5 exports
    * plain magnets as nickel powder, through Hong Kong, for next to nothing, and to a restricted
-   * party. One shipment is delivered twice, as Kafka may.
+   * party; P6 separates more oxide than its 1 t quota for the year. One shipment is delivered
+   * twice, as Kafka may.
    */
   function twoWeeks(): string[] {
     const lines = [
       rec.licence(licence({ quotaKg: 150 })),
       rec.watchlist({ entryId: 'W-1', name: 'Zhang Weihong Trading Co., Ltd.', aliases: [], country: 'HK', reason: 'test', listedAt: at(D0, 1) }),
       rec.production(production({ quantityKg: 2000, occurredAt: at(D0, 6) })),
+      rec.quota({ quotaId: 'Q-P6', producerId: 'P6', year: 2025, materials: ['NDPR_OXIDE'], quotaKg: 1000, issuedAt: at(D0 - 11, 0) }),
     ];
+    const oxide = { producerId: 'P6', stage: 'SEPARATION' as const, material: 'NDPR_OXIDE' };
+    for (const day of [1, 3]) lines.push(rec.production(production({ ...oxide, quantityKg: 600, occurredAt: at(D0 + day, 7) })));
     const plain = { producerId: 'P5', clientId: 'C5', material: 'NDFEB_MAGNET', licenceId: null, quantityKg: 20 };
     lines.push(
       rec.shipment(shipment({ ...plain, hsCode: '7504001000', occurredAt: at(D0 + 1, 9) })),

@@ -10,12 +10,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadRulesFile } from '../../src/config/rules-file.ts';
 import { topicNames } from '../../src/config/topics.ts';
 import { loadCatalogue } from '../../src/domain/catalogue.ts';
-import { REPORT_SCHEMAS, licence as licenceSchema, watchlistEntry, type Alert, type Report, type ReportKind, type ShipmentReport } from '../../src/domain/events.ts';
+import { REPORT_SCHEMAS, licence as licenceSchema, productionQuota, watchlistEntry, type Alert, type ProductionQuota, type Report, type ReportKind, type ShipmentReport } from '../../src/domain/events.ts';
 import { validateLicence, validateReport, validateWatchlistEntry } from '../../src/domain/validate.ts';
 import { INJECTORS } from '../../src/sim/anomalies/index.ts';
+import { quotaOverrun, quotaOverrunParams } from '../../src/rules/quota-overrun.ts';
+import type { AlertDraft } from '../../src/rules/rule.ts';
+import { ProducerState } from '../../src/state/engine/producer-state.ts';
+import { ruleStateOf } from '../../src/state/rule-state.ts';
+import { paramsFrom, ruleInput } from '../helpers/builders.ts';
 import { createPipeline } from '../../src/pipeline/pipeline.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { createMemoryQuotaRegister } from '../../src/state/quota-register.ts';
 import { Rng } from '../../src/sim/random.ts';
+import { yearsOf } from '../../src/sim/quotas.ts';
 import { simulate, simulateRecords } from '../../src/sim/simulate.ts';
 import type { Label, RecordingLine, SimResult } from '../../src/sim/types.ts';
 import { writeLabels, writeSimulation } from '../../src/sim/write-recording.ts';
@@ -29,7 +36,8 @@ const digest = (r: SimResult): string => createHash('sha256').update(JSON.string
 /** Replays a simulation through the detector as `replay` would: reference records in file order, reports in batches. */
 async function detect(records: RecordingLine[]): Promise<Alert[]> {
   const store = createMemoryStore();
-  const pipeline = createPipeline({ store, rules: loadRulesFile(), catalogue: loadCatalogue(), now: () => 0 });
+  const quotas = createMemoryQuotaRegister();
+  const pipeline = createPipeline({ store, quotas, rules: loadRulesFile(), catalogue: loadCatalogue(), now: () => 0 });
   const alerts: Alert[] = [];
   let batch: Report[] = [];
   const flush = async () => {
@@ -54,6 +62,9 @@ async function detect(records: RecordingLine[]): Promise<Alert[]> {
       const found = await pipeline.applyWatchlist([{ entryId: entry.entryId, entry }]);
       await pipeline.markPublished(found);
       alerts.push(...found);
+    } else if (kind === 'quotas') {
+      await flush();
+      await quotas.putQuota(productionQuota.parse(line.value));
     } else {
       batch.push(validateReport(kind as ReportKind, line.value));
       if (batch.length >= 500) await flush();
@@ -61,6 +72,31 @@ async function detect(records: RecordingLine[]): Promise<Alert[]> {
   }
   await flush();
   return alerts;
+}
+
+/**
+ * quota-overrun's first findings over a simulation, the stream read in order with each producer's
+ * rule state kept and its quotas as they stand when a report arrives, as the pipeline runs it: the
+ * rule alone, so a label that disagrees with it is told apart from the pipeline's wiring.
+ */
+function quotaFindings(records: RecordingLine[]): AlertDraft[] {
+  const quotas = new Map<string, ProductionQuota>();
+  const states = new Map<string, ProducerState>();
+  const params = paramsFrom(quotaOverrunParams);
+  const found: AlertDraft[] = [];
+  for (const line of records) {
+    if (line.topic === TOPICS.quotas) {
+      const q = productionQuota.parse(line.value);
+      quotas.set(q.quotaId, q);
+    } else if (line.topic === TOPICS.production) {
+      const report = validateReport('production', line.value);
+      const producerId = report.event.producerId;
+      if (!states.has(producerId)) states.set(producerId, new ProducerState(producerId));
+      const own = [...quotas.values()].filter((q) => q.producerId === producerId);
+      found.push(...quotaOverrun.evaluate(ruleInput(report, { state: ruleStateOf(states.get(producerId)!, quotaOverrun.id), quotas: own }), params));
+    }
+  }
+  return found.filter((d) => (d.revision ?? 1) === 1);
 }
 
 const detects = (alert: Alert, label: Label): boolean =>
@@ -90,20 +126,21 @@ describe('simulator', () => {
     const run = simulate({ seed: 42, producers: 40, days: 30, anomalyRate: 0.04 });
     const values = (topic: string) => run.records.filter((r) => r.topic === topic).map((r) => r.value);
 
-    const isReference = (line: RecordingLine) => ['licences', 'watchlist'].includes(KIND_OF.get(line.topic)!);
+    const isReference = (line: RecordingLine) => ['licences', 'watchlist', 'quotas'].includes(KIND_OF.get(line.topic)!);
 
     it('all validate against their topic schema and are keyed as DESIGN.md says', () => {
       expect(new Set(run.records.map((r) => r.topic))).toEqual(
-        new Set([TOPICS.licences, TOPICS.watchlist, TOPICS.production, TOPICS.shipments, TOPICS.receipts, TOPICS.inventory]),
+        new Set([TOPICS.licences, TOPICS.watchlist, TOPICS.quotas, TOPICS.production, TOPICS.shipments, TOPICS.receipts, TOPICS.inventory]),
       );
       for (const line of run.records) {
         const kind = KIND_OF.get(line.topic)!;
-        const schema = kind === 'licences' ? licenceSchema : kind === 'watchlist' ? watchlistEntry : REPORT_SCHEMAS[kind as ReportKind];
+        const schema = kind === 'licences' ? licenceSchema : kind === 'watchlist' ? watchlistEntry : kind === 'quotas' ? productionQuota : REPORT_SCHEMAS[kind as ReportKind];
         const parsed = schema.safeParse(line.value);
         if (!parsed.success) throw new Error(`${line.topic} ${JSON.stringify(line.value)}: ${parsed.error.message}`);
-        const v = line.value as { producerId?: string; licenceId?: string; entryId?: string; reportedAt?: number; listedAt?: number };
-        expect(line.key).toBe(kind === 'licences' ? v.licenceId : kind === 'watchlist' ? v.entryId : v.producerId);
+        const v = line.value as { producerId?: string; licenceId?: string; entryId?: string; quotaId?: string; reportedAt?: number; listedAt?: number; issuedAt?: number };
+        expect(line.key).toBe(kind === 'licences' ? v.licenceId : kind === 'watchlist' ? v.entryId : kind === 'quotas' ? v.quotaId : v.producerId);
         if (kind === 'watchlist') expect(line.timestamp).toBe(v.listedAt);
+        else if (kind === 'quotas') expect(line.timestamp).toBe(v.issuedAt);
         else if (kind !== 'licences') expect(line.timestamp).toBe(v.reportedAt);
       }
       const reportIds = run.records.filter((r) => !isReference(r)).map((r) => (r.value as { reportId: string }).reportId);
@@ -171,8 +208,49 @@ describe('simulator', () => {
       // An injector whose finding needs more days at the end than a 30-day run has (reporting-gap) injects nothing here.
       const fitting = INJECTORS.filter((i) => run.stats.days - 1 - i.tailDays >= 1);
       expect(fitting.length).toBeGreaterThanOrEqual(INJECTORS.length - 1);
-      expect(Object.keys(run.stats.labelsByRule).sort()).toEqual(fitting.map((i) => i.ruleId).sort());
+      expect(Object.keys(run.stats.labelsByRule).sort()).toEqual([...new Set(fitting.map((i) => i.ruleId))].sort());
       expect(new Set(run.labels.map((l) => l.anomalyId)).size).toBe(run.labels.length);
+    });
+  });
+
+  describe('production quotas', () => {
+    const clean = simulate({ seed: 3, producers: 60, days: 45, anomalies: false });
+    const quotasOf = (run: SimResult) => run.records.filter((r) => r.topic === TOPICS.quotas).map((r) => r.value as ProductionQuota);
+
+    it('gives every mine and separation plant a quota for its materials, issued before its year', () => {
+      const producers = new Set(clean.records.filter((r) => r.topic === TOPICS.production && ['MINING', 'SEPARATION'].includes((r.value as { stage: string }).stage)).map((r) => r.key));
+      const quotas = quotasOf(clean);
+      expect(new Set(quotas.map((q) => q.producerId))).toEqual(producers);
+      for (const q of quotas) expect(q.issuedAt).toBeLessThan(Date.UTC(q.year, 0, 1));
+      // Before any report: the year's first production is judged against them.
+      const firstReport = clean.records.findIndex((r) => r.topic === TOPICS.production);
+      expect(clean.records.findIndex((r) => r.topic === TOPICS.quotas)).toBeLessThan(firstReport);
+    });
+
+    it.each([
+      ['inside one year', '2025-06-02', 30, [2025]],
+      ['across New Year', '2025-12-20', 20, [2025, 2026]],
+      ['ending on 31 December', '2025-12-02', 30, [2025]],
+    ])('issues quotas for each year the run touches: %s', (_, start, days, years) => {
+      expect(yearsOf(Date.parse(start) / 86_400_000, days)).toEqual(years);
+    });
+
+    it('keeps clean production well under quota', () => {
+      expect(quotaFindings(clean.records)).toEqual([]);
+      // And with room to spare: no producer passes a third of its yearly quota in 45 days.
+      const made = new Map<string, number>();
+      for (const r of clean.records.filter((x) => x.topic === TOPICS.production)) {
+        const v = r.value as { producerId: string; quantityKg: number };
+        made.set(v.producerId, (made.get(v.producerId) ?? 0) + v.quantityKg);
+      }
+      for (const q of quotasOf(clean)) expect(made.get(q.producerId) ?? 0).toBeLessThan(q.quotaKg / 3);
+    });
+
+    it('labels as the overrun the very report the rule finds crossing the re-issued quota', () => {
+      const run = simulate({ seed: 5, producers: 80, days: 60, anomalyRate: 0.04 });
+      const labelled = run.labels.filter((l) => l.ruleId === 'quota-overrun');
+      expect(labelled.length).toBeGreaterThanOrEqual(3);
+      expect(quotaFindings(run.records).map((d) => d.subjectEventIds).sort()).toEqual(labelled.map((l) => l.subjectEventIds).sort());
     });
   });
 

@@ -1,12 +1,15 @@
 /**
- * The injector registry: one injector per rule it exercises. A new rule adds its injector here and
+ * The injector registry: one injector per rule it exercises (volume-mismatch's first declaration has
+ * its own, since it runs on the first day only). A new rule adds its injector here and
  * the simulator starts labelling that kind of anomaly; the budget is shared by weight.
  */
 import { custodyGapInjector } from './custody-gap.ts';
 import { destinationMismatchInjector } from './destination-mismatch.ts';
+import { firstDeclarationInjector } from './first-declaration.ts';
 import { hsMisdeclarationInjector } from './hs-misdeclaration.ts';
 import type { Injector } from './injector.ts';
 import { licenceQuotaInjector } from './licence-quota-exceeded.ts';
+import { quotaOverrunInjector } from './quota-overrun.ts';
 import { reportingGapInjector } from './reporting-gap.ts';
 import { unlicensedClientInjector } from './unlicensed-client.ts';
 import { undervaluationInjector } from './undervaluation.ts';
@@ -25,6 +28,8 @@ export const INJECTORS: readonly Injector[] = [
   undervaluationInjector,
   hsMisdeclarationInjector,
   watchlistMatchInjector,
+  firstDeclarationInjector,
+  quotaOverrunInjector,
   reportingGapInjector,
   custodyGapInjector,
 ];

@@ -5,7 +5,7 @@
  * an injected anomaly breaks exactly one rule and leaves the rest of the run clean.
  */
 import type { Catalogue } from '../../domain/catalogue.ts';
-import type { ProductionReport, ShipmentReport, WatchlistEntry } from '../../domain/events.ts';
+import type { ProductionQuota, ProductionReport, ShipmentReport, WatchlistEntry } from '../../domain/events.ts';
 import type { RuleId } from '../../rules/rule.ts';
 import type { LicenceLedger } from '../licensing.ts';
 import type { Rng } from '../random.ts';
@@ -79,6 +79,20 @@ export interface InjectionContext {
   /** Replaces today's declared stock; `onEmitted` gets the declaration's reportId. */
   overrideDeclaration(producerId: string, material: string, declaredG: number, onEmitted: (reportId: string) => void): void;
   label(variant: string, label: Omit<Label, 'anomalyId'>): void;
+  /**
+   * Produced + received - consumed - shipped since the run began, in grams: what the detector's
+   * book of the material holds before the producer's first declaration (the opening stock is unseen).
+   */
+  sinceStartG(producerId: string, material: string): number;
+  /** The producer's quota for the year as it stands, if it holds one. */
+  quotaOf(producerId: string, year: number): ProductionQuota | undefined;
+  /** Grams of the materials the producer has made so far in the year (reported or still to reach the stream). */
+  producedInYearG(producerId: string, year: number, materials: readonly string[]): number;
+  /**
+   * Emits a new version of a quota at its issuedAt, and calls `onCrossing` with the production
+   * report whose arrival, in stream order, first takes the year's total over it.
+   */
+  reissueQuota(quota: ProductionQuota, onCrossing: (report: ProductionReport) => void): void;
   /** The producer is silenced (reporting-gap): it makes, ships, receives and declares nothing. */
   silent(producerId: string): boolean;
   /** Silences the producer from now (after today's traffic) for `days` more days (Infinity: to the end). */
@@ -96,6 +110,8 @@ export interface Injector {
    * producer's clock needs that clock to move on before the recording ends.
    */
   tailDays: number;
+  /** Injects only on the run's first day, before its first stock declarations (and nowhere else). */
+  firstDayOnly?: boolean;
   /** Tries to inject one anomaly today; false when nothing fitted. */
   inject(ctx: InjectionContext): boolean;
 }

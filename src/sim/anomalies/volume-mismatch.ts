@@ -12,8 +12,8 @@ import type { InjectionContext, Injector } from './injector.ts';
 
 const RULE = 'volume-mismatch' as const;
 /** How far past the tolerance an injected gap goes, so a finding is never a rounding question. */
-const TOLERANCE_MULTIPLE = 3;
-const toleranceG = (availableG: number): number => Math.max(5_000, 0.005 * availableG);
+export const TOLERANCE_MULTIPLE = 3;
+export const toleranceG = (availableG: number): number => Math.max(5_000, 0.005 * availableG);
 
 function oversizedShipment(ctx: InjectionContext): boolean {
   const { rng, world, catalogue } = ctx;

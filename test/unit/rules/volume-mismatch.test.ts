@@ -205,8 +205,10 @@ describe('volume-mismatch declared-stock check', () => {
     expect(evaluate([check]).map((d) => d.evidence.direction)).toEqual(direction ? [direction] : []);
   });
 
-  it('takes the first declaration as the opening stock, with no book to compare it with', () => {
-    expect(evaluate([stock(0, { opening: null })])).toEqual([]);
+  it('gives each declaration its own finding', () => {
+    const a = evaluate([stock(1, { day: D0 })])[0]!;
+    const b = evaluate([stock(1, { day: D0 + 1 })])[0]!;
+    expect(a.findingKey).not.toBe(b.findingKey);
   });
 
   it('names the declaration, the book, the gap and the tolerance, and says which way the goods went', () => {
@@ -230,10 +232,57 @@ describe('volume-mismatch declared-stock check', () => {
     expect(above!.summary).toContain('goods arrived without a report');
     expectOneSentence(above!.summary);
   });
+});
 
-  it('gives each declaration its own finding', () => {
-    const a = evaluate([stock(1, { day: D0 })])[0]!;
-    const b = evaluate([stock(1, { day: D0 + 1 })])[0]!;
-    expect(a.findingKey).not.toBe(b.findingKey);
+describe('volume-mismatch first declaration', () => {
+  // No declaration before: since tracking began 12 t produced, 3 t received, 5 t shipped, 2 t consumed,
+  // so the reports leave 8 t; 15 t went through, so the tolerance is 0.5 % of 15 t = 75 kg.
+  const first = (declaredKg: number, o: Parameters<typeof firedCheck>[0] = {}) =>
+    firedCheck({ kind: 'stock', subjectIds: ['inv-first'], opening: null, totals: { produced: 12_000, received: 3_000, shipped: 5_000, consumed: 2_000 }, declaredKg, ...o });
+
+  it.each([
+    ['equal to what the reports leave', 8_000, false],
+    ['above it: stock held before tracking began', 50_000, false],
+    ['below it, at the tolerance', 7_925, false],
+    ['below it, just beyond the tolerance', 7_924.999, true],
+    ['nothing, when the reports leave 8 t', 0, true],
+  ])('%s (declared %f kg)', (_, declared, fires) => {
+    const drafts = evaluate([first(declared)]);
+    expect(drafts.map((d) => d.evidence.check)).toEqual(fires ? ['first-declaration'] : []);
+  });
+
+  it.each([
+    ['at the 5 kg floor', 95, false],
+    ['just beyond it', 94.999, true],
+  ])('a small producer is judged against the floor: %s', (_, declared, fires) => {
+    const drafts = evaluate([first(declared, { totals: { produced: 100 } })]);
+    expect(drafts).toHaveLength(fires ? 1 : 0);
+  });
+
+  it('names the declaration, what the reports imply and the negative opening it would take', () => {
+    const [draft] = evaluate([first(2_000)]);
+    expect(draft).toMatchObject({ subjectEventIds: ['inv-first'], eventTime: dayEnd(D0), windowStart: null, windowEnd: dayEnd(D0), material: 'DY_OXIDE' });
+    expect(draft!.evidence).toMatchObject({
+      check: 'first-declaration',
+      openingDeclaredOn: 'none',
+      producedKg: '12000',
+      receivedKg: '3000',
+      shippedKg: '5000',
+      consumedKg: '2000',
+      bookBalanceKg: '8000',
+      declaredStockKg: '2000',
+      impliedOpeningStockKg: '-6000',
+      shortfallKg: '6000',
+      gapPct: '40%',
+      toleranceKg: '75',
+    });
+    expect(draft!.score).toBeCloseTo(0.4);
+    expect(draft!.summary).toMatch(/first declared 2 t of DY_OXIDE on 2025-01-12, 6 t less than its own reports since tracking began leave it holding \(8 t\)/);
+    expectOneSentence(draft!.summary);
+  });
+
+  it('reads its material\'s own tolerance', () => {
+    expect(evaluate([first(7_000)], {}, { DY_OXIDE: { tolerancePct: 10 } })).toEqual([]);
+    expect(evaluate([first(7_000)], {}, { NDPR_OXIDE: { tolerancePct: 10 } })).toHaveLength(1);
   });
 });
