@@ -123,7 +123,7 @@ describe('simulator', () => {
 
   describe('records', () => {
     // A higher anomaly rate than the default, so a month of 40 producers has every injector's kind.
-    const run = simulate({ seed: 42, producers: 40, days: 30, anomalyRate: 0.04 });
+    const run = simulate({ seed: 42, producers: 40, days: 30, anomalyRate: 0.08 });
     const values = (topic: string) => run.records.filter((r) => r.topic === topic).map((r) => r.value);
 
     const isReference = (line: RecordingLine) => ['licences', 'watchlist', 'quotas'].includes(KIND_OF.get(line.topic)!);
