@@ -64,6 +64,10 @@ const MIN_LOT_KG: Record<string, number> = {
   [M.dyMagnet]: 20,
   [M.smco]: 10,
 };
+/** The largest clean export lot, in days of the product's capacity. */
+const EXPORT_LOT_DAYS = 3;
+/** Clean export lots of one material a producer sends in a day; a larger backlog waits for the next day. */
+const MAX_EXPORT_LOTS_PER_DAY = 3;
 /** Buyers reorder up to this many days of their consumption. */
 const TARGET_INPUT_DAYS = 8;
 /**
@@ -412,7 +416,13 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
       if (!exports || excess < minLotG(material) || !rng.chance(pr.exportShare >= 1 ? 0.45 : 0.3)) continue;
       // Plants that export part of their output sell abroad what their home customers did not take today.
       let budget = pr.exportShare >= 1 ? excess : excess * rng.float(0.5, 1);
-      const lots = budget > pr.capacityKg * 4 * 1000 ? 2 : 1;
+      // A backlog (a licence awaited, a few days without a sale) leaves as several ordinary
+      // consignments, a few a day, not as one lot many times the usual: exporters ship in the lot
+      // sizes their clients order, and a single outsized export is what volume-spike is about.
+      // A plant exporting part of its output ships lots sized to that part.
+      const lotG = pr.capacityKg * pr.exportShare * EXPORT_LOT_DAYS * 1000;
+      const lots = Math.min(MAX_EXPORT_LOTS_PER_DAY, Math.max(1, Math.ceil(budget / lotG)));
+      budget = Math.min(budget, lots * lotG);
       for (let k = 0; k < lots && budget >= minLotG(material); k += 1) {
         budget -= exportClean(p, material, (budget / (lots - k)) * rng.float(0.8, 1));
       }
