@@ -10,6 +10,7 @@ import { RULE_IDS, type Rule } from './rule.ts';
 import { unlicensedClient } from './unlicensed-client.ts';
 import { undervaluation } from './undervaluation.ts';
 import { volumeMismatch } from './volume-mismatch.ts';
+import { volumeSpike } from './volume-spike.ts';
 import { watchlistMatch } from './watchlist-match.ts';
 import { yieldAnomaly } from './yield-anomaly.ts';
 
@@ -32,4 +33,5 @@ export const RULES: readonly Rule<any>[] = checkRuleList([
   undervaluation,
   hsMisdeclaration,
   watchlistMatch,
+  volumeSpike,
 ]);
