@@ -7,6 +7,7 @@ import { destinationMismatch } from './destination-mismatch.ts';
 import { hsMisdeclaration } from './hs-misdeclaration.ts';
 import { licenceQuotaExceeded } from './licence-quota-exceeded.ts';
 import { RULE_IDS, type Rule } from './rule.ts';
+import { splitShipments } from './split-shipments.ts';
 import { unlicensedClient } from './unlicensed-client.ts';
 import { undervaluation } from './undervaluation.ts';
 import { volumeMismatch } from './volume-mismatch.ts';
@@ -34,4 +35,5 @@ export const RULES: readonly Rule<any>[] = checkRuleList([
   hsMisdeclaration,
   watchlistMatch,
   volumeSpike,
+  splitShipments,
 ]);
