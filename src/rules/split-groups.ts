@@ -15,6 +15,8 @@ import type { SeenExport } from './settled-exports.ts';
 export interface SmallExport {
   e: SeenExport;
   thresholdKg: number;
+  /** Small under the material's threshold, or under a share of the producer's usual export. */
+  by: 'material' | 'usual';
 }
 
 export interface PublishedGroup {

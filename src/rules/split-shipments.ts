@@ -7,7 +7,7 @@
  * - under the material's setting: by default the kg worth `smallValueUsd` at the catalogue's
  *   reference price (a parcel's worth: ~22 kg of NdFeB, ~1 kg of Tb oxide), or `smallKg` when set;
  * - well under the producer's own usual export of the material (its median over trailing exports).
- * Together large: the group's total reaches the largest threshold its members are under.
+ * Together large: the group's total reaches the largest threshold its members are small under.
  * COURIER and POST parcels weigh double in the score.
  *
  * One finding per group (split-groups.ts: windows anchored at the first shipment), published again
@@ -60,10 +60,15 @@ export function materialSmallKg(material: string, catalogue: Catalogue, p: Split
   return { kg: p.smallValueUsd / entry.referenceUsdPerKg, from: `${p.smallValueUsd} USD at the reference ${entry.referenceUsdPerKg} USD/kg` };
 }
 
-/** The threshold a shipment of `kgValue` is judged under: the larger of the material's and the producer's-usual one. */
-export function smallThreshold(materialKg: number | null, history: readonly number[], p: SplitShipmentsParams): { thresholdKg: number; usualMedianKg: number | null } {
-  const usualMedianKg = history.length >= p.minHistory ? robustBaseline(history).median : null;
-  return { thresholdKg: Math.max(materialKg ?? 0, usualMedianKg === null ? 0 : p.usualShare * usualMedianKg), usualMedianKg };
+/**
+ * Whether a shipment is small, and the threshold it is small under: the material's own, or a
+ * share of the producer's usual (median) export once it has enough history.
+ */
+export function smallUnder(kgValue: number, materialKg: number | null, history: readonly number[], p: SplitShipmentsParams): { thresholdKg: number; by: 'material' | 'usual' } | null {
+  if (materialKg !== null && kgValue < materialKg) return { thresholdKg: materialKg, by: 'material' };
+  if (history.length < p.minHistory) return null;
+  const usual = p.usualShare * robustBaseline(history).median;
+  return kgValue <= usual ? { thresholdKg: usual, by: 'usual' } : null;
 }
 
 /** The producer's published groups per group key; groups older than any window that can still change are dropped. */
@@ -142,6 +147,7 @@ function draftOf(producerId: string, material: string, k: GroupKey, g: Group, re
       thresholdKg: kg(Math.max(...members.map((m) => m.thresholdKg))),
       materialSmallKg: matKg ? kg(matKg.kg) : 'unknown material',
       materialSmallFrom: matKg ? matKg.from : 'unknown material',
+      smallBy: [...new Set(members.map((m) => m.by))].join(','),
       usualShare: String(p.usualShare),
       courierOrPost: String(parcels),
       minShipments: String(p.minShipments),
@@ -167,9 +173,8 @@ function judgeMaterial(state: RuleState, exportsOf: SettledExports, material: st
   for (const e of list) {
     if (e.at < from) continue;
     const history = exportsBefore(list, e, p.historyDays, p.historySize).map((x) => x.value.kg);
-    const { thresholdKg, usualMedianKg } = smallThreshold(matKg?.kg ?? null, history, p);
-    const small = (matKg !== null && e.value.kg < matKg.kg) || (usualMedianKg !== null && e.value.kg <= p.usualShare * usualMedianKg);
-    if (small) smalls.push({ e, thresholdKg });
+    const small = smallUnder(e.value.kg, matKg?.kg ?? null, history, p);
+    if (small) smalls.push({ e, ...small });
   }
   const buckets = new Map<string, { k: GroupKey; smalls: SmallExport[] }>();
   for (const s of smalls) {

@@ -147,6 +147,8 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
   const labelsByRule: Record<string, number> = {};
   const labelsByVariant: Record<string, number> = {};
   const exportedG: Record<string, number> = {};
+  /** Each producer's exports of each material so far, kg in emission order: injectors size against them. */
+  const exportsKg = new Map<string, number[]>();
   let injectionsFailed = 0;
 
   const licenceLines: RecordingLine[] = [];
@@ -254,7 +256,13 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
       ...req.declared,
     };
     emit(topics.shipments, shipment.producerId, shipment.reportedAt, shipment);
-    if (!domestic) exportedG[req.material] = (exportedG[req.material] ?? 0) + req.grams;
+    if (!domestic) {
+      exportedG[req.material] = (exportedG[req.material] ?? 0) + req.grams;
+      const key = `${req.producerId}|${req.material}`;
+      const held = exportsKg.get(key);
+      if (held) held.push(kg);
+      else exportsKg.set(key, [kg]);
+    }
     if (domestic) {
       // Same-day delivery only for a morning dispatch; nothing is delivered after the run ends.
       let lag = r.chance(0.3) ? 0 : r.chance(0.7) ? 1 : 2;
@@ -483,6 +491,7 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     stockG: (id, material) => stockOf(book(id), material),
     periodInG: (id, material) => book(id).periodIn.get(material) ?? 0,
     tainted: (id, material) => book(id).tainted.has(material),
+    exportsKg: (id, material) => exportsKg.get(`${id}|${material}`) ?? [],
     taint: (id, material) => void book(id).tainted.add(material),
     declaresToday: (id) => declaresOn(world.producerById.get(id)!, day, startDay),
     workTime: () => workTime(anomalyRng),

@@ -10,6 +10,8 @@ import { unlicensedClientInjector } from './unlicensed-client.ts';
 import { undervaluationInjector } from './undervaluation.ts';
 import { volumeMismatchInjector } from './volume-mismatch.ts';
 import { watchlistMatchInjector } from './watchlist-match.ts';
+import { splitShipmentsInjector } from './split-shipments.ts';
+import { volumeSpikeInjector } from './volume-spike.ts';
 import { yieldAnomalyInjector } from './yield-anomaly.ts';
 
 export type { InjectionContext, Injector, ProductionRequest, ShipmentRequest } from './injector.ts';
@@ -23,4 +25,6 @@ export const INJECTORS: readonly Injector[] = [
   undervaluationInjector,
   hsMisdeclarationInjector,
   watchlistMatchInjector,
+  splitShipmentsInjector,
+  volumeSpikeInjector,
 ];

@@ -49,6 +49,8 @@ export interface InjectionContext {
   stockG(producerId: string, material: string): number;
   /** Opening + produced + received since the last declaration: the detector's "available". */
   periodInG(producerId: string, material: string): number;
+  /** The producer's exports of the material so far, kg, in the order they were made. */
+  exportsKg(producerId: string, material: string): readonly number[];
   /** A volume-mismatch anomaly is already in the current reconciliation period. */
   tainted(producerId: string, material: string): boolean;
   declaresToday(producerId: string): boolean;
