@@ -7,7 +7,7 @@
  * - under the material's setting: by default the kg worth `smallValueUsd` at the catalogue's
  *   reference price (a parcel's worth: ~22 kg of NdFeB, ~1 kg of Tb oxide), or `smallKg` when set;
  * - well under the producer's own usual export of the material (its median over trailing exports).
- * Together large: the group's total reaches the largest threshold its members are small under.
+ * Together large: the group's total reaches the (lowest) threshold its members are small under.
  * COURIER and POST parcels weigh double in the score.
  *
  * One finding per group (split-groups.ts: windows anchored at the first shipment), published again
@@ -109,7 +109,9 @@ interface GroupKey {
 function qualifies(g: Group, k: GroupKey, p: SplitShipmentsParams): boolean {
   if (g.members.length < p.minShipments) return false;
   const total = g.members.reduce((s, m) => s + m.e.value.kg, 0);
-  if (total < Math.max(...g.members.map((m) => m.thresholdKg))) return false;
+  // Mixed groups (parcels under the material's threshold, a lot under the producer's usual) are
+  // large once over the lower of the thresholds: each member is under its own, the whole is not.
+  if (total < Math.min(...g.members.map((m) => m.thresholdKg))) return false;
   if (k.by === 'client') return true;
   // A destination group that is one client's group already is that client's finding.
   const perClient = new Map<string, number>();
@@ -144,7 +146,7 @@ function draftOf(producerId: string, material: string, k: GroupKey, g: Group, re
       shipments: String(members.length),
       totalKg: kg(total),
       largestKg: kg(largest),
-      thresholdKg: kg(Math.max(...members.map((m) => m.thresholdKg))),
+      thresholdKg: kg(Math.min(...members.map((m) => m.thresholdKg))),
       materialSmallKg: matKg ? kg(matKg.kg) : 'unknown material',
       materialSmallFrom: matKg ? matKg.from : 'unknown material',
       smallBy: [...new Set(members.map((m) => m.by))].join(','),

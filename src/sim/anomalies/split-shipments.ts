@@ -5,16 +5,32 @@
  * with quota for all of them, and no stock declaration falls between them, so the books stay whole
  * and no other rule is broken.
  */
+import { median } from 'simple-statistics';
 import { DAY_MS } from '../../domain/time.ts';
 import { materialSmallKg, splitShipmentsParams } from '../../rules/split-shipments.ts';
+import { volumeSpikeParams } from '../../rules/volume-spike.ts';
 import { declaresOn } from '../world.ts';
 import { properExport } from './declared-export.ts';
 import type { Injector } from './injector.ts';
 
 const RULE = 'split-shipments' as const;
+/** volume-spike's default baseline: the exporter's last 30 exports. */
+const BASELINE_SIZE = volumeSpikeParams.parse({}).historySize;
 const DEFAULTS = splitShipmentsParams.parse({});
 /** The parcels are spread over this many days from the first. */
 const SPREAD_DAYS = 5;
+
+/**
+ * Whether the exporter's usual lot survives the parcels: they must stay a minority of the exports
+ * volume-spike takes its baseline from, or the exporter's next ordinary lot would look like a
+ * spike against them (and the anomaly would break a second rule).
+ */
+function baselineHolds(history: readonly number[], parcels: number, parcelKg: number): boolean {
+  const recent = history.slice(-BASELINE_SIZE);
+  if (recent.length < parcels + 4) return false;
+  const after = [...history, ...Array<number>(parcels).fill(parcelKg)].slice(-BASELINE_SIZE);
+  return median(after) >= 0.7 * median([...recent]);
+}
 
 export const splitShipmentsInjector: Injector = {
   ruleId: RULE,
@@ -29,10 +45,8 @@ export const splitShipmentsInjector: Injector = {
     const pick = properExport(ctx, (material, exporter) => {
       // A declaration between two parcels would count the later ones as stock the books still hold.
       for (let d = 0; d < offsets[offsets.length - 1]!; d += 1) if (declaresOn(exporter, ctx.day + d, startDay)) return false;
-      // Parcels must stay a minority of the exports volume-spike takes its baseline from, or the
-      // exporter's next ordinary lot would look like a spike against them.
-      if (ctx.exportsKg(exporter.id, material).length < parcels + 4) return false;
-      return materialSmallKg(material, ctx.catalogue, DEFAULTS) !== null;
+      const smallKg = materialSmallKg(material, ctx.catalogue, DEFAULTS);
+      return smallKg !== null && baselineHolds(ctx.exportsKg(exporter.id, material), parcels, smallKg.kg);
     });
     if (!pick) return false;
     const smallKg = materialSmallKg(pick.material, ctx.catalogue, DEFAULTS)!.kg;
