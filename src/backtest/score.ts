@@ -17,6 +17,8 @@ export interface ScoredAlert {
   ruleId: string;
   producerId: string;
   subjectEventIds: string[];
+  /** A growing finding is published again under its id with a higher revision; absent means 1. */
+  revision?: number | null | undefined;
 }
 
 export const PRODUCER_LEVEL_RULES = new Set(['reporting-gap']);
@@ -69,7 +71,13 @@ function uniqueBy<T>(items: T[], id: (x: T) => string): T[] {
 
 export function backtest(allAlerts: ScoredAlert[], allLabels: Label[]): BacktestResult {
   // Counts are over distinct ids; a repeat would otherwise count per rule but not overall.
-  const alerts = uniqueBy(allAlerts, (a) => a.alertId);
+  // Per id, the highest revision (the first of equals): what a subscriber ends up holding.
+  const latest = new Map<string, ScoredAlert>();
+  for (const a of allAlerts) {
+    const held = latest.get(a.alertId);
+    if (!held || (a.revision ?? 1) > (held.revision ?? 1)) latest.set(a.alertId, a);
+  }
+  const alerts = [...latest.values()];
   const labels = uniqueBy(allLabels, (l) => l.anomalyId);
   // Index labels by subject report so matching stays linear in the number of alerts.
   const bySubject = new Map<string, Label[]>();

@@ -11,7 +11,7 @@ import type { Alert } from '../domain/events.ts';
 import { ReeError } from '../errors.ts';
 import { readRecording } from '../pipeline/recording.ts';
 import { replayLines } from '../pipeline/replay.ts';
-import { createMemoryStore } from '../state/memory-store.ts';
+import { createEngineMemoryStore } from '../state/engine-store.ts';
 import { parseCommandArgs } from './args.ts';
 
 export const BACKTEST_USAGE = `Usage:
@@ -36,7 +36,7 @@ Options:
 async function replayForAlerts(path: string, rules: RuleSet): Promise<Alert[]> {
   const alerts: Alert[] = [];
   await replayLines(readRecording(path).lines, {
-    store: createMemoryStore(),
+    store: createEngineMemoryStore(),
     rules,
     catalogue: loadCatalogue(),
     onAlerts: (batch) => void alerts.push(...batch),

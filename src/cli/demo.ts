@@ -12,7 +12,7 @@ import { iso } from '../domain/time.ts';
 import type { ParsedLine } from '../pipeline/recording.ts';
 import { replayLines } from '../pipeline/replay.ts';
 import { simulate } from '../sim/simulate.ts';
-import { createMemoryStore } from '../state/memory-store.ts';
+import { createEngineMemoryStore } from '../state/engine-store.ts';
 import { intOption, parseCommandArgs } from './args.ts';
 
 export const DEMO_USAGE = `Usage: ree-sentinel demo [--seed N] [--producers N] [--days N] [--top N]
@@ -85,7 +85,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
   const alerts: Alert[] = [];
   const lines = sim.records.map((line, i): ParsedLine => ({ ok: true, line, lineNo: i + 1 }));
-  const summary = await replayLines(lines, { store: createMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void alerts.push(...a) });
+  const summary = await replayLines(lines, { store: createEngineMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void alerts.push(...a) });
   console.log(`replayed them through the detector in ${summary.seconds.toFixed(1)} s (${Math.round(summary.reports / summary.seconds).toLocaleString('en-US')} reports/s): ${alerts.length} alerts, ${summary.deadLetters} rejected records\n`);
 
   const ranked = [...alerts].sort((a, b) => SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity) || b.score - a.score || a.alertId.localeCompare(b.alertId));

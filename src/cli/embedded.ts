@@ -11,14 +11,15 @@ import { createRedisStore } from '../state/redis-store.ts';
 import type { StateStore } from '../state/store.ts';
 
 /**
- * Which state implementation: `v1` the Lua ledger and its in-memory twin (the default), `v2` the
- * state engine (src/state/engine/), opt-in while it is proven beside v1.
+ * Which state implementation: `v2` the state engine (src/state/engine/, the default: the balance
+ * book and every rule's own state saved together), `v1` the Lua ledger and its in-memory twin,
+ * kept for comparison only: with it, rules' own state lives in the process and is never saved.
  */
 export type StateEngineVersion = 'v1' | 'v2';
 export const STATE_ENGINE_VERSIONS: readonly StateEngineVersion[] = ['v1', 'v2'];
 
 export function parseEngineVersion(value: string | undefined): StateEngineVersion {
-  if (value === undefined) return 'v1';
+  if (value === undefined) return 'v2';
   if ((STATE_ENGINE_VERSIONS as readonly string[]).includes(value)) return value as StateEngineVersion;
   throw new ReeError('REE_ERR_USAGE', `--engine must be one of ${STATE_ENGINE_VERSIONS.join(', ')}, got "${value}"`);
 }

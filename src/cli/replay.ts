@@ -6,6 +6,7 @@ import type { Alert } from '../domain/events.ts';
 import { ReeError } from '../errors.ts';
 import { readRecording } from '../pipeline/recording.ts';
 import { replayLines, type ReplaySummary } from '../pipeline/replay.ts';
+import { DEFAULT_ALLOWED_LATENESS_MS } from '../pipeline/watermark-tracker.ts';
 import { parseCommandArgs, intOption } from './args.ts';
 import { openStore, parseEngineVersion } from './embedded.ts';
 import { openOutputFile } from './output-file.ts';
@@ -21,8 +22,12 @@ Options:
   --rules <file>         rules file (YAML); default: built-in defaults (or REE_RULES_FILE)
   --redis <url>          keep state in Redis instead of memory (a fresh key namespace per run)
   --keep-state           with --redis: keep the namespace after the run
-  --engine <v1|v2>       state implementation: v1 the Lua ledger (default), v2 the state engine
-                         being built beside it (same alerts; see "State engine" in the README)
+  --engine <v2|v1>       state implementation: v2 the state engine (default); v1 the old Lua
+                         ledger, for comparison only: it keeps no rule state of its own in Redis,
+                         so stateful rules (split-shipments, reporting-gap, ...) are not durable
+                         with it (see "State engine" in the README)
+  --allowed-lateness <ms>  event-time watermark lateness (default 259200000 = 72 h, or
+                         REE_ALLOWED_LATENESS_MS)
   --dead-letters <file>  write rejected lines with their reasons as JSON Lines
   --batch <n>            reports per pipeline batch (default 2000)
   --quiet                no summary on stderr
@@ -55,6 +60,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       redis: { type: 'string' },
       'keep-state': { type: 'boolean' },
       engine: { type: 'string' },
+      'allowed-lateness': { type: 'string' },
       'dead-letters': { type: 'string' },
       batch: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -84,6 +90,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       rules,
       catalogue,
       batchSize: intOption(values.batch as string | undefined, 'batch', 2000, 1),
+      allowedLatenessMs: intOption((values['allowed-lateness'] as string | undefined) ?? process.env.REE_ALLOWED_LATENESS_MS, 'allowed-lateness', DEFAULT_ALLOWED_LATENESS_MS, 0),
       onAlerts: async (alerts: Alert[]) => {
         const text = alerts.map((a) => JSON.stringify(a)).join('\n') + '\n';
         if (out) await out.write(text);

@@ -12,6 +12,7 @@ import { watchRulesFile } from '../config/rules-watcher.ts';
 import { loadSettings, settingName, settingsHelp, type Settings } from '../config/settings.ts';
 import { topicNames, topicSpecs } from '../config/topics.ts';
 import { createLicenceConsumer } from '../consumers/licence-consumer.ts';
+import { createQuotaConsumer } from '../consumers/quota-consumer.ts';
 import { createReportConsumer } from '../consumers/report-consumer.ts';
 import { createWatchlistConsumer } from '../consumers/watchlist-consumer.ts';
 import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
@@ -26,14 +27,19 @@ import { createResources, reach, type Resources } from '../ops/resources.ts';
 import { createPipeline } from '../pipeline/pipeline.ts';
 import { createKafkaAlertSink } from '../producers/alert-sink.ts';
 import { createKafkaDeadLetterSink } from '../producers/dead-letter-sink.ts';
+import { createRedisCustodyLedger } from '../state/redis-custody-ledger.ts';
+import { createEngineRedisStore } from '../state/engine-store.ts';
 import { createRedisClient } from '../state/redis-connection.ts';
+import { createRedisQuotaRegister } from '../state/redis-quota-register.ts';
 import { createRedisStore } from '../state/redis-store.ts';
+import { createRedisTimerIndex } from '../state/redis-timer-index.ts';
+import { createRedisWatermark } from '../state/redis-watermark.ts';
 import { parseCommandArgs, type Options } from './args.ts';
 
 export const RUN_USAGE = `Usage: ree-sentinel run [options]
 
 Runs the live detector: reads <prefix>.production/shipments/receipts/inventory.v1,
-<prefix>.licences.v1 and <prefix>.watchlist.v1, keeps per-producer balances in Redis, writes alerts to <prefix>.alerts.v1
+<prefix>.licences.v1, <prefix>.watchlist.v1 and <prefix>.quotas.v1, keeps per-producer balances in Redis, writes alerts to <prefix>.alerts.v1
 and bad records to <prefix>.deadletter.v1. Every option also reads from its environment variable.
 
 Options (flag, environment variable, meaning):
@@ -41,7 +47,7 @@ ${settingsHelp()}
   -h, --help                                   this help`;
 
 const RUN_OPTIONS: Options = Object.fromEntries(
-  ['brokers', 'registry', 'redis', 'prefix', 'group', 'alert-format', 'rules', 'state-prefix', 'http-port', 'partitions', 'replication', 'concurrency', 'session-timeout', 'log-level'].map(
+  ['brokers', 'registry', 'redis', 'prefix', 'group', 'alert-format', 'rules', 'state-prefix', 'http-port', 'partitions', 'replication', 'concurrency', 'session-timeout', 'allowed-lateness', 'log-level'].map(
     (flag) => [flag, { type: 'string' as const }],
   ),
 );
@@ -155,9 +161,22 @@ async function openDetector(
   resources.opened('Redis', () => redis.disconnect());
   redisStatus = () => redis.status;
   await reach({ what: 'Redis', where: settings.redisUrl, setting: settingName('redisUrl') }, REACH_TIMEOUT_MS, () => redis.connect());
-  const store = createRedisStore({ redis, prefix: settings.statePrefix });
+  // The state engine: the balance book and every rule's own state in memory, saved to Redis after
+  // each batch under this instance's ownership epoch.
+  const store = createEngineRedisStore({ redis, prefix: settings.statePrefix });
   resources.opened('state store', () => store.close());
-  const pipeline = createPipeline({ store, rules: initialRules, catalogue });
+  // Shares the store's client (it never closes it); the quota rule reads it through the pipeline.
+  const quotas = createRedisQuotaRegister({ redis, prefix: settings.statePrefix });
+  const pipeline = createPipeline({
+    store,
+    rules: initialRules,
+    catalogue,
+    watermark: createRedisWatermark({ redis, prefix: settings.statePrefix, allowedLatenessMs: settings.allowedLatenessMs }),
+    timerIndex: createRedisTimerIndex({ redis, prefix: settings.statePrefix }),
+    // Shared by every instance: a transfer's two sides, and the quotas the quota consumer loads.
+    custody: createRedisCustodyLedger({ redis, prefix: settings.statePrefix }),
+    quotas,
+  });
   reloader.attach(pipeline);
 
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
@@ -177,6 +196,7 @@ async function openDetector(
   // What every consumer of the detector is built with.
   const consumerBase = { kafka, decoder, deadLetters, metrics, logger, onFatal, sessionTimeoutMs: settings.sessionTimeoutMs };
   const licenceConsumer = createLicenceConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.licences`, topic: topics.licences, store });
+  const quotaConsumer = createQuotaConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.quotas`, topic: topics.quotas, quotas });
   const watchlistConsumer = createWatchlistConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.watchlist`, topic: topics.watchlist, pipeline, alerts });
   const reportConsumer = createReportConsumer({ ...consumerBase, groupId: settings.groupId, topics, concurrency: settings.concurrency, pipeline, alerts });
   reportConsumerRunning = reportConsumer.running;
@@ -188,8 +208,11 @@ async function openDetector(
   await licenceConsumer.start();
   resources.opened('watchlist consumer', () => watchlistConsumer.stop());
   await watchlistConsumer.start();
+  resources.opened('quota consumer', () => quotaConsumer.stop());
+  await quotaConsumer.start();
   if (!(await licenceConsumer.caughtUp(60_000))) logger.warn('licence register not fully loaded after 60 s; starting anyway');
   if (!(await watchlistConsumer.caughtUp(60_000))) logger.warn('watchlist not fully loaded after 60 s; starting anyway');
+  if (!(await quotaConsumer.caughtUp(60_000))) logger.warn('production quotas not fully loaded after 60 s; starting anyway');
   state.licencesLoaded = true;
   resources.opened('report consumer', () => reportConsumer.stop());
   await reportConsumer.start();

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { DEFAULT_SESSION_TIMEOUT_MS } from '../kafka/group-timing.ts';
+import { DEFAULT_ALLOWED_LATENESS_MS } from '../pipeline/watermark-tracker.ts';
 
 const brokerList = z
   .string()
@@ -46,6 +47,12 @@ export const settingsSchema = z.object({
    * group.min.session.timeout.ms (6 s by default) is the floor.
    */
   sessionTimeoutMs: z.coerce.number().int().min(6_000).max(300_000).default(DEFAULT_SESSION_TIMEOUT_MS),
+  /**
+   * How far behind the latest report times the event-time watermark stays (DESIGN.md, "Watermark");
+   * the default and why: pipeline/watermark-tracker.ts. At most 30 days: rules that judge absence
+   * wait this long on top of their own grace.
+   */
+  allowedLatenessMs: z.coerce.number().int().min(0).max(30 * 24 * 3_600_000).default(DEFAULT_ALLOWED_LATENESS_MS),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Settings = z.output<typeof settingsSchema>;
@@ -65,6 +72,7 @@ export const SETTING_SOURCES: Record<keyof Settings, { env: string; flag: string
   topicReplication: { env: 'REE_TOPIC_REPLICATION', flag: 'replication', help: 'replication factor of topics run creates' },
   concurrency: { env: 'REE_CONCURRENCY', flag: 'concurrency', help: 'topic-partitions processed at once' },
   sessionTimeoutMs: { env: 'REE_SESSION_TIMEOUT_MS', flag: 'session-timeout', help: 'ms before a silent instance loses its partitions' },
+  allowedLatenessMs: { env: 'REE_ALLOWED_LATENESS_MS', flag: 'allowed-lateness', help: 'ms the event-time watermark stays behind the latest report times' },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', help: 'fatal|error|warn|info|debug|trace|silent' },
 };
 

@@ -30,6 +30,8 @@ export interface BatchDeps {
   deadLetters: DeadLetterSink;
   metrics?: Metrics | undefined;
   logger?: Logger | undefined;
+  /** The partitions this instance owns, whose producers' timers it fires after a batch (default: the batch's own). */
+  ownedPartitions?: (() => readonly number[]) | undefined;
 }
 
 export interface BatchOutcome {
@@ -74,12 +76,21 @@ export async function handleReportBatch(deps: BatchDeps, batch: ReportBatch, dec
     else deadLetters.push({ key: record.key, value: record.value, headers: record.headers, error: outcome.error, topic: batch.topic, partition: batch.partition, offset: record.offset });
   });
 
+  // The watermark source is the topic kind and partition, as replay names a recorded line's.
+  const origin = { source: `${batch.kind}/${batch.partition}`, partition: batch.partition };
+  const origins = reports.map(() => origin);
+  const owned = deps.ownedPartitions?.() ?? [batch.partition];
   const alerts = await pipeline.gate.shared(async () => {
-    const found = await retry(() => pipeline.process(reports), { onRetry });
+    const found = await retry(() => pipeline.process(reports, origins), { onRetry });
     await retry(() => deps.alerts.publish(found), { onRetry });
     await retry(() => deps.deadLetters.send(deadLetters), { onRetry });
     await retry(() => pipeline.markPublished(found), { onRetry });
-    return found;
+    // The batch may have moved the watermark: fire what it passed, on every partition owned here,
+    // so a silent producer's timer fires too.
+    const fired = await retry(() => pipeline.fireTimers(owned.length > 0 ? owned : [batch.partition]), { onRetry });
+    await retry(() => deps.alerts.publish(fired), { onRetry });
+    await retry(() => pipeline.markPublished(fired), { onRetry });
+    return [...found, ...fired];
   });
 
   metrics?.events.inc({ topic: batch.topic }, batch.records.length);

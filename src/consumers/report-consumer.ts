@@ -42,6 +42,9 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
   let consumer: Consumer | undefined;
   let joined = false;
   let retryHeld: NodeJS.Timeout | undefined;
+  /** Partition indexes of the report topics this member owns (co-partitioned: the same on every topic). */
+  let owned: readonly number[] = [];
+  const batchDeps = { ...deps, ownedPartitions: () => owned };
 
   return {
     async start() {
@@ -59,6 +62,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       });
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         joined = true;
+        const reportTopics = Object.entries(e.payload.memberAssignment).filter(([topic]) => kindOf.has(topic));
+        owned = [...new Set(reportTopics.flatMap(([, partitions]) => partitions))].sort((a, b) => a - b);
         deps.logger.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined consumer group');
       });
       consumer.on(consumer.events.CRASH, (e) => {
@@ -69,7 +74,10 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       await consumer.connect();
       await consumer.subscribe({ topics: [...kindOf.keys()], fromBeginning: true });
       const aligner = new EventTimeAligner([...kindOf.keys()], { slackMs: deps.alignSlackMs ?? 6 * 3_600_000, maxHoldMs: 5_000 });
-      consumer.on(consumer.events.REBALANCING, () => aligner.forgetPartitions());
+      consumer.on(consumer.events.REBALANCING, () => {
+        aligner.forgetPartitions();
+        owned = [];
+      });
       // A member can rejoin without a REBALANCING event (e.g. after a session timeout), and what it
       // knew about the old assignment is stale either way. Partitions with nothing to read at join
       // time must not be waited for.
@@ -160,7 +168,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
             return;
           }
           const messages = take === batch.messages.length ? batch.messages : batch.messages.slice(0, take);
-          const outcome = await handleReportBatch(deps, { ...whole, records: whole.records.slice(0, take) }, decoded.slice(0, take));
+          const outcome = await handleReportBatch(batchDeps, { ...whole, records: whole.records.slice(0, take) }, decoded.slice(0, take));
           const last = messages[messages.length - 1]!;
           resolveOffset(last.offset);
           // A whole batch may end in control records that kafkajs filtered out; offsetLag counts past them.

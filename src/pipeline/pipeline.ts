@@ -1,36 +1,73 @@
 /**
  * The detector's core step, shared by `run` (Kafka + Redis) and `replay` (file + memory or Redis):
- * a batch of validated reports in, the alerts it newly finds out. A few store round trips per
- * batch, however large: licences with client sightings and export prices, the watchlist version
- * (the list itself only when it changed), apply, published-alert check.
+ * a batch of validated reports in, the alerts it newly finds out; and, after each batch, the rule
+ * timers the event-time watermark has passed.
+ *
+ * A batch's book apply and every rule's evaluate run inside one `engine.run`, so the rules' cells,
+ * their timers and the alerts found (the producer's outbox) are saved in the same fenced save as
+ * the balance book. A report already applied (a redelivery) is not evaluated again: its alerts come
+ * back from the outbox until they are published.
  */
 import type { Catalogue } from '../domain/catalogue.ts';
-import type { Alert, Licence, Report, ShipmentReport, WatchlistEntry } from '../domain/events.ts';
+import type { Alert, Licence, ProductionQuota, Report, ShipmentReport, WatchlistEntry } from '../domain/events.ts';
 import { licenceVersionAt } from '../domain/licence-versions.ts';
 import type { RuleSet } from '../config/rules-file.ts';
 import { graceMsOf, type VolumeMismatchParams } from '../rules/volume-mismatch.ts';
-import { severityFor } from '../rules/severity.ts';
-import type { AlertDraft, RuleInput } from '../rules/rule.ts';
+import type { RuleId, RuleInput } from '../rules/rule.ts';
 import { retroScreen, sightingOf, type WatchlistMatchParams } from '../rules/watchlist-match.ts';
 import { buildWatchlistIndex, type WatchlistIndex } from '../screening/watchlist-index.ts';
-import type { ClientSighting, PriceObservation, StateStore } from '../state/store.ts';
-import { ProducerState } from '../state/engine/producer-state.ts';
-import { ruleStateOf } from '../state/rule-state.ts';
-import { alertIdFor } from './alert-id.ts';
+import { createMemoryCustodyLedger, type CustodyLedger, type CustodyRecord } from '../state/custody-ledger.ts';
+import { applyToBook } from '../state/engine/balance-book.ts';
+import { StateEngine } from '../state/engine/engine.ts';
+import type { ProducerState } from '../state/engine/producer-state.ts';
+import { createMemoryQuotaRegister, type QuotaRegister } from '../state/quota-register.ts';
+import { peekDueTimers, popDueTimers, ruleStateOf } from '../state/rule-state.ts';
+import type { ApplyResult, PriceObservation, StateStore } from '../state/store.ts';
+import { custodyEntryOf } from './custody-entry.ts';
+import { createKeyedLock } from './keyed-lock.ts';
+import { outboxOf, revisionOf } from './outbox.ts';
+import { OutboxBook, pendingAt } from './outbox-book.ts';
 import { createPublishGate, type PublishGate } from './publish-gate.ts';
+import { createMemoryTimerIndex, type TimerIndex, type TimerIndexEntry } from './timer-index.ts';
+import { keepHighest, toAlert } from './to-alert.ts';
 import { toStateUpdate } from './to-update.ts';
+import { createMemoryWatermark, latestBySource, type WatermarkTracker } from './watermark-tracker.ts';
 
 export interface PipelineDeps {
-  store: StateStore;
+  /** With an engine store (engine-store.ts) the book and rule state share one save; any other store keeps rule state in this process only. */
+  store: StateStore & { engine?: StateEngine };
   rules: RuleSet;
   catalogue: Catalogue;
+  /** Both sides of domestic transfers (default: in memory). */
+  custody?: CustodyLedger | undefined;
+  /** Production quotas (default: in memory, empty unless the caller fills it). */
+  quotas?: QuotaRegister | undefined;
+  /** The event-time watermark (default: in memory, the default allowed lateness). */
+  watermark?: WatermarkTracker | undefined;
+  /** Producers with pending timers or outboxes, per partition (default: in memory). */
+  timerIndex?: TimerIndex | undefined;
   /** Wall clock for Alert.detectedAt only; nothing else reads it. */
   now?: () => number;
 }
 
+/** Where a report was read: its watermark source (topic kind and partition) and its partition index. */
+export interface ReportOrigin {
+  source: string;
+  partition: number;
+}
+
 export interface Pipeline {
-  /** Applies the reports and returns the alerts not yet published, in a stable order. */
-  process(reports: Report[]): Promise<Alert[]>;
+  /**
+   * Applies the reports and returns the alerts not yet published (this batch's, and any its
+   * producers' outboxes still hold), in a stable order. `origins` is index-aligned with `reports`;
+   * by default every report counts as read on partition 0 of its topic.
+   */
+  process(reports: Report[], origins?: readonly ReportOrigin[]): Promise<Alert[]>;
+  /**
+   * Fires the rule timers the watermark has passed, for the producers of these partitions (default:
+   * every partition the index knows), and re-sends outboxes not yet published.
+   */
+  fireTimers(partitions?: readonly number[]): Promise<Alert[]>;
   /**
    * Applies watchlist changes (null deletes) and screens each new or changed entry against the
    * clients seen so far; returns the alerts not yet published.
@@ -41,6 +78,8 @@ export interface Pipeline {
   /** Swaps the rules between batches (hot reload); the next batch uses the new set. */
   setRules(rules: RuleSet): void;
   rules(): RuleSet;
+  /** The watermark as last known. */
+  watermark(): number;
   /** Held from "published yet?" to the mark, by report batches (shared) and watchlist changes (alone). */
   gate: PublishGate;
 }
@@ -58,9 +97,26 @@ const priceOf = (s: ShipmentReport): PriceObservation => ({
   usdPerKg: Math.round((s.declaredValueUsd / s.quantityKg) * 10_000) / 10_000,
 });
 
+/** What one run over producers' state found: alerts per holding producer, and the index changes. */
+interface RunOutcome {
+  alerts: Alert[];
+  holders: Map<string, string>;
+  index: TimerIndexEntry[];
+}
+
 export function createPipeline(deps: PipelineDeps): Pipeline {
   let rules = deps.rules;
   const now = deps.now ?? Date.now;
+  // An engine store applies the book on the engine; any other store applies it itself and rule
+  // state lives in this process (replay --engine v1: not durable, so `run` never uses it).
+  const engine = deps.store.engine ?? new StateEngine();
+  const bookOnEngine = deps.store.engine !== undefined;
+  const custody = deps.custody ?? createMemoryCustodyLedger();
+  const quotas = deps.quotas ?? createMemoryQuotaRegister();
+  const watermark = deps.watermark ?? createMemoryWatermark();
+  const timerIndex = deps.timerIndex ?? createMemoryTimerIndex();
+  const outboxes = new OutboxBook();
+  const partitionLock = createKeyedLock<number>();
   let watchlist: { version: string; index: WatchlistIndex } | undefined;
 
   /** The watchlist index, rebuilt only when the store's watchlist has changed since the last batch. */
@@ -70,10 +126,19 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return watchlist.index;
   }
 
-  async function unpublished(found: Map<string, Alert>): Promise<Alert[]> {
-    if (found.size === 0) return [];
-    const fresh = new Set(await deps.store.unpublishedAlerts([...found.keys()]));
-    return [...found.values()].filter((a) => fresh.has(a.alertId));
+  /** The alerts whose revision is not yet published; outbox entries found already published are cleared at their producer's next run. */
+  async function unpublished(outcome: Pick<RunOutcome, 'alerts' | 'holders'>): Promise<Alert[]> {
+    if (outcome.alerts.length === 0) return [];
+    const fresh = new Set(await deps.store.unpublishedAlerts(outcome.alerts.map((a) => ({ alertId: a.alertId, revision: revisionOf(a) }))));
+    const out: Alert[] = [];
+    for (const a of outcome.alerts) {
+      const holder = outcome.holders.get(a.alertId);
+      if (fresh.has(a.alertId)) {
+        out.push(a);
+        if (holder !== undefined) outboxes.handedOut(holder, [a]);
+      } else if (holder !== undefined) outboxes.notePublished(holder, a.alertId, revisionOf(a));
+    }
+    return out;
   }
 
   /**
@@ -89,78 +154,188 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return grace;
   }
 
-  function toAlert(ruleId: string, ruleVersion: number, draft: AlertDraft, bands: RuleSet['rules'][number]['bands']): Alert {
-    return {
-      alertId: alertIdFor(ruleId, draft.findingKey),
-      ruleId,
-      ruleVersion,
-      severity: severityFor(draft.score, bands, draft.severityFloor),
-      score: Math.round(draft.score * 1000) / 1000,
-      producerId: draft.producerId,
-      clientId: draft.clientId ?? null,
-      licenceId: draft.licenceId ?? null,
-      subjectEventIds: draft.subjectEventIds,
-      summary: draft.summary,
-      evidence: draft.evidence,
-      eventTime: draft.eventTime,
-      detectedAt: now(),
-      windowStart: draft.windowStart ?? null,
-      windowEnd: draft.windowEnd ?? null,
-    };
+  /**
+   * Runs `work` over the producers' state on the engine; each producer's outbox (published entries
+   * cleared first) is what comes back: this run's alerts first, in the order found, then what was
+   * waiting. The index is lowered before the save and set exactly after it.
+   */
+  async function runOnProducers(
+    producers: ReadonlyMap<string, number>,
+    work: (stateOf: (producerId: string) => ProducerState, found: Map<string, Alert>, holders: Map<string, string>) => void,
+  ): Promise<RunOutcome> {
+    const outcome = await engine.run(
+      producers.keys(),
+      (stateOf): RunOutcome => {
+        const before = new Map<string, number | undefined>();
+        for (const id of producers.keys()) {
+          const state = stateOf(id);
+          outboxes.clearPublished(state);
+          before.set(id, pendingAt(state));
+        }
+        const found = new Map<string, Alert>();
+        const holders = new Map<string, string>();
+        work(stateOf, found, holders);
+        const alerts = [...found.values()];
+        const index: TimerIndexEntry[] = [];
+        for (const [id, partition] of producers) {
+          const state = stateOf(id);
+          for (const waiting of outboxOf(state).alerts()) {
+            if (found.has(waiting.alertId)) continue;
+            alerts.push(waiting);
+            holders.set(waiting.alertId, id);
+          }
+          const after = pendingAt(state);
+          if (after !== before.get(id)) index.push({ partition, producerId: id, dueAt: after });
+        }
+        return { alerts, holders, index };
+      },
+      (o) => timerIndex.lower(o.index),
+    );
+    if (outcome.index.length > 0) await timerIndex.set(outcome.index);
+    return outcome;
   }
 
-  return {
-    async process(reports) {
-      if (reports.length === 0) return [];
-      // One rule set for the whole batch, even if a reload lands while the store call is out.
-      const batchRules = rules;
-      const licenceIds = new Set<string>();
-      for (const r of reports) if (r.kind === 'shipments' && r.event.licenceId) licenceIds.add(r.event.licenceId);
-      const exports = exportsOf(reports);
-      // Clients are recorded before the watchlist is read, and a new entry is stored before the
-      // clients are read (applyWatchlist): whichever of a shipment and an entry comes second sees
-      // the other, so a match is never missed between two instances.
-      const [licences, prices, firstSeen] = await Promise.all([
-        licenceIds.size > 0 ? deps.store.getLicenceVersions([...licenceIds]) : new Map<string, Licence[]>(),
-        deps.store.observePrices(exports.map(priceOf)),
-        deps.store.recordClients(exports.map(sightingOf)),
-      ]);
-      const watchlistIndex = await currentWatchlist();
-      const historyOf = new Map(exports.map((s, i) => [s.reportId, prices[i]!]));
-      const firstSeenOf = new Map(exports.map((s, i) => [s.reportId, firstSeen[i]!]));
-      // The version in effect when the goods went, whenever its record arrived.
-      const licenceOf = (r: Report): Licence | null =>
-        r.kind === 'shipments' && r.event.licenceId ? licenceVersionAt(licences.get(r.event.licenceId) ?? [], r.event.occurredAt) : null;
+  /** Keeps the alert in its producer's outbox and in this run's findings (highest revision wins). */
+  function found(state: ProducerState, alert: Alert, into: Map<string, Alert>, holders: Map<string, string>): void {
+    outboxOf(state).add(alert);
+    keepHighest(into, alert);
+    if (into.get(alert.alertId) === alert) holders.set(alert.alertId, state.producerId);
+  }
 
-      const results = await deps.store.applyBatch(reports.map((r) => toStateUpdate(r, licenceOf(r), graceFor(batchRules, r))));
+  async function processBatch(reports: Report[], origins: readonly ReportOrigin[]): Promise<Alert[]> {
+    // One rule set for the whole batch, even if a reload lands while the store call is out.
+    const batchRules = rules;
+    const licenceIds = new Set<string>();
+    for (const r of reports) if (r.kind === 'shipments' && r.event.licenceId) licenceIds.add(r.event.licenceId);
+    const exports = exportsOf(reports);
+    const custodyAt: number[] = [];
+    const custodyEntries = reports.flatMap((r, i) => {
+      const entry = custodyEntryOf(r);
+      if (entry) custodyAt.push(i);
+      return entry ? [entry] : [];
+    });
+    const producing = [...new Set(reports.flatMap((r) => (r.kind === 'production' ? [r.event.producerId] : [])))];
+    // Clients are recorded before the watchlist is read, and a new entry is stored before the
+    // clients are read (applyWatchlist): whichever of a shipment and an entry comes second sees
+    // the other, so a match is never missed between two instances. Custody sides likewise: each
+    // side is recorded and the record read back in one step, so the second side sees the first.
+    const [licences, prices, firstSeen, custodyRecords, quotasOf] = await Promise.all([
+      licenceIds.size > 0 ? deps.store.getLicenceVersions([...licenceIds]) : new Map<string, Licence[]>(),
+      deps.store.observePrices(exports.map(priceOf)),
+      deps.store.recordClients(exports.map(sightingOf)),
+      custodyEntries.length > 0 ? custody.record(custodyEntries) : [],
+      producing.length > 0 ? quotas.quotasOf(producing) : new Map<string, ProductionQuota[]>(),
+    ]);
+    const watchlistIndex = await currentWatchlist();
+    const historyOf = new Map(exports.map((s, i) => [s.reportId, prices[i]!]));
+    const firstSeenOf = new Map(exports.map((s, i) => [s.reportId, firstSeen[i]!]));
+    const custodyOf = new Map<number, CustodyRecord>(custodyAt.map((at, k) => [at, custodyRecords[k]!]));
+    // The version in effect when the goods went, whenever its record arrived.
+    const licenceOf = (r: Report): Licence | null =>
+      r.kind === 'shipments' && r.event.licenceId ? licenceVersionAt(licences.get(r.event.licenceId) ?? [], r.event.occurredAt) : null;
+    const updates = reports.map((r) => toStateUpdate(r, licenceOf(r), graceFor(batchRules, r)));
+    const storeResults = bookOnEngine ? undefined : await deps.store.applyBatch(updates);
+    const batchWatermark = watermark.current();
+    const producers = new Map<string, number>();
+    reports.forEach((r, i) => {
+      if (!producers.has(r.event.producerId)) producers.set(r.event.producerId, origins[i]!.partition);
+    });
 
-      const found = new Map<string, Alert>();
+    const outcome = await runOnProducers(producers, (stateOf, into, holders) => {
       reports.forEach((report, i) => {
-        const input: RuleInput = {
+        const state = stateOf(report.event.producerId);
+        const result: ApplyResult = storeResults ? storeResults[i]! : applyToBook(state, updates[i]!);
+        // Already applied: its rules ran then, and what they found is in the outbox until published.
+        if (result.duplicate) return;
+        const base: Omit<RuleInput, 'state'> = {
           report,
-          result: results[i]!,
+          result,
           licence: licenceOf(report),
           catalogue: deps.catalogue,
           priceHistory: historyOf.get(report.event.reportId),
           watchlist: watchlistIndex,
           clientFirstSeen: firstSeenOf.get(report.event.reportId),
-          // Interim, until rule state runs on the engine: no rule keeps state yet.
-          state: ruleStateOf(new ProducerState(report.event.producerId), 'none'),
-          watermark: -Infinity,
+          watermark: batchWatermark,
+          custody: custodyOf.get(i),
+          quotas: report.kind === 'production' ? (quotasOf.get(report.event.producerId) ?? []) : undefined,
         };
         for (const settings of batchRules.rules) {
-          // Judged per draft, not per report: a report can bring due a balance check of another
-          // material, and switching a rule off for the report's material must not swallow it.
-          const drafts = settings.rule.evaluate(input, settings.paramsFor(report.event.producerId));
+          const drafts = settings.rule.evaluate({ ...base, state: ruleStateOf(state, settings.rule.id) }, settings.paramsFor(report.event.producerId));
           for (const draft of drafts) {
+            // Judged per draft, not per report: a report can bring due a balance check of another
+            // material, and switching a rule off for the report's material must not swallow it.
             if (!settings.enabled(report.event.producerId, draft.material ?? report.event.material)) continue;
-            const alert = toAlert(settings.rule.id, settings.rule.version, draft, settings.bands);
-            // Within a batch the first report to reach a finding owns it.
-            if (!found.has(alert.alertId)) found.set(alert.alertId, alert);
+            found(state, toAlert(settings.rule.id, settings.rule.version, draft, settings.bands, now()), into, holders);
           }
         }
       });
-      return unpublished(found);
+    });
+    // Only once the batch's state is durable does what it read count towards the watermark.
+    await watermark.advance(latestBySource(origins.map((o) => o.source), reports.map((r) => r.event.occurredAt)));
+    return unpublished(outcome);
+  }
+
+  async function firePartition(partition: number): Promise<Alert[]> {
+    const time = watermark.current();
+    const due = await timerIndex.due(partition, time);
+    if (due.length === 0) return [];
+    const batchRules = rules;
+    const producers = new Map(due.map((id) => [id, partition]));
+    // Timers naming a shipment get its custody record as it stands now: looked up before the run,
+    // which is synchronous (the first run only reads, so it saves nothing).
+    const shipmentIds = await engine.run(producers.keys(), (stateOf) =>
+      due.flatMap((id) => peekDueTimers(stateOf(id), time).flatMap((t) => (typeof t.payload.payload['shipmentId'] === 'string' ? [t.payload.payload['shipmentId']] : []))),
+    );
+    const records = shipmentIds.length > 0 ? await custody.get([...new Set(shipmentIds)]) : new Map<string, CustodyRecord>();
+    const outcome = await runOnProducers(producers, (stateOf, into, holders) => {
+      const timers = due.flatMap((producerId) => popDueTimers(stateOf(producerId), time).map((timer) => ({ producerId, timer })));
+      // (dueAt, producerId, ruleId, key): each producer's queue is already in (dueAt, ruleId, key) order.
+      timers.sort((a, b) => a.timer.dueAt - b.timer.dueAt || (a.producerId < b.producerId ? -1 : a.producerId > b.producerId ? 1 : 0));
+      for (const { producerId, timer } of timers) {
+        const { ruleId, key, payload } = timer.payload;
+        const settings = batchRules.get(ruleId as RuleId);
+        // A timer of a rule since removed from the rules file is dropped with nobody to judge it.
+        if (!settings?.rule.onTimer) continue;
+        const state = stateOf(producerId);
+        const shipmentId = payload['shipmentId'];
+        const drafts = settings.rule.onTimer(
+          {
+            producerId,
+            key,
+            dueAt: timer.dueAt,
+            payload,
+            state: ruleStateOf(state, ruleId),
+            watermark: time,
+            catalogue: deps.catalogue,
+            custody: typeof shipmentId === 'string' ? records.get(shipmentId) : undefined,
+          },
+          settings.paramsFor(producerId),
+        );
+        const material = typeof payload['material'] === 'string' ? payload['material'] : undefined;
+        for (const draft of drafts) {
+          if (!settings.enabled(producerId, draft.material ?? material)) continue;
+          found(state, toAlert(ruleId, settings.rule.version, draft, settings.bands, now()), into, holders);
+        }
+      }
+    });
+    return unpublished(outcome);
+  }
+
+  return {
+    async process(reports, origins) {
+      if (reports.length === 0) return [];
+      const from = origins ?? reports.map((r): ReportOrigin => ({ source: r.kind, partition: 0 }));
+      if (from.length !== reports.length) throw new Error(`process: ${reports.length} reports but ${from.length} origins`);
+      return partitionLock.with(
+        from.map((o) => o.partition),
+        () => processBatch(reports, from),
+      );
+    },
+    async fireTimers(partitions) {
+      const which = [...new Set(partitions ?? (await timerIndex.partitions()))].sort((a, b) => a - b);
+      const out: Alert[] = [];
+      for (const p of which) out.push(...(await partitionLock.with([p], () => firePartition(p))));
+      return out;
     },
     async applyWatchlist(changes) {
       const batchRules = rules;
@@ -174,19 +349,23 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         // The same parameters and switch as live screening: per producer and material.
         const enabled = (producerId: string, material: string) => settings.enabled(producerId, material);
         for (const draft of retroScreen(entry, clients, (producerId) => settings.paramsFor(producerId), enabled)) {
-          const alert = toAlert(settings.rule.id, settings.rule.version, draft, settings.bands);
-          if (!found.has(alert.alertId)) found.set(alert.alertId, alert);
+          keepHighest(found, toAlert(settings.rule.id, settings.rule.version, draft, settings.bands, now()));
         }
       }
-      return unpublished(found);
+      // Not in any producer's state (a watchlist change is no producer's batch): the published
+      // markers alone keep it from going out twice, as before the outbox.
+      return unpublished({ alerts: [...found.values()], holders: new Map() });
     },
     async markPublished(alerts) {
-      if (alerts.length > 0) await deps.store.markAlertsPublished(alerts.map((a) => a.alertId));
+      if (alerts.length === 0) return;
+      await deps.store.markAlertsPublished(alerts.map((a) => ({ alertId: a.alertId, revision: revisionOf(a) })));
+      outboxes.markPublished(alerts);
     },
     setRules(next) {
       rules = next;
     },
     rules: () => rules,
+    watermark: () => watermark.current(),
     gate: createPublishGate(),
   };
 }

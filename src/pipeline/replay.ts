@@ -11,11 +11,26 @@ import { validateLicence, validateQuota, validateReport, validateWatchlistEntry 
 import { InvalidRecordError, errorMessage } from '../errors.ts';
 import type { RuleSet } from '../config/rules-file.ts';
 import type { StateStore } from '../state/store.ts';
-import { createPipeline } from './pipeline.ts';
+import type { StateEngine } from '../state/engine/engine.ts';
+import { createMemoryCustodyLedger, type CustodyLedger } from '../state/custody-ledger.ts';
+import { createMemoryQuotaRegister, type QuotaRegister } from '../state/quota-register.ts';
+import { createPipeline, type ReportOrigin } from './pipeline.ts';
+import type { TimerIndex } from './timer-index.ts';
+import { createMemoryWatermark, type WatermarkTracker } from './watermark-tracker.ts';
 import { topicKindOf, type ParsedLine, type RecordingLine } from './recording.ts';
 
 export interface ReplayOptions {
-  store: StateStore;
+  store: StateStore & { engine?: StateEngine };
+  /** Default: in memory. */
+  custody?: CustodyLedger;
+  /** Filled from the recording's quota lines in file order. Default: in memory. */
+  quotas?: QuotaRegister;
+  /** Default: in memory with allowedLatenessMs. */
+  watermark?: WatermarkTracker;
+  /** Default: pipeline.ts's in-memory index. */
+  timerIndex?: TimerIndex;
+  /** For the default watermark (watermark-tracker.ts's default when absent). */
+  allowedLatenessMs?: number;
   rules: RuleSet;
   catalogue: Catalogue;
   batchSize?: number;
@@ -32,7 +47,7 @@ export interface ReplaySummary {
   licences: number;
   /** Watchlist entries and tombstones applied. */
   watchlist: number;
-  /** Production quotas read and validated (no rule uses them yet). */
+  /** Production quota records (and tombstones) applied. */
   quotas: number;
   skipped: number;
   deadLetters: number;
@@ -58,12 +73,34 @@ function referenceRecord<T extends object>(line: RecordingLine, idField: keyof T
   return { id, value };
 }
 
+/**
+ * Where a recorded report was read. The watermark source is its topic kind and partition; a line
+ * without a partition (a hand-made file) counts its whole topic as one partition: the watermark may
+ * then run ahead of the partitioned one by as far as the topic's partitions drift apart in
+ * occurredAt, which in a recording in report-time order stays within the reporting delay the
+ * allowed lateness already covers; rules judge by event times, so alerts do not change.
+ */
+function originOf(kind: string, line: RecordingLine): ReportOrigin {
+  return line.partition === undefined ? { source: kind, partition: 0 } : { source: `${kind}/${line.partition}`, partition: line.partition };
+}
+
 export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<ParsedLine>, options: ReplayOptions): Promise<ReplaySummary> {
   const started = performance.now();
-  const pipeline = createPipeline({ store: options.store, rules: options.rules, catalogue: options.catalogue, now: options.now });
+  const quotas = options.quotas ?? createMemoryQuotaRegister();
+  const pipeline = createPipeline({
+    store: options.store,
+    rules: options.rules,
+    catalogue: options.catalogue,
+    now: options.now,
+    custody: options.custody ?? createMemoryCustodyLedger(),
+    quotas,
+    watermark: options.watermark ?? createMemoryWatermark(options.allowedLatenessMs),
+    timerIndex: options.timerIndex,
+  });
   const batchSize = options.batchSize ?? 2000;
   const summary: ReplaySummary = { lines: 0, reports: 0, licences: 0, watchlist: 0, quotas: 0, skipped: 0, deadLetters: 0, alerts: 0, alertsByRule: {}, seconds: 0 };
   let batch: Report[] = [];
+  let origins: ReportOrigin[] = [];
 
   const dead = async (lineNo: number, reason: string, topic?: string) => {
     summary.deadLetters += 1;
@@ -80,9 +117,12 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
 
   const flush = async () => {
     if (batch.length === 0) return;
-    await publish(await pipeline.process(batch));
+    await publish(await pipeline.process(batch, origins));
+    // After every batch, as `run` does: what the watermark has now passed fires.
+    await publish(await pipeline.fireTimers());
     summary.reports += batch.length;
     batch = [];
+    origins = [];
     options.onProgress?.(summary.lines);
   };
 
@@ -97,6 +137,7 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
     if (kind && REPORT_KINDS.has(kind)) {
       try {
         batch.push(validateReport(kind as ReportTopicKind, line.value));
+        origins.push(originOf(kind, line));
       } catch (err) {
         await dead(lineNo, `line ${lineNo}: ${errorMessage(err)}`, line.topic);
       }
@@ -131,9 +172,12 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
         await dead(lineNo, `line ${lineNo}: ${errorMessage(err)}`, line.topic);
       }
     } else if (kind === 'quotas') {
-      // Validated so a bad quota is dead-lettered as run would; the quota rule will read them.
+      // In file order, as licences: the reports before it are judged without it.
+      await flush();
       try {
-        referenceRecord(line, 'quotaId', validateQuota);
+        const { id, value } = referenceRecord(line, 'quotaId', validateQuota);
+        if (value) await quotas.putQuota(value);
+        else await quotas.deleteQuota(id);
         summary.quotas += 1;
       } catch (err) {
         await dead(lineNo, `line ${lineNo}: ${errorMessage(err)}`, line.topic);

@@ -34,6 +34,18 @@ export interface KeyBuilder {
   clients(): string;
   /** The counter that hands out ownership epochs to state engine instances. */
   epochCounter(): string;
+  /** Hash of a producer's production quotas (quotaId → JSON), in the producer's slot. */
+  producerQuotas(producerId: string): string;
+  /** Which producer a quota is filed under, so a quota moved to another producer leaves the first. */
+  quotaOwner(quotaId: string): string;
+  /** Both sides of one domestic transfer (redis-custody-ledger.ts): its own slot, shared by seller and buyer. */
+  custody(shipmentId: string): string;
+  /** The shared watermark: latest occurredAt per report-topic partition, and the watermark itself. */
+  watermark(): string;
+  /** Producers of one partition with pending rule timers or outboxes, scored by when. */
+  timerIndex(partition: number): string;
+  /** The partitions that have a timer index. */
+  timerPartitions(): string;
 }
 
 /**
@@ -88,5 +100,23 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
     epochCounter() {
       return key('engine', 'epochs');
     },
+    producerQuotas(producerId) {
+      assertKeyPart(producerId, 'producerId');
+      return key(producerId, 'quotas');
+    },
+    quotaOwner(quotaId) {
+      assertKeyPart(quotaId, 'quotaId');
+      return key(`quota:${quotaId}`, 'owner');
+    },
+    custody(shipmentId) {
+      assertKeyPart(shipmentId, 'shipmentId');
+      return key(`custody:${shipmentId}`, 'sides');
+    },
+    watermark: () => key('engine', 'watermark'),
+    timerIndex(partition) {
+      if (!Number.isSafeInteger(partition) || partition < 0) throw new ReeError('REE_ERR_STATE', `partition ${partition} is not a partition number`);
+      return key('engine', `timers:${partition}`);
+    },
+    timerPartitions: () => key('engine', 'timer-partitions'),
   };
 }

@@ -8,6 +8,7 @@ import { dayEnd, dayOf } from '../domain/time.ts';
 import { createMemoryReference } from './memory-reference.ts';
 import { addFlow, declareStock, emptyBook, fireChecks, pruneBook, type MaterialBook } from './balance.ts';
 import {
+  refOf,
   MAX_SUBJECT_IDS,
   OUTFLOW_KINDS,
   RETENTION_DAYS,
@@ -69,7 +70,8 @@ export function createMemoryStore(): StateStore {
   const producers = new Map<string, ProducerState>();
   /** licenceId → effective time → version */
   const licences = new Map<string, Map<number, Licence>>();
-  const published = new Set<string>();
+  /** alertId → the highest revision published. */
+  const published = new Map<string, number>();
 
   const producer = (id: string): ProducerState => {
     let p = producers.get(id);
@@ -179,11 +181,11 @@ export function createMemoryStore(): StateStore {
       }
       return out;
     },
-    async unpublishedAlerts(ids) {
-      return ids.filter((id) => !published.has(id));
+    async unpublishedAlerts(alerts) {
+      return alerts.map(refOf).flatMap(({ alertId, revision }) => ((published.get(alertId) ?? 0) < revision ? [alertId] : []));
     },
-    async markAlertsPublished(ids) {
-      for (const id of ids) published.add(id);
+    async markAlertsPublished(alerts) {
+      for (const { alertId, revision } of alerts.map(refOf)) published.set(alertId, Math.max(published.get(alertId) ?? 0, revision));
     },
     async close() {},
   };

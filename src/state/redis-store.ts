@@ -15,7 +15,7 @@ import { ReeError, errorMessage } from '../errors.ts';
 import { createKeyBuilder } from './keys.ts';
 import { execPipelined, type QueuedCommand, type Reply } from './redis-pipelines.ts';
 import { StateScripts } from './scripts.ts';
-import { SEEN_TTL_SECONDS, type ClientSighting, type StateStore } from './store.ts';
+import { SEEN_TTL_SECONDS, refOf, type ClientSighting, type StateStore } from './store.ts';
 
 /** Long enough that a replay of any retained Kafka data still finds its alerts marked published. */
 export const PUBLISHED_ALERT_TTL_SECONDS = 30 * 24 * 3600;
@@ -194,24 +194,27 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
         .map(([, text]) => parseStored<ClientSighting>(text, 'client sighting'));
     },
 
-    async unpublishedAlerts(alertIds) {
-      // EXPIRE rather than EXISTS: a finding that keeps recurring (a standing deficit, a quota
-      // still overrun) keeps its alertId, so its marker must live as long as it is still asked about,
-      // or the alert would be published again once the marker ran out. 0 means there is no marker.
+    async unpublishedAlerts(alerts) {
+      // GETEX rather than GET: a finding that keeps recurring (a standing deficit, a quota still
+      // overrun) keeps its alertId, so its marker must live as long as it is still asked about, or
+      // the alert would be published again once the marker ran out. The marker's value is the
+      // highest revision published; markers written before revisions hold '1', which reads the same.
+      const refs = alerts.map(refOf);
       const replies = await send('read published alerts', () =>
-        alertIds.map((id) => {
-          const key = keys.publishedAlert(id);
-          return { key, queue: (p) => p.expire(key, publishedAlertTtlSeconds) };
+        refs.map(({ alertId }) => {
+          const key = keys.publishedAlert(alertId);
+          return { key, queue: (p) => p.getex(key, 'EX', publishedAlertTtlSeconds) };
         }),
       );
-      return alertIds.filter((_, i) => replies[i] === 0);
+      return refs.filter((ref, i) => (replies[i] === null ? 0 : Number(replies[i]) || 1) < ref.revision).map((ref) => ref.alertId);
     },
 
-    async markAlertsPublished(alertIds) {
+    async markAlertsPublished(alerts) {
+      // A plain SET: the revisions of one alertId come from one producer's owner, in order.
       await send('mark alerts published', () =>
-        alertIds.map((id) => {
-          const key = keys.publishedAlert(id);
-          return { key, queue: (p) => p.set(key, '1', 'EX', publishedAlertTtlSeconds) };
+        alerts.map(refOf).map(({ alertId, revision }) => {
+          const key = keys.publishedAlert(alertId);
+          return { key, queue: (p) => p.set(key, String(revision), 'EX', publishedAlertTtlSeconds) };
         }),
       );
     },

@@ -55,5 +55,8 @@ export function ruleStateOf(producer: ProducerState, ruleId: string): RuleState 
 /** Removes and returns the producer's rule timers due at or before `watermark`, in firing order. */
 export const popDueTimers = (producer: ProducerState, watermark: number): readonly Timer<RuleTimer>[] => timersOf(producer).popDue(watermark);
 
+/** The producer's rule timers due at or before `watermark`, left in place (to fetch what they need first). */
+export const peekDueTimers = (producer: ProducerState, watermark: number): readonly Timer<RuleTimer>[] => timersOf(producer).peekDue(watermark);
+
 /** The producer's earliest timer, for an index of producers with timers. */
 export const nextTimerDueAt = (producer: ProducerState): number | undefined => timersOf(producer).nextDueAt();

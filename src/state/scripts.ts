@@ -43,6 +43,8 @@ export const SCRIPTS = {
   recordClients: { name: 'ree_recordClients_v2', file: 'recordClients-1.lua', numberOfKeys: 1 },
   loadProducer: { name: 'ree_loadProducer_v1', file: 'loadProducer-2.lua', numberOfKeys: 2 },
   saveProducer: { name: 'ree_saveProducer_v1', file: 'saveProducer-2.lua', numberOfKeys: 2 },
+  recordCustodySide: { name: 'ree_recordCustodySide_v1', file: 'recordCustodySide-1.lua', numberOfKeys: 1 },
+  advanceWatermark: { name: 'ree_advanceWatermark_v1', file: 'advanceWatermark-1.lua', numberOfKeys: 1 },
 } as const satisfies Record<string, ScriptDefinition>;
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
@@ -196,6 +198,11 @@ export class StateScripts {
     return { key: keys[0]!, queue: (pipeline) => invoke(pipeline, SCRIPTS.loadProducer, keys, [String(epoch)]) };
   }
 
+  /** Records one side of a transfer (redis-custody-ledger.ts); the reply is the transfer's hash, flat. */
+  recordCustodySide(key: string, side: string, json: string, ttlSeconds: number): QueuedCommand {
+    return { key, queue: (pipeline) => invoke(pipeline, SCRIPTS.recordCustodySide, [key], [side, json, String(ttlSeconds)]) };
+  }
+
   /** The stored fields, or the newer owner's epoch when the claim was refused. */
   decodeLoadProducer(reply: unknown): { fields: Map<string, string> } | { ownerEpoch: number } {
     if (Array.isArray(reply) && reply[0] === 1 && Array.isArray(reply[1])) {
@@ -226,6 +233,21 @@ export class StateScripts {
     if (Array.isArray(reply) && reply[0] === 1) return null;
     if (Array.isArray(reply) && reply[0] === 0) return Number(reply[1]);
     throw new ReeError('REE_ERR_STATE', `${SCRIPTS.saveProducer.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
+  }
+
+  /** Raises the latest occurredAt of each source and reads the shared watermark back (advanceWatermark-1.lua). */
+  advanceWatermark(allowedLatenessMs: number, latest: ReadonlyMap<string, number>): QueuedCommand {
+    const key = this.keys.watermark();
+    const argv = [String(allowedLatenessMs), ...[...latest].flatMap(([source, time]) => [source, String(time)])];
+    return { key, queue: (pipeline) => invoke(pipeline, SCRIPTS.advanceWatermark, [key], argv) };
+  }
+
+  /** The watermark, or -Infinity while no partition has data. */
+  decodeAdvanceWatermark(reply: unknown): number {
+    if (reply === '') return -Infinity;
+    const n = Number(reply);
+    if (typeof reply !== 'string' || !Number.isFinite(n)) throw new ReeError('REE_ERR_STATE', `${SCRIPTS.advanceWatermark.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
+    return n;
   }
 
   /** Turns the script's reply into the ApplyResult the in-memory store would have returned, field for field. */

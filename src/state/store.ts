@@ -9,6 +9,11 @@
  */
 import type { Licence, WatchlistEntry } from '../domain/events.ts';
 
+/** An alert as the published markers know it: its id and revision (a bare id is revision 1). */
+export type AlertRef = string | { alertId: string; revision: number };
+
+export const refOf = (ref: AlertRef): { alertId: string; revision: number } => (typeof ref === 'string' ? { alertId: ref, revision: 1 } : ref);
+
 export type FlowKind = 'produced' | 'received' | 'consumed' | 'shipped' | 'exported';
 export const FLOW_KINDS: readonly FlowKind[] = ['produced', 'received', 'consumed', 'shipped', 'exported'];
 
@@ -140,10 +145,14 @@ export interface StateStore {
   /** Every client seen so far, ordered by producerId, clientId, then clientName. */
   getClients(): Promise<ClientSighting[]>;
 
-  /** Which of these alert ids have not been published yet (order kept). */
-  unpublishedAlerts(alertIds: string[]): Promise<string[]>;
-  /** Records alert ids as published, after the alert producer has them durable. */
-  markAlertsPublished(alertIds: string[]): Promise<void>;
+  /**
+   * Which of these alerts have not been published yet at their revision (order kept): a marker
+   * remembers the highest revision published per alertId, so a higher revision is news and the
+   * same or a lower one is not. A bare id means revision 1.
+   */
+  unpublishedAlerts(alerts: readonly AlertRef[]): Promise<string[]>;
+  /** Records alerts as published at their revision, after the alert producer has them durable. */
+  markAlertsPublished(alerts: readonly AlertRef[]): Promise<void>;
 
   close(): Promise<void>;
 }

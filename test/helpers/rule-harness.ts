@@ -6,7 +6,8 @@
  */
 import type { ProductionQuota, Report } from '../../src/domain/events.ts';
 import type { AlertDraft, ParamsFor, Rule, RuleInput } from '../../src/rules/rule.ts';
-import type { CustodyEntry, CustodyRecord } from '../../src/state/custody-ledger.ts';
+import { custodyEntryOf } from '../../src/pipeline/custody-entry.ts';
+import type { CustodyRecord } from '../../src/state/custody-ledger.ts';
 import { ProducerState } from '../../src/state/engine/producer-state.ts';
 import { popDueTimers, ruleStateOf } from '../../src/state/rule-state.ts';
 import { testCatalogue } from './builders.ts';
@@ -28,18 +29,6 @@ export interface HarnessRun {
   advanceTo(time: number): AlertDraft[];
   feed(reports: readonly Report[]): AlertDraft[];
   states: Map<string, ProducerState>;
-}
-
-function custodyEntryOf(report: Report): CustodyEntry | null {
-  if (report.kind === 'shipments' && report.event.direction === 'DOMESTIC') {
-    const e = report.event;
-    return { shipmentId: e.shipmentId, side: 'shipment', value: { reportId: e.reportId, producerId: e.producerId, counterpartyId: e.clientId, material: e.material, quantityKg: e.quantityKg, occurredAt: e.occurredAt } };
-  }
-  if (report.kind === 'receipts') {
-    const e = report.event;
-    return { shipmentId: e.shipmentId, side: 'receipt', value: { reportId: e.reportId, producerId: e.producerId, counterpartyId: e.supplierId, material: e.material, quantityKg: e.quantityKg, occurredAt: e.occurredAt } };
-  }
-  return null;
 }
 
 export function ruleHarness<P>(rule: Rule<P>, params: ParamsFor<P>, options: HarnessOptions = {}): HarnessRun {

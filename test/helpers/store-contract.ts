@@ -321,5 +321,15 @@ export function describeStoreContract(name: string, factory: () => Promise<{ sto
       // Asking again must not forget or invent a marker.
       expect(await store.unpublishedAlerts(ids)).toEqual([ids[0], ids[2]]);
     });
+
+    it('remembers the highest revision published: a higher one is news, the same or a lower one is not', async () => {
+      const id = `rev-${P('J')}`;
+      await store.markAlertsPublished([{ alertId: id, revision: 2 }]);
+      expect(await store.unpublishedAlerts([{ alertId: id, revision: 1 }, { alertId: id, revision: 2 }, { alertId: id, revision: 3 }])).toEqual([id]);
+      // A marker written before revisions (a bare id) is revision 1.
+      const old = `old-${P('J')}`;
+      await store.markAlertsPublished([old]);
+      expect(await store.unpublishedAlerts([old, { alertId: old, revision: 2 }])).toEqual([old]);
+    });
   });
 }

@@ -9,8 +9,10 @@ import keySlot from 'cluster-key-slot';
 import { createEngineRedisStore } from '../../src/state/engine-store.ts';
 import { createKeyBuilder } from '../../src/state/keys.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { createRedisCustodyLedger } from '../../src/state/redis-custody-ledger.ts';
 import { createRedisStore } from '../../src/state/redis-store.ts';
 import type { StateUpdate } from '../../src/state/store.ts';
+import { describeCustodyLedgerContract } from '../helpers/custody-ledger-contract.ts';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.ts';
 import { deleteKeysWithPrefix, uniquePrefix } from '../helpers/redis-state.ts';
 import { describeStoreContract, sampleLicence } from '../helpers/store-contract.ts';
@@ -49,6 +51,19 @@ describeStoreContract('state engine on Redis Cluster', async () => {
   return {
     store: createEngineRedisStore({ redis: cluster.duplicate(), prefix, maxCachedProducers: 1 }),
     producer: (id) => id,
+    cleanup: async () => {
+      await deleteKeysWithPrefix(cluster, prefix);
+    },
+  };
+});
+
+// Seller and buyer on two connections: every shipment's hash is its own slot, spread over the nodes.
+describeCustodyLedgerContract('Redis Cluster', async () => {
+  const prefix = uniquePrefix('cluster-custody');
+  return {
+    ledger: createRedisCustodyLedger({ redis: cluster.duplicate(), prefix }),
+    other: createRedisCustodyLedger({ redis: cluster.duplicate(), prefix }),
+    shipmentId: (id) => id,
     cleanup: async () => {
       await deleteKeysWithPrefix(cluster, prefix);
     },

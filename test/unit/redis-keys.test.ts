@@ -11,6 +11,8 @@ describe('Redis keys', () => {
     expect(keys.licence('LIC-1')).toBe('ree:{lic:LIC-1}:licence');
     expect(keys.publishedAlert('volume-mismatch:P-1:ab12')).toBe('ree:{alert:volume-mismatch:P-1:ab12}:published');
     expect(keySlot(keys.seen('P-1', 'R:7'))).toBe(keySlot(keys.producer('P-1', 'pending')));
+    expect(keys.producerQuotas('P-1')).toBe('ree:{P-1}:quotas');
+    expect(keys.quotaOwner('Q-1')).toBe('ree:{quota:Q-1}:owner');
   });
 
   it('refuses ids that could move a key to another tag or collide', () => {

@@ -42,7 +42,12 @@ export class StateEngine {
    * Batches may overlap (partitions processed concurrently) as long as no producer is in two at
    * once, which partition ownership guarantees.
    */
-  async run<T>(producerIds: Iterable<string>, work: (stateOf: (producerId: string) => ProducerState) => T): Promise<T> {
+  async run<T>(
+    producerIds: Iterable<string>,
+    work: (stateOf: (producerId: string) => ProducerState) => T,
+    /** Awaited after `work` and before the save: e.g. an index that must never be later than the state it points to. */
+    beforeSave?: (result: T) => Promise<void>,
+  ): Promise<T> {
     const touched = [...new Set(producerIds)];
     // Taken before any await, so another batch's eviction meanwhile cannot take them away.
     const states = new Map<string, ProducerState>();
@@ -75,6 +80,14 @@ export class StateEngine {
       // time. Without durability there is no other copy; what was applied stays, as in memory-store.ts.
       if (this.durability) for (const id of touched) this.cache.delete(id);
       throw err;
+    }
+    if (beforeSave) {
+      try {
+        await beforeSave(result);
+      } catch (err) {
+        if (this.durability) for (const id of touched) this.cache.delete(id);
+        throw err;
+      }
     }
     if (this.durability) await this.save(touched, states);
     return result;

@@ -54,6 +54,11 @@ export class TimerQueue<P> extends WholeCell<Timer<P>[]> {
     if (this.byKey.delete(key)) this.changed();
   }
 
+  /** Every timer due at or before `time`, left in place (any order). */
+  peekDue(time: number): Timer<P>[] {
+    return [...this.byKey.values()].filter((t) => t.dueAt <= time);
+  }
+
   /** Removes and returns every timer due at or before `time`, in firing order. */
   popDue(time: number): readonly Timer<P>[] {
     // Most calls find nothing due: answer without allocating.

@@ -1,0 +1,59 @@
+/**
+ * Which producers have something waiting on the watermark: a rule timer, or alerts in their outbox
+ * not yet published (score -Infinity, so the next timer pass re-sends and clears them). Kept per
+ * partition so an instance visits only the producers of partitions it owns, including producers
+ * evicted from memory or untouched since a restart: a silent producer's timer must still fire.
+ *
+ * Memory here (replay, tests); Redis in ../state/redis-timer-index.ts (a sorted set per partition).
+ */
+
+export interface TimerIndexEntry {
+  partition: number;
+  producerId: string;
+  /** The producer's earliest pending due time; undefined when nothing is pending (removed). */
+  dueAt: number | undefined;
+}
+
+export interface TimerIndex {
+  /** Records each producer's earliest pending due time (or its removal). */
+  set(entries: readonly TimerIndexEntry[]): Promise<void>;
+  /** Lowers (or adds) each producer's due time, never raising it: written before a save, so the index is never later than the state. */
+  lower(entries: readonly TimerIndexEntry[]): Promise<void>;
+  /** Producers of the partition with something due at or before `time`, ordered by producerId. */
+  due(partition: number, time: number): Promise<string[]>;
+  /** Partitions with anything indexed, ascending (replay fires them all). */
+  partitions(): Promise<number[]>;
+}
+
+export function createMemoryTimerIndex(): TimerIndex {
+  const byPartition = new Map<number, Map<string, number>>();
+  const partitionMap = (p: number) => {
+    let m = byPartition.get(p);
+    if (!m) byPartition.set(p, (m = new Map()));
+    return m;
+  };
+  return {
+    async set(entries) {
+      for (const e of entries) {
+        if (e.dueAt === undefined) byPartition.get(e.partition)?.delete(e.producerId);
+        else partitionMap(e.partition).set(e.producerId, e.dueAt);
+      }
+    },
+    async lower(entries) {
+      for (const e of entries) {
+        if (e.dueAt === undefined) continue;
+        const m = partitionMap(e.partition);
+        const held = m.get(e.producerId);
+        if (held === undefined || e.dueAt < held) m.set(e.producerId, e.dueAt);
+      }
+    },
+    async due(partition, time) {
+      const m = byPartition.get(partition);
+      if (!m) return [];
+      return [...m].filter(([, dueAt]) => dueAt <= time).map(([id]) => id).sort();
+    },
+    async partitions() {
+      return [...byPartition].filter(([, m]) => m.size > 0).map(([p]) => p).sort((a, b) => a - b);
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The timer index (pipeline/timer-index.ts) in Redis: one sorted set per partition, member the
+ * producerId, score the producer's earliest pending time (-inf while its outbox waits). Durable,
+ * so a producer evicted from memory, or untouched since a restart, or whose partition moved to
+ * another instance, still has its timers fired by whichever instance owns the partition.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { TimerIndex, TimerIndexEntry } from '../pipeline/timer-index.ts';
+import { assertKeyPart, createKeyBuilder } from './keys.ts';
+import { sendCommands } from './redis-store.ts';
+import type { QueuedCommand } from './redis-pipelines.ts';
+
+const score = (t: number): string => (t === -Infinity ? '-inf' : String(t));
+
+export function createRedisTimerIndex(options: { redis: Redis | Cluster; prefix: string }): TimerIndex {
+  const { redis } = options;
+  const keys = createKeyBuilder(options.prefix);
+  const write = async (operation: string, entries: readonly TimerIndexEntry[], add: (key: string, e: TimerIndexEntry & { dueAt: number }) => QueuedCommand) => {
+    if (entries.length === 0) return;
+    const commands: QueuedCommand[] = [];
+    const partitions = new Set<number>();
+    for (const e of entries) {
+      assertKeyPart(e.producerId, 'producerId');
+      const key = keys.timerIndex(e.partition);
+      if (e.dueAt === undefined) commands.push({ key, queue: (p) => p.zrem(key, e.producerId) });
+      else {
+        commands.push(add(key, { ...e, dueAt: e.dueAt }));
+        partitions.add(e.partition);
+      }
+    }
+    const all = keys.timerPartitions();
+    if (partitions.size > 0) commands.push({ key: all, queue: (p) => p.sadd(all, ...[...partitions].map(String)) });
+    await sendCommands(redis, operation, commands);
+  };
+  return {
+    set: (entries) => write('index producer timers', entries, (key, e) => ({ key, queue: (p) => p.zadd(key, score(e.dueAt), e.producerId) })),
+    // LT adds a new member, and only lowers an existing one.
+    lower: (entries) =>
+      write(
+        'index producer timers',
+        entries.filter((e) => e.dueAt !== undefined),
+        (key, e) => ({ key, queue: (p) => p.zadd(key, 'LT', score(e.dueAt), e.producerId) }),
+      ),
+    async due(partition, time) {
+      const key = keys.timerIndex(partition);
+      const [ids] = await sendCommands(redis, 'read due producer timers', [{ key, queue: (p) => p.zrangebyscore(key, '-inf', score(time)) }]);
+      return [...(ids as string[])].sort();
+    },
+    async partitions() {
+      const all = keys.timerPartitions();
+      const [members] = await sendCommands(redis, 'read timer partitions', [{ key: all, queue: (p) => p.smembers(all) }]);
+      return (members as string[]).map(Number).sort((a, b) => a - b);
+    },
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * The watermark shared by every instance of the detector (DESIGN.md, "Watermark"): each instance
+ * publishes its partitions' latest occurredAt after its batch's state is saved, and reads the
+ * minimum over all partitions back, in one script call (lua/advanceWatermark-1.lua). Never
+ * backwards: the script keeps the highest value it returned, and so does each instance.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { WatermarkTracker } from '../pipeline/watermark-tracker.ts';
+import { ReeError } from '../errors.ts';
+import { createKeyBuilder } from './keys.ts';
+import { sendCommands } from './redis-store.ts';
+import { StateScripts } from './scripts.ts';
+import { SEEN_TTL_SECONDS } from './store.ts';
+
+export interface RedisWatermarkOptions {
+  redis: Redis | Cluster;
+  prefix: string;
+  allowedLatenessMs: number;
+}
+
+export function createRedisWatermark(options: RedisWatermarkOptions): WatermarkTracker {
+  if (!(Number.isSafeInteger(options.allowedLatenessMs) && options.allowedLatenessMs >= 0)) {
+    throw new ReeError('REE_ERR_CONFIG', `allowed lateness must be a whole number of ms >= 0, got ${options.allowedLatenessMs}`);
+  }
+  const scripts = new StateScripts(options.redis, createKeyBuilder(options.prefix), { seenTtlSeconds: SEEN_TTL_SECONDS });
+  let value = -Infinity;
+  return {
+    current: () => value,
+    async advance(latest) {
+      const [reply] = await sendCommands(options.redis, 'advance the watermark', [scripts.advanceWatermark(options.allowedLatenessMs, latest)]);
+      value = Math.max(value, scripts.decodeAdvanceWatermark(reply));
+      return value;
+    },
+  };
+}
