@@ -3,7 +3,9 @@
  * Dy-NdFeB declared as 8505119000, Tb oxide as nickel powder (HS 7504), 4,000 kg of magnets at
  * ~$27.7/kg next to 533 kg of Dy-NdFeB at a plausible ~$54.6/kg, a licence for Oman with ten
  * shipments to India, restricted parties under other romanisations (listed before and after the
- * export) and look-alike names that must not match. Every label is found, nothing else fires.
+ * export) and look-alike names that must not match; six 18 kg parcels by courier and post to one
+ * client (split-shipments), a 4,000 kg lot after ten of ~0.5 t and 2.5 t as a first export to a new
+ * client (volume-spike), a new exporter's 5 t with too little history. Every label is found, nothing else fires.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -33,7 +35,7 @@ describe('real-world cases', () => {
     expect(summary).toMatchObject({ deadLetters: 0, watchlist: 3, quotas: 1 });
     const result = backtest(alerts, labels);
     expect(result.overall).toMatchObject({ recall: 1, precision: 1 });
-    expect(new Set(labels.map((l) => l.ruleId))).toEqual(new Set(['destination-mismatch', 'hs-misdeclaration', 'undervaluation', 'watchlist-match', 'yield-anomaly']));
+    expect(new Set(labels.map((l) => l.ruleId))).toEqual(new Set(['destination-mismatch', 'hs-misdeclaration', 'undervaluation', 'watchlist-match', 'yield-anomaly', 'split-shipments', 'volume-spike']));
   });
 
   it('tells the investigator what each real case was', async () => {
@@ -51,5 +53,12 @@ describe('real-world cases', () => {
     expect(about('undervaluation', 'RW-C-US')[0]!.evidence).toMatchObject({ declaredUsdPerKg: '27.7', floorUsdPerKg: '30' });
     expect(about('watchlist-match', 'RW-C-SG1')[0]!.evidence).toMatchObject({ entryId: 'RW-W-3', clientNormalised: 'chan siu ming magnetics' });
     expect(about('watchlist-match', 'RW-C-AE1')[0]!.evidence).toMatchObject({ matchedName: 'Wong Kin Kwok' });
+    // The latest revision of the parcel group holds all six parcels.
+    const parcels = about('split-shipments', 'RW-C-PARCEL').sort((a, b) => (b.revision ?? 1) - (a.revision ?? 1))[0]!;
+    expect(parcels.evidence).toMatchObject({ shipments: '6', totalKg: '108', courierOrPost: '6', smallBy: 'material' });
+    expect(about('volume-spike', 'RW-C-KR')[0]!.evidence).toMatchObject({ checks: 'baseline', historyMedianKg: '507.5', historyExports: '10' });
+    expect(about('volume-spike', 'RW-C-NEWMX')[0]!.evidence).toMatchObject({ checks: 'new-client', newClient: 'true' });
+    // Three lots are not a history: the new exporter's 5 t raises nothing.
+    expect(alerts.filter((a) => a.producerId === 'RW-P-NEWCO')).toEqual([]);
   });
 });
