@@ -10,11 +10,12 @@
  * the watermark up to which they were judged; one timer `settle` at the earliest export not yet
  * judged.
  */
+import type { Catalogue } from '../domain/catalogue.ts';
 import type { ShipmentReport } from '../domain/events.ts';
 import { DAY_MS } from '../domain/time.ts';
 import { LastSeen } from '../state/engine/last-seen.ts';
 import { RecentEvents, type RecentEvent } from '../state/engine/recent-events.ts';
-import type { RuleState } from './rule.ts';
+import type { AlertDraft, ParamsFor, Rule, RuleState } from './rule.ts';
 
 /** What is kept of an export: short names, since it is saved with the producer's state. */
 export interface ExportFacts {
@@ -111,4 +112,34 @@ export function exportsBefore(list: readonly SeenExport[], e: SeenExport, days: 
     if (x.at >= e.at - days * DAY_MS) out.push(x);
   }
   return out.slice(-max);
+}
+
+/** What a rule judging settled exports is handed each time some are ready. */
+export interface SettledJudgement {
+  state: RuleState;
+  exports: SettledExports;
+  toJudge: ToJudge;
+  catalogue: Catalogue;
+}
+
+/**
+ * The evaluate and onTimer of a rule that judges a producer's exports once settled: each EXPORT
+ * is recorded (and `onExport` sees it first), and `judge` gets whatever is ready to be judged.
+ */
+export function judgingSettledExports<P>(
+  judge: (j: SettledJudgement, params: ParamsFor<P>) => AlertDraft[],
+  onExport?: (state: RuleState, shipment: ShipmentReport) => void,
+): Pick<Rule<P>, 'evaluate' | 'onTimer'> {
+  return {
+    evaluate({ report, state, catalogue }, params) {
+      if (report.kind !== 'shipments' || report.event.direction !== 'EXPORT') return [];
+      onExport?.(state, report.event);
+      const exports = new SettledExports(state);
+      return judge({ state, exports, toJudge: exports.record(report.event), catalogue }, params);
+    },
+    onTimer({ state, watermark, catalogue }, params) {
+      const exports = new SettledExports(state);
+      return judge({ state, exports, toJudge: exports.settle(watermark), catalogue }, params);
+    },
+  };
 }

@@ -23,7 +23,7 @@ import { robustBaseline } from './robust-stats.ts';
 import { defineRule, type AlertDraft, type ParamsFor, type RuleState } from './rule.ts';
 import { clampScore } from './severity.ts';
 import { windowsOf, type Group, type PublishedGroup, type SmallExport } from './split-groups.ts';
-import { exportsBefore, SettledExports, type SeenExport, type ToJudge } from './settled-exports.ts';
+import { exportsBefore, judgingSettledExports, type SeenExport, type SettledExports, type SettledJudgement } from './settled-exports.ts';
 
 export const splitShipmentsParams = z.object({
   /** The window a group's shipments fall in, from its first, in days of event time. */
@@ -206,9 +206,9 @@ function judgeMaterial(state: RuleState, exportsOf: SettledExports, material: st
   return drafts;
 }
 
-function judgeAll(state: RuleState, exportsOf: SettledExports, toJudge: ToJudge, catalogue: Catalogue, params: ParamsFor<SplitShipmentsParams>): AlertDraft[] {
+function judgeAll({ state, exports, toJudge, catalogue }: SettledJudgement, params: ParamsFor<SplitShipmentsParams>): AlertDraft[] {
   const drafts: AlertDraft[] = [];
-  for (const [material, fresh] of toJudge.byMaterial) drafts.push(...judgeMaterial(state, exportsOf, material, fresh, toJudge.settledTo, catalogue, params(material)));
+  for (const [material, fresh] of toJudge.byMaterial) drafts.push(...judgeMaterial(state, exports, material, fresh, toJudge.settledTo, catalogue, params(material)));
   return drafts;
 }
 
@@ -217,13 +217,5 @@ export const splitShipments = defineRule({
   version: 1,
   description: 'Several small exports to one client or destination within a window, together large.',
   params: splitShipmentsParams,
-  evaluate({ report, state, catalogue }, params) {
-    if (report.kind !== 'shipments' || report.event.direction !== 'EXPORT') return [];
-    const exportsOf = new SettledExports(state);
-    return judgeAll(state, exportsOf, exportsOf.record(report.event), catalogue, params);
-  },
-  onTimer({ state, watermark, catalogue }, params) {
-    const exportsOf = new SettledExports(state);
-    return judgeAll(state, exportsOf, exportsOf.settle(watermark), catalogue, params);
-  },
+  ...judgingSettledExports(judgeAll),
 });

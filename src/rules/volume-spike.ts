@@ -11,13 +11,12 @@
  * the reports arrived in.
  */
 import { z } from 'zod';
-import type { ShipmentReport } from '../domain/events.ts';
 import { iso } from '../domain/time.ts';
 import { FirstSeen } from '../state/engine/first-seen.ts';
 import { fixed, kg, tonnes } from './format.ts';
 import { modifiedZ, robustBaseline } from './robust-stats.ts';
 import { defineRule, type AlertDraft, type ParamsFor, type RuleState } from './rule.ts';
-import { exportsBefore, SettledExports, type SeenExport, type ToJudge } from './settled-exports.ts';
+import { exportsBefore, judgingSettledExports, type SeenExport, type SettledJudgement } from './settled-exports.ts';
 import { clampScore } from './severity.ts';
 
 export const volumeSpikeParams = z.object({
@@ -107,12 +106,12 @@ function draftFor(producerId: string, material: string, e: SeenExport, v: Scored
   };
 }
 
-function judgeAll(state: RuleState, exportsOf: SettledExports, toJudge: ToJudge, params: ParamsFor<VolumeSpikeParams>): AlertDraft[] {
+function judgeAll({ state, exports, toJudge }: SettledJudgement, params: ParamsFor<VolumeSpikeParams>): AlertDraft[] {
   const drafts: AlertDraft[] = [];
   const clients = clientsOf(state);
   for (const [material, fresh] of toJudge.byMaterial) {
     const p = params(material);
-    const list = exportsOf.list(material);
+    const list = exports.list(material);
     for (const e of fresh) {
       const history = exportsBefore(list, e, p.historyDays, p.historySize).map((x) => x.value.kg);
       const first = clients.get(e.value.clientId);
@@ -128,15 +127,6 @@ export const volumeSpike = defineRule({
   version: 1,
   description: 'An export far above the exporter’s robust baseline for the material, or a large first export to a new client.',
   params: volumeSpikeParams,
-  evaluate({ report, state }, params) {
-    if (report.kind !== 'shipments' || report.event.direction !== 'EXPORT') return [];
-    const s: ShipmentReport = report.event;
-    clientsOf(state).see(s.clientId, { id: s.reportId, at: s.occurredAt });
-    const exportsOf = new SettledExports(state);
-    return judgeAll(state, exportsOf, exportsOf.record(s), params);
-  },
-  onTimer({ state, watermark }, params) {
-    const exportsOf = new SettledExports(state);
-    return judgeAll(state, exportsOf, exportsOf.settle(watermark), params);
-  },
+  // Every export counts towards "the first to this client", whenever it is judged.
+  ...judgingSettledExports(judgeAll, (state, s) => void clientsOf(state).see(s.clientId, { id: s.reportId, at: s.occurredAt })),
 });

@@ -14,9 +14,10 @@
 import { topicNames, type TopicNames } from '../config/topics.ts';
 import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import type { InventoryReport, ProductionReport, ReceiptReport, ShipmentReport } from '../domain/events.ts';
+import { median } from 'simple-statistics';
 import { DAY_MS, HOUR_MS, dayOf } from '../domain/time.ts';
 import { INJECTORS } from './anomalies/index.ts';
-import type { InjectionContext, ProductionRequest, ShipmentRequest } from './anomalies/injector.ts';
+import type { ExportMade, InjectionContext, ProductionRequest, ShipmentRequest } from './anomalies/injector.ts';
 import { holidayFactor, seasonalFactor, workFactor } from './calendar.ts';
 import { LicenceLedger } from './licensing.ts';
 import { Outbox } from './outbox.ts';
@@ -66,6 +67,8 @@ const MIN_LOT_KG: Record<string, number> = {
 };
 /** The largest clean export lot, in days of the product's capacity. */
 const EXPORT_LOT_DAYS = 3;
+/** The largest clean export lot, in multiples of the producer's median export of the material. */
+const USUAL_LOT_MULTIPLE = 2.5;
 /** Clean export lots of one material a producer sends in a day; a larger backlog waits for the next day. */
 const MAX_EXPORT_LOTS_PER_DAY = 3;
 /** Buyers reorder up to this many days of their consumption. */
@@ -148,7 +151,7 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
   const labelsByVariant: Record<string, number> = {};
   const exportedG: Record<string, number> = {};
   /** Each producer's exports of each material so far, kg in emission order: injectors size against them. */
-  const exportsKg = new Map<string, number[]>();
+  const exportsKg = new Map<string, ExportMade[]>();
   let injectionsFailed = 0;
 
   const licenceLines: RecordingLine[] = [];
@@ -260,8 +263,9 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
       exportedG[req.material] = (exportedG[req.material] ?? 0) + req.grams;
       const key = `${req.producerId}|${req.material}`;
       const held = exportsKg.get(key);
-      if (held) held.push(kg);
-      else exportsKg.set(key, [kg]);
+      const made = { kg, at: req.occurredAt };
+      if (held) held.push(made);
+      else exportsKg.set(key, [made]);
     }
     if (domestic) {
       // Same-day delivery only for a morning dispatch; nothing is delivered after the run ends.
@@ -353,6 +357,11 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
   const bufferG = (pr: Product): number => pr.capacityKg * pr.bufferDays * 1000;
   const workTime = (r: Rng): number => dayStart + Math.round(r.float(9, 19) * HOUR_MS);
 
+  const usualExportG = (producerId: string, material: string): number | null => {
+    const made = (exportsKg.get(`${producerId}|${material}`) ?? []).slice(-30);
+    return made.length >= 8 ? median(made.map((x) => x.kg)) * 1000 : null;
+  };
+
   /** A clean export: under a fitting licence with quota left when the goods are controlled. Returns grams shipped. */
   const exportClean = (p: SimProducer, material: string, grams: number): number => {
     const links = p.clients.filter((l) => l.materials.includes(material));
@@ -428,7 +437,9 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
       // consignments, a few a day, not as one lot many times the usual: exporters ship in the lot
       // sizes their clients order, and a single outsized export is what volume-spike is about.
       // A plant exporting part of its output ships lots sized to that part.
-      const lotG = pr.capacityKg * pr.exportShare * EXPORT_LOT_DAYS * 1000;
+      // and, once it has a record, lots within a few times its usual one (clients order in lots).
+      const usual = usualExportG(p.id, material);
+      const lotG = Math.min(pr.capacityKg * pr.exportShare * EXPORT_LOT_DAYS * 1000, usual === null ? Infinity : usual * USUAL_LOT_MULTIPLE);
       const lots = Math.min(MAX_EXPORT_LOTS_PER_DAY, Math.max(1, Math.ceil(budget / lotG)));
       budget = Math.min(budget, lots * lotG);
       for (let k = 0; k < lots && budget >= minLotG(material); k += 1) {
@@ -491,7 +502,7 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     stockG: (id, material) => stockOf(book(id), material),
     periodInG: (id, material) => book(id).periodIn.get(material) ?? 0,
     tainted: (id, material) => book(id).tainted.has(material),
-    exportsKg: (id, material) => exportsKg.get(`${id}|${material}`) ?? [],
+    exports: (id, material) => exportsKg.get(`${id}|${material}`) ?? [],
     taint: (id, material) => void book(id).tainted.add(material),
     declaresToday: (id) => declaresOn(world.producerById.get(id)!, day, startDay),
     workTime: () => workTime(anomalyRng),

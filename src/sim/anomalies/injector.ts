@@ -27,6 +27,12 @@ export interface ShipmentRequest {
   declared?: Partial<Pick<ShipmentReport, 'hsCode' | 'declaredValueUsd' | 'destinationCountry' | 'clientCountry' | 'clientName'>>;
 }
 
+/** An export as injectors see it: kg and event time. */
+export interface ExportMade {
+  kg: number;
+  at: number;
+}
+
 export interface ProductionRequest {
   producerId: string;
   material: string;
@@ -49,8 +55,8 @@ export interface InjectionContext {
   stockG(producerId: string, material: string): number;
   /** Opening + produced + received since the last declaration: the detector's "available". */
   periodInG(producerId: string, material: string): number;
-  /** The producer's exports of the material so far, kg, in the order they were made. */
-  exportsKg(producerId: string, material: string): readonly number[];
+  /** The producer's exports of the material so far, in the order they were made. */
+  exports(producerId: string, material: string): readonly ExportMade[];
   /** A volume-mismatch anomaly is already in the current reconciliation period. */
   tainted(producerId: string, material: string): boolean;
   declaresToday(producerId: string): boolean;

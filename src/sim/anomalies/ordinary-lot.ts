@@ -11,8 +11,8 @@ const MIN_EXPORTS = 4;
 
 /** The exporter's median export of the material, once it has a few. */
 export function usualLotG(ctx: InjectionContext, producerId: string, material: string): number | null {
-  const history = ctx.exportsKg(producerId, material).slice(-30);
-  return history.length >= MIN_EXPORTS ? median([...history]) * 1000 : null;
+  const history = ctx.exports(producerId, material).slice(-30);
+  return history.length >= MIN_EXPORTS ? median(history.map((x) => x.kg)) * 1000 : null;
 }
 
 /** `grams`, brought down to 0.8-1.5x the exporter's usual lot when it has one (whole kg, at least 1 kg). */

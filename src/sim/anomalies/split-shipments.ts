@@ -46,7 +46,7 @@ export const splitShipmentsInjector: Injector = {
       // A declaration between two parcels would count the later ones as stock the books still hold.
       for (let d = 0; d < offsets[offsets.length - 1]!; d += 1) if (declaresOn(exporter, ctx.day + d, startDay)) return false;
       const smallKg = materialSmallKg(material, ctx.catalogue, DEFAULTS);
-      return smallKg !== null && baselineHolds(ctx.exportsKg(exporter.id, material), parcels, smallKg.kg);
+      return smallKg !== null && baselineHolds(ctx.exports(exporter.id, material).map((x) => x.kg), parcels, smallKg.kg);
     });
     if (!pick) return false;
     const smallKg = materialSmallKg(pick.material, ctx.catalogue, DEFAULTS)!.kg;

@@ -13,8 +13,9 @@ const DEFAULTS = volumeSpikeParams.parse({});
 
 /** The exporter's median over the exports the rule would look at, once there are comfortably enough. */
 function usualKg(ctx: InjectionContext, producerId: string, material: string): number | null {
-  const history = ctx.exportsKg(producerId, material).slice(-DEFAULTS.historySize);
-  return history.length >= DEFAULTS.minHistory + 4 ? median([...history]) : null;
+  // The rule's baseline is the exports before the spike in event time: those of earlier days.
+  const history = ctx.exports(producerId, material).filter((x) => x.at < ctx.dayStart).slice(-DEFAULTS.historySize);
+  return history.length >= DEFAULTS.minHistory + 2 ? median(history.map((x) => x.kg)) : null;
 }
 
 function spikeToKnownClient(ctx: InjectionContext): boolean {
