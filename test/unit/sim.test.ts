@@ -37,6 +37,10 @@ async function detect(records: RecordingLine[]): Promise<Alert[]> {
     const found = await pipeline.process(batch);
     await pipeline.markPublished(found);
     alerts.push(...found);
+    // As replay and run do: after the batch, the rule timers the watermark has passed.
+    const fired = await pipeline.fireTimers();
+    await pipeline.markPublished(fired);
+    alerts.push(...fired);
     batch = [];
   };
   for (const line of records) {
