@@ -35,8 +35,8 @@ function baselineHolds(history: readonly number[], parcels: number, parcelKg: nu
 export const splitShipmentsInjector: Injector = {
   ruleId: RULE,
   weight: 0.2,
-  // The last parcel goes out up to SPREAD_DAYS later, then the watermark (three days of lateness) must pass it.
-  tailDays: SPREAD_DAYS + 5,
+  // The last parcel goes out up to SPREAD_DAYS later, then the watermark must pass it (see volume-spike's).
+  tailDays: SPREAD_DAYS + 10,
   inject(ctx) {
     const { rng } = ctx;
     const startDay = Math.round(ctx.dayStart / DAY_MS) - ctx.day;

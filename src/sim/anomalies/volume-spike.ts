@@ -71,8 +71,10 @@ function largeToNewClient(ctx: InjectionContext): boolean {
 export const volumeSpikeInjector: Injector = {
   ruleId: RULE,
   weight: 0.2,
-  // The rule judges an export once the watermark (three days of lateness) has passed it.
-  tailDays: 5,
+  // The rule judges an export once the watermark has passed it: 72 h of lateness behind the least
+  // advanced report topic, and the inventory topic (stock declarations at month ends and every 14
+  // days) can end a week before the others.
+  tailDays: 10,
   inject(ctx) {
     return ctx.rng.chance(0.6) ? spikeToKnownClient(ctx) || largeToNewClient(ctx) : largeToNewClient(ctx) || spikeToKnownClient(ctx);
   },
