@@ -10,9 +10,11 @@ import { licenceQuotaExceeded } from './licence-quota-exceeded.ts';
 import { quotaOverrun } from './quota-overrun.ts';
 import { reportingGap } from './reporting-gap.ts';
 import { RULE_IDS, type Rule } from './rule.ts';
+import { splitShipments } from './split-shipments.ts';
 import { unlicensedClient } from './unlicensed-client.ts';
 import { undervaluation } from './undervaluation.ts';
 import { volumeMismatch } from './volume-mismatch.ts';
+import { volumeSpike } from './volume-spike.ts';
 import { watchlistMatch } from './watchlist-match.ts';
 import { yieldAnomaly } from './yield-anomaly.ts';
 
@@ -38,4 +40,6 @@ export const RULES: readonly Rule<any>[] = checkRuleList([
   quotaOverrun,
   reportingGap,
   custodyGap,
+  volumeSpike,
+  splitShipments,
 ]);

@@ -9,11 +9,11 @@
  * The history is the exporter's own (per producer and material) so it depends only on that
  * producer's reports, and a replay sees exactly what the live detector saw.
  */
-import { mean, median, medianAbsoluteDeviation } from 'simple-statistics';
 import { z } from 'zod';
 import { iso } from '../domain/time.ts';
 import { PRICE_HISTORY_KEPT } from '../state/store.ts';
 import { fixed, kg, pct, tonnes } from './format.ts';
+import { modifiedZ, robustBaseline } from './robust-stats.ts';
 import { defineRule } from './rule.ts';
 import { clampScore } from './severity.ts';
 
@@ -35,11 +35,6 @@ export const undervaluationParams = z.object({
 });
 export type UndervaluationParams = z.output<typeof undervaluationParams>;
 
-/** Iglewicz & Hoaglin's constant: 0.6745 makes MAD consistent with a normal sigma. */
-const Z_SCALE = 0.6745;
-/** Used instead of MAD when MAD is 0 (RULE-EVIDENCE.md). */
-const MEAN_AD_SCALE = 1.2533;
-
 export type HistoryVerdict =
   | { kind: 'not-enough-history'; n: number }
   | { kind: 'no-spread'; n: number; median: number }
@@ -48,17 +43,9 @@ export type HistoryVerdict =
 export function judgeAgainstHistory(price: number, history: readonly number[], p: UndervaluationParams): HistoryVerdict {
   const recent = history.slice(-p.historySize);
   if (recent.length < p.minHistory) return { kind: 'not-enough-history', n: recent.length };
-  const med = median([...recent]);
-  let spread = medianAbsoluteDeviation([...recent]);
-  let spreadKind: 'MAD' | 'meanAD' = 'MAD';
-  if (spread === 0) {
-    spread = MEAN_AD_SCALE * mean(recent.map((x) => Math.abs(x - med)));
-    spreadKind = 'meanAD';
-  }
-  if (spread === 0) return { kind: 'no-spread', n: recent.length, median: med };
-  // MAD-based z uses 0.6745; the mean-AD fallback is already scaled to sigma.
-  const z = spreadKind === 'MAD' ? (Z_SCALE * (price - med)) / spread : (price - med) / spread;
-  return { kind: 'scored', n: recent.length, median: med, spread, spreadKind, z };
+  const baseline = robustBaseline(recent);
+  if (baseline.kind === 'no-spread') return baseline;
+  return { kind: 'scored', n: baseline.n, median: baseline.median, spread: baseline.spread, spreadKind: baseline.spreadKind, z: modifiedZ(price, baseline) };
 }
 
 export const undervaluation = defineRule({

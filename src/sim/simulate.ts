@@ -14,9 +14,10 @@
 import { topicNames, type TopicNames } from '../config/topics.ts';
 import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import type { InventoryReport, ProductionQuota, ProductionReport, ReceiptReport, ShipmentReport } from '../domain/events.ts';
+import { median } from 'simple-statistics';
 import { DAY_MS, HOUR_MS, dayOf } from '../domain/time.ts';
 import { INJECTORS } from './anomalies/index.ts';
-import type { InjectionContext, Injector, ProductionRequest, ShipmentRequest } from './anomalies/injector.ts';
+import type { ExportMade, InjectionContext, Injector, ProductionRequest, ShipmentRequest } from './anomalies/injector.ts';
 import { holidayFactor, seasonalFactor, workFactor } from './calendar.ts';
 import { LicenceLedger } from './licensing.ts';
 import { Outbox } from './outbox.ts';
@@ -68,6 +69,12 @@ const MIN_LOT_KG: Record<string, number> = {
   [M.dyMagnet]: 20,
   [M.smco]: 10,
 };
+/** The largest clean export lot, in days of the product's capacity. */
+const EXPORT_LOT_DAYS = 3;
+/** The largest clean export lot, in multiples of the producer's median export of the material. */
+const USUAL_LOT_MULTIPLE = 2.5;
+/** Clean export lots of one material a producer sends in a day; a larger backlog waits for the next day. */
+const MAX_EXPORT_LOTS_PER_DAY = 3;
 /** Buyers reorder up to this many days of their consumption. */
 const TARGET_INPUT_DAYS = 8;
 /**
@@ -154,6 +161,8 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
   const labelsByRule: Record<string, number> = {};
   const labelsByVariant: Record<string, number> = {};
   const exportedG: Record<string, number> = {};
+  /** Each producer's exports of each material so far, kg in emission order: injectors size against them. */
+  const exportsKg = new Map<string, ExportMade[]>();
   let injectionsFailed = 0;
 
   const licenceLines: RecordingLine[] = [];
@@ -290,7 +299,14 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
       ...req.declared,
     };
     emit(topics.shipments, shipment.producerId, shipment.reportedAt, shipment);
-    if (!domestic) exportedG[req.material] = (exportedG[req.material] ?? 0) + req.grams;
+    if (!domestic) {
+      exportedG[req.material] = (exportedG[req.material] ?? 0) + req.grams;
+      const key = `${req.producerId}|${req.material}`;
+      const held = exportsKg.get(key);
+      const made = { kg, at: req.occurredAt };
+      if (held) held.push(made);
+      else exportsKg.set(key, [made]);
+    }
     // What the buyer receives and books: the goods shipped, unless an injected anomaly says otherwise.
     const received = domestic ? (req.received === undefined ? { material: req.material, grams: req.grams } : req.received) : null;
     if (received) {
@@ -385,6 +401,11 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
   const bufferG = (pr: Product): number => pr.capacityKg * pr.bufferDays * 1000;
   const workTime = (r: Rng): number => dayStart + Math.round(r.float(9, 19) * HOUR_MS);
 
+  const usualExportG = (producerId: string, material: string): number | null => {
+    const made = (exportsKg.get(`${producerId}|${material}`) ?? []).slice(-30);
+    return made.length >= 8 ? median(made.map((x) => x.kg)) * 1000 : null;
+  };
+
   /** A clean export: under a fitting licence with quota left when the goods are controlled. Returns grams shipped. */
   const exportClean = (p: SimProducer, material: string, grams: number): number => {
     const links = p.clients.filter((l) => l.materials.includes(material));
@@ -456,7 +477,15 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
       if (!exports || excess < minLotG(material) || !rng.chance(pr.exportShare >= 1 ? 0.45 : 0.3)) continue;
       // Plants that export part of their output sell abroad what their home customers did not take today.
       let budget = pr.exportShare >= 1 ? excess : excess * rng.float(0.5, 1);
-      const lots = budget > pr.capacityKg * 4 * 1000 ? 2 : 1;
+      // A backlog (a licence awaited, a few days without a sale) leaves as several ordinary
+      // consignments, a few a day, not as one lot many times the usual: exporters ship in the lot
+      // sizes their clients order, and a single outsized export is what volume-spike is about.
+      // A plant exporting part of its output ships lots sized to that part.
+      // and, once it has a record, lots within a few times its usual one (clients order in lots).
+      const usual = usualExportG(p.id, material);
+      const lotG = Math.min(pr.capacityKg * pr.exportShare * EXPORT_LOT_DAYS * 1000, usual === null ? Infinity : usual * USUAL_LOT_MULTIPLE);
+      const lots = Math.min(MAX_EXPORT_LOTS_PER_DAY, Math.max(1, Math.ceil(budget / lotG)));
+      budget = Math.min(budget, lots * lotG);
       for (let k = 0; k < lots && budget >= minLotG(material); k += 1) {
         budget -= exportClean(p, material, (budget / (lots - k)) * rng.float(0.8, 1));
       }
@@ -518,6 +547,7 @@ export function* simulateRecords(options: SimulateOptions): Generator<RecordingL
     stockG: (id, material) => stockOf(book(id), material),
     periodInG: (id, material) => book(id).periodIn.get(material) ?? 0,
     tainted: (id, material) => book(id).tainted.has(material),
+    exports: (id, material) => exportsKg.get(`${id}|${material}`) ?? [],
     taint: (id, material) => void book(id).tainted.add(material),
     declaresToday: (id) => declaresOn(world.producerById.get(id)!, day, startDay),
     workTime: () => workTime(anomalyRng),

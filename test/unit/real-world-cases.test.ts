@@ -7,8 +7,10 @@
  * quota issued after the year's production passed it, a mine under its 1,200 t quota; a mine whose
  * first stock declaration is 14 t under what it reported mining, and one whose is above it; and
  * domestic transfers between three plants (RW-CG-*): received short, never, after grace, as another
- * material, and whole, late within grace or within the 2 % moisture of wet concentrate. Every label
- * is found, nothing else fires.
+ * material, and whole, late within grace or within the 2 % moisture of wet concentrate.
+ * Also six 18 kg parcels by courier and post to one client (split-shipments), a 4,000 kg lot after
+ * ten of ~0.5 t and 2.5 t as a first export to a new client (volume-spike), a new exporter's 5 t
+ * with too little history. Every label is found, nothing else fires.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -38,7 +40,7 @@ describe('real-world cases', () => {
     expect(summary).toMatchObject({ deadLetters: 0, watchlist: 3, quotas: 3 });
     const result = backtest(alerts, labels);
     expect(result.overall).toMatchObject({ recall: 1, precision: 1 });
-    expect(new Set(labels.map((l) => l.ruleId))).toEqual(new Set(['custody-gap', 'destination-mismatch', 'hs-misdeclaration', 'quota-overrun', 'undervaluation', 'volume-mismatch', 'watchlist-match', 'yield-anomaly']));
+    expect(new Set(labels.map((l) => l.ruleId))).toEqual(new Set(['custody-gap', 'destination-mismatch', 'hs-misdeclaration', 'quota-overrun', 'split-shipments', 'undervaluation', 'volume-mismatch', 'volume-spike', 'watchlist-match', 'yield-anomaly']));
   });
 
   it('tells the investigator what each real case was', async () => {
@@ -69,5 +71,12 @@ describe('real-world cases', () => {
     // are in one replay batch, and a finding is published at most once per batch: at its latest.
     expect(of('quota-overrun', 'quota-overrun-P-SEP').map((a) => [a.revision, a.evidence.producedKg, a.subjectEventIds[0]])).toEqual([[2, '550000', 'quota-overrun-PRD-3']]);
     expect(of('quota-overrun', 'quota-overrun-P-LATE')[0]!.evidence).toMatchObject({ overBeforeQuotaKnown: 'true', producedKg: '620000' });
+    // The latest revision of the parcel group holds all six parcels.
+    const parcels = about('split-shipments', 'RW-C-PARCEL').sort((a, b) => (b.revision ?? 1) - (a.revision ?? 1))[0]!;
+    expect(parcels.evidence).toMatchObject({ shipments: '6', totalKg: '108', courierOrPost: '6', smallBy: 'material' });
+    expect(about('volume-spike', 'RW-C-KR')[0]!.evidence).toMatchObject({ checks: 'baseline', historyMedianKg: '507.5', historyExports: '10' });
+    expect(about('volume-spike', 'RW-C-NEWMX')[0]!.evidence).toMatchObject({ checks: 'new-client', newClient: 'true' });
+    // Three lots are not a history: the new exporter's 5 t raises nothing.
+    expect(alerts.filter((a) => a.producerId === 'RW-P-NEWCO')).toEqual([]);
   });
 });

@@ -240,8 +240,8 @@ describe('replay: determinism', () => {
    * exports with no licence, P3 ships oxide it never produced (a deficit once the grace period
    * passes) and declares stock it lacks (P4 receives one of those transfers 5 kg short), P5 exports
    * plain magnets as nickel powder, through Hong Kong, for next to nothing, and to a restricted
-   * party; P6 separates more oxide than its 1 t quota for the year. One shipment is delivered
-   * twice, as Kafka may.
+   * party; P6 separates more oxide than its 1 t quota for the year, sends a lot eight times its
+   * usual and four parcels to one client. One shipment is delivered twice, as Kafka may.
    */
   function twoWeeks(): string[] {
     const lines = [
@@ -259,6 +259,11 @@ describe('replay: determinism', () => {
       rec.shipment(shipment({ ...plain, declaredValueUsd: 20, occurredAt: at(D0 + 3, 9) })),
       rec.shipment(shipment({ ...plain, clientId: 'C6', clientName: 'Chang Wei-Hong Trading Ltd', occurredAt: at(D0 + 4, 9) })),
     );
+    // P6: eight 500 kg lots, then 4 t (volume-spike), and four 10 kg parcels to one client (split-shipments).
+    const p6 = { producerId: 'P6', clientId: 'C7', material: 'NDFEB_MAGNET', licenceId: null, quantityKg: 500 };
+    for (let k = 0; k < 8; k += 1) lines.push(rec.shipment(shipment({ ...p6, occurredAt: at(D0 + Math.floor(k / 2), 8 + k % 2) })));
+    lines.push(rec.shipment(shipment({ ...p6, quantityKg: 4000, occurredAt: at(D0 + 4, 8) })));
+    for (let d = 1; d <= 4; d += 1) lines.push(rec.shipment(shipment({ ...p6, clientId: 'C8', quantityKg: 10, transportMode: 'COURIER', occurredAt: at(D0 + d, 16) })));
     let redelivered: string | undefined;
     for (let d = 0; d < 14; d += 1) {
       if (d === 9) lines.push(rec.licence(licence({ quotaKg: 150, status: 'REVOKED' })));
@@ -273,6 +278,9 @@ describe('replay: determinism', () => {
       if (d % 4 === 2) lines.push(rec.inventory(inventory({ producerId: 'P3', material: 'DY_OXIDE', onHandKg: 500, occurredAt: at(D0 + d, 20) })));
       if (d === 5) lines.push(redelivered!);
     }
+    // A mine's run at the end moves the production topic's event time on, so the watermark (the
+    // least of the topics', less 72 h) passes P6's exports and the rules that wait for it judge them.
+    lines.push(rec.production(production({ producerId: 'P7', stage: 'MINING', material: 'REE_CONCENTRATE', quantityKg: 5000, occurredAt: at(D0 + 13, 6) })));
     return lines;
   }
 

@@ -122,8 +122,9 @@ describe('simulator', () => {
   });
 
   describe('records', () => {
-    // A higher anomaly rate than the default, so a month of 40 producers has every injector's kind.
-    const run = simulate({ seed: 42, producers: 40, days: 30, anomalyRate: 0.08 });
+    // A higher anomaly rate than the default, so 45 days of 40 producers have every injector's kind
+    // (split-shipments injects only until 15 days before the end).
+    const run = simulate({ seed: 42, producers: 40, days: 45, anomalyRate: 0.08 });
     const values = (topic: string) => run.records.filter((r) => r.topic === topic).map((r) => r.value);
 
     const isReference = (line: RecordingLine) => ['licences', 'watchlist', 'quotas'].includes(KIND_OF.get(line.topic)!);

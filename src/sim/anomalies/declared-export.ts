@@ -7,6 +7,7 @@ import type { ShipmentReport } from '../../domain/events.ts';
 import type { SimLicence } from '../licensing.ts';
 import type { SimProducer } from '../world.ts';
 import type { InjectionContext, ShipmentRequest } from './injector.ts';
+import { ordinaryLotG } from './ordinary-lot.ts';
 
 export interface ProperExport {
   exporter: SimProducer;
@@ -29,7 +30,7 @@ export function properExport(ctx: InjectionContext, accept: (material: string, e
         if (!accept(material, exporter)) continue;
         const stock = ctx.stockG(exporter.id, material);
         if (stock < 5_000) continue;
-        let grams = Math.max(1_000, Math.floor((stock * rng.float(0.2, 0.6)) / 1000) * 1000);
+        let grams = ordinaryLotG(ctx, exporter.id, material, Math.max(1_000, Math.floor((stock * rng.float(0.2, 0.6)) / 1000) * 1000));
         let licence: SimLicence | null = null;
         if (ctx.catalogue.isControlled(material)) {
           licence = ctx.licences.fitting(exporter.id, link.clientId, material, occurredAt, reportedAt) ?? null;

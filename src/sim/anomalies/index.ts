@@ -15,6 +15,8 @@ import { unlicensedClientInjector } from './unlicensed-client.ts';
 import { undervaluationInjector } from './undervaluation.ts';
 import { volumeMismatchInjector } from './volume-mismatch.ts';
 import { watchlistMatchInjector } from './watchlist-match.ts';
+import { splitShipmentsInjector } from './split-shipments.ts';
+import { volumeSpikeInjector } from './volume-spike.ts';
 import { yieldAnomalyInjector } from './yield-anomaly.ts';
 
 export type { InjectionContext, Injector, ProductionRequest, ShipmentRequest } from './injector.ts';
@@ -32,4 +34,6 @@ export const INJECTORS: readonly Injector[] = [
   quotaOverrunInjector,
   reportingGapInjector,
   custodyGapInjector,
+  splitShipmentsInjector,
+  volumeSpikeInjector,
 ];

@@ -35,6 +35,12 @@ export interface ShipmentRequest {
   onReceipt?: (receiptReportId: string) => void;
 }
 
+/** An export as injectors see it: kg and event time. */
+export interface ExportMade {
+  kg: number;
+  at: number;
+}
+
 export interface ProductionRequest {
   producerId: string;
   material: string;
@@ -57,6 +63,8 @@ export interface InjectionContext {
   stockG(producerId: string, material: string): number;
   /** Opening + produced + received since the last declaration: the detector's "available". */
   periodInG(producerId: string, material: string): number;
+  /** The producer's exports of the material so far, in the order they were made. */
+  exports(producerId: string, material: string): readonly ExportMade[];
   /** A volume-mismatch anomaly is already in the current reconciliation period. */
   tainted(producerId: string, material: string): boolean;
   declaresToday(producerId: string): boolean;

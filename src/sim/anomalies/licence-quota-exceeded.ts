@@ -5,6 +5,7 @@
  * reported after every earlier shipment under the licence, so the detector meets it last.
  */
 import type { InjectionContext, Injector } from './injector.ts';
+import { usualLotG } from './ordinary-lot.ts';
 
 const RULE = 'licence-quota-exceeded' as const;
 
@@ -23,6 +24,9 @@ function overrun(ctx: InjectionContext): boolean {
       const wanted = Math.ceil((left + Math.max(10_000, l.quotaG * rng.float(0.05, 0.3))) / 1000) * 1000;
       const grams = Math.min(wanted, stock);
       if (grams < left + 5_000) continue;
+      // An overrun that large against the exporter's usual lot would be a volume-spike as well.
+      const usual = usualLotG(ctx, exporterId, material);
+      if (usual === null || grams > 3 * usual) continue;
       const reportedAt = Math.max(occurredAt + ctx.reportDelay(), l.lastCountedReportAt + rng.int(60, 3_600) * 1000);
       // The licence must still be active when the goods leave, or the shipment is unlicensed too.
       if (!licences.activeAt(l, occurredAt)) continue;

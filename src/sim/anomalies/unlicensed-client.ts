@@ -10,6 +10,7 @@
  */
 import type { SimLicence } from '../licensing.ts';
 import type { SimProducer, World } from '../world.ts';
+import { ordinaryLotG } from './ordinary-lot.ts';
 import type { InjectionContext, Injector } from './injector.ts';
 
 const RULE = 'unlicensed-client' as const;
@@ -52,7 +53,7 @@ interface Plan {
 function lotOf(ctx: InjectionContext, p: SimProducer, material: string): number {
   const stock = ctx.stockG(p.id, material);
   if (stock < 5_000) return 0;
-  return Math.max(1_000, Math.floor((stock * ctx.rng.float(0.3, 0.8)) / 1000) * 1000);
+  return ordinaryLotG(ctx, p.id, material, Math.max(1_000, Math.floor((stock * ctx.rng.float(0.3, 0.8)) / 1000) * 1000));
 }
 
 function controlledStock(ctx: InjectionContext, p: SimProducer): string[] {

@@ -9,6 +9,7 @@
  * tolerance, max(5 kg, 0.5 % of the material available in the period).
  */
 import type { InjectionContext, Injector } from './injector.ts';
+import { usualLotG } from './ordinary-lot.ts';
 
 const RULE = 'volume-mismatch' as const;
 /** How far past the tolerance an injected gap goes, so a finding is never a rounding question. */
@@ -40,6 +41,9 @@ function oversizedShipment(ctx: InjectionContext): boolean {
       const deficit = Math.max(1_000_000, 0.25 * stock, TOLERANCE_MULTIPLE * toleranceG(ctx.periodInG(p.id, material))) * rng.float(1, 1.6);
       const grams = Math.ceil((stock + deficit) / 1000) * 1000;
       if (grams > 9_000_000_000) continue;
+      // An export that large against the exporter's usual lot would be a volume-spike as well.
+      const usual = direction === 'EXPORT' ? usualLotG(ctx, p.id, material) : null;
+      if (direction === 'EXPORT' && (usual === null || grams > 3 * usual)) continue;
       const occurredAt = ctx.workTime();
       const shipment = ctx.ship({ producerId: p.id, material, grams, direction, clientId, licenceId: null, occurredAt, reportedAt: occurredAt + ctx.reportDelay() });
       ctx.taint(p.id, material);

@@ -36,6 +36,11 @@ export class RecentEvents<T> extends WholeCell<[string, RecentEvent<T>[]][]> {
     return since === -Infinity ? events : events.filter((e) => e.at >= since);
   }
 
+  /** The keys that hold events. */
+  keys(): IterableIterator<string> {
+    return this.byKey.keys();
+  }
+
   /** Adds an event unless its id is already held; returns whether it is held now (false for a repeat or one already out of the window). */
   add(key: string, event: RecentEvent<T>): boolean {
     const events = this.byKey.get(key) ?? [];

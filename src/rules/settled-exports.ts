@@ -1,0 +1,145 @@
+/**
+ * A producer's recent exports, judged once they are settled: once the event-time watermark has
+ * passed a shipment's occurredAt, every export that happened before it has arrived (within the
+ * detector's allowed lateness), so a judgement against "the producer's exports before this one"
+ * reads the same set whatever order the reports came in, live or in a replay. Used by the rules
+ * that judge an export against the exporter's own history (volume-spike, split-shipments); each
+ * keeps its own copy in its own cells.
+ *
+ * State (the rule's cells): `exports`, the exports per material in event-time order; `settled`,
+ * the watermark up to which they were judged; one timer `settle` at the earliest export not yet
+ * judged.
+ */
+import type { Catalogue } from '../domain/catalogue.ts';
+import type { ShipmentReport } from '../domain/events.ts';
+import { DAY_MS } from '../domain/time.ts';
+import { LastSeen } from '../state/engine/last-seen.ts';
+import { RecentEvents, type RecentEvent } from '../state/engine/recent-events.ts';
+import type { AlertDraft, ParamsFor, Rule, RuleState } from './rule.ts';
+
+/** What is kept of an export: short names, since it is saved with the producer's state. */
+export interface ExportFacts {
+  /** quantityKg */
+  kg: number;
+  clientId: string;
+  dest: string;
+  mode: ShipmentReport['transportMode'];
+  shipmentId: string;
+  licenceId: string | null;
+}
+
+export type SeenExport = RecentEvent<ExportFacts>;
+
+/**
+ * Bounds of the history kept per material: enough for a trailing baseline of 60 exports over
+ * 120 days plus what arrives before they settle. A producer shipping more than this in a few days
+ * loses its oldest exports first.
+ */
+const LIMITS = { maxPerKey: 160, maxAgeMs: 120 * DAY_MS };
+const SETTLE_TIMER = 'settle';
+const SETTLED_KEY = 'watermark';
+
+export const exportFactsOf = (s: ShipmentReport): ExportFacts => ({ kg: s.quantityKg, clientId: s.clientId, dest: s.destinationCountry, mode: s.transportMode, shipmentId: s.shipmentId, licenceId: s.licenceId ?? null });
+
+/** What evaluate or a timer should judge now. */
+export interface ToJudge {
+  /** The watermark the exports are settled up to. */
+  settledTo: number;
+  /** Per material, the exports newly settled (or arrived after settling), oldest first. */
+  byMaterial: Map<string, SeenExport[]>;
+}
+
+export class SettledExports {
+  constructor(private readonly state: RuleState) {}
+
+  private exports(): RecentEvents<ExportFacts> {
+    return this.state.cell('exports', () => new RecentEvents<ExportFacts>(LIMITS));
+  }
+
+  private settledCell(): LastSeen {
+    return this.state.cell('settled', () => new LastSeen());
+  }
+
+  settledTo(): number {
+    return this.settledCell().get(SETTLED_KEY) ?? -Infinity;
+  }
+
+  /** The material's exports up to `until` (event time), oldest first. */
+  list(material: string, until = Infinity): readonly SeenExport[] {
+    const all = this.exports().list(material);
+    return until === Infinity ? all : all.filter((e) => e.at <= until);
+  }
+
+  /**
+   * Records an export. One that happened at or before the settled watermark (a report later than
+   * the allowed lateness) is judged at once; others wait for the watermark.
+   */
+  record(s: ShipmentReport): ToJudge {
+    const event: SeenExport = { id: s.reportId, at: s.occurredAt, value: exportFactsOf(s) };
+    const settledTo = this.settledTo();
+    if (!this.exports().add(s.material, event)) return { settledTo, byMaterial: new Map() };
+    if (event.at <= settledTo) return { settledTo, byMaterial: new Map([[s.material, [event]]]) };
+    const due = this.state.timerDueAt(SETTLE_TIMER);
+    if (due === undefined || event.at < due) this.state.setTimer(SETTLE_TIMER, event.at);
+    return { settledTo, byMaterial: new Map() };
+  }
+
+  /** On the settle timer: the exports the watermark has passed since last time; re-arms the timer for the rest. */
+  settle(watermark: number): ToJudge {
+    const before = this.settledTo();
+    if (watermark <= before) return { settledTo: before, byMaterial: new Map() };
+    this.settledCell().advance(SETTLED_KEY, watermark);
+    const byMaterial = new Map<string, SeenExport[]>();
+    let next = Infinity;
+    for (const material of this.exports().keys()) {
+      const fresh: SeenExport[] = [];
+      for (const e of this.exports().list(material)) {
+        if (e.at > before && e.at <= watermark) fresh.push(e);
+        else if (e.at > watermark && e.at < next) next = e.at;
+      }
+      if (fresh.length > 0) byMaterial.set(material, fresh);
+    }
+    if (next !== Infinity) this.state.setTimer(SETTLE_TIMER, next);
+    return { settledTo: watermark, byMaterial };
+  }
+}
+
+/** The exports before `e` in event time (ties by id, as RecentEvents orders them) and within `days` of it, newest last. */
+export function exportsBefore(list: readonly SeenExport[], e: SeenExport, days: number, max: number): SeenExport[] {
+  const out: SeenExport[] = [];
+  for (const x of list) {
+    if (x === e || x.id === e.id) break;
+    if (x.at >= e.at - days * DAY_MS) out.push(x);
+  }
+  return out.slice(-max);
+}
+
+/** What a rule judging settled exports is handed each time some are ready. */
+export interface SettledJudgement {
+  state: RuleState;
+  exports: SettledExports;
+  toJudge: ToJudge;
+  catalogue: Catalogue;
+}
+
+/**
+ * The evaluate and onTimer of a rule that judges a producer's exports once settled: each EXPORT
+ * is recorded (and `onExport` sees it first), and `judge` gets whatever is ready to be judged.
+ */
+export function judgingSettledExports<P>(
+  judge: (j: SettledJudgement, params: ParamsFor<P>) => AlertDraft[],
+  onExport?: (state: RuleState, shipment: ShipmentReport) => void,
+): Pick<Rule<P>, 'evaluate' | 'onTimer'> {
+  return {
+    evaluate({ report, state, catalogue }, params) {
+      if (report.kind !== 'shipments' || report.event.direction !== 'EXPORT') return [];
+      onExport?.(state, report.event);
+      const exports = new SettledExports(state);
+      return judge({ state, exports, toJudge: exports.record(report.event), catalogue }, params);
+    },
+    onTimer({ state, watermark, catalogue }, params) {
+      const exports = new SettledExports(state);
+      return judge({ state, exports, toJudge: exports.settle(watermark), catalogue }, params);
+    },
+  };
+}
