@@ -15,6 +15,7 @@ import { parseRecordingLine, readRecording, topicKindOf, type ParsedLine } from 
 import { replayLines } from '../../src/pipeline/replay.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import { D0, at, inventory, licence, production, receipt, shipment, testCatalogue } from '../helpers/builders.ts';
+import { HOUR_MS } from '../../src/domain/time.ts';
 
 const catalogue = testCatalogue();
 const rules = loadRulesFile();
@@ -235,13 +236,14 @@ describe('replay: topics', () => {
 
 describe('replay: determinism', () => {
   /**
-   * Two weeks of four producers, enough to fire every rule this version runs: P1 makes magnets from
+   * Two weeks of ten producers (and a silent month), enough to fire every rule this version runs: P1 makes magnets from
    * nothing and exports them under a 150 kg licence until it is over quota and then revoked, P2
    * exports with no licence, P3 ships oxide it never produced (a deficit once the grace period
    * passes) and declares stock it lacks (P4 receives one of those transfers 5 kg short), P5 exports
    * plain magnets as nickel powder, through Hong Kong, for next to nothing, and to a restricted
    * party; P6 separates more oxide than its 1 t quota for the year, sends a lot eight times its
-   * usual and four parcels to one client. One shipment is delivered twice, as Kafka may.
+   * usual and four parcels to one client; P8 reports for a week and falls silent. One shipment is
+   * delivered twice, as Kafka may.
    */
   function twoWeeks(): string[] {
     const lines = [
@@ -281,6 +283,18 @@ describe('replay: determinism', () => {
     // A mine's run at the end moves the production topic's event time on, so the watermark (the
     // least of the topics', less 72 h) passes P6's exports and the rules that wait for it judge them.
     lines.push(rec.production(production({ producerId: 'P7', stage: 'MINING', material: 'REE_CONCENTRATE', quantityKg: 5000, occurredAt: at(D0 + 13, 6) })));
+    // P8, a mine that reported daily for a week, then goes silent (reporting-gap) while P9 and P10
+    // carry every report topic on to day 32, so the watermark passes P8's allowed 21 days.
+    const mine8 = { producerId: 'P8', stage: 'MINING' as const, material: 'REE_CONCENTRATE', quantityKg: 1000 };
+    for (let d = 0; d < 7; d += 1) lines.push(rec.production(production({ ...mine8, occurredAt: at(D0 + d, 5) })));
+    const late = at(D0 + 32, 6);
+    const sale = shipment({ producerId: 'P9', direction: 'DOMESTIC', clientId: 'P10', clientName: 'Plant Ten', clientCountry: 'CN', destinationCountry: 'CN', licenceId: null, material: 'REE_CONCENTRATE', quantityKg: 100, occurredAt: late + 3 * HOUR_MS });
+    lines.push(
+      rec.production(production({ producerId: 'P9', stage: 'MINING', material: 'REE_CONCENTRATE', quantityKg: 5000, occurredAt: late })),
+      rec.shipment(sale),
+      rec.receipt(receipt({ producerId: 'P10', supplierId: 'P9', shipmentId: sale.shipmentId, material: 'REE_CONCENTRATE', quantityKg: 100, occurredAt: late + 9 * HOUR_MS })),
+      rec.inventory(inventory({ producerId: 'P9', material: 'REE_CONCENTRATE', onHandKg: 4900, occurredAt: late + 14 * HOUR_MS })),
+    );
     return lines;
   }
 
@@ -291,9 +305,7 @@ describe('replay: determinism', () => {
     const first = await replay(lines, 2000);
     expect(first.dead).toEqual([]);
     // The recording is only a test of determinism if it exercises every rule.
-    // reporting-gap judges silence on timers, which the pipeline does not run yet (engine branch);
-    // when it does, give this recording a producer that goes quiet for three weeks and drop the filter.
-    expect(new Set(first.alerts.map((a) => a.ruleId))).toEqual(new Set(RULES.map((r) => r.id).filter((id) => id !== 'reporting-gap')));
+    expect(new Set(first.alerts.map((a) => a.ruleId))).toEqual(new Set(RULES.map((r) => r.id)));
     expect(new Set(first.alerts.map((a) => a.alertId)).size).toBe(first.alerts.length);
 
     for (const batchSize of [2000, 1, 7]) {

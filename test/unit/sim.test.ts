@@ -122,9 +122,9 @@ describe('simulator', () => {
   });
 
   describe('records', () => {
-    // A higher anomaly rate than the default, so 45 days of 40 producers have every injector's kind
+    // A higher anomaly rate than the default, so 60 days of 40 producers have every injector's kind
     // (split-shipments injects only until 15 days before the end).
-    const run = simulate({ seed: 42, producers: 40, days: 45, anomalyRate: 0.08 });
+    const run = simulate({ seed: 42, producers: 40, days: 60, anomalyRate: 0.08 });
     const values = (topic: string) => run.records.filter((r) => r.topic === topic).map((r) => r.value);
 
     const isReference = (line: RecordingLine) => ['licences', 'watchlist', 'quotas'].includes(KIND_OF.get(line.topic)!);
