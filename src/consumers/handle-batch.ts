@@ -76,8 +76,9 @@ export async function handleReportBatch(deps: BatchDeps, batch: ReportBatch, dec
     else deadLetters.push({ key: record.key, value: record.value, headers: record.headers, error: outcome.error, topic: batch.topic, partition: batch.partition, offset: record.offset });
   });
 
-  // The watermark source is the topic kind and partition, as replay names a recorded line's.
-  const origin = { source: `${batch.kind}/${batch.partition}`, partition: batch.partition };
+  // The watermark source is the partition number (one group of producers across the four
+  // co-partitioned report topics), as replay names a recorded line's; see replay.ts originOf.
+  const origin = { source: `p${batch.partition}`, partition: batch.partition };
   const origins = reports.map(() => origin);
   const owned = deps.ownedPartitions?.() ?? [batch.partition];
   const alerts = await pipeline.gate.shared(async () => {

@@ -50,7 +50,7 @@ export interface PipelineDeps {
   now?: () => number;
 }
 
-/** Where a report was read: its watermark source (topic kind and partition) and its partition index. */
+/** Where a report was read: its watermark source (the partition number, across the report topics) and its partition index. */
 export interface ReportOrigin {
   source: string;
   partition: number;
@@ -287,6 +287,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       due.flatMap((id) => peekDueTimers(stateOf(id), time).flatMap((t) => (typeof t.payload.payload['shipmentId'] === 'string' ? [t.payload.payload['shipmentId']] : []))),
     );
     const records = shipmentIds.length > 0 ? await custody.get([...new Set(shipmentIds)]) : new Map<string, CustodyRecord>();
+    // Transfers whose deadline timer has judged them: the ledger forgets them once that is durable.
+    const judged: string[] = [];
     const outcome = await runOnProducers(producers, (stateOf, into, holders) => {
       const timers = due.flatMap((producerId) => popDueTimers(stateOf(producerId), time).map((timer) => ({ producerId, timer })));
       // (dueAt, producerId, ruleId, key): each producer's queue is already in (dueAt, ruleId, key) order.
@@ -298,6 +300,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         if (!settings?.rule.onTimer) continue;
         const state = stateOf(producerId);
         const shipmentId = payload['shipmentId'];
+        if (ruleId === 'custody-gap' && typeof shipmentId === 'string') judged.push(shipmentId);
         const drafts = settings.rule.onTimer(
           {
             producerId,
@@ -318,13 +321,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         }
       }
     });
+    // After the save: a crash before this leaves the record to the ledger's safety TTL. A receipt
+    // arriving later still is judged by no one (its deadline passed), so nothing reads it again.
+    if (judged.length > 0) await custody.forget(judged);
     return unpublished(outcome);
   }
 
   return {
     async process(reports, origins) {
       if (reports.length === 0) return [];
-      const from = origins ?? reports.map((r): ReportOrigin => ({ source: r.kind, partition: 0 }));
+      const from = origins ?? reports.map((): ReportOrigin => ({ source: 'all', partition: 0 }));
       if (from.length !== reports.length) throw new Error(`process: ${reports.length} reports but ${from.length} origins`);
       return partitionLock.with(
         from.map((o) => o.partition),

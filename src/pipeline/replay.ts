@@ -74,14 +74,17 @@ function referenceRecord<T extends object>(line: RecordingLine, idField: keyof T
 }
 
 /**
- * Where a recorded report was read. The watermark source is its topic kind and partition; a line
- * without a partition (a hand-made file) counts its whole topic as one partition: the watermark may
- * then run ahead of the partitioned one by as far as the topic's partitions drift apart in
- * occurredAt, which in a recording in report-time order stays within the reporting delay the
- * allowed lateness already covers; rules judge by event times, so alerts do not change.
+ * A recorded report's watermark source: its partition number, as live (handle-batch.ts). The four
+ * report topics are co-partitioned by producer and read aligned on occurredAt, so one partition
+ * number is one group of producers; a sparse topic (stock declarations come every two weeks) must
+ * not hold the watermark back while its producers' other reports move on. A line without a
+ * partition (a hand-made or simulated file) counts the whole recording as one source: the watermark
+ * may then run ahead of the partitioned one by as far as partitions drift apart in occurredAt,
+ * which in a recording in report-time order stays within the reporting delay the allowed lateness
+ * covers; rules judge by event times, so alerts do not change.
  */
-function originOf(kind: string, line: RecordingLine): ReportOrigin {
-  return line.partition === undefined ? { source: kind, partition: 0 } : { source: `${kind}/${line.partition}`, partition: line.partition };
+function originOf(_kind: string, line: RecordingLine): ReportOrigin {
+  return line.partition === undefined ? { source: 'all', partition: 0 } : { source: `p${line.partition}`, partition: line.partition };
 }
 
 export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<ParsedLine>, options: ReplayOptions): Promise<ReplaySummary> {
