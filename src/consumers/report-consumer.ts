@@ -83,9 +83,17 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         joinedAt = process.hrtime.bigint();
         const reportTopics = Object.entries(e.payload.memberAssignment).filter(([topic]) => kindOf.has(topic));
         owned = [...new Set(reportTopics.flatMap(([, partitions]) => partitions))].sort((a, b) => a - b);
-        if (deps.onAssigned) {
-          const onAssigned = deps.onAssigned;
-          assigned = retry(onAssigned, { onRetry: (err, attempt) => deps.logger.warn({ err, attempt }, 'retrying the epoch renewal of an assignment') });
+        const { onAssigned, transactional } = deps;
+        if (onAssigned || transactional) {
+          const partitions = owned;
+          const assignedTopics = reportTopics.map(([topic]) => topic);
+          // The epoch first, then the transactional producers (which fence the old owners' ones),
+          // then the committed offsets: in this order no earlier owner can still change any of them.
+          const renew = async () => {
+            await onAssigned?.();
+            await transactional?.transactions.assign(partitions, assignedTopics);
+          };
+          assigned = retry(renew, { onRetry: (err, attempt) => deps.logger.warn({ err, attempt }, 'retrying the epoch renewal of an assignment') });
           // Awaited by the next batch, which fails (and is redelivered) if it could not be done.
           assigned.catch(() => undefined);
         }
@@ -174,6 +182,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       }, 1_000);
       await consumer.run({
         eachBatchAutoResolve: false,
+        // With transactions, offsets are committed only in the transaction that produces the batch's output.
+        autoCommit: deps.transactional === undefined,
         partitionsConsumedConcurrently: deps.concurrency,
         eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause }) => {
           if (!isRunning() || isStale() || batch.messages.length === 0) return;
@@ -236,7 +246,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           // A whole batch may end in control records that kafkajs filtered out; offsetLag counts past them.
           const lag = take === batch.messages.length ? Number(batch.offsetLag()) : Number(batch.highWatermark) - Number(last.offset) - 1;
           aligner.observe(batch.topic, batch.partition, times.slice(0, take).reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY), lag);
-          await commitOffsetsIfNecessary();
+          if (!deps.transactional) await commitOffsetsIfNecessary();
           await heartbeat();
           // The rest of a cut batch is fetched again once this partition is resumed.
           if (take < batch.messages.length) {
