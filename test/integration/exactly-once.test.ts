@@ -126,6 +126,7 @@ describe('exactly-once output to read_committed subscribers', () => {
   it('a detector killed with SIGKILL at random moments, then finishing cleanly, publishes each alert exactly once', async () => {
     const prefix = await backlog('ree-eos-kill', 31);
     const moments: number[] = [];
+    let midStream = 0;
     for (let round = 0; round < 4; round += 1) {
       const d = start(prefix);
       // Start-up (topics, reference data, the group join after the last one's session) takes a few
@@ -133,9 +134,13 @@ describe('exactly-once output to read_committed subscribers', () => {
       const at = someMoment(SESSION_TIMEOUT_MS / 2, SESSION_TIMEOUT_MS * 2);
       moments.push(at);
       await sleep(at);
+      const done = await reportsCommitted(prefix);
       await killHard(d);
-      if (await reportsCommitted(prefix)) break;
+      if (done) break;
+      midStream += 1;
     }
+    // Otherwise the test would show nothing about crashes.
+    expect(midStream).toBeGreaterThan(0);
     const last = start(prefix);
     await waitUntil(() => reportsCommitted(prefix), { timeoutMs: 90_000, intervalMs: 500, what: `reports committed after kills at ${moments.join(', ')} ms` });
     await stopGently(last);
