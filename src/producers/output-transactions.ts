@@ -14,6 +14,7 @@ import type { Kafka, Producer, Transaction } from 'kafkajs';
 import { ReeError } from '../errors.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
 import type { Logger } from '../ops/logger.ts';
+import { retry } from '../ops/retry.ts';
 import type { CommittedOffsets } from '../pipeline/committed-offsets.ts';
 import { createKeyedLock } from '../pipeline/keyed-lock.ts';
 
@@ -47,6 +48,8 @@ const isFencedError = (err: unknown): boolean => {
   for (let e: unknown = err; e instanceof Error; e = e.cause) if (FENCED_TYPES.has((e as { type?: string }).type ?? '')) return true;
   return false;
 };
+
+const isConcurrentTransactions = (err: unknown): boolean => (err as { type?: string } | null)?.type === 'CONCURRENT_TRANSACTIONS';
 
 export function createOutputTransactions(options: {
   kafka: Kafka;
@@ -107,7 +110,12 @@ export function createOutputTransactions(options: {
         try {
           txn = await (await producer).transaction();
           const result = await work(txn);
-          await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: position.topic, partitions: [{ partition: position.partition, offset: position.offset }] }] });
+          const offsets = { consumerGroupId: groupId, topics: [{ topic: position.topic, partitions: [{ partition: position.partition, offset: position.offset }] }] };
+          const current = txn;
+          // Right after the previous commit the coordinator may still be writing its markers and
+          // answers CONCURRENT_TRANSACTIONS; kafkajs does not retry that here, and redoing the whole
+          // batch for it would cost far more than a short wait.
+          await retry(() => current.sendOffsets(offsets), { retries: 8, minDelayMs: 20, maxDelayMs: 500, isRetriable: isConcurrentTransactions });
           await txn.commit();
           committed.note(position.topic, position.partition, position.offset);
           return result;
