@@ -5,7 +5,9 @@
  *
  *   npm run bench:pipeline -- [--events 200000] [--producers 1000] [--paced 2000] [--rate 500]
  */
+import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { pino } from 'pino';
 import { Kafka, logLevel } from 'kafkajs';
 import { quantileSorted } from 'simple-statistics';
 import { loadSettings } from '../src/config/settings.ts';
@@ -13,7 +15,7 @@ import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../src/config/topics
 import type { ProductionReport, ShipmentReport } from '../src/domain/events.ts';
 import { ensureTopics } from '../src/kafka/admin.ts';
 import { startDetector } from '../src/cli/run.ts';
-import { createLogger } from '../src/ops/logger.ts';
+import { JOIN_TO_FIRST_BATCH } from '../src/consumers/report-consumer.ts';
 import { printTable, saveResults } from './report.ts';
 
 const { values } = parseArgs({
@@ -129,6 +131,25 @@ async function committed(groupId: string): Promise<number> {
   return total;
 }
 
+/**
+ * The detector's logger: warnings and errors to stderr as usual, and the info line that says how
+ * long the report consumer's group join kept the first batch waiting, kept for the results.
+ */
+function benchLogger(onJoinToFirstBatch: (ms: number) => void) {
+  const lines = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        const entry = JSON.parse(line) as { level: number; msg: string; ms?: number };
+        if (entry.msg === JOIN_TO_FIRST_BATCH && entry.ms !== undefined) onJoinToFirstBatch(entry.ms);
+        if (entry.level >= 40) process.stderr.write(`${line}\n`);
+      }
+      done();
+    },
+  });
+  return pino({ level: 'info' }, lines);
+}
+
 async function main() {
   const admin = kafka.admin();
   await admin.connect();
@@ -142,7 +163,8 @@ async function main() {
   console.error('detector ...');
   const settings = loadSettings(process.env, { prefix, group: `${prefix}-detector`, 'state-prefix': prefix, 'http-port': '0', 'alert-format': 'json', 'log-level': 'warn' });
   const started = performance.now();
-  const detector = await startDetector(settings, createLogger('warn'));
+  let joinToFirstBatchMs = NaN;
+  const detector = await startDetector(settings, benchLogger((ms) => (joinToFirstBatchMs = ms)));
   while ((await committed(settings.groupId)) < N) await new Promise((r) => setTimeout(r, 100));
   const detectorSeconds = (performance.now() - started) / 1000;
 
@@ -188,11 +210,13 @@ async function main() {
   ];
   printTable(rows);
   const ratio = plainSeconds / detectorSeconds;
+  console.log(`\nREE_CONCURRENCY ${settings.concurrency}`);
   const p50 = latencies.length ? quantileSorted(latencies, 0.5) : NaN;
   const p99 = latencies.length ? quantileSorted(latencies, 0.99) : NaN;
   console.log(`\ndetector / plain throughput ratio: ${ratio.toFixed(2)}`);
+  console.log(`join → first batch: ${joinToFirstBatchMs} ms`);
   console.log(`report → alert latency at ${RATE}/s: p50 ${p50} ms, p99 ${p99} ms (${latencies.length}/${expectedAlerts} alerts)`);
-  console.log(`saved ${saveResults('pipeline', { events: N, producers: PRODUCERS, rows, ratio, latency: { rate: RATE, alerts: latencies.length, p50, p99 } })}`);
+  console.log(`saved ${saveResults('pipeline', { events: N, producers: PRODUCERS, rows, ratio, concurrency: settings.concurrency, joinToFirstBatchMs, latency: { rate: RATE, alerts: latencies.length, p50, p99 } })}`);
 }
 
 main().then(

@@ -199,6 +199,16 @@ async function consumeUntilEnd(
         clearInterval(idle);
         resolve();
       };
+      // A partition written in transactions ends in a commit marker, which takes an offset and is
+      // never handed out as a message: the end is reached when a batch, markers included, has.
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+        lastActivity = Date.now();
+        const key = `${e.payload.topic}/${e.payload.partition}`;
+        const end = remaining.get(key);
+        if (end === undefined || BigInt(e.payload.lastOffset) < end) return;
+        remaining.delete(key);
+        if (remaining.size === 0) finish();
+      });
       consumer.on(consumer.events.CRASH, (e) => {
         clearInterval(idle);
         reject(new ReeError('REE_ERR_KAFKA', `recording stopped: ${errorMessage(e.payload.error)}; the recording was not written`));

@@ -27,6 +27,8 @@ import { createResources, reach, type Resources } from '../ops/resources.ts';
 import { createPipeline } from '../pipeline/pipeline.ts';
 import { createKafkaAlertSink } from '../producers/alert-sink.ts';
 import { createKafkaDeadLetterSink } from '../producers/dead-letter-sink.ts';
+import { createOutputTransactions } from '../producers/output-transactions.ts';
+import { CommittedOffsets } from '../pipeline/committed-offsets.ts';
 import { createRedisCustodyLedger } from '../state/redis-custody-ledger.ts';
 import { createEngineRedisStore } from '../state/engine-store.ts';
 import { createRedisClient } from '../state/redis-connection.ts';
@@ -167,7 +169,11 @@ async function openDetector(
   resources.opened('state store', () => store.close());
   // Shares the store's client (it never closes it); the quota rule reads it through the pipeline.
   const quotas = createRedisQuotaRegister({ redis, prefix: settings.statePrefix });
+  // Report batches' output goes out in Kafka transactions that also commit their offsets; what the
+  // group has committed tells the outboxes what has gone out (src/producers/output-transactions.ts).
+  const committed = new CommittedOffsets();
   const pipeline = createPipeline({
+    committed,
     store,
     rules: initialRules,
     catalogue,
@@ -184,6 +190,15 @@ async function openDetector(
   await reach(kafkaService, REACH_TIMEOUT_MS, () => producer.connect());
   const alerts = createKafkaAlertSink({ producer, topic: topics.alerts, format: settings.alertFormat, encoder });
   const deadLetters = createKafkaDeadLetterSink({ producer, topic: topics.deadletter });
+  const transactions = createOutputTransactions({ kafka, groupId: settings.groupId, committed, logger });
+  resources.opened('transactional producers', () => transactions.close());
+  const transactional = {
+    transactions,
+    sinks: (sender: Parameters<typeof createKafkaAlertSink>[0]['producer']) => ({
+      alerts: createKafkaAlertSink({ producer: sender, topic: topics.alerts, format: settings.alertFormat, encoder }),
+      deadLetters: createKafkaDeadLetterSink({ producer: sender, topic: topics.deadletter }),
+    }),
+  };
 
   let onFatal: (err: unknown) => void = () => undefined;
   const failed = new Promise<unknown>((resolve) => {
@@ -205,6 +220,7 @@ async function openDetector(
     concurrency: settings.concurrency,
     pipeline,
     alerts,
+    transactional,
     // Fencing on assignment: a new epoch, and nothing kept from before (the interim owner may have written since).
     onAssigned: async () => {
       await store.durability.renewEpoch();

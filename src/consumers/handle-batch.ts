@@ -5,6 +5,7 @@
  * only then say the batch is done (the caller commits). Every durable step is idempotent, so a retry or a redelivery after a
  * crash at any point repeats nothing visible.
  */
+import { randomUUID } from 'node:crypto';
 import type { IHeaders } from 'kafkajs';
 import type { ReportTopicKind } from '../config/topics.ts';
 import type { DecodeOutcome, Decoder } from '../codec/decode.ts';
@@ -12,9 +13,11 @@ import type { Alert, Report } from '../domain/events.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { retry } from '../ops/retry.ts';
-import type { Pipeline } from '../pipeline/pipeline.ts';
+import type { Pipeline, ReportOrigin } from '../pipeline/pipeline.ts';
 import type { AlertSink } from '../producers/alert-sink.ts';
 import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
+import type { OutputTransactions } from '../producers/output-transactions.ts';
+import type { MessageSender } from '../kafka/send-in-chunks.ts';
 
 export interface RawRecord {
   key: Buffer | null;
@@ -32,6 +35,13 @@ export interface BatchDeps {
   logger?: Logger | undefined;
   /** The partitions this instance owns, whose producers' timers it fires after a batch (default: the batch's own). */
   ownedPartitions?: (() => readonly number[]) | undefined;
+  /**
+   * Exactly-once output: the batch's alerts and dead letters go out, and its offsets are committed,
+   * in one Kafka transaction (the caller then must not commit them), sent through the sinks these
+   * build around it. Without it, alerts and dead letters go through `alerts` and `deadLetters` and
+   * the caller commits.
+   */
+  transactional?: { transactions: OutputTransactions; sinks: (sender: MessageSender) => { alerts: AlertSink; deadLetters: DeadLetterSink } } | undefined;
 }
 
 export interface BatchOutcome {
@@ -81,7 +91,7 @@ export async function handleReportBatch(deps: BatchDeps, batch: ReportBatch, dec
   const origin = { source: `p${batch.partition}`, partition: batch.partition };
   const origins = reports.map(() => origin);
   const owned = deps.ownedPartitions?.() ?? [batch.partition];
-  const alerts = await pipeline.gate.shared(async () => {
+  const alerts = deps.transactional ? await inTransaction(deps, deps.transactional, batch, reports, origins, deadLetters) : await pipeline.gate.shared(async () => {
     const found = await retry(() => pipeline.process(reports, origins), { onRetry });
     await retry(() => deps.alerts.publish(found), { onRetry });
     await retry(() => deps.deadLetters.send(deadLetters), { onRetry });
@@ -107,4 +117,47 @@ export async function handleReportBatch(deps: BatchDeps, batch: ReportBatch, dec
     );
   }
   return { reports: reports.length, alerts, deadLetters };
+}
+
+/**
+ * The batch in one transaction: its state (with the outbox tagged with the transaction) is saved,
+ * then the outbox's alerts and the dead letters are produced and the offsets committed together.
+ * A crash before the commit leaves the transaction to be aborted; the redelivered batch finds its
+ * reports applied and re-sends the outbox under a new transaction. Timers fire for the batch's own
+ * partition only: their alerts must go out with an offset of the partition whose producers hold
+ * them, so that whoever commits past it has re-sent them (outbox.ts).
+ */
+async function inTransaction(
+  deps: BatchDeps,
+  transactional: NonNullable<BatchDeps['transactional']>,
+  batch: ReportBatch,
+  reports: Report[],
+  origins: ReportOrigin[],
+  deadLetters: DeadLetter[],
+): Promise<Alert[]> {
+  const { pipeline } = deps;
+  const last = batch.records[batch.records.length - 1]!;
+  const position = { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() };
+  const onRetry = retryLogger(deps.logger, batch);
+  return pipeline.gate.shared(async () => {
+    const sent = await retry(
+      () =>
+        transactional.transactions.within(position, async (sender) => {
+          const sending = { ...position, txn: randomUUID() };
+          const found = await pipeline.process(reports, origins, sending);
+          const fired = await pipeline.fireTimers([batch.partition], sending);
+          const out = transactional.sinks(sender);
+          await out.alerts.publish([...found, ...fired]);
+          await out.deadLetters.send(deadLetters);
+          return [...found, ...fired];
+        }),
+      { onRetry },
+    );
+    // The markers are no longer what keeps a report batch's alerts from going out twice (the
+    // transaction and the outbox's tags are); they keep a watchlist change, whose retro-screening
+    // is no producer's batch, from publishing again what a batch has published. Inside the gate,
+    // so no watchlist change comes between the commit and the mark.
+    await retry(() => pipeline.markPublished(sent), { onRetry });
+    return sent;
+  });
 }

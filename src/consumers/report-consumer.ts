@@ -4,7 +4,7 @@
  * dead letters are durable, so a crash means redelivery (harmless: everything is idempotent),
  * never loss.
  */
-import { PartitionAssigners, type Consumer, type Kafka } from 'kafkajs';
+import { PartitionAssigners, type Admin, type Consumer, type Kafka } from 'kafkajs';
 import { REPORT_TOPIC_KINDS, type ReportTopicKind, type TopicNames } from '../config/topics.ts';
 import { CoPartitionAssigner } from '../kafka/co-partition-assigner.ts';
 import { groupTiming } from '../kafka/group-timing.ts';
@@ -38,6 +38,9 @@ export interface ReportConsumerDeps extends BatchDeps {
 /** The broker's longest wait on a fetch with nothing new: how soon a held partition can go again. */
 export const ALIGNED_FETCH_WAIT_MS = 100;
 
+/** The log line (info), once per join: `ms` from joining the group to taking the first batch; bench:pipeline reads it. */
+export const JOIN_TO_FIRST_BATCH = 'first batch after joining the group';
+
 export interface ReportConsumer {
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -50,6 +53,11 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
   let consumer: Consumer | undefined;
   let joined = false;
   let retryHeld: NodeJS.Timeout | undefined;
+  let admin: Admin | undefined;
+  /** Which assigned topic-partitions have nothing to read, as of the last join; every batch waits for it. */
+  let idleKnown: Promise<void> = Promise.resolve();
+  /** When the last join happened, until its first batch is taken (logged: how long a join keeps reports waiting). */
+  let joinedAt: bigint | undefined;
   /** Partition indexes of the report topics this member owns (co-partitioned: the same on every topic). */
   let owned: readonly number[] = [];
   const batchDeps = { ...deps, ownedPartitions: () => owned };
@@ -72,11 +80,20 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       });
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         joined = true;
+        joinedAt = process.hrtime.bigint();
         const reportTopics = Object.entries(e.payload.memberAssignment).filter(([topic]) => kindOf.has(topic));
         owned = [...new Set(reportTopics.flatMap(([, partitions]) => partitions))].sort((a, b) => a - b);
-        if (deps.onAssigned) {
-          const onAssigned = deps.onAssigned;
-          assigned = retry(onAssigned, { onRetry: (err, attempt) => deps.logger.warn({ err, attempt }, 'retrying the epoch renewal of an assignment') });
+        const { onAssigned, transactional } = deps;
+        if (onAssigned || transactional) {
+          const partitions = owned;
+          const assignedTopics = reportTopics.map(([topic]) => topic);
+          // The epoch first, then the transactional producers (which fence the old owners' ones),
+          // then the committed offsets: in this order no earlier owner can still change any of them.
+          const renew = async () => {
+            await onAssigned?.();
+            await transactional?.transactions.assign(partitions, assignedTopics);
+          };
+          assigned = retry(renew, { onRetry: (err, attempt) => deps.logger.warn({ err, attempt }, 'retrying the epoch renewal of an assignment') });
           // Awaited by the next batch, which fails (and is redelivered) if it could not be done.
           assigned.catch(() => undefined);
         }
@@ -87,6 +104,11 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         deps.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'report consumer crashed');
         if (!e.payload.restart) deps.onFatal?.(e.payload.error);
       });
+      // One admin client for the consumer's life: connecting one per join cost a round trip or two
+      // before the first batch could go.
+      const offsetsAdmin = deps.kafka.admin();
+      admin = offsetsAdmin;
+      await offsetsAdmin.connect();
       await consumer.connect();
       await consumer.subscribe({ topics: [...kindOf.keys()], fromBeginning: true });
       const aligner = new EventTimeAligner([...kindOf.keys()], { slackMs: deps.alignSlackMs ?? 6 * 3_600_000, maxHoldMs: 5_000 });
@@ -97,30 +119,28 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       // A member can rejoin without a REBALANCING event (e.g. after a session timeout), and what it
       // knew about the old assignment is stale either way. Partitions with nothing to read at join
       // time must not be waited for.
+      // The first batches after a join wait for this: had they gone first, every one of them would
+      // be held for siblings not yet known to be empty, until a resume timer came round (join →
+      // first batch took 1.3–5.5 s). A failure leaves the aligner's patience (maxHoldMs) to decide.
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         aligner.forgetPartitions();
-        void markIdlePartitions(e.payload.memberAssignment).catch((err: unknown) => deps.logger.warn({ err }, 'could not read offsets for alignment'));
+        idleKnown = markIdlePartitions(e.payload.memberAssignment).catch((err: unknown) => deps.logger.warn({ err }, 'could not read offsets for alignment'));
       });
       const markIdlePartitions = async (assignment: Record<string, number[]>) => {
         const topics = Object.keys(assignment);
         if (topics.length === 0) return;
-        const admin = deps.kafka.admin();
-        await admin.connect();
-        try {
-          const committed = new Map((await admin.fetchOffsets({ groupId: deps.groupId, topics })).map((t) => [t.topic, t.partitions]));
-          for (const topic of topics) {
-            const offsets = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o]));
-            const committedHere = new Map((committed.get(topic) ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-            for (const p of assignment[topic]!) {
-              const low = BigInt(offsets.get(p)?.low ?? 0);
-              const high = BigInt(offsets.get(p)?.high ?? 0);
-              // Retention may have deleted past the committed offset (-1 when none): reading resumes at low.
-              const start = (committedHere.get(p) ?? -1n) > low ? committedHere.get(p)! : low;
-              if (start >= high) aligner.markIdle(topic, p);
-            }
+        const committed = new Map((await offsetsAdmin.fetchOffsets({ groupId: deps.groupId, topics })).map((t) => [t.topic, t.partitions]));
+        const ends = await Promise.all(topics.map(async (topic) => [topic, await offsetsAdmin.fetchTopicOffsets(topic)] as const));
+        for (const [topic, topicOffsets] of ends) {
+          const offsets = new Map(topicOffsets.map((o) => [o.partition, o]));
+          const committedHere = new Map((committed.get(topic) ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+          for (const p of assignment[topic]!) {
+            const low = BigInt(offsets.get(p)?.low ?? 0);
+            const high = BigInt(offsets.get(p)?.high ?? 0);
+            // Retention may have deleted past the committed offset (-1 when none): reading resumes at low.
+            const start = (committedHere.get(p) ?? -1n) > low ? committedHere.get(p)! : low;
+            if (start >= high) aligner.markIdle(topic, p);
           }
-        } finally {
-          await admin.disconnect();
         }
       };
       /**
@@ -134,6 +154,13 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         const fresh = missing.length > 0 ? await decodeReportBatch(deps, { ...whole, records: missing }) : [];
         const freshByOffset = new Map(missing.map((r, i) => [r.offset, fresh[i]!]));
         return whole.records.map((r) => known?.get(r.offset) ?? freshByOffset.get(r.offset)!);
+      };
+      /** Decodes the batch's first record and keeps it with the held ones, so it is decoded once. */
+      const decodeFirst = async (key: string, whole: ReportBatch): Promise<DecodeOutcome<Report>[]> => {
+        const first = whole.records.slice(0, 1);
+        const decoded = await decodeReusingHeld(key, { ...whole, records: first });
+        heldDecoded.set(key, new Map([...(heldDecoded.get(key) ?? []), [first[0]!.offset, decoded[0]!]]));
+        return decoded;
       };
       const keepHeld = (key: string, whole: ReportBatch, decoded: readonly DecodeOutcome<Report>[], take: number) => {
         if (take === whole.records.length) heldDecoded.delete(key);
@@ -155,6 +182,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       }, 1_000);
       await consumer.run({
         eachBatchAutoResolve: false,
+        // With transactions, offsets are committed only in the transaction that produces the batch's output.
+        autoCommit: deps.transactional === undefined,
         partitionsConsumedConcurrently: deps.concurrency,
         eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause }) => {
           if (!isRunning() || isStale() || batch.messages.length === 0) return;
@@ -168,11 +197,23 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           };
           // Aligned on the reports' own times, never the record times: those are whatever the
           // producer set (a backlog loaded in seconds, a kcat user), and results must not depend on them.
+          await idleKnown;
           const heldKey = `${batch.topic}/${batch.partition}`;
-          const decoded = await decodeReusingHeld(heldKey, whole);
-          const times = eventTimesOf(decoded);
           // Only the part of the batch that does not run ahead of the sibling topics goes now.
           const limit = aligner.limit(batch.topic, batch.partition, Date.now());
+          // A batch held whole is decided by its first record: decoding thousands of records only to
+          // wait (the first batches after a join often do) held up the batches that could go.
+          const firstTime = limit === Infinity ? undefined : eventTimesOf(await decodeFirst(heldKey, whole))[0]!;
+          if (firstTime !== undefined && firstTime > limit) {
+            aligner.held(batch.topic, batch.partition, firstTime, Date.now());
+            pause();
+            deps.logger.debug({ topic: batch.topic, partition: batch.partition, firstReportTime: firstTime, limit, records: batch.messages.length }, 'batch held');
+            // What this one waits with may be what a held sibling was waiting to see.
+            resumeReleasable(batch.topic, batch.partition);
+            return;
+          }
+          const decoded = await decodeReusingHeld(heldKey, whole);
+          const times = eventTimesOf(decoded);
           const take = alignedPrefixLength(times, limit);
           keepHeld(heldKey, whole, decoded, take);
           if (take === 0) {
@@ -185,6 +226,9 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           }
           const messages = take === batch.messages.length ? batch.messages : batch.messages.slice(0, take);
           await assigned;
+          // From joining to the first batch taken to be processed: what a join keeps reports waiting.
+          const sinceJoinMs = joinedAt === undefined ? undefined : Math.round(Number(process.hrtime.bigint() - joinedAt) / 1e6);
+          joinedAt = undefined;
           let outcome: Awaited<ReturnType<typeof handleReportBatch>>;
           try {
             outcome = await handleReportBatch(batchDeps, { ...whole, records: whole.records.slice(0, take) }, decoded.slice(0, take));
@@ -202,7 +246,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           // A whole batch may end in control records that kafkajs filtered out; offsetLag counts past them.
           const lag = take === batch.messages.length ? Number(batch.offsetLag()) : Number(batch.highWatermark) - Number(last.offset) - 1;
           aligner.observe(batch.topic, batch.partition, times.slice(0, take).reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY), lag);
-          await commitOffsetsIfNecessary();
+          if (!deps.transactional) await commitOffsetsIfNecessary();
           await heartbeat();
           // The rest of a cut batch is fetched again once this partition is resumed.
           if (take < batch.messages.length) {
@@ -210,7 +254,9 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
             pause();
           }
           resumeReleasable(batch.topic, batch.partition);
-          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          const done = process.hrtime.bigint();
+          const seconds = Number(done - started) / 1e9;
+          if (sinceJoinMs !== undefined) deps.logger.info({ ms: sinceJoinMs, records: messages.length, seconds, topic: batch.topic, partition: batch.partition }, JOIN_TO_FIRST_BATCH);
           deps.metrics?.batchDuration.observe({ topic: batch.topic }, seconds);
           deps.metrics?.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
           deps.logger.debug(
@@ -224,6 +270,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       clearInterval(retryHeld);
       // disconnect lets the batch in flight finish and commits what it resolved.
       await consumer?.disconnect();
+      await admin?.disconnect();
       joined = false;
     },
     running: () => joined,

@@ -9,6 +9,9 @@
  */
 import { CompressionTypes, type IHeaders, type Message, type Producer } from 'kafkajs';
 
+/** A producer, or a transaction of one: what sends records. */
+export type MessageSender = Pick<Producer, 'send'>;
+
 export interface ChunkLimits {
   /** Upper bound on the estimated bytes of keys, values and headers in one send. */
   maxBytes: number;
@@ -64,7 +67,7 @@ export function chunkMessages<M extends Message>(messages: readonly M[], limits:
  * like every other redelivery here.
  */
 export async function sendInChunks(
-  producer: Producer,
+  producer: MessageSender,
   record: { topic: string; messages: Message[]; acks: number },
   limits: ChunkLimits = DEFAULT_CHUNK_LIMITS,
 ): Promise<void> {

@@ -25,7 +25,8 @@ import { peekDueTimers, popDueTimers, ruleStateOf } from '../state/rule-state.ts
 import type { ApplyResult, PriceObservation, StateStore } from '../state/store.ts';
 import { custodyEntryOf } from './custody-entry.ts';
 import { createKeyedLock } from './keyed-lock.ts';
-import { outboxOf, revisionOf } from './outbox.ts';
+import type { CommittedOffsets } from './committed-offsets.ts';
+import { outboxOf, revisionOf, type SentIn } from './outbox.ts';
 import { OutboxBook, pendingAt } from './outbox-book.ts';
 import { createPublishGate, type PublishGate } from './publish-gate.ts';
 import { createMemoryTimerIndex, type TimerIndex, type TimerIndexEntry } from './timer-index.ts';
@@ -46,6 +47,11 @@ export interface PipelineDeps {
   watermark?: WatermarkTracker | undefined;
   /** Producers with pending timers or outboxes, per partition (default: in memory). */
   timerIndex?: TimerIndex | undefined;
+  /**
+   * Live, with alerts sent in Kafka transactions: the committed input offsets, by which outbox
+   * entries whose transaction has committed are dropped (outbox.ts).
+   */
+  committed?: CommittedOffsets | undefined;
   /** Wall clock for Alert.detectedAt only; nothing else reads it. */
   now?: () => number;
 }
@@ -62,12 +68,16 @@ export interface Pipeline {
    * producers' outboxes still hold), in a stable order. `origins` is index-aligned with `reports`;
    * by default every report counts as read on partition 0 of its topic.
    */
-  process(reports: Report[], origins?: readonly ReportOrigin[]): Promise<Alert[]>;
+  process(reports: Report[], origins?: readonly ReportOrigin[], sending?: SentIn): Promise<Alert[]>;
   /**
    * Fires the rule timers the watermark has passed, for the producers of these partitions (default:
    * every partition the index knows), and re-sends outboxes not yet published.
+   *
+   * With `sending` (here and in process), what is returned goes out in that Kafka transaction: every
+   * outbox entry not yet in it is tagged with it in the same save, and entries already in it are
+   * not returned again.
    */
-  fireTimers(partitions?: readonly number[]): Promise<Alert[]>;
+  fireTimers(partitions?: readonly number[], sending?: SentIn): Promise<Alert[]>;
   /**
    * Applies watchlist changes (null deletes) and screens each new or changed entry against the
    * clients seen so far; returns the alerts not yet published.
@@ -161,6 +171,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
    */
   async function runOnProducers(
     producers: ReadonlyMap<string, number>,
+    sending: SentIn | undefined,
     work: (stateOf: (producerId: string) => ProducerState, found: Map<string, Alert>, holders: Map<string, string>) => void,
   ): Promise<RunOutcome> {
     const outcome = await engine.run(
@@ -170,17 +181,22 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         for (const id of producers.keys()) {
           const state = stateOf(id);
           outboxes.clearPublished(state);
+          if (deps.committed) outboxOf(state).removeCommitted(deps.committed.covers);
           before.set(id, pendingAt(state));
         }
         const found = new Map<string, Alert>();
-        const holders = new Map<string, string>();
-        work(stateOf, found, holders);
-        const alerts = [...found.values()];
+        const foundHolders = new Map<string, string>();
+        work(stateOf, found, foundHolders);
+        // Sending in a transaction, the outboxes say what goes (tagged with it in this save);
+        // otherwise this run's findings first, in the order found, then what was waiting.
+        const alerts = sending ? [] : [...found.values()];
+        const holders = sending ? new Map<string, string>() : foundHolders;
         const index: TimerIndexEntry[] = [];
         for (const [id, partition] of producers) {
           const state = stateOf(id);
-          for (const waiting of outboxOf(state).alerts()) {
-            if (found.has(waiting.alertId)) continue;
+          const waitingAlerts = sending ? outboxOf(state).handOut(sending) : outboxOf(state).alerts();
+          for (const waiting of waitingAlerts) {
+            if (!sending && found.has(waiting.alertId)) continue;
             alerts.push(waiting);
             holders.set(waiting.alertId, id);
           }
@@ -202,7 +218,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (into.get(alert.alertId) === alert) holders.set(alert.alertId, state.producerId);
   }
 
-  async function processBatch(reports: Report[], origins: readonly ReportOrigin[]): Promise<Alert[]> {
+  async function processBatch(reports: Report[], origins: readonly ReportOrigin[], sending: SentIn | undefined): Promise<Alert[]> {
     // One rule set for the whole batch, even if a reload lands while the store call is out.
     const batchRules = rules;
     const licenceIds = new Set<string>();
@@ -241,7 +257,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (!producers.has(r.event.producerId)) producers.set(r.event.producerId, origins[i]!.partition);
     });
 
-    const outcome = await runOnProducers(producers, (stateOf, into, holders) => {
+    const outcome = await runOnProducers(producers, sending, (stateOf, into, holders) => {
       reports.forEach((report, i) => {
         const state = stateOf(report.event.producerId);
         const result: ApplyResult = storeResults ? storeResults[i]! : applyToBook(state, updates[i]!);
@@ -275,7 +291,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return unpublished(outcome);
   }
 
-  async function firePartition(partition: number): Promise<Alert[]> {
+  async function firePartition(partition: number, sending: SentIn | undefined): Promise<Alert[]> {
     const time = watermark.current();
     const due = await timerIndex.due(partition, time);
     if (due.length === 0) return [];
@@ -289,7 +305,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const records = shipmentIds.length > 0 ? await custody.get([...new Set(shipmentIds)]) : new Map<string, CustodyRecord>();
     // Transfers whose deadline timer has judged them: the ledger forgets them once that is durable.
     const judged: string[] = [];
-    const outcome = await runOnProducers(producers, (stateOf, into, holders) => {
+    const outcome = await runOnProducers(producers, sending, (stateOf, into, holders) => {
       const timers = due.flatMap((producerId) => popDueTimers(stateOf(producerId), time).map((timer) => ({ producerId, timer })));
       // (dueAt, producerId, ruleId, key): each producer's queue is already in (dueAt, ruleId, key) order.
       timers.sort((a, b) => a.timer.dueAt - b.timer.dueAt || (a.producerId < b.producerId ? -1 : a.producerId > b.producerId ? 1 : 0));
@@ -328,19 +344,19 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   return {
-    async process(reports, origins) {
+    async process(reports, origins, sending) {
       if (reports.length === 0) return [];
       const from = origins ?? reports.map((): ReportOrigin => ({ source: 'all', partition: 0 }));
       if (from.length !== reports.length) throw new Error(`process: ${reports.length} reports but ${from.length} origins`);
       return partitionLock.with(
         from.map((o) => o.partition),
-        () => processBatch(reports, from),
+        () => processBatch(reports, from, sending),
       );
     },
-    async fireTimers(partitions) {
+    async fireTimers(partitions, sending) {
       const which = [...new Set(partitions ?? (await timerIndex.partitions()))].sort((a, b) => a - b);
       const out: Alert[] = [];
-      for (const p of which) out.push(...(await partitionLock.with([p], () => firePartition(p))));
+      for (const p of which) out.push(...(await partitionLock.with([p], () => firePartition(p, sending))));
       return out;
     },
     async applyWatchlist(changes) {

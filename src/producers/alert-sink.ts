@@ -2,16 +2,15 @@
  * Where alerts go. The live detector publishes to the alerts topic; replay writes JSON lines.
  * A sink resolves only once the alerts are durable, because offsets are committed after it.
  */
-import type { Producer } from 'kafkajs';
 import type { Encoder } from '../codec/encode.ts';
 import type { Alert } from '../domain/events.ts';
-import { sendInChunks, type ChunkLimits } from '../kafka/send-in-chunks.ts';
+import { sendInChunks, type ChunkLimits, type MessageSender } from '../kafka/send-in-chunks.ts';
 
 export interface AlertSink {
   publish(alerts: Alert[]): Promise<void>;
 }
 
-export function createKafkaAlertSink(options: { producer: Producer; topic: string; format: 'avro' | 'json'; encoder?: Encoder; chunkLimits?: ChunkLimits }): AlertSink {
+export function createKafkaAlertSink(options: { producer: MessageSender; topic: string; format: 'avro' | 'json'; encoder?: Encoder; chunkLimits?: ChunkLimits }): AlertSink {
   const { producer, topic, format, encoder } = options;
   if (format === 'avro' && !encoder) throw new Error('Avro alerts need a schema registry (or set REE_ALERT_FORMAT=json)');
   return {

@@ -2,9 +2,9 @@
  * Bad input is never dropped: the original key and bytes go to the dead-letter topic with the
  * reason and where they came from, so an operator can fix and re-inject them.
  */
-import type { IHeaders, Producer } from 'kafkajs';
+import type { IHeaders } from 'kafkajs';
 import type { ReeError } from '../errors.ts';
-import { sendInChunks, type ChunkLimits } from '../kafka/send-in-chunks.ts';
+import { sendInChunks, type ChunkLimits, type MessageSender } from '../kafka/send-in-chunks.ts';
 
 export interface DeadLetter {
   key: Buffer | null;
@@ -31,7 +31,7 @@ export function deadLetterHeaders(letter: DeadLetter): IHeaders {
   };
 }
 
-export function createKafkaDeadLetterSink(options: { producer: Producer; topic: string; chunkLimits?: ChunkLimits }): DeadLetterSink {
+export function createKafkaDeadLetterSink(options: { producer: MessageSender; topic: string; chunkLimits?: ChunkLimits }): DeadLetterSink {
   return {
     async send(letters) {
       if (letters.length === 0) return;

@@ -122,8 +122,9 @@ describe('report consumer alignment', () => {
     const held = records(11 * H, 12 * H, 30 * H, 31 * H);
     expect(await fake.deliver(topics.shipments, 0, held)).toEqual({ resolved: ['1'], paused: true });
     expect(decodedValues).toBe(4);
-    // kafkajs fetches the rest again from the first record not taken, with more behind it: only what was never decoded is.
+    // kafkajs fetches the rest again from the first record not taken, with more behind it. Still held:
+    // its first record (decoded already) decides that, and nothing behind it is decoded yet.
     await fake.deliver(topics.shipments, 0, [...held.slice(2), ...records(32 * H)], { firstOffset: 2 });
-    expect(decodedValues).toBe(5);
+    expect(decodedValues).toBe(4);
   });
 });

@@ -1,0 +1,140 @@
+/**
+ * Exactly-once output (DESIGN.md, "Semantics"): a report batch's alerts and dead letters are
+ * produced, and its input offsets committed, in one Kafka transaction. A read_committed reader of
+ * the alerts topic then sees them if and only if the offsets moved past the batch.
+ *
+ * One transactional producer per report partition index this instance owns (the co-partitioned
+ * assignment gives one member all four report topics of an index), its transactional id the
+ * group's and the index's. Opening it on assignment (kafkajs initialises the producer id with the
+ * first transaction) fences the index's previous owner: a paused zombie's producer can no longer
+ * commit, and its open transaction is aborted. Only then are the group's committed offsets read
+ * (committed-offsets.ts), so no transaction of the old owner can still move them.
+ */
+import type { Kafka, Producer, Transaction } from 'kafkajs';
+import { ReeError } from '../errors.ts';
+import type { MessageSender } from '../kafka/send-in-chunks.ts';
+import type { Logger } from '../ops/logger.ts';
+import { retry } from '../ops/retry.ts';
+import type { CommittedOffsets } from '../pipeline/committed-offsets.ts';
+import { createKeyedLock } from '../pipeline/keyed-lock.ts';
+
+/** The input position one transaction commits: the next offset of one topic-partition. */
+export interface CommitPosition {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface OutputTransactions {
+  /** The group's committed offsets as this instance knows them; moved by every commit. */
+  readonly committed: CommittedOffsets;
+  /**
+   * On every assignment, before any batch: fences the previous owners of these partition indexes
+   * and reads the committed offsets of `topics` (the report topics).
+   */
+  assign(partitions: readonly number[], topics: readonly string[]): Promise<void>;
+  /**
+   * Runs `work`, which sends through `sender`, then commits `position` with what it sent, in one
+   * transaction of `position.partition`'s producer; aborts on failure. One at a time per index.
+   * Rejects with REE_ERR_FENCED when a newer owner has taken the index.
+   */
+  within<T>(position: CommitPosition, work: (sender: MessageSender) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** kafkajs's errors when a newer producer with the same transactional id has been initialised. */
+const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+const isFencedError = (err: unknown): boolean => {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (FENCED_TYPES.has((e as { type?: string }).type ?? '')) return true;
+  return false;
+};
+
+const isConcurrentTransactions = (err: unknown): boolean => (err as { type?: string } | null)?.type === 'CONCURRENT_TRANSACTIONS';
+
+export function createOutputTransactions(options: {
+  kafka: Kafka;
+  groupId: string;
+  committed: CommittedOffsets;
+  logger?: Logger | undefined;
+  /** How long the broker keeps a dead instance's transaction open if nobody takes its index over. */
+  transactionTimeoutMs?: number;
+}): OutputTransactions {
+  const { kafka, groupId, committed, logger } = options;
+  /** Producers of the indexes owned since the last assignment; an index fenced off since is absent. */
+  let producers = new Map<number, Promise<Producer>>();
+  const lock = createKeyedLock<number>();
+
+  const open = async (partition: number): Promise<Producer> => {
+    const producer = kafka.producer({
+      transactionalId: `${groupId}.reports.${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      transactionTimeout: options.transactionTimeoutMs ?? 60_000,
+    });
+    await producer.connect();
+    // The first transaction initialises the producer id: this is what fences the previous owner.
+    const first = await producer.transaction();
+    await first.abort();
+    return producer;
+  };
+  const closeAll = async (which: Map<number, Promise<Producer>>) => {
+    await Promise.all([...which.values()].map((p) => p.then((producer) => producer.disconnect()).catch(() => undefined)));
+  };
+
+  return {
+    committed,
+    async assign(partitions, topics) {
+      const previous = producers;
+      producers = new Map();
+      await closeAll(previous);
+      const opened = new Map(partitions.map((p) => [p, open(p)] as const));
+      // Kept even if one fails, so close() finds it; the caller retries the whole assignment.
+      producers = opened;
+      await Promise.all(opened.values());
+      if (topics.length === 0) return;
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const offsets = await admin.fetchOffsets({ groupId, topics: [...topics] });
+        committed.reset(offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset }))));
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    within(position, work) {
+      return lock.with([position.partition], async () => {
+        const producer = producers.get(position.partition);
+        if (!producer) throw new ReeError('REE_ERR_FENCED', `partition ${position.partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false });
+        let txn: Transaction | undefined;
+        try {
+          txn = await (await producer).transaction();
+          const result = await work(txn);
+          const offsets = { consumerGroupId: groupId, topics: [{ topic: position.topic, partitions: [{ partition: position.partition, offset: position.offset }] }] };
+          const current = txn;
+          // Right after the previous commit the coordinator may still be writing its markers and
+          // answers CONCURRENT_TRANSACTIONS; kafkajs does not retry that here, and redoing the whole
+          // batch for it would cost far more than a short wait.
+          await retry(() => current.sendOffsets(offsets), { retries: 8, minDelayMs: 20, maxDelayMs: 500, isRetriable: isConcurrentTransactions });
+          await txn.commit();
+          committed.note(position.topic, position.partition, position.offset);
+          return result;
+        } catch (err) {
+          if (txn?.isActive()) await txn.abort().catch((abortErr: unknown) => logger?.warn({ err: abortErr }, 'could not abort a transaction; the broker aborts it at its timeout'));
+          if (isFencedError(err)) {
+            // Another instance owns the index now: nothing more goes out from here until the next assignment.
+            producers.delete(position.partition);
+            void producer.then((p) => p.disconnect()).catch(() => undefined);
+            throw new ReeError('REE_ERR_FENCED', `the transactional producer of partition ${position.partition} was fenced by a newer owner`, { cause: err, retriable: false });
+          }
+          throw err;
+        }
+      });
+    },
+    async close() {
+      const all = producers;
+      producers = new Map();
+      await closeAll(all);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * `ree-sentinel run` as a child process on the test stack, for tests that kill it (SIGKILL cannot
+ * be done to an in-process detector). The developer's own settings are left out of its environment.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from './cli.ts';
+import { KAFKA_BROKERS, REDIS_URL } from './stack-env.ts';
+
+const BIN = join(ROOT, 'bin', 'ree-sentinel.js');
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(REE_|KAFKA_|SCHEMA_REGISTRY_|REDIS_URL$|LOG_LEVEL$)/.test(k)));
+
+export interface DetectorProcess {
+  child: ChildProcess;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+/** Starts a detector on `prefix` (group `<prefix>-g`, JSON alerts, no registry); its warnings go to the test's stderr. */
+export function startDetectorProcess(prefix: string, options: { sessionTimeoutMs: number; partitions: number }): DetectorProcess {
+  const args = ['run', '--prefix', prefix, '--group', `${prefix}-g`, '--state-prefix', prefix, '--partitions', String(options.partitions), '--http-port', '0'];
+  args.push('--registry', 'none', '--alert-format', 'json', '--session-timeout', String(options.sessionTimeoutMs), '--log-level', 'error');
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...cleanEnv, KAFKA_BROKERS, REDIS_URL }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited };
+}
+
+/** SIGKILL: no batch finished, nothing committed or closed, the group left without notice. */
+export async function killHard(detector: DetectorProcess): Promise<void> {
+  detector.child.kill('SIGKILL');
+  await detector.exited;
+}
+
+/** SIGTERM: the batch in flight finishes, then the detector leaves its group. */
+export async function stopGently(detector: DetectorProcess): Promise<void> {
+  detector.child.kill('SIGTERM');
+  await detector.exited;
+}

@@ -1,0 +1,160 @@
+/**
+ * Exactly-once output (DESIGN.md, "Semantics"): detectors killed with SIGKILL at random moments
+ * while they consume a simulated backlog, then a clean finish. A read_committed reader of the
+ * alerts topic must see exactly the alerts an embedded replay of the same topics raises: every
+ * alert id, at its final revision, none missing, none extra, and no (alert id, revision) twice.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { recordTopics } from '../../src/cli/record.ts';
+import { loadRulesFile } from '../../src/config/rules-file.ts';
+import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../../src/config/topics.ts';
+import { loadCatalogue } from '../../src/domain/catalogue.ts';
+import type { Alert } from '../../src/domain/events.ts';
+import { ensureTopics } from '../../src/kafka/admin.ts';
+import { revisionOf } from '../../src/pipeline/outbox.ts';
+import { readRecording } from '../../src/pipeline/recording.ts';
+import { replayLines } from '../../src/pipeline/replay.ts';
+import { writeLinesToKafka } from '../../src/producers/recording-writer.ts';
+import { simulate } from '../../src/sim/simulate.ts';
+import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { caughtUp } from '../helpers/consumed.ts';
+import { killHard, startDetectorProcess, stopGently, type DetectorProcess } from '../helpers/detector-process.ts';
+import { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, brokerList, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
+
+const PARTITIONS = 3;
+/** Short, so a killed member's partitions move on within seconds. */
+const SESSION_TIMEOUT_MS = 6_000;
+
+const kafka = testKafka('ree-exactly-once');
+const dir = mkdtempSync(join(tmpdir(), 'ree-eos-'));
+const prefixes: string[] = [];
+const running = new Set<DetectorProcess>();
+
+afterAll(async () => {
+  for (const d of running) d.child.kill('SIGKILL');
+  const admin = kafka.admin();
+  await admin.connect();
+  await deleteTopics(admin, prefixes.flatMap((p) => Object.values(topicNames(p))));
+  await admin.disconnect();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Fresh topics holding the whole simulated backlog (reference data and reports) before any detector starts. */
+async function backlog(name: string, seed: number): Promise<string> {
+  const prefix = uniqueName(name);
+  prefixes.push(prefix);
+  const sim = simulate({ seed, producers: 16, days: 16, anomalyRate: 0.08 });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await Promise.all([admin.connect(), producer.connect()]);
+  await ensureTopics(admin, topicSpecs(prefix, { partitions: PARTITIONS }));
+  await writeLinesToKafka(sim.records, { producer, topics: topicNames(prefix), format: 'json' });
+  await Promise.all([admin.disconnect(), producer.disconnect()]);
+  return prefix;
+}
+
+function start(prefix: string): DetectorProcess {
+  const d = startDetectorProcess(prefix, { sessionTimeoutMs: SESSION_TIMEOUT_MS, partitions: PARTITIONS });
+  running.add(d);
+  void d.exited.then(() => running.delete(d));
+  return d;
+}
+
+async function reportsCommitted(prefix: string): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await caughtUp(admin, `${prefix}-g`, REPORT_TOPIC_KINDS.map((k) => topicNames(prefix)[k]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Every alert record a read_committed consumer sees (kafkajs's default isolation), in topic order. */
+async function committedAlerts(prefix: string): Promise<Alert[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName('ree-eos-reader'), readUncommitted: false });
+  const seen: Alert[] = [];
+  let lastAt = Date.now();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topicNames(prefix).alerts], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      seen.push(JSON.parse(message.value!.toString()) as Alert);
+      lastAt = Date.now();
+    },
+  });
+  // Until nothing new has come for a while (the topic is complete: every detector has stopped).
+  await waitUntil(() => Date.now() - lastAt > 5_000, { timeoutMs: 60_000, intervalMs: 250, what: 'the alerts topic read to its end' });
+  await consumer.disconnect();
+  return seen;
+}
+
+/** The alerts an embedded replay of the same topics raises (recorded, so each report keeps its partition). */
+async function replayed(prefix: string): Promise<Alert[]> {
+  const topics = topicNames(prefix);
+  const recording = join(dir, `${prefix}.jsonl`);
+  await recordTopics({ brokers: brokerList(KAFKA_BROKERS), registryUrl: SCHEMA_REGISTRY_URL, topics: [...REPORT_TOPIC_KINDS.map((k) => topics[k]), topics.licences, topics.watchlist, topics.quotas], out: recording, idleMs: 3_000 });
+  const out: Alert[] = [];
+  await replayLines(readRecording(recording).lines, { store: createMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void out.push(...a) });
+  return out;
+}
+
+const key = (a: Alert) => `${a.alertId}#${revisionOf(a)}`;
+/** Each alert id at its highest revision. */
+const finalRevisions = (alerts: readonly Alert[]) => {
+  const m = new Map<string, number>();
+  for (const a of alerts) m.set(a.alertId, Math.max(m.get(a.alertId) ?? 0, revisionOf(a)));
+  return m;
+};
+
+async function expectExactlyOnce(prefix: string): Promise<void> {
+  const [live, replay] = [await committedAlerts(prefix), await replayed(prefix)];
+  expect(replay.length).toBeGreaterThan(10);
+  const twice = live.map(key).filter((k, i, all) => all.indexOf(k) !== i);
+  expect(twice).toEqual([]);
+  expect(new Map([...finalRevisions(live)].sort())).toEqual(new Map([...finalRevisions(replay)].sort()));
+}
+
+/** A random moment in [minMs, maxMs): kills land at different points of start-up and of batches. */
+const someMoment = (minMs: number, maxMs: number) => minMs + Math.floor(Math.random() * (maxMs - minMs));
+
+describe('exactly-once output to read_committed subscribers', () => {
+  it('a detector killed with SIGKILL at random moments, then finishing cleanly, publishes each alert exactly once', async () => {
+    const prefix = await backlog('ree-eos-kill', 31);
+    const moments: number[] = [];
+    let midStream = 0;
+    for (let round = 0; round < 4; round += 1) {
+      const d = start(prefix);
+      // Start-up (topics, reference data, the group join after the last one's session) takes a few
+      // seconds; the kills land before, during and between batches.
+      const at = someMoment(SESSION_TIMEOUT_MS / 2, SESSION_TIMEOUT_MS * 2);
+      moments.push(at);
+      await sleep(at);
+      const done = await reportsCommitted(prefix);
+      await killHard(d);
+      if (done) break;
+      midStream += 1;
+    }
+    // Otherwise the test would show nothing about crashes.
+    expect(midStream).toBeGreaterThan(0);
+    const last = start(prefix);
+    await waitUntil(() => reportsCommitted(prefix), { timeoutMs: 90_000, intervalMs: 500, what: `reports committed after kills at ${moments.join(', ')} ms` });
+    await stopGently(last);
+    await expectExactlyOnce(prefix);
+  }, 240_000);
+
+  it('two instances in one group, one killed mid-stream: the other takes its partitions over and each alert goes out exactly once', async () => {
+    const prefix = await backlog('ree-eos-rebalance', 37);
+    const survivor = start(prefix);
+    const victim = start(prefix);
+    await sleep(someMoment(SESSION_TIMEOUT_MS / 2, SESSION_TIMEOUT_MS * 1.5));
+    await killHard(victim);
+    await waitUntil(() => reportsCommitted(prefix), { timeoutMs: 90_000, intervalMs: 500, what: 'reports committed by the survivor' });
+    await stopGently(survivor);
+    await expectExactlyOnce(prefix);
+  }, 240_000);
+});
