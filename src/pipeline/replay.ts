@@ -1,8 +1,9 @@
 /**
  * Embedded replay: recording lines through the same validation, pipeline and rules as `run`, in
- * file order. Licences are applied where they stand in the file (the batch before them is
- * flushed first), so a replay sees the licence register exactly as the recording had it; so are
- * watchlist entries, each screened against the clients seen so far as `run` does.
+ * file order. Licences are applied where they stand in the file, so a replay sees the licence
+ * register exactly as the recording had it: the batch before a licence line is flushed first when
+ * one of its reports names that licence (only such a report reads it). So are watchlist entries
+ * (always flushed before), each screened against the clients seen so far as `run` does.
  */
 import type { Catalogue } from '../domain/catalogue.ts';
 import type { Alert, Report } from '../domain/events.ts';
@@ -58,6 +59,8 @@ export interface ReplaySummary {
 
 const REPORT_KINDS = new Set<string>(REPORT_TOPIC_KINDS);
 
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /**
  * A record of a compacted reference topic: the validated value, or null for a tombstone, checked
  * against its key as the live consumers check it.
@@ -104,6 +107,8 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
   const summary: ReplaySummary = { lines: 0, reports: 0, licences: 0, watchlist: 0, quotas: 0, skipped: 0, deadLetters: 0, alerts: 0, alertsByRule: {}, seconds: 0 };
   let batch: Report[] = [];
   let origins: ReportOrigin[] = [];
+  /** The licences the pending batch's reports name: a licence line flushes the batch only if it is one of them. */
+  let batchLicences = new Set<string>();
 
   const dead = async (lineNo: number, reason: string, topic?: string) => {
     summary.deadLetters += 1;
@@ -126,6 +131,7 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
     summary.reports += batch.length;
     batch = [];
     origins = [];
+    batchLicences = new Set();
     options.onProgress?.(summary.lines);
   };
 
@@ -139,14 +145,24 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
     const kind = topicKindOf(line.topic);
     if (kind && REPORT_KINDS.has(kind)) {
       try {
-        batch.push(validateReport(kind as ReportTopicKind, line.value));
+        const report = validateReport(kind as ReportTopicKind, line.value);
+        batch.push(report);
         origins.push(originOf(kind, line));
+        if (report.kind === 'shipments' && report.event.licenceId) batchLicences.add(report.event.licenceId);
       } catch (err) {
         await dead(lineNo, `line ${lineNo}: ${errorMessage(err)}`, line.topic);
       }
       if (batch.length >= batchSize) await flush();
     } else if (kind === 'licences') {
-      await flush();
+      // A report reads a licence only by the licenceId it names (pipeline.ts, getLicenceVersions):
+      // one that names another licence sees the same register whether this line is applied before
+      // or after it, and later reports in the batch come after this line anyway. So the batch is
+      // flushed only when it names this licence (or a keyless tombstone's, which is refused below),
+      // instead of at every licence line: batches stay near batchSize, and a Redis replay writes
+      // each producer's chunks once per batch rather than once per licence line. The alerts are
+      // the same (rules judge by event times, not by where a batch ends).
+      const licenceId = line.key || (isRecord(line.value) && typeof line.value['licenceId'] === 'string' ? line.value['licenceId'] : undefined);
+      if (licenceId === undefined || batchLicences.has(licenceId)) await flush();
       try {
         if (line.value === null) {
           // Never silently dropped: Kafka refuses a keyless record on a compacted topic, so only a hand-edited file has one.

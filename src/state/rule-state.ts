@@ -27,8 +27,22 @@ export const timersOf = (producer: ProducerState): TimerQueue<RuleTimer> => prod
 
 const timerKey = (ruleId: string, key: string): string => `${ruleId}|${key}`;
 
+/**
+ * Each producer's RuleState per rule, made once: the pipeline asks for it for every rule on every
+ * report, and a RuleState holds nothing but the producer and the rule id, so it can be shared.
+ */
+const madeFor = new WeakMap<ProducerState, Map<string, RuleState>>();
+
 /** The RuleState a rule sees for one producer. */
 export function ruleStateOf(producer: ProducerState, ruleId: string): RuleState {
+  let byRule = madeFor.get(producer);
+  if (!byRule) madeFor.set(producer, (byRule = new Map()));
+  let made = byRule.get(ruleId);
+  if (!made) byRule.set(ruleId, (made = makeRuleState(producer, ruleId)));
+  return made;
+}
+
+function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
   const timers = () => timersOf(producer);
   return {
     producerId: producer.producerId,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../src/domain/time.ts';
 import { APPLIED_SPAN_DAYS, AppliedReports } from '../../src/state/engine/applied-reports.ts';
-import type { StateCell } from '../../src/state/engine/cell.ts';
+import { decodeState, encodeState, type StateCell } from '../../src/state/engine/cell.ts';
 import { Counters } from '../../src/state/engine/counters.ts';
 import { CHUNK_DAYS, DaySeries } from '../../src/state/engine/day-series.ts';
 import { LastSeen } from '../../src/state/engine/last-seen.ts';
@@ -112,6 +112,32 @@ describe('DaySeries', () => {
     expect(back.lastDayAtOrBefore(2 * C + 7)).toBe(C + 1);
     expect(back.lastDayAtOrBefore(C)).toBeUndefined();
   });
+
+  it('writes a chunk as the same text as encoding it whole, after updates in place, -0, deletes and a reload', () => {
+    const C = CHUNK_DAYS;
+    const s = new DaySeries<{ kg: number; ids: string[] }>();
+    const stored = new Map<string, string>();
+    const whole = (series: DaySeries<{ kg: number; ids: string[] }>, chunk: number) => encodeState(series.chunkEntries(chunk));
+    for (const day of [1, 2, 3]) s.set(day, { kg: day, ids: [`r${day}`] });
+    save(s, stored);
+    // Changed in place through update after the chunk was written: the new value, not the kept text.
+    s.update(2, () => ({ kg: 0, ids: [] }), (v) => {
+      v.kg = -0;
+      v.ids.push('r2b');
+    });
+    const written = save(s, stored).get('0')!;
+    expect(written).toBe(whole(s, 0));
+    expect(decodeState<[number, { kg: number }][]>(written)[1]![1].kg).toBe(-0);
+    s.set(C + 1, { kg: 7, ids: [] });
+    s.deleteBefore(2);
+    const afterDelete = save(s, stored);
+    expect(afterDelete.get('0')).toBe(whole(s, 0));
+    expect(afterDelete.get('1')).toBe(whole(s, 1));
+    const back = reload(stored, () => new DaySeries<{ kg: number; ids: string[] }>());
+    back.update(3, () => ({ kg: 0, ids: [] }), (v) => void (v.kg += 1));
+    expect(save(back, new Map()).get('0')).toBe(whole(back, 0));
+    expect(back.get(3)).toEqual({ kg: 4, ids: ['r3'] });
+  });
 });
 
 describe('AppliedReports', () => {
@@ -128,6 +154,14 @@ describe('AppliedReports', () => {
     expect(save(a, stored).get('0')).toBeNull();
     const back = reload(stored, () => new AppliedReports<string>(span));
     expect(['r1', 'r2', 'r3'].map((id) => back.get(id)?.result)).toEqual([undefined, 'second', 'third']);
+  });
+
+  it('rewrites a span as the same text as encoding its entries whole, with the entries kept from earlier saves', () => {
+    const a = new AppliedReports<{ kg: number }>(APPLIED_SPAN_DAYS * DAY_MS);
+    a.remember('r1', 10, { kg: -0 });
+    save(a, new Map());
+    a.remember('r2', 20, { kg: 5 });
+    expect(save(a, new Map()).get('0')).toBe(encodeState([['r1', 10, { kg: -0 }], ['r2', 20, { kg: 5 }]]));
   });
 });
 

@@ -75,6 +75,19 @@ describe('replay: licences in file order', () => {
     expect(unlicensed((await replay(lines, 1)).alerts)).toHaveLength(2);
   });
 
+  it('does not split a batch at the line of a licence none of its reports names, and finds the same alerts as batches of one', async () => {
+    const other = licence({ licenceId: 'LIC-2' });
+    const lines = [rec.shipment(shipment()), rec.shipment(shipment({ licenceId: 'LIC-2' })), rec.licence(licence()), rec.licence(other), rec.shipment(shipment({ licenceId: 'LIC-2' })), rec.shipment(shipment())];
+    let batches = 0;
+    const alerts: Alert[] = [];
+    await replayLines(parsed(lines), { store: createMemoryStore(), rules, catalogue, batchSize: 2000, onAlerts: (a) => void alerts.push(...a), onProgress: () => void (batches += 1) });
+    // LIC-1's line: no pending report names it, so no split. LIC-2's line: the second report names it, so the batch before it is flushed.
+    expect(batches).toBe(2);
+    // Before LIC-1's line: unknown licence; after it: licensed. LIC-2's first export came before its licence.
+    expect(unlicensed(alerts).map((a) => a.subjectEventIds[0]).sort()).toEqual(unlicensed((await replay(lines, 1)).alerts).map((a) => a.subjectEventIds[0]).sort());
+    expect(unlicensed(alerts)).toHaveLength(2);
+  });
+
   it('uses the latest version of a licence: a revocation mid-file turns later exports into alerts', async () => {
     const ok = shipment();
     const late = shipment({ occurredAt: at(D0, 13) });

@@ -41,6 +41,12 @@ export class AppliedReports<R> implements StateCell {
   /** The keys of bySpan, ascending. */
   private readonly spans: number[] = [];
   private readonly changedSpans = new Set<number>();
+  /**
+   * Each report's entry as written, kept until it is forgotten: an entry never changes, so a save
+   * that rewrites the current span encodes only the reports applied since the last one and joins
+   * the rest. Filled only by saves, so a state that is never saved holds no text.
+   */
+  private readonly written = new Map<string, string>();
 
   constructor(
     private readonly windowMs: number,
@@ -55,6 +61,7 @@ export class AppliedReports<R> implements StateCell {
   /** Remembers a first delivery's result, then forgets what the clock has left behind. */
   remember(reportId: string, clock: number, result: R): void {
     this.byId.set(reportId, { reportId, clock, result });
+    this.written.delete(reportId);
     this.idsOf(spanOf(clock)).push(reportId);
     this.changedSpans.add(spanOf(clock));
     this.forgetBefore(clock - this.windowMs);
@@ -75,7 +82,10 @@ export class AppliedReports<R> implements StateCell {
       const span = this.spans[0]!;
       const ids = this.bySpan.get(span)!;
       let gone = 0;
-      while (gone < ids.length && this.byId.get(ids[gone]!)!.clock < keepFrom) this.byId.delete(ids[gone++]!);
+      while (gone < ids.length && this.byId.get(ids[gone]!)!.clock < keepFrom) {
+        this.byId.delete(ids[gone]!);
+        this.written.delete(ids[gone++]!);
+      }
       if (gone === 0) return;
       this.changedSpans.add(span);
       if (gone < ids.length) {
@@ -91,20 +101,21 @@ export class AppliedReports<R> implements StateCell {
     const out = new Map<string, string | null>();
     for (const span of this.changedSpans) {
       const ids = this.bySpan.get(span);
-      out.set(
-        String(span),
-        ids === undefined
-          ? null
-          : encodeState(
-              ids.map((id) => {
-                const { clock, result } = this.byId.get(id)!;
-                return [id, clock, this.codec ? this.codec.encode(result) : result];
-              }),
-            ),
-      );
+      // The text of encodeState([[reportId, clock, stored result], ...]), joined from kept entries.
+      out.set(String(span), ids === undefined ? null : `[${ids.map((id) => this.entryText(id)).join(',')}]`);
     }
     this.changedSpans.clear();
     return out;
+  }
+
+  private entryText(reportId: string): string {
+    let text = this.written.get(reportId);
+    if (text === undefined) {
+      const { clock, result } = this.byId.get(reportId)!;
+      text = encodeState([reportId, clock, this.codec ? this.codec.encode(result) : result]);
+      this.written.set(reportId, text);
+    }
+    return text;
   }
 
   restorePart(part: string, text: string): void {

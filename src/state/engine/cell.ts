@@ -22,11 +22,18 @@ export interface StateCell {
 const NEGATIVE_ZERO = '\u0000-0';
 const ENCODED_NEGATIVE_ZERO = JSON.stringify(NEGATIVE_ZERO);
 
-// A walk is much cheaper than a replacer or reviver callback on every value, and -0 is rare.
+// A walk is much cheaper than a replacer or reviver callback on every value, and -0 is rare. Plain
+// loops, no closures: it runs over every value a save writes.
 function holdsNegativeZero(value: unknown): boolean {
-  if (typeof value === 'number') return Object.is(value, -0);
+  if (typeof value === 'number') return value === 0 && 1 / value < 0;
   if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value)) return value.some(holdsNegativeZero);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) {
+      const item: unknown = value[i];
+      if (typeof item === 'number' ? item === 0 && 1 / item < 0 : typeof item === 'object' && item !== null && holdsNegativeZero(item)) return true;
+    }
+    return false;
+  }
   for (const key in value) if (holdsNegativeZero((value as Record<string, unknown>)[key])) return true;
   return false;
 }

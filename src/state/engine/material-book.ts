@@ -6,7 +6,7 @@
  */
 import { FLOW_KINDS, type FlowTotals } from '../store.ts';
 import type { MaterialBook } from '../balance.ts';
-import { decodeState, encodeState, type StateCell, type ValueCodec } from './cell.ts';
+import { decodeState, type StateCell, type ValueCodec } from './cell.ts';
 import { DaySeries } from './day-series.ts';
 
 export interface Declaration {
@@ -58,8 +58,9 @@ export class MaterialBookCell implements StateCell {
     const chunks = new Set([...this.flows.takeChangedChunks(), ...this.stock.takeChangedChunks(), ...this.outflows.takeChangedChunks()]);
     const out = new Map<string, string | null>();
     for (const chunk of chunks) {
-      const stored: StoredChunk = [this.flows.chunkEntries(chunk), this.stock.chunkEntries(chunk), this.outflows.chunkEntries(chunk)];
-      out.set(String(chunk), stored.every((entries) => entries.length === 0) ? null : encodeState(stored));
+      // The text of encodeState(StoredChunk), joined from each series' kept day texts (day-series.ts).
+      const texts = [this.flows.chunkText(chunk), this.stock.chunkText(chunk), this.outflows.chunkText(chunk)];
+      out.set(String(chunk), texts.every((t) => t === null) ? null : `[${texts.map((t) => t ?? '[]').join(',')}]`);
     }
     return out;
   }
