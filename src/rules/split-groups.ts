@@ -1,12 +1,16 @@
 /**
  * How split-shipments forms its groups, pure: a producer's small exports of one material to one
- * client (or one destination country) fall into event-time windows anchored at their first
+ * client (or one destination country) fall into event-time windows chained by their first
  * shipment: the earliest small export opens a window [anchor, anchor + window); every small export
- * in it belongs to that group; the next one after it opens the next window. A group once
- * published keeps its window, so a late report can only join it, never move it.
+ * in it belongs to that group; the first one after it opens the next window.
  *
- * Over the same settled exports the windows come out the same whatever order the reports
- * arrived in, which is what makes the finding (its key, its members) the same live and in a replay.
+ * The chain is kept per group key (the rule's state) and advanced only over settled exports, in
+ * event-time order: the watermark has passed them, so no on-time export can come before them any
+ * more. The anchors are then a function of the settled sequence alone, whatever batches the
+ * watermark released it in (one settle pass or many, live or in a replay), and so are the
+ * findings (their keys, their members). A report later than the allowed lateness can only join a
+ * window it falls in, or open one after the chain's last; one before that falling between two
+ * windows joins no group, since the windows after it are already fixed.
  */
 import { DAY_MS } from '../domain/time.ts';
 import type { SeenExport } from './settled-exports.ts';
@@ -34,23 +38,35 @@ export interface Group {
   published?: PublishedGroup;
 }
 
-/** Splits one group key's small exports (event order) into anchored windows, published windows first. */
-export function windowsOf(smalls: readonly SmallExport[], published: readonly PublishedGroup[], windowDays: number): Group[] {
+/** A window's start: its first small export. */
+export interface Anchor {
+  at: number;
+  id: string;
+}
+
+/**
+ * Advances one group key's chain over newly settled small exports (event order, all at or after
+ * those it was advanced over before, but for a late report): one after the last window opens the
+ * next; one inside a window, or a late one before the last, opens none.
+ */
+export function advanceChain(chain: readonly Anchor[], settled: readonly SmallExport[], windowDays: number): Anchor[] {
   const windowMs = windowDays * DAY_MS;
-  const fixed: Group[] = published.map((p) => ({ anchorAt: p.anchorAt, anchorId: p.anchorId, members: [], published: p }));
-  const open: Group[] = [];
-  let current: Group | undefined;
-  for (const s of smalls) {
-    const home = fixed.find((g) => s.e.at >= g.anchorAt && s.e.at < g.anchorAt + windowMs);
-    if (home) {
-      home.members.push(s);
-      continue;
-    }
-    if (!current || s.e.at >= current.anchorAt + windowMs) {
-      current = { anchorAt: s.e.at, anchorId: s.e.id, members: [] };
-      open.push(current);
-    }
-    current.members.push(s);
+  const out = [...chain];
+  for (const s of settled) {
+    const last = out[out.length - 1];
+    if (!last || s.e.at >= last.at + windowMs) out.push({ at: s.e.at, id: s.e.id });
   }
-  return [...fixed, ...open];
+  return out;
+}
+
+/** The groups of the chain's windows from `from` on: the key's small exports (event order) each falls in, with what was published of it. */
+export function windowsOf(smalls: readonly SmallExport[], chain: readonly Anchor[], published: readonly PublishedGroup[], windowDays: number, from = -Infinity): Group[] {
+  const windowMs = windowDays * DAY_MS;
+  return chain
+    .filter((a) => a.at >= from)
+    .map((a) => {
+      const members = smalls.filter((s) => s.e.at >= a.at && s.e.at < a.at + windowMs);
+      const p = published.find((g) => g.anchorId === a.id);
+      return p ? { anchorAt: a.at, anchorId: a.id, members, published: p } : { anchorAt: a.at, anchorId: a.id, members };
+    });
 }

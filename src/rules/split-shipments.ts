@@ -10,9 +10,11 @@
  * Together large: the group's total reaches the (lowest) threshold its members are small under.
  * COURIER and POST parcels weigh double in the score.
  *
- * One finding per group (split-groups.ts: windows anchored at the first shipment), published again
- * with a higher revision as shipments join it. Judged once the watermark has passed the exports
- * (settled-exports.ts), so group and members are the same live and in a replay.
+ * One finding per group (split-groups.ts: windows chained from the first shipment, the chain kept
+ * per group key and advanced over settled exports in event order), published again with a higher
+ * revision as shipments join it. Judged once the watermark has passed the exports
+ * (settled-exports.ts), so group and members are the same live and in a replay, whatever batches
+ * the watermark settles them in.
  */
 import { z } from 'zod';
 import type { Catalogue } from '../domain/catalogue.ts';
@@ -22,7 +24,7 @@ import { kg, tonnes } from './format.ts';
 import { robustBaseline } from './robust-stats.ts';
 import { defineRule, type AlertDraft, type ParamsFor, type RuleState } from './rule.ts';
 import { clampScore } from './severity.ts';
-import { windowsOf, type Group, type PublishedGroup, type SmallExport } from './split-groups.ts';
+import { advanceChain, windowsOf, type Anchor, type Group, type PublishedGroup, type SmallExport } from './split-groups.ts';
 import { exportsBefore, judgingSettledExports, type SeenExport, type SettledExports, type SettledJudgement } from './settled-exports.ts';
 
 export const splitShipmentsParams = z.object({
@@ -99,6 +101,35 @@ class PublishedGroups extends WholeCell<[string, PublishedGroup[]][]> {
 }
 
 const publishedOf = (state: RuleState) => state.cell('groups', () => new PublishedGroups());
+
+/** Per group key, the chain of window anchors over the settled small exports (event order); old windows are dropped. */
+class WindowChains extends WholeCell<[string, Anchor[]][]> {
+  private readonly byKey = new Map<string, Anchor[]>();
+  get(key: string): Anchor[] | undefined {
+    return this.byKey.get(key);
+  }
+  set(key: string, chain: Anchor[]): void {
+    this.byKey.set(key, chain);
+    this.changed();
+  }
+  dropBefore(at: number): void {
+    for (const [key, chain] of this.byKey) {
+      const kept = chain.filter((a) => a.at >= at);
+      if (kept.length === chain.length) continue;
+      if (kept.length === 0) this.byKey.delete(key);
+      else this.byKey.set(key, kept);
+      this.changed();
+    }
+  }
+  protected toData(): [string, Anchor[]][] | null {
+    return this.byKey.size === 0 ? null : [...this.byKey];
+  }
+  protected fromData(data: [string, Anchor[]][]): void {
+    for (const [key, chain] of data) this.byKey.set(key, chain);
+  }
+}
+
+const chainsOf = (state: RuleState) => state.cell('chains', () => new WindowChains());
 
 interface GroupKey {
   key: string;
@@ -190,9 +221,15 @@ function judgeMaterial(state: RuleState, exportsOf: SettledExports, material: st
     }
   }
   const published = publishedOf(state);
+  const chains = chainsOf(state);
   const drafts: AlertDraft[] = [];
   for (const { k, smalls: keyed } of buckets.values()) {
-    for (const g of windowsOf(keyed, published.get(k.key), p.windowDays)) {
+    // The chain moves only over the exports settled now; state from before chains were kept starts from the published windows.
+    const stored = chains.get(k.key);
+    const held = stored ?? published.get(k.key).map((g) => ({ at: g.anchorAt, id: g.anchorId })).sort((x, y) => x.at - y.at);
+    const chain = advanceChain(held, keyed.filter((s) => freshIds.has(s.e.id)), p.windowDays);
+    if (chain.length > 0 && chain.length !== stored?.length) chains.set(k.key, chain);
+    for (const g of windowsOf(keyed, chain, published.get(k.key), p.windowDays, from)) {
       if (!g.members.some((m) => freshIds.has(m.e.id)) || !qualifies(g, k, p)) continue;
       const before = g.published;
       if (before && g.members.length <= before.members.length) continue;
@@ -203,6 +240,7 @@ function judgeMaterial(state: RuleState, exportsOf: SettledExports, material: st
   }
   // Kept while a late export could still join: the lookback above reaches two windows back.
   published.dropBefore(settledTo - 4 * windowMs);
+  chains.dropBefore(settledTo - 4 * windowMs);
   return drafts;
 }
 

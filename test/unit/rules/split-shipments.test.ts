@@ -126,6 +126,40 @@ describe('split-shipments: groups', () => {
     expect([...h.latest.values()].map((d) => d.subjectEventIds)).toEqual([idsOf(first), idsOf(second)]);
   });
 
+  describe('windows are the same whatever batches the watermark settles the exports in', () => {
+    // Parcels on days 0, 6, 12, 13, 14, 15: windows 0 (0, 6) and 12 (12–15), a group of four.
+    const days = [0, 6, 12, 13, 14, 15];
+    const settleAt = (day: number) => at(D0 + day, 13);
+    const findings = (passes: number[]) => {
+      const feed = days.map((d) => exportOn(d, 15));
+      // Nothing settles while feeding: the watermark moves only at the passes given.
+      const h = ruleHarness(splitShipments, paramsFrom(splitShipmentsParams), { allowedLatenessMs: 60 * 24 * HOUR_MS });
+      h.feed(feed);
+      for (const day of passes) h.advanceTo(settleAt(day));
+      // Report ids differ per run: named by day instead, so runs compare whole.
+      const dayOf = new Map(feed.map((r, i) => [r.event.reportId, `day-${days[i]}`]));
+      const byDay = (text: string) => text.replace(/[\w-]+/g, (word) => dayOf.get(word) ?? word);
+      const found = h.drafts.map((d) => ({ key: d.findingKey, revision: d.revision, ids: d.subjectEventIds, windowStart: d.windowStart, evidence: d.evidence }));
+      return { feed, found: JSON.parse(byDay(JSON.stringify(found))) as typeof found };
+    };
+    const reference = findings([15]);
+
+    it.each<[string, number[]]>([
+      ['all in one pass', [15]],
+      ['days 12–15 settling together', [0, 6, 15]],
+      ['day 15 settling alone', [0, 6, 12, 13, 14, 15]],
+      ['every export alone', [...days]],
+      ['0–12 together, then 13–15 together', [12, 15]],
+    ])('%s', (_, passes) => {
+      const { found } = findings(passes);
+      expect(found).toEqual(reference.found);
+      expect(found).toHaveLength(1);
+      expect(found[0]!.ids).toEqual(['day-12', 'day-13', 'day-14', 'day-15']);
+      expect(found[0]!.key).toBe('P1|NDFEB_MAGNET|client|C1|day-12');
+      expect(found[0]!.windowStart).toBe(at(D0 + 12));
+    });
+  });
+
   it('judges small against the producer’s usual lot too, with the evidence saying so', () => {
     const usual = Array.from({ length: 10 }, (_, i) => exportOn(i - 20, 2000, { transportMode: 'SEA' }));
     const group = [0, 1, 2, 3].map((d) => exportOn(d, 500, { transportMode: 'AIR' }));
