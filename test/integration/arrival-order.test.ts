@@ -81,7 +81,19 @@ async function replayed(lines: Parameters<typeof replayLines>[0]): Promise<Alert
   return alerts;
 }
 
-const idsOf = (alerts: readonly Alert[]) => alerts.map((a) => a.alertId).sort();
+/**
+ * Each alert id at its final revision: a growing finding goes out again under its id, at most once
+ * per batch, so how many revisions are published depends on batching; where they end must not.
+ * Throws if one revision of an alert was published twice.
+ */
+const idsOf = (alerts: readonly Alert[]): string[] => {
+  const versions = alerts.map((a) => `${a.alertId}#${a.revision ?? 1}`);
+  const twice = versions.filter((v, i) => versions.indexOf(v) !== i);
+  if (twice.length > 0) throw new Error(`published twice: ${twice.join(', ')}`);
+  const final = new Map<string, number>();
+  for (const a of alerts) final.set(a.alertId, Math.max(final.get(a.alertId) ?? 0, a.revision ?? 1));
+  return [...final].map(([id, revision]) => `${id}#${revision}`).sort();
+};
 
 function newPrefix(name: string): string {
   const prefix = uniqueName(name);
@@ -111,7 +123,7 @@ describe('a simulation loaded before the detector starts', () => {
   it('replays to a fair number of alerts of every rule the simulation injects (what the live runs are held to)', () => {
     expect(new Set(expected.map((a) => a.ruleId))).toEqual(new Set(sim.labels.map((l) => l.ruleId)));
     expect(expected.length).toBeGreaterThan(10);
-    expect(new Set(idsOf(expected)).size).toBe(expected.length);
+    expect(idsOf(expected).length).toBeGreaterThan(10);
   });
 
   it('raises the alerts replay raises when written by `simulate --to-kafka` as fast as it goes', async () => {

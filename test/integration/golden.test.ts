@@ -102,7 +102,14 @@ describe('golden: live detector = record + replay', () => {
       out: recording,
       idleMs: 10_000,
     });
-    expect(stats.records).toBe(sim.records.length);
+    // Every report is recorded. The compacted reference topics (licences, watchlist, quotas) may
+    // already have dropped a version superseded by a later one of the same key (a re-issued quota).
+    const reference = new Set([topics.licences, topics.watchlist, topics.quotas]);
+    const lastOfKey = new Map(sim.records.map((l, i) => [`${l.topic}|${l.key}`, i]));
+    const superseded = sim.records.filter((l, i) => reference.has(l.topic) && lastOfKey.get(`${l.topic}|${l.key}`) !== i).length;
+    const recordedReports = readFileSync(recording, 'utf8').split('\n').filter((l) => l && !reference.has((JSON.parse(l) as RecordingLine).topic)).length;
+    expect(recordedReports).toBe(sim.records.filter((l) => !reference.has(l.topic)).length);
+    expect(stats.records).toBeGreaterThanOrEqual(sim.records.length - superseded);
     const replayed: Alert[] = [];
     await replayLines(readRecording(recording).lines, { store: createMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void replayed.push(...a) });
     // A growing finding is published again under its alertId with a higher revision, at most once
