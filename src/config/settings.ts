@@ -40,12 +40,15 @@ export const settingsSchema = z.object({
   topicPartitions: z.coerce.number().int().min(1).max(10_000).default(6),
   topicReplication: z.coerce.number().int().min(1).max(10).default(1),
   /**
-   * Topic-partitions processed at once. Batches of one partition index share their producers' state
-   * and their transactional producer, so they take turns; beyond the indexes an instance owns
-   * (6 partitions by default) more buys nothing. bench:pipeline: 6 gave 1.3–2.0× the throughput of
-   * 1 and a quarter of its report→alert latency (README, "Configuration").
+   * Topic-partitions processed at once. 1 by default: only then does each transaction also fire the
+   * timers of every partition the instance owns, so a partition that gets no more reports still
+   * has its absence findings (custody-gap, reporting-gap) and settled-export findings published.
+   * Above 1, batches of one partition index still take turns (shared producers' state and
+   * transactional producer); bench:pipeline measured 6 at 1.3–2.0× the throughput of 1 and a
+   * quarter of its report→alert latency, but an idle partition's timers then wait for its next
+   * batch (README, "Configuration").
    */
-  concurrency: z.coerce.number().int().min(1).max(64).default(6),
+  concurrency: z.coerce.number().int().min(1).max(64).default(1),
   /**
    * How long the group waits for a silent member before giving its partitions to the others. Short,
    * so an instance that crashed (or was killed) is replaced within seconds; the broker's

@@ -42,6 +42,11 @@ export interface BatchDeps {
    * the caller commits.
    */
   transactional?: { transactions: OutputTransactions; sinks: (sender: MessageSender) => { alerts: AlertSink; deadLetters: DeadLetterSink } } | undefined;
+  /**
+   * Whether batches run one at a time (REE_CONCURRENCY 1). Only then does a transaction also fire
+   * the timers of the other partitions this instance owns (see inTransaction).
+   */
+  sequential?: boolean | undefined;
 }
 
 export interface BatchOutcome {
@@ -145,7 +150,14 @@ async function inTransaction(
         transactional.transactions.within(position, async (sender) => {
           const sending = { ...position, txn: randomUUID() };
           const found = await pipeline.process(reports, origins, sending);
-          const fired = await pipeline.fireTimers([batch.partition], sending);
+          // One batch at a time: no other transaction of this instance is open while this one
+          // sends what another partition's timers find, so the outbox's "committed yet?" (which
+          // knows every partition's committed offset since the assignment) stays exact, and a
+          // partition that gets no more reports still has its timers fired. With batches running
+          // at once, only the batch's own partition: two open transactions could both send one
+          // entry. Then an idle partition's timers wait for its next batch (README, issue 8).
+          const partitions = deps.sequential ? [...new Set([batch.partition, ...(deps.ownedPartitions?.() ?? [])])] : [batch.partition];
+          const fired = await pipeline.fireTimers(partitions, sending);
           const out = transactional.sinks(sender);
           await out.alerts.publish([...found, ...fired]);
           await out.deadLetters.send(deadLetters);

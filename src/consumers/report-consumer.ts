@@ -60,7 +60,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
   let joinedAt: bigint | undefined;
   /** Partition indexes of the report topics this member owns (co-partitioned: the same on every topic). */
   let owned: readonly number[] = [];
-  const batchDeps = { ...deps, ownedPartitions: () => owned };
+  const batchDeps = { ...deps, ownedPartitions: () => owned, sequential: deps.concurrency === 1 };
   /** The assignment's epoch renewal; every batch waits for it. */
   let assigned: Promise<void> = Promise.resolve();
 
