@@ -233,7 +233,10 @@ function judgeMaterial(state: RuleState, exportsOf: SettledExports, material: st
       if (!g.members.some((m) => freshIds.has(m.e.id)) || !qualifies(g, k, p)) continue;
       const before = g.published;
       if (before && g.members.length <= before.members.length) continue;
-      const revision = (before?.revision ?? 0) + 1;
+      // From the group's size, not a count of publications: how many sizes a group passes through
+      // between two settle passes depends on batching, and live and a replay must end on the
+      // same revision. 1 at the least group that qualifies by count.
+      const revision = Math.max(1, g.members.length - p.minShipments + 1);
       published.put(k.key, { anchorAt: g.anchorAt, anchorId: g.anchorId, members: g.members.map((m) => m.e.id), revision });
       drafts.push(draftOf(state.producerId, material, k, g, revision, matKg, p));
     }
