@@ -3,7 +3,7 @@
  * failed attempt as an `error` event; unheard, those become raw "Unhandled error event" lines on
  * stderr. Here they go to the JSON log, once per distinct failure, with a line when Redis is back.
  */
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import type { Logger } from '../ops/logger.ts';
 
 export function createRedisClient(url: string, logger: Logger): Redis {
@@ -18,4 +18,16 @@ export function createRedisClient(url: string, logger: Logger): Redis {
     failing = undefined;
   });
   return redis;
+}
+
+/**
+ * Closes a client a store owns: QUIT, so replies in flight still arrive; a client already gone (or
+ * never connected) is simply dropped.
+ */
+export async function quitRedis(redis: Redis | Cluster): Promise<void> {
+  try {
+    await redis.quit();
+  } catch {
+    redis.disconnect();
+  }
 }

@@ -10,6 +10,7 @@
  * run; whichever side comes second sees the first at once; a redelivered side is a no-op.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { quitRedis } from './redis-connection.ts';
 import { ReeError, errorMessage } from '../errors.ts';
 import type { CustodyLedger, CustodyRecord, CustodySide } from './custody-ledger.ts';
 import { createKeyBuilder } from './keys.ts';
@@ -112,13 +113,7 @@ export function createRedisCustodyLedger(options: RedisCustodyLedgerOptions): Cu
     async close() {
       if (closed) return;
       closed = true;
-      if (options.keepConnectionOpen) return;
-      try {
-        await redis.quit();
-      } catch {
-        // Already gone or never connected: nothing left to close.
-        redis.disconnect();
-      }
+      if (!options.keepConnectionOpen) await quitRedis(redis);
     },
   };
 }

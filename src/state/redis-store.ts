@@ -9,6 +9,7 @@
  * the client is shared with something else.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { quitRedis } from './redis-connection.ts';
 import type { Licence, WatchlistEntry } from '../domain/events.ts';
 import { effectiveTimeOf, inEffectiveOrder } from '../domain/licence-versions.ts';
 import { ReeError, errorMessage } from '../errors.ts';
@@ -222,13 +223,7 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
     async close() {
       if (closed) return;
       closed = true;
-      if (options.keepConnectionOpen) return;
-      try {
-        await redis.quit();
-      } catch {
-        // Already gone or never connected: nothing left to close.
-        redis.disconnect();
-      }
+      if (!options.keepConnectionOpen) await quitRedis(redis);
     },
   };
 }
