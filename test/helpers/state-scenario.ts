@@ -1,7 +1,9 @@
 /**
- * Seeded scenarios of state updates for the parity tests: a store under test must return exactly
- * what the in-memory reference store returns for the same batches.
+ * Seeded scenarios of state updates with awkward numbers, redeliveries and late reports. The results
+ * each must give are in test/fixtures/book-scenarios.json (book-scenarios.ts): changing what a seed
+ * generates here invalidates them.
  */
+import { createHash } from 'node:crypto';
 import { DAY_MS as DAY } from '../../src/domain/time.ts';
 import { RETENTION_DAYS, type StateUpdate } from '../../src/state/store.ts';
 
@@ -48,8 +50,8 @@ export function scenario(seed: number, length: number, spanDays?: number): State
   for (let i = 0; i < length; i++) {
     let u: StateUpdate;
     if (sent.length > 0 && next() < 0.1) {
-      // Over a span, only recent reports are redelivered: the in-memory store remembers results for
-      // SEEN_WINDOW_MS of producer clock, Redis for a wall-clock TTL, so older ones would differ by design.
+      // Over a span, only recent reports are redelivered: results are remembered for SEEN_WINDOW_MS
+      // of producer clock (the Lua ledger the fixture was checked against kept them for a wall-clock TTL).
       u = pick(spanDays === undefined ? sent : sent.slice(-20));
     } else {
       const flows = Array.from({ length: Math.floor(next() * 4) }, () => ({ material: pick(materials), kind: pick(FLOW_KIND_LIST), kg: kg() }));
@@ -74,3 +76,22 @@ export function scenario(seed: number, length: number, spanDays?: number): State
   return batches;
 }
 
+
+/**
+ * A short fingerprint of a batch's results, as strict as toStrictEqual and stricter about zero:
+ * keys in sorted order, a key holding undefined kept apart from an absent one, -0 apart from 0.
+ */
+export function digestOf(value: unknown): string {
+  return createHash('sha256').update(canonical(value)).digest('hex').slice(0, 16);
+}
+
+function canonical(value: unknown): string {
+  if (value === undefined) return 'u';
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

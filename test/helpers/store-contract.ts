@@ -1,11 +1,13 @@
 /**
- * The StateStore contract, run against every implementation (in-memory in the unit suite, Redis and
- * Redis Cluster in the integration suite). A store that passes behaves the same under the pipeline.
+ * The store contract, run against every implementation: the state engine in memory (unit suite), on
+ * Redis and on a Redis Cluster (integration suite). A store that passes behaves the same under the
+ * pipeline. Every expectation is worked out from the semantics in store.ts, not from another store.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DAY_MS, HOUR_MS, dayEnd } from '../../src/domain/time.ts';
+import type { EngineStore } from '../../src/state/engine-store.ts';
 import { licence } from './builders.ts';
-import { PRICE_HISTORY_KEPT, RETENTION_DAYS, type ClientSighting, type FiredCheck, type PriceObservation, type StateStore, type StateUpdate } from '../../src/state/store.ts';
+import { MAX_SUBJECT_IDS, PRICE_HISTORY_KEPT, RETENTION_DAYS, SEEN_TTL_SECONDS, type ClientSighting, type FiredCheck, type PriceObservation, type StateUpdate } from '../../src/state/store.ts';
 import type { WatchlistEntry } from '../../src/domain/events.ts';
 
 const D0 = 20_100; // a day number (2025-01-12); any will do
@@ -21,14 +23,32 @@ function update(partial: Partial<StateUpdate> & Pick<StateUpdate, 'producerId' |
 /** Any valid licence will do for the store: it keeps licences whole, it does not judge them. */
 export const sampleLicence = licence;
 
-export function describeStoreContract(name: string, factory: () => Promise<{ store: StateStore; producer: (id: string) => string; cleanup?: () => Promise<void> }>) {
-  describe(`StateStore contract: ${name}`, () => {
-    let store: StateStore;
+/** How long a result is kept for redeliveries, on the producer's clock. */
+const SEEN_WINDOW_MS = SEEN_TTL_SECONDS * 1000;
+
+export interface ContractStore {
+  store: EngineStore;
+  producer: (id: string) => string;
+  cleanup?: () => Promise<void>;
+  /**
+   * For a durable store: another instance on the same durable state, as after a crash or when a
+   * partition moves. It claims what it loads, so with `fences` the first instance's later writes of
+   * those producers are refused.
+   */
+  successor?: () => EngineStore;
+  fences?: boolean;
+}
+
+export function describeStoreContract(name: string, factory: () => Promise<ContractStore>) {
+  describe(`store contract: ${name}`, () => {
+    let store: EngineStore;
     let P: (id: string) => string;
     let cleanup: (() => Promise<void>) | undefined;
+    let made: ContractStore;
+    const others: EngineStore[] = [];
 
     beforeEach(async () => {
-      const made = await factory();
+      made = await factory();
       store = made.store;
       P = made.producer;
       cleanup = made.cleanup;
@@ -36,7 +56,14 @@ export function describeStoreContract(name: string, factory: () => Promise<{ sto
     afterEach(async () => {
       await cleanup?.();
       await store.close();
+      for (const other of others.splice(0)) await other.close();
     });
+
+    const successor = (): EngineStore => {
+      const other = made.successor!();
+      others.push(other);
+      return other;
+    };
 
     it('applies a batch in order and moves the producer clock to the largest occurredAt', async () => {
       const p = P('A');
@@ -227,6 +254,165 @@ export function describeStoreContract(name: string, factory: () => Promise<{ sto
         [600, 1100.5],
         [0, 1],
       ]);
+    });
+
+    it('keeps numbers exact: long decimals, 16-digit times, huge quantities, negative zero', async () => {
+      const p = P('N');
+      const late = 8_640_000_000_000_000 - 1; // the last representable event time, 16 digits
+      const batch: StateUpdate[] = [
+        // Opening 0.0006 kg less a 1 g shipment: Math.round(-0.4) is -0, so the book is -0 kg.
+        update({ producerId: p, occurredAt: 999 * DAY_MS, declaration: { material: 'M1', onHandKg: 0.0006 }, graceMs: 0 }),
+        update({ producerId: p, occurredAt: 1_000 * DAY_MS, flows: [{ material: 'M1', kind: 'shipped', kg: 0.001 }], graceMs: 0 }),
+        update({ producerId: p, occurredAt: 1_001 * DAY_MS, declaration: { material: 'M2', onHandKg: 1234567.123456789 }, graceMs: 0 }),
+        update({ producerId: p, occurredAt: 1_002 * DAY_MS, licenceUse: { licenceId: 'L', kg: 1e15 }, graceMs: 0 }),
+        update({ producerId: p, occurredAt: late, graceMs: 0 }),
+      ];
+      const none = { produced: 0, received: 0, consumed: 0, shipped: 0, exported: 0 };
+      const results = await store.applyBatch(batch);
+      expect(results.map((r) => r.watermark)).toEqual([999 * DAY_MS, 1_000 * DAY_MS, 1_001 * DAY_MS, 1_002 * DAY_MS, late]);
+      expect(results.map((r) => r.checks)).toEqual([
+        [],
+        [{ kind: 'stock', material: 'M1', day: 999, opening: null, totals: none, bookKg: 0, declaredKg: 0.0006, subjectIds: [batch[0]!.reportId] }],
+        [{ kind: 'deficit', material: 'M1', day: 1_000, opening: { day: 999, kg: 0.0006 }, totals: { ...none, shipped: 0.001 }, bookKg: -0, subjectIds: [batch[1]!.reportId] }],
+        [{ kind: 'stock', material: 'M2', day: 1_001, opening: null, totals: none, bookKg: 0, declaredKg: 1234567.123456789, subjectIds: [batch[2]!.reportId] }],
+        [],
+      ]);
+      expect(Object.is(results[2]!.checks[0]!.bookKg, -0)).toBe(true);
+      expect(results[3]).toMatchObject({ licenceUsedBeforeKg: 0, licenceUsedAfterKg: 1e15 });
+      // What is kept for redeliveries holds the same numbers as what was returned (the latest
+      // report only: the clock has jumped so far that the others are out of the results window).
+      const [again] = await store.applyBatch([batch[4]!]);
+      expect(again).toStrictEqual({ ...results[4], duplicate: true });
+    });
+
+    it('keeps the sign of a zero book in what it keeps for redeliveries', async () => {
+      const p = P('N0');
+      const batch = [
+        update({ producerId: p, occurredAt: 999 * DAY_MS, declaration: { material: 'M1', onHandKg: 0.0006 }, graceMs: 0 }),
+        update({ producerId: p, occurredAt: 1_000 * DAY_MS, flows: [{ material: 'M1', kind: 'shipped', kg: 0.001 }], graceMs: 0 }),
+        update({ producerId: p, occurredAt: 1_001 * DAY_MS, graceMs: 0 }),
+      ];
+      const results = await store.applyBatch(batch);
+      const again = await store.applyBatch(batch);
+      expect(again).toStrictEqual(results.map((r) => ({ ...r, duplicate: true })));
+      expect(Object.is(again[2]!.checks[0]!.bookKg, -0)).toBe(true);
+    });
+
+    it('breaks due-time ties by day number, not by text, across digit widths', async () => {
+      const p = P('W');
+      // The same dueAt for days 99_999 and 100_000: grace makes both due at one instant.
+      const dueAt = (100_000 + 1) * DAY_MS - 1 + 5 * DAY_MS;
+      const [, , tick] = await store.applyBatch([
+        update({ producerId: p, occurredAt: 100_000 * DAY_MS, flows: [{ material: 'M', kind: 'shipped', kg: 1 }], graceMs: 5 * DAY_MS }),
+        update({ producerId: p, occurredAt: 99_999 * DAY_MS, flows: [{ material: 'M', kind: 'shipped', kg: 1 }], graceMs: 6 * DAY_MS }),
+        update({ producerId: p, occurredAt: dueAt, graceMs: 0 }),
+      ]);
+      expect(tick!.checks.map((c) => [c.day, c.bookKg])).toEqual([
+        [99_999, -1],
+        [100_000, -2],
+      ]);
+    });
+
+    it('lists at most MAX_SUBJECT_IDS outflow reports of a day, the first ones, and counts them all', async () => {
+      const p = P('S');
+      const outflows = Array.from({ length: MAX_SUBJECT_IDS + 5 }, () => update({ producerId: p, occurredAt: at(D0), flows: [{ material: 'M', kind: 'consumed', kg: 1 }], graceMs: 0 }));
+      const results = await store.applyBatch([...outflows, update({ producerId: p, occurredAt: at(D0 + 1), graceMs: 0 })]);
+      const [check] = results.at(-1)!.checks;
+      expect(check!.subjectIds).toEqual(outflows.slice(0, MAX_SUBJECT_IDS).map((u) => u.reportId));
+      expect(check!.bookKg).toBe(-(MAX_SUBJECT_IDS + 5));
+      expect(check!.totals.consumed).toBe(MAX_SUBJECT_IDS + 5);
+    });
+
+    it('fires hundreds of checks of a few materials at once after a long silence', async () => {
+      const p = P('L');
+      const materials = ['A_MAT', 'AB', 'Z'];
+      const days = RETENTION_DAYS - 5;
+      // Every day: 30 kg of one material made, and 1 kg of each shipped; every tenth day the day's
+      // material declared at 1000 kg. All wait out a grace longer than the whole run.
+      const batch = Array.from({ length: days }, (_, d) =>
+        update({
+          producerId: p,
+          occurredAt: at(D0 + d),
+          flows: [{ material: materials[d % 3]!, kind: 'produced', kg: 30 }, ...materials.map((m) => ({ material: m, kind: 'shipped' as const, kg: 1 }))],
+          declaration: d % 10 === 0 ? { material: materials[d % 3]!, onHandKg: 1000 } : undefined,
+          graceMs: 400 * DAY_MS,
+        }),
+      );
+      await store.applyBatch(batch);
+      const [tick] = await store.applyBatch([update({ producerId: p, occurredAt: at(D0 + 800), graceMs: 0 })]);
+      const fired = tick!.checks;
+      // One check per material and day: a stock check on a declared day, a deficit check otherwise.
+      expect(fired).toHaveLength(3 * days);
+      expect(fired.filter((c) => c.kind === 'stock').map((c) => `${c.material}@${c.day - D0}`)).toEqual(
+        Array.from({ length: Math.ceil(days / 10) }, (_, k) => `${materials[(10 * k) % 3]}@${10 * k}`),
+      );
+      // In due order: by day (due = day end + grace), then kind, then material ('AB' < 'A_MAT': 'B' < '_').
+      expect(fired.slice(0, 5).map((c) => `${c.kind} ${c.material}@${c.day - D0}`)).toEqual(['deficit AB@0', 'deficit Z@0', 'stock A_MAT@0', 'deficit AB@1', 'deficit A_MAT@1']);
+      const find = (material: string, day: number) => fired.find((c) => c.material === material && c.day === D0 + day)!;
+      // A_MAT is made on days 0, 3, 6, ...; declared on days 0, 30, 60, 90 (days divisible by 30).
+      // Day 29: opening day 0 (1000 kg), then 29 days shipping 1 kg and days 3..27 making 30 kg (9 of them).
+      expect(find('A_MAT', 29)).toMatchObject({ kind: 'deficit', opening: { day: D0, kg: 1000 }, bookKg: 1000 + 9 * 30 - 29 });
+      // Day 30: declared again; its stock check compares with the book from day 0's declaration.
+      expect(find('A_MAT', 30)).toMatchObject({ kind: 'stock', opening: { day: D0, kg: 1000 }, bookKg: 1000 + 10 * 30 - 30, declaredKg: 1000 });
+      // AB is made on days 1, 4, 7, ... and declared on days 10, 40, 70, 100; nothing opens its first ten days.
+      expect(find('AB', 9)).toMatchObject({ kind: 'deficit', opening: null, bookKg: 3 * 30 - 10 });
+      // Day 39: from day 10's declaration, 29 days shipping and days 13..37 making (9 of them).
+      expect(find('AB', 39)).toMatchObject({ kind: 'deficit', opening: { day: D0 + 10, kg: 1000 }, bookKg: 1000 + 9 * 30 - 29 });
+    });
+
+    it('returns the identical first result to a redelivery while the producer clock is within the results window', async () => {
+      const p = P('SW');
+      const first = update({ producerId: p, occurredAt: at(D0), flows: [{ material: 'DY_OXIDE', kind: 'shipped', kg: 1 }], licenceUse: { licenceId: 'L1', kg: 1 }, graceMs: 0 });
+      const [result] = await store.applyBatch([first]);
+      await store.applyBatch([update({ producerId: p, occurredAt: at(D0) + SEEN_WINDOW_MS, graceMs: 0 })]);
+      const [again] = await store.applyBatch([first]);
+      expect(again).toStrictEqual({ ...result, duplicate: true });
+    });
+
+    it("forgets a result once the producer clock has moved on past the results window, and only that producer's", async () => {
+      const [p, q] = [P('SX'), P('SY')];
+      const use = (producerId: string) => update({ producerId, occurredAt: at(D0), licenceUse: { licenceId: 'L1', kg: 1 }, graceMs: 0 });
+      const [r1, q1] = [use(p), use(q)];
+      await store.applyBatch([r1, q1]);
+      await store.applyBatch([update({ producerId: p, occurredAt: at(D0) + SEEN_WINDOW_MS + 1, licenceUse: { licenceId: 'L1', kg: 1 }, graceMs: 0 })]);
+      const [late, other] = await store.applyBatch([r1, q1]);
+      // The documented trade-off: so late a redelivery is applied again (a third kg of licence use).
+      expect(late).toMatchObject({ duplicate: false, licenceUsedBeforeKg: 2, licenceUsedAfterKg: 3 });
+      expect(other).toMatchObject({ duplicate: true, licenceUsedBeforeKg: 0, licenceUsedAfterKg: 1 });
+    });
+
+    it('after a restart, takes a redelivered batch as duplicates with their first results and carries on', async (ctx) => {
+      if (!made.successor) return ctx.skip();
+      const p = P('RS');
+      const batch = Array.from({ length: 12 }, (_, i) =>
+        update({ producerId: i % 2 === 0 ? p : `${p}-2`, occurredAt: at(D0 + Math.floor(i / 4)), flows: [{ material: 'DY_OXIDE', kind: 'shipped', kg: 1 }], licenceUse: { licenceId: 'L1', kg: 1 }, graceMs: 0 }),
+      );
+      const results = await store.applyBatch(batch);
+      expect(results.map((r) => r.licenceUsedAfterKg)).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]);
+      const restarted = successor();
+      expect(await restarted.applyBatch(batch)).toStrictEqual(results.map((r) => ({ ...r, duplicate: true })));
+      const [next] = await restarted.applyBatch([update({ producerId: p, occurredAt: at(D0 + 5), licenceUse: { licenceId: 'L1', kg: 1 }, graceMs: 0 })]);
+      expect(next).toMatchObject({ duplicate: false, licenceUsedBeforeKg: 6, licenceUsedAfterKg: 7 });
+      // The day-2 deficit check waited for the clock: 2 kg shipped a day since day 0, nothing declared.
+      expect(next!.checks.map((c) => [c.day - D0, c.bookKg])).toEqual([[2, -6]]);
+    });
+
+    it("refuses a paused old owner's late write and leaves the new owner's state intact", async (ctx) => {
+      if (!made.successor || !made.fences) return ctx.skip();
+      const p = P('Z');
+      const use = (day: number, kg: number) => update({ producerId: p, occurredAt: at(D0 + day), licenceUse: { licenceId: 'L1', kg }, graceMs: 0 });
+      await store.applyBatch([use(0, 10)]);
+      // The partition moves: a new owner loads the producer, claiming it.
+      const owner = successor();
+      expect(await owner.applyBatch([use(1, 5)])).toMatchObject([{ licenceUsedBeforeKg: 10, licenceUsedAfterKg: 15 }]);
+      // The old owner wakes up with the producer still in memory and writes what it computed.
+      await expect(store.applyBatch([use(1, 1000)])).rejects.toMatchObject({ code: 'REE_ERR_FENCED', retriable: false });
+      // It forgot what it could not write, and a reload is refused too: it cannot take the producer back.
+      expect(store.engine.cachedProducers).toBe(0);
+      await expect(store.applyBatch([use(2, 1)])).rejects.toMatchObject({ code: 'REE_ERR_FENCED' });
+      // The new owner carries on from its own state, and so does a later one loading what was saved.
+      expect(await owner.applyBatch([use(2, 1)])).toMatchObject([{ duplicate: false, licenceUsedBeforeKg: 15, licenceUsedAfterKg: 16 }]);
+      expect(await successor().applyBatch([use(3, 1)])).toMatchObject([{ duplicate: false, licenceUsedBeforeKg: 16, licenceUsedAfterKg: 17 }]);
     });
 
     it('stores, corrects, looks up and deletes licences', async () => {
