@@ -82,7 +82,7 @@ async function runOnce(days: number, dir: string): Promise<RunFigures> {
   sim.records.length = 0;
   // The tail: batches whose reports reach past this event time (the last TAIL simulated days).
   const tailFrom = start + (days - TAIL) * DAY_MS;
-  const opened = await openStore(undefined, { engine: 'v2' });
+  const opened = await openStore(undefined);
   const seen = { latest: -Infinity, reports: 0 };
   let tail: { cpu: number; reports: number } | undefined;
   const began = cpuNow();

@@ -1,11 +1,10 @@
 /**
  * bench:replay — the embedded replay's throughput on a simulated recording of a million-odd
- * records: the same file replayed with in-memory state and with Redis state, on each state engine
- * asked for (v1 the Lua ledger, v2 the state engine), beside a baseline that only reads and parses
- * the file; plus the time to simulate and to write the recording, the peak RSS, Redis memory per
+ * records: the same file replayed with in-memory state and with Redis state, beside a baseline
+ * that only reads and parses the file; plus the time to simulate and to write the recording, the peak RSS, Redis memory per
  * producer, and a check that every run finds the same alerts (same count, same alertIds).
  *
- *   npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--engines v1,v2] [--skip-redis]
+ *   npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--skip-redis]
  *
  * Redis: REDIS_URL, default redis://127.0.0.1:6379. The replay gets a key namespace of its own,
  * deleted afterwards; the recording goes to a temp directory, removed afterwards.
@@ -22,7 +21,7 @@ import { Redis } from 'ioredis';
 import { loadRulesFile } from '../src/config/rules-file.ts';
 import { loadCatalogue } from '../src/domain/catalogue.ts';
 import type { Alert } from '../src/domain/events.ts';
-import { openStore, parseEngineVersion, type StateEngineVersion } from '../src/cli/embedded.ts';
+import { openStore } from '../src/cli/embedded.ts';
 import { readRecording } from '../src/pipeline/recording.ts';
 import { replayLines, type ReplaySummary } from '../src/pipeline/replay.ts';
 import { simulate } from '../src/sim/simulate.ts';
@@ -37,18 +36,16 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     batch: { type: 'string', default: '2000' },
     'skip-redis': { type: 'boolean', default: false },
-    engines: { type: 'string', default: 'v1,v2' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log(`Usage: npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--engines v1,v2] [--skip-redis]
+  console.log(`Usage: npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--skip-redis]
 
 Simulates about a million records, writes them as a recording, reads it once with readline and
 JSON.parse only (the baseline), and replays it embedded with in-memory state and with Redis state
-(REDIS_URL, default redis://127.0.0.1:6379) on each engine of --engines (v1 the Lua ledger, v2 the
-state engine): events/s, CPU, peak RSS, Redis memory per producer, the ratios between them, and
-whether every run raises the same alerts. Saved to bench/results/replay.json.`);
+(REDIS_URL, default redis://127.0.0.1:6379): events/s, CPU, peak RSS, Redis memory per producer,
+the ratios between them, and whether both runs raise the same alerts. Saved to bench/results/replay.json.`);
   process.exit(0);
 }
 
@@ -63,7 +60,6 @@ const DAYS = intArg('days', values.days, 1);
 const SEED = intArg('seed', values.seed, 0);
 const BATCH = intArg('batch', values.batch, 1);
 const SKIP_REDIS = values['skip-redis'] === true;
-const ENGINES = [...new Set(String(values.engines).split(',').map((e) => parseEngineVersion(e.trim())))];
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MB = 1024 * 1024;
 
@@ -326,18 +322,16 @@ async function main(): Promise<void> {
   const baseline = await parseBaseline(path, written);
   console.error(`  readline + JSON.parse: ${baseline.summary.lines.toLocaleString('en-US')} lines in ${baseline.wallSeconds.toFixed(1)} s`);
 
-  // 4. Replay with in-memory state, on each engine.
-  type Run = ReplayRun & { store: 'memory' | 'redis'; engine: StateEngineVersion; redis?: RedisRunFigures };
+  // 4. Replay with in-memory state.
+  type Run = ReplayRun & { store: 'memory' | 'redis'; redis?: RedisRunFigures };
   const runs: Run[] = [];
-  for (const engine of ENGINES) {
-    const opened = await openStore(undefined, { engine });
-    const run = await replayOnce(`replay (memory, ${engine})`, path, opened.store, written);
-    await opened.dispose();
-    console.error(`  memory ${engine}: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts`);
-    runs.push({ ...run, store: 'memory', engine });
-  }
+  const inMemory = await openStore(undefined);
+  const memoryRun = await replayOnce('replay (memory)', path, inMemory.store, written);
+  await inMemory.dispose();
+  console.error(`  memory: ${memoryRun.summary.reports.toLocaleString('en-US')} reports in ${memoryRun.wallSeconds.toFixed(1)} s, ${memoryRun.summary.alerts} alerts`);
+  runs.push({ ...memoryRun, store: 'memory' });
 
-  // 5. Replay with Redis state in a fresh namespace, on each engine.
+  // 5. Replay with Redis state in a fresh namespace.
   interface RedisRunFigures {
     keys: number;
     redisUsedMb: number;
@@ -347,36 +341,34 @@ async function main(): Promise<void> {
     server: RedisServerStats;
   }
   if (!SKIP_REDIS) {
-    for (const engine of ENGINES) {
-      const prefix = `ree-bench-replay-${randomUUID().slice(0, 8)}`;
-      const opened = await openStore(REDIS_URL, { prefix, engine });
-      let disposed = false;
-      const dispose = async () => {
-        if (disposed) return;
-        disposed = true;
-        await opened.dispose();
-      };
-      cleanups.push(dispose);
-      const before = await redisServerStats(REDIS_URL);
-      const run = await replayOnce(`replay (redis, ${engine})`, path, opened.store, written);
-      const after = await redisServerStats(REDIS_URL);
-      const server: RedisServerStats = {
-        cpuSeconds: after.cpuSeconds - before.cpuSeconds,
-        evalshaCalls: after.evalshaCalls - before.evalshaCalls,
-        evalshaSeconds: after.evalshaSeconds - before.evalshaSeconds,
-      };
-      const info = await redisInfo(REDIS_URL, prefix);
-      t = performance.now();
-      await dispose();
-      const left = await redisInfo(REDIS_URL, prefix);
-      const bytesPerProducer = info.producers > 0 ? Math.round(info.producerBytes / info.producers) : 0;
-      console.error(`  redis ${engine}: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts; ${info.keys.toLocaleString('en-US')} keys, ${Math.round(bytesPerProducer / 1024)} KB per producer, deleted in ${((performance.now() - t) / 1000).toFixed(1)} s, ${left.keys} left`);
-      runs.push({ ...run, store: 'redis', engine, redis: { keys: info.keys, redisUsedMb: info.usedMemoryMb, producers: info.producers, bytesPerProducer, description: opened.description, server } });
-    }
+    const prefix = `ree-bench-replay-${randomUUID().slice(0, 8)}`;
+    const opened = await openStore(REDIS_URL, { prefix });
+    let disposed = false;
+    const dispose = async () => {
+      if (disposed) return;
+      disposed = true;
+      await opened.dispose();
+    };
+    cleanups.push(dispose);
+    const before = await redisServerStats(REDIS_URL);
+    const run = await replayOnce('replay (redis)', path, opened.store, written);
+    const after = await redisServerStats(REDIS_URL);
+    const server: RedisServerStats = {
+      cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+      evalshaCalls: after.evalshaCalls - before.evalshaCalls,
+      evalshaSeconds: after.evalshaSeconds - before.evalshaSeconds,
+    };
+    const info = await redisInfo(REDIS_URL, prefix);
+    t = performance.now();
+    await dispose();
+    const left = await redisInfo(REDIS_URL, prefix);
+    const bytesPerProducer = info.producers > 0 ? Math.round(info.producerBytes / info.producers) : 0;
+    console.error(`  redis: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts; ${info.keys.toLocaleString('en-US')} keys, ${Math.round(bytesPerProducer / 1024)} KB per producer, deleted in ${((performance.now() - t) / 1000).toFixed(1)} s, ${left.keys} left`);
+    runs.push({ ...run, store: 'redis', redis: { keys: info.keys, redisUsedMb: info.usedMemoryMb, producers: info.producers, bytesPerProducer, description: opened.description, server } });
   }
 
   // 6. Report.
-  const label = (r: Run) => `replay, ${r.store === 'memory' ? 'in-memory' : 'Redis'} state, engine ${r.engine}`;
+  const label = (r: Run) => `replay, ${r.store === 'memory' ? 'in-memory' : 'Redis'} state`;
   const row = (step: string, r: ReplayRun): BenchRow => ({
     step,
     records: r.summary.lines,
@@ -407,7 +399,7 @@ async function main(): Promise<void> {
   printTable(rows);
   console.log('');
   const byRule = (s: ReplaySummary) => Object.entries(s.alertsByRule).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ');
-  for (const r of runs) console.log(`alerts (${r.store}, ${r.engine}): ${r.summary.alerts} — ${byRule(r.summary)}${r.duplicateAlertIds ? `; ${r.duplicateAlertIds} duplicate alertIds` : ''}`);
+  for (const r of runs) console.log(`alerts (${r.store}): ${r.summary.alerts} — ${byRule(r.summary)}${r.duplicateAlertIds ? `; ${r.duplicateAlertIds} duplicate alertIds` : ''}`);
   for (const a of agreements) {
     console.log(`${a.run} agrees with ${a.against}: alert count ${a.sameCount ? 'yes' : 'NO'}, alertIds ${a.sameIds ? 'yes' : `NO (${a.onlyReference.length} only in the reference, ${a.onlyThis.length} only here; first: ${[...a.onlyReference, ...a.onlyThis].slice(0, 5).join(', ')})`}`);
   }
@@ -415,7 +407,7 @@ async function main(): Promise<void> {
     if (!r.redis) continue;
     const { server } = r.redis;
     console.log(
-      `redis ${r.engine}: ${r.redis.description}, ${r.redis.keys.toLocaleString('en-US')} keys, ${(r.redis.bytesPerProducer / 1024).toFixed(1)} KB per producer (MEMORY USAGE over ${r.redis.producers} producers), ${r.redis.redisUsedMb} MB used at the end; ` +
+      `redis: ${r.redis.description}, ${r.redis.keys.toLocaleString('en-US')} keys, ${(r.redis.bytesPerProducer / 1024).toFixed(1)} KB per producer (MEMORY USAGE over ${r.redis.producers} producers), ${r.redis.redisUsedMb} MB used at the end; ` +
         `server (server-wide): ${server.cpuSeconds.toFixed(1)} s CPU (${Math.round((100 * server.cpuSeconds) / r.wallSeconds)}% of the wall time), ` +
         `${server.evalshaCalls.toLocaleString('en-US')} EVALSHA, ${server.evalshaSeconds.toFixed(1)} s in them, ${server.evalshaCalls ? Math.round((1e6 * server.evalshaSeconds) / server.evalshaCalls) : 0} µs each, ${r.summary.reports ? ((1e6 * server.evalshaSeconds) / r.summary.reports).toFixed(1) : 0} µs per report`,
     );
@@ -423,28 +415,16 @@ async function main(): Promise<void> {
   if (SKIP_REDIS) console.log('redis: skipped (--skip-redis)');
 
   // The ratios the state engine is judged by, all from this one run (same machine, same load).
-  const find = (store: Run['store'], engine: StateEngineVersion) => runs.find((r) => r.store === store && r.engine === engine);
   const rate = (r: ReplayRun) => r.summary.lines / r.wallSeconds;
-  const ratios: Record<string, number> = {};
-  for (const engine of ENGINES) {
-    const m = find('memory', engine);
-    const r = find('redis', engine);
-    if (m) ratios[`in-memory ${engine} / parse`] = rate(m) / rate(baseline);
-    if (m && r) ratios[`Redis ${engine} / in-memory ${engine}`] = rate(r) / rate(m);
-  }
-  for (const store of ['memory', 'redis'] as const) {
-    const [v1, v2] = [find(store, 'v1'), find(store, 'v2')];
-    if (v1 && v2) ratios[`${store} v2 / ${store} v1`] = rate(v2) / rate(v1);
-  }
-  const [rv1, rv2] = [find('redis', 'v1'), find('redis', 'v2')];
-  if (rv1?.redis && rv2?.redis && rv1.redis.bytesPerProducer > 0) ratios['Redis bytes per producer v2 / v1'] = rv2.redis.bytesPerProducer / rv1.redis.bytesPerProducer;
+  const ratios: Record<string, number> = { 'in-memory / parse': rate(memoryRun) / rate(baseline) };
+  const redisRun = runs.find((r) => r.store === 'redis');
+  if (redisRun) ratios['Redis / in-memory'] = rate(redisRun) / rate(memoryRun);
   console.log(`ratios (events/s): ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}`).join('; ')}`);
   console.log(`peak RSS over the run: ${Math.round(peakRss / MB)} MB`);
 
   const figures = (r: Run) => ({
     ...r.summary,
     store: r.store,
-    engine: r.engine,
     wallSeconds: r.wallSeconds,
     cpuSeconds: r.cpuSeconds,
     eventsPerSecond: rate(r),
@@ -454,7 +434,7 @@ async function main(): Promise<void> {
   });
   const saved = saveResults('replay', {
     commit,
-    options: { seed: SEED, producers: PRODUCERS, days: DAYS, batch: BATCH, engines: ENGINES, redis: SKIP_REDIS ? null : REDIS_URL },
+    options: { seed: SEED, producers: PRODUCERS, days: DAYS, batch: BATCH, redis: SKIP_REDIS ? null : REDIS_URL },
     sim: { records, byTopic: stats.byTopic, labels: stats.labels, labelsByRule: stats.labelsByRule },
     recordingMb: Math.round(fileMb),
     simulateSeconds,

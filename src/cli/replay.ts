@@ -8,7 +8,7 @@ import { readRecording } from '../pipeline/recording.ts';
 import { replayLines, type ReplaySummary } from '../pipeline/replay.ts';
 import { DEFAULT_ALLOWED_LATENESS_MS } from '../pipeline/watermark-tracker.ts';
 import { parseCommandArgs, intOption } from './args.ts';
-import { openStore, parseEngineVersion } from './embedded.ts';
+import { openStore } from './embedded.ts';
 import { openOutputFile } from './output-file.ts';
 import { createProgress } from './progress.ts';
 
@@ -22,10 +22,6 @@ Options:
   --rules <file>         rules file (YAML); default: built-in defaults (or REE_RULES_FILE)
   --redis <url>          keep state in Redis instead of memory (a fresh key namespace per run)
   --keep-state           with --redis: keep the namespace after the run
-  --engine <v2|v1>       state implementation: v2 the state engine (default); v1 the old Lua
-                         ledger, for comparison only: it keeps no rule state of its own in Redis,
-                         so stateful rules (split-shipments, reporting-gap, ...) are not durable
-                         with it (see "State engine" in the README)
   --allowed-lateness <ms>  event-time watermark lateness (default 259200000 = 72 h, or
                          REE_ALLOWED_LATENESS_MS)
   --dead-letters <file>  write rejected lines with their reasons as JSON Lines
@@ -59,7 +55,6 @@ export async function replayCommand(argv: string[]): Promise<number> {
       rules: { type: 'string' },
       redis: { type: 'string' },
       'keep-state': { type: 'boolean' },
-      engine: { type: 'string' },
       'allowed-lateness': { type: 'string' },
       'dead-letters': { type: 'string' },
       batch: { type: 'string' },
@@ -75,7 +70,6 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (!path) throw new ReeError('REE_ERR_USAGE', `which recording? \n\n${REPLAY_USAGE}`);
   const rules = loadRulesFile((values.rules as string | undefined) ?? process.env.REE_RULES_FILE);
   const catalogue = loadCatalogue();
-  const engine = parseEngineVersion(values.engine as string | undefined);
   const reader = readRecording(path);
   const out = values.out ? await openOutputFile(values.out as string, 'alerts') : undefined;
   const deadOut = values['dead-letters'] ? await openOutputFile(values['dead-letters'] as string, 'dead-letters') : undefined;
@@ -84,7 +78,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   let opened: Awaited<ReturnType<typeof openStore>> | undefined;
   let done = false;
   try {
-    opened = await openStore(values.redis as string | undefined, { keep: Boolean(values['keep-state']), engine });
+    opened = await openStore(values.redis as string | undefined, { keep: Boolean(values['keep-state']) });
     const summary = await replayLines(reader.lines, {
       store: opened.store,
       rules,

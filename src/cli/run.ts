@@ -33,7 +33,6 @@ import { createRedisCustodyLedger } from '../state/redis-custody-ledger.ts';
 import { createEngineRedisStore } from '../state/engine-store.ts';
 import { createRedisClient } from '../state/redis-connection.ts';
 import { createRedisQuotaRegister } from '../state/redis-quota-register.ts';
-import { createRedisStore } from '../state/redis-store.ts';
 import { createRedisTimerIndex } from '../state/redis-timer-index.ts';
 import { createRedisWatermark } from '../state/redis-watermark.ts';
 import { parseCommandArgs, type Options } from './args.ts';

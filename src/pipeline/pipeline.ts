@@ -35,7 +35,7 @@ import { toStateUpdate } from './to-update.ts';
 import { createMemoryWatermark, latestBySource, type WatermarkTracker } from './watermark-tracker.ts';
 
 export interface PipelineDeps {
-  /** With an engine store (engine-store.ts) the book and rule state share one save; any other store keeps rule state in this process only. */
+  /** With an engine store (engine-store.ts) the book and rule state are saved with it; with a plain StateStore they live in this process only. */
   store: StateStore & { engine?: StateEngine };
   rules: RuleSet;
   catalogue: Catalogue;
@@ -117,10 +117,8 @@ interface RunOutcome {
 export function createPipeline(deps: PipelineDeps): Pipeline {
   let rules = deps.rules;
   const now = deps.now ?? Date.now;
-  // An engine store applies the book on the engine; any other store applies it itself and rule
-  // state lives in this process (replay --engine v1: not durable, so `run` never uses it).
+  // The book and rule state live on the store's engine, or on one in this process if it has none.
   const engine = deps.store.engine ?? new StateEngine();
-  const bookOnEngine = deps.store.engine !== undefined;
   const custody = deps.custody ?? createMemoryCustodyLedger();
   const quotas = deps.quotas ?? createMemoryQuotaRegister();
   const watermark = deps.watermark ?? createMemoryWatermark();
@@ -250,7 +248,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const licenceOf = (r: Report): Licence | null =>
       r.kind === 'shipments' && r.event.licenceId ? licenceVersionAt(licences.get(r.event.licenceId) ?? [], r.event.occurredAt) : null;
     const updates = reports.map((r) => toStateUpdate(r, licenceOf(r), graceFor(batchRules, r)));
-    const storeResults = bookOnEngine ? undefined : await deps.store.applyBatch(updates);
     const batchWatermark = watermark.current();
     const producers = new Map<string, number>();
     reports.forEach((r, i) => {
@@ -260,7 +257,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const outcome = await runOnProducers(producers, sending, (stateOf, into, holders) => {
       reports.forEach((report, i) => {
         const state = stateOf(report.event.producerId);
-        const result: ApplyResult = storeResults ? storeResults[i]! : applyToBook(state, updates[i]!);
+        const result: ApplyResult = applyToBook(state, updates[i]!);
         // Already applied: its rules ran then, and what they found is in the outbox until published.
         if (result.duplicate) return;
         const base: Omit<RuleInput, 'state'> = {

@@ -1,7 +1,6 @@
 /**
- * Book-balance arithmetic over daily buckets, shared by the in-memory store and mirrored by the
- * Redis Lua scripts (`lua/includes/balance.lua`). Kept pure so the two cannot drift unnoticed:
- * the contract suite runs the same scenarios through both.
+ * Book-balance arithmetic over daily buckets, pure, for the state engine's balance book
+ * (engine/balance-book.ts): the book at the end of given days, and the checks that fire.
  */
 import type { FiredCheck, FlowKind, FlowTotals } from './store.ts';
 
@@ -16,21 +15,13 @@ export interface MaterialBook {
   outflowIds: Map<number, string[]>;
   /**
    * The keys of `days` and `declarations` in ascending order, so a balance reads only the days since
-   * its opening declaration, as the Redis store's sorted days index lets it, not all of history.
+   * its opening declaration, not all of history.
    */
   flowDays: number[];
   declarationDays: number[];
 }
 
-export const emptyBook = (): MaterialBook => ({
-  days: new Map(),
-  declarations: new Map(),
-  outflowIds: new Map(),
-  flowDays: [],
-  declarationDays: [],
-});
-
-/** Rounds to grams so float noise never decides a finding and both stores agree to the digit. */
+/** Rounds to grams so float noise never decides a finding, and every run agrees to the digit. */
 export const roundKg = (kg: number): number => Math.round(kg * 1000) / 1000;
 
 /** The index of the first element of ascending `sorted` that is >= value (its length when none). */
@@ -45,44 +36,6 @@ export function firstAtOrAfter(sorted: readonly number[], value: number): number
   return lo;
 }
 
-// Reports mostly arrive in day order, so this is nearly always an append.
-function insertSorted(sorted: number[], value: number): void {
-  sorted.splice(firstAtOrAfter(sorted, value), 0, value);
-}
-
-export function addFlow(book: MaterialBook, day: number, kind: FlowKind, kg: number): void {
-  let totals = book.days.get(day);
-  if (!totals) {
-    totals = emptyTotals();
-    book.days.set(day, totals);
-    insertSorted(book.flowDays, day);
-  }
-  totals[kind] = roundKg(totals[kind] + kg);
-}
-
-/** A later declaration for the same day replaces the earlier one. */
-export function declareStock(book: MaterialBook, day: number, kg: number, reportId: string): void {
-  if (!book.declarations.has(day)) insertSorted(book.declarationDays, day);
-  book.declarations.set(day, { kg, reportId });
-}
-
-/**
- * Forgets what no book after the latest declaration on or before `cutoffDay` reads (see
- * RETENTION_DAYS in store.ts): the flow buckets and outflow lists of days up to that declaration's
- * day and the declarations before it. A book never declared is left whole.
- */
-export function pruneBook(book: MaterialBook, cutoffDay: number): void {
-  const { flowDays, declarationDays } = book;
-  const kept = firstAtOrAfter(declarationDays, cutoffDay + 1) - 1;
-  if (kept < 0) return;
-  const openingDay = declarationDays[kept]!;
-  for (const day of declarationDays.splice(0, kept)) book.declarations.delete(day);
-  for (const day of flowDays.splice(0, firstAtOrAfter(flowDays, openingDay + 1))) {
-    book.days.delete(day);
-    book.outflowIds.delete(day);
-  }
-}
-
 export type BookAt = Pick<FiredCheck, 'opening' | 'totals' | 'bookKg'>;
 
 /**
@@ -91,8 +44,8 @@ export type BookAt = Pick<FiredCheck, 'opening' | 'totals' | 'bookKg'>;
  * opening). One walk in day order serves them all: after a long silence many checks of one
  * material fire at once, and each summing its own period would be quadratic in the silence.
  *
- * Flows are summed in day order with rounding after each addition, exactly as the Redis script
- * does, so a day's totals come out the same however many days are asked for together.
+ * Flows are summed in day order with rounding after each addition, so a day's totals come out the
+ * same however many days are asked for together.
  */
 export function booksAt(book: MaterialBook, days: readonly number[]): Map<number, BookAt> {
   const wanted = [...new Set(days)].sort((a, b) => a - b);

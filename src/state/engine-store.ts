@@ -1,27 +1,29 @@
 /**
- * The StateStore contract kept by the state engine (engine/): the balance book and licence use as
- * engine state, in this process and, with Redis, durable after every batch with fencing. A third
- * implementation beside the Lua ledger (redis-store.ts) and its in-memory twin (memory-store.ts),
- * proven on the same contract suite before anything switches to it.
- *
- * Licences, published-alert markers and the screening reference data (export price histories, the
- * watchlist, clients seen) are not balance-book state: they stay with the existing store of the
- * same backend (the delegate), which this one closes with itself.
+ * The store the pipeline runs on: the state engine (engine/), which keeps the balance book, licence
+ * use and every rule's own state in this process and, with Redis, durable after every batch with
+ * fencing; beside it the reference data and published-alert markers (StateStore) of the same
+ * backend, which this store closes with itself.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { applyToBook } from './engine/balance-book.ts';
 import { StateEngine, type StateEngineOptions } from './engine/engine.ts';
 import { createRedisDurability, type RedisDurability } from './engine/redis-durability.ts';
-import { createMemoryStore } from './memory-store.ts';
-import { createRedisStore } from './redis-store.ts';
-import type { StateStore } from './store.ts';
+import { createMemoryReference } from './memory-reference.ts';
+import { createRedisReference } from './redis-reference.ts';
+import type { ApplyResult, StateStore, StateUpdate } from './store.ts';
 
 export interface EngineStore extends StateStore {
   readonly engine: StateEngine;
+  /**
+   * Applies updates to the balance book in order, in one engine run (one load, one save); results
+   * are index-aligned with the input. The pipeline does the same inside its own run, with the rules.
+   */
+  applyBatch(updates: StateUpdate[]): Promise<ApplyResult[]>;
 }
 
-function engineStore(engine: StateEngine, delegate: StateStore): EngineStore {
+function engineStore(engine: StateEngine, reference: StateStore): EngineStore {
   return {
+    ...reference,
     engine,
     async applyBatch(updates) {
       return engine.run(
@@ -29,19 +31,6 @@ function engineStore(engine: StateEngine, delegate: StateStore): EngineStore {
         (stateOf) => updates.map((u) => applyToBook(stateOf(u.producerId), u)),
       );
     },
-    putLicence: (licence) => delegate.putLicence(licence),
-    deleteLicence: (licenceId) => delegate.deleteLicence(licenceId),
-    getLicenceVersions: (licenceIds) => delegate.getLicenceVersions(licenceIds),
-    observePrices: (observations) => delegate.observePrices(observations),
-    putWatchlistEntry: (entry) => delegate.putWatchlistEntry(entry),
-    deleteWatchlistEntry: (entryId) => delegate.deleteWatchlistEntry(entryId),
-    watchlistVersion: () => delegate.watchlistVersion(),
-    getWatchlist: () => delegate.getWatchlist(),
-    recordClients: (sightings) => delegate.recordClients(sightings),
-    getClients: () => delegate.getClients(),
-    unpublishedAlerts: (alertIds) => delegate.unpublishedAlerts(alertIds),
-    markAlertsPublished: (alertIds) => delegate.markAlertsPublished(alertIds),
-    close: () => delegate.close(),
   };
 }
 
@@ -50,12 +39,12 @@ function engineStore(engine: StateEngine, delegate: StateStore): EngineStore {
  * durability (e.g. createMemoryDurability) evicted producers are saved and loaded as with Redis.
  */
 export function createEngineMemoryStore(options: StateEngineOptions = {}): EngineStore {
-  return engineStore(new StateEngine(options), createMemoryStore());
+  return engineStore(new StateEngine(options), createMemoryReference());
 }
 
 export interface EngineRedisStoreOptions {
   redis: Redis | Cluster;
-  /** Namespace of every key, as for createRedisStore. */
+  /** Namespace of every key, as for createRedisReference. */
   prefix: string;
   /** The ownership epoch; by default a new one is taken from Redis on first use. */
   epoch?: number | undefined;
@@ -65,9 +54,9 @@ export interface EngineRedisStoreOptions {
 
 /** Engine state in memory, durable in Redis after every batch, fenced by an ownership epoch. */
 export function createEngineRedisStore(options: EngineRedisStoreOptions): EngineStore & { durability: RedisDurability } {
-  // The delegate checks the client and prefix and owns the connection.
-  const delegate = createRedisStore({ redis: options.redis, prefix: options.prefix, keepConnectionOpen: options.keepConnectionOpen });
+  // The reference store checks the client and prefix and owns the connection.
+  const reference = createRedisReference({ redis: options.redis, prefix: options.prefix, keepConnectionOpen: options.keepConnectionOpen });
   const durability = createRedisDurability({ redis: options.redis, prefix: options.prefix, epoch: options.epoch });
   const engine = new StateEngine({ durability, maxCachedProducers: options.maxCachedProducers });
-  return { ...engineStore(engine, delegate), durability };
+  return { ...engineStore(engine, reference), durability };
 }

@@ -12,14 +12,12 @@ const KEY_PART = /^[A-Za-z0-9._:\-]+$/;
 /** Generous for alert ids built from a rule, a producer and a digest; far below Redis limits. */
 const MAX_KEY_PART_LENGTH = 512;
 
-/** `state` and `epoch` are the state engine's (engine/redis-durability.ts); the rest the Lua ledger's. */
-export type ProducerKeyKind = 'meta' | 'book' | 'days' | 'pending' | 'licence-use' | 'state' | 'epoch';
+/** The state engine's (engine/redis-durability.ts): a producer's state hash and its owner epoch. */
+export type ProducerKeyKind = 'state' | 'epoch';
 
 export interface KeyBuilder {
   readonly prefix: string;
   producer(producerId: string, kind: ProducerKeyKind): string;
-  /** One string per applied report, so each can expire on its own. */
-  seen(producerId: string, reportId: string): string;
   /** Hash of a licence's versions: effective time (epoch ms) → the version as JSON. */
   licenceVersions(licenceId: string): string;
   /** A licence as one JSON string, as stores before licence versions kept it: read, never written. */
@@ -50,7 +48,7 @@ export interface KeyBuilder {
 
 /**
  * Refuses a value that would change which key (or which slot) it names. A producer id holding a
- * brace could both move its keys to another producer's slot and collide with a seen key.
+ * brace could move its keys to another producer's slot.
  */
 export function assertKeyPart(value: string, what: string): void {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_PART_LENGTH || !KEY_PART.test(value)) {
@@ -71,11 +69,6 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
     producer(producerId, kind) {
       assertKeyPart(producerId, 'producerId');
       return key(producerId, kind);
-    },
-    seen(producerId, reportId) {
-      assertKeyPart(producerId, 'producerId');
-      assertKeyPart(reportId, 'reportId');
-      return key(producerId, `seen:${reportId}`);
     },
     licenceVersions(licenceId) {
       assertKeyPart(licenceId, 'licenceId');

@@ -1,14 +1,11 @@
 /**
- * The in-memory half of the store's reference data: export price histories, the watchlist and the
- * clients seen. Kept apart from the producer books in memory-store.ts; same contract as Redis.
+ * The store's reference data in this process: licence versions, export price histories, the
+ * watchlist, the clients seen, and the published-alert markers. For embedded replay and tests;
+ * single process only, nothing survives a restart. Same contract as redis-reference.ts.
  */
-import type { WatchlistEntry } from '../domain/events.ts';
-import { PRICE_HISTORY_KEPT, isEarlierSighting, type ClientSighting, type StateStore } from './store.ts';
-
-type ReferenceStore = Pick<
-  StateStore,
-  'observePrices' | 'putWatchlistEntry' | 'deleteWatchlistEntry' | 'watchlistVersion' | 'getWatchlist' | 'recordClients' | 'getClients'
->;
+import type { Licence, WatchlistEntry } from '../domain/events.ts';
+import { effectiveTimeOf, inEffectiveOrder } from '../domain/licence-versions.ts';
+import { PRICE_HISTORY_KEPT, isEarlierSighting, refOf, type ClientSighting, type StateStore } from './store.ts';
 
 interface PricePoint {
   occurredAt: number;
@@ -18,13 +15,33 @@ interface PricePoint {
 
 const before = (a: PricePoint, b: PricePoint): boolean => (a.occurredAt !== b.occurredAt ? a.occurredAt < b.occurredAt : a.reportId < b.reportId);
 
-export function createMemoryReference(): ReferenceStore {
+export function createMemoryReference(): StateStore {
+  /** licenceId → effective time → version */
+  const licences = new Map<string, Map<number, Licence>>();
+  /** alertId → the highest revision published. */
+  const published = new Map<string, number>();
   const prices = new Map<string, PricePoint[]>();
   const watchlist = new Map<string, WatchlistEntry>();
   const clients = new Map<string, ClientSighting>();
   let version = 0;
 
   return {
+    async putLicence(l) {
+      const versions = licences.get(l.licenceId) ?? new Map<number, Licence>();
+      versions.set(effectiveTimeOf(l), l);
+      licences.set(l.licenceId, versions);
+    },
+    async deleteLicence(id) {
+      licences.delete(id);
+    },
+    async getLicenceVersions(ids) {
+      const out = new Map<string, Licence[]>();
+      for (const id of ids) {
+        const versions = licences.get(id);
+        if (versions) out.set(id, inEffectiveOrder([...versions.values()]));
+      }
+      return out;
+    },
     async observePrices(observations) {
       return observations.map((o) => {
         const key = `${o.producerId}|${o.material}`;
@@ -68,5 +85,12 @@ export function createMemoryReference(): ReferenceStore {
     async getClients() {
       return [...clients.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, s]) => s);
     },
+    async unpublishedAlerts(alerts) {
+      return alerts.map(refOf).flatMap(({ alertId, revision }) => ((published.get(alertId) ?? 0) < revision ? [alertId] : []));
+    },
+    async markAlertsPublished(alerts) {
+      for (const { alertId, revision } of alerts.map(refOf)) published.set(alertId, Math.max(published.get(alertId) ?? 0, revision));
+    },
+    async close() {},
   };
 }

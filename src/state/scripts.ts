@@ -10,22 +10,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
-import { DAY_MS, dayEnd, dayOf } from '../domain/time.ts';
 import { ReeError } from '../errors.ts';
 import { assertKeyPart, type KeyBuilder } from './keys.ts';
 import type { QueuedCommand } from './redis-pipelines.ts';
-import {
-  FLOW_KINDS,
-  MAX_SUBJECT_IDS,
-  OUTFLOW_KINDS,
-  PRICE_HISTORY_KEPT,
-  RETENTION_DAYS,
-  type ApplyResult,
-  type ClientSighting,
-  type FiredCheck,
-  type PriceObservation,
-  type StateUpdate,
-} from './store.ts';
+import { PRICE_HISTORY_KEPT, type ClientSighting, type PriceObservation } from './store.ts';
 
 export interface ScriptDefinition {
   /**
@@ -38,7 +26,6 @@ export interface ScriptDefinition {
 }
 
 export const SCRIPTS = {
-  applyReport: { name: 'ree_applyReport_v4', file: 'applyReport-6.lua', numberOfKeys: 6 },
   observePrice: { name: 'ree_observePrice_v1', file: 'observePrice-1.lua', numberOfKeys: 1 },
   recordClients: { name: 'ree_recordClients_v2', file: 'recordClients-1.lua', numberOfKeys: 1 },
   loadProducer: { name: 'ree_loadProducer_v1', file: 'loadProducer-2.lua', numberOfKeys: 2 },
@@ -106,90 +93,21 @@ function invoke(target: ChainableCommander, definition: ScriptDefinition, keys: 
   call.call(target, ...keys, ...argv);
 }
 
-const OUTFLOWS: ReadonlySet<string> = new Set(OUTFLOW_KINDS);
-const KNOWN_FLOW_KINDS: ReadonlySet<string> = new Set(FLOW_KINDS);
-/** Days are written zero-padded to 10 digits in the days index; event times end at year 275760 anyway. */
-const MAX_OCCURRED_AT = 8_640_000_000_000_000;
-
-function refuse(message: string, update: StateUpdate): never {
-  throw new ReeError('REE_ERR_STATE', `cannot apply report ${JSON.stringify(update.reportId)}: ${message}`, {
-    context: { reportId: update.reportId, producerId: update.producerId },
-  });
-}
-
 const isFiniteNumber = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n);
 
-/** What the script would otherwise store, half-applied or as text that reads back differently. */
-function assertStorable(u: StateUpdate): void {
-  if (!Number.isSafeInteger(u.occurredAt) || u.occurredAt < 0 || u.occurredAt > MAX_OCCURRED_AT) refuse(`occurredAt ${u.occurredAt} is not an epoch-millisecond time`, u);
-  if (!isFiniteNumber(u.graceMs) || u.graceMs < 0) refuse(`graceMs ${u.graceMs} is not a duration`, u);
-  for (const flow of u.flows) {
-    assertKeyPart(flow.material, 'material');
-    if (!KNOWN_FLOW_KINDS.has(flow.kind)) refuse(`unknown flow kind ${JSON.stringify(flow.kind)}`, u);
-    if (!isFiniteNumber(flow.kg)) refuse(`flow of ${flow.material} has kg ${flow.kg}`, u);
-  }
-  if (u.declaration) {
-    assertKeyPart(u.declaration.material, 'material');
-    if (!isFiniteNumber(u.declaration.onHandKg)) refuse(`declared stock of ${u.declaration.material} is ${u.declaration.onHandKg}`, u);
-  }
-  if (u.licenceUse) {
-    assertKeyPart(u.licenceUse.licenceId, 'licenceId');
-    if (!isFiniteNumber(u.licenceUse.kg)) refuse(`licence use of ${u.licenceUse.licenceId} is ${u.licenceUse.kg} kg`, u);
-  }
-}
-
-/** The ApplyResult as applyReport-6.lua writes it (JSON leaves out absent fields). */
-interface ScriptResult {
-  reportId: string;
-  watermark: number;
-  licenceUsedBeforeKg?: number;
-  licenceUsedAfterKg?: number;
-  checks: FiredCheck[];
-}
-
 export class StateScripts {
+  /**
+   * `_options` is what the Lua ledger's script needed and nothing reads any more; it stays until
+   * engine/redis-durability.ts stops passing it.
+   */
   constructor(
     redis: Redis | Cluster,
     private readonly keys: KeyBuilder,
-    private readonly options: { seenTtlSeconds: number; maxSubjectIds?: number },
+    _options?: { seenTtlSeconds: number },
   ) {
     for (const definition of Object.values(SCRIPTS)) {
       redis.defineCommand(definition.name, { numberOfKeys: definition.numberOfKeys, lua: loadScript(definition) });
     }
-  }
-
-  /** The command that applies one update, to be sent in a pipeline with the rest of its batch. */
-  applyReport(update: StateUpdate): QueuedCommand {
-    const producerKey = (kind: Parameters<KeyBuilder['producer']>[1]) => this.keys.producer(update.producerId, kind);
-    const keys = [
-      this.keys.seen(update.producerId, update.reportId),
-      producerKey('meta'),
-      producerKey('book'),
-      producerKey('days'),
-      producerKey('pending'),
-      producerKey('licence-use'),
-    ];
-    assertStorable(update);
-    const day = dayOf(update.occurredAt);
-    // Positional, as applyReport-6.lua's header lists them: no JSON to decode in the script.
-    // String(n) is the shortest text that reads back as n, as JSON.stringify writes it.
-    const { declaration, licenceUse } = update;
-    const argv: string[] = [
-      update.reportId,
-      String(update.occurredAt),
-      String(day),
-      String(dayEnd(day) + update.graceMs),
-      String(this.options.seenTtlSeconds),
-      String(this.options.maxSubjectIds ?? MAX_SUBJECT_IDS),
-      declaration ? declaration.material : '',
-      declaration ? String(declaration.onHandKg) : '',
-      licenceUse ? licenceUse.licenceId : '',
-      licenceUse ? String(licenceUse.kg) : '',
-      String(DAY_MS),
-      String(RETENTION_DAYS),
-    ];
-    for (const f of update.flows) argv.push(f.material, f.kind, String(f.kg), OUTFLOWS.has(f.kind) ? '1' : '0');
-    return { key: keys[0]!, queue: (pipeline) => invoke(pipeline, SCRIPTS.applyReport, keys, argv) };
   }
 
   /** Claims a producer for `epoch` and reads its engine state (loadProducer-2.lua). */
@@ -250,34 +168,6 @@ export class StateScripts {
     return n;
   }
 
-  /** Turns the script's reply into the ApplyResult the in-memory store would have returned, field for field. */
-  decodeApplyReport(reply: unknown): ApplyResult {
-    if (!Array.isArray(reply) || (reply[0] !== 'applied' && reply[0] !== 'duplicate') || typeof reply[1] !== 'string') {
-      throw new ReeError('REE_ERR_STATE', `${SCRIPTS.applyReport.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
-    }
-    const stored = JSON.parse(reply[1]) as ScriptResult;
-    return {
-      reportId: stored.reportId,
-      duplicate: reply[0] === 'duplicate',
-      watermark: stored.watermark,
-      licenceUsedBeforeKg: stored.licenceUsedBeforeKg,
-      licenceUsedAfterKg: stored.licenceUsedAfterKg,
-      checks: stored.checks.map((c) => {
-        const check: FiredCheck = {
-          kind: c.kind,
-          material: c.material,
-          day: c.day,
-          opening: c.opening,
-          totals: c.totals,
-          bookKg: c.bookKg,
-          subjectIds: c.subjectIds,
-        };
-        if (c.kind === 'stock') check.declaredKg = c.declaredKg;
-        return check;
-      }),
-    };
-  }
-
   /** Records one export price and reads the earlier ones (observePrice-1.lua). */
   observePrice(o: PriceObservation): QueuedCommand {
     const key = this.keys.prices(o.producerId, o.material);
@@ -286,7 +176,7 @@ export class StateScripts {
     }
     assertKeyPart(o.reportId, 'reportId');
     // A space sorts before every character an id may hold, so equal times order by reportId alone,
-    // as the in-memory store orders them.
+    // as the in-memory reference store orders them.
     const argv = [`${o.reportId} ${String(o.usdPerKg)}`, String(o.occurredAt), String(PRICE_HISTORY_KEPT)];
     return { key, queue: (pipeline) => invoke(pipeline, SCRIPTS.observePrice, [key], argv) };
   }

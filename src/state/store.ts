@@ -1,11 +1,14 @@
 /**
- * The state store contract. Two implementations keep it: Redis (live, shared by every instance)
- * and in-memory (embedded replay, tests). One contract test suite runs against both.
+ * The store contract. Two parts, one suite of tests (test/helpers/store-contract.ts) for both:
  *
- * The pipeline turns each report into a StateUpdate (pure), applies a whole batch in one call,
- * and hands each ApplyResult to the rules. Applying is atomic and idempotent per reportId: a
- * redelivered report changes nothing and gets back the very result its first delivery got, so the
- * rules reach the same findings (and the same alert ids) if a crash came between state and alerts.
+ * - The balance book, kept by the state engine (engine/balance-book.ts, engine-store.ts): the
+ *   pipeline turns each report into a StateUpdate (pure), applies a batch, and hands each
+ *   ApplyResult to the rules. Applying is idempotent per reportId: a redelivered report changes
+ *   nothing and gets back the very result its first delivery got, so the rules reach the same
+ *   findings (and the same alert ids) if a crash came between state and alerts.
+ * - StateStore: the reference data beside it (licences, export prices, the watchlist, clients
+ *   seen) and the published-alert markers, in memory (memory-reference.ts) or in Redis
+ *   (redis-reference.ts).
  */
 import type { Licence, WatchlistEntry } from '../domain/events.ts';
 
@@ -107,10 +110,8 @@ export interface PriceObservation {
 /** Prices kept per producer and material; a rule may look back at most this far. */
 export const PRICE_HISTORY_KEPT = 64;
 
+/** Reference data and published-alert markers: what the pipeline reads and writes beside engine state. */
 export interface StateStore {
-  /** Applies updates in order; results are index-aligned with the input. */
-  applyBatch(updates: StateUpdate[]): Promise<ApplyResult[]>;
-
   /**
    * Keeps a version of a licence, in effect from its effectiveAt (absent: issuedAt). A record with
    * the effective time of a version already held replaces that version (a correction); records
@@ -159,7 +160,7 @@ export interface StateStore {
 
 /** Outflow reportIds kept per day for a check's subjects; beyond this they are counted, not listed. */
 export const MAX_SUBJECT_IDS = 50;
-/** How long a report's result is kept for redeliveries (event-time independent, wall-clock TTL). */
+/** How long a report's result is kept for redeliveries, in seconds of the producer's clock (book-timing.ts). */
 export const SEEN_TTL_SECONDS = 14 * 24 * 3600;
 /**
  * Days of book kept behind the producer's clock. Applying a report prunes each material the report
@@ -173,6 +174,6 @@ export const SEEN_TTL_SECONDS = 14 * 24 * 3600;
  * RETENTION_DAYS late for a pruned period is judged against the pruned book (its check fires at
  * once, from A's declaration or with what is left), and whatever it adds there goes at the next
  * prune of that material. A material never declared has no opening to prune up to and keeps all
- * of its days. Both stores prune the same way, so they keep returning the same results.
+ * of its days.
  */
 export const RETENTION_DAYS = 120;

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DAY_MS, HOUR_MS, dayEnd } from '../../src/domain/time.ts';
 import type { EngineStore } from '../../src/state/engine-store.ts';
 import { licence } from './builders.ts';
-import { MAX_SUBJECT_IDS, PRICE_HISTORY_KEPT, RETENTION_DAYS, SEEN_TTL_SECONDS, type ClientSighting, type FiredCheck, type PriceObservation, type StateUpdate } from '../../src/state/store.ts';
+import { SEEN_WINDOW_MS } from '../../src/state/book-timing.ts';
+import { MAX_SUBJECT_IDS, PRICE_HISTORY_KEPT, RETENTION_DAYS, type ClientSighting, type FiredCheck, type PriceObservation, type StateUpdate } from '../../src/state/store.ts';
 import type { WatchlistEntry } from '../../src/domain/events.ts';
 
 const D0 = 20_100; // a day number (2025-01-12); any will do
@@ -22,9 +23,6 @@ function update(partial: Partial<StateUpdate> & Pick<StateUpdate, 'producerId' |
 
 /** Any valid licence will do for the store: it keeps licences whole, it does not judge them. */
 export const sampleLicence = licence;
-
-/** How long a result is kept for redeliveries, on the producer's clock. */
-const SEEN_WINDOW_MS = SEEN_TTL_SECONDS * 1000;
 
 export interface ContractStore {
   store: EngineStore;

@@ -27,7 +27,7 @@ import { readRecording, topicKindOf } from '../../src/pipeline/recording.ts';
 import { replayLines } from '../../src/pipeline/replay.ts';
 import { writeLinesToKafka, type WritableLine } from '../../src/producers/recording-writer.ts';
 import { simulate } from '../../src/sim/simulate.ts';
-import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import { D0, at, licence, shipment } from '../helpers/builders.ts';
 import { caughtUp } from '../helpers/consumed.ts';
 import { KAFKA_BROKERS, REDIS_URL, SCHEMA_REGISTRY_URL, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
@@ -77,7 +77,7 @@ async function runOverTopics(prefix: string, whileRunning?: (producer: Producer)
 
 async function replayed(lines: Parameters<typeof replayLines>[0]): Promise<Alert[]> {
   const alerts: Alert[] = [];
-  await replayLines(lines, { store: createMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void alerts.push(...a) });
+  await replayLines(lines, { store: createEngineMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void alerts.push(...a) });
   return alerts;
 }
 

@@ -20,7 +20,7 @@ import { readRecording } from '../../src/pipeline/recording.ts';
 import { replayLines } from '../../src/pipeline/replay.ts';
 import { writeLinesToKafka } from '../../src/producers/recording-writer.ts';
 import { simulate } from '../../src/sim/simulate.ts';
-import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import { caughtUp } from '../helpers/consumed.ts';
 import { killHard, startDetectorProcess, stopGently, type DetectorProcess } from '../helpers/detector-process.ts';
 import { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, brokerList, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
@@ -114,7 +114,7 @@ async function replayed(prefix: string): Promise<Alert[]> {
   const recording = join(dir, `${prefix}.jsonl`);
   await recordTopics({ brokers: brokerList(KAFKA_BROKERS), registryUrl: SCHEMA_REGISTRY_URL, topics: [...REPORT_TOPIC_KINDS.map((k) => topics[k]), topics.licences, topics.watchlist, topics.quotas], out: recording, idleMs: 3_000 });
   const out: Alert[] = [];
-  await replayLines(readRecording(recording).lines, { store: createMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void out.push(...a) });
+  await replayLines(readRecording(recording).lines, { store: createEngineMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void out.push(...a) });
   return out;
 }
 

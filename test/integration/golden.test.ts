@@ -25,7 +25,7 @@ import { replayLines } from '../../src/pipeline/replay.ts';
 import { writeLinesToKafka } from '../../src/producers/recording-writer.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 import type { RecordingLine } from '../../src/sim/types.ts';
-import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import { caughtUp } from '../helpers/consumed.ts';
 import { KAFKA_BROKERS, REDIS_URL, SCHEMA_REGISTRY_URL, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
 
@@ -112,7 +112,7 @@ describe('golden: live detector = record + replay', () => {
     expect(recordedReports).toBe(sim.records.filter((l) => !isReference(l.topic)).length);
     expect(stats.records).toBeGreaterThanOrEqual(sim.records.length - superseded);
     const replayed: Alert[] = [];
-    await replayLines(readRecording(recording).lines, { store: createMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void replayed.push(...a) });
+    await replayLines(readRecording(recording).lines, { store: createEngineMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void replayed.push(...a) });
     // A growing finding is published again under its alertId with a higher revision, at most once
     // per batch, so live (small batches) may publish more revisions than a replay; what a
     // subscriber ends up holding, each alert at its latest revision, must be the same.

@@ -124,26 +124,19 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
     expect(run.stderr).toMatch(/line 4: not JSON/);
   });
 
-  it('replay --engine v2 writes the same alerts as the default engine; an unknown engine is refused', async () => {
-    const recording = file(
-      'engines.jsonl',
-      jsonl([
-        { topic: 'ree.licences.v1', key: 'LIC-1', timestamp: 0, value: licence() },
-        { topic: 'ree.shipments.v1', key: 'P1', timestamp: 0, value: shipment({ reportId: 'E1', licenceId: null }) },
-        { topic: 'ree.shipments.v1', key: 'P1', timestamp: 0, value: shipment({ reportId: 'E2' }) },
-      ]),
-    );
-    const [v1, v2, bad] = await Promise.all([
-      cli(['replay', recording, '--quiet']),
-      cli(['replay', recording, '--quiet', '--engine', 'v2']),
-      cli(['replay', recording, '--engine', 'v3']),
+  it('replay and backtest refuse --engine (the state engine is the only one) with the usage', async () => {
+    const recording = file('engines.jsonl', jsonl([{ topic: 'ree.licences.v1', key: 'LIC-1', timestamp: 0, value: licence() }]));
+    const runs = await Promise.all([
+      cli(['replay', recording, '--engine', 'v2']),
+      cli(['backtest', '--recording', recording, '--labels', recording, '--engine', 'v1']),
     ]);
-    expect(v2.code).toBe(0);
-    const ids = (run: Run) => run.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Alert).alertId);
-    expect(ids(v1).length).toBeGreaterThan(0);
-    expect(ids(v2)).toEqual(ids(v1));
-    expectOneLineRefusal(bad, 'REE_ERR_USAGE');
-    expect(bad.stderr).toContain('--engine must be one of v1, v2');
+    for (const [run, command] of [[runs[0]!, 'replay'], [runs[1]!, 'backtest']] as const) {
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain('[REE_ERR_USAGE]');
+      expect(run.stderr).toContain("Unknown option '--engine'");
+      expect(run.stderr).toContain(`ree-sentinel ${command}`);
+    }
   });
 
   it('replay to an unwritable --out refuses in one line and leaves no file behind', async () => {

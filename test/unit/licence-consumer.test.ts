@@ -4,7 +4,7 @@ import { createLicenceConsumer } from '../../src/consumers/licence-consumer.ts';
 import type { Licence } from '../../src/domain/events.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import type { DeadLetter } from '../../src/producers/dead-letter-sink.ts';
-import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { createMemoryReference } from '../../src/state/memory-reference.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { licence } from '../helpers/builders.ts';
 import { fakeKafka } from '../helpers/fake-kafka.ts';
@@ -32,7 +32,7 @@ function slowStore(inner: StateStore) {
 
 async function started() {
   const fake = fakeKafka();
-  const memory = createMemoryStore();
+  const memory = createMemoryReference();
   const slow = slowStore(memory);
   const dead: DeadLetter[] = [];
   const consumer = createLicenceConsumer({

@@ -10,7 +10,7 @@ import { HOUR_MS, dayEnd } from '../../src/domain/time.ts';
 import { alertIdFor } from '../../src/pipeline/alert-id.ts';
 import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.ts';
 import { toStateUpdate } from '../../src/pipeline/to-update.ts';
-import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { D0, at, licence, reports, shipment } from '../helpers/builders.ts';
 import { expectOneSentence } from '../helpers/expect-sentence.ts';
@@ -19,7 +19,7 @@ const catalogue = loadCatalogue();
 const GRACE_MS = 72 * HOUR_MS;
 
 function setup(rulesText = '', now = () => 1_000): { store: StateStore; pipeline: Pipeline } {
-  const store = createMemoryStore();
+  const store = createEngineMemoryStore();
   const pipeline = createPipeline({ store, rules: parseRulesFile(rulesText, 'test rules'), catalogue, now });
   return { store, pipeline };
 }

@@ -19,7 +19,7 @@ import { loadRulesFile } from '../../src/config/rules-file.ts';
 import type { Alert } from '../../src/domain/events.ts';
 import { readRecording } from '../../src/pipeline/recording.ts';
 import { replayLines } from '../../src/pipeline/replay.ts';
-import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import { testCatalogue } from '../helpers/builders.ts';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url);
@@ -32,7 +32,7 @@ describe('real-world cases', () => {
   it('finds every labelled case and raises nothing else', async () => {
     const alerts: Alert[] = [];
     const summary = await replayLines(readRecording(new URL('real-world-cases.jsonl', FIXTURES).pathname).lines, {
-      store: createMemoryStore(),
+      store: createEngineMemoryStore(),
       rules: loadRulesFile(),
       catalogue: testCatalogue(),
       onAlerts: (a) => void alerts.push(...a),
@@ -46,7 +46,7 @@ describe('real-world cases', () => {
   it('tells the investigator what each real case was', async () => {
     const alerts: Alert[] = [];
     await replayLines(readRecording(new URL('real-world-cases.jsonl', FIXTURES).pathname).lines, {
-      store: createMemoryStore(),
+      store: createEngineMemoryStore(),
       rules: loadRulesFile(),
       catalogue: testCatalogue(),
       onAlerts: (a) => void alerts.push(...a),

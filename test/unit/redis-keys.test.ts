@@ -6,20 +6,20 @@ describe('Redis keys', () => {
   const keys = createKeyBuilder('ree');
 
   it('tags every producer key with the producer and other keys with their own tag', () => {
-    expect(keys.producer('P-1', 'book')).toBe('ree:{P-1}:book');
-    expect(keys.seen('P-1', 'R:7')).toBe('ree:{P-1}:seen:R:7');
+    expect(keys.producer('P-1', 'state')).toBe('ree:{P-1}:state');
+    expect(keys.prices('P-1', 'DY_OXIDE')).toBe('ree:{P-1}:prices:DY_OXIDE');
     expect(keys.licence('LIC-1')).toBe('ree:{lic:LIC-1}:licence');
     expect(keys.publishedAlert('volume-mismatch:P-1:ab12')).toBe('ree:{alert:volume-mismatch:P-1:ab12}:published');
-    expect(keySlot(keys.seen('P-1', 'R:7'))).toBe(keySlot(keys.producer('P-1', 'pending')));
+    expect(keySlot(keys.prices('P-1', 'DY_OXIDE'))).toBe(keySlot(keys.producer('P-1', 'epoch')));
     expect(keys.producerQuotas('P-1')).toBe('ree:{P-1}:quotas');
     expect(keys.quotaOwner('Q-1')).toBe('ree:{quota:Q-1}:owner');
   });
 
   it('refuses ids that could move a key to another tag or collide', () => {
     for (const bad of ['', 'P}x', '{P}', 'a b', 'P|1', 'x'.repeat(513)]) {
-      expect(() => keys.producer(bad, 'meta')).toThrow(/cannot be part of a Redis key/);
+      expect(() => keys.producer(bad, 'state')).toThrow(/cannot be part of a Redis key/);
     }
-    expect(() => keys.seen('P', 'R}')).toThrow(/reportId/);
+    expect(() => keys.prices('P', 'M}')).toThrow(/material/);
     expect(() => createKeyBuilder('{ree}')).toThrow(/braces/);
     expect(() => createKeyBuilder('')).toThrow(/non-empty/);
   });
@@ -32,6 +32,6 @@ describe('Redis keys', () => {
     expect(keySlot('{user1000}.following')).toBe(keySlot('user1000'));
     expect(keySlot('foo{{bar}}zap')).toBe(keySlot('{bar'));
     expect(keySlot('foo{bar}{zap}')).toBe(keySlot('bar'));
-    expect(keySlot(keys.producer('P-1', 'book'))).toBe(keySlot('P-1'));
+    expect(keySlot(keys.producer('P-1', 'state'))).toBe(keySlot('P-1'));
   });
 });

@@ -13,7 +13,7 @@ import { RULES } from '../../src/rules/index.ts';
 import { ReeError } from '../../src/errors.ts';
 import { parseRecordingLine, readRecording, topicKindOf, type ParsedLine } from '../../src/pipeline/recording.ts';
 import { replayLines, type ReplaySummary } from '../../src/pipeline/replay.ts';
-import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import { D0, at, inventory, licence, production, receipt, shipment, testCatalogue } from '../helpers/builders.ts';
 import { HOUR_MS } from '../../src/domain/time.ts';
 
@@ -42,7 +42,7 @@ async function replay(raw: string[] | ParsedLine[] | AsyncIterable<ParsedLine>, 
   const dead: { lineNo: number; topic?: string; reason: string }[] = [];
   const input = Array.isArray(raw) && typeof raw[0] === 'string' ? parsed(raw as string[]) : (raw as ParsedLine[]);
   const summary = await replayLines(input, {
-    store: createMemoryStore(),
+    store: createEngineMemoryStore(),
     rules,
     catalogue,
     batchSize,
@@ -80,7 +80,7 @@ describe('replay: licences in file order', () => {
     const lines = [rec.shipment(shipment()), rec.shipment(shipment({ licenceId: 'LIC-2' })), rec.licence(licence()), rec.licence(other), rec.shipment(shipment({ licenceId: 'LIC-2' })), rec.shipment(shipment())];
     let batches = 0;
     const alerts: Alert[] = [];
-    await replayLines(parsed(lines), { store: createMemoryStore(), rules, catalogue, batchSize: 2000, onAlerts: (a) => void alerts.push(...a), onProgress: () => void (batches += 1) });
+    await replayLines(parsed(lines), { store: createEngineMemoryStore(), rules, catalogue, batchSize: 2000, onAlerts: (a) => void alerts.push(...a), onProgress: () => void (batches += 1) });
     // LIC-1's line: no pending report names it, so no split. LIC-2's line: the second report names it, so the batch before it is flushed.
     expect(batches).toBe(2);
     // Before LIC-1's line: unknown licence; after it: licensed. LIC-2's first export came before its licence.

@@ -19,7 +19,7 @@ import { ProducerState } from '../../src/state/engine/producer-state.ts';
 import { ruleStateOf } from '../../src/state/rule-state.ts';
 import { paramsFrom, ruleInput } from '../helpers/builders.ts';
 import { createPipeline } from '../../src/pipeline/pipeline.ts';
-import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import { createMemoryQuotaRegister } from '../../src/state/quota-register.ts';
 import { Rng } from '../../src/sim/random.ts';
 import { yearsOf } from '../../src/sim/quotas.ts';
@@ -35,7 +35,7 @@ const digest = (r: SimResult): string => createHash('sha256').update(JSON.string
 
 /** Replays a simulation through the detector as `replay` would: reference records in file order, reports in batches. */
 async function detect(records: RecordingLine[]): Promise<Alert[]> {
-  const store = createMemoryStore();
+  const store = createEngineMemoryStore();
   const quotas = createMemoryQuotaRegister();
   const pipeline = createPipeline({ store, quotas, rules: loadRulesFile(), catalogue: loadCatalogue(), now: () => 0 });
   const alerts: Alert[] = [];

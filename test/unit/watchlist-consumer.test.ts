@@ -11,7 +11,7 @@ import type { Alert, WatchlistEntry } from '../../src/domain/events.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import { createPipeline } from '../../src/pipeline/pipeline.ts';
 import type { DeadLetter } from '../../src/producers/dead-letter-sink.ts';
-import { createMemoryStore } from '../../src/state/memory-store.ts';
+import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import { D0, at, reports, testCatalogue } from '../helpers/builders.ts';
 import { fakeKafka } from '../helpers/fake-kafka.ts';
 
@@ -28,7 +28,7 @@ const json = (e: WatchlistEntry) => ({ key: e.entryId, value: JSON.stringify(e) 
 
 async function started() {
   const fake = fakeKafka();
-  const store = createMemoryStore();
+  const store = createEngineMemoryStore();
   const pipeline = createPipeline({ store, rules: loadRulesFile(), catalogue: testCatalogue(), now: () => 0 });
   const dead: DeadLetter[] = [];
   const published: Alert[] = [];

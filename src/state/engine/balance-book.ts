@@ -15,7 +15,7 @@
 import { dayEnd, dayOf } from '../../domain/time.ts';
 import { emptyTotals, fireChecks, roundKg } from '../balance.ts';
 import { assertKeyPart } from '../keys.ts';
-import { SEEN_WINDOW_MS, compareCheckTies, type PendingCheck } from '../memory-store.ts';
+import { SEEN_WINDOW_MS, compareCheckTies, type PendingCheck } from '../book-timing.ts';
 import { MAX_SUBJECT_IDS, OUTFLOW_KINDS, RETENTION_DAYS, type ApplyResult, type FiredCheck, type StateUpdate } from '../store.ts';
 import { AppliedReports, type ResultCodec } from './applied-reports.ts';
 import { Counters } from './counters.ts';

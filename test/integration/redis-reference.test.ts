@@ -1,7 +1,12 @@
+/**
+ * The Redis reference store (licences, prices, watchlist, clients, published markers) beyond the
+ * store contract: its key layout and TTLs, licences stored before versions, round trips, refusals
+ * and its connection. The contract itself runs on the engine stores (engine-store.test.ts).
+ */
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createRedisStore } from '../../src/state/redis-store.ts';
+import { createRedisReference } from '../../src/state/redis-reference.ts';
 import { licenceVersionAt } from '../../src/domain/licence-versions.ts';
 import { createKeyBuilder } from '../../src/state/keys.ts';
 import { sampleLicence } from '../helpers/store-contract.ts';
@@ -18,10 +23,25 @@ afterAll(async () => {
   await redis.quit();
 });
 
-describe('Redis store layout', () => {
+describe('Redis reference store', () => {
+  it('keeps each licence and alert marker under a hash tag of its own, markers with a TTL', async () => {
+    const prefix = uniquePrefix('layout');
+    const store = createRedisReference({ redis, prefix, keepConnectionOpen: true });
+    try {
+      await store.putLicence(sampleLicence({ licenceId: 'L1' }));
+      await store.markAlertsPublished(['A1']);
+      await store.observePrices([{ producerId: 'P1', material: 'DY_OXIDE', reportId: 'R1', occurredAt: 20_100 * DAY, usdPerKg: 300 }]);
+      expect(await keysWithPrefix(redis, prefix)).toEqual([`${prefix}:{P1}:prices:DY_OXIDE`, `${prefix}:{alert:A1}:published`, `${prefix}:{lic:L1}:licence-versions`]);
+      expect(await redis.ttl(`${prefix}:{alert:A1}:published`)).toBeGreaterThan(29 * 24 * 3600);
+    } finally {
+      await deleteKeysWithPrefix(redis, prefix);
+      await store.close();
+    }
+  });
+
   it('keeps an alert marked published for as long as its finding keeps being checked', async () => {
     const prefix = uniquePrefix('marker');
-    const store = createRedisStore({ redis, prefix, publishedAlertTtlSeconds: 600, keepConnectionOpen: true });
+    const store = createRedisReference({ redis, prefix, publishedAlertTtlSeconds: 600, keepConnectionOpen: true });
     const marker = `${prefix}:{alert:A1}:published`;
     try {
       await store.markAlertsPublished(['A1']);
@@ -39,7 +59,7 @@ describe('Redis store layout', () => {
 
   it('still reads a licence stored before licence versions, and lets a newer version of the same time win', async () => {
     const prefix = uniquePrefix('legacy-licence');
-    const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
+    const store = createRedisReference({ redis, prefix, keepConnectionOpen: true });
     const stored = sampleLicence({ licenceId: 'L-OLD', quotaKg: 100 });
     const revoked = { ...stored, status: 'REVOKED' as const, effectiveAt: stored.issuedAt + 86_400_000 };
     try {
@@ -60,28 +80,22 @@ describe('Redis store layout', () => {
 
   it('refuses ids that would break a key before anything is sent', async () => {
     const prefix = uniquePrefix('refuse');
-    const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
-    const good = { reportId: 'R1', producerId: 'P1', occurredAt: 0, flows: [], graceMs: 0 };
-    await expect(store.applyBatch([good, { ...good, producerId: 'P}1' }])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
+    const store = createRedisReference({ redis, prefix, keepConnectionOpen: true });
+    const price = { producerId: 'P1', material: 'DY_OXIDE', reportId: 'R1', occurredAt: 0, usdPerKg: 1 };
+    await expect(store.observePrices([price, { ...price, producerId: 'P}1' }])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
     await expect(store.getLicenceVersions(['L{1}'])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
     expect(await keysWithPrefix(redis, prefix)).toEqual([]);
-    expect(() => createRedisStore({ redis, prefix: '{ree}' })).toThrow(/braces/);
+    expect(() => createRedisReference({ redis, prefix: '{ree}' })).toThrow(/braces/);
   });
 
   it('makes one round trip per call, whatever the batch size', async () => {
     const prefix = uniquePrefix('trips');
-    const store = createRedisStore({ redis, prefix, keepConnectionOpen: true });
+    const store = createRedisReference({ redis, prefix, keepConnectionOpen: true });
     const pipelines = vi.spyOn(redis, 'pipeline');
     const direct = vi.spyOn(redis, 'sendCommand');
     try {
-      const batch = Array.from({ length: 200 }, (_, i) => ({
-        reportId: `T${i}`,
-        producerId: `P${i % 7}`,
-        occurredAt: 20_100 * DAY + i,
-        flows: [{ material: 'M', kind: 'shipped' as const, kg: 1 }],
-        graceMs: 0,
-      }));
-      await store.applyBatch(batch);
+      const prices = Array.from({ length: 200 }, (_, i) => ({ producerId: `P${i % 7}`, material: 'M', reportId: `T${i}`, occurredAt: 20_100 * DAY + i, usdPerKg: 1 }));
+      await store.observePrices(prices);
       await store.getLicenceVersions(['A', 'B', 'C']);
       await store.markAlertsPublished(['A', 'B']);
       await store.unpublishedAlerts(['A', 'B', 'C']);
@@ -100,13 +114,13 @@ describe('Redis store layout', () => {
 
   it('refuses a client with its own keyPrefix', () => {
     const prefixed = new Redis(redisUrl(), { keyPrefix: 'x:', lazyConnect: true });
-    expect(() => createRedisStore({ redis: prefixed, prefix: 'ree' })).toThrow(/keyPrefix/);
+    expect(() => createRedisReference({ redis: prefixed, prefix: 'ree' })).toThrow(/keyPrefix/);
     prefixed.disconnect();
   });
 
   it('quits its connection on close, unless told to keep it, and then refuses calls clearly', async () => {
     const own = redis.duplicate();
-    const store = createRedisStore({ redis: own, prefix: uniquePrefix('closed') });
+    const store = createRedisReference({ redis: own, prefix: uniquePrefix('closed') });
     await store.unpublishedAlerts(['a']);
     await store.close();
     await store.close();
@@ -114,7 +128,7 @@ describe('Redis store layout', () => {
     if (own.status !== 'end') await once(own, 'end');
     await expect(store.unpublishedAlerts(['a'])).rejects.toThrow(/closed/);
 
-    const shared = createRedisStore({ redis, prefix: uniquePrefix('shared'), keepConnectionOpen: true });
+    const shared = createRedisReference({ redis, prefix: uniquePrefix('shared'), keepConnectionOpen: true });
     await shared.close();
     expect(await redis.ping()).toBe('PONG');
   });
