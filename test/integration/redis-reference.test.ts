@@ -5,22 +5,18 @@
  */
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedisReference } from '../../src/state/redis-reference.ts';
 import { licenceVersionAt } from '../../src/domain/licence-versions.ts';
 import { createKeyBuilder } from '../../src/state/keys.ts';
 import { sampleLicence } from '../helpers/store-contract.ts';
-import { deleteKeysWithPrefix, keysWithPrefix, redisUrl, uniquePrefix } from '../helpers/redis-state.ts';
+import { deleteKeysWithPrefix, keysWithPrefix, redisUrl, uniquePrefix, useTestRedis } from '../helpers/redis-state.ts';
 
 const DAY = 86_400_000;
+const testRedis = useTestRedis();
 let redis: Redis;
-
-beforeAll(async () => {
-  redis = new Redis(redisUrl(), { maxRetriesPerRequest: 2 });
-  await redis.ping();
-});
-afterAll(async () => {
-  await redis.quit();
+beforeAll(() => {
+  redis = testRedis();
 });
 
 describe('Redis reference store', () => {
