@@ -1,38 +1,40 @@
 /**
  * bench:pipeline — the live detector's throughput against the real broker and Redis, beside a
- * plain kafkajs consumer reading the same topics in the same run (the ratio is the figure), and
- * the latency from report to alert while the detector keeps up with a paced stream.
+ * plain kafkajs consumer that only JSON.parses the same topics in the same run (the ratio is the
+ * figure), the batch sizes the detector saw, and the latency from report to alert on a stream
+ * offered at a steady rate once the detector has caught up.
  *
- *   npm run bench:pipeline -- [--events 200000] [--producers 1000] [--paced 2000] [--rate 500]
+ *   npm run bench:pipeline -- [--events 200000] [--producers 1000] [--paced 25000] [--rate 5000]
  */
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { quantileSorted } from 'simple-statistics';
 import { loadSettings } from '../src/config/settings.ts';
 import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../src/config/topics.ts';
 import type { ProductionReport, ShipmentReport } from '../src/domain/events.ts';
 import { ensureTopics } from '../src/kafka/admin.ts';
 import { startDetector } from '../src/cli/run.ts';
-import { JOIN_TO_FIRST_BATCH } from '../src/consumers/report-consumer.ts';
+import { BATCH_DONE, BATCH_HELD, JOIN_TO_FIRST_BATCH } from '../src/consumers/report-consumer.ts';
 import { printTable, saveResults } from './report.ts';
 
 const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '200000' },
     producers: { type: 'string', default: '1000' },
-    paced: { type: 'string', default: '2000' },
-    rate: { type: 'string', default: '500' },
+    paced: { type: 'string', default: '25000' },
+    rate: { type: 'string', default: '5000' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log(`Usage: npm run bench:pipeline -- [--events 200000] [--producers 1000] [--paced 2000] [--rate 500]
+  console.log(`Usage: npm run bench:pipeline -- [--events 200000] [--producers 1000] [--paced 25000] [--rate 5000]
 
 Produces --events reports to fresh topics on the local stack, reads them with a plain kafkajs
-consumer and with the detector (Redis state, rules, alerts), and prints events/s of both; then
-streams --paced reports at --rate per second and prints report-to-alert latency (p50, p99).
+consumer (JSON.parse only) and with the detector (Redis state, rules, alerts), and prints events/s
+of both and the detector's batch sizes; then offers --paced reports at --rate per second and
+prints report-to-alert latency (p50, p99).
 Needs 'npm run stack:up'. Results are saved to bench/results/pipeline.json.`);
   process.exit(0);
 }
@@ -100,6 +102,7 @@ async function produceAll(count: number, start: number) {
   await producer.disconnect();
 }
 
+/** A plain kafkajs consumer that JSON.parses every value: the least any consumer of these topics does. */
 async function plainConsumer(expected: number): Promise<number> {
   const consumer = kafka.consumer({ groupId: `${prefix}-plain` });
   await consumer.connect();
@@ -109,6 +112,7 @@ async function plainConsumer(expected: number): Promise<number> {
   await new Promise<void>((resolve) => {
     void consumer.run({
       eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) if (JSON.parse(m.value!.toString()) === null) throw new Error('null report');
         seen += batch.messages.length;
         if (seen >= expected) resolve();
       },
@@ -119,35 +123,72 @@ async function plainConsumer(expected: number): Promise<number> {
   return seconds;
 }
 
-async function committed(groupId: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
+/** Offsets the group has committed over the report topics: one request per poll on a connected admin, so polling does not load the broker the detector is using. */
+async function committed(admin: Admin, groupId: string): Promise<number> {
   let total = 0;
-  for (const kind of REPORT_TOPIC_KINDS) {
-    const [t] = await admin.fetchOffsets({ groupId, topics: [topics[kind]] });
-    for (const p of t?.partitions ?? []) total += Math.max(0, Number(p.offset));
+  for (const t of await admin.fetchOffsets({ groupId, topics: REPORT_TOPIC_KINDS.map((k) => topics[k]) })) {
+    for (const p of t.partitions) total += Math.max(0, Number(p.offset));
   }
-  await admin.disconnect();
   return total;
 }
 
+/** What the detector's debug lines say about its batches: records taken per batch, and batches held whole. */
+interface BatchLog {
+  taken: number[];
+  held: number;
+}
+
 /**
- * The detector's logger: warnings and errors to stderr as usual, and the info line that says how
- * long the report consumer's group join kept the first batch waiting, kept for the results.
+ * The detector's logger: warnings and errors to stderr as usual; the info line that says how long
+ * the report consumer's group join kept the first batch waiting, and the debug line of every batch
+ * (one per batch, not per record), kept for the results.
  */
-function benchLogger(onJoinToFirstBatch: (ms: number) => void) {
+function benchLogger(onJoinToFirstBatch: (ms: number) => void, batches: BatchLog) {
   const lines = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString().split('\n')) {
         if (!line) continue;
-        const entry = JSON.parse(line) as { level: number; msg: string; ms?: number };
+        const entry = JSON.parse(line) as { level: number; msg: string; ms?: number; records?: number };
         if (entry.msg === JOIN_TO_FIRST_BATCH && entry.ms !== undefined) onJoinToFirstBatch(entry.ms);
+        if (entry.msg === BATCH_DONE && entry.records !== undefined) batches.taken.push(entry.records);
+        if (entry.msg === BATCH_HELD) batches.held += 1;
         if (entry.level >= 40) process.stderr.write(`${line}\n`);
       }
       done();
     },
   });
-  return pino({ level: 'info' }, lines);
+  return pino({ level: 'debug' }, lines);
+}
+
+function batchFigures(batches: BatchLog) {
+  const sorted = [...batches.taken].sort((a, b) => a - b);
+  const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
+  return { batches: sorted.length, heldWhole: batches.held, meanRecords: Math.round(mean), p50Records: sorted.length ? quantileSorted(sorted, 0.5) : NaN, maxRecords: sorted.at(-1) ?? NaN };
+}
+
+/** Offers reports N.. at `rate` per second: every tick sends what is due by then in one request, so the rate holds at thousands a second. */
+async function offerPaced(count: number, rate: number, sentAt: Map<string, number>): Promise<number> {
+  const producer = kafka.producer();
+  await producer.connect();
+  const started = performance.now();
+  let next = 0;
+  while (next < count) {
+    const due = Math.min(count, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+    const byTopic = new Map<string, { key: string; value: string }[]>();
+    const now = Date.now();
+    for (; next < due; next += 1) {
+      const r = report(N + next);
+      sentAt.set((r.value as { reportId: string }).reportId, now);
+      const list = byTopic.get(r.topic) ?? [];
+      list.push({ key: r.key, value: JSON.stringify(r.value) });
+      byTopic.set(r.topic, list);
+    }
+    if (byTopic.size > 0) await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    await new Promise((res) => setTimeout(res, 5));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await producer.disconnect();
+  return count / seconds;
 }
 
 async function main() {
@@ -164,12 +205,16 @@ async function main() {
   const settings = loadSettings(process.env, { prefix, group: `${prefix}-detector`, 'state-prefix': prefix, 'http-port': '0', 'alert-format': 'json', 'log-level': 'warn' });
   const started = performance.now();
   let joinToFirstBatchMs = NaN;
-  const detector = await startDetector(settings, benchLogger((ms) => (joinToFirstBatchMs = ms)));
-  while ((await committed(settings.groupId)) < N) await new Promise((r) => setTimeout(r, 100));
+  const batches: BatchLog = { taken: [], held: 0 };
+  const detector = await startDetector(settings, benchLogger((ms) => (joinToFirstBatchMs = ms), batches));
+  while ((await committed(admin, settings.groupId)) < N) await new Promise((r) => setTimeout(r, 100));
   const detectorSeconds = (performance.now() - started) / 1000;
+  const throughputBatches = batchFigures(batches);
+  batches.taken = [];
+  batches.held = 0;
 
-  // Latency: the detector is caught up; a paced stream of reports, every 25th an alert.
-  console.error(`latency: ${PACED} reports at ${RATE}/s ...`);
+  // Latency: the detector is caught up; a paced stream of reports, every 50th an alert.
+  console.error(`latency: ${PACED} reports offered at ${RATE}/s ...`);
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   const alertConsumer = kafka.consumer({ groupId: `${prefix}-alerts` });
@@ -183,21 +228,11 @@ async function main() {
     },
   });
   await new Promise((r) => setTimeout(r, 3000));
-  const producer = kafka.producer();
-  await producer.connect();
-  const interval = 1000 / RATE;
-  const pacedStart = performance.now();
-  for (let i = 0; i < PACED; i += 1) {
-    const r = report(N + i);
-    sentAt.set((r.value as { reportId: string }).reportId, Date.now());
-    await producer.send({ topic: r.topic, messages: [{ key: r.key, value: JSON.stringify(r.value) }] });
-    const wait = pacedStart + (i + 1) * interval - performance.now();
-    if (wait > 0) await new Promise((res) => setTimeout(res, wait));
-  }
+  const offeredRate = await offerPaced(PACED, RATE, sentAt);
   const expectedAlerts = Array.from({ length: PACED }, (_, i) => N + i).filter((i) => i % 50 === 1).length;
   const deadline = Date.now() + 30_000;
   while (latencies.length < expectedAlerts && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  await producer.disconnect();
+  const pacedBatches = batchFigures(batches);
   await alertConsumer.disconnect();
   await detector.stop();
   await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
@@ -205,18 +240,25 @@ async function main() {
 
   latencies.sort((a, b) => a - b);
   const rows = [
-    { consumer: 'plain kafkajs (no processing)', events: N, seconds: plainSeconds, 'events/s': N / plainSeconds },
+    { consumer: 'plain kafkajs + JSON.parse', events: N, seconds: plainSeconds, 'events/s': N / plainSeconds },
     { consumer: 'ree-sentinel run (Redis state, rules, alerts)', events: N, seconds: detectorSeconds, 'events/s': N / detectorSeconds },
   ];
   printTable(rows);
+  console.log('\ndetector batches (records taken per transaction; held = batches held whole by the aligner):');
+  printTable([
+    { phase: 'throughput', ...throughputBatches },
+    { phase: 'paced', ...pacedBatches },
+  ]);
   const ratio = plainSeconds / detectorSeconds;
   console.log(`\nREE_CONCURRENCY ${settings.concurrency}`);
   const p50 = latencies.length ? quantileSorted(latencies, 0.5) : NaN;
   const p99 = latencies.length ? quantileSorted(latencies, 0.99) : NaN;
   console.log(`\ndetector / plain throughput ratio: ${ratio.toFixed(2)}`);
   console.log(`join → first batch: ${joinToFirstBatchMs} ms`);
-  console.log(`report → alert latency at ${RATE}/s: p50 ${p50} ms, p99 ${p99} ms (${latencies.length}/${expectedAlerts} alerts)`);
-  console.log(`saved ${saveResults('pipeline', { events: N, producers: PRODUCERS, rows, ratio, concurrency: settings.concurrency, joinToFirstBatchMs, latency: { rate: RATE, alerts: latencies.length, p50, p99 } })}`);
+  console.log(`report → alert latency at ${RATE}/s asked (${offeredRate.toFixed(0)}/s offered): p50 ${p50} ms, p99 ${p99} ms (${latencies.length}/${expectedAlerts} alerts)`);
+  console.log(
+    `saved ${saveResults('pipeline', { events: N, producers: PRODUCERS, rows, ratio, concurrency: settings.concurrency, joinToFirstBatchMs, batches: { throughput: throughputBatches, paced: pacedBatches }, latency: { rate: RATE, offeredRate, alerts: latencies.length, p50, p99 } })}`,
+  );
 }
 
 main().then(

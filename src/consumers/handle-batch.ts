@@ -68,7 +68,7 @@ const retryLogger = (logger: Logger | undefined, batch: ReportBatch) => (err: un
 /** Decodes and validates every record of the batch; bad ones come back as `ok: false` in place. */
 export function decodeReportBatch(deps: Pick<BatchDeps, 'decoder' | 'logger'>, batch: ReportBatch): Promise<DecodeOutcome<Report>[]> {
   const { decoder } = deps;
-  return retry(() => decoder.decodeBatch(batch.records.map((r) => r.value), (v) => decoder.decodeReport(batch.kind, v)), { onRetry: retryLogger(deps.logger, batch) });
+  return retry(() => decoder.decodeReports(batch.kind, batch.records.map((r) => r.value)), { onRetry: retryLogger(deps.logger, batch) });
 }
 
 /**

@@ -40,6 +40,9 @@ export const ALIGNED_FETCH_WAIT_MS = 100;
 
 /** The log line (info), once per join: `ms` from joining the group to taking the first batch; bench:pipeline reads it. */
 export const JOIN_TO_FIRST_BATCH = 'first batch after joining the group';
+/** The debug log lines of a batch taken (`records`: how many) and of one held whole by the aligner; bench:pipeline counts them. */
+export const BATCH_DONE = 'batch done';
+export const BATCH_HELD = 'batch held';
 
 export interface ReportConsumer {
   start(): Promise<void>;
@@ -109,6 +112,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       const offsetsAdmin = deps.kafka.admin();
       admin = offsetsAdmin;
       await offsetsAdmin.connect();
+      // Learnt while the group forms, so reading the offsets at the join costs no metadata round trips.
+      const topicsKnown = offsetsAdmin.fetchTopicMetadata({ topics: [...kindOf.keys()] }).catch(() => undefined);
       await consumer.connect();
       await consumer.subscribe({ topics: [...kindOf.keys()], fromBeginning: true });
       const aligner = new EventTimeAligner([...kindOf.keys()], { slackMs: deps.alignSlackMs ?? 6 * 3_600_000, maxHoldMs: 5_000 });
@@ -129,6 +134,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       const markIdlePartitions = async (assignment: Record<string, number[]>) => {
         const topics = Object.keys(assignment);
         if (topics.length === 0) return;
+        await topicsKnown;
         const committed = new Map((await offsetsAdmin.fetchOffsets({ groupId: deps.groupId, topics })).map((t) => [t.topic, t.partitions]));
         const ends = await Promise.all(topics.map(async (topic) => [topic, await offsetsAdmin.fetchTopicOffsets(topic)] as const));
         for (const [topic, topicOffsets] of ends) {
@@ -207,7 +213,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           if (firstTime !== undefined && firstTime > limit) {
             aligner.held(batch.topic, batch.partition, firstTime, Date.now());
             pause();
-            deps.logger.debug({ topic: batch.topic, partition: batch.partition, firstReportTime: firstTime, limit, records: batch.messages.length }, 'batch held');
+            deps.logger.debug({ topic: batch.topic, partition: batch.partition, firstReportTime: firstTime, limit, records: batch.messages.length }, BATCH_HELD);
             // What this one waits with may be what a held sibling was waiting to see.
             resumeReleasable(batch.topic, batch.partition);
             return;
@@ -219,7 +225,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           if (take === 0) {
             aligner.held(batch.topic, batch.partition, times[0]!, Date.now());
             pause();
-            deps.logger.debug({ topic: batch.topic, partition: batch.partition, firstReportTime: times[0], limit, records: batch.messages.length }, 'batch held');
+            deps.logger.debug({ topic: batch.topic, partition: batch.partition, firstReportTime: times[0], limit, records: batch.messages.length }, BATCH_HELD);
             // What this one waits with may be what a held sibling was waiting to see.
             resumeReleasable(batch.topic, batch.partition);
             return;
@@ -261,7 +267,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           deps.metrics?.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
           deps.logger.debug(
             { topic: batch.topic, partition: batch.partition, records: messages.length, held: batch.messages.length - take, alerts: outcome.alerts.length, deadLetters: outcome.deadLetters.length, seconds },
-            'batch done',
+            BATCH_DONE,
           );
         },
       });

@@ -62,6 +62,7 @@ export function fakeKafka(offsets: FakeOffsets = {}): FakeKafka {
     connect: async () => undefined,
     disconnect: async () => undefined,
     fetchOffsets: async ({ topics }: { topics: string[] }) => topics.map((topic) => ({ topic, partitions: offsets.committed?.[topic] ?? [] })),
+    fetchTopicMetadata: async ({ topics }: { topics: string[] }) => ({ topics: topics.map((name) => ({ name, partitions: [] })) }),
     fetchTopicOffsets: async (topic: string) => {
       offsetRequests.push(topic);
       return offsets.logs?.[topic] ?? [];

@@ -189,6 +189,47 @@ describe('decodeBatch', () => {
   });
 });
 
+describe('decodeReports', () => {
+  // Schema 1 is the production schema, 9 is unknown (404), 5 fails as a registry in trouble does.
+  let lookups = 0;
+  const registry = {
+    getSchema: async (id: number) => {
+      lookups += 1;
+      if (id === 1) return avroType('production');
+      throw Object.assign(new Error(`schema ${id}`), { status: id === 9 ? 404 : 500 });
+    },
+  };
+  const withRegistry = createDecoder({ registry: registry as never });
+  const avro = frameConfluent(1, encodeAvroBody('production', sampleProduction));
+  const mixed = [
+    json(sampleProduction),
+    avro,
+    Buffer.from('nope'),
+    null,
+    Buffer.from([0xff, 0xfe, 0x7b]),
+    Buffer.from([0, 0, 1]),
+    frameConfluent(9, encodeAvroBody('production', sampleProduction)),
+    json({ ...sampleProduction, quantityKg: -1 }),
+    avro,
+  ];
+
+  it('gives, record for record, what decodeBatch of decodeReport gives, fetching each schema once', async () => {
+    const one = await withRegistry.decodeBatch(mixed, (v) => withRegistry.decodeReport('production', v));
+    lookups = 0;
+    const fresh = createDecoder({ registry: registry as never });
+    const many = await fresh.decodeReports('production', mixed);
+    expect(lookups).toBe(2);
+    expect(many.map((o) => (o.ok ? o.value : { code: o.error.code, message: o.error.message }))).toEqual(
+      one.map((o) => (o.ok ? o.value : { code: o.error.code, message: o.error.message })),
+    );
+    expect(many.map((o) => o.ok)).toEqual([true, true, false, false, false, false, false, false, true]);
+  });
+
+  it('rejects the whole batch while the registry is in trouble', async () => {
+    await expect(withRegistry.decodeReports('production', [json(sampleProduction), frameConfluent(5, Buffer.from([2]))])).rejects.toMatchObject({ retriable: true });
+  });
+});
+
 describe('alerts', () => {
   it('decodes a JSON alert and fills absent optional fields with null', async () => {
     const { clientId: _c, licenceId: _l, windowStart: _s, windowEnd: _e, ...required } = sampleAlert;

@@ -21,7 +21,7 @@ const allOfPartition0 = Object.fromEntries(reportTopics.map((t) => [t, [0]]));
  */
 let decodedValues = 0;
 const fakeDecoder = {
-  decodeBatch: async (values: (Buffer | null)[]) =>
+  decodeReports: async (_kind: string, values: (Buffer | null)[]) =>
     values.map((v) => {
       decodedValues += 1;
       try {
