@@ -172,13 +172,16 @@ async function openDetector(
   // Report batches' output goes out in Kafka transactions that also commit their offsets; what the
   // group has committed tells the outboxes what has gone out (src/producers/output-transactions.ts).
   const committed = new CommittedOffsets();
+  // Kept here as well: loaded on assignment, and refreshed before idle partitions' timer passes.
+  const watermark = createRedisWatermark({ redis, prefix: settings.statePrefix, allowedLatenessMs: settings.allowedLatenessMs });
+  const timerIndex = createRedisTimerIndex({ redis, prefix: settings.statePrefix });
   const pipeline = createPipeline({
     committed,
     store,
     rules: initialRules,
     catalogue,
-    watermark: createRedisWatermark({ redis, prefix: settings.statePrefix, allowedLatenessMs: settings.allowedLatenessMs }),
-    timerIndex: createRedisTimerIndex({ redis, prefix: settings.statePrefix }),
+    watermark,
+    timerIndex,
     // Shared by every instance: a transfer's two sides, and the quotas the quota consumer loads.
     custody: createRedisCustodyLedger({ redis, prefix: settings.statePrefix }),
     quotas,
@@ -222,9 +225,16 @@ async function openDetector(
     alerts,
     transactional,
     // Fencing on assignment: a new epoch, and nothing kept from before (the interim owner may have written since).
+    // The shared watermark too, so the first batch's rules see the group's, not -Infinity.
     onAssigned: async () => {
       await store.durability.renewEpoch();
       store.engine.dropAll();
+      await watermark.load();
+    },
+    idleTimersDue: async (partitions) => {
+      const at = await watermark.load();
+      const due = await Promise.all(partitions.map(async (p) => ((await timerIndex.due(p, at)).length > 0 ? [p] : [])));
+      return due.flat();
     },
   });
   reportConsumerRunning = reportConsumer.running;

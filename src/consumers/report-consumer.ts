@@ -14,7 +14,8 @@ import type { Report } from '../domain/events.ts';
 import { ReeError } from '../errors.ts';
 import { retry } from '../ops/retry.ts';
 import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
-import { decodeReportBatch, eventTimesOf, handleReportBatch, type BatchDeps, type ReportBatch } from './handle-batch.ts';
+import { decodeReportBatch, eventTimesOf, fireIdlePartition, handleReportBatch, type BatchDeps, type ReportBatch } from './handle-batch.ts';
+import { createIdleTimerPasses, type IdleTimerPasses } from './idle-timers.ts';
 
 export interface ReportConsumerDeps extends BatchDeps {
   kafka: Kafka;
@@ -33,6 +34,12 @@ export interface ReportConsumerDeps extends BatchDeps {
    * what its interim owner wrote (src/state/engine/README.md, "Fencing").
    */
   onAssigned?: (() => Promise<void>) | undefined;
+  /**
+   * With transactional output and concurrency > 1: which of these owned partitions have a timer
+   * or an unsent outbox due (refreshing the shared watermark first). Their timers then fire in
+   * passes of their own (idle-timers.ts); without it an idle partition waits for its next batch.
+   */
+  idleTimersDue?: ((partitions: readonly number[]) => Promise<number[]>) | undefined;
 }
 
 /** The broker's longest wait on a fetch with nothing new: how soon a held partition can go again. */
@@ -63,6 +70,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
   const batchDeps = { ...deps, ownedPartitions: () => owned, sequential: deps.concurrency === 1 };
   /** The assignment's epoch renewal; every batch waits for it. */
   let assigned: Promise<void> = Promise.resolve();
+  /** Timer passes of owned partitions that get no batch (only when batches run at once). */
+  let idle: IdleTimerPasses | undefined;
 
   return {
     async start() {
@@ -169,6 +178,16 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       consumer.on(consumer.events.REBALANCING, () => heldDecoded.clear());
       consumer.on(consumer.events.GROUP_JOIN, () => heldDecoded.clear());
       const c = consumer;
+      const { idleTimersDue } = deps;
+      if (deps.transactional && !batchDeps.sequential && idleTimersDue) {
+        idle = createIdleTimerPasses({
+          owned: () => owned,
+          ready: () => assigned,
+          due: idleTimersDue,
+          fire: (partition) => fireIdlePartition(batchDeps, partition),
+          logger: deps.logger,
+        });
+      }
       const resumeReleasable = (topic: string, partition: number) => {
         const waiting = new Set(c.paused().flatMap((tp) => (tp.partitions ?? []).map((p) => `${tp.topic}/${p}`)));
         const siblings = aligner.releasable(topic, partition, Date.now()).filter((tp) => waiting.has(`${tp.topic}/${partition}`));
@@ -254,6 +273,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
             pause();
           }
           resumeReleasable(batch.topic, batch.partition);
+          // The batch may have moved the watermark past timers of partitions that get no batch.
+          idle?.kick();
           const done = process.hrtime.bigint();
           const seconds = Number(done - started) / 1e9;
           if (sinceJoinMs !== undefined) deps.logger.info({ ms: sinceJoinMs, records: messages.length, seconds, topic: batch.topic, partition: batch.partition }, JOIN_TO_FIRST_BATCH);
@@ -270,6 +291,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       clearInterval(retryHeld);
       // disconnect lets the batch in flight finish and commits what it resolved.
       await consumer?.disconnect();
+      // Then the timer passes the last batches asked for: done before the producers close.
+      await idle?.stop();
       await admin?.disconnect();
       joined = false;
     },

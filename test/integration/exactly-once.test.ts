@@ -8,22 +8,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Partitioners } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { recordTopics } from '../../src/cli/record.ts';
+import { startDetector } from '../../src/cli/run.ts';
+import { loadSettings } from '../../src/config/settings.ts';
 import { loadRulesFile } from '../../src/config/rules-file.ts';
 import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../../src/config/topics.ts';
 import { loadCatalogue } from '../../src/domain/catalogue.ts';
 import type { Alert } from '../../src/domain/events.ts';
 import { ensureTopics } from '../../src/kafka/admin.ts';
 import { revisionOf } from '../../src/pipeline/outbox.ts';
-import { readRecording } from '../../src/pipeline/recording.ts';
+import { readRecording, topicKindOf } from '../../src/pipeline/recording.ts';
+import { createLogger } from '../../src/ops/logger.ts';
 import { replayLines } from '../../src/pipeline/replay.ts';
 import { writeLinesToKafka } from '../../src/producers/recording-writer.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 import { createMemoryStore } from '../../src/state/memory-store.ts';
 import { caughtUp } from '../helpers/consumed.ts';
 import { killHard, startDetectorProcess, stopGently, type DetectorProcess } from '../helpers/detector-process.ts';
-import { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, brokerList, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
+import { KAFKA_BROKERS, REDIS_URL, SCHEMA_REGISTRY_URL, brokerList, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
 
 const PARTITIONS = 3;
 /** Short, so a killed member's partitions move on within seconds. */
@@ -43,19 +47,33 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+type SimLine = ReturnType<typeof simulate>['records'][number];
+
 /** Fresh topics holding the whole simulated backlog (reference data and reports) before any detector starts. */
-async function backlog(name: string, seed: number): Promise<string> {
+async function backlog(name: string, seed: number, lines?: readonly SimLine[]): Promise<string> {
   const prefix = uniqueName(name);
   prefixes.push(prefix);
-  const sim = simulate({ seed, producers: 16, days: 30, anomalyRate: 0.08 });
   const admin = kafka.admin();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await Promise.all([admin.connect(), producer.connect()]);
+  await admin.connect();
   await ensureTopics(admin, topicSpecs(prefix, { partitions: PARTITIONS }));
-  await writeLinesToKafka(sim.records, { producer, topics: topicNames(prefix), format: 'json' });
-  await Promise.all([admin.disconnect(), producer.disconnect()]);
+  await admin.disconnect();
+  await write(prefix, lines ?? simulate({ seed, producers: 16, days: 30, anomalyRate: 0.08 }).records);
   return prefix;
 }
+
+async function write(prefix: string, lines: readonly SimLine[]): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  await writeLinesToKafka(lines, { producer, topics: topicNames(prefix), format: 'json' });
+  await producer.disconnect();
+}
+
+/** The partition a record keyed `key` lands on (kafkajs's default partitioner, as writeLinesToKafka's producer). */
+const partitionOfKey = (() => {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from({ length: PARTITIONS }, (_, p) => ({ partitionId: p, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  return (key: string) => partitioner({ topic: 'any', partitionMetadata, message: { key, value: null } });
+})();
 
 function start(prefix: string): DetectorProcess {
   const d = startDetectorProcess(prefix, { sessionTimeoutMs: SESSION_TIMEOUT_MS, partitions: PARTITIONS });
@@ -169,6 +187,31 @@ describe('exactly-once output to read_committed subscribers', () => {
     await stopGently(last);
     await expectExactlyOnce(prefix);
   }, 240_000);
+
+  it('at REE_CONCURRENCY 3, a partition that gets no more reports fires the timers the other partitions\' last reports pass, each alert exactly once', async () => {
+    // Partition 0's reports all come in the first load; the others' last four days come in a
+    // second. Only the second moves the watermark past partition 0's timers of those days (custody
+    // deadlines, settled exports), and partition 0 gets no batch to fire them in.
+    const sim = simulate({ seed: 43, producers: 12, days: 24, anomalyRate: 0.1 });
+    const reportTime = (l: SimLine) => (REPORT_TOPIC_KINDS as readonly string[]).includes(topicKindOf(l.topic) ?? '') ? (l.value as { occurredAt: number }).occurredAt : undefined;
+    const end = Math.max(...sim.records.map((l) => reportTime(l) ?? -Infinity));
+    const later = (l: SimLine) => (reportTime(l) ?? -Infinity) > end - 4 * 86_400_000 && partitionOfKey(l.key!) !== 0;
+    const prefix = await backlog('ree-eos-idle', 43, sim.records.filter((l) => !later(l)));
+    const settings = loadSettings(
+      { KAFKA_BROKERS, REDIS_URL, REE_CONCURRENCY: '3' },
+      { prefix, group: `${prefix}-g`, 'state-prefix': prefix, 'http-port': '0', registry: 'none', 'alert-format': 'json', partitions: String(PARTITIONS), 'log-level': 'error' },
+    );
+    const detector = await startDetector(settings, createLogger('error'));
+    try {
+      await waitUntil(() => reportsCommitted(prefix), { timeoutMs: 120_000, intervalMs: 500, what: 'the first load committed' });
+      await write(prefix, sim.records.filter(later));
+      await waitUntil(() => reportsCommitted(prefix), { timeoutMs: 120_000, intervalMs: 500, what: 'the second load committed' });
+    } finally {
+      // Stopping lets the timer passes the last batches asked for finish.
+      await detector.stop();
+    }
+    await expectExactlyOnce(prefix);
+  }, 300_000);
 
   it('two instances in one group, one killed mid-stream: the other takes its partitions over and each alert goes out exactly once', async () => {
     const prefix = await backlog('ree-eos-rebalance', 37);
