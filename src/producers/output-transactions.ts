@@ -15,7 +15,7 @@ import { ReeError } from '../errors.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
 import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
-import { seqMetadata, type CommittedOffsets } from '../pipeline/committed-offsets.ts';
+import { seqMetadata, seqOf, type CommittedOffsets } from '../pipeline/committed-offsets.ts';
 import { createKeyedLock } from '../pipeline/keyed-lock.ts';
 
 /** The input position one transaction commits: the next offset of one topic-partition (and a timer-only transaction's seq at it). */
@@ -92,14 +92,61 @@ export function createOutputTransactions(options: {
     await Promise.all([...which.values()].map((p) => p.then((producer) => producer.disconnect()).catch(() => undefined)));
   };
 
+  /** The group's committed positions of `topics`' partitions, with each one's seq (committed-offsets.ts). */
+  const fetchCommitted = async (topics: readonly string[]) => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchOffsets({ groupId, topics: [...topics] });
+      return offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset, metadata: p.metadata })));
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
+  /**
+   * Replaces the index's producer with a new one of the same transactional id. Initialising it
+   * makes the broker finish whatever the old one left: a transaction whose commit was received is
+   * completed, any other is aborted. kafkajs leaves a producer whose commit or abort failed in
+   * COMMITTING or ABORTING, refusing every later transaction, so this is also how it works again.
+   */
+  const reopen = async (partition: number, stale: Promise<Producer>): Promise<void> => {
+    if (producers.get(partition) !== stale) return;
+    const fresh = open(partition);
+    producers.set(partition, fresh);
+    void stale.then((p) => p.disconnect()).catch(() => undefined);
+    await fresh;
+  };
+
+  /**
+   * After a commit that failed with its outcome unknown (a timeout, a lost connection): settles
+   * it (reopen), then reads what the group has committed. Covered: the transaction committed, and
+   * the caller goes on as after a commit. Otherwise it aborted, and the caller redoes the batch,
+   * whose new transaction sends the outbox again.
+   */
+  const settleUncertainCommit = async (position: CommitPosition, stale: Promise<Producer>, err: unknown): Promise<boolean> => {
+    logger?.warn({ err, topic: position.topic, partition: position.partition, offset: position.offset }, 'transaction commit failed with its outcome unknown; settling it');
+    await reopen(position.partition, stale);
+    for (const c of await fetchCommitted([position.topic])) if (c.partition === position.partition) committed.note(c.topic, c.partition, c.offset, seqOf(c.metadata));
+    return committed.covers({ ...position, txn: '' });
+  };
+
   /** One transaction of `position.partition`'s producer; the caller holds the index's lock. */
   const transact = async <T>(position: CommitPosition, work: (sender: MessageSender) => Promise<T>, commitsIf: (result: T) => boolean = () => true): Promise<T> => {
     const producer = producers.get(position.partition);
     if (!producer) throw new ReeError('REE_ERR_FENCED', `partition ${position.partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false });
     let txn: Transaction | undefined;
+    let result: T | undefined;
+    /** Set once the commit is sent: from then on a failure may hide a commit that went through. */
+    let committing = false;
     try {
-      txn = await (await producer).transaction();
-      const result = await work(txn);
+      // A producer whose reopening failed is reopened again, and this attempt fails (the caller retries).
+      const ready = await producer.catch(async (openErr: unknown) => {
+        await reopen(position.partition, producer);
+        throw openErr;
+      });
+      txn = await ready.transaction();
+      result = await work(txn);
       if (!commitsIf(result)) {
         // Nothing produced and no offsets added: kafkajs ends it without asking the broker.
         await txn.abort();
@@ -115,16 +162,26 @@ export function createOutputTransactions(options: {
       // answers CONCURRENT_TRANSACTIONS; kafkajs does not retry that here, and redoing the whole
       // batch for it would cost far more than a short wait.
       await retry(() => current.sendOffsets(offsets), { retries: 8, minDelayMs: 20, maxDelayMs: 500, isRetriable: isConcurrentTransactions });
+      committing = true;
       await txn.commit();
       committed.note(position.topic, position.partition, position.offset, position.seq);
       return result;
     } catch (err) {
-      if (txn?.isActive()) await txn.abort().catch((abortErr: unknown) => logger?.warn({ err: abortErr }, 'could not abort a transaction; the broker aborts it at its timeout'));
       if (isFencedError(err)) {
         // Another instance owns the index now: nothing more goes out from here until the next assignment.
         producers.delete(position.partition);
         void producer.then((p) => p.disconnect()).catch(() => undefined);
         throw new ReeError('REE_ERR_FENCED', `the transactional producer of partition ${position.partition} was fenced by a newer owner`, { cause: err, retriable: false });
+      }
+      if (committing) {
+        if (await settleUncertainCommit(position, producer, err)) return result as T;
+        throw new ReeError('REE_ERR_KAFKA', `the transaction committing ${position.topic}/${position.partition} at ${position.offset} did not commit`, { cause: err, retriable: true });
+      }
+      if (txn?.isActive()) {
+        await txn.abort().catch(async (abortErr: unknown) => {
+          logger?.warn({ err: abortErr }, 'could not abort a transaction; reopening the producer aborts it');
+          await reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
+        });
       }
       throw err;
     }
@@ -141,14 +198,7 @@ export function createOutputTransactions(options: {
       producers = opened;
       await Promise.all(opened.values());
       if (topics.length === 0) return;
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        const offsets = await admin.fetchOffsets({ groupId, topics: [...topics] });
-        committed.reset(offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset, metadata: p.metadata }))));
-      } finally {
-        await admin.disconnect();
-      }
+      committed.reset(await fetchCommitted(topics));
     },
     within(position, work) {
       return lock.with([position.partition], () => transact(position, (sender) => work(sender)));
