@@ -1,10 +1,12 @@
 /**
- * Timer passes for partition indexes that get no batch, when batches run at once
- * (REE_CONCURRENCY > 1): there a batch fires only its own partition's timers, so a partition whose
- * reports have all been read (the end of a backlog, a quiet group of producers) would hold its due
- * custody-gap, reporting-gap and settle timers until a report came. After every batch, and on a
- * slow tick (another instance may have moved the shared watermark), each owned partition with
- * something due gets a pass of its own (handle-batch.ts fireIdlePartition).
+ * Timer passes for partition indexes that get no batch. With batches running at once
+ * (REE_CONCURRENCY > 1) a batch fires only its own partition's timers; at 1 it fires every owned
+ * partition's, but an instance may own an index whose reports have all been read (another
+ * instance's batches move the shared watermark). Either way a partition with no more reports (the
+ * end of a backlog, a quiet group of producers) would hold its due custody-gap, reporting-gap and
+ * settle timers until a report came. After every batch, and on a slow tick (another instance may
+ * have moved the watermark), each owned partition with something due gets a pass of its own
+ * (handle-batch.ts fireIdlePartition).
  *
  * One round at a time: a kick during a round asks for one more round after it, never more.
  */

@@ -4,6 +4,7 @@
  * dead letters are durable, so a crash means redelivery (harmless: everything is idempotent),
  * never loss.
  */
+import { Mutex } from 'async-mutex';
 import { PartitionAssigners, type Admin, type Consumer, type Kafka } from 'kafkajs';
 import { REPORT_TOPIC_KINDS, type ReportTopicKind, type TopicNames } from '../config/topics.ts';
 import { CoPartitionAssigner } from '../kafka/co-partition-assigner.ts';
@@ -70,8 +71,19 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
   const batchDeps = { ...deps, ownedPartitions: () => owned, sequential: deps.concurrency === 1 };
   /** The assignment's epoch renewal; every batch waits for it. */
   let assigned: Promise<void> = Promise.resolve();
-  /** Timer passes of owned partitions that get no batch (only when batches run at once). */
+  /**
+   * Timer passes of owned partitions that get no batch: at concurrency 1 a batch fires every owned
+   * partition's timers, but a partition index whose reports have all been read (the end of a feed,
+   * or an index this member got in a rebalance after its reports) gets no batch to do it.
+   */
   let idle: IdleTimerPasses | undefined;
+  /**
+   * At concurrency 1 a batch's transaction sends what any owned partition's timers find, which is
+   * exact only while no other transaction of this instance is open (handle-batch.ts inTransaction):
+   * a timer pass then takes its turn between batches.
+   */
+  const turns = new Mutex();
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> => (batchDeps.sequential ? turns.runExclusive(work) : work());
 
   return {
     async start() {
@@ -179,12 +191,12 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       consumer.on(consumer.events.GROUP_JOIN, () => heldDecoded.clear());
       const c = consumer;
       const { idleTimersDue } = deps;
-      if (deps.transactional && !batchDeps.sequential && idleTimersDue) {
+      if (deps.transactional && idleTimersDue) {
         idle = createIdleTimerPasses({
           owned: () => owned,
           ready: () => assigned,
           due: idleTimersDue,
-          fire: (partition) => fireIdlePartition(batchDeps, partition),
+          fire: (partition) => inTurn(() => fireIdlePartition(batchDeps, partition)),
           logger: deps.logger,
         });
       }
@@ -250,7 +262,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           joinedAt = undefined;
           let outcome: Awaited<ReturnType<typeof handleReportBatch>>;
           try {
-            outcome = await handleReportBatch(batchDeps, { ...whole, records: whole.records.slice(0, take) }, decoded.slice(0, take));
+            outcome = await inTurn(() => handleReportBatch(batchDeps, { ...whole, records: whole.records.slice(0, take) }, decoded.slice(0, take)));
           } catch (err) {
             // Another owner has claimed these producers: the partition is no longer ours. Nothing is
             // committed; the rebalance hands the batch to the new owner.

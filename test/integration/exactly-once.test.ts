@@ -82,20 +82,20 @@ function start(prefix: string): DetectorProcess {
   return d;
 }
 
-/** Whether the group has committed anything on the report topics yet: the detector is mid-stream. */
-async function someReportsCommitted(prefix: string): Promise<boolean> {
+/** How many report records the group has committed past, over every report topic-partition. */
+async function committedCount(prefix: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    for (const topic of REPORT_TOPIC_KINDS.map((k) => topicNames(prefix)[k])) {
-      const [committed] = await admin.fetchOffsets({ groupId: `${prefix}-g`, topics: [topic] });
-      if ((committed?.partitions ?? []).some((p) => Number(p.offset) > 0)) return true;
-    }
-    return false;
+    const offsets = await admin.fetchOffsets({ groupId: `${prefix}-g`, topics: REPORT_TOPIC_KINDS.map((k) => topicNames(prefix)[k]) });
+    return offsets.flatMap((t) => t.partitions).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
   } finally {
     await admin.disconnect();
   }
 }
+
+/** Whether the group has committed anything on the report topics yet: the detector is mid-stream. */
+const someReportsCommitted = async (prefix: string) => (await committedCount(prefix)) > 0;
 
 async function reportsCommitted(prefix: string): Promise<boolean> {
   const admin = kafka.admin();
@@ -218,6 +218,24 @@ describe('exactly-once output to read_committed subscribers', () => {
       // Stopping lets the timer passes the last batches asked for finish.
       await detector.stop();
     }
+    await expectExactlyOnce(prefix);
+  }, 300_000);
+
+  it('a detector paused (SIGSTOP) past its session while another takes over, then resumed: its late commits are fenced and each alert goes out exactly once', async () => {
+    const prefix = await backlog('ree-eos-zombie', 31);
+    const zombie = start(prefix);
+    await waitUntil(() => someReportsCommitted(prefix), { timeoutMs: 60_000, intervalMs: 25, what: 'a first batch committed' });
+    // Mid-stream, most likely mid-batch: its state save or its transaction is left half done.
+    zombie.child.kill('SIGSTOP');
+    const pausedAt = await committedCount(prefix);
+    const successor = start(prefix);
+    // The successor owns every partition once the paused member's session has run out, renews the
+    // ownership epoch and opens the transactional ids the zombie's producers use (bumping their
+    // epoch), and moves the group's offsets on.
+    await waitUntil(async () => (await committedCount(prefix)) > pausedAt, { timeoutMs: 90_000, intervalMs: 250, what: 'the successor committing past the zombie' });
+    zombie.child.kill('SIGCONT');
+    await waitUntil(() => reportsCommitted(prefix), { timeoutMs: 120_000, intervalMs: 500, what: 'reports committed after the zombie woke' });
+    await Promise.all([stopGently(successor), stopGently(zombie)]);
     await expectExactlyOnce(prefix);
   }, 300_000);
 
