@@ -216,6 +216,8 @@ async function openDetector(
   const licenceConsumer = createLicenceConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.licences`, topic: topics.licences, store });
   const quotaConsumer = createQuotaConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.quotas`, topic: topics.quotas, quotas });
   const watchlistConsumer = createWatchlistConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.watchlist`, topic: topics.watchlist, pipeline, alerts });
+  /** The watermark at the last look for idle partitions' due timers. */
+  let idleCheckedAt: number | undefined;
   const reportConsumer = createReportConsumer({
     ...consumerBase,
     groupId: settings.groupId,
@@ -230,9 +232,14 @@ async function openDetector(
       await store.durability.renewEpoch();
       store.engine.dropAll();
       await watermark.load();
+      idleCheckedAt = undefined;
     },
-    idleTimersDue: async (partitions) => {
+    // Owned partitions with something due, looked up only when the watermark has moved since the
+    // last look (or after an assignment, which may bring an index with unsent outbox entries).
+    idleTimersDue: async (partitions, again) => {
       const at = await watermark.load();
+      if (at === idleCheckedAt && !again) return [];
+      idleCheckedAt = at;
       const due = await Promise.all(partitions.map(async (p) => ((await timerIndex.due(p, at)).length > 0 ? [p] : [])));
       return due.flat();
     },

@@ -25,8 +25,12 @@ export interface IdleTimerOptions {
   owned: () => readonly number[];
   /** Awaited before each round: the assignment's fencing and committed-offset read. */
   ready: () => Promise<void>;
-  /** Which of these partitions have a timer or an unsent outbox due at the (refreshed) watermark. */
-  due: (partitions: readonly number[]) => Promise<number[]>;
+  /**
+   * Which of these partitions have a timer or an unsent outbox due at the (refreshed) watermark;
+   * it may answer none when the watermark has not moved since it last looked, unless `again` (the
+   * last round left a pass failed).
+   */
+  due: (partitions: readonly number[], again: boolean) => Promise<number[]>;
   /** One partition's pass in a transaction of its own. */
   fire: (partition: number) => Promise<unknown>;
   logger?: Logger | undefined;
@@ -38,25 +42,36 @@ export function createIdleTimerPasses(options: IdleTimerOptions): IdleTimerPasse
   let stopped = false;
   let again = false;
   let round: Promise<void> | undefined;
+  /** A pass failed: the next round looks again even if nothing has moved. */
+  let failed = false;
 
   const once = async () => {
     await options.ready();
     const owned = options.owned();
     if (owned.length === 0) return;
-    for (const partition of await options.due(owned)) {
+    const retrying = failed;
+    failed = false;
+    for (const partition of await options.due(owned, retrying)) {
       try {
         await options.fire(partition);
       } catch (err) {
         // Not ours any more: its new owner fires it. Anything else: the next round tries again.
-        if (err instanceof ReeError && err.code === 'REE_ERR_FENCED') options.logger?.debug({ partition, err: err.message }, 'idle timer pass fenced off');
-        else options.logger?.warn({ err, partition }, 'idle partition timer pass failed; the next round retries it');
+        if (err instanceof ReeError && err.code === 'REE_ERR_FENCED') {
+          options.logger?.debug({ partition, err: err.message }, 'idle timer pass fenced off');
+        } else {
+          failed = true;
+          options.logger?.warn({ err, partition }, 'idle partition timer pass failed; the next round retries it');
+        }
       }
     }
   };
   const run = async () => {
     do {
       again = false;
-      await once().catch((err: unknown) => options.logger?.warn({ err }, 'idle timer round failed; the next round retries it'));
+      await once().catch((err: unknown) => {
+        failed = true;
+        options.logger?.warn({ err }, 'idle timer round failed; the next round retries it');
+      });
     } while (again);
     round = undefined;
   };

@@ -16,7 +16,7 @@ import { ReeError } from '../errors.ts';
 import { retry } from '../ops/retry.ts';
 import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
 import { decodeReportBatch, eventTimesOf, fireIdlePartition, handleReportBatch, type BatchDeps, type ReportBatch } from './handle-batch.ts';
-import { createIdleTimerPasses, type IdleTimerPasses } from './idle-timers.ts';
+import { createIdleTimerPasses, type IdleTimerOptions, type IdleTimerPasses } from './idle-timers.ts';
 
 export interface ReportConsumerDeps extends BatchDeps {
   kafka: Kafka;
@@ -36,11 +36,11 @@ export interface ReportConsumerDeps extends BatchDeps {
    */
   onAssigned?: (() => Promise<void>) | undefined;
   /**
-   * With transactional output and concurrency > 1: which of these owned partitions have a timer
-   * or an unsent outbox due (refreshing the shared watermark first). Their timers then fire in
-   * passes of their own (idle-timers.ts); without it an idle partition waits for its next batch.
+   * With transactional output: which of these owned partitions have a timer or an unsent outbox
+   * due (refreshing the shared watermark first). Their timers then fire in passes of their own
+   * (idle-timers.ts); without it a partition that gets no batch waits for its next one.
    */
-  idleTimersDue?: ((partitions: readonly number[]) => Promise<number[]>) | undefined;
+  idleTimersDue?: IdleTimerOptions['due'] | undefined;
 }
 
 /** The broker's longest wait on a fetch with nothing new: how soon a held partition can go again. */
