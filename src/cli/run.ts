@@ -171,13 +171,16 @@ async function openDetector(
   // Report batches' output goes out in Kafka transactions that also commit their offsets; what the
   // group has committed tells the outboxes what has gone out (src/producers/output-transactions.ts).
   const committed = new CommittedOffsets();
+  // Kept here as well: loaded on assignment, and refreshed before idle partitions' timer passes.
+  const watermark = createRedisWatermark({ redis, prefix: settings.statePrefix, allowedLatenessMs: settings.allowedLatenessMs });
+  const timerIndex = createRedisTimerIndex({ redis, prefix: settings.statePrefix });
   const pipeline = createPipeline({
     committed,
     store,
     rules: initialRules,
     catalogue,
-    watermark: createRedisWatermark({ redis, prefix: settings.statePrefix, allowedLatenessMs: settings.allowedLatenessMs }),
-    timerIndex: createRedisTimerIndex({ redis, prefix: settings.statePrefix }),
+    watermark,
+    timerIndex,
     // Shared by every instance: a transfer's two sides, and the quotas the quota consumer loads.
     custody: createRedisCustodyLedger({ redis, prefix: settings.statePrefix }),
     quotas,
@@ -212,6 +215,8 @@ async function openDetector(
   const licenceConsumer = createLicenceConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.licences`, topic: topics.licences, store });
   const quotaConsumer = createQuotaConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.quotas`, topic: topics.quotas, quotas });
   const watchlistConsumer = createWatchlistConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.watchlist`, topic: topics.watchlist, pipeline, alerts });
+  /** The watermark at the last look for idle partitions' due timers. */
+  let idleCheckedAt: number | undefined;
   const reportConsumer = createReportConsumer({
     ...consumerBase,
     groupId: settings.groupId,
@@ -221,9 +226,21 @@ async function openDetector(
     alerts,
     transactional,
     // Fencing on assignment: a new epoch, and nothing kept from before (the interim owner may have written since).
+    // The shared watermark too, so the first batch's rules see the group's, not -Infinity.
     onAssigned: async () => {
       await store.durability.renewEpoch();
       store.engine.dropAll();
+      await watermark.load();
+      idleCheckedAt = undefined;
+    },
+    // Owned partitions with something due, looked up only when the watermark has moved since the
+    // last look (or after an assignment, which may bring an index with unsent outbox entries).
+    idleTimersDue: async (partitions, again) => {
+      const at = await watermark.load();
+      if (at === idleCheckedAt && !again) return [];
+      idleCheckedAt = at;
+      const due = await Promise.all(partitions.map(async (p) => ((await timerIndex.due(p, at)).length > 0 ? [p] : [])));
+      return due.flat();
     },
   });
   reportConsumerRunning = reportConsumer.running;

@@ -173,3 +173,32 @@ async function inTransaction(
     return sent;
   });
 }
+
+/**
+ * A timer pass of a partition index that gets no batch (idle-timers.ts), in a transaction of that
+ * index's producer of its own: it commits the index's committed offset again with the next seq
+ * (committed-offsets.ts), and the outbox entries it sends are tagged with that (offset, seq), so
+ * they count as published exactly when it has committed. Every transaction of an index, batch or
+ * timer pass, takes the index's lock and hands out every entry the index's producers still hold,
+ * as a batch's does. At concurrency 1 the caller runs it between batches (a batch's transaction
+ * sends other partitions' timer findings). Returns the alerts sent; nothing while the index has
+ * nothing committed yet (its first batch fires its timers).
+ */
+export async function fireIdlePartition(deps: Pick<BatchDeps, 'pipeline' | 'logger' | 'transactional'>, partition: number): Promise<Alert[]> {
+  const { pipeline, transactional } = deps;
+  if (!transactional) throw new Error('fireIdlePartition: only with transactional output');
+  const onRetry = (err: unknown, attempt: number) => deps.logger?.warn({ err, attempt, partition }, 'retrying an idle partition timer pass');
+  return pipeline.gate.shared(async () => {
+    const sent = await retry(
+      async () =>
+        (await transactional.transactions.withinTimers(partition, async (sender, position) => {
+          const fired = await pipeline.fireTimers([partition], { ...position, txn: randomUUID() });
+          await transactional.sinks(sender).alerts.publish(fired);
+          return fired;
+        })) ?? [],
+      { onRetry },
+    );
+    await retry(() => pipeline.markPublished(sent), { onRetry });
+    return sent;
+  });
+}

@@ -4,6 +4,7 @@
  * dead letters are durable, so a crash means redelivery (harmless: everything is idempotent),
  * never loss.
  */
+import { Mutex } from 'async-mutex';
 import { PartitionAssigners, type Admin, type Consumer, type Kafka } from 'kafkajs';
 import { REPORT_TOPIC_KINDS, type ReportTopicKind, type TopicNames } from '../config/topics.ts';
 import { CoPartitionAssigner } from '../kafka/co-partition-assigner.ts';
@@ -14,7 +15,8 @@ import type { Report } from '../domain/events.ts';
 import { ReeError } from '../errors.ts';
 import { retry } from '../ops/retry.ts';
 import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
-import { decodeReportBatch, eventTimesOf, handleReportBatch, type BatchDeps, type ReportBatch } from './handle-batch.ts';
+import { decodeReportBatch, eventTimesOf, fireIdlePartition, handleReportBatch, type BatchDeps, type ReportBatch } from './handle-batch.ts';
+import { createIdleTimerPasses, type IdleTimerOptions, type IdleTimerPasses } from './idle-timers.ts';
 
 export interface ReportConsumerDeps extends BatchDeps {
   kafka: Kafka;
@@ -33,6 +35,12 @@ export interface ReportConsumerDeps extends BatchDeps {
    * what its interim owner wrote (src/state/engine/README.md, "Fencing").
    */
   onAssigned?: (() => Promise<void>) | undefined;
+  /**
+   * With transactional output: which of these owned partitions have a timer or an unsent outbox
+   * due (refreshing the shared watermark first). Their timers then fire in passes of their own
+   * (idle-timers.ts); without it a partition that gets no batch waits for its next one.
+   */
+  idleTimersDue?: IdleTimerOptions['due'] | undefined;
 }
 
 /** The broker's longest wait on a fetch with nothing new: how soon a held partition can go again. */
@@ -66,6 +74,19 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
   const batchDeps = { ...deps, ownedPartitions: () => owned, sequential: deps.concurrency === 1 };
   /** The assignment's epoch renewal; every batch waits for it. */
   let assigned: Promise<void> = Promise.resolve();
+  /**
+   * Timer passes of owned partitions that get no batch: at concurrency 1 a batch fires every owned
+   * partition's timers, but a partition index whose reports have all been read (the end of a feed,
+   * or an index this member got in a rebalance after its reports) gets no batch to do it.
+   */
+  let idle: IdleTimerPasses | undefined;
+  /**
+   * At concurrency 1 a batch's transaction sends what any owned partition's timers find, which is
+   * exact only while no other transaction of this instance is open (handle-batch.ts inTransaction):
+   * a timer pass then takes its turn between batches.
+   */
+  const turns = new Mutex();
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> => (batchDeps.sequential ? turns.runExclusive(work) : work());
 
   return {
     async start() {
@@ -175,6 +196,16 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       consumer.on(consumer.events.REBALANCING, () => heldDecoded.clear());
       consumer.on(consumer.events.GROUP_JOIN, () => heldDecoded.clear());
       const c = consumer;
+      const { idleTimersDue } = deps;
+      if (deps.transactional && idleTimersDue) {
+        idle = createIdleTimerPasses({
+          owned: () => owned,
+          ready: () => assigned,
+          due: idleTimersDue,
+          fire: (partition) => inTurn(() => fireIdlePartition(batchDeps, partition)),
+          logger: deps.logger,
+        });
+      }
       const resumeReleasable = (topic: string, partition: number) => {
         const waiting = new Set(c.paused().flatMap((tp) => (tp.partitions ?? []).map((p) => `${tp.topic}/${p}`)));
         const siblings = aligner.releasable(topic, partition, Date.now()).filter((tp) => waiting.has(`${tp.topic}/${partition}`));
@@ -237,7 +268,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           joinedAt = undefined;
           let outcome: Awaited<ReturnType<typeof handleReportBatch>>;
           try {
-            outcome = await handleReportBatch(batchDeps, { ...whole, records: whole.records.slice(0, take) }, decoded.slice(0, take));
+            outcome = await inTurn(() => handleReportBatch(batchDeps, { ...whole, records: whole.records.slice(0, take) }, decoded.slice(0, take)));
           } catch (err) {
             // Another owner has claimed these producers: the partition is no longer ours. Nothing is
             // committed; the rebalance hands the batch to the new owner.
@@ -260,6 +291,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
             pause();
           }
           resumeReleasable(batch.topic, batch.partition);
+          // The batch may have moved the watermark past timers of partitions that get no batch.
+          idle?.kick();
           const done = process.hrtime.bigint();
           const seconds = Number(done - started) / 1e9;
           if (sinceJoinMs !== undefined) deps.logger.info({ ms: sinceJoinMs, records: messages.length, seconds, topic: batch.topic, partition: batch.partition }, JOIN_TO_FIRST_BATCH);
@@ -276,6 +309,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       clearInterval(retryHeld);
       // disconnect lets the batch in flight finish and commits what it resolved.
       await consumer?.disconnect();
+      // Then the timer passes the last batches asked for: done before the producers close.
+      await idle?.stop();
       await admin?.disconnect();
       joined = false;
     },

@@ -29,9 +29,11 @@ export interface SentIn {
   partition: number;
   /** The next offset to read, as the group commits it (decimal string, as kafkajs has offsets). */
   offset: string;
+  /** A timer-only transaction's seq at that offset (committed-offsets.ts); absent for a report batch's: 0. */
+  seq?: number;
 }
 
-/** Whether the transaction that committed `sentIn.offset` on its topic-partition has committed. */
+/** Whether the transaction that committed `sentIn.offset` (and seq) on its topic-partition has committed. */
 export type CommittedCheck = (sentIn: SentIn) => boolean;
 
 interface Entry {

@@ -25,6 +25,12 @@ export interface WatermarkTracker {
   current(): number;
   /** Records the latest occurredAt read on each source (after the batch is durable); returns the watermark after it. */
   advance(latest: ReadonlyMap<string, number>): Promise<number>;
+  /**
+   * Reads the shared watermark back (as other instances have moved it) without recording anything;
+   * returns it. A new instance calls it on assignment, so its first batch's RuleInput.watermark is
+   * the group's, not -Infinity.
+   */
+  load(): Promise<number>;
 }
 
 export function createMemoryWatermark(allowedLatenessMs = DEFAULT_ALLOWED_LATENESS_MS): WatermarkTracker {
@@ -35,6 +41,8 @@ export function createMemoryWatermark(allowedLatenessMs = DEFAULT_ALLOWED_LATENE
       for (const [source, time] of latest) watermark.observe(source, time);
       return watermark.current();
     },
+    // Nothing is shared in memory: what this tracker knows is all there is.
+    load: async () => watermark.current(),
   };
 }
 

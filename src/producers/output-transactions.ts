@@ -15,14 +15,15 @@ import { ReeError } from '../errors.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
 import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
-import type { CommittedOffsets } from '../pipeline/committed-offsets.ts';
+import { seqMetadata, seqOf, type CommittedOffsets } from '../pipeline/committed-offsets.ts';
 import { createKeyedLock } from '../pipeline/keyed-lock.ts';
 
-/** The input position one transaction commits: the next offset of one topic-partition. */
+/** The input position one transaction commits: the next offset of one topic-partition (and a timer-only transaction's seq at it). */
 export interface CommitPosition {
   topic: string;
   partition: number;
   offset: string;
+  seq?: number;
 }
 
 export interface OutputTransactions {
@@ -39,6 +40,15 @@ export interface OutputTransactions {
    * Rejects with REE_ERR_FENCED when a newer owner has taken the index.
    */
   within<T>(position: CommitPosition, work: (sender: MessageSender) => Promise<T>): Promise<T>;
+  /**
+   * The same for a timer pass of partition index `partition` with no report batch: the transaction
+   * commits the offset the group already has on one of the index's topic-partitions, with the next
+   * seq (committed-offsets.ts), taken while no other transaction of the index is open. `work` gets
+   * that position. Resolves to undefined, running nothing, while the index has nothing committed.
+   * When `work` sent nothing (an empty result) nothing is committed either: no outbox entry went
+   * out tagged with the transaction, and the broker is spared a round trip.
+   */
+  withinTimers<T extends readonly unknown[]>(partition: number, work: (sender: MessageSender, position: CommitPosition) => Promise<T>): Promise<T | undefined>;
   close(): Promise<void>;
 }
 
@@ -99,6 +109,95 @@ export function createOutputTransactions(options: {
     await Promise.all([...which.values()].map((p) => p.then((producer) => producer.disconnect()).catch(() => undefined)));
   };
 
+  /** The group's committed positions of `topics`' partitions, with each one's seq (committed-offsets.ts). */
+  const fetchCommitted = async (topics: readonly string[]) => {
+    const offsets = await (await offsetsReader(topics)).fetchOffsets({ groupId, topics: [...topics] });
+    return offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset, metadata: p.metadata })));
+  };
+
+  /**
+   * Replaces the index's producer with a new one of the same transactional id. Initialising it
+   * makes the broker finish whatever the old one left: a transaction whose commit was received is
+   * completed, any other is aborted. kafkajs leaves a producer whose commit or abort failed in
+   * COMMITTING or ABORTING, refusing every later transaction, so this is also how it works again.
+   */
+  const reopen = async (partition: number, stale: Promise<Producer>): Promise<void> => {
+    if (producers.get(partition) !== stale) return;
+    const fresh = open(partition);
+    producers.set(partition, fresh);
+    void stale.then((p) => p.disconnect()).catch(() => undefined);
+    await fresh;
+  };
+
+  /**
+   * After a commit that failed with its outcome unknown (a timeout, a lost connection): settles
+   * it (reopen), then reads what the group has committed. Covered: the transaction committed, and
+   * the caller goes on as after a commit. Otherwise it aborted, and the caller redoes the batch,
+   * whose new transaction sends the outbox again.
+   */
+  const settleUncertainCommit = async (position: CommitPosition, stale: Promise<Producer>, err: unknown): Promise<boolean> => {
+    logger?.warn({ err, topic: position.topic, partition: position.partition, offset: position.offset }, 'transaction commit failed with its outcome unknown; settling it');
+    await reopen(position.partition, stale);
+    for (const c of await fetchCommitted([position.topic])) if (c.partition === position.partition) committed.note(c.topic, c.partition, c.offset, seqOf(c.metadata));
+    return committed.covers({ ...position, txn: '' });
+  };
+
+  /** One transaction of `position.partition`'s producer; the caller holds the index's lock. */
+  const transact = async <T>(position: CommitPosition, work: (sender: MessageSender) => Promise<T>, commitsIf: (result: T) => boolean = () => true): Promise<T> => {
+    const producer = producers.get(position.partition);
+    if (!producer) throw new ReeError('REE_ERR_FENCED', `partition ${position.partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false });
+    let txn: Transaction | undefined;
+    let result: T | undefined;
+    /** Set once the commit is sent: from then on a failure may hide a commit that went through. */
+    let committing = false;
+    try {
+      // A producer whose reopening failed is reopened again, and this attempt fails (the caller retries).
+      const ready = await producer.catch(async (openErr: unknown) => {
+        await reopen(position.partition, producer);
+        throw openErr;
+      });
+      txn = await ready.transaction();
+      result = await work(txn);
+      if (!commitsIf(result)) {
+        // Nothing produced and no offsets added: kafkajs ends it without asking the broker.
+        await txn.abort();
+        return result;
+      }
+      const metadata = seqMetadata(position.seq ?? 0);
+      const offsets = {
+        consumerGroupId: groupId,
+        topics: [{ topic: position.topic, partitions: [{ partition: position.partition, offset: position.offset, ...(metadata ? { metadata } : {}) }] }],
+      };
+      const current = txn;
+      // Right after the previous commit the coordinator may still be writing its markers and
+      // answers CONCURRENT_TRANSACTIONS; kafkajs does not retry that here, and redoing the whole
+      // batch for it would cost far more than a short wait.
+      await retry(() => current.sendOffsets(offsets), { retries: 8, minDelayMs: 20, maxDelayMs: 500, isRetriable: isConcurrentTransactions });
+      committing = true;
+      await txn.commit();
+      committed.note(position.topic, position.partition, position.offset, position.seq);
+      return result;
+    } catch (err) {
+      if (isFencedError(err)) {
+        // Another instance owns the index now: nothing more goes out from here until the next assignment.
+        producers.delete(position.partition);
+        void producer.then((p) => p.disconnect()).catch(() => undefined);
+        throw new ReeError('REE_ERR_FENCED', `the transactional producer of partition ${position.partition} was fenced by a newer owner`, { cause: err, retriable: false });
+      }
+      if (committing) {
+        if (await settleUncertainCommit(position, producer, err)) return result as T;
+        throw new ReeError('REE_ERR_KAFKA', `the transaction committing ${position.topic}/${position.partition} at ${position.offset} did not commit`, { cause: err, retriable: true });
+      }
+      if (txn?.isActive()) {
+        await txn.abort().catch(async (abortErr: unknown) => {
+          logger?.warn({ err: abortErr }, 'could not abort a transaction; reopening the producer aborts it');
+          await reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
+        });
+      }
+      throw err;
+    }
+  };
+
   return {
     committed,
     async assign(partitions, topics) {
@@ -115,36 +214,16 @@ export function createOutputTransactions(options: {
       reader?.catch(() => undefined);
       await Promise.all(opened.values());
       if (!reader) return;
-      const offsets = await (await reader).fetchOffsets({ groupId, topics: [...topics] });
-      committed.reset(offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset }))));
+      await reader;
+      committed.reset(await fetchCommitted(topics));
     },
     within(position, work) {
-      return lock.with([position.partition], async () => {
-        const producer = producers.get(position.partition);
-        if (!producer) throw new ReeError('REE_ERR_FENCED', `partition ${position.partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false });
-        let txn: Transaction | undefined;
-        try {
-          txn = await (await producer).transaction();
-          const result = await work(txn);
-          const offsets = { consumerGroupId: groupId, topics: [{ topic: position.topic, partitions: [{ partition: position.partition, offset: position.offset }] }] };
-          const current = txn;
-          // Right after the previous commit the coordinator may still be writing its markers and
-          // answers CONCURRENT_TRANSACTIONS; kafkajs does not retry that here, and redoing the whole
-          // batch for it would cost far more than a short wait.
-          await retry(() => current.sendOffsets(offsets), { retries: 8, minDelayMs: 20, maxDelayMs: 500, isRetriable: isConcurrentTransactions });
-          await txn.commit();
-          committed.note(position.topic, position.partition, position.offset);
-          return result;
-        } catch (err) {
-          if (txn?.isActive()) await txn.abort().catch((abortErr: unknown) => logger?.warn({ err: abortErr }, 'could not abort a transaction; the broker aborts it at its timeout'));
-          if (isFencedError(err)) {
-            // Another instance owns the index now: nothing more goes out from here until the next assignment.
-            producers.delete(position.partition);
-            void producer.then((p) => p.disconnect()).catch(() => undefined);
-            throw new ReeError('REE_ERR_FENCED', `the transactional producer of partition ${position.partition} was fenced by a newer owner`, { cause: err, retriable: false });
-          }
-          throw err;
-        }
+      return lock.with([position.partition], () => transact(position, (sender) => work(sender)));
+    },
+    withinTimers(partition, work) {
+      return lock.with([partition], async () => {
+        const position = committed.timerPosition(partition);
+        return position && transact(position, (sender) => work(sender, position), (sent) => sent.length > 0);
       });
     },
     async close() {

@@ -24,12 +24,15 @@ export function createRedisWatermark(options: RedisWatermarkOptions): WatermarkT
   }
   const scripts = new StateScripts(options.redis, createKeyBuilder(options.prefix), { seenTtlSeconds: SEEN_TTL_SECONDS });
   let value = -Infinity;
+  const advance = async (latest: ReadonlyMap<string, number>, what: string) => {
+    const [reply] = await sendCommands(options.redis, what, [scripts.advanceWatermark(options.allowedLatenessMs, latest)]);
+    value = Math.max(value, scripts.decodeAdvanceWatermark(reply));
+    return value;
+  };
   return {
     current: () => value,
-    async advance(latest) {
-      const [reply] = await sendCommands(options.redis, 'advance the watermark', [scripts.advanceWatermark(options.allowedLatenessMs, latest)]);
-      value = Math.max(value, scripts.decodeAdvanceWatermark(reply));
-      return value;
-    },
+    advance: (latest) => advance(latest, 'advance the watermark'),
+    // The script with no sources records nothing and answers the watermark over what every instance has recorded.
+    load: () => advance(new Map(), 'load the watermark'),
   };
 }

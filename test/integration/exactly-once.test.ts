@@ -8,22 +8,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Partitioners } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { recordTopics } from '../../src/cli/record.ts';
+import { startDetector } from '../../src/cli/run.ts';
+import { loadSettings } from '../../src/config/settings.ts';
 import { loadRulesFile } from '../../src/config/rules-file.ts';
 import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../../src/config/topics.ts';
 import { loadCatalogue } from '../../src/domain/catalogue.ts';
 import type { Alert } from '../../src/domain/events.ts';
 import { ensureTopics } from '../../src/kafka/admin.ts';
 import { revisionOf } from '../../src/pipeline/outbox.ts';
-import { readRecording } from '../../src/pipeline/recording.ts';
+import { readRecording, topicKindOf } from '../../src/pipeline/recording.ts';
+import { createLogger } from '../../src/ops/logger.ts';
 import { replayLines } from '../../src/pipeline/replay.ts';
 import { writeLinesToKafka } from '../../src/producers/recording-writer.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import { caughtUp } from '../helpers/consumed.ts';
 import { killHard, startDetectorProcess, stopGently, type DetectorProcess } from '../helpers/detector-process.ts';
-import { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, brokerList, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
+import { KAFKA_BROKERS, REDIS_URL, SCHEMA_REGISTRY_URL, brokerList, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
 
 const PARTITIONS = 3;
 /** Short, so a killed member's partitions move on within seconds. */
@@ -43,19 +47,33 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+type SimLine = ReturnType<typeof simulate>['records'][number];
+
 /** Fresh topics holding the whole simulated backlog (reference data and reports) before any detector starts. */
-async function backlog(name: string, seed: number): Promise<string> {
+async function backlog(name: string, seed: number, lines?: readonly SimLine[]): Promise<string> {
   const prefix = uniqueName(name);
   prefixes.push(prefix);
-  const sim = simulate({ seed, producers: 16, days: 30, anomalyRate: 0.08 });
   const admin = kafka.admin();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await Promise.all([admin.connect(), producer.connect()]);
+  await admin.connect();
   await ensureTopics(admin, topicSpecs(prefix, { partitions: PARTITIONS }));
-  await writeLinesToKafka(sim.records, { producer, topics: topicNames(prefix), format: 'json' });
-  await Promise.all([admin.disconnect(), producer.disconnect()]);
+  await admin.disconnect();
+  await write(prefix, lines ?? simulate({ seed, producers: 16, days: 30, anomalyRate: 0.08 }).records);
   return prefix;
 }
+
+async function write(prefix: string, lines: readonly SimLine[]): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  await writeLinesToKafka(lines, { producer, topics: topicNames(prefix), format: 'json' });
+  await producer.disconnect();
+}
+
+/** The partition a record keyed `key` lands on (kafkajs's default partitioner, as writeLinesToKafka's producer). */
+const partitionOfKey = (() => {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from({ length: PARTITIONS }, (_, p) => ({ partitionId: p, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  return (key: string) => partitioner({ topic: 'any', partitionMetadata, message: { key, value: null } });
+})();
 
 function start(prefix: string): DetectorProcess {
   const d = startDetectorProcess(prefix, { sessionTimeoutMs: SESSION_TIMEOUT_MS, partitions: PARTITIONS });
@@ -64,20 +82,20 @@ function start(prefix: string): DetectorProcess {
   return d;
 }
 
-/** Whether the group has committed anything on the report topics yet: the detector is mid-stream. */
-async function someReportsCommitted(prefix: string): Promise<boolean> {
+/** How many report records the group has committed past, over every report topic-partition. */
+async function committedCount(prefix: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    for (const topic of REPORT_TOPIC_KINDS.map((k) => topicNames(prefix)[k])) {
-      const [committed] = await admin.fetchOffsets({ groupId: `${prefix}-g`, topics: [topic] });
-      if ((committed?.partitions ?? []).some((p) => Number(p.offset) > 0)) return true;
-    }
-    return false;
+    const offsets = await admin.fetchOffsets({ groupId: `${prefix}-g`, topics: REPORT_TOPIC_KINDS.map((k) => topicNames(prefix)[k]) });
+    return offsets.flatMap((t) => t.partitions).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
   } finally {
     await admin.disconnect();
   }
 }
+
+/** Whether the group has committed anything on the report topics yet: the detector is mid-stream. */
+const someReportsCommitted = async (prefix: string) => (await committedCount(prefix)) > 0;
 
 async function reportsCommitted(prefix: string): Promise<boolean> {
   const admin = kafka.admin();
@@ -169,6 +187,57 @@ describe('exactly-once output to read_committed subscribers', () => {
     await stopGently(last);
     await expectExactlyOnce(prefix);
   }, 240_000);
+
+  it('at REE_CONCURRENCY 3, a partition that gets no more reports fires the timers the other partitions\' last reports pass, each alert exactly once', async () => {
+    // Every report up to ten days before the end is loaded first; then partition 0's last ten
+    // days; then the other partitions' last ten days. Only these last loads move the watermark past
+    // partition 0's timers of those days (here a volume-spike and a split-shipments finding, whose
+    // exports are judged once settled), and partition 0 gets no batch to fire them in. The last
+    // days go one day at a time, as they would come live: ten days at once let a partition's
+    // topics run days apart once they had been caught up, which is the aligner's matter, not this.
+    const sim = simulate({ seed: 44, producers: 12, days: 24, anomalyRate: 0.1 });
+    const reportTime = (l: SimLine) => ((REPORT_TOPIC_KINDS as readonly string[]).includes(topicKindOf(l.topic) ?? '') ? (l.value as { occurredAt: number }).occurredAt : -Infinity);
+    const DAY = 86_400_000;
+    const cut = Math.max(...sim.records.map(reportTime)) - 10 * DAY;
+    const onIdle = (l: SimLine) => partitionOfKey(l.key!) === 0;
+    const day = (d: number, idle: boolean) => (l: SimLine) => reportTime(l) > cut + d * DAY && reportTime(l) <= cut + (d + 1) * DAY && onIdle(l) === idle;
+    const loads = [true, false].flatMap((idle) => Array.from({ length: 10 }, (_, d) => day(d, idle)));
+    const prefix = await backlog('ree-eos-idle', 44, sim.records.filter((l) => reportTime(l) <= cut));
+    const settings = loadSettings(
+      { KAFKA_BROKERS, REDIS_URL, REE_CONCURRENCY: '3' },
+      { prefix, group: `${prefix}-g`, 'state-prefix': prefix, 'http-port': '0', registry: 'none', 'alert-format': 'json', partitions: String(PARTITIONS), 'log-level': 'error' },
+    );
+    const detector = await startDetector(settings, createLogger('error'));
+    try {
+      for (const load of loads) {
+        await waitUntil(() => reportsCommitted(prefix), { timeoutMs: 120_000, intervalMs: 500, what: 'the previous load committed' });
+        await write(prefix, sim.records.filter(load));
+      }
+      await waitUntil(() => reportsCommitted(prefix), { timeoutMs: 120_000, intervalMs: 500, what: 'the last load committed' });
+    } finally {
+      // Stopping lets the timer passes the last batches asked for finish.
+      await detector.stop();
+    }
+    await expectExactlyOnce(prefix);
+  }, 300_000);
+
+  it('a detector paused (SIGSTOP) past its session while another takes over, then resumed: its late commits are fenced and each alert goes out exactly once', async () => {
+    const prefix = await backlog('ree-eos-zombie', 31);
+    const zombie = start(prefix);
+    await waitUntil(() => someReportsCommitted(prefix), { timeoutMs: 60_000, intervalMs: 25, what: 'a first batch committed' });
+    // Mid-stream, most likely mid-batch: its state save or its transaction is left half done.
+    zombie.child.kill('SIGSTOP');
+    const pausedAt = await committedCount(prefix);
+    const successor = start(prefix);
+    // The successor owns every partition once the paused member's session has run out, renews the
+    // ownership epoch and opens the transactional ids the zombie's producers use (bumping their
+    // epoch), and moves the group's offsets on.
+    await waitUntil(async () => (await committedCount(prefix)) > pausedAt, { timeoutMs: 90_000, intervalMs: 250, what: 'the successor committing past the zombie' });
+    zombie.child.kill('SIGCONT');
+    await waitUntil(() => reportsCommitted(prefix), { timeoutMs: 120_000, intervalMs: 500, what: 'reports committed after the zombie woke' });
+    await Promise.all([stopGently(successor), stopGently(zombie)]);
+    await expectExactlyOnce(prefix);
+  }, 300_000);
 
   it('two instances in one group, one killed mid-stream: the other takes its partitions over and each alert goes out exactly once', async () => {
     const prefix = await backlog('ree-eos-rebalance', 37);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/domain/events.ts';
-import { CommittedOffsets } from '../../src/pipeline/committed-offsets.ts';
+import { CommittedOffsets, seqMetadata } from '../../src/pipeline/committed-offsets.ts';
 import { Outbox, type SentIn } from '../../src/pipeline/outbox.ts';
 import { alert } from '../helpers/alerts.ts';
 
@@ -76,5 +76,30 @@ describe('outbox entries handed to transactions', () => {
     const legacy = new Outbox();
     legacy.restorePart('', JSON.stringify([a('A1')]));
     expect(legacy.handOut(txn('t1', '10')).map((x) => x.alertId)).toEqual(['A1']);
+  });
+
+  it('counts an idle partition\'s timer-only transaction, at an unchanged offset, by its seq', () => {
+    const committed = new CommittedOffsets();
+    committed.reset([
+      { topic: 'r.shipments.v1', partition: 0, offset: '10', metadata: seqMetadata(2) ?? null },
+      { topic: 'r.receipts.v1', partition: 0, offset: '-1' },
+    ]);
+    // The next timer pass commits shipments/0 at 10 again, with seq 3.
+    const position = committed.timerPosition(0)!;
+    expect(position).toEqual({ topic: 'r.shipments.v1', partition: 0, offset: '10', seq: 3 });
+    const outbox = new Outbox();
+    outbox.add(a('A1'));
+    outbox.handOut({ ...position, txn: 't1' });
+    // Not committed yet (or aborted: a crash), although the offset is already there.
+    outbox.removeCommitted(committed.covers);
+    expect(outbox.size).toBe(1);
+    committed.note(position.topic, 0, position.offset, position.seq);
+    outbox.removeCommitted(committed.covers);
+    expect(outbox.size).toBe(0);
+    // A later batch moves the offset on; its position (seq 0) is past any seq at the old offset.
+    committed.note('r.shipments.v1', 0, '12');
+    expect(committed.covers({ txn: 't0', topic: 'r.shipments.v1', partition: 0, offset: '10', seq: 9 })).toBe(true);
+    // Nothing committed on an index: no timer-only transaction there.
+    expect(committed.timerPosition(1)).toBeUndefined();
   });
 });

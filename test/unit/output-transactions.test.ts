@@ -1,0 +1,128 @@
+/**
+ * An uncertain transaction commit (output-transactions.ts): the commit request fails (a timeout)
+ * with its outcome unknown, and kafkajs leaves the producer refusing every later transaction. The
+ * index's producer is reopened under the same transactional id (which makes the broker finish or
+ * abort what was left), then the group's committed offsets say which it was. The broker side here
+ * is a small model of the coordinator: a commit that reached it is completed when the transactional
+ * id is initialised again.
+ */
+import type { Kafka } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { CommittedOffsets, seqOf } from '../../src/pipeline/committed-offsets.ts';
+import { createOutputTransactions } from '../../src/producers/output-transactions.ts';
+import { ReeError } from '../../src/errors.ts';
+
+interface Broker {
+  /** Committed group offsets, `topic/partition` → offset and metadata. */
+  offsets: Map<string, { offset: string; metadata: string | null }>;
+  /** Messages of committed transactions. */
+  log: string[];
+  /** How the next commit request fails: it reached the coordinator (which completes it later), or it did not. */
+  nextCommit?: 'lost-after' | 'lost-before';
+  initialised: number;
+}
+
+function fakeKafka(broker: Broker): Kafka {
+  /** A commit the coordinator received but did not answer: completed when the id is initialised again. */
+  let pending: (() => void) | undefined;
+  const producer = () => {
+    let stuck = false;
+    return {
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      transaction: async () => {
+        if (stuck) throw new Error('Transaction state exception: Invalid state transition COMMITTING -> TRANSACTING');
+        if (pending) pending();
+        pending = undefined;
+        broker.initialised += 1;
+        let active = true;
+        const sent: string[] = [];
+        let offsets: { topic: string; partition: number; offset: string; metadata?: string }[] = [];
+        const apply = () => {
+          broker.log.push(...sent);
+          for (const o of offsets) broker.offsets.set(`${o.topic}/${o.partition}`, { offset: o.offset, metadata: o.metadata ?? null });
+        };
+        return {
+          send: async (r: { messages: { value: string }[] }) => void sent.push(...r.messages.map((m) => m.value)),
+          sendOffsets: async (o: { topics: { topic: string; partitions: { partition: number; offset: string; metadata?: string }[] }[] }) => {
+            offsets = o.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, ...p })));
+          },
+          commit: async () => {
+            active = false;
+            const how = broker.nextCommit;
+            broker.nextCommit = undefined;
+            if (how) {
+              stuck = true;
+              if (how === 'lost-after') pending = apply;
+              throw Object.assign(new Error('Request EndTxn timed out'), { type: 'REQUEST_TIMED_OUT', retriable: true });
+            }
+            apply();
+          },
+          abort: async () => void (active = false),
+          isActive: () => active,
+        };
+      },
+    };
+  };
+  const admin = () => ({
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+    fetchOffsets: async ({ topics }: { topics: string[] }) =>
+      topics.map((topic) => ({
+        topic,
+        partitions: [0, 1].map((partition) => ({ partition, offset: broker.offsets.get(`${topic}/${partition}`)?.offset ?? '-1', metadata: broker.offsets.get(`${topic}/${partition}`)?.metadata ?? null })),
+      })),
+  });
+  return { producer, admin } as unknown as Kafka;
+}
+
+async function setUp() {
+  const broker: Broker = { offsets: new Map(), log: [], initialised: 0 };
+  const committed = new CommittedOffsets();
+  const transactions = createOutputTransactions({ kafka: fakeKafka(broker), groupId: 'g', committed });
+  await transactions.assign([0], ['shipments']);
+  const sendBatch = (offset: string, value: string) =>
+    transactions.within({ topic: 'shipments', partition: 0, offset }, async (sender) => {
+      await sender.send({ topic: 'alerts', messages: [{ value }] });
+      return value;
+    });
+  return { broker, committed, transactions, sendBatch };
+}
+
+describe('a transaction whose commit fails with its outcome unknown', () => {
+  it('that had committed: goes on as committed, and the next transaction works', async () => {
+    const { broker, committed, sendBatch } = await setUp();
+    broker.nextCommit = 'lost-after';
+    expect(await sendBatch('10', 'a1')).toBe('a1');
+    expect(broker.log).toEqual(['a1']);
+    expect(committed.covers({ txn: 'x', topic: 'shipments', partition: 0, offset: '10' })).toBe(true);
+    expect(await sendBatch('12', 'a2')).toBe('a2');
+    expect(broker.log).toEqual(['a1', 'a2']);
+  });
+
+  it('that had not committed: fails (retriable) so the batch is redone, and the redo commits', async () => {
+    const { broker, committed, sendBatch } = await setUp();
+    broker.nextCommit = 'lost-before';
+    const failed = await sendBatch('10', 'a1').catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(ReeError);
+    expect((failed as ReeError).retriable).toBe(true);
+    expect(broker.log).toEqual([]);
+    expect(committed.covers({ txn: 'x', topic: 'shipments', partition: 0, offset: '10' })).toBe(false);
+    expect(await sendBatch('10', 'a1')).toBe('a1');
+    expect(broker.log).toEqual(['a1']);
+  });
+
+  it('of an idle partition\'s timer pass: the seq it committed is read back', async () => {
+    const { broker, committed, transactions, sendBatch } = await setUp();
+    await sendBatch('10', 'a1');
+    broker.nextCommit = 'lost-after';
+    const sent = await transactions.withinTimers(0, async (sender, position) => {
+      await sender.send({ topic: 'alerts', messages: [{ value: `t@${position.offset}#${position.seq}` }] });
+      return [position];
+    });
+    expect(broker.log).toEqual(['a1', 't@10#1']);
+    expect(seqOf(broker.offsets.get('shipments/0')?.metadata)).toBe(1);
+    expect(committed.covers({ txn: 'x', ...sent![0]! })).toBe(true);
+    expect(committed.timerPosition(0)).toMatchObject({ offset: '10', seq: 2 });
+  });
+});
