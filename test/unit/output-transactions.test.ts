@@ -67,6 +67,7 @@ function fakeKafka(broker: Broker): Kafka {
   const admin = () => ({
     connect: async () => undefined,
     disconnect: async () => undefined,
+    fetchTopicMetadata: async () => ({ topics: [] }),
     fetchOffsets: async ({ topics }: { topics: string[] }) =>
       topics.map((topic) => ({
         topic,
