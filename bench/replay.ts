@@ -9,12 +9,19 @@
  *
  * Redis: REDIS_URL, default redis://127.0.0.1:6379. The replay gets a key namespace of its own,
  * deleted afterwards; the recording goes to a temp directory, removed afterwards.
+ *
+ * The baseline and each replay run in a child process of their own (this script with --child), so
+ * a replay's peak RSS is its own: in one process the simulation's million records, once dropped,
+ * still held the heap V8 had grown for them, and every later phase was charged with it. A child's
+ * peak RSS is the kernel's high-water mark for it (getrusage maxrss): module loading included,
+ * nothing of another phase.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -39,6 +46,8 @@ const { values } = parseArgs({
     'skip-redis': { type: 'boolean', default: false },
     engines: { type: 'string', default: 'v1,v2' },
     help: { type: 'boolean', short: 'h' },
+    // Internal: run one measured step (JSON ChildTask) in this process and send its figures back.
+    child: { type: 'string' },
   },
 });
 if (values.help) {
@@ -85,9 +94,8 @@ function sampleRss(): number {
 /**
  * Starts a phase: returns a function that ends it with the phase's peak RSS in MB. Collects the
  * garbage first and gives the freed pages a moment to leave the RSS (V8 releases them off-thread),
- * so a phase is charged less with the memory the one before it left behind. Not fully: after the
- * in-memory replay the RSS is still ~460 MB when the Redis replay starts, and ~290 MB a few
- * seconds in.
+ * so a phase is charged less with the memory the one before it left behind (within one process
+ * only partly: hence a child process per replay).
  */
 async function phase(): Promise<() => number> {
   gc();
@@ -288,6 +296,95 @@ async function parseBaseline(path: string, total: number): Promise<ReplayRun> {
   return { summary, wallSeconds, cpuSeconds: cpuSecondsSince(cpu), alertIds: new Set(), duplicateAlertIds: 0, peakRssMb: end() };
 }
 
+/** Figures of a replay on Redis, taken before its namespace is deleted. */
+interface RedisRunFigures {
+  keys: number;
+  redisUsedMb: number;
+  producers: number;
+  bytesPerProducer: number;
+  description: string;
+  server: RedisServerStats;
+}
+
+/** One measured step, run in a child process of its own (see the top of the file). */
+type ChildTask = { kind: 'parse'; path: string; total: number } | { kind: 'replay'; path: string; total: number; store: 'memory' | 'redis'; engine: StateEngineVersion };
+
+/** A step's figures as the child sends them back (a Set does not cross the IPC channel). */
+type ChildRun = Omit<ReplayRun, 'alertIds'> & { alertIds: string[]; redis?: RedisRunFigures };
+
+/** The kernel's high-water mark of this process's RSS, in MB: every allocation counts, even between samples. */
+const maxRssMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
+
+async function runTask(task: ChildTask): Promise<ChildRun> {
+  if (task.kind === 'parse') {
+    const run = await parseBaseline(task.path, task.total);
+    return { ...run, alertIds: [], peakRssMb: maxRssMb() };
+  }
+  const { store, engine, path, total } = task;
+  if (store === 'memory') {
+    const opened = await openStore(undefined, { engine });
+    const run = await replayOnce(`replay (memory, ${engine})`, path, opened.store, total);
+    await opened.dispose();
+    console.error(`  memory ${engine}: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts, peak RSS ${maxRssMb()} MB`);
+    return { ...run, alertIds: [...run.alertIds], peakRssMb: maxRssMb() };
+  }
+  const prefix = `ree-bench-replay-${randomUUID().slice(0, 8)}`;
+  const opened = await openStore(REDIS_URL, { prefix, engine });
+  let disposed = false;
+  const dispose = async () => {
+    if (disposed) return;
+    disposed = true;
+    await opened.dispose();
+  };
+  cleanups.push(dispose);
+  const before = await redisServerStats(REDIS_URL);
+  const run = await replayOnce(`replay (redis, ${engine})`, path, opened.store, total);
+  const peakRssMb = maxRssMb();
+  const after = await redisServerStats(REDIS_URL);
+  const server: RedisServerStats = {
+    cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+    evalshaCalls: after.evalshaCalls - before.evalshaCalls,
+    evalshaSeconds: after.evalshaSeconds - before.evalshaSeconds,
+  };
+  const info = await redisInfo(REDIS_URL, prefix);
+  const t = performance.now();
+  await dispose();
+  const left = await redisInfo(REDIS_URL, prefix);
+  const bytesPerProducer = info.producers > 0 ? Math.round(info.producerBytes / info.producers) : 0;
+  console.error(`  redis ${engine}: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts; ${info.keys.toLocaleString('en-US')} keys, ${Math.round(bytesPerProducer / 1024)} KB per producer, deleted in ${((performance.now() - t) / 1000).toFixed(1)} s, ${left.keys} left`);
+  return {
+    ...run,
+    alertIds: [...run.alertIds],
+    peakRssMb,
+    redis: { keys: info.keys, redisUsedMb: info.usedMemoryMb, producers: info.producers, bytesPerProducer, description: opened.description, server },
+  };
+}
+
+/** Runs a step in a child process (this script with --child) and resolves with its figures. */
+function inChild(task: ChildTask): Promise<ChildRun> {
+  return new Promise((resolve, reject) => {
+    // fork keeps this process's execArgv, so the child loads TypeScript the same way (tsx).
+    const child = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(task)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const stop = () => new Promise<void>((done) => (child.exitCode !== null || child.signalCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM'))));
+    cleanups.push(stop);
+    let result: ChildRun | undefined;
+    child.on('message', (message) => {
+      result = message as ChildRun;
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      cleanups.splice(cleanups.indexOf(stop), 1);
+      if (result) resolve(result);
+      else reject(new Error(`${task.kind} step ended without figures (exit ${code ?? signal})`));
+    });
+  });
+}
+
+async function childMain(taskText: string): Promise<void> {
+  const run = await runTask(JSON.parse(taskText) as ChildTask);
+  await new Promise<void>((resolve, reject) => process.send!(run, (err: Error | null) => (err ? reject(err) : resolve())));
+}
+
 async function main(): Promise<void> {
   // Read at the start: others commit to this tree while a 4-minute run goes on.
   const commit = gitCommit();
@@ -323,61 +420,22 @@ async function main(): Promise<void> {
   sim.records.length = 0;
 
   // 3. The baseline: read and parse only.
-  const baseline = await parseBaseline(path, written);
+  const baseline = await inChild({ kind: 'parse', path, total: written });
   console.error(`  readline + JSON.parse: ${baseline.summary.lines.toLocaleString('en-US')} lines in ${baseline.wallSeconds.toFixed(1)} s`);
 
-  // 4. Replay with in-memory state, on each engine.
-  type Run = ReplayRun & { store: 'memory' | 'redis'; engine: StateEngineVersion; redis?: RedisRunFigures };
+  // 4. Replay with in-memory state, on each engine; 5. with Redis state in a fresh namespace.
+  type Run = ChildRun & { store: 'memory' | 'redis'; engine: StateEngineVersion };
   const runs: Run[] = [];
-  for (const engine of ENGINES) {
-    const opened = await openStore(undefined, { engine });
-    const run = await replayOnce(`replay (memory, ${engine})`, path, opened.store, written);
-    await opened.dispose();
-    console.error(`  memory ${engine}: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts`);
-    runs.push({ ...run, store: 'memory', engine });
-  }
-
-  // 5. Replay with Redis state in a fresh namespace, on each engine.
-  interface RedisRunFigures {
-    keys: number;
-    redisUsedMb: number;
-    producers: number;
-    bytesPerProducer: number;
-    description: string;
-    server: RedisServerStats;
-  }
-  if (!SKIP_REDIS) {
+  for (const store of SKIP_REDIS ? (['memory'] as const) : (['memory', 'redis'] as const)) {
     for (const engine of ENGINES) {
-      const prefix = `ree-bench-replay-${randomUUID().slice(0, 8)}`;
-      const opened = await openStore(REDIS_URL, { prefix, engine });
-      let disposed = false;
-      const dispose = async () => {
-        if (disposed) return;
-        disposed = true;
-        await opened.dispose();
-      };
-      cleanups.push(dispose);
-      const before = await redisServerStats(REDIS_URL);
-      const run = await replayOnce(`replay (redis, ${engine})`, path, opened.store, written);
-      const after = await redisServerStats(REDIS_URL);
-      const server: RedisServerStats = {
-        cpuSeconds: after.cpuSeconds - before.cpuSeconds,
-        evalshaCalls: after.evalshaCalls - before.evalshaCalls,
-        evalshaSeconds: after.evalshaSeconds - before.evalshaSeconds,
-      };
-      const info = await redisInfo(REDIS_URL, prefix);
-      t = performance.now();
-      await dispose();
-      const left = await redisInfo(REDIS_URL, prefix);
-      const bytesPerProducer = info.producers > 0 ? Math.round(info.producerBytes / info.producers) : 0;
-      console.error(`  redis ${engine}: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts; ${info.keys.toLocaleString('en-US')} keys, ${Math.round(bytesPerProducer / 1024)} KB per producer, deleted in ${((performance.now() - t) / 1000).toFixed(1)} s, ${left.keys} left`);
-      runs.push({ ...run, store: 'redis', engine, redis: { keys: info.keys, redisUsedMb: info.usedMemoryMb, producers: info.producers, bytesPerProducer, description: opened.description, server } });
+      const run = await inChild({ kind: 'replay', path, total: written, store, engine });
+      runs.push({ ...run, store, engine });
     }
   }
 
   // 6. Report.
   const label = (r: Run) => `replay, ${r.store === 'memory' ? 'in-memory' : 'Redis'} state, engine ${r.engine}`;
-  const row = (step: string, r: ReplayRun): BenchRow => ({
+  const row = (step: string, r: ChildRun): BenchRow => ({
     step,
     records: r.summary.lines,
     seconds: Math.round(r.wallSeconds * 100) / 100,
@@ -397,7 +455,7 @@ async function main(): Promise<void> {
   // Every run against the first: a disagreement is a bug.
   const reference = runs[0]!;
   const agreements = runs.slice(1).map((r) => {
-    const diff = sameSet(reference.alertIds, r.alertIds);
+    const diff = sameSet(new Set(reference.alertIds), new Set(r.alertIds));
     return { run: label(r), against: label(reference), sameCount: reference.summary.alerts === r.summary.alerts, sameIds: diff.onlyA.length === 0 && diff.onlyB.length === 0, onlyReference: diff.onlyA.slice(0, 20), onlyThis: diff.onlyB.slice(0, 20) };
   });
 
@@ -424,7 +482,7 @@ async function main(): Promise<void> {
 
   // The ratios the state engine is judged by, all from this one run (same machine, same load).
   const find = (store: Run['store'], engine: StateEngineVersion) => runs.find((r) => r.store === store && r.engine === engine);
-  const rate = (r: ReplayRun) => r.summary.lines / r.wallSeconds;
+  const rate = (r: ChildRun) => r.summary.lines / r.wallSeconds;
   const ratios: Record<string, number> = {};
   for (const engine of ENGINES) {
     const m = find('memory', engine);
@@ -439,10 +497,11 @@ async function main(): Promise<void> {
   const [rv1, rv2] = [find('redis', 'v1'), find('redis', 'v2')];
   if (rv1?.redis && rv2?.redis && rv1.redis.bytesPerProducer > 0) ratios['Redis bytes per producer v2 / v1'] = rv2.redis.bytesPerProducer / rv1.redis.bytesPerProducer;
   console.log(`ratios (events/s): ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}`).join('; ')}`);
-  console.log(`peak RSS over the run: ${Math.round(peakRss / MB)} MB`);
+  console.log(`peak RSS over the run: ${Math.round(peakRss / MB)} MB in this process; ${runs.map((r) => `${r.store} ${r.engine} ${r.peakRssMb} MB`).join(', ')} (each replay in a child process of its own)`);
 
   const figures = (r: Run) => ({
     ...r.summary,
+    alertIds: undefined,
     store: r.store,
     engine: r.engine,
     wallSeconds: r.wallSeconds,
@@ -470,7 +529,7 @@ async function main(): Promise<void> {
   if (agreements.some((a) => !(a.sameCount && a.sameIds))) process.exitCode = 2;
 }
 
-main()
+(values.child === undefined ? main() : childMain(values.child))
   .catch((err: unknown) => {
     // Interrupted: the store was closed under the replay, which fails; the signal handler exits.
     if (!interrupted) console.error(err);
