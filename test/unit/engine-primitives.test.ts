@@ -201,6 +201,37 @@ describe('Counters, LastSeen, OpenItems, RecentEvents', () => {
     expect(r.list('k').map((e) => e.id)).toEqual(['e4', 'e5']);
     expect(r.list('k', 100).map((e) => e.id)).toEqual(['e5']);
   });
+
+  it('RecentEvents is saved compactly and reads back the same, and still reads the first stored form', () => {
+    const restored = <T>(text: string) => {
+      const r = new RecentEvents<T>({ maxPerKey: 10, maxAgeMs: 1000 });
+      r.restorePart('', text);
+      return r;
+    };
+    const exports = new RecentEvents<{ kg: number; clientId: string; licenceId: string | null }>({ maxPerKey: 10, maxAgeMs: 1000 });
+    exports.add('M', { id: 'S1', at: 10, value: { kg: 590, clientId: 'C-1', licenceId: null } });
+    exports.add('M', { id: 'S2', at: 20, value: { kg: -0, clientId: 'C-2', licenceId: 'L-1' } });
+    exports.add('N', { id: 'S3', at: 15, value: { kg: 1.5, clientId: 'C-1', licenceId: null } });
+    const text = exports.drainChanges().get('')!;
+    // The field names once, not once per event.
+    expect(text.match(/clientId/g)).toHaveLength(1);
+    const back = restored<{ kg: number; clientId: string; licenceId: string | null }>(text);
+    expect([...back.keys()]).toEqual(['M', 'N']);
+    expect(back.list('M')).toEqual(exports.list('M'));
+    expect(Object.is(back.list('M')[1]!.value.kg, -0)).toBe(true);
+    expect(back.list('N')).toEqual(exports.list('N'));
+
+    // Values that are not flat objects of the same fields are written as they are.
+    const mixed = new RecentEvents<unknown>({ maxPerKey: 10, maxAgeMs: 1000 });
+    mixed.add('k', { id: 'a', at: 1, value: { x: 1 } });
+    mixed.add('k', { id: 'b', at: 2, value: { y: [1, 2] } });
+    mixed.add('k', { id: 'c', at: 3, value: 7 });
+    expect(restored<unknown>(mixed.drainChanges().get('')!).list('k')).toEqual(mixed.list('k'));
+
+    // As the first version wrote it: [key, {id, at, value}[]][].
+    const v1 = restored<{ kg: number }>(JSON.stringify([['M', [{ id: 'S1', at: 10, value: { kg: 5 } }]]]));
+    expect(v1.list('M')).toEqual([{ id: 'S1', at: 10, value: { kg: 5 } }]);
+  });
 });
 
 describe('ProducerState', () => {
