@@ -134,9 +134,7 @@ export function applyToBook(state: ProducerState, u: StateUpdate): ApplyResult {
   const dueAt = dayEnd(day) + u.graceMs;
   for (const flow of u.flows) {
     const book = bookOf(cells, flow.material);
-    book.flows.update(day, emptyTotals, (totals) => {
-      totals[flow.kind] = roundKg(totals[flow.kind] + flow.kg);
-    });
+    book.flows.add(day, flow.kind, flow.kg);
     if (OUTFLOWS.has(flow.kind)) {
       book.outflows.update(day, () => [], (ids) => {
         if (ids.length < MAX_SUBJECT_IDS && !ids.includes(u.reportId)) ids.push(u.reportId);

@@ -5,9 +5,10 @@
  * many, and a batch rewrites only the chunk it touched.
  */
 import { FLOW_KINDS, type FlowTotals } from '../store.ts';
-import type { MaterialBook } from '../balance.ts';
+import type { BookReader } from '../balance.ts';
 import { decodeState, type StateCell, type ValueCodec } from './cell.ts';
 import { DaySeries } from './day-series.ts';
+import { FlowSeries } from './flow-series.ts';
 
 export interface Declaration {
   kg: number;
@@ -27,18 +28,18 @@ const declarationCodec: ValueCodec<Declaration, [number, string]> = {
 type StoredChunk = [flows: [number, unknown][], stock: [number, unknown][], outflows: [number, unknown][]];
 
 export class MaterialBookCell implements StateCell {
-  readonly flows = new DaySeries<FlowTotals>(totalsCodec);
+  readonly flows = new FlowSeries(totalsCodec);
   readonly stock = new DaySeries<Declaration>(declarationCodec);
   readonly outflows = new DaySeries<string[]>();
 
   /** The series seen as balance.ts's MaterialBook, for its day-ordered arithmetic (read only). */
-  view(): MaterialBook {
+  view(): BookReader {
     return {
-      days: this.flows.values,
+      days: this.flows,
       flowDays: this.flows.days,
-      declarations: this.stock.values,
+      declarations: this.stock,
       declarationDays: this.stock.days,
-      outflowIds: this.outflows.values,
+      outflowIds: this.outflows,
     };
   }
 
