@@ -13,7 +13,7 @@
  * The arithmetic is balance.ts's, shared with the in-memory store, so both give the same numbers.
  */
 import { dayEnd, dayOf } from '../../domain/time.ts';
-import { emptyTotals, fireChecks, roundKg } from '../balance.ts';
+import { fireChecks } from '../balance.ts';
 import { assertKeyPart } from '../keys.ts';
 import { SEEN_WINDOW_MS, compareCheckTies, type PendingCheck } from '../memory-store.ts';
 import { FLOW_KINDS, MAX_SUBJECT_IDS, OUTFLOW_KINDS, RETENTION_DAYS, type ApplyResult, type FiredCheck, type FlowTotals, type StateUpdate } from '../store.ts';
