@@ -4,6 +4,7 @@ import { APPLIED_SPAN_DAYS, AppliedReports } from '../../src/state/engine/applie
 import { decodeState, encodeState, type StateCell } from '../../src/state/engine/cell.ts';
 import { Counters } from '../../src/state/engine/counters.ts';
 import { CHUNK_DAYS, DaySeries } from '../../src/state/engine/day-series.ts';
+import { MaterialBookCell } from '../../src/state/engine/material-book.ts';
 import { LastSeen } from '../../src/state/engine/last-seen.ts';
 import { OpenItems } from '../../src/state/engine/open-items.ts';
 import { ProducerState } from '../../src/state/engine/producer-state.ts';
@@ -246,5 +247,32 @@ describe('ProducerState', () => {
     const back = new ProducerState('P1', new Map([...fields].map(([f, t]) => [f, t!])));
     expect(back.cell('licence-use', () => new Counters()).get('L1')).toBe(5);
     expect(back.cell('flows:M', () => new DaySeries<number>()).get(CHUNK_DAYS + 1)).toBe(1);
+  });
+});
+
+describe('MaterialBookCell', () => {
+  it('saves a day without its trailing zero totals and reads back the same, and reads all five totals as first written', () => {
+    const book = new MaterialBookCell();
+    book.flows.add(5, 'produced', 356.1);
+    book.flows.add(6, 'shipped', 10);
+    book.flows.add(6, 'exported', -0.0001); // rounds to -0 kg
+    book.stock.set(6, { kg: 12, reportId: 'INV-1' });
+    book.outflows.set(6, ['SHP-1']);
+    const parts = book.drainChanges();
+    const text = parts.get('0')!;
+    expect(text).toContain('[5,[356.1]]');
+    const back = new MaterialBookCell();
+    back.restorePart('0', text);
+    expect(back.flows.get(5)).toEqual({ produced: 356.1, received: 0, consumed: 0, shipped: 0, exported: 0 });
+    expect(Object.is(book.flows.get(6)!.exported, -0)).toBe(true);
+    expect(Object.is(back.flows.get(6)!.exported, -0)).toBe(true);
+    expect(back.flows.get(6)).toEqual(book.flows.get(6));
+    expect(back.stock.get(6)).toEqual({ kg: 12, reportId: 'INV-1' });
+    expect(back.outflows.get(6)).toEqual(['SHP-1']);
+
+    const first = new MaterialBookCell();
+    first.restorePart('0', JSON.stringify([[[5, [356.1, 0, 0, 0, 0]]], [], []]));
+    expect(first.flows.get(5)).toEqual({ produced: 356.1, received: 0, consumed: 0, shipped: 0, exported: 0 });
+    expect(first.flows.days).toEqual([5]);
   });
 });

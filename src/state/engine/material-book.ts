@@ -16,9 +16,17 @@ export interface Declaration {
 }
 
 // Compact forms: a day's totals as five numbers in FLOW_KINDS order, a declaration as a pair.
+// Trailing zero totals are left out ([356.1] for a day that only produced): most days have one or
+// two kinds of flow. A stored list of all five (as first written) reads the same. Negative zero is
+// a value, not an absent total, so it is kept.
+const isPlainZero = (n: number): boolean => n === 0 && !Object.is(n, -0);
 const totalsCodec: ValueCodec<FlowTotals, number[]> = {
-  encode: (t) => FLOW_KINDS.map((kind) => t[kind]),
-  decode: (stored) => Object.fromEntries(FLOW_KINDS.map((kind, i) => [kind, stored[i]!])) as FlowTotals,
+  encode: (t) => {
+    const stored = FLOW_KINDS.map((kind) => t[kind]);
+    while (stored.length > 1 && isPlainZero(stored[stored.length - 1]!)) stored.pop();
+    return stored;
+  },
+  decode: (stored) => Object.fromEntries(FLOW_KINDS.map((kind, i) => [kind, stored[i] ?? 0])) as FlowTotals,
 };
 const declarationCodec: ValueCodec<Declaration, [number, string]> = {
   encode: (d) => [d.kg, d.reportId],
