@@ -114,6 +114,26 @@ describe('DaySeries', () => {
     expect(back.lastDayAtOrBefore(C)).toBeUndefined();
   });
 
+  it('writes a day as its place in its chunk, and still reads chunks written with whole day numbers', () => {
+    const C = CHUNK_DAYS;
+    const s = new DaySeries<number>();
+    const day = 635 * C + 3;
+    s.set(day, 7);
+    const text = s.drainChanges().get('635')!;
+    expect(text).toBe('[[3,7]]');
+    const back = new DaySeries<number>();
+    back.restorePart('635', text);
+    expect(back.days).toEqual([day]);
+    const first = new DaySeries<number>();
+    first.restorePart('635', JSON.stringify([[day, 7]]));
+    expect(first.days).toEqual([day]);
+    expect(first.get(day)).toBe(7);
+    // Chunk -1 (days before 1970): places 0..31, whole numbers -32..-1.
+    const early = new DaySeries<number>();
+    early.restorePart('-1', JSON.stringify([[-5, 1], [30, 2]]));
+    expect(early.days).toEqual([-5, -2]);
+  });
+
   it('writes a chunk as the same text as encoding it whole, after updates in place, -0, deletes and a reload', () => {
     const C = CHUNK_DAYS;
     const s = new DaySeries<{ kg: number; ids: string[] }>();

@@ -14,6 +14,15 @@ export const CHUNK_DAYS = 32;
 
 export const chunkOf = (day: number): number => Math.floor(day / CHUNK_DAYS);
 
+/**
+ * A day is written as its place in its chunk (0 to CHUNK_DAYS - 1; the chunk is the part's name)
+ * instead of its number since 1970: two characters instead of five, on every entry. Chunks were
+ * first written with whole day numbers, which still read: a whole day number is never within
+ * 0..CHUNK_DAYS - 1 except in chunk 0, where both are the same, or negative in chunk -1.
+ */
+const dayInChunk = (day: number): number => day - chunkOf(day) * CHUNK_DAYS;
+const dayFromStored = (chunk: number, stored: number): number => (stored >= 0 && stored < CHUNK_DAYS ? chunk * CHUNK_DAYS + stored : stored);
+
 export class DaySeries<V> implements StateCell {
   /** The days that have a value, ascending. */
   readonly days: number[] = [];
@@ -126,12 +135,12 @@ export class DaySeries<V> implements StateCell {
     return chunks;
   }
 
-  /** A chunk's days with their values as written (through the codec). */
+  /** A chunk's days (as places in the chunk) with their values as written (through the codec). */
   chunkEntries(chunk: number): [number, unknown][] {
     const from = firstAtOrAfter(this.days, chunk * CHUNK_DAYS);
     const to = firstAtOrAfter(this.days, (chunk + 1) * CHUNK_DAYS);
     const out: [number, unknown][] = [];
-    for (let i = from; i < to; i += 1) out.push([this.days[i]!, this.codec ? this.codec.encode(this.valueAt(i)) : this.valueAt(i)]);
+    for (let i = from; i < to; i += 1) out.push([dayInChunk(this.days[i]!), this.codec ? this.codec.encode(this.valueAt(i)) : this.valueAt(i)]);
     return out;
   }
 
@@ -149,7 +158,7 @@ export class DaySeries<V> implements StateCell {
       let text = this.written.get(day);
       if (text === undefined) {
         const value = this.valueAt(i);
-        text = encodeState([day, this.codec ? this.codec.encode(value) : value]);
+        text = encodeState([dayInChunk(day), this.codec ? this.codec.encode(value) : value]);
         this.written.set(day, text);
       }
       parts.push(text);
@@ -157,9 +166,10 @@ export class DaySeries<V> implements StateCell {
     return `[${parts.join(',')}]`;
   }
 
-  /** Puts back entries as chunkEntries wrote them. */
-  restoreEntries(entries: readonly [number, unknown][]): void {
-    for (const [day, stored] of entries) {
+  /** Puts back a chunk's entries as chunkEntries wrote them (or with whole day numbers, as first written). */
+  restoreEntries(chunk: number, entries: readonly [number, unknown][]): void {
+    for (const [storedDay, stored] of entries) {
+      const day = dayFromStored(chunk, storedDay);
       const value = this.codec ? this.codec.decode(stored) : (stored as V);
       const i = this.indexOf(day);
       if (i === -1) this.insert(day, value);
@@ -174,7 +184,7 @@ export class DaySeries<V> implements StateCell {
     return out;
   }
 
-  restorePart(_part: string, text: string): void {
-    this.restoreEntries(decodeState<[number, unknown][]>(text));
+  restorePart(part: string, text: string): void {
+    this.restoreEntries(Number(part), decodeState<[number, unknown][]>(text));
   }
 }

@@ -74,10 +74,11 @@ export class MaterialBookCell implements StateCell {
     return out;
   }
 
-  restorePart(_part: string, text: string): void {
+  restorePart(part: string, text: string): void {
     const [flows, stock, outflows] = decodeState<StoredChunk>(text);
-    this.flows.restoreEntries(flows);
-    this.stock.restoreEntries(stock);
-    this.outflows.restoreEntries(outflows);
+    const chunk = Number(part);
+    this.flows.restoreEntries(chunk, flows);
+    this.stock.restoreEntries(chunk, stock);
+    this.outflows.restoreEntries(chunk, outflows);
   }
 }
