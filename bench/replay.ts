@@ -1,19 +1,27 @@
 /**
  * bench:replay — the embedded replay's throughput on a simulated recording of a million-odd
- * records: the same file replayed with in-memory state and with Redis state, beside a baseline
- * that only reads and parses the file; plus the time to simulate and to write the recording, the peak RSS, Redis memory per
+ * records: the same file replayed with in-memory state and with Redis state (each in a child
+ * process of its own, so its peak RSS is its own), beside a baseline that only reads and parses
+ * the file; plus the time to simulate and to write the recording, the peak RSS, Redis memory per
  * producer, and a check that every run finds the same alerts (same count, same alertIds).
  *
  *   npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--skip-redis]
  *
  * Redis: REDIS_URL, default redis://127.0.0.1:6379. The replay gets a key namespace of its own,
  * deleted afterwards; the recording goes to a temp directory, removed afterwards.
+ *
+ * The baseline and each replay run in a child process of their own (this script with --child), so
+ * a replay's peak RSS is its own: in one process the simulation's million records, once dropped,
+ * still held the heap V8 had grown for them, and every later phase was charged with it. A child's
+ * peak RSS is the kernel's high-water mark for it (getrusage maxrss): module loading included,
+ * nothing of another phase.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -37,6 +45,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '2000' },
     'skip-redis': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
+    // Internal: run one measured step (JSON ChildTask) in this process and send its figures back.
+    child: { type: 'string' },
   },
 });
 if (values.help) {
@@ -44,8 +54,8 @@ if (values.help) {
 
 Simulates about a million records, writes them as a recording, reads it once with readline and
 JSON.parse only (the baseline), and replays it embedded with in-memory state and with Redis state
-(REDIS_URL, default redis://127.0.0.1:6379): events/s, CPU, peak RSS, Redis memory per producer,
-the ratios between them, and whether both runs raise the same alerts. Saved to bench/results/replay.json.`);
+(REDIS_URL, default redis://127.0.0.1:6379), each in a child process of its own: events/s, CPU, peak RSS, Redis memory per producer, the ratios between them, and
+whether every run raises the same alerts. Saved to bench/results/replay.json.`);
   process.exit(0);
 }
 
@@ -81,9 +91,8 @@ function sampleRss(): number {
 /**
  * Starts a phase: returns a function that ends it with the phase's peak RSS in MB. Collects the
  * garbage first and gives the freed pages a moment to leave the RSS (V8 releases them off-thread),
- * so a phase is charged less with the memory the one before it left behind. Not fully: after the
- * in-memory replay the RSS is still ~460 MB when the Redis replay starts, and ~290 MB a few
- * seconds in.
+ * so a phase is charged less with the memory the one before it left behind (within one process
+ * only partly: hence a child process per replay).
  */
 async function phase(): Promise<() => number> {
   gc();
@@ -284,6 +293,95 @@ async function parseBaseline(path: string, total: number): Promise<ReplayRun> {
   return { summary, wallSeconds, cpuSeconds: cpuSecondsSince(cpu), alertIds: new Set(), duplicateAlertIds: 0, peakRssMb: end() };
 }
 
+/** Figures of a replay on Redis, taken before its namespace is deleted. */
+interface RedisRunFigures {
+  keys: number;
+  redisUsedMb: number;
+  producers: number;
+  bytesPerProducer: number;
+  description: string;
+  server: RedisServerStats;
+}
+
+/** One measured step, run in a child process of its own (see the top of the file). */
+type ChildTask = { kind: 'parse'; path: string; total: number } | { kind: 'replay'; path: string; total: number; store: 'memory' | 'redis' };
+
+/** A step's figures as the child sends them back (a Set does not cross the IPC channel). */
+type ChildRun = Omit<ReplayRun, 'alertIds'> & { alertIds: string[]; redis?: RedisRunFigures };
+
+/** The kernel's high-water mark of this process's RSS, in MB: every allocation counts, even between samples. */
+const maxRssMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
+
+async function runTask(task: ChildTask): Promise<ChildRun> {
+  if (task.kind === 'parse') {
+    const run = await parseBaseline(task.path, task.total);
+    return { ...run, alertIds: [], peakRssMb: maxRssMb() };
+  }
+  const { store, path, total } = task;
+  if (store === 'memory') {
+    const opened = await openStore(undefined);
+    const run = await replayOnce('replay (memory)', path, opened.store, total);
+    await opened.dispose();
+    console.error(`  memory: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts, peak RSS ${maxRssMb()} MB`);
+    return { ...run, alertIds: [...run.alertIds], peakRssMb: maxRssMb() };
+  }
+  const prefix = `ree-bench-replay-${randomUUID().slice(0, 8)}`;
+  const opened = await openStore(REDIS_URL, { prefix });
+  let disposed = false;
+  const dispose = async () => {
+    if (disposed) return;
+    disposed = true;
+    await opened.dispose();
+  };
+  cleanups.push(dispose);
+  const before = await redisServerStats(REDIS_URL);
+  const run = await replayOnce('replay (redis)', path, opened.store, total);
+  const peakRssMb = maxRssMb();
+  const after = await redisServerStats(REDIS_URL);
+  const server: RedisServerStats = {
+    cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+    evalshaCalls: after.evalshaCalls - before.evalshaCalls,
+    evalshaSeconds: after.evalshaSeconds - before.evalshaSeconds,
+  };
+  const info = await redisInfo(REDIS_URL, prefix);
+  const t = performance.now();
+  await dispose();
+  const left = await redisInfo(REDIS_URL, prefix);
+  const bytesPerProducer = info.producers > 0 ? Math.round(info.producerBytes / info.producers) : 0;
+  console.error(`  redis: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts; ${info.keys.toLocaleString('en-US')} keys, ${Math.round(bytesPerProducer / 1024)} KB per producer, deleted in ${((performance.now() - t) / 1000).toFixed(1)} s, ${left.keys} left`);
+  return {
+    ...run,
+    alertIds: [...run.alertIds],
+    peakRssMb,
+    redis: { keys: info.keys, redisUsedMb: info.usedMemoryMb, producers: info.producers, bytesPerProducer, description: opened.description, server },
+  };
+}
+
+/** Runs a step in a child process (this script with --child) and resolves with its figures. */
+function inChild(task: ChildTask): Promise<ChildRun> {
+  return new Promise((resolve, reject) => {
+    // fork keeps this process's execArgv, so the child loads TypeScript the same way (tsx).
+    const child = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(task)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const stop = () => new Promise<void>((done) => (child.exitCode !== null || child.signalCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM'))));
+    cleanups.push(stop);
+    let result: ChildRun | undefined;
+    child.on('message', (message) => {
+      result = message as ChildRun;
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      cleanups.splice(cleanups.indexOf(stop), 1);
+      if (result) resolve(result);
+      else reject(new Error(`${task.kind} step ended without figures (exit ${code ?? signal})`));
+    });
+  });
+}
+
+async function childMain(taskText: string): Promise<void> {
+  const run = await runTask(JSON.parse(taskText) as ChildTask);
+  await new Promise<void>((resolve, reject) => process.send!(run, (err: Error | null) => (err ? reject(err) : resolve())));
+}
+
 async function main(): Promise<void> {
   // Read at the start: others commit to this tree while a 4-minute run goes on.
   const commit = gitCommit();
@@ -319,57 +417,20 @@ async function main(): Promise<void> {
   sim.records.length = 0;
 
   // 3. The baseline: read and parse only.
-  const baseline = await parseBaseline(path, written);
+  const baseline = await inChild({ kind: 'parse', path, total: written });
   console.error(`  readline + JSON.parse: ${baseline.summary.lines.toLocaleString('en-US')} lines in ${baseline.wallSeconds.toFixed(1)} s`);
 
-  // 4. Replay with in-memory state.
-  type Run = ReplayRun & { store: 'memory' | 'redis'; redis?: RedisRunFigures };
+  // 4. Replay with in-memory state; 5. with Redis state in a fresh namespace.
+  type Run = ChildRun & { store: 'memory' | 'redis' };
   const runs: Run[] = [];
-  const inMemory = await openStore(undefined);
-  const memoryRun = await replayOnce('replay (memory)', path, inMemory.store, written);
-  await inMemory.dispose();
-  console.error(`  memory: ${memoryRun.summary.reports.toLocaleString('en-US')} reports in ${memoryRun.wallSeconds.toFixed(1)} s, ${memoryRun.summary.alerts} alerts`);
-  runs.push({ ...memoryRun, store: 'memory' });
-
-  // 5. Replay with Redis state in a fresh namespace.
-  interface RedisRunFigures {
-    keys: number;
-    redisUsedMb: number;
-    producers: number;
-    bytesPerProducer: number;
-    description: string;
-    server: RedisServerStats;
-  }
-  if (!SKIP_REDIS) {
-    const prefix = `ree-bench-replay-${randomUUID().slice(0, 8)}`;
-    const opened = await openStore(REDIS_URL, { prefix });
-    let disposed = false;
-    const dispose = async () => {
-      if (disposed) return;
-      disposed = true;
-      await opened.dispose();
-    };
-    cleanups.push(dispose);
-    const before = await redisServerStats(REDIS_URL);
-    const run = await replayOnce('replay (redis)', path, opened.store, written);
-    const after = await redisServerStats(REDIS_URL);
-    const server: RedisServerStats = {
-      cpuSeconds: after.cpuSeconds - before.cpuSeconds,
-      evalshaCalls: after.evalshaCalls - before.evalshaCalls,
-      evalshaSeconds: after.evalshaSeconds - before.evalshaSeconds,
-    };
-    const info = await redisInfo(REDIS_URL, prefix);
-    t = performance.now();
-    await dispose();
-    const left = await redisInfo(REDIS_URL, prefix);
-    const bytesPerProducer = info.producers > 0 ? Math.round(info.producerBytes / info.producers) : 0;
-    console.error(`  redis: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts; ${info.keys.toLocaleString('en-US')} keys, ${Math.round(bytesPerProducer / 1024)} KB per producer, deleted in ${((performance.now() - t) / 1000).toFixed(1)} s, ${left.keys} left`);
-    runs.push({ ...run, store: 'redis', redis: { keys: info.keys, redisUsedMb: info.usedMemoryMb, producers: info.producers, bytesPerProducer, description: opened.description, server } });
+  for (const store of SKIP_REDIS ? (['memory'] as const) : (['memory', 'redis'] as const)) {
+    const run = await inChild({ kind: 'replay', path, total: written, store });
+    runs.push({ ...run, store });
   }
 
   // 6. Report.
   const label = (r: Run) => `replay, ${r.store === 'memory' ? 'in-memory' : 'Redis'} state`;
-  const row = (step: string, r: ReplayRun): BenchRow => ({
+  const row = (step: string, r: ChildRun): BenchRow => ({
     step,
     records: r.summary.lines,
     seconds: Math.round(r.wallSeconds * 100) / 100,
@@ -389,7 +450,7 @@ async function main(): Promise<void> {
   // Every run against the first: a disagreement is a bug.
   const reference = runs[0]!;
   const agreements = runs.slice(1).map((r) => {
-    const diff = sameSet(reference.alertIds, r.alertIds);
+    const diff = sameSet(new Set(reference.alertIds), new Set(r.alertIds));
     return { run: label(r), against: label(reference), sameCount: reference.summary.alerts === r.summary.alerts, sameIds: diff.onlyA.length === 0 && diff.onlyB.length === 0, onlyReference: diff.onlyA.slice(0, 20), onlyThis: diff.onlyB.slice(0, 20) };
   });
 
@@ -415,15 +476,19 @@ async function main(): Promise<void> {
   if (SKIP_REDIS) console.log('redis: skipped (--skip-redis)');
 
   // The ratios the state engine is judged by, all from this one run (same machine, same load).
-  const rate = (r: ReplayRun) => r.summary.lines / r.wallSeconds;
-  const ratios: Record<string, number> = { 'in-memory / parse': rate(memoryRun) / rate(baseline) };
-  const redisRun = runs.find((r) => r.store === 'redis');
-  if (redisRun) ratios['Redis / in-memory'] = rate(redisRun) / rate(memoryRun);
+  const find = (store: Run['store']) => runs.find((r) => r.store === store);
+  const rate = (r: ChildRun) => r.summary.lines / r.wallSeconds;
+  const ratios: Record<string, number> = {};
+  const m = find('memory');
+  const r = find('redis');
+  if (m) ratios['in-memory / parse'] = rate(m) / rate(baseline);
+  if (m && r) ratios['Redis / in-memory'] = rate(r) / rate(m);
   console.log(`ratios (events/s): ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}`).join('; ')}`);
-  console.log(`peak RSS over the run: ${Math.round(peakRss / MB)} MB`);
+  console.log(`peak RSS over the run: ${Math.round(peakRss / MB)} MB in this process; ${runs.map((r) => `${r.store} ${r.peakRssMb} MB`).join(', ')} (each replay in a child process of its own)`);
 
   const figures = (r: Run) => ({
     ...r.summary,
+    alertIds: undefined,
     store: r.store,
     wallSeconds: r.wallSeconds,
     cpuSeconds: r.cpuSeconds,
@@ -450,7 +515,7 @@ async function main(): Promise<void> {
   if (agreements.some((a) => !(a.sameCount && a.sameIds))) process.exitCode = 2;
 }
 
-main()
+(values.child === undefined ? main() : childMain(values.child))
   .catch((err: unknown) => {
     // Interrupted: the store was closed under the replay, which fails; the signal handler exits.
     if (!interrupted) console.error(err);

@@ -21,6 +21,15 @@ export interface MaterialBook {
   declarationDays: number[];
 }
 
+/** What the balance arithmetic reads of a book: lookups by day and the days in order. MaterialBook is one; the engine's packed book another. */
+export interface BookReader {
+  days: { get(day: number): FlowTotals | undefined };
+  declarations: { get(day: number): { kg: number; reportId: string } | undefined; has(day: number): boolean };
+  outflowIds: { get(day: number): readonly string[] | undefined };
+  flowDays: readonly number[];
+  declarationDays: readonly number[];
+}
+
 /** Rounds to grams so float noise never decides a finding, and every run agrees to the digit. */
 export const roundKg = (kg: number): number => Math.round(kg * 1000) / 1000;
 
@@ -47,7 +56,7 @@ export type BookAt = Pick<FiredCheck, 'opening' | 'totals' | 'bookKg'>;
  * Flows are summed in day order with rounding after each addition, so a day's totals come out the
  * same however many days are asked for together.
  */
-export function booksAt(book: MaterialBook, days: readonly number[]): Map<number, BookAt> {
+export function booksAt(book: BookReader, days: readonly number[]): Map<number, BookAt> {
   const wanted = [...new Set(days)].sort((a, b) => a - b);
   const out = new Map<number, BookAt>();
   if (wanted.length === 0) return out;
@@ -83,7 +92,7 @@ export function booksAt(book: MaterialBook, days: readonly number[]): Map<number
  * day. A declaration on the same day reconciles a deficit check: the stock check speaks for that
  * day, so a deficit check of a declared day, or a stock check whose declaration is gone, is dropped.
  */
-export function fireChecks(due: readonly Pick<FiredCheck, 'kind' | 'material' | 'day'>[], bookOf: (material: string) => MaterialBook): FiredCheck[] {
+export function fireChecks(due: readonly Pick<FiredCheck, 'kind' | 'material' | 'day'>[], bookOf: (material: string) => BookReader): FiredCheck[] {
   const firing = due.filter((c) => (c.kind === 'stock') === bookOf(c.material).declarations.has(c.day));
   const daysByMaterial = new Map<string, number[]>();
   for (const c of firing) {

@@ -4,6 +4,7 @@ import { APPLIED_SPAN_DAYS, AppliedReports } from '../../src/state/engine/applie
 import { decodeState, encodeState, type StateCell } from '../../src/state/engine/cell.ts';
 import { Counters } from '../../src/state/engine/counters.ts';
 import { CHUNK_DAYS, DaySeries } from '../../src/state/engine/day-series.ts';
+import { MaterialBookCell } from '../../src/state/engine/material-book.ts';
 import { LastSeen } from '../../src/state/engine/last-seen.ts';
 import { OpenItems } from '../../src/state/engine/open-items.ts';
 import { ProducerState } from '../../src/state/engine/producer-state.ts';
@@ -113,6 +114,26 @@ describe('DaySeries', () => {
     expect(back.lastDayAtOrBefore(C)).toBeUndefined();
   });
 
+  it('writes a day as its place in its chunk, and still reads chunks written with whole day numbers', () => {
+    const C = CHUNK_DAYS;
+    const s = new DaySeries<number>();
+    const day = 635 * C + 3;
+    s.set(day, 7);
+    const text = s.drainChanges().get('635')!;
+    expect(text).toBe('[[3,7]]');
+    const back = new DaySeries<number>();
+    back.restorePart('635', text);
+    expect(back.days).toEqual([day]);
+    const first = new DaySeries<number>();
+    first.restorePart('635', JSON.stringify([[day, 7]]));
+    expect(first.days).toEqual([day]);
+    expect(first.get(day)).toBe(7);
+    // Chunk -1 (days before 1970): places 0..31, whole numbers -32..-1.
+    const early = new DaySeries<number>();
+    early.restorePart('-1', JSON.stringify([[-5, 1], [30, 2]]));
+    expect(early.days).toEqual([-5, -2]);
+  });
+
   it('writes a chunk as the same text as encoding it whole, after updates in place, -0, deletes and a reload', () => {
     const C = CHUNK_DAYS;
     const s = new DaySeries<{ kg: number; ids: string[] }>();
@@ -201,6 +222,37 @@ describe('Counters, LastSeen, OpenItems, RecentEvents', () => {
     expect(r.list('k').map((e) => e.id)).toEqual(['e4', 'e5']);
     expect(r.list('k', 100).map((e) => e.id)).toEqual(['e5']);
   });
+
+  it('RecentEvents is saved compactly and reads back the same, and still reads the first stored form', () => {
+    const restored = <T>(text: string) => {
+      const r = new RecentEvents<T>({ maxPerKey: 10, maxAgeMs: 1000 });
+      r.restorePart('', text);
+      return r;
+    };
+    const exports = new RecentEvents<{ kg: number; clientId: string; licenceId: string | null }>({ maxPerKey: 10, maxAgeMs: 1000 });
+    exports.add('M', { id: 'S1', at: 10, value: { kg: 590, clientId: 'C-1', licenceId: null } });
+    exports.add('M', { id: 'S2', at: 20, value: { kg: -0, clientId: 'C-2', licenceId: 'L-1' } });
+    exports.add('N', { id: 'S3', at: 15, value: { kg: 1.5, clientId: 'C-1', licenceId: null } });
+    const text = exports.drainChanges().get('')!;
+    // The field names once, not once per event.
+    expect(text.match(/clientId/g)).toHaveLength(1);
+    const back = restored<{ kg: number; clientId: string; licenceId: string | null }>(text);
+    expect([...back.keys()]).toEqual(['M', 'N']);
+    expect(back.list('M')).toEqual(exports.list('M'));
+    expect(Object.is(back.list('M')[1]!.value.kg, -0)).toBe(true);
+    expect(back.list('N')).toEqual(exports.list('N'));
+
+    // Values that are not flat objects of the same fields are written as they are.
+    const mixed = new RecentEvents<unknown>({ maxPerKey: 10, maxAgeMs: 1000 });
+    mixed.add('k', { id: 'a', at: 1, value: { x: 1 } });
+    mixed.add('k', { id: 'b', at: 2, value: { y: [1, 2] } });
+    mixed.add('k', { id: 'c', at: 3, value: 7 });
+    expect(restored<unknown>(mixed.drainChanges().get('')!).list('k')).toEqual(mixed.list('k'));
+
+    // As the first version wrote it: [key, {id, at, value}[]][].
+    const v1 = restored<{ kg: number }>(JSON.stringify([['M', [{ id: 'S1', at: 10, value: { kg: 5 } }]]]));
+    expect(v1.list('M')).toEqual([{ id: 'S1', at: 10, value: { kg: 5 } }]);
+  });
 });
 
 describe('ProducerState', () => {
@@ -215,5 +267,32 @@ describe('ProducerState', () => {
     const back = new ProducerState('P1', new Map([...fields].map(([f, t]) => [f, t!])));
     expect(back.cell('licence-use', () => new Counters()).get('L1')).toBe(5);
     expect(back.cell('flows:M', () => new DaySeries<number>()).get(CHUNK_DAYS + 1)).toBe(1);
+  });
+});
+
+describe('MaterialBookCell', () => {
+  it('saves a day without its trailing zero totals and reads back the same, and reads all five totals as first written', () => {
+    const book = new MaterialBookCell();
+    book.flows.add(5, 'produced', 356.1);
+    book.flows.add(6, 'shipped', 10);
+    book.flows.add(6, 'exported', -0.0001); // rounds to -0 kg
+    book.stock.set(6, { kg: 12, reportId: 'INV-1' });
+    book.outflows.set(6, ['SHP-1']);
+    const parts = book.drainChanges();
+    const text = parts.get('0')!;
+    expect(text).toContain('[5,[356.1]]');
+    const back = new MaterialBookCell();
+    back.restorePart('0', text);
+    expect(back.flows.get(5)).toEqual({ produced: 356.1, received: 0, consumed: 0, shipped: 0, exported: 0 });
+    expect(Object.is(book.flows.get(6)!.exported, -0)).toBe(true);
+    expect(Object.is(back.flows.get(6)!.exported, -0)).toBe(true);
+    expect(back.flows.get(6)).toEqual(book.flows.get(6));
+    expect(back.stock.get(6)).toEqual({ kg: 12, reportId: 'INV-1' });
+    expect(back.outflows.get(6)).toEqual(['SHP-1']);
+
+    const first = new MaterialBookCell();
+    first.restorePart('0', JSON.stringify([[[5, [356.1, 0, 0, 0, 0]]], [], []]));
+    expect(first.flows.get(5)).toEqual({ produced: 356.1, received: 0, consumed: 0, shipped: 0, exported: 0 });
+    expect(first.flows.days).toEqual([5]);
   });
 });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryDurability } from '../../src/state/engine/durability.ts';
 import { createEngineMemoryStore, type EngineStore } from '../../src/state/engine-store.ts';
+import type { ApplyResult } from '../../src/state/store.ts';
 import { bookScenarios, expectBookScenario, scenarioName } from '../helpers/book-scenarios.ts';
+import { scenario } from '../helpers/state-scenario.ts';
 import { describeStoreContract } from '../helpers/store-contract.ts';
 
 describeStoreContract('state engine, in-memory', async () => ({ store: createEngineMemoryStore(), producer: (id) => id }));
@@ -83,5 +85,48 @@ describe('state engine with overlapping batches', () => {
     expect(p1).toMatchObject({ licenceUsedBeforeKg: 5, licenceUsedAfterKg: 6 });
     const [again] = await store.applyBatch([use('e', 'P1', 1)]);
     expect(again).toMatchObject({ licenceUsedBeforeKg: 6, licenceUsedAfterKg: 7 });
+  });
+});
+
+describe('state engine reading state saved in the first stored form', () => {
+  it('gives a redelivered report the same result when its saved result holds checks as objects (the first form)', async () => {
+    // The reference: a fresh engine held in memory, whose results are those of the current code.
+    const reference = createEngineMemoryStore();
+    const saved = createMemoryDurability();
+    const writer = createEngineMemoryStore({ durability: saved });
+    const results = new Map<string, ApplyResult>();
+    const batches = scenario(42, 400);
+    for (const batch of batches) {
+      for (const r of await reference.applyBatch(batch)) if (!r.duplicate) results.set(r.reportId, r);
+      await writer.applyBatch(batch);
+    }
+    // Rewrite every saved applied-reports part as the first form wrote it: checks as objects.
+    const producers = [...new Set(batches.flat().map((u) => u.producerId))];
+    const stored = await saved.load(producers);
+    const firstForm = createMemoryDurability();
+    let rewritten = 0;
+    for (const [producerId, fields] of stored) {
+      for (const [field, text] of fields) {
+        if (!field.startsWith('applied#')) continue;
+        const entries = JSON.parse(text) as [string, number, 0 | [number | null, number | null, unknown[]]][];
+        for (const entry of entries) {
+          const result = entry[2];
+          if (result === 0 || result[2].length === 0) continue;
+          result[2] = results.get(entry[0])!.checks;
+          rewritten += 1;
+        }
+        fields.set(field, JSON.stringify(entries));
+      }
+      await firstForm.save(new Map([[producerId, fields]]));
+    }
+    expect(rewritten).toBeGreaterThan(5);
+
+    // Every report again: those still remembered are duplicates with the results they first got.
+    const reader = createEngineMemoryStore({ durability: firstForm });
+    const again = batches.flat();
+    const expected = await reference.applyBatch(again);
+    const actual = await reader.applyBatch(again);
+    expect(actual).toStrictEqual(expected);
+    expect(actual.filter((r) => r.duplicate && r.checks.length > 0).length).toBeGreaterThan(3);
   });
 });

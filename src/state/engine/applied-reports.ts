@@ -31,22 +31,23 @@ export const APPLIED_SPAN_DAYS = 4;
 const spanOf = (clock: number): number => Math.floor(clock / (APPLIED_SPAN_DAYS * DAY_MS));
 
 export class AppliedReports<R> implements StateCell {
-  private readonly byId = new Map<string, Applied<R>>();
   /**
-   * span of clock → reportIds applied at a clock in that span, in application order, which is
+   * reportId → the report's entry as it is written, `[reportId, clock, stored result]` JSON. Kept
+   * as text, not as the result: a producer holds some fifty of these (two weeks of its reports),
+   * and a result with fired checks as objects took ~1 KB of heap where its text takes a third; the
+   * text is decoded only when a report is delivered again, which is rare. It also makes a save of
+   * the current span a join of texts already made.
+   */
+  private readonly byId = new Map<string, string>();
+  /**
+   * span of clock → the reports applied at a clock in that span, in application order, which is
    * clock order: the producer's clock never goes back. So the oldest reports are at the front of
    * the lowest span, and forgetting takes them from there.
    */
-  private readonly bySpan = new Map<number, string[]>();
+  private readonly bySpan = new Map<number, { ids: string[]; clocks: number[] }>();
   /** The keys of bySpan, ascending. */
   private readonly spans: number[] = [];
   private readonly changedSpans = new Set<number>();
-  /**
-   * Each report's entry as written, kept until it is forgotten: an entry never changes, so a save
-   * that rewrites the current span encodes only the reports applied since the last one and joins
-   * the rest. Filled only by saves, so a state that is never saved holds no text.
-   */
-  private readonly written = new Map<string, string>();
 
   constructor(
     private readonly windowMs: number,
@@ -55,41 +56,47 @@ export class AppliedReports<R> implements StateCell {
   ) {}
 
   get(reportId: string): Applied<R> | undefined {
-    return this.byId.get(reportId);
+    const text = this.byId.get(reportId);
+    if (text === undefined) return undefined;
+    const [, clock, stored] = decodeState<[string, number, unknown]>(text);
+    return { reportId, clock, result: this.codec ? this.codec.decode(stored, reportId, clock) : (stored as R) };
   }
 
   /** Remembers a first delivery's result, then forgets what the clock has left behind. */
   remember(reportId: string, clock: number, result: R): void {
-    this.byId.set(reportId, { reportId, clock, result });
-    this.written.delete(reportId);
-    this.idsOf(spanOf(clock)).push(reportId);
+    this.keep(reportId, clock, encodeState([reportId, clock, this.codec ? this.codec.encode(result) : result]));
     this.changedSpans.add(spanOf(clock));
     this.forgetBefore(clock - this.windowMs);
   }
 
-  private idsOf(span: number): string[] {
-    let ids = this.bySpan.get(span);
-    if (!ids) {
-      this.bySpan.set(span, (ids = []));
+  private keep(reportId: string, clock: number, text: string): void {
+    this.byId.set(reportId, text);
+    const span = this.spanOf(spanOf(clock));
+    span.ids.push(reportId);
+    span.clocks.push(clock);
+  }
+
+  private spanOf(span: number): { ids: string[]; clocks: number[] } {
+    let held = this.bySpan.get(span);
+    if (!held) {
+      this.bySpan.set(span, (held = { ids: [], clocks: [] }));
       this.spans.push(span);
       this.spans.sort((a, b) => a - b);
     }
-    return ids;
+    return held;
   }
 
   private forgetBefore(keepFrom: number): void {
     while (this.spans.length > 0) {
       const span = this.spans[0]!;
-      const ids = this.bySpan.get(span)!;
+      const { ids, clocks } = this.bySpan.get(span)!;
       let gone = 0;
-      while (gone < ids.length && this.byId.get(ids[gone]!)!.clock < keepFrom) {
-        this.byId.delete(ids[gone]!);
-        this.written.delete(ids[gone++]!);
-      }
+      while (gone < ids.length && clocks[gone]! < keepFrom) this.byId.delete(ids[gone++]!);
       if (gone === 0) return;
       this.changedSpans.add(span);
       if (gone < ids.length) {
         ids.splice(0, gone);
+        clocks.splice(0, gone);
         return;
       }
       this.bySpan.delete(span);
@@ -100,29 +107,15 @@ export class AppliedReports<R> implements StateCell {
   drainChanges(): Map<string, string | null> {
     const out = new Map<string, string | null>();
     for (const span of this.changedSpans) {
-      const ids = this.bySpan.get(span);
-      // The text of encodeState([[reportId, clock, stored result], ...]), joined from kept entries.
-      out.set(String(span), ids === undefined ? null : `[${ids.map((id) => this.entryText(id)).join(',')}]`);
+      const held = this.bySpan.get(span);
+      // The text of encodeState([[reportId, clock, stored result], ...]), joined from the kept entries.
+      out.set(String(span), held === undefined ? null : `[${held.ids.map((id) => this.byId.get(id)!).join(',')}]`);
     }
     this.changedSpans.clear();
     return out;
   }
 
-  private entryText(reportId: string): string {
-    let text = this.written.get(reportId);
-    if (text === undefined) {
-      const { clock, result } = this.byId.get(reportId)!;
-      text = encodeState([reportId, clock, this.codec ? this.codec.encode(result) : result]);
-      this.written.set(reportId, text);
-    }
-    return text;
-  }
-
-  restorePart(part: string, text: string): void {
-    const ids = this.idsOf(Number(part));
-    for (const [reportId, clock, stored] of decodeState<[string, number, unknown][]>(text)) {
-      this.byId.set(reportId, { reportId, clock, result: this.codec ? this.codec.decode(stored, reportId, clock) : (stored as R) });
-      ids.push(reportId);
-    }
+  restorePart(_part: string, text: string): void {
+    for (const entry of decodeState<[string, number, unknown][]>(text)) this.keep(entry[0], entry[1], encodeState(entry));
   }
 }

@@ -13,10 +13,10 @@
  * The arithmetic is balance.ts's, shared with the in-memory store, so both give the same numbers.
  */
 import { dayEnd, dayOf } from '../../domain/time.ts';
-import { emptyTotals, fireChecks, roundKg } from '../balance.ts';
+import { fireChecks } from '../balance.ts';
 import { assertKeyPart } from '../keys.ts';
 import { SEEN_WINDOW_MS, compareCheckTies, type PendingCheck } from '../book-timing.ts';
-import { MAX_SUBJECT_IDS, OUTFLOW_KINDS, RETENTION_DAYS, type ApplyResult, type FiredCheck, type StateUpdate } from '../store.ts';
+import { FLOW_KINDS, MAX_SUBJECT_IDS, OUTFLOW_KINDS, RETENTION_DAYS, type ApplyResult, type FiredCheck, type FlowTotals, type StateUpdate } from '../store.ts';
 import { AppliedReports, type ResultCodec } from './applied-reports.ts';
 import { Counters } from './counters.ts';
 import { LastSeen } from './last-seen.ts';
@@ -29,10 +29,44 @@ type CheckTimer = Omit<PendingCheck, 'dueAt'>;
 const CLOCK = 'producer';
 const OUTFLOWS: ReadonlySet<string> = new Set(OUTFLOW_KINDS);
 
+/**
+ * A fired check as a list in a fixed order: [kind (0 deficit, 1 stock), material, day, opening
+ * ([day, kg] or null), totals in FLOW_KINDS order, bookKg, declaredKg (null for a deficit),
+ * subjectIds]. Results were first written with checks as objects, which is still read.
+ */
+type StoredCheck = [kind: 0 | 1, material: string, day: number, opening: [number, number] | null, totals: number[], bookKg: number, declaredKg: number | null, subjectIds: string[]];
+
+const encodeCheck = (c: FiredCheck): StoredCheck => [
+  c.kind === 'deficit' ? 0 : 1,
+  c.material,
+  c.day,
+  c.opening ? [c.opening.day, c.opening.kg] : null,
+  FLOW_KINDS.map((k) => c.totals[k]),
+  c.bookKg,
+  c.declaredKg ?? null,
+  c.subjectIds,
+];
+
+function decodeCheck(stored: StoredCheck | FiredCheck): FiredCheck {
+  if (!Array.isArray(stored)) return stored;
+  const [kind, material, day, opening, totals, bookKg, declaredKg, subjectIds] = stored;
+  const check: FiredCheck = {
+    kind: kind === 0 ? 'deficit' : 'stock',
+    material,
+    day,
+    opening: opening ? { day: opening[0], kg: opening[1] } : null,
+    totals: Object.fromEntries(FLOW_KINDS.map((k, i) => [k, totals[i]!])) as FlowTotals,
+    bookKg,
+    subjectIds,
+  };
+  if (declaredKg !== null) check.declaredKg = declaredKg;
+  return check;
+}
+
 /** A result is mostly a clock and nothing else; its reportId and watermark are stored beside it already. */
-type StoredResult = 0 | [before: number | null, after: number | null, checks: FiredCheck[]];
+type StoredResult = 0 | [before: number | null, after: number | null, checks: (StoredCheck | FiredCheck)[]];
 const resultCodec: ResultCodec<ApplyResult> = {
-  encode: (r): StoredResult => (r.licenceUsedBeforeKg === undefined && r.checks.length === 0 ? 0 : [r.licenceUsedBeforeKg ?? null, r.licenceUsedAfterKg ?? null, r.checks]),
+  encode: (r): StoredResult => (r.licenceUsedBeforeKg === undefined && r.checks.length === 0 ? 0 : [r.licenceUsedBeforeKg ?? null, r.licenceUsedAfterKg ?? null, r.checks.map(encodeCheck)]),
   decode: (stored, reportId, watermark) => {
     const s = stored as StoredResult;
     return {
@@ -41,7 +75,7 @@ const resultCodec: ResultCodec<ApplyResult> = {
       watermark,
       licenceUsedBeforeKg: s === 0 ? undefined : (s[0] ?? undefined),
       licenceUsedAfterKg: s === 0 ? undefined : (s[1] ?? undefined),
-      checks: s === 0 ? [] : s[2],
+      checks: s === 0 ? [] : s[2].map(decodeCheck),
     };
   },
 };
@@ -100,9 +134,7 @@ export function applyToBook(state: ProducerState, u: StateUpdate): ApplyResult {
   const dueAt = dayEnd(day) + u.graceMs;
   for (const flow of u.flows) {
     const book = bookOf(cells, flow.material);
-    book.flows.update(day, emptyTotals, (totals) => {
-      totals[flow.kind] = roundKg(totals[flow.kind] + flow.kg);
-    });
+    book.flows.add(day, flow.kind, flow.kg);
     if (OUTFLOWS.has(flow.kind)) {
       book.outflows.update(day, () => [], (ids) => {
         if (ids.length < MAX_SUBJECT_IDS && !ids.includes(u.reportId)) ids.push(u.reportId);

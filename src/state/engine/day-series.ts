@@ -4,8 +4,8 @@
  * CHUNK_DAYS days (alone, or with other series of the same days: see material-book.ts), so a batch writes back only the chunks whose days it touched, and pruning old
  * days deletes whole chunks.
  *
- * `values` and `days` are exposed read-only for arithmetic that walks the days in order (see
- * balance.ts); every change goes through the methods, which record the chunk as changed.
+ * `days` is exposed read-only for arithmetic that walks the days in order (see balance.ts); every
+ * change goes through the methods, which record the chunk as changed.
  */
 import { firstAtOrAfter } from '../balance.ts';
 import { decodeState, encodeState, type StateCell, type ValueCodec } from './cell.ts';
@@ -14,10 +14,37 @@ export const CHUNK_DAYS = 32;
 
 export const chunkOf = (day: number): number => Math.floor(day / CHUNK_DAYS);
 
+/**
+ * A day is written as its place in its chunk (0 to CHUNK_DAYS - 1; the chunk is the part's name)
+ * instead of its number since 1970: two characters instead of five, on every entry. Chunks were
+ * first written with whole day numbers, which still read: a whole day number is never within
+ * 0..CHUNK_DAYS - 1 except in chunk 0, where both are the same, or negative in chunk -1.
+ */
+const dayInChunk = (day: number): number => day - chunkOf(day) * CHUNK_DAYS;
+const dayFromStored = (chunk: number, stored: number): number => (stored >= 0 && stored < CHUNK_DAYS ? chunk * CHUNK_DAYS + stored : stored);
+
 export class DaySeries<V> implements StateCell {
-  readonly values = new Map<number, V>();
-  /** The keys of `values`, ascending. */
+  /** The days that have a value, ascending. */
   readonly days: number[] = [];
+  /**
+   * The value of `days[i]` at index i. Two parallel arrays rather than a Map: a producer holds a few
+   * hundred days per series, and a Map's hash table cost more heap than the values themselves.
+   */
+  private readonly vals: V[] = [];
+  // Where values are kept: an array of them here; a subclass may pack them (flow-series.ts).
+  protected valueAt(i: number): V {
+    return this.vals[i]!;
+  }
+  protected putAt(i: number, value: V): void {
+    this.vals[i] = value;
+  }
+  protected insertAt(at: number, value: V): void {
+    if (at === this.vals.length) this.vals.push(value);
+    else this.vals.splice(at, 0, value);
+  }
+  protected removeFront(n: number): void {
+    this.vals.splice(0, n);
+  }
   private readonly changedChunks = new Set<number>();
   /**
    * Each day's entry as written (`[day,value]` JSON), kept from one save to the next: a batch that
@@ -30,31 +57,56 @@ export class DaySeries<V> implements StateCell {
   /** Without a codec, values are written as they are. */
   constructor(private readonly codec?: ValueCodec<V>) {}
 
+  /** The index of `day` in `days`, or -1. Reports mostly come in day order: the last day first. */
+  protected indexOf(day: number): number {
+    const last = this.days.length - 1;
+    if (last >= 0 && this.days[last] === day) return last;
+    const i = firstAtOrAfter(this.days, day);
+    return this.days[i] === day ? i : -1;
+  }
+
   get(day: number): V | undefined {
-    return this.values.get(day);
+    const i = this.indexOf(day);
+    return i === -1 ? undefined : this.valueAt(i);
   }
 
   has(day: number): boolean {
-    return this.values.has(day);
+    return this.indexOf(day) !== -1;
   }
 
   set(day: number, value: V): void {
-    if (!this.values.has(day)) this.days.splice(firstAtOrAfter(this.days, day), 0, day);
-    this.values.set(day, value);
+    const i = this.indexOf(day);
+    if (i === -1) this.insert(day, value);
+    else this.putAt(i, value);
+    this.touched(day);
+  }
+
+  /** Records the day's chunk as changed and its kept text as stale. */
+  protected touched(day: number): void {
     this.changedChunks.add(chunkOf(day));
     this.written.delete(day);
   }
 
+  /** Adds a day that has no value yet; returns its index. */
+  protected insert(day: number, value: V): number {
+    const at = firstAtOrAfter(this.days, day);
+    if (at === this.days.length) this.days.push(day);
+    else this.days.splice(at, 0, day);
+    this.insertAt(at, value);
+    return at;
+  }
+
   /** Changes the day's value in place, creating it first with `create` when the day has none. */
   update(day: number, create: () => V, change: (value: V) => void): V {
-    let value = this.values.get(day);
-    if (value === undefined) {
+    const i = this.indexOf(day);
+    let value: V;
+    if (i === -1) {
       value = create();
-      this.set(day, value);
+      this.insert(day, value);
     } else {
-      this.changedChunks.add(chunkOf(day));
-      this.written.delete(day);
+      value = this.valueAt(i);
     }
+    this.touched(day);
     change(value);
     return value;
   }
@@ -67,12 +119,13 @@ export class DaySeries<V> implements StateCell {
 
   /** Forgets every day before `day` (exclusive). */
   deleteBefore(day: number): void {
-    const gone = this.days.splice(0, firstAtOrAfter(this.days, day));
-    for (const d of gone) {
-      this.values.delete(d);
+    const n = firstAtOrAfter(this.days, day);
+    if (n === 0) return;
+    for (const d of this.days.splice(0, n)) {
       this.written.delete(d);
       this.changedChunks.add(chunkOf(d));
     }
+    this.removeFront(n);
   }
 
   /** The chunks changed since the last call; clears the record of changes. */
@@ -82,14 +135,13 @@ export class DaySeries<V> implements StateCell {
     return chunks;
   }
 
-  /** A chunk's days with their values as written (through the codec). */
+  /** A chunk's days (as places in the chunk) with their values as written (through the codec). */
   chunkEntries(chunk: number): [number, unknown][] {
     const from = firstAtOrAfter(this.days, chunk * CHUNK_DAYS);
     const to = firstAtOrAfter(this.days, (chunk + 1) * CHUNK_DAYS);
-    return this.days.slice(from, to).map((d) => {
-      const value = this.values.get(d)!;
-      return [d, this.codec ? this.codec.encode(value) : value];
-    });
+    const out: [number, unknown][] = [];
+    for (let i = from; i < to; i += 1) out.push([dayInChunk(this.days[i]!), this.codec ? this.codec.encode(this.valueAt(i)) : this.valueAt(i)]);
+    return out;
   }
 
   /**
@@ -105,8 +157,8 @@ export class DaySeries<V> implements StateCell {
       const day = this.days[i]!;
       let text = this.written.get(day);
       if (text === undefined) {
-        const value = this.values.get(day)!;
-        text = encodeState([day, this.codec ? this.codec.encode(value) : value]);
+        const value = this.valueAt(i);
+        text = encodeState([dayInChunk(day), this.codec ? this.codec.encode(value) : value]);
         this.written.set(day, text);
       }
       parts.push(text);
@@ -114,11 +166,14 @@ export class DaySeries<V> implements StateCell {
     return `[${parts.join(',')}]`;
   }
 
-  /** Puts back entries as chunkEntries wrote them. */
-  restoreEntries(entries: readonly [number, unknown][]): void {
-    for (const [day, stored] of entries) {
-      if (!this.values.has(day)) this.days.splice(firstAtOrAfter(this.days, day), 0, day);
-      this.values.set(day, this.codec ? this.codec.decode(stored) : (stored as V));
+  /** Puts back a chunk's entries as chunkEntries wrote them (or with whole day numbers, as first written). */
+  restoreEntries(chunk: number, entries: readonly [number, unknown][]): void {
+    for (const [storedDay, stored] of entries) {
+      const day = dayFromStored(chunk, storedDay);
+      const value = this.codec ? this.codec.decode(stored) : (stored as V);
+      const i = this.indexOf(day);
+      if (i === -1) this.insert(day, value);
+      else this.putAt(i, value);
       this.written.delete(day);
     }
   }
@@ -129,7 +184,7 @@ export class DaySeries<V> implements StateCell {
     return out;
   }
 
-  restorePart(_part: string, text: string): void {
-    this.restoreEntries(decodeState<[number, unknown][]>(text));
+  restorePart(part: string, text: string): void {
+    this.restoreEntries(Number(part), decodeState<[number, unknown][]>(text));
   }
 }

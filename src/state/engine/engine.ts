@@ -77,7 +77,7 @@ export class StateEngine {
       result = work(stateOf);
     } catch (err) {
       // Half-applied state must not outlive the batch: forget it and reload the durable copy next
-      // time. Without durability there is no other copy; what was applied stays, as in memory-store.ts.
+      // time. Without durability there is no other copy; what was applied stays.
       if (this.durability) for (const id of touched) this.cache.delete(id);
       throw err;
     }

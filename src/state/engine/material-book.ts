@@ -5,9 +5,10 @@
  * many, and a batch rewrites only the chunk it touched.
  */
 import { FLOW_KINDS, type FlowTotals } from '../store.ts';
-import type { MaterialBook } from '../balance.ts';
+import type { BookReader } from '../balance.ts';
 import { decodeState, type StateCell, type ValueCodec } from './cell.ts';
 import { DaySeries } from './day-series.ts';
+import { FlowSeries } from './flow-series.ts';
 
 export interface Declaration {
   kg: number;
@@ -15,9 +16,17 @@ export interface Declaration {
 }
 
 // Compact forms: a day's totals as five numbers in FLOW_KINDS order, a declaration as a pair.
+// Trailing zero totals are left out ([356.1] for a day that only produced): most days have one or
+// two kinds of flow. A stored list of all five (as first written) reads the same. Negative zero is
+// a value, not an absent total, so it is kept.
+const isPlainZero = (n: number): boolean => n === 0 && !Object.is(n, -0);
 const totalsCodec: ValueCodec<FlowTotals, number[]> = {
-  encode: (t) => FLOW_KINDS.map((kind) => t[kind]),
-  decode: (stored) => Object.fromEntries(FLOW_KINDS.map((kind, i) => [kind, stored[i]!])) as FlowTotals,
+  encode: (t) => {
+    const stored = FLOW_KINDS.map((kind) => t[kind]);
+    while (stored.length > 1 && isPlainZero(stored[stored.length - 1]!)) stored.pop();
+    return stored;
+  },
+  decode: (stored) => Object.fromEntries(FLOW_KINDS.map((kind, i) => [kind, stored[i] ?? 0])) as FlowTotals,
 };
 const declarationCodec: ValueCodec<Declaration, [number, string]> = {
   encode: (d) => [d.kg, d.reportId],
@@ -27,18 +36,18 @@ const declarationCodec: ValueCodec<Declaration, [number, string]> = {
 type StoredChunk = [flows: [number, unknown][], stock: [number, unknown][], outflows: [number, unknown][]];
 
 export class MaterialBookCell implements StateCell {
-  readonly flows = new DaySeries<FlowTotals>(totalsCodec);
+  readonly flows = new FlowSeries(totalsCodec);
   readonly stock = new DaySeries<Declaration>(declarationCodec);
   readonly outflows = new DaySeries<string[]>();
 
   /** The series seen as balance.ts's MaterialBook, for its day-ordered arithmetic (read only). */
-  view(): MaterialBook {
+  view(): BookReader {
     return {
-      days: this.flows.values,
+      days: this.flows,
       flowDays: this.flows.days,
-      declarations: this.stock.values,
+      declarations: this.stock,
       declarationDays: this.stock.days,
-      outflowIds: this.outflows.values,
+      outflowIds: this.outflows,
     };
   }
 
@@ -65,10 +74,11 @@ export class MaterialBookCell implements StateCell {
     return out;
   }
 
-  restorePart(_part: string, text: string): void {
+  restorePart(part: string, text: string): void {
     const [flows, stock, outflows] = decodeState<StoredChunk>(text);
-    this.flows.restoreEntries(flows);
-    this.stock.restoreEntries(stock);
-    this.outflows.restoreEntries(outflows);
+    const chunk = Number(part);
+    this.flows.restoreEntries(chunk, flows);
+    this.stock.restoreEntries(chunk, stock);
+    this.outflows.restoreEntries(chunk, outflows);
   }
 }

@@ -21,9 +21,40 @@ export interface RecentEventsLimits {
   maxAgeMs: number;
 }
 
+/**
+ * The stored form. Version 1 (still read) was `[key, {id, at, value}[]][]`: every entry spelled its
+ * three names and every name of its value again, which was half of the text of a rule's exports.
+ * Now each entry is `[id, at, value]`, and when every value is a flat object with the same fields
+ * in the same order (a rule's usual event) the names are written once in `fields` and each value
+ * as the list of its field values.
+ */
+interface StoredEvents {
+  fields: string[] | null;
+  keys: [string, [id: string, at: number, value: unknown][]][];
+}
+type StoredV1<T> = [string, RecentEvent<T>[]][];
+
+const isFlatValue = (v: unknown): boolean => v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+
+/** The field names every value shares, in order, or null when they do not (then values are written as they are). */
+function sharedFields(byKey: ReadonlyMap<string, readonly RecentEvent<unknown>[]>): string[] | null {
+  let fields: string[] | null = null;
+  for (const events of byKey.values()) {
+    for (const { value } of events) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+      const names = Object.keys(value);
+      if (fields === null) fields = names;
+      else if (names.length !== fields.length || names.some((n, i) => n !== fields![i])) return null;
+      // undefined, nested objects: kept exactly only as they are (JSON drops undefined fields).
+      for (const n of names) if (!isFlatValue((value as Record<string, unknown>)[n])) return null;
+    }
+  }
+  return fields;
+}
+
 const byTimeThenId = <T>(a: RecentEvent<T>, b: RecentEvent<T>): number => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-export class RecentEvents<T> extends WholeCell<[string, RecentEvent<T>[]][]> {
+export class RecentEvents<T> extends WholeCell<StoredEvents | StoredV1<T>> {
   private readonly byKey = new Map<string, RecentEvent<T>[]>();
 
   constructor(private readonly limits: RecentEventsLimits) {
@@ -57,11 +88,27 @@ export class RecentEvents<T> extends WholeCell<[string, RecentEvent<T>[]][]> {
     return events.includes(event);
   }
 
-  protected toData(): [string, RecentEvent<T>[]][] | null {
-    return this.byKey.size === 0 ? null : [...this.byKey];
+  protected toData(): StoredEvents | null {
+    if (this.byKey.size === 0) return null;
+    const fields = sharedFields(this.byKey);
+    const keys: StoredEvents['keys'] = [];
+    for (const [key, events] of this.byKey) {
+      keys.push([key, events.map(({ id, at, value }) => [id, at, fields ? fields.map((f) => (value as Record<string, unknown>)[f]) : value])]);
+    }
+    return { fields, keys };
   }
 
-  protected fromData(data: [string, RecentEvent<T>[]][]): void {
-    for (const [key, events] of data) this.byKey.set(key, events);
+  protected fromData(data: StoredEvents | StoredV1<T>): void {
+    if (Array.isArray(data)) {
+      for (const [key, events] of data) this.byKey.set(key, events);
+      return;
+    }
+    const { fields } = data;
+    for (const [key, entries] of data.keys) {
+      this.byKey.set(
+        key,
+        entries.map(([id, at, stored]) => ({ id, at, value: (fields ? Object.fromEntries(fields.map((f, i) => [f, (stored as unknown[])[i]])) : stored) as T })),
+      );
+    }
   }
 }

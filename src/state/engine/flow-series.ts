@@ -1,0 +1,51 @@
+/**
+ * A material's daily flow totals, packed: the five totals of each day as five numbers in one flat
+ * array (FLOW_KINDS order), not an object per day. An object with five number fields took ~150
+ * bytes of heap per day (each double boxed), the packed form 40; a producer holds a few hundred
+ * days of each material it trades. Saved exactly as DaySeries<FlowTotals> saves them.
+ */
+import { roundKg } from '../balance.ts';
+import { FLOW_KINDS, type FlowKind, type FlowTotals } from '../store.ts';
+import type { ValueCodec } from './cell.ts';
+import { DaySeries } from './day-series.ts';
+
+const KINDS = FLOW_KINDS.length;
+const slotOf: Record<FlowKind, number> = Object.fromEntries(FLOW_KINDS.map((k, i) => [k, i])) as Record<FlowKind, number>;
+
+export class FlowSeries extends DaySeries<FlowTotals> {
+  /** Day i's totals at [i * KINDS, (i + 1) * KINDS). */
+  private readonly packed: number[] = [];
+
+  constructor(codec: ValueCodec<FlowTotals>) {
+    super(codec);
+  }
+
+  /** Adds kg to the day's total of one kind (rounded to grams), creating the day at zero. */
+  add(day: number, kind: FlowKind, kg: number): void {
+    let i = this.indexOf(day);
+    if (i === -1) i = this.insert(day, ZERO);
+    const slot = i * KINDS + slotOf[kind];
+    this.packed[slot] = roundKg(this.packed[slot]! + kg);
+    this.touched(day);
+  }
+
+  /** A fresh object each time: changing it changes nothing stored (use add). */
+  protected override valueAt(i: number): FlowTotals {
+    const at = i * KINDS;
+    const p = this.packed;
+    return { produced: p[at]!, received: p[at + 1]!, consumed: p[at + 2]!, shipped: p[at + 3]!, exported: p[at + 4]! };
+  }
+  protected override putAt(i: number, value: FlowTotals): void {
+    for (let k = 0; k < KINDS; k += 1) this.packed[i * KINDS + k] = value[FLOW_KINDS[k]!];
+  }
+  protected override insertAt(at: number, value: FlowTotals): void {
+    const values = FLOW_KINDS.map((k) => value[k]);
+    if (at * KINDS === this.packed.length) this.packed.push(...values);
+    else this.packed.splice(at * KINDS, 0, ...values);
+  }
+  protected override removeFront(n: number): void {
+    this.packed.splice(0, n * KINDS);
+  }
+}
+
+const ZERO: FlowTotals = { produced: 0, received: 0, consumed: 0, shipped: 0, exported: 0 };
