@@ -5,10 +5,9 @@
  * (which reads the topic whole before any report) has it, or a replay flags the exports made
  * under it while it was in force as under an unknown licence.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mergeByTime } from '../../src/cli/record.ts';
