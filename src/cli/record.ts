@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
+import type { Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
@@ -14,7 +15,7 @@ import { createDecoder } from '../codec/decode.ts';
 import { loadSettings, settingsHelp } from '../config/settings.ts';
 import { topicNames } from '../config/topics.ts';
 import { InvalidRecordError, ReeError, errorMessage } from '../errors.ts';
-import { knownAtOf, type RecordingLine } from '../pipeline/recording.ts';
+import { knownAtOf, topicKindOf, type RecordingLine } from '../pipeline/recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
 import { openOutputFile } from './output-file.ts';
 
@@ -125,7 +126,7 @@ async function recordPhase(
       s.stream.end();
       await once(s.stream, 'finish');
     }
-    await mergeByTime([...spills.values()].map((s) => s.path), out);
+    await mergeByTime([...spills].map(([key, s]) => ({ path: s.path, topic: key.slice(0, key.lastIndexOf('/')) })), out);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -133,37 +134,67 @@ async function recordPhase(
 
 const isReference = (topic: string) => /(^|\.)(licences|watchlist|quotas)\.v\d+$/.test(topic);
 
-/** k-way merge of offset-ordered files into one by knownAtOf; at a tie, reference topics first. */
-async function mergeByTime(paths: string[], out: WriteStream): Promise<void> {
-  // Ties are broken by topic, partition and offset, never by fetch order, so two recordings of the
-  // same topics are the same file.
-  const keyOf = (line: string): (number | string)[] => {
-    const parsed = JSON.parse(line) as { timestamp: number; topic: string; partition?: number; offset?: string; value: unknown };
-    return [knownAtOf(parsed), isReference(parsed.topic) ? 0 : 1, parsed.topic, parsed.partition ?? 0, Number(parsed.offset ?? 0)];
-  };
+type MergeKey = (number | string)[];
+type Keyed = { line: string; key: MergeKey };
+
+/** Ties are broken by topic, partition and offset, never by fetch order, so two recordings of the same topics are the same file. */
+function mergeKeyOf(line: string, firstOfItsLicence = false): MergeKey {
+  const parsed = JSON.parse(line) as { timestamp: number; topic: string; partition?: number; offset?: string; value: unknown };
+  return [knownAtOf(parsed, firstOfItsLicence), isReference(parsed.topic) ? 0 : 1, parsed.topic, parsed.partition ?? 0, Number(parsed.offset ?? 0)];
+}
+
+const before = (a: MergeKey, b: MergeKey) => {
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return a[i]! < b[i]!;
+  return false;
+};
+
+const linesOf = (path: string) => createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+
+/** A partition's records in offset order, which is their known-at order. */
+async function* keyedLines(path: string): AsyncGenerator<Keyed> {
+  for await (const line of linesOf(path)) yield { line, key: mergeKeyOf(line) };
+}
+
+/**
+ * A licences partition in known-at order. Each licence's first record moves back to its issuance
+ * (knownAtOf), ahead of other licences' records before it in offset order, so the partition is
+ * sorted (in memory: it is compacted reference data). A licence's later records are kept after
+ * its first, in offset order, as the versions and tombstones were written.
+ */
+async function* licenceLines(path: string): AsyncGenerator<Keyed> {
+  const lastOf = new Map<string, MergeKey>();
+  const all: Keyed[] = [];
+  for await (const line of linesOf(path)) {
+    const id = (JSON.parse(line) as { key: string | null }).key;
+    let key = mergeKeyOf(line, id !== null && !lastOf.has(id));
+    const last = id === null ? undefined : lastOf.get(id);
+    if (last && before(key, last)) key = [last[0]!, ...key.slice(1)];
+    if (id !== null) lastOf.set(id, key);
+    all.push({ line, key });
+  }
+  yield* all.sort((a, b) => (before(a.key, b.key) ? -1 : before(b.key, a.key) ? 1 : 0));
+}
+
+/** k-way merge of partition spills into one file by known-at time (mergeKeyOf). Exported for tests. */
+export async function mergeByTime(spills: readonly { path: string; topic: string }[], out: Writable): Promise<void> {
   const heads = await Promise.all(
-    paths.map(async (path) => {
-      const it = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })[Symbol.asyncIterator]();
+    spills.map(async ({ path, topic }) => {
+      const it = topicKindOf(topic) === 'licences' ? licenceLines(path) : keyedLines(path);
       const first = await it.next();
-      return { it, line: first.done ? undefined : first.value, key: first.done ? [] : keyOf(first.value) };
+      return { it, head: first.done ? undefined : first.value };
     }),
   );
-  const before = (a: (number | string)[], b: (number | string)[]) => {
-    for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return a[i]! < b[i]!;
-    return false;
-  };
   for (;;) {
     let best = -1;
     for (let i = 0; i < heads.length; i += 1) {
       const h = heads[i]!;
-      if (h.line !== undefined && (best < 0 || before(h.key, heads[best]!.key))) best = i;
+      if (h.head !== undefined && (best < 0 || before(h.head.key, heads[best]!.head!.key))) best = i;
     }
     if (best < 0) return;
     const h = heads[best]!;
-    if (!out.write(h.line + '\n')) await once(out, 'drain');
+    if (!out.write(h.head!.line + '\n')) await once(out, 'drain');
     const next = await h.it.next();
-    h.line = next.done ? undefined : next.value;
-    if (!next.done) h.key = keyOf(next.value);
+    h.head = next.done ? undefined : next.value;
   }
 }
 

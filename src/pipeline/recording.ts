@@ -44,12 +44,18 @@ function timeField(value: unknown, field: string): number | undefined {
  * watchlist entry's listedAt. `record` merges topics in this order, so a backlog loaded in seconds,
  * in any order of topics, records as the reports were made. A record without such a time (a
  * tombstone, one kept as raw text) falls back to its record time.
+ *
+ * The first record a topic still holds of a licence (`firstOfItsLicence`) is known from the
+ * licence's issuedAt, whatever version it is: a compacted topic keeps a later version (a
+ * revocation) in place of the records before it, and the licence was in force, as issued, from
+ * then (licence-versions.ts), as the live detector, which reads the topic whole before any report,
+ * judges it. At effectiveAt, a replay would find no licence for the exports before it.
  */
-export function knownAtOf(line: Pick<RecordingLine, 'topic' | 'timestamp' | 'value'>): number {
+export function knownAtOf(line: Pick<RecordingLine, 'topic' | 'timestamp' | 'value'>, firstOfItsLicence = false): number {
   const kind = topicKindOf(line.topic);
   const own =
     kind === 'licences'
-      ? (timeField(line.value, 'effectiveAt') ?? timeField(line.value, 'issuedAt'))
+      ? ((firstOfItsLicence ? timeField(line.value, 'issuedAt') : undefined) ?? timeField(line.value, 'effectiveAt') ?? timeField(line.value, 'issuedAt'))
       : kind === 'watchlist'
         ? timeField(line.value, 'listedAt')
         : kind === 'quotas'

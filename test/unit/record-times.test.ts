@@ -52,6 +52,11 @@ describe('when a recorded record became known', () => {
     expect(knownAtOf({ topic: 'ree.licences.v1', timestamp: stampedNow, value: { issuedAt: 5, effectiveAt: null } })).toBe(5);
   });
 
+  it("is the licence's issuedAt for the first record the topic holds of it, whatever its version (compaction kept it in place of the issuance)", () => {
+    expect(knownAtOf({ topic: 'ree.licences.v1', timestamp: stampedNow, value: { issuedAt: 5, effectiveAt: 9, status: 'REVOKED' } }, true)).toBe(5);
+    expect(knownAtOf({ topic: 'ree.licences.v1', timestamp: stampedNow, value: null }, true)).toBe(stampedNow);
+  });
+
   it('falls back to the record time for a record with no time of its own', () => {
     expect(knownAtOf({ topic: 'ree.licences.v1', timestamp: stampedNow, value: null })).toBe(stampedNow);
     expect(knownAtOf({ topic: 'ree.shipments.v1', timestamp: stampedNow, value: 'not json at all' })).toBe(stampedNow);
