@@ -15,9 +15,8 @@ import { ReeError, errorMessage } from '../errors.ts';
 import type { CustodyLedger, CustodyRecord, CustodySide } from './custody-ledger.ts';
 import { createKeyBuilder } from './keys.ts';
 import type { QueuedCommand } from './redis-pipelines.ts';
-import { sendCommands } from './redis-store.ts';
+import { sendCommands } from './redis-commands.ts';
 import { StateScripts } from './scripts.ts';
-import { SEEN_TTL_SECONDS } from './store.ts';
 
 /**
  * Garbage collection only, in wall-clock time, renewed at each side's write: a lone receipt whose
@@ -75,7 +74,7 @@ export function createRedisCustodyLedger(options: RedisCustodyLedgerOptions): Cu
     throw new ReeError('REE_ERR_CONFIG', `give the Redis client no keyPrefix (it has ${JSON.stringify(redis.options.keyPrefix)}); the ledger's prefix option namespaces its keys`);
   }
   const keys = createKeyBuilder(options.prefix);
-  const scripts = new StateScripts(redis, keys, { seenTtlSeconds: SEEN_TTL_SECONDS });
+  const scripts = new StateScripts(redis, keys);
   let closed = false;
 
   const send = async (operation: string, commands: QueuedCommand[]): Promise<unknown[]> => {

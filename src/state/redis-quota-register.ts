@@ -15,7 +15,7 @@ import type { ProductionQuota } from '../domain/events.ts';
 import { ReeError, errorMessage } from '../errors.ts';
 import { createKeyBuilder } from './keys.ts';
 import type { QuotaRegister } from './quota-register.ts';
-import { sendCommands } from './redis-store.ts';
+import { sendCommands } from './redis-commands.ts';
 
 export interface RedisQuotaRegisterOptions {
   redis: Redis | Cluster;

@@ -16,7 +16,7 @@ import { effectiveTimeOf, inEffectiveOrder } from '../domain/licence-versions.ts
 import { ReeError, errorMessage } from '../errors.ts';
 import { createKeyBuilder } from './keys.ts';
 import type { QueuedCommand } from './redis-pipelines.ts';
-import { sendCommands } from './redis-store.ts';
+import { sendCommands } from './redis-commands.ts';
 import { StateScripts } from './scripts.ts';
 import { refOf, type ClientSighting, type StateStore } from './store.ts';
 

@@ -7,7 +7,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { TimerIndex, TimerIndexEntry } from '../pipeline/timer-index.ts';
 import { assertKeyPart, createKeyBuilder } from './keys.ts';
-import { sendCommands } from './redis-store.ts';
+import { sendCommands } from './redis-commands.ts';
 import type { QueuedCommand } from './redis-pipelines.ts';
 
 const score = (t: number): string => (t === -Infinity ? '-inf' : String(t));

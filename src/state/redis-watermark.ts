@@ -8,9 +8,8 @@ import type { Cluster, Redis } from 'ioredis';
 import type { WatermarkTracker } from '../pipeline/watermark-tracker.ts';
 import { ReeError } from '../errors.ts';
 import { createKeyBuilder } from './keys.ts';
-import { sendCommands } from './redis-store.ts';
+import { sendCommands } from './redis-commands.ts';
 import { StateScripts } from './scripts.ts';
-import { SEEN_TTL_SECONDS } from './store.ts';
 
 export interface RedisWatermarkOptions {
   redis: Redis | Cluster;
@@ -22,7 +21,7 @@ export function createRedisWatermark(options: RedisWatermarkOptions): WatermarkT
   if (!(Number.isSafeInteger(options.allowedLatenessMs) && options.allowedLatenessMs >= 0)) {
     throw new ReeError('REE_ERR_CONFIG', `allowed lateness must be a whole number of ms >= 0, got ${options.allowedLatenessMs}`);
   }
-  const scripts = new StateScripts(options.redis, createKeyBuilder(options.prefix), { seenTtlSeconds: SEEN_TTL_SECONDS });
+  const scripts = new StateScripts(options.redis, createKeyBuilder(options.prefix));
   let value = -Infinity;
   const advance = async (latest: ReadonlyMap<string, number>, what: string) => {
     const [reply] = await sendCommands(options.redis, what, [scripts.advanceWatermark(options.allowedLatenessMs, latest)]);

@@ -96,14 +96,9 @@ function invoke(target: ChainableCommander, definition: ScriptDefinition, keys: 
 const isFiniteNumber = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n);
 
 export class StateScripts {
-  /**
-   * `_options` is what the Lua ledger's script needed and nothing reads any more; it stays until
-   * engine/redis-durability.ts stops passing it.
-   */
   constructor(
     redis: Redis | Cluster,
     private readonly keys: KeyBuilder,
-    _options?: { seenTtlSeconds: number },
   ) {
     for (const definition of Object.values(SCRIPTS)) {
       redis.defineCommand(definition.name, { numberOfKeys: definition.numberOfKeys, lua: loadScript(definition) });

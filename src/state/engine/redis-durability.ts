@@ -13,9 +13,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ReeError } from '../../errors.ts';
 import { createKeyBuilder } from '../keys.ts';
-import { sendCommands } from '../redis-store.ts';
+import { sendCommands } from '../redis-commands.ts';
 import { StateScripts } from '../scripts.ts';
-import { SEEN_TTL_SECONDS } from '../store.ts';
 import type { Durability } from './durability.ts';
 
 export interface RedisDurabilityOptions {
@@ -43,7 +42,7 @@ function fenced(producers: { producerId: string; ownerEpoch: number }[], mine: n
 export function createRedisDurability(options: RedisDurabilityOptions): RedisDurability {
   const { redis } = options;
   const keys = createKeyBuilder(options.prefix);
-  const scripts = new StateScripts(redis, keys, { seenTtlSeconds: SEEN_TTL_SECONDS });
+  const scripts = new StateScripts(redis, keys);
   let current = options.epoch;
   if (current !== undefined && !(Number.isSafeInteger(current) && current > 0)) {
     throw new ReeError('REE_ERR_CONFIG', `the ownership epoch must be a positive whole number, got ${current}`);
