@@ -29,6 +29,7 @@ import type { CommittedOffsets } from './committed-offsets.ts';
 import { outboxOf, revisionOf, type SentIn } from './outbox.ts';
 import { OutboxBook, pendingAt } from './outbox-book.ts';
 import { createPublishGate, type PublishGate } from './publish-gate.ts';
+import { rulesFor } from './rules-by-kind.ts';
 import { createMemoryTimerIndex, type TimerIndex, type TimerIndexEntry } from './timer-index.ts';
 import { keepHighest, toAlert } from './to-alert.ts';
 import { toStateUpdate } from './to-update.ts';
@@ -263,7 +264,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const result: ApplyResult = storeResults ? storeResults[i]! : applyToBook(state, updates[i]!);
         // Already applied: its rules ran then, and what they found is in the outbox until published.
         if (result.duplicate) return;
-        const base: Omit<RuleInput, 'state'> = {
+        const applicable = rulesFor(batchRules, report.kind);
+        if (applicable.length === 0) return;
+        // One input per report, each rule handed it with its own state in turn: rules read it
+        // during evaluate and keep no reference to it (rule.ts), and 13 copies per report cost.
+        const input: RuleInput = {
           report,
           result,
           licence: licenceOf(report),
@@ -271,12 +276,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           priceHistory: historyOf.get(report.event.reportId),
           watchlist: watchlistIndex,
           clientFirstSeen: firstSeenOf.get(report.event.reportId),
+          state: ruleStateOf(state, applicable[0]!.rule.id),
           watermark: batchWatermark,
           custody: custodyOf.get(i),
           quotas: report.kind === 'production' ? (quotasOf.get(report.event.producerId) ?? []) : undefined,
         };
-        for (const settings of batchRules.rules) {
-          const drafts = settings.rule.evaluate({ ...base, state: ruleStateOf(state, settings.rule.id) }, settings.paramsFor(report.event.producerId));
+        for (const settings of applicable) {
+          input.state = ruleStateOf(state, settings.rule.id);
+          const drafts = settings.rule.evaluate(input, settings.paramsFor(report.event.producerId));
           for (const draft of drafts) {
             // Judged per draft, not per report: a report can bring due a balance check of another
             // material, and switching a rule off for the report's material must not swallow it.
