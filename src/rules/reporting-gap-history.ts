@@ -40,6 +40,7 @@ export class ReportingHistory extends WholeCell<HistoryData> {
   private days: number[] = [];
   private newest: ReportRef | null = null;
   private gaps: OpenGap[] = [];
+  private daysVersion = 0;
 
   get latest(): ReportRef | null {
     return this.newest;
@@ -48,6 +49,11 @@ export class ReportingHistory extends WholeCell<HistoryData> {
   /** Open gaps, oldest anchor first. */
   get open(): readonly OpenGap[] {
     return this.gaps;
+  }
+
+  /** Moves whenever the report days change: what was derived from them before is stale. Not saved. */
+  get version(): number {
+    return this.daysVersion;
   }
 
   /** Report days up to and including `day`, ascending. */
@@ -62,6 +68,7 @@ export class ReportingHistory extends WholeCell<HistoryData> {
     if (i > 0 && this.days[i - 1] === day) return false;
     this.days.splice(i, 0, day);
     if (this.days.length > REPORT_DAYS_KEPT) this.days.splice(0, this.days.length - REPORT_DAYS_KEPT);
+    this.daysVersion += 1;
     this.changed();
     return true;
   }
@@ -72,8 +79,10 @@ export class ReportingHistory extends WholeCell<HistoryData> {
   }
 
   openGap(gap: OpenGap): void {
-    this.gaps.push(gap);
-    this.gaps.sort((a, b) => a.at - b.at || (a.reportId < b.reportId ? -1 : 1));
+    // Kept in anchor order; a new gap is nearly always after the newest report, so at the end.
+    let i = this.gaps.length;
+    while (i > 0 && isAfter(this.gaps[i - 1]!, gap)) i -= 1;
+    this.gaps.splice(i, 0, gap);
     this.changed();
   }
 
@@ -97,6 +106,7 @@ export class ReportingHistory extends WholeCell<HistoryData> {
 
   protected fromData(data: HistoryData): void {
     this.days = data.days;
+    this.daysVersion += 1;
     this.newest = data.latest;
     this.gaps = data.open;
   }

@@ -43,12 +43,20 @@ export function ruleStateOf(producer: ProducerState, ruleId: string): RuleState 
 }
 
 function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
-  const timers = () => timersOf(producer);
+  let queue: TimerQueue<RuleTimer> | undefined;
+  const timers = (): TimerQueue<RuleTimer> => (queue ??= timersOf(producer));
+  // A rule asks for its cells on every report: the name is checked and the producer's cell looked
+  // up once (the producer never replaces a cell it made).
+  const cells = new Map<string, StateCell>();
   return {
     producerId: producer.producerId,
     cell<C extends StateCell>(name: string, create: () => C): C {
-      if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: cell name "${name}" may hold only letters, digits and '-'`);
-      return producer.cell(`rule:${ruleId}:${name}`, create);
+      let cell = cells.get(name);
+      if (cell === undefined) {
+        if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: cell name "${name}" may hold only letters, digits and '-'`);
+        cells.set(name, (cell = producer.cell(`rule:${ruleId}:${name}`, create)));
+      }
+      return cell as C;
     },
     setTimer(key, dueAt, payload = {}) {
       const queue = timers();
