@@ -56,6 +56,18 @@ export class ReportingHistory extends WholeCell<HistoryData> {
     return this.daysVersion;
   }
 
+  /** Every report day kept, ascending. */
+  get allDays(): readonly number[] {
+    return this.days;
+  }
+
+  /** How many of the report days are up to and including `day`: they are the first that many of allDays. */
+  countUpTo(day: number): number {
+    let i = this.days.length;
+    while (i > 0 && this.days[i - 1]! > day) i -= 1;
+    return i;
+  }
+
   /** Report days up to and including `day`, ascending. */
   daysUpTo(day: number): readonly number[] {
     return this.days.filter((d) => d <= day);

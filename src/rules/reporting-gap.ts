@@ -36,7 +36,7 @@ function cadenceAt(history: ReportingHistory, anchor: ReportRef, p: ReportingGap
   const day = dayOf(anchor.at);
   let cadence = memo.byDay.get(day);
   if (cadence === undefined) {
-    const verdict = judgeCadence(history.daysUpTo(day), p);
+    const verdict = judgeCadence(history.allDays, p, history.countUpTo(day));
     if (verdict.kind === 'not-enough-history') cadence = null;
     else {
       const { gaps, medianGapDays, usualLongestGapDays, allowedGapDays, allowedBy } = verdict;
