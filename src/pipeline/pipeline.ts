@@ -133,7 +133,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   /** The watchlist index, rebuilt only when the store's watchlist has changed since the last batch. */
   async function currentWatchlist(): Promise<WatchlistIndex> {
     const version = await deps.store.watchlistVersion();
-    if (watchlist?.version !== version) watchlist = { version, index: buildWatchlistIndex(await deps.store.getWatchlist()) };
+    if (watchlist?.version !== version) watchlist = { version, index: buildWatchlistIndex(await deps.store.getWatchlist(), watchlist?.index) };
     return watchlist.index;
   }
 
