@@ -34,22 +34,46 @@ export interface WatchlistIndex {
   screen(clientName: string, settings: MatchSettings): ScreeningHit[];
 }
 
-/** What a later version of the index takes over from this one: its entries and what it screened. */
-interface Carried {
-  entries: ReadonlyMap<string, string>;
-  screened: ReadonlyMap<string, ScreeningHit[]>;
+/**
+ * What the versions of one watchlist share: each version's changes from the one before (entry ids
+ * added, changed or removed) and every client name screened, with the version it was screened at.
+ */
+interface Screenings {
+  /** The newest version's index, and the content of each of its entries by entryId. */
+  newest: WatchlistIndex | undefined;
+  contents: ReadonlyMap<string, string>;
+  /** The newest version's number. */
+  version: number;
+  /** Entry ids changed by each recent version, by its number (older ones are forgotten). */
+  changes: Map<number, ReadonlySet<string>>;
+  byName: Map<string, { version: number; hits: ScreeningHit[] }>;
 }
-const carriedFrom = new WeakMap<WatchlistIndex, Carried>();
+const screeningsOf = new WeakMap<WatchlistIndex, Screenings>();
+
+/** Versions of changes kept: a name unscreened for longer is screened again in full. */
+const CHANGES_KEPT = 256;
+const MAX_SCREENED = 50_000;
 
 const contentOf = (entry: WatchlistEntry): string => JSON.stringify(entry);
 const bestFirst = (x: ScreeningHit, y: ScreeningHit): number => y.score - x.score || (x.entry.entryId < y.entry.entryId ? -1 : 1);
 
+/** The entries changed from version `from` to `to`, or undefined if those changes are forgotten. */
+function changedSince(screenings: Screenings, from: number, to: number): Set<string> | undefined {
+  const changed = new Set<string>();
+  for (let v = from + 1; v <= to; v += 1) {
+    const ids = screenings.changes.get(v);
+    if (!ids) return undefined;
+    for (const id of ids) changed.add(id);
+  }
+  return changed;
+}
+
 /**
  * `previous`: the index of the watchlist before this change. A client's hits are per entry (an
- * entry's best-matching name, whatever the other entries), so the names it screened carry over:
- * only the entries added, changed or removed since are screened again. A watchlist changes one
- * entry at a time, and re-screening every client name against the whole list at each change
- * cost more than all other screening.
+ * entry's best-matching name, whatever the other entries), so names screened under an earlier
+ * version are screened again only against the entries added, changed or removed since. A
+ * watchlist changes one entry at a time, and re-screening every client name against the whole
+ * list at each change cost more than all other screening.
  */
 export function buildWatchlistIndex(entries: readonly WatchlistEntry[], previous?: WatchlistIndex): WatchlistIndex {
   const byBlock = new Map<string, IndexedName[]>();
@@ -62,18 +86,21 @@ export function buildWatchlistIndex(entries: readonly WatchlistEntry[], previous
   }
   const contents = new Map(entries.map((e) => [e.entryId, contentOf(e)]));
   const byId = new Map(entries.map((e) => [e.entryId, e]));
-  // Exporters ship to the same clients again and again: screen each name once per watchlist version.
-  const screened = new Map<string, ScreeningHit[]>();
-  const MAX_SCREENED = 50_000;
-  const before = previous ? carriedFrom.get(previous) : undefined;
-  /** Entries whose hits from `before` no longer hold: added, changed or removed since. */
-  const changed = new Set<string>();
-  if (before) {
-    for (const [id, content] of contents) if (before.entries.get(id) !== content) changed.add(id);
-    for (const id of before.entries.keys()) if (!contents.has(id)) changed.add(id);
+  const last = previous ? screeningsOf.get(previous) : undefined;
+  // Shared only along one line of versions: an index made from an older one starts afresh.
+  const screenings: Screenings = last && last.newest === previous ? last : { newest: undefined, contents: new Map(), version: 0, changes: new Map(), byName: new Map() };
+  if (screenings === last) {
+    const changed = new Set<string>();
+    for (const [id, content] of contents) if (last.contents.get(id) !== content) changed.add(id);
+    for (const id of last.contents.keys()) if (!contents.has(id)) changed.add(id);
+    screenings.version += 1;
+    screenings.changes.set(screenings.version, changed);
+    screenings.changes.delete(screenings.version - CHANGES_KEPT);
   }
+  screenings.contents = contents;
+  const version = screenings.version;
 
-  /** Each matching entry's best name; with `only`, just those entries. */
+  /** Each matching entry's best name, unsorted; with `only`, just those entries. */
   function screenUncached(clientName: string, settings: MatchSettings, only?: ReadonlySet<string>): ScreeningHit[] {
     const client = normaliseName(clientName);
     const forms = tokenForms(client);
@@ -100,8 +127,8 @@ export function buildWatchlistIndex(entries: readonly WatchlistEntry[], previous
     return [...best.values()];
   }
 
-  /** The hits from before the change for the entries that did not change, and fresh ones for those that did. */
-  function screenCarried(clientName: string, settings: MatchSettings, held: readonly ScreeningHit[]): ScreeningHit[] {
+  /** Hits found under an earlier version: kept for the entries unchanged since, found afresh for the others. */
+  function screenSince(clientName: string, settings: MatchSettings, held: readonly ScreeningHit[], changed: ReadonlySet<string>): ScreeningHit[] {
     const kept = held.filter((h) => !changed.has(h.entry.entryId)).map((h) => ({ ...h, entry: byId.get(h.entry.entryId)! }));
     return changed.size === 0 ? kept : [...kept, ...screenUncached(clientName, settings, changed)];
   }
@@ -109,17 +136,23 @@ export function buildWatchlistIndex(entries: readonly WatchlistEntry[], previous
   const index: WatchlistIndex = {
     size: entries.length,
     screen(clientName, settings) {
+      // Exporters ship to the same clients again and again: screen each name once per watchlist version.
       const key = `${settings.threshold}|${settings.tokenThreshold}|${settings.minMatchedTokens}|${clientName}`;
-      let hits = screened.get(key);
-      if (!hits) {
-        if (screened.size >= MAX_SCREENED) screened.clear();
-        const held = before?.screened.get(key);
-        hits = (held ? screenCarried(clientName, settings, held) : screenUncached(clientName, settings)).sort(bestFirst);
-        screened.set(key, hits);
+      const found = screenings.byName.get(key);
+      if (found?.version === version) return found.hits;
+      // An index still in use after a newer one was made (a batch that began before the change)
+      // neither uses nor keeps what newer versions found.
+      const held = found && found.version < version ? found : undefined;
+      const changed = held ? changedSince(screenings, held.version, version) : undefined;
+      const hits = (held && changed ? screenSince(clientName, settings, held.hits, changed) : screenUncached(clientName, settings)).sort(bestFirst);
+      if (version === screenings.version) {
+        if (!found && screenings.byName.size >= MAX_SCREENED) screenings.byName.clear();
+        screenings.byName.set(key, { version, hits });
       }
       return hits;
     },
   };
-  carriedFrom.set(index, { entries: contents, screened });
+  screenings.newest = index;
+  screeningsOf.set(index, screenings);
   return index;
 }
