@@ -21,7 +21,7 @@ import { applyToBook } from '../state/engine/balance-book.ts';
 import { StateEngine } from '../state/engine/engine.ts';
 import type { ProducerState } from '../state/engine/producer-state.ts';
 import { createMemoryQuotaRegister, type QuotaRegister } from '../state/quota-register.ts';
-import { peekDueTimers, popDueTimers, ruleStateOf } from '../state/rule-state.ts';
+import { peekDueTimers, popDueTimers, ruleStateOf, ruleStatesOf } from '../state/rule-state.ts';
 import type { ApplyResult, PriceObservation, StateStore } from '../state/store.ts';
 import { custodyEntryOf } from './custody-entry.ts';
 import { createKeyedLock } from './keyed-lock.ts';
@@ -266,6 +266,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         if (result.duplicate) return;
         const applicable = rulesFor(batchRules, report.kind);
         if (applicable.length === 0) return;
+        const stateFor = ruleStatesOf(state);
         // One input per report, each rule handed it with its own state in turn: rules read it
         // during evaluate and keep no reference to it (rule.ts), and 13 copies per report cost.
         const input: RuleInput = {
@@ -276,13 +277,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           priceHistory: historyOf.get(report.event.reportId),
           watchlist: watchlistIndex,
           clientFirstSeen: firstSeenOf.get(report.event.reportId),
-          state: ruleStateOf(state, applicable[0]!.rule.id),
+          state: stateFor(applicable[0]!.rule.id),
           watermark: batchWatermark,
           custody: custodyOf.get(i),
           quotas: report.kind === 'production' ? (quotasOf.get(report.event.producerId) ?? []) : undefined,
         };
         for (const settings of applicable) {
-          input.state = ruleStateOf(state, settings.rule.id);
+          input.state = stateFor(settings.rule.id);
           const drafts = settings.rule.evaluate(input, settings.paramsFor(report.event.producerId));
           for (const draft of drafts) {
             // Judged per draft, not per report: a report can bring due a balance check of another

@@ -72,11 +72,12 @@ function settle(history: ReportingHistory, state: RuleState, p: ReportingGapPara
         history.touched();
       }
     }
+    const key = timerKey(gap);
     if (gap.next !== null && gap.next <= gap.dueAt) {
       history.closeGap(gap.reportId);
-      state.cancelTimer(timerKey(gap));
-    } else if (state.timerDueAt(timerKey(gap)) !== gap.dueAt) {
-      state.setTimer(timerKey(gap), gap.dueAt, { lastReportId: gap.reportId });
+      state.cancelTimer(key);
+    } else if (state.timerDueAt(key) !== gap.dueAt) {
+      state.setTimer(key, gap.dueAt, { lastReportId: gap.reportId });
     }
   }
 }

@@ -33,14 +33,20 @@ const timerKey = (ruleId: string, key: string): string => `${ruleId}|${key}`;
  */
 const madeFor = new WeakMap<ProducerState, Map<string, RuleState>>();
 
-/** The RuleState a rule sees for one producer. */
-export function ruleStateOf(producer: ProducerState, ruleId: string): RuleState {
+/** The producer's RuleStates by rule id: for a caller that hands several rules theirs in a row (one WeakMap lookup, not one per rule). */
+export function ruleStatesOf(producer: ProducerState): (ruleId: string) => RuleState {
   let byRule = madeFor.get(producer);
   if (!byRule) madeFor.set(producer, (byRule = new Map()));
-  let made = byRule.get(ruleId);
-  if (!made) byRule.set(ruleId, (made = makeRuleState(producer, ruleId)));
-  return made;
+  const made = byRule;
+  return (ruleId) => {
+    let state = made.get(ruleId);
+    if (!state) made.set(ruleId, (state = makeRuleState(producer, ruleId)));
+    return state;
+  };
 }
+
+/** The RuleState a rule sees for one producer. */
+export const ruleStateOf = (producer: ProducerState, ruleId: string): RuleState => ruleStatesOf(producer)(ruleId);
 
 function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
   let queue: TimerQueue<RuleTimer> | undefined;
