@@ -5,7 +5,7 @@
  */
 import type { WatchlistEntry } from '../domain/events.ts';
 import { betterComparison, compareForms, tokenForms, type MatchSettings, type NameComparison } from './match-name.ts';
-import { normaliseName } from './normalise-name.ts';
+import { normaliseName, type NormalisedName } from './normalise-name.ts';
 import { variantGroups } from './romanisation.ts';
 
 export interface ScreeningHit {
@@ -57,6 +57,32 @@ const MAX_SCREENED = 50_000;
 const contentOf = (entry: WatchlistEntry): string => JSON.stringify(entry);
 const bestFirst = (x: ScreeningHit, y: ScreeningHit): number => y.score - x.score || (x.entry.entryId < y.entry.entryId ? -1 : 1);
 
+/** A client name as screening compares it, and its block keys. */
+interface ScreenedClient {
+  client: NormalisedName;
+  forms: string[][];
+  keys: string[];
+}
+
+/**
+ * Client names normalised once for every index (pure, so shared): a new watchlist entry is
+ * screened against every client seen so far (retroScreen), and normalising the names again for
+ * each entry cost more than comparing them.
+ */
+const clients = new Map<string, ScreenedClient>();
+
+function clientOf(name: string): ScreenedClient {
+  let known = clients.get(name);
+  if (known === undefined) {
+    const client = normaliseName(name);
+    const forms = tokenForms(client);
+    known = { client, forms, keys: forms.flat().flatMap(blockKeys) };
+    if (clients.size >= MAX_SCREENED) clients.clear();
+    clients.set(name, known);
+  }
+  return known;
+}
+
 /** The entries changed from version `from` to `to`, or undefined if those changes are forgotten. */
 function changedSince(screenings: Screenings, from: number, to: number): Set<string> | undefined {
   const changed = new Set<string>();
@@ -102,9 +128,8 @@ export function buildWatchlistIndex(entries: readonly WatchlistEntry[], previous
 
   /** Each matching entry's best name, unsorted; with `only`, just those entries. */
   function screenUncached(clientName: string, settings: MatchSettings, only?: ReadonlySet<string>): ScreeningHit[] {
-    const client = normaliseName(clientName);
-    const forms = tokenForms(client);
-    const candidates = new Set(forms.flat().flatMap(blockKeys).flatMap((key) => byBlock.get(key) ?? []));
+    const { client, forms, keys } = clientOf(clientName);
+    const candidates = new Set(keys.flatMap((key) => byBlock.get(key) ?? []));
     const best = new Map<string, ScreeningHit>();
     for (const c of candidates) {
       if (only && !only.has(c.entry.entryId)) continue;
