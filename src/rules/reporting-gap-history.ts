@@ -40,7 +40,9 @@ export class ReportingHistory extends WholeCell<HistoryData> {
   private days: number[] = [];
   private newest: ReportRef | null = null;
   private gaps: OpenGap[] = [];
-  private daysVersion = 0;
+  /** Cadences learned per anchor day from the days as they are, and the parameters they were learned with: derived, not saved. */
+  private cadences = new Map<number, Cadence | null>();
+  private cadencesFrom: object | undefined;
 
   get latest(): ReportRef | null {
     return this.newest;
@@ -51,9 +53,20 @@ export class ReportingHistory extends WholeCell<HistoryData> {
     return this.gaps;
   }
 
-  /** Moves whenever the report days change: what was derived from them before is stale. Not saved. */
-  get version(): number {
-    return this.daysVersion;
+  /**
+   * The cadence up to an anchor day, as `learn` finds it from the days: remembered until a day is
+   * added or the parameters change, since most reports fall on a day that already has one
+   * (producers file several reports a day) and learning sorts up to 160 days. The gaps opened
+   * on that day share the one cadence; nothing changes a cadence once made.
+   */
+  cadenceOn(day: number, params: object, learn: () => Cadence | null): Cadence | null {
+    if (params !== this.cadencesFrom) {
+      this.cadences.clear();
+      this.cadencesFrom = params;
+    }
+    let cadence = this.cadences.get(day);
+    if (cadence === undefined) this.cadences.set(day, (cadence = learn()));
+    return cadence;
   }
 
   /** Every report day kept, ascending. */
@@ -80,7 +93,7 @@ export class ReportingHistory extends WholeCell<HistoryData> {
     if (i > 0 && this.days[i - 1] === day) return false;
     this.days.splice(i, 0, day);
     if (this.days.length > REPORT_DAYS_KEPT) this.days.splice(0, this.days.length - REPORT_DAYS_KEPT);
-    this.daysVersion += 1;
+    this.cadences.clear();
     this.changed();
     return true;
   }
@@ -118,7 +131,7 @@ export class ReportingHistory extends WholeCell<HistoryData> {
 
   protected fromData(data: HistoryData): void {
     this.days = data.days;
-    this.daysVersion += 1;
+    this.cadences.clear();
     this.newest = data.latest;
     this.gaps = data.open;
   }

@@ -21,30 +21,15 @@ import { clampScore } from './severity.ts';
 const historyOf = (state: RuleState): ReportingHistory => state.cell('history', () => new ReportingHistory());
 const timerKey = (gap: ReportRef): string => `after:${gap.reportId}`;
 
-/**
- * Cadences by anchor day for a history's report days as they are: most reports fall on a day that
- * already has one (producers file several reports a day), and learning one sorts up to 160 days.
- * Stale once a day is added (the history's version moves) or the parameters change. Not saved:
- * derived, and shared by the gaps that hold it (nothing changes a cadence once made).
- */
-const learned = new WeakMap<ReportingHistory, { version: number; p: ReportingGapParams; byDay: Map<number, Cadence | null> }>();
-
 /** The cadence the producer had up to the anchor's day; null while there is not enough history. */
 function cadenceAt(history: ReportingHistory, anchor: ReportRef, p: ReportingGapParams): Cadence | null {
-  let memo = learned.get(history);
-  if (memo === undefined || memo.version !== history.version || memo.p !== p) learned.set(history, (memo = { version: history.version, p, byDay: new Map() }));
   const day = dayOf(anchor.at);
-  let cadence = memo.byDay.get(day);
-  if (cadence === undefined) {
+  return history.cadenceOn(day, p, () => {
     const verdict = judgeCadence(history.allDays, p, history.countUpTo(day));
-    if (verdict.kind === 'not-enough-history') cadence = null;
-    else {
-      const { gaps, medianGapDays, usualLongestGapDays, allowedGapDays, allowedBy } = verdict;
-      cadence = { gaps, medianGapDays, usualLongestGapDays, allowedGapDays, allowedBy };
-    }
-    memo.byDay.set(day, cadence);
-  }
-  return cadence;
+    if (verdict.kind === 'not-enough-history') return null;
+    const { gaps, medianGapDays, usualLongestGapDays, allowedGapDays, allowedBy } = verdict;
+    return { gaps, medianGapDays, usualLongestGapDays, allowedGapDays, allowedBy };
+  });
 }
 
 /** Opens the gap after `anchor` if the producer has a cadence to judge it by. */
