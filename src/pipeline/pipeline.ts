@@ -179,9 +179,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const before = new Map<string, number | undefined>();
         for (const id of producers.keys()) {
           const state = stateOf(id);
+          // Taken before published and committed entries are dropped: that is what the index holds,
+          // so an outbox emptied here still moves the producer's index entry (else every timer pass
+          // would visit it again).
+          before.set(id, pendingAt(state));
           outboxes.clearPublished(state);
           if (deps.committed) outboxOf(state).removeCommitted(deps.committed.covers);
-          before.set(id, pendingAt(state));
         }
         const found = new Map<string, Alert>();
         const foundHolders = new Map<string, string>();
