@@ -117,8 +117,13 @@ function bookOf(cells: BookCells, material: string): MaterialBookCell {
   return book;
 }
 
-const scheduleCheck = (timers: TimerQueue<CheckTimer>, kind: CheckTimer['kind'], material: string, day: number, dueAt: number) =>
-  timers.schedule(`${kind}|${material}|${day}`, dueAt, { kind, material, day });
+/** Every outflow of a day asks again for its check: one already due no later is left as it is, with no payload made. */
+function scheduleCheck(timers: TimerQueue<CheckTimer>, kind: CheckTimer['kind'], material: string, day: number, dueAt: number): void {
+  const key = `${kind}|${material}|${day}`;
+  const existing = timers.dueAtOf(key);
+  if (existing !== undefined && existing <= dueAt) return;
+  timers.schedule(key, dueAt, { kind, material, day });
+}
 
 /** Applies one update to its producer's state; the result is what the in-memory store would return. */
 export function applyToBook(state: ProducerState, u: StateUpdate): ApplyResult {
