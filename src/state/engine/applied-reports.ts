@@ -28,6 +28,9 @@ export interface ResultCodec<R> {
 /** Days of clock per stored part: few enough fields per producer, small enough rewrites per batch. */
 export const APPLIED_SPAN_DAYS = 4;
 
+/** An entry as written: `[reportId, clock, stored result]`. */
+type Entry = [reportId: string, clock: number, stored: unknown];
+
 const isPlainZero = (stored: unknown): boolean => stored === 0 && !Object.is(stored, -0);
 
 const spanOf = (clock: number): number => Math.floor(clock / (APPLIED_SPAN_DAYS * DAY_MS));
@@ -40,11 +43,12 @@ export class AppliedReports<R> implements StateCell {
    * text is decoded only when a report is delivered again, which is rare. It also makes a save of
    * the current span a join of texts already made.
    *
-   * A number instead is the clock of an entry whose stored result is a plain 0 (most reports: no
-   * checks fired, no licence), its text made only if it is saved: making it on every report was a
-   * fifth of the balance book's CPU, and an in-memory replay never saves.
+   * Until the entry is first saved, its text is not made (making it on every report was a fifth
+   * of the balance book's CPU, and an in-memory replay never saves): a number is the clock of an
+   * entry whose stored result is a plain 0 (no checks fired, no licence: most reports), a list is
+   * the entry as the codec wrote it (fresh lists, owned here). A save replaces either by its text.
    */
-  private readonly byId = new Map<string, string | number>();
+  private readonly byId = new Map<string, string | number | Entry>();
   /**
    * span of clock → the reports applied at a clock in that span, in application order, which is
    * clock order: the producer's clock never goes back. So the oldest reports are at the front of
@@ -64,19 +68,21 @@ export class AppliedReports<R> implements StateCell {
   get(reportId: string): Applied<R> | undefined {
     const held = this.byId.get(reportId);
     if (held === undefined) return undefined;
-    const [, clock, stored] = typeof held === 'number' ? [reportId, held, 0] : decodeState<[string, number, unknown]>(held);
+    // Through its text even when not yet made: what comes back shares nothing with what is kept.
+    const [, clock, stored] = typeof held === 'number' ? [reportId, held, 0] : decodeState<Entry>(typeof held === 'string' ? held : encodeState(held));
     return { reportId, clock, result: this.codec ? this.codec.decode(stored, reportId, clock) : (stored as R) };
   }
 
   /** Remembers a first delivery's result, then forgets what the clock has left behind. */
   remember(reportId: string, clock: number, result: R): void {
     const stored: unknown = this.codec ? this.codec.encode(result) : result;
-    this.keep(reportId, clock, isPlainZero(stored) ? clock : encodeState([reportId, clock, stored]));
+    // Without a codec the result itself would be kept, which its caller may still change: written now.
+    this.keep(reportId, clock, isPlainZero(stored) ? clock : this.codec ? [reportId, clock, stored] : encodeState([reportId, clock, stored]));
     this.changedSpans.add(spanOf(clock));
     this.forgetBefore(clock - this.windowMs);
   }
 
-  private keep(reportId: string, clock: number, held: string | number): void {
+  private keep(reportId: string, clock: number, held: string | number | Entry): void {
     this.byId.set(reportId, held);
     const span = this.spanOf(spanOf(clock));
     span.ids.push(reportId);
@@ -122,10 +128,13 @@ export class AppliedReports<R> implements StateCell {
     return out;
   }
 
-  /** An entry's text as written: `encodeState([reportId, clock, stored])`. */
+  /** An entry's text as written, `encodeState([reportId, clock, stored])`, made once: the current span is saved again with each batch. */
   private entryText(reportId: string): string {
     const held = this.byId.get(reportId)!;
-    return typeof held === 'number' ? encodeState([reportId, held, 0]) : held;
+    if (typeof held === 'string') return held;
+    const text = encodeState(typeof held === 'number' ? [reportId, held, 0] : held);
+    this.byId.set(reportId, text);
+    return text;
   }
 
   restorePart(_part: string, text: string): void {

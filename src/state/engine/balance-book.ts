@@ -44,7 +44,8 @@ const encodeCheck = (c: FiredCheck): StoredCheck => [
   FLOW_KINDS.map((k) => c.totals[k]),
   c.bookKg,
   c.declaredKg ?? null,
-  c.subjectIds,
+  // A copy: the stored form is kept until saved (applied-reports.ts), the result's list goes to rules.
+  [...c.subjectIds],
 ];
 
 function decodeCheck(stored: StoredCheck | FiredCheck): FiredCheck {
