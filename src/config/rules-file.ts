@@ -124,6 +124,7 @@ function makeSettings<P>(rule: Rule<P>, entry: z.output<typeof ruleEntry>, where
   const producersWithOverrides = new Set(ordered.map((o) => o.producerId).filter((p): p is string => p !== undefined));
   const materialOverrides = ordered.filter((o) => o.producerId === undefined);
   const cache = new Map<string, P>();
+  const allDefaults: ParamsFor<P> = () => defaults;
 
   const matching = (producerId: string, material?: string) =>
     ordered.filter(
@@ -141,8 +142,9 @@ function makeSettings<P>(rule: Rule<P>, entry: z.output<typeof ruleEntry>, where
       return on;
     },
     paramsFor(producerId) {
-      // The common case (no override touches this producer or material) allocates nothing.
-      if (!producersWithOverrides.has(producerId) && materialOverrides.length === 0) return () => defaults;
+      // The common case (no override touches this producer or material) allocates nothing: one
+      // function made at load, not a closure per rule per report.
+      if (!producersWithOverrides.has(producerId) && materialOverrides.length === 0) return allDefaults;
       return (material) => {
         const key = `${producerId}\u0000${material ?? ''}`;
         let p = cache.get(key);

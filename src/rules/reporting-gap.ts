@@ -1,8 +1,13 @@
 /**
  * reporting-gap: a producer with a regular cadence goes silent for far longer than its cadence
  * allows. Silence has no report to judge it on, so every report of the producer (any kind) opens a
- * gap after it with a timer at report + allowed gap (reporting-cadence.ts); a later report inside
- * that time closes it, and a timer the watermark passes with the gap still open is the finding.
+ * gap after it, due at report + allowed gap (reporting-cadence.ts); a later report inside that
+ * time closes it, and a gap still open when the watermark passes its due time is the finding.
+ *
+ * One timer per producer, kept at or before the earliest open gap's due time, not one per gap:
+ * nearly every report closes the gap before it and opens one after it, and moving a timer for
+ * each was a set and a cancel per report. The timer judges every gap due when it fires (in the
+ * same firing pass that would have fired the gap's own timer) and is set again at the next one.
  *
  * Only event times decide: a gap is silent iff no report has an occurredAt in (anchor, due], and
  * the watermark guarantees every report up to due (within the allowed lateness) has been read when
@@ -19,7 +24,8 @@ import { defineRule, type AlertDraft, type RuleState } from './rule.ts';
 import { clampScore } from './severity.ts';
 
 const historyOf = (state: RuleState): ReportingHistory => state.cell('history', () => new ReportingHistory());
-const timerKey = (gap: ReportRef): string => `after:${gap.reportId}`;
+/** The producer's one timer. States saved before it may hold a timer per gap, `after:<reportId>` naming its gap in the payload, which still fire (onTimer). */
+const TIMER = 'gaps';
 
 /** The cadence the producer had up to the anchor's day; null while there is not enough history. */
 function cadenceAt(history: ReportingHistory, anchor: ReportRef, p: ReportingGapParams): Cadence | null {
@@ -38,17 +44,32 @@ function openGapAfter(history: ReportingHistory, anchor: ReportRef, next: number
   if (cadence) history.openGap({ at: anchor.at, reportId: anchor.reportId, next, dueAt: anchor.at + cadence.allowedGapDays * DAY_MS, cadence });
 }
 
+/** A gap whose next report came within its allowed time: it is closed, never a finding. */
+const answered = (gap: OpenGap): boolean => gap.next !== null && gap.next <= gap.dueAt;
+
 /**
- * Brings the open gaps and their timers in line with what is known: a gap whose next report came
+ * Keeps the producer's timer at or before the earliest open gap's due time. A timer earlier than
+ * that stays: it fires, finds nothing due, and is set again (cheaper than moving it on every report).
+ */
+function keepTimer(history: ReportingHistory, state: RuleState): void {
+  let earliest = Infinity;
+  for (const gap of history.open) if (gap.dueAt < earliest) earliest = gap.dueAt;
+  if (earliest === Infinity) return;
+  const at = state.timerDueAt(TIMER);
+  if (at === undefined || at > earliest) state.setTimer(TIMER, earliest);
+}
+
+/**
+ * Brings the open gaps and the timer in line with what is known: a gap whose next report came
  * within its allowed time is closed; when a late report added a day, cadences are learned again.
  */
 function settle(history: ReportingHistory, state: RuleState, p: ReportingGapParams, relearn: boolean): void {
-  for (const gap of [...history.open]) {
+  // No copy: closing a gap replaces the list (reporting-gap-history.ts), so this walks the one it began with.
+  for (const gap of history.open) {
     if (relearn) {
       const cadence = cadenceAt(history, gap, p);
       if (!cadence) {
         history.closeGap(gap.reportId);
-        state.cancelTimer(timerKey(gap));
         continue;
       }
       const dueAt = gap.at + cadence.allowedGapDays * DAY_MS;
@@ -57,14 +78,9 @@ function settle(history: ReportingHistory, state: RuleState, p: ReportingGapPara
         history.touched();
       }
     }
-    const key = timerKey(gap);
-    if (gap.next !== null && gap.next <= gap.dueAt) {
-      history.closeGap(gap.reportId);
-      state.cancelTimer(key);
-    } else if (state.timerDueAt(key) !== gap.dueAt) {
-      state.setTimer(key, gap.dueAt, { lastReportId: gap.reportId });
-    }
+    if (answered(gap)) history.closeGap(gap.reportId);
   }
+  keepTimer(history, state);
 }
 
 const days = (x: number): string => fixed(x, 2);
@@ -142,10 +158,11 @@ export const reportingGap = defineRule({
   },
   onTimer(timer, params) {
     const history = historyOf(timer.state);
-    const gap = history.find(String(timer.payload['lastReportId']));
-    // A gap closed since (a report came within its time) left no timer; this guards a stale one.
-    if (!gap || (gap.next !== null && gap.next <= gap.dueAt) || gap.dueAt > timer.watermark) return [];
-    history.closeGap(gap.reportId);
-    return [findingOf(timer.producerId, gap, params())];
+    const oneGap = timer.payload['lastReportId'];
+    // Every open gap the watermark has passed (or, for a timer of one gap saved before, that gap).
+    const due = history.open.filter((g) => (typeof oneGap !== 'string' || g.reportId === oneGap) && !answered(g) && g.dueAt <= timer.watermark);
+    for (const gap of due) history.closeGap(gap.reportId);
+    if (typeof oneGap !== 'string') keepTimer(history, timer.state);
+    return due.map((gap) => findingOf(timer.producerId, gap, params()));
   },
 });

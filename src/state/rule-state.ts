@@ -54,6 +54,11 @@ function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
   // A rule asks for its cells on every report: the name is checked and the producer's cell looked
   // up once (the producer never replaces a cell it made).
   const cells = new Map<string, StateCell>();
+  // The last timer key made: a rule asks after the same timer on report after report, and the
+  // same string (its hash kept) is found faster than one made anew.
+  let lastKey: string | undefined;
+  let lastFull = '';
+  const fullKey = (key: string): string => (key === lastKey ? lastFull : ((lastKey = key), (lastFull = timerKey(ruleId, key))));
   return {
     producerId: producer.producerId,
     cell<C extends StateCell>(name: string, create: () => C): C {
@@ -66,16 +71,16 @@ function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
     },
     setTimer(key, dueAt, payload = {}) {
       const queue = timers();
-      const k = timerKey(ruleId, key);
+      const k = fullKey(key);
       // TimerQueue keeps the earlier of two due times; a rule setting its timer means "this one".
       queue.cancel(k);
       queue.schedule(k, dueAt, { ruleId, key, payload });
     },
     cancelTimer(key) {
-      timers().cancel(timerKey(ruleId, key));
+      timers().cancel(fullKey(key));
     },
     timerDueAt(key) {
-      return timers().dueAtOf(timerKey(ruleId, key));
+      return timers().dueAtOf(fullKey(key));
     },
   };
 }

@@ -28,6 +28,11 @@ export interface ResultCodec<R> {
 /** Days of clock per stored part: few enough fields per producer, small enough rewrites per batch. */
 export const APPLIED_SPAN_DAYS = 4;
 
+/** An entry as written: `[reportId, clock, stored result]`. */
+type Entry = [reportId: string, clock: number, stored: unknown];
+
+const isPlainZero = (stored: unknown): boolean => stored === 0 && !Object.is(stored, -0);
+
 const spanOf = (clock: number): number => Math.floor(clock / (APPLIED_SPAN_DAYS * DAY_MS));
 
 export class AppliedReports<R> implements StateCell {
@@ -37,8 +42,13 @@ export class AppliedReports<R> implements StateCell {
    * and a result with fired checks as objects took ~1 KB of heap where its text takes a third; the
    * text is decoded only when a report is delivered again, which is rare. It also makes a save of
    * the current span a join of texts already made.
+   *
+   * Until the entry is first saved, its text is not made (making it on every report was a fifth
+   * of the balance book's CPU, and an in-memory replay never saves): a number is the clock of an
+   * entry whose stored result is a plain 0 (no checks fired, no licence: most reports), a list is
+   * the entry as the codec wrote it (fresh lists, owned here). A save replaces either by its text.
    */
-  private readonly byId = new Map<string, string>();
+  private readonly byId = new Map<string, string | number | Entry>();
   /**
    * span of clock → the reports applied at a clock in that span, in application order, which is
    * clock order: the producer's clock never goes back. So the oldest reports are at the front of
@@ -56,21 +66,24 @@ export class AppliedReports<R> implements StateCell {
   ) {}
 
   get(reportId: string): Applied<R> | undefined {
-    const text = this.byId.get(reportId);
-    if (text === undefined) return undefined;
-    const [, clock, stored] = decodeState<[string, number, unknown]>(text);
+    const held = this.byId.get(reportId);
+    if (held === undefined) return undefined;
+    // Through its text even when not yet made: what comes back shares nothing with what is kept.
+    const [, clock, stored] = typeof held === 'number' ? [reportId, held, 0] : decodeState<Entry>(typeof held === 'string' ? held : encodeState(held));
     return { reportId, clock, result: this.codec ? this.codec.decode(stored, reportId, clock) : (stored as R) };
   }
 
   /** Remembers a first delivery's result, then forgets what the clock has left behind. */
   remember(reportId: string, clock: number, result: R): void {
-    this.keep(reportId, clock, encodeState([reportId, clock, this.codec ? this.codec.encode(result) : result]));
+    const stored: unknown = this.codec ? this.codec.encode(result) : result;
+    // Without a codec the result itself would be kept, which its caller may still change: written now.
+    this.keep(reportId, clock, isPlainZero(stored) ? clock : this.codec ? [reportId, clock, stored] : encodeState([reportId, clock, stored]));
     this.changedSpans.add(spanOf(clock));
     this.forgetBefore(clock - this.windowMs);
   }
 
-  private keep(reportId: string, clock: number, text: string): void {
-    this.byId.set(reportId, text);
+  private keep(reportId: string, clock: number, held: string | number | Entry): void {
+    this.byId.set(reportId, held);
     const span = this.spanOf(spanOf(clock));
     span.ids.push(reportId);
     span.clocks.push(clock);
@@ -109,13 +122,22 @@ export class AppliedReports<R> implements StateCell {
     for (const span of this.changedSpans) {
       const held = this.bySpan.get(span);
       // The text of encodeState([[reportId, clock, stored result], ...]), joined from the kept entries.
-      out.set(String(span), held === undefined ? null : `[${held.ids.map((id) => this.byId.get(id)!).join(',')}]`);
+      out.set(String(span), held === undefined ? null : `[${held.ids.map((id) => this.entryText(id)).join(',')}]`);
     }
     this.changedSpans.clear();
     return out;
   }
 
+  /** An entry's text as written, `encodeState([reportId, clock, stored])`, made once: the current span is saved again with each batch. */
+  private entryText(reportId: string): string {
+    const held = this.byId.get(reportId)!;
+    if (typeof held === 'string') return held;
+    const text = encodeState(typeof held === 'number' ? [reportId, held, 0] : held);
+    this.byId.set(reportId, text);
+    return text;
+  }
+
   restorePart(_part: string, text: string): void {
-    for (const entry of decodeState<[string, number, unknown][]>(text)) this.keep(entry[0], entry[1], encodeState(entry));
+    for (const entry of decodeState<[string, number, unknown][]>(text)) this.keep(entry[0], entry[1], isPlainZero(entry[2]) ? entry[1] : encodeState(entry));
   }
 }

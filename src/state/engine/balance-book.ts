@@ -44,7 +44,8 @@ const encodeCheck = (c: FiredCheck): StoredCheck => [
   FLOW_KINDS.map((k) => c.totals[k]),
   c.bookKg,
   c.declaredKg ?? null,
-  c.subjectIds,
+  // A copy: the stored form is kept until saved (applied-reports.ts), the result's list goes to rules.
+  [...c.subjectIds],
 ];
 
 function decodeCheck(stored: StoredCheck | FiredCheck): FiredCheck {
@@ -88,6 +89,12 @@ interface BookCells {
   licenceUse: Counters;
   state: ProducerState;
   materials: Map<string, MaterialBookCell>;
+  /**
+   * The key of each material's last deficit check asked for, with its day: a day's outflows ask
+   * for the same check again and again, and the same string (its hash kept) is found faster than
+   * one made anew.
+   */
+  deficitKeys: Map<string, { day: number; key: string }>;
 }
 
 const cellsByProducer = new WeakMap<ProducerState, BookCells>();
@@ -102,6 +109,7 @@ function cellsOf(state: ProducerState): BookCells {
       licenceUse: state.cell('licence-use', () => new Counters()),
       state,
       materials: new Map(),
+      deficitKeys: new Map(),
     };
     cellsByProducer.set(state, cells);
   }
@@ -117,8 +125,18 @@ function bookOf(cells: BookCells, material: string): MaterialBookCell {
   return book;
 }
 
-const scheduleCheck = (timers: TimerQueue<CheckTimer>, kind: CheckTimer['kind'], material: string, day: number, dueAt: number) =>
-  timers.schedule(`${kind}|${material}|${day}`, dueAt, { kind, material, day });
+function deficitKey(cells: BookCells, material: string, day: number): string {
+  let last = cells.deficitKeys.get(material);
+  if (last?.day !== day) cells.deficitKeys.set(material, (last = { day, key: `deficit|${material}|${day}` }));
+  return last.key;
+}
+
+/** Every outflow of a day asks again for its check: one already due no later is left as it is, with no payload made. */
+function scheduleCheck(timers: TimerQueue<CheckTimer>, kind: CheckTimer['kind'], material: string, day: number, dueAt: number, key = `${kind}|${material}|${day}`): void {
+  const existing = timers.dueAtOf(key);
+  if (existing !== undefined && existing <= dueAt) return;
+  timers.schedule(key, dueAt, { kind, material, day });
+}
 
 /** Applies one update to its producer's state; the result is what the in-memory store would return. */
 export function applyToBook(state: ProducerState, u: StateUpdate): ApplyResult {
@@ -139,7 +157,7 @@ export function applyToBook(state: ProducerState, u: StateUpdate): ApplyResult {
       book.outflows.update(day, () => [], (ids) => {
         if (ids.length < MAX_SUBJECT_IDS && !ids.includes(u.reportId)) ids.push(u.reportId);
       });
-      scheduleCheck(timers, 'deficit', flow.material, day, dueAt);
+      scheduleCheck(timers, 'deficit', flow.material, day, dueAt, deficitKey(cells, flow.material, day));
     }
   }
   if (u.declaration) {
