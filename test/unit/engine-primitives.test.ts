@@ -295,4 +295,28 @@ describe('MaterialBookCell', () => {
     expect(first.flows.get(5)).toEqual({ produced: 356.1, received: 0, consumed: 0, shipped: 0, exported: 0 });
     expect(first.flows.days).toEqual([5]);
   });
+
+  it('writes a chunk\'s outflow ids as their shared prefix and tails, and gives every id back exactly', () => {
+    const book = new MaterialBookCell();
+    const day = 20 * CHUNK_DAYS;
+    book.outflows.set(day + 2, ['PRD-16-00025130', 'PRD-16-00025129']);
+    book.outflows.set(day + 3, ['PRD-16-00030470', 'SHP-16-0001']);
+    book.outflows.set(day + 4, ['PRD-16-00031107', 'PRD-16-0003110x', 'PRD-16-000', 'PRD-16-00000000000000000001']);
+    const text = book.drainChanges().get('20')!;
+    const back = new MaterialBookCell();
+    back.restorePart('20', text);
+    for (const d of [2, 3, 4]) expect(back.outflows.get(day + d)).toEqual(book.outflows.get(day + d));
+
+    const one = new MaterialBookCell();
+    one.outflows.set(day + 2, ['PRD-16-00025130', 'PRD-16-00025129']);
+    one.outflows.set(day + 5, ['PRD-16-00030470']);
+    expect(JSON.parse(one.drainChanges().get('20')!)[2]).toEqual(['PRD-16-000', [[2, [25130, 25129]], [5, [30470]]]]);
+  });
+
+  it('reads outflow ids as first written, whole', () => {
+    const first = new MaterialBookCell();
+    first.restorePart('20', JSON.stringify([[], [], [[2, ['PRD-16-00025130', 'PRD-16-00025129']], [5, ['SHP-1']]]]));
+    expect(first.outflows.get(20 * CHUNK_DAYS + 2)).toEqual(['PRD-16-00025130', 'PRD-16-00025129']);
+    expect(first.outflows.get(20 * CHUNK_DAYS + 5)).toEqual(['SHP-1']);
+  });
 });

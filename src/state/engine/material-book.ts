@@ -9,6 +9,7 @@ import type { BookReader } from '../balance.ts';
 import { decodeState, type StateCell, type ValueCodec } from './cell.ts';
 import { DaySeries } from './day-series.ts';
 import { FlowSeries } from './flow-series.ts';
+import { commonPrefix, decodeIds, encodeIds, type IdTail } from './id-lists.ts';
 
 export interface Declaration {
   kg: number;
@@ -33,7 +34,27 @@ const declarationCodec: ValueCodec<Declaration, [number, string]> = {
   decode: ([kg, reportId]) => ({ kg, reportId }),
 };
 
-type StoredChunk = [flows: [number, unknown][], stock: [number, unknown][], outflows: [number, unknown][]];
+/**
+ * A chunk's outflow reports: the prefix their ids share, then each day's ids after it (id-lists.ts),
+ * `["PRD-16-000", [[2, [25130, 25129]], ...]]`. First written as `[[2, ["PRD-16-00025130", ...]], ...]`,
+ * which still reads (its first element is never a string). About half the size of a book.
+ */
+type StoredOutflows = [prefix: string, days: [number, IdTail[]][]] | [number, string[]][];
+
+type StoredChunk = [flows: [number, unknown][], stock: [number, unknown][], outflows: StoredOutflows];
+
+function outflowsText(entries: [number, unknown][]): string | null {
+  if (entries.length === 0) return null;
+  const days = entries as [number, string[]][];
+  const prefix = commonPrefix(days.flatMap(([, ids]) => ids));
+  return JSON.stringify([prefix, days.map(([place, ids]) => [place, encodeIds(prefix, ids)])]);
+}
+
+function outflowEntries(stored: StoredOutflows): [number, string[]][] {
+  if (typeof stored[0] !== 'string') return stored as [number, string[]][];
+  const [prefix, days] = stored as [string, [number, IdTail[]][]];
+  return days.map(([place, tails]) => [place, decodeIds(prefix, tails)]);
+}
 
 export class MaterialBookCell implements StateCell {
   readonly flows = new FlowSeries(totalsCodec);
@@ -67,8 +88,9 @@ export class MaterialBookCell implements StateCell {
     const chunks = new Set([...this.flows.takeChangedChunks(), ...this.stock.takeChangedChunks(), ...this.outflows.takeChangedChunks()]);
     const out = new Map<string, string | null>();
     for (const chunk of chunks) {
-      // The text of encodeState(StoredChunk), joined from each series' kept day texts (day-series.ts).
-      const texts = [this.flows.chunkText(chunk), this.stock.chunkText(chunk), this.outflows.chunkText(chunk)];
+      // The text of encodeState(StoredChunk), joined from each series' kept day texts (day-series.ts);
+      // the outflows are encoded whole, as their prefix depends on every id of the chunk (cheap: ids only).
+      const texts = [this.flows.chunkText(chunk), this.stock.chunkText(chunk), outflowsText(this.outflows.chunkEntries(chunk))];
       out.set(String(chunk), texts.every((t) => t === null) ? null : `[${texts.map((t) => t ?? '[]').join(',')}]`);
     }
     return out;
@@ -79,6 +101,6 @@ export class MaterialBookCell implements StateCell {
     const chunk = Number(part);
     this.flows.restoreEntries(chunk, flows);
     this.stock.restoreEntries(chunk, stock);
-    this.outflows.restoreEntries(chunk, outflows);
+    this.outflows.restoreEntries(chunk, outflowEntries(outflows));
   }
 }
