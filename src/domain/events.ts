@@ -30,9 +30,16 @@ export const MAX_CLOCK_SKEW_MS = DAY_MS;
 
 const ERA = `${iso(EARLIEST_EVENT_TIME).slice(0, 10)} .. ${iso(LATEST_EVENT_TIME).slice(0, 10)}`;
 
+/**
+ * A time as messages show it. The object-level checks below run even when a field already failed
+ * its own check, so they can see any number: past Date's range (±8.64e15 ms) toISOString throws
+ * a RangeError, which would escape validation as a crash instead of a dead letter.
+ */
+const shown = (ms: number): string => (Math.abs(ms) <= 8.64e15 ? iso(ms) : String(ms));
+
 function requireEra(ctx: z.RefinementCtx, value: number, field: string): void {
   if (value >= EARLIEST_EVENT_TIME && value <= LATEST_EVENT_TIME) return;
-  ctx.addIssue({ code: 'custom', path: [field], message: `${iso(value)} is outside ${ERA}` });
+  ctx.addIssue({ code: 'custom', path: [field], message: `${shown(value)} is outside ${ERA}` });
 }
 
 /**
@@ -46,7 +53,7 @@ function saneReportTimes(report: { occurredAt: number; reportedAt: number }, ctx
     ctx.addIssue({
       code: 'custom',
       path: ['occurredAt'],
-      message: `after reportedAt by more than a day of clock skew (${iso(report.occurredAt)} > ${iso(report.reportedAt)})`,
+      message: `after reportedAt by more than a day of clock skew (${shown(report.occurredAt)} > ${shown(report.reportedAt)})`,
     });
   } else {
     requireEra(ctx, report.occurredAt, 'occurredAt');

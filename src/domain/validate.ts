@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { InvalidRecordError } from '../errors.ts';
+import { checkInventory, checkProduction, checkReceipt, checkShipment } from './report-check.ts';
 import { REPORT_SCHEMAS, licence, productionQuota, watchlistEntry, type Report, type ReportKind } from './events.ts';
 
 /** Turns zod's issue list into one line naming each bad field, e.g. `quantityKg: must be > 0`. */
@@ -20,16 +21,17 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string)
   return result.data;
 }
 
+/** A report's event, by the fast path (report-check.ts) when it can tell, else by zod. */
 export function validateReport(kind: ReportKind, value: unknown): Report {
   switch (kind) {
     case 'production':
-      return { kind, event: parseWith(REPORT_SCHEMAS.production, value, 'ProductionReport') };
+      return { kind, event: checkProduction(value) ?? parseWith(REPORT_SCHEMAS.production, value, 'ProductionReport') };
     case 'shipments':
-      return { kind, event: parseWith(REPORT_SCHEMAS.shipments, value, 'ShipmentReport') };
+      return { kind, event: checkShipment(value) ?? parseWith(REPORT_SCHEMAS.shipments, value, 'ShipmentReport') };
     case 'receipts':
-      return { kind, event: parseWith(REPORT_SCHEMAS.receipts, value, 'ReceiptReport') };
+      return { kind, event: checkReceipt(value) ?? parseWith(REPORT_SCHEMAS.receipts, value, 'ReceiptReport') };
     case 'inventory':
-      return { kind, event: parseWith(REPORT_SCHEMAS.inventory, value, 'InventoryReport') };
+      return { kind, event: checkInventory(value) ?? parseWith(REPORT_SCHEMAS.inventory, value, 'InventoryReport') };
   }
 }
 

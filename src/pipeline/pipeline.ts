@@ -21,7 +21,7 @@ import { applyToBook } from '../state/engine/balance-book.ts';
 import { StateEngine } from '../state/engine/engine.ts';
 import type { ProducerState } from '../state/engine/producer-state.ts';
 import { createMemoryQuotaRegister, type QuotaRegister } from '../state/quota-register.ts';
-import { peekDueTimers, popDueTimers, ruleStateOf } from '../state/rule-state.ts';
+import { peekDueTimers, popDueTimers, ruleStateOf, ruleStatesOf } from '../state/rule-state.ts';
 import type { ApplyResult, PriceObservation, StateStore } from '../state/store.ts';
 import { custodyEntryOf } from './custody-entry.ts';
 import { createKeyedLock } from './keyed-lock.ts';
@@ -29,6 +29,7 @@ import type { CommittedOffsets } from './committed-offsets.ts';
 import { outboxOf, revisionOf, type SentIn } from './outbox.ts';
 import { OutboxBook, pendingAt } from './outbox-book.ts';
 import { createPublishGate, type PublishGate } from './publish-gate.ts';
+import { rulesFor } from './rules-by-kind.ts';
 import { createMemoryTimerIndex, type TimerIndex, type TimerIndexEntry } from './timer-index.ts';
 import { keepHighest, toAlert } from './to-alert.ts';
 import { toStateUpdate } from './to-update.ts';
@@ -130,7 +131,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   /** The watchlist index, rebuilt only when the store's watchlist has changed since the last batch. */
   async function currentWatchlist(): Promise<WatchlistIndex> {
     const version = await deps.store.watchlistVersion();
-    if (watchlist?.version !== version) watchlist = { version, index: buildWatchlistIndex(await deps.store.getWatchlist()) };
+    if (watchlist?.version !== version) watchlist = { version, index: buildWatchlistIndex(await deps.store.getWatchlist(), watchlist?.index) };
     return watchlist.index;
   }
 
@@ -178,9 +179,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const before = new Map<string, number | undefined>();
         for (const id of producers.keys()) {
           const state = stateOf(id);
+          // Taken before published and committed entries are dropped: that is what the index holds,
+          // so an outbox emptied here still moves the producer's index entry (else every timer pass
+          // would visit it again).
+          before.set(id, pendingAt(state));
           outboxes.clearPublished(state);
           if (deps.committed) outboxOf(state).removeCommitted(deps.committed.covers);
-          before.set(id, pendingAt(state));
         }
         const found = new Map<string, Alert>();
         const foundHolders = new Map<string, string>();
@@ -260,7 +264,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const result: ApplyResult = applyToBook(state, updates[i]!);
         // Already applied: its rules ran then, and what they found is in the outbox until published.
         if (result.duplicate) return;
-        const base: Omit<RuleInput, 'state'> = {
+        const applicable = rulesFor(batchRules, report.kind);
+        if (applicable.length === 0) return;
+        const stateFor = ruleStatesOf(state);
+        // One input per report, each rule handed it with its own state in turn: rules read it
+        // during evaluate and keep no reference to it (rule.ts), and 13 copies per report cost.
+        const input: RuleInput = {
           report,
           result,
           licence: licenceOf(report),
@@ -268,12 +277,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           priceHistory: historyOf.get(report.event.reportId),
           watchlist: watchlistIndex,
           clientFirstSeen: firstSeenOf.get(report.event.reportId),
+          state: stateFor(applicable[0]!.rule.id),
           watermark: batchWatermark,
           custody: custodyOf.get(i),
           quotas: report.kind === 'production' ? (quotasOf.get(report.event.producerId) ?? []) : undefined,
         };
-        for (const settings of batchRules.rules) {
-          const drafts = settings.rule.evaluate({ ...base, state: ruleStateOf(state, settings.rule.id) }, settings.paramsFor(report.event.producerId));
+        for (const settings of applicable) {
+          input.state = stateFor(settings.rule.id);
+          const drafts = settings.rule.evaluate(input, settings.paramsFor(report.event.producerId));
           for (const draft of drafts) {
             // Judged per draft, not per report: a report can bring due a balance check of another
             // material, and switching a rule off for the report's material must not swallow it.

@@ -21,9 +21,15 @@ export interface RecordingLine {
 
 const KIND_OF_TOPIC = /(?:^|\.)(production|shipments|receipts|inventory|licences|watchlist|quotas|alerts|deadletter)\.v\d+$/;
 
+/** Topic kinds by topic name: asked once per record, of a handful of topics. */
+const kinds = new Map<string, TopicKind | undefined>();
+
 /** The topic kind whatever the deployment's prefix: `acme.shipments.v1` is a shipments topic. */
 export function topicKindOf(topic: string): TopicKind | undefined {
-  return KIND_OF_TOPIC.exec(topic)?.[1] as TopicKind | undefined;
+  if (kinds.has(topic)) return kinds.get(topic);
+  const kind = KIND_OF_TOPIC.exec(topic)?.[1] as TopicKind | undefined;
+  if (kinds.size < 1000) kinds.set(topic, kind);
+  return kind;
 }
 
 /** A time field as recorded: epoch ms, or an ISO-8601 string from a JSON producer. */

@@ -3,14 +3,15 @@ import { countsAgainstQuota } from '../domain/licence-fit.ts';
 import type { Licence, Report } from '../domain/events.ts';
 import type { Flow, StateUpdate } from '../state/store.ts';
 
+// Object literals written out rather than spread from a common base: this runs for every report.
 export function toStateUpdate(report: Report, licence: Licence | null, graceMs: number): StateUpdate {
-  const base = { reportId: report.event.reportId, producerId: report.event.producerId, occurredAt: report.event.occurredAt, graceMs };
+  const { reportId, producerId, occurredAt } = report.event;
   switch (report.kind) {
     case 'production': {
       const e = report.event;
       const flows: Flow[] = [{ material: e.material, kind: 'produced', kg: e.quantityKg }];
       for (const input of e.inputs) flows.push({ material: input.material, kind: 'consumed', kg: input.quantityKg });
-      return { ...base, flows };
+      return { reportId, producerId, occurredAt, graceMs, flows };
     }
     case 'shipments': {
       const e = report.event;
@@ -18,11 +19,11 @@ export function toStateUpdate(report: Report, licence: Licence | null, graceMs: 
       if (e.direction === 'EXPORT') flows.push({ material: e.material, kind: 'exported', kg: e.quantityKg });
       const licenceUse =
         e.direction === 'EXPORT' && licence && countsAgainstQuota(licence, e) ? { licenceId: licence.licenceId, kg: e.quantityKg } : undefined;
-      return { ...base, flows, licenceUse };
+      return { reportId, producerId, occurredAt, graceMs, flows, licenceUse };
     }
     case 'receipts':
-      return { ...base, flows: [{ material: report.event.material, kind: 'received', kg: report.event.quantityKg }] };
+      return { reportId, producerId, occurredAt, graceMs, flows: [{ material: report.event.material, kind: 'received', kg: report.event.quantityKg }] };
     case 'inventory':
-      return { ...base, flows: [], declaration: { material: report.event.material, onHandKg: report.event.onHandKg } };
+      return { reportId, producerId, occurredAt, graceMs, flows: [], declaration: { material: report.event.material, onHandKg: report.event.onHandKg } };
   }
 }

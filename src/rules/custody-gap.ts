@@ -166,6 +166,7 @@ export const custodyGap = defineRule({
   version: 1,
   description: 'Domestic shipment with no receipt within grace, or a receipt of another quantity, material or party.',
   params: custodyGapParams,
+  kinds: ['shipments', 'receipts'],
   evaluate({ report, custody, state }, params) {
     if (report.kind === 'shipments' && report.event.direction === 'DOMESTIC') {
       const s = report.event;

@@ -32,6 +32,7 @@ export const destinationMismatch = defineRule({
   version: 1,
   description: "Export destination differs from the licence's end-user country or the client's country; hubs weigh more.",
   params: destinationMismatchParams,
+  kinds: ['shipments'],
   evaluate({ report, licence }, params) {
     if (report.kind !== 'shipments' || report.event.direction !== 'EXPORT') return [];
     const s = report.event;

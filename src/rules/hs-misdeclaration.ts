@@ -33,6 +33,7 @@ export const hsMisdeclaration = defineRule({
   params: hsMisdeclarationParams,
   // The two lesser cases land in MEDIUM and HIGH, controlled-as-uncontrolled in CRITICAL.
   bands: { MEDIUM: 0.45, HIGH: 0.6, CRITICAL: 0.85 },
+  kinds: ['shipments'],
   evaluate({ report, catalogue }, params) {
     if (report.kind !== 'shipments') return [];
     const s = report.event;

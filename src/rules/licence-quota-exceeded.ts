@@ -19,6 +19,7 @@ export const licenceQuotaExceeded = defineRule({
   version: 1,
   description: 'Cumulative exports under a licence above its quotaKg.',
   params: licenceQuotaParams,
+  kinds: ['shipments'],
   evaluate({ report, result, licence }, params) {
     if (report.kind !== 'shipments' || !licence) return [];
     const used = result.licenceUsedAfterKg;

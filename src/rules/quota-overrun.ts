@@ -126,6 +126,7 @@ export const quotaOverrun = defineRule({
   version: 1,
   description: "A mining or separation producer's production in a calendar year, of the materials of its ProductionQuota, above quotaKg.",
   params: quotaOverrunParams,
+  kinds: ['production'],
   evaluate({ report, state, quotas }, params) {
     if (report.kind !== 'production') return [];
     const e = report.event;

@@ -58,18 +58,18 @@ export interface Cadence {
 
 export type CadenceVerdict = { kind: 'not-enough-history'; gaps: number; minGaps: number } | ({ kind: 'learned' } & Cadence);
 
-/** Days between consecutive distinct report days (ascending, distinct). */
-export function gapsBetween(days: readonly number[]): number[] {
+/**
+ * The producer's cadence from its report days up to the day judged (ascending, distinct): the
+ * first `count` of `days` (default all), so a caller need not copy them out.
+ */
+export function judgeCadence(days: readonly number[], p: ReportingGapParams, count = days.length): CadenceVerdict {
+  // The gaps between consecutive days, those within the cap, the last cadenceGaps of them: found
+  // walking back from the newest, without copying the days.
   const gaps: number[] = [];
-  for (let i = 1; i < days.length; i += 1) gaps.push(days[i]! - days[i - 1]!);
-  return gaps;
-}
-
-/** The producer's cadence from its report days up to the day judged (ascending, distinct). */
-export function judgeCadence(days: readonly number[], p: ReportingGapParams): CadenceVerdict {
-  const gaps = gapsBetween(days)
-    .filter((g) => g <= p.capDays)
-    .slice(-p.cadenceGaps);
+  for (let i = count - 1; i > 0 && gaps.length < p.cadenceGaps; i -= 1) {
+    const gap = days[i]! - days[i - 1]!;
+    if (gap <= p.capDays) gaps.push(gap);
+  }
   if (gaps.length < p.minGaps) return { kind: 'not-enough-history', gaps: gaps.length, minGaps: p.minGaps };
   const sorted = gaps.sort((a, b) => a - b);
   const usual = quantileSorted(sorted, p.quantile);

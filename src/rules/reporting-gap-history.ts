@@ -40,6 +40,9 @@ export class ReportingHistory extends WholeCell<HistoryData> {
   private days: number[] = [];
   private newest: ReportRef | null = null;
   private gaps: OpenGap[] = [];
+  /** Cadences learned per anchor day from the days as they are, and the parameters they were learned with: derived, not saved. */
+  private cadences = new Map<number, Cadence | null>();
+  private cadencesFrom: object | undefined;
 
   get latest(): ReportRef | null {
     return this.newest;
@@ -48,6 +51,34 @@ export class ReportingHistory extends WholeCell<HistoryData> {
   /** Open gaps, oldest anchor first. */
   get open(): readonly OpenGap[] {
     return this.gaps;
+  }
+
+  /**
+   * The cadence up to an anchor day, as `learn` finds it from the days: remembered until a day is
+   * added or the parameters change, since most reports fall on a day that already has one
+   * (producers file several reports a day) and learning sorts up to 160 days. The gaps opened
+   * on that day share the one cadence; nothing changes a cadence once made.
+   */
+  cadenceOn(day: number, params: object, learn: () => Cadence | null): Cadence | null {
+    if (params !== this.cadencesFrom) {
+      this.cadences.clear();
+      this.cadencesFrom = params;
+    }
+    let cadence = this.cadences.get(day);
+    if (cadence === undefined) this.cadences.set(day, (cadence = learn()));
+    return cadence;
+  }
+
+  /** Every report day kept, ascending. */
+  get allDays(): readonly number[] {
+    return this.days;
+  }
+
+  /** How many of the report days are up to and including `day`: they are the first that many of allDays. */
+  countUpTo(day: number): number {
+    let i = this.days.length;
+    while (i > 0 && this.days[i - 1]! > day) i -= 1;
+    return i;
   }
 
   /** Report days up to and including `day`, ascending. */
@@ -62,6 +93,7 @@ export class ReportingHistory extends WholeCell<HistoryData> {
     if (i > 0 && this.days[i - 1] === day) return false;
     this.days.splice(i, 0, day);
     if (this.days.length > REPORT_DAYS_KEPT) this.days.splice(0, this.days.length - REPORT_DAYS_KEPT);
+    this.cadences.clear();
     this.changed();
     return true;
   }
@@ -72,8 +104,10 @@ export class ReportingHistory extends WholeCell<HistoryData> {
   }
 
   openGap(gap: OpenGap): void {
-    this.gaps.push(gap);
-    this.gaps.sort((a, b) => a.at - b.at || (a.reportId < b.reportId ? -1 : 1));
+    // Kept in anchor order; a new gap is nearly always after the newest report, so at the end.
+    let i = this.gaps.length;
+    while (i > 0 && isAfter(this.gaps[i - 1]!, gap)) i -= 1;
+    this.gaps.splice(i, 0, gap);
     this.changed();
   }
 
@@ -97,6 +131,7 @@ export class ReportingHistory extends WholeCell<HistoryData> {
 
   protected fromData(data: HistoryData): void {
     this.days = data.days;
+    this.cadences.clear();
     this.newest = data.latest;
     this.gaps = data.open;
   }

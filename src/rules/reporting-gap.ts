@@ -23,16 +23,19 @@ const timerKey = (gap: ReportRef): string => `after:${gap.reportId}`;
 
 /** The cadence the producer had up to the anchor's day; null while there is not enough history. */
 function cadenceAt(history: ReportingHistory, anchor: ReportRef, p: ReportingGapParams): Cadence | null {
-  const verdict = judgeCadence(history.daysUpTo(dayOf(anchor.at)), p);
-  if (verdict.kind === 'not-enough-history') return null;
-  const { gaps, medianGapDays, usualLongestGapDays, allowedGapDays, allowedBy } = verdict;
-  return { gaps, medianGapDays, usualLongestGapDays, allowedGapDays, allowedBy };
+  const day = dayOf(anchor.at);
+  return history.cadenceOn(day, p, () => {
+    const verdict = judgeCadence(history.allDays, p, history.countUpTo(day));
+    if (verdict.kind === 'not-enough-history') return null;
+    const { gaps, medianGapDays, usualLongestGapDays, allowedGapDays, allowedBy } = verdict;
+    return { gaps, medianGapDays, usualLongestGapDays, allowedGapDays, allowedBy };
+  });
 }
 
 /** Opens the gap after `anchor` if the producer has a cadence to judge it by. */
 function openGapAfter(history: ReportingHistory, anchor: ReportRef, next: number | null, p: ReportingGapParams): void {
   const cadence = cadenceAt(history, anchor, p);
-  if (cadence) history.openGap({ ...anchor, next, dueAt: anchor.at + cadence.allowedGapDays * DAY_MS, cadence });
+  if (cadence) history.openGap({ at: anchor.at, reportId: anchor.reportId, next, dueAt: anchor.at + cadence.allowedGapDays * DAY_MS, cadence });
 }
 
 /**
@@ -54,11 +57,12 @@ function settle(history: ReportingHistory, state: RuleState, p: ReportingGapPara
         history.touched();
       }
     }
+    const key = timerKey(gap);
     if (gap.next !== null && gap.next <= gap.dueAt) {
       history.closeGap(gap.reportId);
-      state.cancelTimer(timerKey(gap));
-    } else if (state.timerDueAt(timerKey(gap)) !== gap.dueAt) {
-      state.setTimer(timerKey(gap), gap.dueAt, { lastReportId: gap.reportId });
+      state.cancelTimer(key);
+    } else if (state.timerDueAt(key) !== gap.dueAt) {
+      state.setTimer(key, gap.dueAt, { lastReportId: gap.reportId });
     }
   }
 }

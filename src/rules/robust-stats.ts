@@ -4,7 +4,7 @@
  * z = 0.6745 (x - median) / MAD; when MAD is 0, 1.2533 x the mean absolute deviation stands in.
  * Median and MAD ignore a few wild values, which a mean and a standard deviation would not.
  */
-import { mean, median, medianAbsoluteDeviation, quantileSorted } from 'simple-statistics';
+import { mean, median, quantileSorted } from 'simple-statistics';
 
 /** Iglewicz & Hoaglin's constant: 0.6745 makes MAD consistent with a normal sigma. */
 const Z_SCALE = 0.6745;
@@ -15,13 +15,18 @@ export type RobustBaseline =
   | { kind: 'no-spread'; n: number; median: number }
   | { kind: 'spread'; n: number; median: number; spread: number; spreadKind: 'MAD' | 'meanAD' };
 
+/** The median of a non-empty sample (simple-statistics selects on a copy: the sample is left as it was). */
+export const medianOf = (values: readonly number[]): number => median(values as number[]);
+
 /** Median and spread of a non-empty sample. */
 export function robustBaseline(values: readonly number[]): RobustBaseline {
-  const med = median([...values]);
-  let spread = medianAbsoluteDeviation([...values]);
+  const med = medianOf(values);
+  // medianAbsoluteDeviation(values), without finding the median a second time.
+  const deviations = values.map((x) => Math.abs(x - med));
+  let spread = median(deviations);
   let spreadKind: 'MAD' | 'meanAD' = 'MAD';
   if (spread === 0) {
-    spread = MEAN_AD_SCALE * mean(values.map((x) => Math.abs(x - med)));
+    spread = MEAN_AD_SCALE * mean(deviations);
     spreadKind = 'meanAD';
   }
   if (spread === 0) return { kind: 'no-spread', n: values.length, median: med };

@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import type { Catalogue } from '../domain/catalogue.ts';
-import type { Alert, Licence, ProductionQuota, Report, Severity } from '../domain/events.ts';
+import type { Alert, Licence, ProductionQuota, Report, ReportKind, Severity } from '../domain/events.ts';
 import type { WatchlistIndex } from '../screening/watchlist-index.ts';
 import type { CustodyRecord } from '../state/custody-ledger.ts';
 import type { StateCell } from '../state/engine/cell.ts';
@@ -28,7 +28,11 @@ export const RULE_IDS = [
 ] as const;
 export type RuleId = (typeof RULE_IDS)[number];
 
-/** Everything a rule may look at for one report: the report, what applying it did, reference data. */
+/**
+ * Everything a rule may look at for one report: the report, what applying it did, reference data.
+ * The pipeline hands one object per report to each rule in turn, with only `state` changed: a rule
+ * reads it during evaluate, and neither changes it nor keeps a reference to it.
+ */
 export interface RuleInput {
   report: Report;
   result: ApplyResult;
@@ -124,6 +128,12 @@ export interface Rule<P = unknown> {
   params: z.ZodType<P>;
   /** Default severity bands when the rules file gives none (see severity.ts). */
   bands?: { MEDIUM?: number; HIGH?: number; CRITICAL?: number };
+  /**
+   * The report kinds `evaluate` reads; absent means every kind. The pipeline calls evaluate only
+   * for these (it runs ~13 rules on every report, and most judge one kind), so a rule must find
+   * nothing and change no state for a kind it leaves out (test/unit/rule-kinds.test.ts checks).
+   */
+  kinds?: readonly ReportKind[];
   evaluate(input: RuleInput, params: ParamsFor<P>): AlertDraft[];
   /** For rules that set timers: called once per timer, when the watermark passes its due time. */
   onTimer?(timer: TimerInput, params: ParamsFor<P>): AlertDraft[];

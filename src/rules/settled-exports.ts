@@ -129,8 +129,9 @@ export interface SettledJudgement {
 export function judgingSettledExports<P>(
   judge: (j: SettledJudgement, params: ParamsFor<P>) => AlertDraft[],
   onExport?: (state: RuleState, shipment: ShipmentReport) => void,
-): Pick<Rule<P>, 'evaluate' | 'onTimer'> {
+): Pick<Rule<P>, 'kinds' | 'evaluate' | 'onTimer'> {
   return {
+    kinds: ['shipments'],
     evaluate({ report, state, catalogue }, params) {
       if (report.kind !== 'shipments' || report.event.direction !== 'EXPORT') return [];
       onExport?.(state, report.event);

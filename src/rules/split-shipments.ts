@@ -21,7 +21,7 @@ import type { Catalogue } from '../domain/catalogue.ts';
 import { DAY_MS, iso } from '../domain/time.ts';
 import { WholeCell } from '../state/engine/cell.ts';
 import { kg, tonnes } from './format.ts';
-import { robustBaseline } from './robust-stats.ts';
+import { medianOf } from './robust-stats.ts';
 import { defineRule, type AlertDraft, type ParamsFor, type RuleState } from './rule.ts';
 import { clampScore } from './severity.ts';
 import { advanceChain, windowsOf, type Anchor, type Group, type PublishedGroup, type SmallExport } from './split-groups.ts';
@@ -64,12 +64,19 @@ export function materialSmallKg(material: string, catalogue: Catalogue, p: Split
 
 /**
  * Whether a shipment is small, and the threshold it is small under: the material's own, or a
- * share of the producer's usual (median) export once it has enough history.
+ * share of the producer's usual (median) export once it has enough history. `history` may be a
+ * function giving it, called only when the material's threshold does not decide.
  */
-export function smallUnder(kgValue: number, materialKg: number | null, history: readonly number[], p: SplitShipmentsParams): { thresholdKg: number; by: 'material' | 'usual' } | null {
+export function smallUnder(
+  kgValue: number,
+  materialKg: number | null,
+  history: readonly number[] | (() => readonly number[]),
+  p: SplitShipmentsParams,
+): { thresholdKg: number; by: 'material' | 'usual' } | null {
   if (materialKg !== null && kgValue < materialKg) return { thresholdKg: materialKg, by: 'material' };
-  if (history.length < p.minHistory) return null;
-  const usual = p.usualShare * robustBaseline(history).median;
+  const sizes = typeof history === 'function' ? history() : history;
+  if (sizes.length < p.minHistory) return null;
+  const usual = p.usualShare * medianOf(sizes);
   return kgValue <= usual ? { thresholdKg: usual, by: 'usual' } : null;
 }
 
@@ -205,7 +212,7 @@ function judgeMaterial(state: RuleState, exportsOf: SettledExports, material: st
   const smalls: SmallExport[] = [];
   for (const e of list) {
     if (e.at < from) continue;
-    const history = exportsBefore(list, e, p.historyDays, p.historySize).map((x) => x.value.kg);
+    const history = () => exportsBefore(list, e, p.historyDays, p.historySize).map((x) => x.value.kg);
     const small = smallUnder(e.value.kg, matKg?.kg ?? null, history, p);
     if (small) smalls.push({ e, ...small });
   }

@@ -53,6 +53,7 @@ export const undervaluation = defineRule({
   version: 1,
   description: 'Declared USD/kg far under the catalogue floor or the exporter’s robust recent distribution.',
   params: undervaluationParams,
+  kinds: ['shipments'],
   evaluate({ report, catalogue, priceHistory }, params) {
     if (report.kind !== 'shipments' || report.event.direction !== 'EXPORT') return [];
     const s = report.event;

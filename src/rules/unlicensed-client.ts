@@ -61,6 +61,7 @@ export const unlicensedClient = defineRule({
   version: 1,
   description: 'Export of controlled material without a fitting, valid, active licence.',
   params: unlicensedClientParams,
+  kinds: ['shipments'],
   evaluate({ report, licence, catalogue }, params) {
     if (report.kind !== 'shipments') return [];
     const s = report.event;

@@ -109,6 +109,7 @@ export const watchlistMatch = defineRule({
   version: 1,
   description: 'Client name matches a restricted party (normalised, fuzzy, romanisation variants); new entries screen past clients.',
   params: watchlistMatchParams,
+  kinds: ['shipments'],
   evaluate(input, params) {
     const { report, watchlist } = input;
     if (report.kind !== 'shipments' || report.event.direction !== 'EXPORT' || !watchlist || watchlist.size === 0) return [];

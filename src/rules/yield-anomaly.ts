@@ -56,6 +56,7 @@ export const yieldAnomaly = defineRule({
   version: 1,
   description: 'Output above what the declared inputs allow at the catalogue’s maximum yields, or no rare-earth input at all.',
   params: yieldAnomalyParams,
+  kinds: ['production'],
   evaluate({ report, catalogue }, params) {
     if (report.kind !== 'production') return [];
     const r = report.event;

@@ -33,22 +33,36 @@ const timerKey = (ruleId: string, key: string): string => `${ruleId}|${key}`;
  */
 const madeFor = new WeakMap<ProducerState, Map<string, RuleState>>();
 
-/** The RuleState a rule sees for one producer. */
-export function ruleStateOf(producer: ProducerState, ruleId: string): RuleState {
+/** The producer's RuleStates by rule id: for a caller that hands several rules theirs in a row (one WeakMap lookup, not one per rule). */
+export function ruleStatesOf(producer: ProducerState): (ruleId: string) => RuleState {
   let byRule = madeFor.get(producer);
   if (!byRule) madeFor.set(producer, (byRule = new Map()));
-  let made = byRule.get(ruleId);
-  if (!made) byRule.set(ruleId, (made = makeRuleState(producer, ruleId)));
-  return made;
+  const made = byRule;
+  return (ruleId) => {
+    let state = made.get(ruleId);
+    if (!state) made.set(ruleId, (state = makeRuleState(producer, ruleId)));
+    return state;
+  };
 }
 
+/** The RuleState a rule sees for one producer. */
+export const ruleStateOf = (producer: ProducerState, ruleId: string): RuleState => ruleStatesOf(producer)(ruleId);
+
 function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
-  const timers = () => timersOf(producer);
+  let queue: TimerQueue<RuleTimer> | undefined;
+  const timers = (): TimerQueue<RuleTimer> => (queue ??= timersOf(producer));
+  // A rule asks for its cells on every report: the name is checked and the producer's cell looked
+  // up once (the producer never replaces a cell it made).
+  const cells = new Map<string, StateCell>();
   return {
     producerId: producer.producerId,
     cell<C extends StateCell>(name: string, create: () => C): C {
-      if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: cell name "${name}" may hold only letters, digits and '-'`);
-      return producer.cell(`rule:${ruleId}:${name}`, create);
+      let cell = cells.get(name);
+      if (cell === undefined) {
+        if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: cell name "${name}" may hold only letters, digits and '-'`);
+        cells.set(name, (cell = producer.cell(`rule:${ruleId}:${name}`, create)));
+      }
+      return cell as C;
     },
     setTimer(key, dueAt, payload = {}) {
       const queue = timers();

@@ -58,6 +58,46 @@ describe('TimerQueue', () => {
     expect(q.size).toBe(0);
   });
 
+  it('fires as a plain sorted list would over thousands of replacements and cancellations', () => {
+    // As reporting-gap does: a timer set on every report and cancelled by the next, far ahead of
+    // the clock, so cancelled ones pile up behind the live; plus other keys set, moved, cancelled.
+    let seed = 7;
+    const random = (n: number) => Math.floor(((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31) * n);
+    const q = new TimerQueue<string>(byName);
+    const model = new Map<string, number>();
+    const schedule = (key: string, dueAt: number) => {
+      q.schedule(key, dueAt, key);
+      if (!(model.get(key)! <= dueAt)) model.set(key, dueAt);
+    };
+    const cancel = (key: string) => {
+      q.cancel(key);
+      model.delete(key);
+    };
+    const fired: string[][] = [];
+    const expected: string[][] = [];
+    let gap = '';
+    for (let step = 0, clock = 0; step < 5000; step += 1) {
+      const action = random(10);
+      if (action < 6) {
+        cancel(gap);
+        gap = `gap-${step}`;
+        schedule(gap, clock + 500 + random(100));
+      } else if (action < 8) schedule(`k${random(50)}`, clock + random(300));
+      else if (action < 9) cancel(`k${random(50)}`);
+      else {
+        clock += random(60);
+        fired.push(q.popDue(clock).map((t) => `${t.key}@${t.dueAt}`));
+        const due = [...model].filter(([, at]) => at <= clock).sort(([ka, a], [kb, b]) => a - b || byName(ka, kb));
+        for (const [k] of due) model.delete(k);
+        expected.push(due.map(([k, at]) => `${k}@${at}`));
+      }
+      expect(q.size).toBe(model.size);
+      expect(q.nextDueAt()).toBe(model.size === 0 ? undefined : Math.min(...model.values()));
+    }
+    expect(fired).toEqual(expected);
+    expect(fired.flat().length).toBeGreaterThan(500);
+  });
+
   it('fires the same after being saved and reloaded', () => {
     const q = new TimerQueue<string>(byName);
     for (const [k, at] of [['p', 5], ['q', 5], ['r', 1]] as const) q.schedule(k, at, k);

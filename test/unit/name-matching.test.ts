@@ -93,3 +93,44 @@ describe('watchlist index', () => {
     expect(index.screen('Lakeshore Magnetics Inc.', SETTINGS)).toEqual([]);
   });
 });
+
+describe('watchlist index after a change', () => {
+  const NAMES = ['Zhang Weihong', 'Cheung Wai Hung', 'Chen Xiaoming', 'Chan Siu Ming', 'Wang Li Trading', 'Wong Lee', 'Huang Hong', 'Lakeshore Magnetics', 'Lakeshore Magnetic Corp', 'Nordwerk', 'Nordwerk Holding', 'Liu Wei', 'Lau Wai', 'Zhou Jian Guo', 'Chow Kin Kwok'];
+  const CLIENTS = [...NAMES.map((n) => `${n} Co., Ltd.`), 'Chang Weihong', 'Chan Xiao Ming', 'Lakeshore Magnetics Inc.', 'Unrelated Metals', 'Wai Hung Cheung'];
+  const entry = (id: number, name: string, aliases: string[]) => ({ entryId: `W-${id}`, name, aliases, country: null, reason: `r${id}`, listedAt: id });
+
+  it('screens every client as an index built afresh would, over many additions, changes and removals', () => {
+    let seed = 3;
+    const random = (n: number) => Math.floor(((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31) * n);
+    const settings = [SETTINGS, { ...SETTINGS, threshold: 0.8, minMatchedTokens: 1 }];
+    let entries: ReturnType<typeof entry>[] = [];
+    let index = buildWatchlistIndex(entries);
+    let olderEntries = entries;
+    let hits = 0;
+    for (let version = 1; version <= 60; version += 1) {
+      const id = random(12);
+      const others = entries.filter((e) => e.entryId !== `W-${id}`);
+      // Remove, add or change one entry (a watchlist topic record), sometimes leave it as it was.
+      const action = random(4);
+      entries = action === 0 ? others : action === 3 ? entries : [...others, entry(id, NAMES[random(NAMES.length)]!, random(2) === 0 ? [] : [NAMES[random(NAMES.length)]!])];
+      const older = index;
+      const olderFresh = buildWatchlistIndex(olderEntries);
+      index = buildWatchlistIndex(entries, index);
+      const fresh = buildWatchlistIndex(entries);
+
+      // Some clients only every other version: what a version never screened is screened in full later.
+      for (const client of CLIENTS.filter((_, i) => (i + version) % 3 !== 0)) {
+        for (const s of settings) {
+          const got = index.screen(client, s);
+          expect(got).toEqual(fresh.screen(client, s));
+          for (const h of got) expect(entries).toContain(h.entry);
+          hits += got.length;
+        }
+      }
+      // A batch that began before the change still screens with the index it began with.
+      for (const client of CLIENTS.filter((_, i) => (i + version) % 2 === 0)) expect(older.screen(client, SETTINGS)).toEqual(olderFresh.screen(client, SETTINGS));
+      olderEntries = entries;
+    }
+    expect(hits).toBeGreaterThan(200);
+  });
+});

@@ -8,7 +8,9 @@ import { loadCatalogue } from '../../src/domain/catalogue.ts';
 import type { Alert, Licence, Report, ShipmentReport, WatchlistEntry } from '../../src/domain/events.ts';
 import { HOUR_MS, dayEnd } from '../../src/domain/time.ts';
 import { alertIdFor } from '../../src/pipeline/alert-id.ts';
+import { CommittedOffsets } from '../../src/pipeline/committed-offsets.ts';
 import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.ts';
+import { createMemoryTimerIndex } from '../../src/pipeline/timer-index.ts';
 import { toStateUpdate } from '../../src/pipeline/to-update.ts';
 import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import type { StateStore } from '../../src/state/store.ts';
@@ -428,5 +430,22 @@ describe('pipeline: watchlist-match, two exporters to one listed client', () => 
     expect(withoutDetectedAt(wba!)).toEqual(withoutDetectedAt(wab!));
     expect(withoutDetectedAt(abw!)).toEqual(withoutDetectedAt(wab!));
     expect(wab!.map((a) => a.subjectEventIds)).toEqual([['ship-a1'], ['ship-b1']]);
+  });
+});
+
+describe('pipeline: outbox entries sent in a Kafka transaction', () => {
+  it('leave the timer index once the group has committed their transaction', async () => {
+    const timerIndex = createMemoryTimerIndex();
+    const committed = new CommittedOffsets();
+    committed.reset([{ topic: 'r.shipments.v1', partition: 0, offset: '0' }]);
+    const pipeline = createPipeline({ store: createEngineMemoryStore(), rules: parseRulesFile('', 'test rules'), catalogue, timerIndex, committed, now: () => 1_000 });
+    const sent = await pipeline.process([reports.shipments({ licenceId: null })], [{ source: 'p0', partition: 0 }], { txn: 't1', topic: 'r.shipments.v1', partition: 0, offset: '1' });
+    expect(ruleIds(sent)).toEqual(['unlicensed-client']);
+    // Waiting in the outbox (due at once) until the group's committed offset passes its transaction.
+    expect(await timerIndex.due(0, -Infinity)).toEqual(['P1']);
+    committed.note('r.shipments.v1', 0, '1');
+    expect(await pipeline.fireTimers([0], { txn: 't2', topic: 'r.shipments.v1', partition: 0, offset: '1', seq: 1 })).toEqual([]);
+    // The pass emptied the outbox: nothing brings P1 back to the next pass.
+    expect(await timerIndex.due(0, -Infinity)).toEqual([]);
   });
 });

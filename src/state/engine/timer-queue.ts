@@ -41,7 +41,12 @@ export class TimerQueue<P> extends WholeCell<Timer<P>[]> {
     if (existing && existing.dueAt <= dueAt) return;
     const timer = { key, dueAt, payload };
     this.byKey.set(key, timer);
-    this.push(timer);
+    // Replaced and cancelled timers stay in the heap until they reach its top, which for a timer
+    // set again on every report (reporting-gap's) is weeks of event time: past twice the live
+    // ones, the heap is rebuilt from them. Pops come in (dueAt, tie) order, a total order over
+    // live keys, so the heap's shape never shows.
+    if (this.heap.length >= 2 * this.byKey.size + 16) this.rebuild();
+    else this.push(timer);
     this.changed();
   }
 
@@ -90,10 +95,20 @@ export class TimerQueue<P> extends WholeCell<Timer<P>[]> {
     let i = h.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (this.compare(h[parent]!, h[i]!) <= 0) break;
-      [h[parent], h[i]] = [h[i]!, h[parent]!];
+      const child = h[i]!;
+      if (this.compare(h[parent]!, child) <= 0) break;
+      h[i] = h[parent]!;
+      h[parent] = child;
       i = parent;
     }
+  }
+
+  /** The heap made again from the live timers only. */
+  private rebuild(): void {
+    const h = this.heap;
+    h.length = 0;
+    for (const timer of this.byKey.values()) h.push(timer);
+    for (let i = (h.length >> 1) - 1; i >= 0; i -= 1) this.siftDown(i);
   }
 
   private pop(): void {
@@ -101,7 +116,12 @@ export class TimerQueue<P> extends WholeCell<Timer<P>[]> {
     const last = h.pop()!;
     if (h.length === 0) return;
     h[0] = last;
-    let i = 0;
+    this.siftDown(0);
+  }
+
+  private siftDown(from: number): void {
+    const h = this.heap;
+    let i = from;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
@@ -109,7 +129,9 @@ export class TimerQueue<P> extends WholeCell<Timer<P>[]> {
       if (l < h.length && this.compare(h[l]!, h[m]!) < 0) m = l;
       if (r < h.length && this.compare(h[r]!, h[m]!) < 0) m = r;
       if (m === i) return;
-      [h[m], h[i]] = [h[i]!, h[m]!];
+      const top = h[i]!;
+      h[i] = h[m]!;
+      h[m] = top;
       i = m;
     }
   }
