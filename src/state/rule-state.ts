@@ -18,6 +18,8 @@ export interface RuleTimer {
 
 const CELL_NAME = /^[A-Za-z0-9-]{1,64}$/;
 export const TIMERS_CELL = 'timers';
+/** Prefix of the cells rules share (RuleState.sharedCell); never a valid rule cell name, which holds no ':'. */
+const SHARED = 'shared:';
 
 const byRuleThenKey = (a: RuleTimer, b: RuleTimer): number =>
   a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
@@ -61,6 +63,15 @@ function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
       if (cell === undefined) {
         if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: cell name "${name}" may hold only letters, digits and '-'`);
         cells.set(name, (cell = producer.cell(`rule:${ruleId}:${name}`, create)));
+      }
+      return cell as C;
+    },
+    sharedCell<C extends StateCell>(name: string, create: () => C): C {
+      const key = `${SHARED}${name}`;
+      let cell = cells.get(key);
+      if (cell === undefined) {
+        if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: shared cell name "${name}" may hold only letters, digits and '-'`);
+        cells.set(key, (cell = producer.cell(key, create)));
       }
       return cell as C;
     },

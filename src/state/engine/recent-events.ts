@@ -72,6 +72,17 @@ export class RecentEvents<T> extends WholeCell<StoredEvents | StoredV1<T>> {
     return this.byKey.keys();
   }
 
+  isEmpty(): boolean {
+    return this.byKey.size === 0;
+  }
+
+  /** Forgets every event (the cell is then deleted from storage). */
+  clear(): void {
+    if (this.byKey.size === 0) return;
+    this.byKey.clear();
+    this.changed();
+  }
+
   /** Adds an event unless its id is already held; returns whether it is held now (false for a repeat or one already out of the window). */
   add(key: string, event: RecentEvent<T>): boolean {
     const events = this.byKey.get(key) ?? [];
