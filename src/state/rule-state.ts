@@ -7,7 +7,7 @@
 import type { RuleState, TimerPayload } from '../rules/rule.ts';
 import type { StateCell } from './engine/cell.ts';
 import type { ProducerState } from './engine/producer-state.ts';
-import { TimerQueue, type Timer } from './engine/timer-queue.ts';
+import { TimerQueue, type Timer, type TimerPayloadCodec } from './engine/timer-queue.ts';
 
 /** What the producer's timer queue holds for a rule's timer. */
 export interface RuleTimer {
@@ -24,10 +24,22 @@ const SHARED = 'shared:';
 const byRuleThenKey = (a: RuleTimer, b: RuleTimer): number =>
   a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 
-/** The producer's queue of rule timers. */
-export const timersOf = (producer: ProducerState): TimerQueue<RuleTimer> => producer.cell(TIMERS_CELL, () => new TimerQueue<RuleTimer>(byRuleThenKey));
-
 const timerKey = (ruleId: string, key: string): string => `${ruleId}|${key}`;
+
+/**
+ * A rule timer's rule id and key are its queue key (`ruleId|key`, as setTimer schedules it; a rule
+ * id holds no '|'): only the rule's payload is written beside it, and only when not empty.
+ */
+const ruleTimerCodec: TimerPayloadCodec<RuleTimer> = {
+  encode: (t) => (Object.keys(t.payload).length === 0 ? undefined : t.payload),
+  decode: (stored, key) => {
+    const at = key.indexOf('|');
+    return { ruleId: key.slice(0, at), key: key.slice(at + 1), payload: (stored ?? {}) as TimerPayload };
+  },
+};
+
+/** The producer's queue of rule timers. */
+export const timersOf = (producer: ProducerState): TimerQueue<RuleTimer> => producer.cell(TIMERS_CELL, () => new TimerQueue<RuleTimer>(byRuleThenKey, ruleTimerCodec));
 
 /**
  * Each producer's RuleState per rule, made once: the pipeline asks for it for every rule on every

@@ -10,6 +10,7 @@ import { OpenItems } from '../../src/state/engine/open-items.ts';
 import { ProducerState } from '../../src/state/engine/producer-state.ts';
 import { RecentEvents } from '../../src/state/engine/recent-events.ts';
 import { TimerQueue } from '../../src/state/engine/timer-queue.ts';
+import { popDueTimers, ruleStateOf } from '../../src/state/rule-state.ts';
 import { EventTimeWatermark } from '../../src/state/engine/watermark.ts';
 
 /** Saves a cell's changes into `stored` (as a durability would) and returns what was written. */
@@ -358,5 +359,26 @@ describe('MaterialBookCell', () => {
     first.restorePart('20', JSON.stringify([[], [], [[2, ['PRD-16-00025130', 'PRD-16-00025129']], [5, ['SHP-1']]]]));
     expect(first.outflows.get(20 * CHUNK_DAYS + 2)).toEqual(['PRD-16-00025130', 'PRD-16-00025129']);
     expect(first.outflows.get(20 * CHUNK_DAYS + 5)).toEqual(['SHP-1']);
+  });
+});
+
+describe('rule timers as stored', () => {
+  it('writes a timer as its key and due time, with the rule payload only when there is one, and reads the first form too', () => {
+    const producer = new ProducerState('P1');
+    ruleStateOf(producer, 'volume-spike').setTimer('settle', 5);
+    ruleStateOf(producer, 'reporting-gap').setTimer('after:R|1', 7, { lastReportId: 'R|1' });
+    const text = producer.drainChanges().get('timers')!;
+    expect(JSON.parse(text)).toEqual([
+      ['volume-spike|settle', 5],
+      ['reporting-gap|after:R|1', 7, { lastReportId: 'R|1' }],
+    ]);
+    const fired = (stored: string) => popDueTimers(new ProducerState('P1', new Map([['timers', stored]])), 10).map((t) => [t.key, t.dueAt, t.payload]);
+    const expected = [
+      ['volume-spike|settle', 5, { ruleId: 'volume-spike', key: 'settle', payload: {} }],
+      ['reporting-gap|after:R|1', 7, { ruleId: 'reporting-gap', key: 'after:R|1', payload: { lastReportId: 'R|1' } }],
+    ];
+    expect(fired(text)).toEqual(expected);
+    const firstForm = JSON.stringify(expected.map(([key, dueAt, payload]) => ({ key, dueAt, payload })));
+    expect(fired(firstForm)).toEqual(expected);
   });
 });

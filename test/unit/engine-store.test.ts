@@ -130,3 +130,47 @@ describe('state engine reading state saved in the first stored form', () => {
     expect(actual.filter((r) => r.duplicate && r.checks.length > 0).length).toBeGreaterThan(3);
   });
 });
+
+describe('state engine going on from the earlier stored forms of pending checks and outflow ids', () => {
+  it('gives the same results after a restart from checks as {key, dueAt, payload} objects and books with whole outflow ids', async () => {
+    const batches = scenario(42, 400);
+    const half = Math.floor(batches.length / 2);
+    const reference = createEngineMemoryStore();
+    const expected: ApplyResult[][] = [];
+    for (const batch of batches) expected.push(await reference.applyBatch(batch));
+
+    const saved = createMemoryDurability();
+    const writer = createEngineMemoryStore({ durability: saved });
+    for (const batch of batches.slice(0, half)) await writer.applyBatch(batch);
+    const stored = await saved.load([...new Set(batches.flat().map((u) => u.producerId))]);
+    const firstForm = createMemoryDurability();
+    let checks = 0;
+    let outflowDays = 0;
+    for (const [producerId, fields] of stored) {
+      for (const [field, text] of fields) {
+        if (field === 'checks') {
+          const timers = (JSON.parse(text) as [string, number][]).map(([key, dueAt]) => {
+            const [kind, material, day] = key.split('|');
+            return { key, dueAt, payload: { kind, material, day: Number(day) } };
+          });
+          checks += timers.length;
+          fields.set(field, JSON.stringify(timers));
+        } else if (field.startsWith('book:')) {
+          const [flows, stock, outflows] = JSON.parse(text) as [unknown, unknown, [string, [number, (number | string)[]][]] | []];
+          const whole = outflows.length === 0 ? [] : outflows[1].map(([place, tails]) => [place, tails.map((t) => outflows[0] + String(t))]);
+          outflowDays += whole.length;
+          fields.set(field, JSON.stringify([flows, stock, whole]));
+        }
+      }
+      await firstForm.save(new Map([[producerId, fields]]));
+    }
+    expect(checks).toBeGreaterThan(5);
+    expect(outflowDays).toBeGreaterThan(20);
+
+    const reader = createEngineMemoryStore({ durability: firstForm });
+    const actual: ApplyResult[][] = [];
+    for (const batch of batches.slice(half)) actual.push(await reader.applyBatch(batch));
+    expect(actual).toStrictEqual(expected.slice(half));
+    expect(actual.flat().some((r) => r.checks.some((c) => c.subjectIds.length > 0))).toBe(true);
+  });
+});
