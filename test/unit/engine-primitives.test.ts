@@ -293,6 +293,33 @@ describe('Counters, LastSeen, OpenItems, RecentEvents', () => {
     // As the first version wrote it: [key, {id, at, value}[]][].
     const v1 = restored<{ kg: number }>(JSON.stringify([['M', [{ id: 'S1', at: 10, value: { kg: 5 } }]]]));
     expect(v1.list('M')).toEqual([{ id: 'S1', at: 10, value: { kg: 5 } }]);
+
+    // The second version: field names once, each event [id, at, field values].
+    const v2 = restored<{ kg: number; clientId: string }>(JSON.stringify({ fields: ['kg', 'clientId'], keys: [['M', [['S1', 10, [5, 'C-1']]]]] }));
+    expect(v2.list('M')).toEqual([{ id: 'S1', at: 10, value: { kg: 5, clientId: 'C-1' } }]);
+  });
+
+  it('RecentEvents writes ids and text fields as shared prefix and tails, times as steps, and gives them back exactly', () => {
+    type Export = { kg: number; clientId: string; shipmentId: string; licenceId: string | null };
+    const r = new RecentEvents<Export>({ maxPerKey: 10, maxAgeMs: 10 ** 12 });
+    r.add('M', { id: 'SHP-16-00002341', at: 1749208741255, value: { kg: 701, clientId: 'C-0022', shipmentId: 'SH-16-00002341', licenceId: 'L-000001' } });
+    r.add('M', { id: 'SHP-16-00003438', at: 1749580076779, value: { kg: 875, clientId: 'C-0022', shipmentId: 'SH-16-00003438', licenceId: null } });
+    r.add('M', { id: 'SHP-16-0003438x', at: 1749580076780, value: { kg: 1, clientId: 'C-0107', shipmentId: '007', licenceId: 'L-000002' } });
+    r.add('N', { id: 'SHP-16-00004000', at: 1749580076779, value: { kg: 2, clientId: 'C-0022', shipmentId: 'SH-16-00004000', licenceId: 'L-000001' } });
+    const text = r.drainChanges().get('')!;
+    expect(text).not.toContain('1749580076780'); // a step of 1 ms
+    const back = new RecentEvents<Export>({ maxPerKey: 10, maxAgeMs: 10 ** 12 });
+    back.restorePart('', text);
+    expect(back.list('M')).toEqual(r.list('M'));
+    expect(back.list('N')).toEqual(r.list('N'));
+
+    // Times that are not whole numbers are written as they are.
+    const odd = new RecentEvents<number>({ maxPerKey: 10, maxAgeMs: 1000 });
+    odd.add('k', { id: 'a', at: 0.1, value: 1 });
+    odd.add('k', { id: 'b', at: 0.3, value: 2 });
+    const oddBack = new RecentEvents<number>({ maxPerKey: 10, maxAgeMs: 1000 });
+    oddBack.restorePart('', odd.drainChanges().get('')!);
+    expect(oddBack.list('k')).toEqual(odd.list('k'));
   });
 });
 

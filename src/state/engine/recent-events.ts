@@ -9,6 +9,7 @@
  * reads the same in a replay as live. An id already held is not added again (redelivery).
  */
 import { WholeCell } from './cell.ts';
+import { commonPrefix, decodeIds, encodeIds, type IdTail } from './id-lists.ts';
 
 export interface RecentEvent<T> {
   id: string;
@@ -34,6 +35,56 @@ interface StoredEvents {
 }
 type StoredV1<T> = [string, RecentEvent<T>[]][];
 
+/**
+ * Version 3, written now: per key, the prefix its ids share and each id's tail (id-lists.ts); each
+ * event time as the step from the key's previous one (the first from 0) when every time is a
+ * whole number; and for each field whose values are all text within the key, their shared prefix
+ * and each value's tail (null for other fields). So `["SHP-16-00002341", 1749208741255, [701,
+ * "C-0022", ...]]` becomes `[2341, 370335524, [701, 22, ...]]`.
+ */
+interface StoredV3 {
+  v: 3;
+  fields: string[] | null;
+  steps: boolean;
+  keys: StoredKey[];
+}
+type StoredKey = [key: string, idPrefix: string, fieldPrefixes: (string | null)[] | null, entries: [IdTail, number, unknown][]];
+
+const wholeTime = (at: number): boolean => Number.isSafeInteger(at) && !Object.is(at, -0);
+
+function encodeKey<T>(key: string, events: readonly RecentEvent<T>[], fields: string[] | null, steps: boolean): StoredKey {
+  const idPrefix = commonPrefix(events.map((e) => e.id));
+  const fieldPrefixes = fields?.map((f) => {
+    const texts: string[] = [];
+    for (const { value } of events) {
+      const v = (value as Record<string, unknown>)[f];
+      if (typeof v !== 'string') return null;
+      texts.push(v);
+    }
+    return commonPrefix(texts);
+  }) ?? null;
+  let previous = 0;
+  const entries = events.map(({ id, at, value }): [IdTail, number, unknown] => {
+    const time = steps ? at - previous : at;
+    previous = at;
+    const stored = fields ? fields.map((f, i) => (fieldPrefixes![i] === null ? (value as Record<string, unknown>)[f] : encodeIds(fieldPrefixes![i]!, [(value as Record<string, string>)[f]!])[0])) : value;
+    return [encodeIds(idPrefix, [id])[0]!, time, stored];
+  });
+  return [key, idPrefix, fieldPrefixes, entries];
+}
+
+function decodeKey<T>([, idPrefix, fieldPrefixes, entries]: StoredKey, fields: string[] | null, steps: boolean): RecentEvent<T>[] {
+  let previous = 0;
+  return entries.map(([idTail, time, stored]) => {
+    const at = steps ? previous + time : time;
+    previous = at;
+    const value = fields
+      ? Object.fromEntries(fields.map((f, i) => [f, fieldPrefixes![i] === null ? (stored as unknown[])[i] : decodeIds(fieldPrefixes![i]!, [(stored as IdTail[])[i]!])[0]]))
+      : stored;
+    return { id: decodeIds(idPrefix, [idTail])[0]!, at, value: value as T };
+  });
+}
+
 const isFlatValue = (v: unknown): boolean => v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
 /** The field names every value shares, in order, or null when they do not (then values are written as they are). */
@@ -54,7 +105,7 @@ function sharedFields(byKey: ReadonlyMap<string, readonly RecentEvent<unknown>[]
 
 const byTimeThenId = <T>(a: RecentEvent<T>, b: RecentEvent<T>): number => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-export class RecentEvents<T> extends WholeCell<StoredEvents | StoredV1<T>> {
+export class RecentEvents<T> extends WholeCell<StoredV3 | StoredEvents | StoredV1<T>> {
   private readonly byKey = new Map<string, RecentEvent<T>[]>();
 
   constructor(private readonly limits: RecentEventsLimits) {
@@ -99,19 +150,23 @@ export class RecentEvents<T> extends WholeCell<StoredEvents | StoredV1<T>> {
     return events.includes(event);
   }
 
-  protected toData(): StoredEvents | null {
+  protected toData(): StoredV3 | null {
     if (this.byKey.size === 0) return null;
     const fields = sharedFields(this.byKey);
-    const keys: StoredEvents['keys'] = [];
-    for (const [key, events] of this.byKey) {
-      keys.push([key, events.map(({ id, at, value }) => [id, at, fields ? fields.map((f) => (value as Record<string, unknown>)[f]) : value])]);
-    }
-    return { fields, keys };
+    let steps = true;
+    for (const events of this.byKey.values()) for (const { at } of events) if (!wholeTime(at)) steps = false;
+    const keys: StoredV3['keys'] = [];
+    for (const [key, events] of this.byKey) keys.push(encodeKey(key, events, fields, steps));
+    return { v: 3, fields, steps, keys };
   }
 
-  protected fromData(data: StoredEvents | StoredV1<T>): void {
+  protected fromData(data: StoredV3 | StoredEvents | StoredV1<T>): void {
     if (Array.isArray(data)) {
       for (const [key, events] of data) this.byKey.set(key, events);
+      return;
+    }
+    if ('v' in data) {
+      for (const stored of data.keys) this.byKey.set(stored[0], decodeKey<T>(stored, data.fields, data.steps));
       return;
     }
     const { fields } = data;
