@@ -378,7 +378,10 @@ describe('MaterialBookCell', () => {
     const one = new MaterialBookCell();
     one.outflows.set(day + 2, ['PRD-16-00025130', 'PRD-16-00025129']);
     one.outflows.set(day + 5, ['PRD-16-00030470']);
-    expect(JSON.parse(one.drainChanges().get('20')!)[2]).toEqual(['PRD-16-000', [[2, [25130, 25129]], [5, [30470]]]]);
+    expect(JSON.parse(one.drainChanges().get('20')!)[2]).toEqual(['PRD-16-000', 5, [[2, [25130, 25129]], [5, [30470]]]]);
+    const padded = new MaterialBookCell();
+    padded.outflows.set(day + 2, ['SHP-16-00002341', 'SHP-16-00010113']);
+    expect(JSON.parse(padded.drainChanges().get('20')!)[2]).toEqual(['SHP-16-000', 5, [[2, [2341, 10113]]]]);
   });
 
   it('reads outflow ids as first written, whole', () => {

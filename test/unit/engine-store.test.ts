@@ -156,8 +156,8 @@ describe('state engine going on from the earlier stored forms of pending checks 
           checks += timers.length;
           fields.set(field, JSON.stringify(timers));
         } else if (field.startsWith('book:')) {
-          const [flows, stock, outflows] = JSON.parse(text) as [unknown, unknown, [string, [number, (number | string)[]][]] | []];
-          const whole = outflows.length === 0 ? [] : outflows[1].map(([place, tails]) => [place, tails.map((t) => outflows[0] + String(t))]);
+          const [flows, stock, outflows] = JSON.parse(text) as [unknown, unknown, [string, number, [number, (number | string)[]][]] | []];
+          const whole = outflows.length === 0 ? [] : outflows[2].map(([place, tails]) => [place, tails.map((t) => outflows[0] + String(t).padStart(outflows[1], '0'))]);
           outflowDays += whole.length;
           fields.set(field, JSON.stringify([flows, stock, whole]));
         }

@@ -9,7 +9,7 @@ import type { BookReader } from '../balance.ts';
 import { decodeState, type StateCell, type ValueCodec } from './cell.ts';
 import { DaySeries } from './day-series.ts';
 import { FlowSeries } from './flow-series.ts';
-import { commonPrefix, decodeIds, encodeIds, type IdTail } from './id-lists.ts';
+import { decodeId, encodeId, idCoding, type IdTail } from './id-lists.ts';
 
 export interface Declaration {
   kg: number;
@@ -35,25 +35,25 @@ const declarationCodec: ValueCodec<Declaration, [number, string]> = {
 };
 
 /**
- * A chunk's outflow reports: the prefix their ids share, then each day's ids after it (id-lists.ts),
- * `["PRD-16-000", [[2, [25130, 25129]], ...]]`. First written as `[[2, ["PRD-16-00025130", ...]], ...]`,
+ * A chunk's outflow reports: the coding their ids share (id-lists.ts), then each day's ids as tails,
+ * `["PRD-16-000", 5, [[2, [25130, 25129]], ...]]`. First written as `[[2, ["PRD-16-00025130", ...]], ...]`,
  * which still reads (its first element is never a string). About half the size of a book.
  */
-type StoredOutflows = [prefix: string, days: [number, IdTail[]][]] | [number, string[]][];
+type StoredOutflows = [prefix: string, width: number, days: [number, IdTail[]][]] | [number, string[]][];
 
 type StoredChunk = [flows: [number, unknown][], stock: [number, unknown][], outflows: StoredOutflows];
 
 function outflowsText(entries: [number, unknown][]): string | null {
   if (entries.length === 0) return null;
   const days = entries as [number, string[]][];
-  const prefix = commonPrefix(days.flatMap(([, ids]) => ids));
-  return JSON.stringify([prefix, days.map(([place, ids]) => [place, encodeIds(prefix, ids)])]);
+  const coding = idCoding(days.flatMap(([, ids]) => ids));
+  return JSON.stringify([...coding, days.map(([place, ids]) => [place, ids.map((id) => encodeId(coding, id))])]);
 }
 
 function outflowEntries(stored: StoredOutflows): [number, string[]][] {
   if (typeof stored[0] !== 'string') return stored as [number, string[]][];
-  const [prefix, days] = stored as [string, [number, IdTail[]][]];
-  return days.map(([place, tails]) => [place, decodeIds(prefix, tails)]);
+  const [prefix, width, days] = stored as [string, number, [number, IdTail[]][]];
+  return days.map(([place, tails]) => [place, tails.map((t) => decodeId([prefix, width], t))]);
 }
 
 export class MaterialBookCell implements StateCell {

@@ -9,7 +9,7 @@
  * reads the same in a replay as live. An id already held is not added again (redelivery).
  */
 import { WholeCell } from './cell.ts';
-import { commonPrefix, decodeIds, encodeIds, type IdTail } from './id-lists.ts';
+import { decodeId, encodeId, idCoding, type IdCoding, type IdTail } from './id-lists.ts';
 
 export interface RecentEvent<T> {
   id: string;
@@ -36,10 +36,10 @@ interface StoredEvents {
 type StoredV1<T> = [string, RecentEvent<T>[]][];
 
 /**
- * Version 3, written now: per key, the prefix its ids share and each id's tail (id-lists.ts); each
+ * Version 3, written now: per key, the coding its ids share and each id's tail (id-lists.ts); each
  * event time as the step from the key's previous one (the first from 0) when every time is a
- * whole number; and for each field whose values are all text within the key, their shared prefix
- * and each value's tail (null for other fields). So `["SHP-16-00002341", 1749208741255, [701,
+ * whole number; and for each field whose values are all text within the key, their coding and
+ * each value's tail (null for other fields). So `["SHP-16-00002341", 1749208741255, [701,
  * "C-0022", ...]]` becomes `[2341, 370335524, [701, 22, ...]]`.
  */
 interface StoredV3 {
@@ -48,40 +48,41 @@ interface StoredV3 {
   steps: boolean;
   keys: StoredKey[];
 }
-type StoredKey = [key: string, idPrefix: string, fieldPrefixes: (string | null)[] | null, entries: [IdTail, number, unknown][]];
+type StoredKey = [key: string, ids: IdCoding, fieldCodings: (IdCoding | null)[] | null, entries: [IdTail, number, unknown][]];
 
 const wholeTime = (at: number): boolean => Number.isSafeInteger(at) && !Object.is(at, -0);
 
 function encodeKey<T>(key: string, events: readonly RecentEvent<T>[], fields: string[] | null, steps: boolean): StoredKey {
-  const idPrefix = commonPrefix(events.map((e) => e.id));
-  const fieldPrefixes = fields?.map((f) => {
-    const texts: string[] = [];
-    for (const { value } of events) {
-      const v = (value as Record<string, unknown>)[f];
-      if (typeof v !== 'string') return null;
-      texts.push(v);
-    }
-    return commonPrefix(texts);
-  }) ?? null;
+  const ids = idCoding(events.map((e) => e.id));
+  const fieldCodings =
+    fields?.map((f) => {
+      const texts: string[] = [];
+      for (const { value } of events) {
+        const v = (value as Record<string, unknown>)[f];
+        if (typeof v !== 'string') return null;
+        texts.push(v);
+      }
+      return idCoding(texts);
+    }) ?? null;
   let previous = 0;
   const entries = events.map(({ id, at, value }): [IdTail, number, unknown] => {
     const time = steps ? at - previous : at;
     previous = at;
-    const stored = fields ? fields.map((f, i) => (fieldPrefixes![i] === null ? (value as Record<string, unknown>)[f] : encodeIds(fieldPrefixes![i]!, [(value as Record<string, string>)[f]!])[0])) : value;
-    return [encodeIds(idPrefix, [id])[0]!, time, stored];
+    const record = value as Record<string, unknown>;
+    const stored = fields ? fields.map((f, i) => (fieldCodings![i] ? encodeId(fieldCodings![i], record[f] as string) : record[f])) : value;
+    return [encodeId(ids, id), time, stored];
   });
-  return [key, idPrefix, fieldPrefixes, entries];
+  return [key, ids, fieldCodings, entries];
 }
 
-function decodeKey<T>([, idPrefix, fieldPrefixes, entries]: StoredKey, fields: string[] | null, steps: boolean): RecentEvent<T>[] {
+function decodeKey<T>([, ids, fieldCodings, entries]: StoredKey, fields: string[] | null, steps: boolean): RecentEvent<T>[] {
   let previous = 0;
   return entries.map(([idTail, time, stored]) => {
     const at = steps ? previous + time : time;
     previous = at;
-    const value = fields
-      ? Object.fromEntries(fields.map((f, i) => [f, fieldPrefixes![i] === null ? (stored as unknown[])[i] : decodeIds(fieldPrefixes![i]!, [(stored as IdTail[])[i]!])[0]]))
-      : stored;
-    return { id: decodeIds(idPrefix, [idTail])[0]!, at, value: value as T };
+    const values = stored as unknown[];
+    const value = fields ? Object.fromEntries(fields.map((f, i) => [f, fieldCodings![i] ? decodeId(fieldCodings![i], values[i] as IdTail) : values[i]])) : stored;
+    return { id: decodeId(ids, idTail), at, value: value as T };
   });
 }
 
