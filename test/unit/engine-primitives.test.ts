@@ -223,7 +223,23 @@ describe('AppliedReports', () => {
     a.remember('r1', 10, { kg: -0 });
     save(a, new Map());
     a.remember('r2', 20, { kg: 5 });
-    expect(save(a, new Map()).get('0')).toBe(encodeState([['r1', 10, { kg: -0 }], ['r2', 20, { kg: 5 }]]));
+    expect(save(a, new Map()).get('0')).toBe(encodeState([[['r', 1]], [[0, 1, 10, { kg: -0 }], [0, 2, 20, { kg: 5 }]]]));
+  });
+
+  it('writes report ids per family of ids and clocks from the span start, and still reads spans as first written', () => {
+    const span = APPLIED_SPAN_DAYS * DAY_MS;
+    const base = 5086 * span;
+    const a = new AppliedReports<string>(14 * DAY_MS);
+    const reports: [string, number][] = [['RCP-16-00023541', base + 1], ['PRD-16-00052528', base + 5000], ['RCP-16-00023890', base + 9000], ['SHP-16-7', base + 9001]];
+    for (const [id, clock] of reports) a.remember(id, clock, `${id} result`);
+    const stored = new Map<string, string>();
+    const text = save(a, stored).get('5086')!;
+    expect(JSON.parse(text)[0]).toEqual([['RCP-16-00023', 3], ['PRD-16-00052528', 0], ['SHP-16-7', 0]]);
+    const back = reload(stored, () => new AppliedReports<string>(14 * DAY_MS));
+    for (const [id, clock] of reports) expect(back.get(id)).toEqual({ reportId: id, clock, result: `${id} result` });
+
+    const first = reload(new Map([['5086', JSON.stringify(reports.map(([id, clock]) => [id, clock, `${id} result`]))]]), () => new AppliedReports<string>(14 * DAY_MS));
+    for (const [id, clock] of reports) expect(first.get(id)).toEqual({ reportId: id, clock, result: `${id} result` });
   });
 });
 

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { DAY_MS } from '../../src/domain/time.ts';
+import { APPLIED_SPAN_DAYS } from '../../src/state/engine/applied-reports.ts';
 import { createMemoryDurability } from '../../src/state/engine/durability.ts';
 import { createEngineMemoryStore, type EngineStore } from '../../src/state/engine-store.ts';
 import type { ApplyResult } from '../../src/state/store.ts';
@@ -108,7 +110,13 @@ describe('state engine reading state saved in the first stored form', () => {
     for (const [producerId, fields] of stored) {
       for (const [field, text] of fields) {
         if (!field.startsWith('applied#')) continue;
-        const entries = JSON.parse(text) as [string, number, 0 | [number | null, number | null, unknown[]]][];
+        // And as the first form wrote the span: [reportId, clock, result] per report.
+        const [codings, coded] = JSON.parse(text) as [[string, number][], [number, number | string, number, 0 | [number | null, number | null, unknown[]]][]];
+        const spanStart = Number(field.slice('applied#'.length)) * APPLIED_SPAN_DAYS * DAY_MS;
+        const entries = coded.map(([c, tail, sinceSpan, result]) => {
+          const [prefix, width] = codings[c]!;
+          return [prefix + (typeof tail === 'number' ? String(tail).padStart(width, '0') : tail), spanStart + sinceSpan, result] as const;
+        });
         for (const entry of entries) {
           const result = entry[2];
           if (result === 0 || result[2].length === 0) continue;

@@ -11,6 +11,7 @@
  */
 import { DAY_MS } from '../../domain/time.ts';
 import { decodeState, encodeState, type StateCell } from './cell.ts';
+import { decodeId, encodeId, familyCodings, type IdCoding, type IdTail } from './id-lists.ts';
 
 export interface Applied<R> {
   reportId: string;
@@ -28,17 +29,28 @@ export interface ResultCodec<R> {
 /** Days of clock per stored part: few enough fields per producer, small enough rewrites per batch. */
 export const APPLIED_SPAN_DAYS = 4;
 
-const spanOf = (clock: number): number => Math.floor(clock / (APPLIED_SPAN_DAYS * DAY_MS));
+const SPAN_MS = APPLIED_SPAN_DAYS * DAY_MS;
+const spanOf = (clock: number): number => Math.floor(clock / SPAN_MS);
+
+/**
+ * A span as stored: `[codings, [[coding index, id tail, clock - span start, stored result], ...]]`,
+ * the report ids coded per family (id-lists.ts: "RCP-16-00023541" as 0, 23541 under
+ * ["RCP-16-000", 5]) and each clock from the start of its span (the part's name), which takes
+ * nine digits instead of thirteen. First written as `[[reportId, clock, stored result], ...]`,
+ * which still reads (an entry's first element is then text, not a coding).
+ */
+type StoredSpan = [codings: IdCoding[], entries: [coding: number, tail: IdTail, sinceSpan: number, result: unknown][]];
+type StoredSpanV1 = [reportId: string, clock: number, result: unknown][];
 
 export class AppliedReports<R> implements StateCell {
   /**
-   * reportId → the report's entry as it is written, `[reportId, clock, stored result]` JSON. Kept
-   * as text, not as the result: a producer holds some fifty of these (two weeks of its reports),
-   * and a result with fired checks as objects took ~1 KB of heap where its text takes a third; the
-   * text is decoded only when a report is delivered again, which is rare. It also makes a save of
-   * the current span a join of texts already made.
+   * reportId → the report's clock and its result as written (JSON). Kept as text, not as the
+   * result: a producer holds some fifty of these (two weeks of its reports), and a result with
+   * fired checks as objects took ~1 KB of heap where its text takes a third; the text is decoded
+   * only when a report is delivered again, which is rare. It also makes a save of the current
+   * span a join of texts already made.
    */
-  private readonly byId = new Map<string, string>();
+  private readonly byId = new Map<string, { clock: number; text: string }>();
   /**
    * span of clock → the reports applied at a clock in that span, in application order, which is
    * clock order: the producer's clock never goes back. So the oldest reports are at the front of
@@ -56,21 +68,22 @@ export class AppliedReports<R> implements StateCell {
   ) {}
 
   get(reportId: string): Applied<R> | undefined {
-    const text = this.byId.get(reportId);
-    if (text === undefined) return undefined;
-    const [, clock, stored] = decodeState<[string, number, unknown]>(text);
+    const held = this.byId.get(reportId);
+    if (held === undefined) return undefined;
+    const { clock } = held;
+    const stored = decodeState<unknown>(held.text);
     return { reportId, clock, result: this.codec ? this.codec.decode(stored, reportId, clock) : (stored as R) };
   }
 
   /** Remembers a first delivery's result, then forgets what the clock has left behind. */
   remember(reportId: string, clock: number, result: R): void {
-    this.keep(reportId, clock, encodeState([reportId, clock, this.codec ? this.codec.encode(result) : result]));
+    this.keep(reportId, clock, encodeState(this.codec ? this.codec.encode(result) : result));
     this.changedSpans.add(spanOf(clock));
     this.forgetBefore(clock - this.windowMs);
   }
 
   private keep(reportId: string, clock: number, text: string): void {
-    this.byId.set(reportId, text);
+    this.byId.set(reportId, { clock, text });
     const span = this.spanOf(spanOf(clock));
     span.ids.push(reportId);
     span.clocks.push(clock);
@@ -108,14 +121,32 @@ export class AppliedReports<R> implements StateCell {
     const out = new Map<string, string | null>();
     for (const span of this.changedSpans) {
       const held = this.bySpan.get(span);
-      // The text of encodeState([[reportId, clock, stored result], ...]), joined from the kept entries.
-      out.set(String(span), held === undefined ? null : `[${held.ids.map((id) => this.byId.get(id)!).join(',')}]`);
+      out.set(String(span), held === undefined ? null : this.spanText(span, held.ids, held.clocks));
     }
     this.changedSpans.clear();
     return out;
   }
 
-  restorePart(_part: string, text: string): void {
-    for (const entry of decodeState<[string, number, unknown][]>(text)) this.keep(entry[0], entry[1], encodeState(entry));
+  /** The text of encodeState(StoredSpan), joined from the kept result texts. */
+  private spanText(span: number, ids: readonly string[], clocks: readonly number[]): string {
+    const { codings, indexOf } = familyCodings(ids);
+    const start = span * SPAN_MS;
+    const entries = ids.map((id, i) => {
+      const coding = indexOf.get(id)!;
+      return `[${coding},${JSON.stringify(encodeId(codings[coding]!, id))},${encodeState(clocks[i]! - start)},${this.byId.get(id)!.text}]`;
+    });
+    return `[${JSON.stringify(codings)},[${entries.join(',')}]]`;
+  }
+
+  restorePart(part: string, text: string): void {
+    const data = decodeState<StoredSpan | StoredSpanV1>(text);
+    if (data.length === 0) return;
+    if (typeof data[0]![0] === 'string') {
+      for (const [reportId, clock, stored] of data as StoredSpanV1) this.keep(reportId, clock, encodeState(stored));
+      return;
+    }
+    const [codings, entries] = data as StoredSpan;
+    const start = Number(part) * SPAN_MS;
+    for (const [coding, tail, sinceSpan, stored] of entries) this.keep(decodeId(codings[coding]!, tail), start + sinceSpan, encodeState(stored));
   }
 }

@@ -40,3 +40,25 @@ export function encodeId([prefix, width]: IdCoding, id: string): IdTail {
 export function decodeId([prefix, width]: IdCoding, tail: IdTail): string {
   return prefix + (typeof tail === 'number' ? String(tail).padStart(width, '0') : tail);
 }
+
+/**
+ * For a group of ids of several kinds (a producer's reports: "RCP-16-…", "PRD-16-…", "SHP-16-…"),
+ * whose common prefix is nothing: one coding per family of ids (the id without its trailing
+ * digits), and for each id the index of its family's coding.
+ */
+export function familyCodings(ids: readonly string[]): { codings: IdCoding[]; indexOf: Map<string, number> } {
+  const families = new Map<string, string[]>();
+  for (const id of ids) {
+    const family = id.replace(/[0-9]+$/, '');
+    const members = families.get(family);
+    if (members) members.push(id);
+    else families.set(family, [id]);
+  }
+  const codings: IdCoding[] = [];
+  const indexOf = new Map<string, number>();
+  for (const members of families.values()) {
+    for (const id of members) indexOf.set(id, codings.length);
+    codings.push(idCoding(members));
+  }
+  return { codings, indexOf };
+}
