@@ -364,7 +364,8 @@ describe('MaterialBookCell', () => {
     book.outflows.set(6, ['SHP-1']);
     const parts = book.drainChanges();
     const text = parts.get('0')!;
-    expect(text).toContain('[5,[356.1]]');
+    expect(text).toContain('[5,356.1]'); // flat: [place, ...totals]
+    expect(text).toContain('[6,12,"INV-1"]');
     const back = new MaterialBookCell();
     back.restorePart('0', text);
     expect(back.flows.get(5)).toEqual({ produced: 356.1, received: 0, consumed: 0, shipped: 0, exported: 0 });
@@ -375,8 +376,9 @@ describe('MaterialBookCell', () => {
     expect(back.outflows.get(6)).toEqual(['SHP-1']);
 
     const first = new MaterialBookCell();
-    first.restorePart('0', JSON.stringify([[[5, [356.1, 0, 0, 0, 0]]], [], []]));
+    first.restorePart('0', JSON.stringify([[[5, [356.1, 0, 0, 0, 0]]], [[6, [12, 'INV-1']]], []]));
     expect(first.flows.get(5)).toEqual({ produced: 356.1, received: 0, consumed: 0, shipped: 0, exported: 0 });
+    expect(first.stock.get(6)).toEqual({ kg: 12, reportId: 'INV-1' });
     expect(first.flows.days).toEqual([5]);
   });
 

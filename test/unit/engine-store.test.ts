@@ -164,7 +164,9 @@ describe('state engine going on from the earlier stored forms of pending checks 
           checks += timers.length;
           fields.set(field, JSON.stringify(timers));
         } else if (field.startsWith('book:')) {
-          const [flows, stock, outflows] = JSON.parse(text) as [unknown, unknown, [string, number, [number, (number | string)[]][]] | []];
+          const [flatFlows, flatStock, outflows] = JSON.parse(text) as [unknown[][], unknown[][], [string, number, [number, (number | string)[]][]] | []];
+          // Days nested as first written: [place, [totals]], [place, [kg, reportId]].
+          const [flows, stock] = [flatFlows, flatStock].map((days) => days.map(([place, ...value]) => [place, value]));
           const whole = outflows.length === 0 ? [] : outflows[2].map(([place, tails]) => [place, tails.map((t) => outflows[0] + String(t).padStart(outflows[1], '0'))]);
           outflowDays += whole.length;
           fields.set(field, JSON.stringify([flows, stock, whole]));

@@ -57,8 +57,9 @@ function outflowEntries(stored: StoredOutflows): [number, string[]][] {
 }
 
 export class MaterialBookCell implements StateCell {
-  readonly flows = new FlowSeries(totalsCodec);
-  readonly stock = new DaySeries<Declaration>(declarationCodec);
+  // A day as `[place, ...totals]` and `[place, kg, reportId]` (DaySeries' flat entries).
+  readonly flows = new FlowSeries(totalsCodec, true);
+  readonly stock = new DaySeries<Declaration>(declarationCodec, true);
   readonly outflows = new DaySeries<string[]>();
 
   /** The series seen as balance.ts's MaterialBook, for its day-ordered arithmetic (read only). */
