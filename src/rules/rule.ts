@@ -72,6 +72,12 @@ export interface RuleState {
    */
   cell<C extends StateCell>(name: string, create: () => C): C;
   /**
+   * A cell of the producer that every rule asking for `name` shares (stored as `shared:<name>`):
+   * for state several rules keep alike, e.g. the exports of settled-exports.ts, written once
+   * instead of once per rule. Whoever uses it must keep it the same whichever of them runs first.
+   */
+  sharedCell<C extends StateCell>(name: string, create: () => C): C;
+  /**
    * Sets this rule's timer `key` for the producer to fire once the watermark reaches `dueAt`
    * (replacing any timer of that key, earlier or later). `payload` must be JSON.
    */

@@ -3,12 +3,18 @@
  * passed a shipment's occurredAt, every export that happened before it has arrived (within the
  * detector's allowed lateness), so a judgement against "the producer's exports before this one"
  * reads the same set whatever order the reports came in, live or in a replay. Used by the rules
- * that judge an export against the exporter's own history (volume-spike, split-shipments); each
- * keeps its own copy in its own cells.
+ * that judge an export against the exporter's own history (volume-spike, split-shipments).
  *
- * State (the rule's cells): `exports`, the exports per material in event-time order; `settled`,
- * the watermark up to which they were judged; one timer `settle` at the earliest export not yet
- * judged.
+ * State: `exports`, the exports per material in event-time order, one cell the rules share
+ * (RuleState.sharedCell: both kept the very same list, and it was a quarter of a producer's
+ * Redis memory twice); in each rule's own cells, `settled`, the watermark up to which that rule
+ * judged them, and one timer `settle` at the earliest export it has not judged yet.
+ *
+ * Whichever rule sees an export first adds it; the other finds it there. That is safe because a
+ * rule's evaluate runs once per report (a redelivered report is not evaluated again, rule.ts), so
+ * finding an export already held is not a sign of a repeat. State saved when each rule kept its
+ * own copy (`rule:<ruleId>:exports`) is moved into the shared cell on first use, and the rule's
+ * copy deleted.
  */
 import type { Catalogue } from '../domain/catalogue.ts';
 import type { ShipmentReport } from '../domain/events.ts';
@@ -38,6 +44,7 @@ export type SeenExport = RecentEvent<ExportFacts>;
 const LIMITS = { maxPerKey: 160, maxAgeMs: 120 * DAY_MS };
 const SETTLE_TIMER = 'settle';
 const SETTLED_KEY = 'watermark';
+const EXPORTS = 'exports';
 
 export const exportFactsOf = (s: ShipmentReport): ExportFacts => ({ kg: s.quantityKg, clientId: s.clientId, dest: s.destinationCountry, mode: s.transportMode, shipmentId: s.shipmentId, licenceId: s.licenceId ?? null });
 
@@ -53,7 +60,15 @@ export class SettledExports {
   constructor(private readonly state: RuleState) {}
 
   private exports(): RecentEvents<ExportFacts> {
-    return this.state.cell('exports', () => new RecentEvents<ExportFacts>(LIMITS));
+    const shared = this.state.sharedCell(EXPORTS, () => new RecentEvents<ExportFacts>(LIMITS));
+    const own = this.state.cell(EXPORTS, () => new RecentEvents<ExportFacts>(LIMITS));
+    if (!own.isEmpty()) {
+      // The rule's own copy, as first stored: the same exports as the shared cell's, or as the other
+      // rule's copy being moved too; adding is without repeats, and the limits keep the same events.
+      for (const material of [...own.keys()]) for (const e of own.list(material)) shared.add(material, e);
+      own.clear();
+    }
+    return shared;
   }
 
   private settledCell(): LastSeen {
@@ -77,10 +92,13 @@ export class SettledExports {
   record(s: ShipmentReport): ToJudge {
     const event: SeenExport = { id: s.reportId, at: s.occurredAt, value: exportFactsOf(s) };
     const settledTo = this.settledTo();
-    if (!this.exports().add(s.material, event)) return { settledTo, byMaterial: new Map() };
-    if (event.at <= settledTo) return { settledTo, byMaterial: new Map([[s.material, [event]]]) };
+    const exports = this.exports();
+    // Not added when the other rule sharing the cell has added it already (see above): judge the one held.
+    const held = exports.add(s.material, event) ? event : exports.list(s.material).find((e) => e.id === event.id);
+    if (held === undefined) return { settledTo, byMaterial: new Map() }; // already out of the window
+    if (held.at <= settledTo) return { settledTo, byMaterial: new Map([[s.material, [held]]]) };
     const due = this.state.timerDueAt(SETTLE_TIMER);
-    if (due === undefined || event.at < due) this.state.setTimer(SETTLE_TIMER, event.at);
+    if (due === undefined || held.at < due) this.state.setTimer(SETTLE_TIMER, held.at);
     return { settledTo, byMaterial: new Map() };
   }
 

@@ -7,7 +7,7 @@
 import type { RuleState, TimerPayload } from '../rules/rule.ts';
 import type { StateCell } from './engine/cell.ts';
 import type { ProducerState } from './engine/producer-state.ts';
-import { TimerQueue, type Timer } from './engine/timer-queue.ts';
+import { TimerQueue, type Timer, type TimerPayloadCodec } from './engine/timer-queue.ts';
 
 /** What the producer's timer queue holds for a rule's timer. */
 export interface RuleTimer {
@@ -18,14 +18,28 @@ export interface RuleTimer {
 
 const CELL_NAME = /^[A-Za-z0-9-]{1,64}$/;
 export const TIMERS_CELL = 'timers';
+/** Prefix of the cells rules share (RuleState.sharedCell); never a valid rule cell name, which holds no ':'. */
+const SHARED = 'shared:';
 
 const byRuleThenKey = (a: RuleTimer, b: RuleTimer): number =>
   a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 
-/** The producer's queue of rule timers. */
-export const timersOf = (producer: ProducerState): TimerQueue<RuleTimer> => producer.cell(TIMERS_CELL, () => new TimerQueue<RuleTimer>(byRuleThenKey));
-
 const timerKey = (ruleId: string, key: string): string => `${ruleId}|${key}`;
+
+/**
+ * A rule timer's rule id and key are its queue key (`ruleId|key`, as setTimer schedules it; a rule
+ * id holds no '|'): only the rule's payload is written beside it, and only when not empty.
+ */
+const ruleTimerCodec: TimerPayloadCodec<RuleTimer> = {
+  encode: (t) => (Object.keys(t.payload).length === 0 ? undefined : t.payload),
+  decode: (stored, key) => {
+    const at = key.indexOf('|');
+    return { ruleId: key.slice(0, at), key: key.slice(at + 1), payload: (stored ?? {}) as TimerPayload };
+  },
+};
+
+/** The producer's queue of rule timers. */
+export const timersOf = (producer: ProducerState): TimerQueue<RuleTimer> => producer.cell(TIMERS_CELL, () => new TimerQueue<RuleTimer>(byRuleThenKey, ruleTimerCodec));
 
 /**
  * Each producer's RuleState per rule, made once: the pipeline asks for it for every rule on every
@@ -66,6 +80,15 @@ function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
       if (cell === undefined) {
         if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: cell name "${name}" may hold only letters, digits and '-'`);
         cells.set(name, (cell = producer.cell(`rule:${ruleId}:${name}`, create)));
+      }
+      return cell as C;
+    },
+    sharedCell<C extends StateCell>(name: string, create: () => C): C {
+      const key = `${SHARED}${name}`;
+      let cell = cells.get(key);
+      if (cell === undefined) {
+        if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: shared cell name "${name}" may hold only letters, digits and '-'`);
+        cells.set(key, (cell = producer.cell(key, create)));
       }
       return cell as C;
     },

@@ -10,6 +10,7 @@ import { OpenItems } from '../../src/state/engine/open-items.ts';
 import { ProducerState } from '../../src/state/engine/producer-state.ts';
 import { RecentEvents } from '../../src/state/engine/recent-events.ts';
 import { TimerQueue } from '../../src/state/engine/timer-queue.ts';
+import { popDueTimers, ruleStateOf } from '../../src/state/rule-state.ts';
 import { EventTimeWatermark } from '../../src/state/engine/watermark.ts';
 
 /** Saves a cell's changes into `stored` (as a durability would) and returns what was written. */
@@ -222,7 +223,23 @@ describe('AppliedReports', () => {
     a.remember('r1', 10, { kg: -0 });
     save(a, new Map());
     a.remember('r2', 20, { kg: 5 });
-    expect(save(a, new Map()).get('0')).toBe(encodeState([['r1', 10, { kg: -0 }], ['r2', 20, { kg: 5 }]]));
+    expect(save(a, new Map()).get('0')).toBe(encodeState([[['r', 1]], [[0, 1, 10, { kg: -0 }], [0, 2, 20, { kg: 5 }]]]));
+  });
+
+  it('writes report ids per family of ids and clocks from the span start, and still reads spans as first written', () => {
+    const span = APPLIED_SPAN_DAYS * DAY_MS;
+    const base = 5086 * span;
+    const a = new AppliedReports<string>(14 * DAY_MS);
+    const reports: [string, number][] = [['RCP-16-00023541', base + 1], ['PRD-16-00052528', base + 5000], ['RCP-16-00023890', base + 9000], ['SHP-16-7', base + 9001]];
+    for (const [id, clock] of reports) a.remember(id, clock, `${id} result`);
+    const stored = new Map<string, string>();
+    const text = save(a, stored).get('5086')!;
+    expect(JSON.parse(text)[0]).toEqual([['RCP-16-00023', 3], ['PRD-16-00052528', 0], ['SHP-16-7', 0]]);
+    const back = reload(stored, () => new AppliedReports<string>(14 * DAY_MS));
+    for (const [id, clock] of reports) expect(back.get(id)).toEqual({ reportId: id, clock, result: `${id} result` });
+
+    const first = reload(new Map([['5086', JSON.stringify(reports.map(([id, clock]) => [id, clock, `${id} result`]))]]), () => new AppliedReports<string>(14 * DAY_MS));
+    for (const [id, clock] of reports) expect(first.get(id)).toEqual({ reportId: id, clock, result: `${id} result` });
   });
 });
 
@@ -292,6 +309,33 @@ describe('Counters, LastSeen, OpenItems, RecentEvents', () => {
     // As the first version wrote it: [key, {id, at, value}[]][].
     const v1 = restored<{ kg: number }>(JSON.stringify([['M', [{ id: 'S1', at: 10, value: { kg: 5 } }]]]));
     expect(v1.list('M')).toEqual([{ id: 'S1', at: 10, value: { kg: 5 } }]);
+
+    // The second version: field names once, each event [id, at, field values].
+    const v2 = restored<{ kg: number; clientId: string }>(JSON.stringify({ fields: ['kg', 'clientId'], keys: [['M', [['S1', 10, [5, 'C-1']]]]] }));
+    expect(v2.list('M')).toEqual([{ id: 'S1', at: 10, value: { kg: 5, clientId: 'C-1' } }]);
+  });
+
+  it('RecentEvents writes ids and text fields as shared prefix and tails, times as steps, and gives them back exactly', () => {
+    type Export = { kg: number; clientId: string; shipmentId: string; licenceId: string | null };
+    const r = new RecentEvents<Export>({ maxPerKey: 10, maxAgeMs: 10 ** 12 });
+    r.add('M', { id: 'SHP-16-00002341', at: 1749208741255, value: { kg: 701, clientId: 'C-0022', shipmentId: 'SH-16-00002341', licenceId: 'L-000001' } });
+    r.add('M', { id: 'SHP-16-00003438', at: 1749580076779, value: { kg: 875, clientId: 'C-0022', shipmentId: 'SH-16-00003438', licenceId: null } });
+    r.add('M', { id: 'SHP-16-0003438x', at: 1749580076780, value: { kg: 1, clientId: 'C-0107', shipmentId: '007', licenceId: 'L-000002' } });
+    r.add('N', { id: 'SHP-16-00004000', at: 1749580076779, value: { kg: 2, clientId: 'C-0022', shipmentId: 'SH-16-00004000', licenceId: 'L-000001' } });
+    const text = r.drainChanges().get('')!;
+    expect(text).not.toContain('1749580076780'); // a step of 1 ms
+    const back = new RecentEvents<Export>({ maxPerKey: 10, maxAgeMs: 10 ** 12 });
+    back.restorePart('', text);
+    expect(back.list('M')).toEqual(r.list('M'));
+    expect(back.list('N')).toEqual(r.list('N'));
+
+    // Times that are not whole numbers are written as they are.
+    const odd = new RecentEvents<number>({ maxPerKey: 10, maxAgeMs: 1000 });
+    odd.add('k', { id: 'a', at: 0.1, value: 1 });
+    odd.add('k', { id: 'b', at: 0.3, value: 2 });
+    const oddBack = new RecentEvents<number>({ maxPerKey: 10, maxAgeMs: 1000 });
+    oddBack.restorePart('', odd.drainChanges().get('')!);
+    expect(oddBack.list('k')).toEqual(odd.list('k'));
   });
 });
 
@@ -320,7 +364,8 @@ describe('MaterialBookCell', () => {
     book.outflows.set(6, ['SHP-1']);
     const parts = book.drainChanges();
     const text = parts.get('0')!;
-    expect(text).toContain('[5,[356.1]]');
+    expect(text).toContain('[5,356.1]'); // flat: [place, ...totals]
+    expect(text).toContain('[6,12,"INV-1"]');
     const back = new MaterialBookCell();
     back.restorePart('0', text);
     expect(back.flows.get(5)).toEqual({ produced: 356.1, received: 0, consumed: 0, shipped: 0, exported: 0 });
@@ -331,8 +376,57 @@ describe('MaterialBookCell', () => {
     expect(back.outflows.get(6)).toEqual(['SHP-1']);
 
     const first = new MaterialBookCell();
-    first.restorePart('0', JSON.stringify([[[5, [356.1, 0, 0, 0, 0]]], [], []]));
+    first.restorePart('0', JSON.stringify([[[5, [356.1, 0, 0, 0, 0]]], [[6, [12, 'INV-1']]], []]));
     expect(first.flows.get(5)).toEqual({ produced: 356.1, received: 0, consumed: 0, shipped: 0, exported: 0 });
+    expect(first.stock.get(6)).toEqual({ kg: 12, reportId: 'INV-1' });
     expect(first.flows.days).toEqual([5]);
+  });
+
+  it('writes a chunk\'s outflow ids as their shared prefix and tails, and gives every id back exactly', () => {
+    const book = new MaterialBookCell();
+    const day = 20 * CHUNK_DAYS;
+    book.outflows.set(day + 2, ['PRD-16-00025130', 'PRD-16-00025129']);
+    book.outflows.set(day + 3, ['PRD-16-00030470', 'SHP-16-0001']);
+    book.outflows.set(day + 4, ['PRD-16-00031107', 'PRD-16-0003110x', 'PRD-16-000', 'PRD-16-00000000000000000001']);
+    const text = book.drainChanges().get('20')!;
+    const back = new MaterialBookCell();
+    back.restorePart('20', text);
+    for (const d of [2, 3, 4]) expect(back.outflows.get(day + d)).toEqual(book.outflows.get(day + d));
+
+    const one = new MaterialBookCell();
+    one.outflows.set(day + 2, ['PRD-16-00025130', 'PRD-16-00025129']);
+    one.outflows.set(day + 5, ['PRD-16-00030470']);
+    expect(JSON.parse(one.drainChanges().get('20')!)[2]).toEqual(['PRD-16-000', 5, [[2, [25130, 25129]], [5, [30470]]]]);
+    const padded = new MaterialBookCell();
+    padded.outflows.set(day + 2, ['SHP-16-00002341', 'SHP-16-00010113']);
+    expect(JSON.parse(padded.drainChanges().get('20')!)[2]).toEqual(['SHP-16-000', 5, [[2, [2341, 10113]]]]);
+  });
+
+  it('reads outflow ids as first written, whole', () => {
+    const first = new MaterialBookCell();
+    first.restorePart('20', JSON.stringify([[], [], [[2, ['PRD-16-00025130', 'PRD-16-00025129']], [5, ['SHP-1']]]]));
+    expect(first.outflows.get(20 * CHUNK_DAYS + 2)).toEqual(['PRD-16-00025130', 'PRD-16-00025129']);
+    expect(first.outflows.get(20 * CHUNK_DAYS + 5)).toEqual(['SHP-1']);
+  });
+});
+
+describe('rule timers as stored', () => {
+  it('writes a timer as its key and due time, with the rule payload only when there is one, and reads the first form too', () => {
+    const producer = new ProducerState('P1');
+    ruleStateOf(producer, 'volume-spike').setTimer('settle', 5);
+    ruleStateOf(producer, 'reporting-gap').setTimer('after:R|1', 7, { lastReportId: 'R|1' });
+    const text = producer.drainChanges().get('timers')!;
+    expect(JSON.parse(text)).toEqual([
+      ['volume-spike|settle', 5],
+      ['reporting-gap|after:R|1', 7, { lastReportId: 'R|1' }],
+    ]);
+    const fired = (stored: string) => popDueTimers(new ProducerState('P1', new Map([['timers', stored]])), 10).map((t) => [t.key, t.dueAt, t.payload]);
+    const expected = [
+      ['volume-spike|settle', 5, { ruleId: 'volume-spike', key: 'settle', payload: {} }],
+      ['reporting-gap|after:R|1', 7, { ruleId: 'reporting-gap', key: 'after:R|1', payload: { lastReportId: 'R|1' } }],
+    ];
+    expect(fired(text)).toEqual(expected);
+    const firstForm = JSON.stringify(expected.map(([key, dueAt, payload]) => ({ key, dueAt, payload })));
+    expect(fired(firstForm)).toEqual(expected);
   });
 });

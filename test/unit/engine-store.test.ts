@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { DAY_MS } from '../../src/domain/time.ts';
+import { APPLIED_SPAN_DAYS } from '../../src/state/engine/applied-reports.ts';
 import { createMemoryDurability } from '../../src/state/engine/durability.ts';
 import { createEngineMemoryStore, type EngineStore } from '../../src/state/engine-store.ts';
 import type { ApplyResult } from '../../src/state/store.ts';
@@ -108,7 +110,13 @@ describe('state engine reading state saved in the first stored form', () => {
     for (const [producerId, fields] of stored) {
       for (const [field, text] of fields) {
         if (!field.startsWith('applied#')) continue;
-        const entries = JSON.parse(text) as [string, number, 0 | [number | null, number | null, unknown[]]][];
+        // And as the first form wrote the span: [reportId, clock, result] per report.
+        const [codings, coded] = JSON.parse(text) as [[string, number][], [number, number | string, number, 0 | [number | null, number | null, unknown[]]][]];
+        const spanStart = Number(field.slice('applied#'.length)) * APPLIED_SPAN_DAYS * DAY_MS;
+        const entries = coded.map(([c, tail, sinceSpan, result]) => {
+          const [prefix, width] = codings[c]!;
+          return [prefix + (typeof tail === 'number' ? String(tail).padStart(width, '0') : tail), spanStart + sinceSpan, result] as const;
+        });
         for (const entry of entries) {
           const result = entry[2];
           if (result === 0 || result[2].length === 0) continue;
@@ -128,5 +136,51 @@ describe('state engine reading state saved in the first stored form', () => {
     const actual = await reader.applyBatch(again);
     expect(actual).toStrictEqual(expected);
     expect(actual.filter((r) => r.duplicate && r.checks.length > 0).length).toBeGreaterThan(3);
+  });
+});
+
+describe('state engine going on from the earlier stored forms of pending checks and outflow ids', () => {
+  it('gives the same results after a restart from checks as {key, dueAt, payload} objects and books with whole outflow ids', async () => {
+    const batches = scenario(42, 400);
+    const half = Math.floor(batches.length / 2);
+    const reference = createEngineMemoryStore();
+    const expected: ApplyResult[][] = [];
+    for (const batch of batches) expected.push(await reference.applyBatch(batch));
+
+    const saved = createMemoryDurability();
+    const writer = createEngineMemoryStore({ durability: saved });
+    for (const batch of batches.slice(0, half)) await writer.applyBatch(batch);
+    const stored = await saved.load([...new Set(batches.flat().map((u) => u.producerId))]);
+    const firstForm = createMemoryDurability();
+    let checks = 0;
+    let outflowDays = 0;
+    for (const [producerId, fields] of stored) {
+      for (const [field, text] of fields) {
+        if (field === 'checks') {
+          const timers = (JSON.parse(text) as [string, number][]).map(([key, dueAt]) => {
+            const [kind, material, day] = key.split('|');
+            return { key, dueAt, payload: { kind, material, day: Number(day) } };
+          });
+          checks += timers.length;
+          fields.set(field, JSON.stringify(timers));
+        } else if (field.startsWith('book:')) {
+          const [flatFlows, flatStock, outflows] = JSON.parse(text) as [unknown[][], unknown[][], [string, number, [number, (number | string)[]][]] | []];
+          // Days nested as first written: [place, [totals]], [place, [kg, reportId]].
+          const [flows, stock] = [flatFlows, flatStock].map((days) => days.map(([place, ...value]) => [place, value]));
+          const whole = outflows.length === 0 ? [] : outflows[2].map(([place, tails]) => [place, tails.map((t) => outflows[0] + String(t).padStart(outflows[1], '0'))]);
+          outflowDays += whole.length;
+          fields.set(field, JSON.stringify([flows, stock, whole]));
+        }
+      }
+      await firstForm.save(new Map([[producerId, fields]]));
+    }
+    expect(checks).toBeGreaterThan(5);
+    expect(outflowDays).toBeGreaterThan(20);
+
+    const reader = createEngineMemoryStore({ durability: firstForm });
+    const actual: ApplyResult[][] = [];
+    for (const batch of batches.slice(half)) actual.push(await reader.applyBatch(batch));
+    expect(actual).toStrictEqual(expected.slice(half));
+    expect(actual.flat().some((r) => r.checks.some((c) => c.subjectIds.length > 0))).toBe(true);
   });
 });

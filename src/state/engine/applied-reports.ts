@@ -11,6 +11,7 @@
  */
 import { DAY_MS } from '../../domain/time.ts';
 import { decodeState, encodeState, type StateCell } from './cell.ts';
+import { decodeId, encodeId, familyCodings, type IdCoding, type IdTail } from './id-lists.ts';
 
 export interface Applied<R> {
   reportId: string;
@@ -28,27 +29,39 @@ export interface ResultCodec<R> {
 /** Days of clock per stored part: few enough fields per producer, small enough rewrites per batch. */
 export const APPLIED_SPAN_DAYS = 4;
 
-/** An entry as written: `[reportId, clock, stored result]`. */
-type Entry = [reportId: string, clock: number, stored: unknown];
+const SPAN_MS = APPLIED_SPAN_DAYS * DAY_MS;
+const spanOf = (clock: number): number => Math.floor(clock / SPAN_MS);
+
+/**
+ * A span as stored: `[codings, [[coding index, id tail, clock - span start, stored result], ...]]`,
+ * the report ids coded per family (id-lists.ts: "RCP-16-00023541" as 0, 23541 under
+ * ["RCP-16-000", 5]) and each clock from the start of its span (the part's name), which takes
+ * nine digits instead of thirteen. First written as `[[reportId, clock, stored result], ...]`,
+ * which still reads (an entry's first element is then text, not a coding).
+ */
+type StoredSpan = [codings: IdCoding[], entries: [coding: number, tail: IdTail, sinceSpan: number, result: unknown][]];
+type StoredSpanV1 = [reportId: string, clock: number, result: unknown][];
+
+/**
+ * A remembered report as held: its clock alone when its stored result is a plain 0 (no checks
+ * fired, no licence: most reports), else its clock and its stored result, which a save replaces by
+ * its text.
+ */
+type Held = number | { clock: number; stored?: unknown; text?: string };
 
 const isPlainZero = (stored: unknown): boolean => stored === 0 && !Object.is(stored, -0);
 
-const spanOf = (clock: number): number => Math.floor(clock / (APPLIED_SPAN_DAYS * DAY_MS));
-
 export class AppliedReports<R> implements StateCell {
   /**
-   * reportId → the report's entry as it is written, `[reportId, clock, stored result]` JSON. Kept
-   * as text, not as the result: a producer holds some fifty of these (two weeks of its reports),
-   * and a result with fired checks as objects took ~1 KB of heap where its text takes a third; the
-   * text is decoded only when a report is delivered again, which is rare. It also makes a save of
-   * the current span a join of texts already made.
-   *
-   * Until the entry is first saved, its text is not made (making it on every report was a fifth
-   * of the balance book's CPU, and an in-memory replay never saves): a number is the clock of an
-   * entry whose stored result is a plain 0 (no checks fired, no licence: most reports), a list is
-   * the entry as the codec wrote it (fresh lists, owned here). A save replaces either by its text.
+   * reportId → the report's clock and its result as written (JSON). Kept as text once saved, not
+   * as the result: a producer holds some fifty of these (two weeks of its reports), and a result
+   * with fired checks as objects took ~1 KB of heap where its text takes a third; the text is
+   * decoded only when a report is delivered again, which is rare. Until the first save the text is
+   * not made (making it on every report was a fifth of the balance book's CPU, and an in-memory
+   * replay never saves): the codec's stored form is kept (fresh lists, owned here) or, for a
+   * plain 0, the clock alone.
    */
-  private readonly byId = new Map<string, string | number | Entry>();
+  private readonly byId = new Map<string, Held>();
   /**
    * span of clock → the reports applied at a clock in that span, in application order, which is
    * clock order: the producer's clock never goes back. So the oldest reports are at the front of
@@ -68,8 +81,9 @@ export class AppliedReports<R> implements StateCell {
   get(reportId: string): Applied<R> | undefined {
     const held = this.byId.get(reportId);
     if (held === undefined) return undefined;
+    const clock = typeof held === 'number' ? held : held.clock;
     // Through its text even when not yet made: what comes back shares nothing with what is kept.
-    const [, clock, stored] = typeof held === 'number' ? [reportId, held, 0] : decodeState<Entry>(typeof held === 'string' ? held : encodeState(held));
+    const stored = typeof held === 'number' ? 0 : decodeState<unknown>(this.resultText(held));
     return { reportId, clock, result: this.codec ? this.codec.decode(stored, reportId, clock) : (stored as R) };
   }
 
@@ -77,12 +91,12 @@ export class AppliedReports<R> implements StateCell {
   remember(reportId: string, clock: number, result: R): void {
     const stored: unknown = this.codec ? this.codec.encode(result) : result;
     // Without a codec the result itself would be kept, which its caller may still change: written now.
-    this.keep(reportId, clock, isPlainZero(stored) ? clock : this.codec ? [reportId, clock, stored] : encodeState([reportId, clock, stored]));
+    this.keep(reportId, clock, isPlainZero(stored) ? clock : this.codec ? { clock, stored } : { clock, text: encodeState(stored) });
     this.changedSpans.add(spanOf(clock));
     this.forgetBefore(clock - this.windowMs);
   }
 
-  private keep(reportId: string, clock: number, held: string | number | Entry): void {
+  private keep(reportId: string, clock: number, held: Held): void {
     this.byId.set(reportId, held);
     const span = this.spanOf(spanOf(clock));
     span.ids.push(reportId);
@@ -121,23 +135,47 @@ export class AppliedReports<R> implements StateCell {
     const out = new Map<string, string | null>();
     for (const span of this.changedSpans) {
       const held = this.bySpan.get(span);
-      // The text of encodeState([[reportId, clock, stored result], ...]), joined from the kept entries.
-      out.set(String(span), held === undefined ? null : `[${held.ids.map((id) => this.entryText(id)).join(',')}]`);
+      out.set(String(span), held === undefined ? null : this.spanText(span, held.ids, held.clocks));
     }
     this.changedSpans.clear();
     return out;
   }
 
-  /** An entry's text as written, `encodeState([reportId, clock, stored])`, made once: the current span is saved again with each batch. */
-  private entryText(reportId: string): string {
-    const held = this.byId.get(reportId)!;
-    if (typeof held === 'string') return held;
-    const text = encodeState(typeof held === 'number' ? [reportId, held, 0] : held);
-    this.byId.set(reportId, text);
-    return text;
+  /** The text of encodeState(StoredSpan), joined from the kept result texts. */
+  private spanText(span: number, ids: readonly string[], clocks: readonly number[]): string {
+    const { codings, indexOf } = familyCodings(ids);
+    const start = span * SPAN_MS;
+    const entries = ids.map((id, i) => {
+      const coding = indexOf.get(id)!;
+      return `[${coding},${JSON.stringify(encodeId(codings[coding]!, id))},${encodeState(clocks[i]! - start)},${this.resultText(this.byId.get(id)!)}]`;
+    });
+    return `[${JSON.stringify(codings)},[${entries.join(',')}]]`;
   }
 
-  restorePart(_part: string, text: string): void {
-    for (const entry of decodeState<[string, number, unknown][]>(text)) this.keep(entry[0], entry[1], isPlainZero(entry[2]) ? entry[1] : encodeState(entry));
+  /** A stored result's text, made once: the current span is saved again with each batch. */
+  private resultText(held: Held): string {
+    if (typeof held === 'number') return '0';
+    if (held.text === undefined) {
+      held.text = encodeState(held.stored);
+      delete held.stored;
+    }
+    return held.text;
+  }
+
+  /** What restoring keeps of a stored result: the clock alone for a plain 0, else its text. */
+  private static heldOf(clock: number, stored: unknown): Held {
+    return isPlainZero(stored) ? clock : { clock, text: encodeState(stored) };
+  }
+
+  restorePart(part: string, text: string): void {
+    const data = decodeState<StoredSpan | StoredSpanV1>(text);
+    if (data.length === 0) return;
+    if (typeof data[0]![0] === 'string') {
+      for (const [reportId, clock, stored] of data as StoredSpanV1) this.keep(reportId, clock, AppliedReports.heldOf(clock, stored));
+      return;
+    }
+    const [codings, entries] = data as StoredSpan;
+    const start = Number(part) * SPAN_MS;
+    for (const [coding, tail, sinceSpan, stored] of entries) this.keep(decodeId(codings[coding]!, tail), start + sinceSpan, AppliedReports.heldOf(start + sinceSpan, stored));
   }
 }

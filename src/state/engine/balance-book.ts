@@ -22,7 +22,7 @@ import { Counters } from './counters.ts';
 import { LastSeen } from './last-seen.ts';
 import { MaterialBookCell } from './material-book.ts';
 import type { ProducerState } from './producer-state.ts';
-import { TimerQueue } from './timer-queue.ts';
+import { TimerQueue, type TimerPayloadCodec } from './timer-queue.ts';
 
 type CheckTimer = Omit<PendingCheck, 'dueAt'>;
 
@@ -104,7 +104,7 @@ function cellsOf(state: ProducerState): BookCells {
   if (!cells) {
     cells = {
       applied: state.cell('applied', () => new AppliedReports<ApplyResult>(SEEN_WINDOW_MS, resultCodec)),
-      timers: state.cell('checks', () => new TimerQueue<CheckTimer>(compareCheckTies)),
+      timers: state.cell('checks', () => new TimerQueue<CheckTimer>(compareCheckTies, checkTimerCodec)),
       clock: state.cell('clock', () => new LastSeen()),
       licenceUse: state.cell('licence-use', () => new Counters()),
       state,
@@ -125,6 +125,8 @@ function bookOf(cells: BookCells, material: string): MaterialBookCell {
   return book;
 }
 
+const checkKey = ({ kind, material, day }: CheckTimer): string => `${kind}|${material}|${day}`;
+
 function deficitKey(cells: BookCells, material: string, day: number): string {
   let last = cells.deficitKeys.get(material);
   if (last?.day !== day) cells.deficitKeys.set(material, (last = { day, key: `deficit|${material}|${day}` }));
@@ -137,6 +139,20 @@ function scheduleCheck(timers: TimerQueue<CheckTimer>, kind: CheckTimer['kind'],
   if (existing !== undefined && existing <= dueAt) return;
   timers.schedule(key, dueAt, { kind, material, day });
 }
+
+/**
+ * A pending check is all in its key, `kind|material|day`: stored as the key alone. The kind and the
+ * day hold no '|', so the material is what lies between the first and the last one.
+ */
+const checkTimerCodec: TimerPayloadCodec<CheckTimer> = {
+  encode: (check, key) => (key === checkKey(check) ? undefined : check),
+  decode: (stored, key) => {
+    if (stored !== undefined) return stored as CheckTimer;
+    const first = key.indexOf('|');
+    const last = key.lastIndexOf('|');
+    return { kind: key.slice(0, first) as CheckTimer['kind'], material: key.slice(first + 1, last), day: Number(key.slice(last + 1)) };
+  },
+};
 
 /** Applies one update to its producer's state; the result is what the in-memory store would return. */
 export function applyToBook(state: ProducerState, u: StateUpdate): ApplyResult {

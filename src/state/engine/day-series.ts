@@ -54,8 +54,20 @@ export class DaySeries<V> implements StateCell {
    */
   private readonly written = new Map<number, string>();
 
-  /** Without a codec, values are written as they are. */
-  constructor(private readonly codec?: ValueCodec<V>) {}
+  /**
+   * Without a codec, values are written as they are. `flat`: the codec writes a value as a list of
+   * numbers and text, and a day is written as `[place, ...that list]` rather than `[place, list]`
+   * (two characters a day; the nested form, as first written, still reads).
+   */
+  constructor(
+    private readonly codec?: ValueCodec<V>,
+    private readonly flat = false,
+  ) {}
+
+  private entryText(day: number, value: V): string {
+    const stored = this.codec ? this.codec.encode(value) : value;
+    return encodeState(this.flat ? [dayInChunk(day), ...(stored as unknown[])] : [dayInChunk(day), stored]);
+  }
 
   /** The index of `day` in `days`, or -1. Reports mostly come in day order: the last day first. */
   protected indexOf(day: number): number {
@@ -145,7 +157,8 @@ export class DaySeries<V> implements StateCell {
   }
 
   /**
-   * A chunk's entries as JSON text, exactly `encodeState(chunkEntries(chunk))`, from each day's
+   * A chunk's entries as JSON text, exactly `encodeState(chunkEntries(chunk))` (each entry flat
+   * when the series is), from each day's
    * text kept since the last save where the day has not changed; null when the chunk has no days.
    */
   chunkText(chunk: number): string | null {
@@ -157,8 +170,7 @@ export class DaySeries<V> implements StateCell {
       const day = this.days[i]!;
       let text = this.written.get(day);
       if (text === undefined) {
-        const value = this.valueAt(i);
-        text = encodeState([dayInChunk(day), this.codec ? this.codec.encode(value) : value]);
+        text = this.entryText(day, this.valueAt(i));
         this.written.set(day, text);
       }
       parts.push(text);
@@ -166,10 +178,14 @@ export class DaySeries<V> implements StateCell {
     return `[${parts.join(',')}]`;
   }
 
-  /** Puts back a chunk's entries as chunkEntries wrote them (or with whole day numbers, as first written). */
-  restoreEntries(chunk: number, entries: readonly [number, unknown][]): void {
-    for (const [storedDay, stored] of entries) {
-      const day = dayFromStored(chunk, storedDay);
+  /**
+   * Puts back a chunk's entries as chunkEntries or chunkText wrote them (or with whole day numbers,
+   * as first written; or nested where now flat).
+   */
+  restoreEntries(chunk: number, entries: readonly (readonly unknown[])[]): void {
+    for (const entry of entries) {
+      const day = dayFromStored(chunk, entry[0] as number);
+      const stored = this.flat && !Array.isArray(entry[1]) ? entry.slice(1) : entry[1];
       const value = this.codec ? this.codec.decode(stored) : (stored as V);
       const i = this.indexOf(day);
       if (i === -1) this.insert(day, value);

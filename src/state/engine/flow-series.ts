@@ -16,8 +16,8 @@ export class FlowSeries extends DaySeries<FlowTotals> {
   /** Day i's totals at [i * KINDS, (i + 1) * KINDS). */
   private readonly packed: number[] = [];
 
-  constructor(codec: ValueCodec<FlowTotals>) {
-    super(codec);
+  constructor(codec: ValueCodec<FlowTotals>, flat = false) {
+    super(codec, flat);
   }
 
   /** Adds kg to the day's total of one kind (rounded to grams), creating the day at zero. */

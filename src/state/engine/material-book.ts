@@ -9,6 +9,7 @@ import type { BookReader } from '../balance.ts';
 import { decodeState, type StateCell, type ValueCodec } from './cell.ts';
 import { DaySeries } from './day-series.ts';
 import { FlowSeries } from './flow-series.ts';
+import { decodeId, encodeId, idCoding, type IdTail } from './id-lists.ts';
 
 export interface Declaration {
   kg: number;
@@ -33,11 +34,32 @@ const declarationCodec: ValueCodec<Declaration, [number, string]> = {
   decode: ([kg, reportId]) => ({ kg, reportId }),
 };
 
-type StoredChunk = [flows: [number, unknown][], stock: [number, unknown][], outflows: [number, unknown][]];
+/**
+ * A chunk's outflow reports: the coding their ids share (id-lists.ts), then each day's ids as tails,
+ * `["PRD-16-000", 5, [[2, [25130, 25129]], ...]]`. First written as `[[2, ["PRD-16-00025130", ...]], ...]`,
+ * which still reads (its first element is never a string). About half the size of a book.
+ */
+type StoredOutflows = [prefix: string, width: number, days: [number, IdTail[]][]] | [number, string[]][];
+
+type StoredChunk = [flows: [number, unknown][], stock: [number, unknown][], outflows: StoredOutflows];
+
+function outflowsText(entries: [number, unknown][]): string | null {
+  if (entries.length === 0) return null;
+  const days = entries as [number, string[]][];
+  const coding = idCoding(days.flatMap(([, ids]) => ids));
+  return JSON.stringify([...coding, days.map(([place, ids]) => [place, ids.map((id) => encodeId(coding, id))])]);
+}
+
+function outflowEntries(stored: StoredOutflows): [number, string[]][] {
+  if (typeof stored[0] !== 'string') return stored as [number, string[]][];
+  const [prefix, width, days] = stored as [string, number, [number, IdTail[]][]];
+  return days.map(([place, tails]) => [place, tails.map((t) => decodeId([prefix, width], t))]);
+}
 
 export class MaterialBookCell implements StateCell {
-  readonly flows = new FlowSeries(totalsCodec);
-  readonly stock = new DaySeries<Declaration>(declarationCodec);
+  // A day as `[place, ...totals]` and `[place, kg, reportId]` (DaySeries' flat entries).
+  readonly flows = new FlowSeries(totalsCodec, true);
+  readonly stock = new DaySeries<Declaration>(declarationCodec, true);
   readonly outflows = new DaySeries<string[]>();
 
   /** The series seen as balance.ts's MaterialBook, for its day-ordered arithmetic (read only). */
@@ -67,8 +89,9 @@ export class MaterialBookCell implements StateCell {
     const chunks = new Set([...this.flows.takeChangedChunks(), ...this.stock.takeChangedChunks(), ...this.outflows.takeChangedChunks()]);
     const out = new Map<string, string | null>();
     for (const chunk of chunks) {
-      // The text of encodeState(StoredChunk), joined from each series' kept day texts (day-series.ts).
-      const texts = [this.flows.chunkText(chunk), this.stock.chunkText(chunk), this.outflows.chunkText(chunk)];
+      // The text of encodeState(StoredChunk), joined from each series' kept day texts (day-series.ts);
+      // the outflows are encoded whole, as their prefix depends on every id of the chunk (cheap: ids only).
+      const texts = [this.flows.chunkText(chunk), this.stock.chunkText(chunk), outflowsText(this.outflows.chunkEntries(chunk))];
       out.set(String(chunk), texts.every((t) => t === null) ? null : `[${texts.map((t) => t ?? '[]').join(',')}]`);
     }
     return out;
@@ -79,6 +102,6 @@ export class MaterialBookCell implements StateCell {
     const chunk = Number(part);
     this.flows.restoreEntries(chunk, flows);
     this.stock.restoreEntries(chunk, stock);
-    this.outflows.restoreEntries(chunk, outflows);
+    this.outflows.restoreEntries(chunk, outflowEntries(outflows));
   }
 }

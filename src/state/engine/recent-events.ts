@@ -9,6 +9,7 @@
  * reads the same in a replay as live. An id already held is not added again (redelivery).
  */
 import { WholeCell } from './cell.ts';
+import { decodeId, encodeId, idCoding, type IdCoding, type IdTail } from './id-lists.ts';
 
 export interface RecentEvent<T> {
   id: string;
@@ -34,6 +35,57 @@ interface StoredEvents {
 }
 type StoredV1<T> = [string, RecentEvent<T>[]][];
 
+/**
+ * Version 3, written now: per key, the coding its ids share and each id's tail (id-lists.ts); each
+ * event time as the step from the key's previous one (the first from 0) when every time is a
+ * whole number; and for each field whose values are all text within the key, their coding and
+ * each value's tail (null for other fields). So `["SHP-16-00002341", 1749208741255, [701,
+ * "C-0022", ...]]` becomes `[2341, 370335524, [701, 22, ...]]`.
+ */
+interface StoredV3 {
+  v: 3;
+  fields: string[] | null;
+  steps: boolean;
+  keys: StoredKey[];
+}
+type StoredKey = [key: string, ids: IdCoding, fieldCodings: (IdCoding | null)[] | null, entries: [IdTail, number, unknown][]];
+
+const wholeTime = (at: number): boolean => Number.isSafeInteger(at) && !Object.is(at, -0);
+
+function encodeKey<T>(key: string, events: readonly RecentEvent<T>[], fields: string[] | null, steps: boolean): StoredKey {
+  const ids = idCoding(events.map((e) => e.id));
+  const fieldCodings =
+    fields?.map((f) => {
+      const texts: string[] = [];
+      for (const { value } of events) {
+        const v = (value as Record<string, unknown>)[f];
+        if (typeof v !== 'string') return null;
+        texts.push(v);
+      }
+      return idCoding(texts);
+    }) ?? null;
+  let previous = 0;
+  const entries = events.map(({ id, at, value }): [IdTail, number, unknown] => {
+    const time = steps ? at - previous : at;
+    previous = at;
+    const record = value as Record<string, unknown>;
+    const stored = fields ? fields.map((f, i) => (fieldCodings![i] ? encodeId(fieldCodings![i], record[f] as string) : record[f])) : value;
+    return [encodeId(ids, id), time, stored];
+  });
+  return [key, ids, fieldCodings, entries];
+}
+
+function decodeKey<T>([, ids, fieldCodings, entries]: StoredKey, fields: string[] | null, steps: boolean): RecentEvent<T>[] {
+  let previous = 0;
+  return entries.map(([idTail, time, stored]) => {
+    const at = steps ? previous + time : time;
+    previous = at;
+    const values = stored as unknown[];
+    const value = fields ? Object.fromEntries(fields.map((f, i) => [f, fieldCodings![i] ? decodeId(fieldCodings![i], values[i] as IdTail) : values[i]])) : stored;
+    return { id: decodeId(ids, idTail), at, value: value as T };
+  });
+}
+
 const isFlatValue = (v: unknown): boolean => v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
 /** The field names every value shares, in order, or null when they do not (then values are written as they are). */
@@ -54,7 +106,7 @@ function sharedFields(byKey: ReadonlyMap<string, readonly RecentEvent<unknown>[]
 
 const byTimeThenId = <T>(a: RecentEvent<T>, b: RecentEvent<T>): number => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-export class RecentEvents<T> extends WholeCell<StoredEvents | StoredV1<T>> {
+export class RecentEvents<T> extends WholeCell<StoredV3 | StoredEvents | StoredV1<T>> {
   private readonly byKey = new Map<string, RecentEvent<T>[]>();
 
   constructor(private readonly limits: RecentEventsLimits) {
@@ -70,6 +122,17 @@ export class RecentEvents<T> extends WholeCell<StoredEvents | StoredV1<T>> {
   /** The keys that hold events. */
   keys(): IterableIterator<string> {
     return this.byKey.keys();
+  }
+
+  isEmpty(): boolean {
+    return this.byKey.size === 0;
+  }
+
+  /** Forgets every event (the cell is then deleted from storage). */
+  clear(): void {
+    if (this.byKey.size === 0) return;
+    this.byKey.clear();
+    this.changed();
   }
 
   /** Adds an event unless its id is already held; returns whether it is held now (false for a repeat or one already out of the window). */
@@ -88,19 +151,23 @@ export class RecentEvents<T> extends WholeCell<StoredEvents | StoredV1<T>> {
     return events.includes(event);
   }
 
-  protected toData(): StoredEvents | null {
+  protected toData(): StoredV3 | null {
     if (this.byKey.size === 0) return null;
     const fields = sharedFields(this.byKey);
-    const keys: StoredEvents['keys'] = [];
-    for (const [key, events] of this.byKey) {
-      keys.push([key, events.map(({ id, at, value }) => [id, at, fields ? fields.map((f) => (value as Record<string, unknown>)[f]) : value])]);
-    }
-    return { fields, keys };
+    let steps = true;
+    for (const events of this.byKey.values()) for (const { at } of events) if (!wholeTime(at)) steps = false;
+    const keys: StoredV3['keys'] = [];
+    for (const [key, events] of this.byKey) keys.push(encodeKey(key, events, fields, steps));
+    return { v: 3, fields, steps, keys };
   }
 
-  protected fromData(data: StoredEvents | StoredV1<T>): void {
+  protected fromData(data: StoredV3 | StoredEvents | StoredV1<T>): void {
     if (Array.isArray(data)) {
       for (const [key, events] of data) this.byKey.set(key, events);
+      return;
+    }
+    if ('v' in data) {
+      for (const stored of data.keys) this.byKey.set(stored[0], decodeKey<T>(stored, data.fields, data.steps));
       return;
     }
     const { fields } = data;

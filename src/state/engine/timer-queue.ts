@@ -17,12 +17,33 @@ export interface Timer<P> {
 
 const NOTHING_DUE: readonly Timer<never>[] = Object.freeze([]);
 
-export class TimerQueue<P> extends WholeCell<Timer<P>[]> {
+/**
+ * How a payload is written beside its key: most payloads repeat what the key already says (a
+ * balance check's kind, material and day; a rule timer's rule id and key), so they need not be
+ * written at all. `encode` returns undefined when the key alone gives the payload back.
+ */
+export interface TimerPayloadCodec<P> {
+  encode(payload: P, key: string): unknown;
+  decode(stored: unknown, key: string): P;
+}
+
+/**
+ * The stored form: `[key, dueAt]`, or `[key, dueAt, payload]` when the payload is more than its key
+ * says. First written as `{key, dueAt, payload}` objects, which still read.
+ */
+type StoredTimer = [key: string, dueAt: number, payload?: unknown];
+type Stored<P> = (StoredTimer | Timer<P>)[];
+
+export class TimerQueue<P> extends WholeCell<Stored<P>> {
   private readonly byKey = new Map<string, Timer<P>>();
   /** A min-heap on (dueAt, tie); may hold timers since replaced by an earlier one, skipped when popped. */
   private readonly heap: Timer<P>[] = [];
 
-  constructor(private readonly tieOrder: (a: P, b: P) => number) {
+  constructor(
+    private readonly tieOrder: (a: P, b: P) => number,
+    /** Without one, payloads are written as they are. */
+    private readonly codec?: TimerPayloadCodec<P>,
+  ) {
     super();
   }
 
@@ -136,12 +157,19 @@ export class TimerQueue<P> extends WholeCell<Timer<P>[]> {
     }
   }
 
-  protected toData(): Timer<P>[] | null {
-    return this.byKey.size === 0 ? null : [...this.byKey.values()];
+  protected toData(): StoredTimer[] | null {
+    if (this.byKey.size === 0) return null;
+    const out: StoredTimer[] = [];
+    for (const { key, dueAt, payload } of this.byKey.values()) {
+      const stored = this.codec ? this.codec.encode(payload, key) : payload;
+      out.push(stored === undefined ? [key, dueAt] : [key, dueAt, stored]);
+    }
+    return out;
   }
 
-  protected fromData(data: Timer<P>[]): void {
-    for (const timer of data) {
+  protected fromData(data: Stored<P>): void {
+    for (const entry of data) {
+      const timer = Array.isArray(entry) ? { key: entry[0], dueAt: entry[1], payload: this.codec ? this.codec.decode(entry[2], entry[0]) : (entry[2] as P) } : entry;
       this.byKey.set(timer.key, timer);
       this.push(timer);
     }
