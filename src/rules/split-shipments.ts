@@ -19,7 +19,7 @@
 import { z } from 'zod';
 import type { Catalogue } from '../domain/catalogue.ts';
 import { DAY_MS, iso } from '../domain/time.ts';
-import { WholeCell } from '../state/engine/cell.ts';
+import { KeyedLists } from '../state/engine/keyed-lists.ts';
 import { kg, tonnes } from './format.ts';
 import { medianOf } from './robust-stats.ts';
 import { defineRule, type AlertDraft, type ParamsFor, type RuleState } from './rule.ts';
@@ -80,63 +80,16 @@ export function smallUnder(
   return kgValue <= usual ? { thresholdKg: usual, by: 'usual' } : null;
 }
 
-/** The producer's published groups per group key; groups older than any window that can still change are dropped. */
-class PublishedGroups extends WholeCell<[string, PublishedGroup[]][]> {
-  private readonly byKey = new Map<string, PublishedGroup[]>();
-  get(key: string): PublishedGroup[] {
-    return this.byKey.get(key) ?? [];
-  }
-  put(key: string, group: PublishedGroup): void {
-    this.byKey.set(key, [...this.get(key).filter((g) => g.anchorId !== group.anchorId), group]);
-    this.changed();
-  }
-  dropBefore(at: number): void {
-    for (const [key, groups] of this.byKey) {
-      const kept = groups.filter((g) => g.anchorAt >= at);
-      if (kept.length === groups.length) continue;
-      if (kept.length === 0) this.byKey.delete(key);
-      else this.byKey.set(key, kept);
-      this.changed();
-    }
-  }
-  protected toData(): [string, PublishedGroup[]][] | null {
-    return this.byKey.size === 0 ? null : [...this.byKey];
-  }
-  protected fromData(data: [string, PublishedGroup[]][]): void {
-    for (const [key, groups] of data) this.byKey.set(key, groups);
-  }
+// Both kept per group key, and dropped once older than any window that can still change
+// (engine/keyed-lists.ts): the published groups, and the chain of window anchors over the settled
+// small exports (event order).
+const publishedOf = (state: RuleState) => state.cell('groups', () => new KeyedLists<PublishedGroup>());
+const chainsOf = (state: RuleState) => state.cell('chains', () => new KeyedLists<Anchor>());
+
+/** Publishes a group: it replaces its earlier publication (same anchor), placed last. */
+function putPublished(published: KeyedLists<PublishedGroup>, key: string, group: PublishedGroup): void {
+  published.set(key, [...(published.get(key) ?? []).filter((g) => g.anchorId !== group.anchorId), group]);
 }
-
-const publishedOf = (state: RuleState) => state.cell('groups', () => new PublishedGroups());
-
-/** Per group key, the chain of window anchors over the settled small exports (event order); old windows are dropped. */
-class WindowChains extends WholeCell<[string, Anchor[]][]> {
-  private readonly byKey = new Map<string, Anchor[]>();
-  get(key: string): Anchor[] | undefined {
-    return this.byKey.get(key);
-  }
-  set(key: string, chain: Anchor[]): void {
-    this.byKey.set(key, chain);
-    this.changed();
-  }
-  dropBefore(at: number): void {
-    for (const [key, chain] of this.byKey) {
-      const kept = chain.filter((a) => a.at >= at);
-      if (kept.length === chain.length) continue;
-      if (kept.length === 0) this.byKey.delete(key);
-      else this.byKey.set(key, kept);
-      this.changed();
-    }
-  }
-  protected toData(): [string, Anchor[]][] | null {
-    return this.byKey.size === 0 ? null : [...this.byKey];
-  }
-  protected fromData(data: [string, Anchor[]][]): void {
-    for (const [key, chain] of data) this.byKey.set(key, chain);
-  }
-}
-
-const chainsOf = (state: RuleState) => state.cell('chains', () => new WindowChains());
 
 interface GroupKey {
   key: string;
@@ -233,10 +186,10 @@ function judgeMaterial(state: RuleState, exportsOf: SettledExports, material: st
   for (const { k, smalls: keyed } of buckets.values()) {
     // The chain moves only over the exports settled now; state from before chains were kept starts from the published windows.
     const stored = chains.get(k.key);
-    const held = stored ?? published.get(k.key).map((g) => ({ at: g.anchorAt, id: g.anchorId })).sort((x, y) => x.at - y.at);
+    const held = stored ?? (published.get(k.key) ?? []).map((g) => ({ at: g.anchorAt, id: g.anchorId })).sort((x, y) => x.at - y.at);
     const chain = advanceChain(held, keyed.filter((s) => freshIds.has(s.e.id)), p.windowDays);
     if (chain.length > 0 && chain.length !== stored?.length) chains.set(k.key, chain);
-    for (const g of windowsOf(keyed, chain, published.get(k.key), p.windowDays, from)) {
+    for (const g of windowsOf(keyed, chain, published.get(k.key) ?? [], p.windowDays, from)) {
       if (!g.members.some((m) => freshIds.has(m.e.id)) || !qualifies(g, k, p)) continue;
       const before = g.published;
       if (before && g.members.length <= before.members.length) continue;
@@ -244,13 +197,13 @@ function judgeMaterial(state: RuleState, exportsOf: SettledExports, material: st
       // between two settle passes depends on batching, and live and a replay must end on the
       // same revision. 1 at the least group that qualifies by count.
       const revision = Math.max(1, g.members.length - p.minShipments + 1);
-      published.put(k.key, { anchorAt: g.anchorAt, anchorId: g.anchorId, members: g.members.map((m) => m.e.id), revision });
+      putPublished(published, k.key, { anchorAt: g.anchorAt, anchorId: g.anchorId, members: g.members.map((m) => m.e.id), revision });
       drafts.push(draftOf(state.producerId, material, k, g, revision, matKg, p));
     }
   }
   // Kept while a late export could still join: the lookback above reaches two windows back.
-  published.dropBefore(settledTo - 4 * windowMs);
-  chains.dropBefore(settledTo - 4 * windowMs);
+  published.dropBefore(settledTo - 4 * windowMs, (g) => g.anchorAt);
+  chains.dropBefore(settledTo - 4 * windowMs, (a) => a.at);
   return drafts;
 }
 
