@@ -8,7 +8,12 @@
  *   reference price (a parcel's worth: ~22 kg of NdFeB, ~1 kg of Tb oxide), or `smallKg` when set;
  * - well under the producer's own usual export of the material (its median over trailing exports).
  * Together large: the group's total reaches the (lowest) threshold its members are small under.
- * COURIER and POST parcels weigh double in the score.
+ * A group whose members are small only against the producer's usual (none under the material's
+ * threshold) needs more: ordinary lots vary, and four of a producer's smaller lots by sea or rail
+ * in a week are not a consignment split up. It counts when together it makes up a usual lot
+ * (`usualTotalShare` of it: one consignment sent in pieces), or when most of it (over half) goes by
+ * COURIER or POST (the small-parcel channel named in 2025). COURIER and POST parcels weigh double
+ * in the score.
  *
  * One finding per group (split-groups.ts: windows chained from the first shipment, the chain kept
  * per group key and advanced over settled exports in event order), published again with a higher
@@ -42,6 +47,12 @@ export const splitShipmentsParams = z.object({
   smallKg: z.number().positive().optional(),
   /** A shipment at most this share of the producer's median export of the material is small for it. */
   usualShare: z.number().positive().max(1).default(0.3),
+  /**
+   * A group small only against the producer's usual (no member under the material's threshold)
+   * must together reach this share of its usual export, unless most of it (over half) goes by
+   * courier or post: smaller lots than usual are ordinary; a usual lot's worth sent in pieces is the split.
+   */
+  usualTotalShare: z.number().positive().max(10).default(1),
   /** Earlier exports needed before the producer's usual is trusted. */
   minHistory: z.number().int().min(3).max(60).default(8),
   /** Earlier exports the usual is the median of, within historyDays. */
@@ -72,13 +83,26 @@ export function smallUnder(
   materialKg: number | null,
   history: readonly number[] | (() => readonly number[]),
   p: SplitShipmentsParams,
-): { thresholdKg: number; by: 'material' | 'usual' } | null {
+): { thresholdKg: number; by: 'material' | 'usual'; usualKg?: number } | null {
   if (materialKg !== null && kgValue < materialKg) return { thresholdKg: materialKg, by: 'material' };
   const sizes = typeof history === 'function' ? history() : history;
   if (sizes.length < p.minHistory) return null;
-  const usual = p.usualShare * medianOf(sizes);
-  return kgValue <= usual ? { thresholdKg: usual, by: 'usual' } : null;
+  const usualKg = medianOf(sizes);
+  const threshold = p.usualShare * usualKg;
+  return kgValue <= threshold ? { thresholdKg: threshold, by: 'usual', usualKg } : null;
 }
+
+/** The usual export a group small only against the producer's usual is measured by (its members' lowest), or null for a group with a member under the material's threshold. */
+function usualOnlyKg(members: readonly SmallExport[]): number | null {
+  let usual = Infinity;
+  for (const m of members) {
+    if (m.by !== 'usual' || m.usualKg === undefined) return null;
+    usual = Math.min(usual, m.usualKg);
+  }
+  return usual;
+}
+
+const parcelsIn = (members: readonly SmallExport[]): number => members.filter((m) => PARCEL_MODES.has(m.e.value.mode)).length;
 
 // Both kept per group key, and dropped once older than any window that can still change
 // (engine/keyed-lists.ts): the published groups, and the chain of window anchors over the settled
@@ -103,6 +127,9 @@ function qualifies(g: Group, k: GroupKey, p: SplitShipmentsParams): boolean {
   // Mixed groups (parcels under the material's threshold, a lot under the producer's usual) are
   // large once over the lower of the thresholds: each member is under its own, the whole is not.
   if (total < Math.min(...g.members.map((m) => m.thresholdKg))) return false;
+  // Small only against the producer's usual: a usual lot's worth in pieces, or parcels for the most part.
+  const usual = usualOnlyKg(g.members);
+  if (usual !== null && total < p.usualTotalShare * usual && 2 * parcelsIn(g.members) <= g.members.length) return false;
   if (k.by === 'client') return true;
   // A destination group that is one client's group already is that client's finding.
   const perClient = new Map<string, number>();
@@ -113,7 +140,8 @@ function qualifies(g: Group, k: GroupKey, p: SplitShipmentsParams): boolean {
 function draftOf(producerId: string, material: string, k: GroupKey, g: Group, revision: number, matKg: { kg: number; from: string } | null, p: SplitShipmentsParams): AlertDraft {
   const members = g.members;
   const total = members.reduce((s, m) => s + m.e.value.kg, 0);
-  const parcels = members.filter((m) => PARCEL_MODES.has(m.e.value.mode)).length;
+  const parcels = parcelsIn(members);
+  const usual = usualOnlyKg(members);
   const weighted = members.length + parcels * (p.parcelWeight - 1);
   const last = members[members.length - 1]!;
   const largest = Math.max(...members.map((m) => m.e.value.kg));
@@ -142,6 +170,8 @@ function draftOf(producerId: string, material: string, k: GroupKey, g: Group, re
       materialSmallFrom: matKg ? matKg.from : 'unknown material',
       smallBy: [...new Set(members.map((m) => m.by))].join(','),
       usualShare: String(p.usualShare),
+      // What a group small only against the usual was also measured by (only such groups carry it).
+      ...(usual !== null ? { usualKg: kg(usual), usualTotalShare: String(p.usualTotalShare) } : {}),
       courierOrPost: String(parcels),
       minShipments: String(p.minShipments),
       windowDays: String(p.windowDays),
