@@ -21,6 +21,8 @@ export interface SmallExport {
   thresholdKg: number;
   /** Small under the material's threshold, or under a share of the producer's usual export. */
   by: 'material' | 'usual';
+  /** For `usual`: the producer's usual export of the material (the median its threshold is a share of). */
+  usualKg?: number;
 }
 
 export interface PublishedGroup {

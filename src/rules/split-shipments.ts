@@ -8,7 +8,12 @@
  *   reference price (a parcel's worth: ~22 kg of NdFeB, ~1 kg of Tb oxide), or `smallKg` when set;
  * - well under the producer's own usual export of the material (its median over trailing exports).
  * Together large: the group's total reaches the (lowest) threshold its members are small under.
- * COURIER and POST parcels weigh double in the score.
+ * A group whose members are small only against the producer's usual (none under the material's
+ * threshold) needs more: ordinary lots vary, and four of a producer's smaller lots by sea or rail
+ * in a week are not a consignment split up. It counts when together it makes up a usual lot
+ * (`usualTotalShare` of it: one consignment sent in pieces), or when most of it (over half) goes by
+ * COURIER or POST (the small-parcel channel named in 2025). COURIER and POST parcels weigh double
+ * in the score.
  *
  * One finding per group (split-groups.ts: windows chained from the first shipment, the chain kept
  * per group key and advanced over settled exports in event order), published again with a higher
@@ -19,7 +24,7 @@
 import { z } from 'zod';
 import type { Catalogue } from '../domain/catalogue.ts';
 import { DAY_MS, iso } from '../domain/time.ts';
-import { WholeCell } from '../state/engine/cell.ts';
+import { KeyedLists } from '../state/engine/keyed-lists.ts';
 import { kg, tonnes } from './format.ts';
 import { medianOf } from './robust-stats.ts';
 import { defineRule, type AlertDraft, type ParamsFor, type RuleState } from './rule.ts';
@@ -42,6 +47,12 @@ export const splitShipmentsParams = z.object({
   smallKg: z.number().positive().optional(),
   /** A shipment at most this share of the producer's median export of the material is small for it. */
   usualShare: z.number().positive().max(1).default(0.3),
+  /**
+   * A group small only against the producer's usual (no member under the material's threshold)
+   * must together reach this share of its usual export, unless most of it (over half) goes by
+   * courier or post: smaller lots than usual are ordinary; a usual lot's worth sent in pieces is the split.
+   */
+  usualTotalShare: z.number().positive().max(10).default(1),
   /** Earlier exports needed before the producer's usual is trusted. */
   minHistory: z.number().int().min(3).max(60).default(8),
   /** Earlier exports the usual is the median of, within historyDays. */
@@ -72,71 +83,37 @@ export function smallUnder(
   materialKg: number | null,
   history: readonly number[] | (() => readonly number[]),
   p: SplitShipmentsParams,
-): { thresholdKg: number; by: 'material' | 'usual' } | null {
+): { thresholdKg: number; by: 'material' | 'usual'; usualKg?: number } | null {
   if (materialKg !== null && kgValue < materialKg) return { thresholdKg: materialKg, by: 'material' };
   const sizes = typeof history === 'function' ? history() : history;
   if (sizes.length < p.minHistory) return null;
-  const usual = p.usualShare * medianOf(sizes);
-  return kgValue <= usual ? { thresholdKg: usual, by: 'usual' } : null;
+  const usualKg = medianOf(sizes);
+  const threshold = p.usualShare * usualKg;
+  return kgValue <= threshold ? { thresholdKg: threshold, by: 'usual', usualKg } : null;
 }
 
-/** The producer's published groups per group key; groups older than any window that can still change are dropped. */
-class PublishedGroups extends WholeCell<[string, PublishedGroup[]][]> {
-  private readonly byKey = new Map<string, PublishedGroup[]>();
-  get(key: string): PublishedGroup[] {
-    return this.byKey.get(key) ?? [];
+/** The usual export a group small only against the producer's usual is measured by (its members' lowest), or null for a group with a member under the material's threshold. */
+function usualOnlyKg(members: readonly SmallExport[]): number | null {
+  let usual = Infinity;
+  for (const m of members) {
+    if (m.by !== 'usual' || m.usualKg === undefined) return null;
+    usual = Math.min(usual, m.usualKg);
   }
-  put(key: string, group: PublishedGroup): void {
-    this.byKey.set(key, [...this.get(key).filter((g) => g.anchorId !== group.anchorId), group]);
-    this.changed();
-  }
-  dropBefore(at: number): void {
-    for (const [key, groups] of this.byKey) {
-      const kept = groups.filter((g) => g.anchorAt >= at);
-      if (kept.length === groups.length) continue;
-      if (kept.length === 0) this.byKey.delete(key);
-      else this.byKey.set(key, kept);
-      this.changed();
-    }
-  }
-  protected toData(): [string, PublishedGroup[]][] | null {
-    return this.byKey.size === 0 ? null : [...this.byKey];
-  }
-  protected fromData(data: [string, PublishedGroup[]][]): void {
-    for (const [key, groups] of data) this.byKey.set(key, groups);
-  }
+  return usual;
 }
 
-const publishedOf = (state: RuleState) => state.cell('groups', () => new PublishedGroups());
+const parcelsIn = (members: readonly SmallExport[]): number => members.filter((m) => PARCEL_MODES.has(m.e.value.mode)).length;
 
-/** Per group key, the chain of window anchors over the settled small exports (event order); old windows are dropped. */
-class WindowChains extends WholeCell<[string, Anchor[]][]> {
-  private readonly byKey = new Map<string, Anchor[]>();
-  get(key: string): Anchor[] | undefined {
-    return this.byKey.get(key);
-  }
-  set(key: string, chain: Anchor[]): void {
-    this.byKey.set(key, chain);
-    this.changed();
-  }
-  dropBefore(at: number): void {
-    for (const [key, chain] of this.byKey) {
-      const kept = chain.filter((a) => a.at >= at);
-      if (kept.length === chain.length) continue;
-      if (kept.length === 0) this.byKey.delete(key);
-      else this.byKey.set(key, kept);
-      this.changed();
-    }
-  }
-  protected toData(): [string, Anchor[]][] | null {
-    return this.byKey.size === 0 ? null : [...this.byKey];
-  }
-  protected fromData(data: [string, Anchor[]][]): void {
-    for (const [key, chain] of data) this.byKey.set(key, chain);
-  }
+// Both kept per group key, and dropped once older than any window that can still change
+// (engine/keyed-lists.ts): the published groups, and the chain of window anchors over the settled
+// small exports (event order).
+const publishedOf = (state: RuleState) => state.cell('groups', () => new KeyedLists<PublishedGroup>());
+const chainsOf = (state: RuleState) => state.cell('chains', () => new KeyedLists<Anchor>());
+
+/** Publishes a group: it replaces its earlier publication (same anchor), placed last. */
+function putPublished(published: KeyedLists<PublishedGroup>, key: string, group: PublishedGroup): void {
+  published.set(key, [...(published.get(key) ?? []).filter((g) => g.anchorId !== group.anchorId), group]);
 }
-
-const chainsOf = (state: RuleState) => state.cell('chains', () => new WindowChains());
 
 interface GroupKey {
   key: string;
@@ -150,6 +127,9 @@ function qualifies(g: Group, k: GroupKey, p: SplitShipmentsParams): boolean {
   // Mixed groups (parcels under the material's threshold, a lot under the producer's usual) are
   // large once over the lower of the thresholds: each member is under its own, the whole is not.
   if (total < Math.min(...g.members.map((m) => m.thresholdKg))) return false;
+  // Small only against the producer's usual: a usual lot's worth in pieces, or parcels for the most part.
+  const usual = usualOnlyKg(g.members);
+  if (usual !== null && total < p.usualTotalShare * usual && 2 * parcelsIn(g.members) <= g.members.length) return false;
   if (k.by === 'client') return true;
   // A destination group that is one client's group already is that client's finding.
   const perClient = new Map<string, number>();
@@ -160,7 +140,8 @@ function qualifies(g: Group, k: GroupKey, p: SplitShipmentsParams): boolean {
 function draftOf(producerId: string, material: string, k: GroupKey, g: Group, revision: number, matKg: { kg: number; from: string } | null, p: SplitShipmentsParams): AlertDraft {
   const members = g.members;
   const total = members.reduce((s, m) => s + m.e.value.kg, 0);
-  const parcels = members.filter((m) => PARCEL_MODES.has(m.e.value.mode)).length;
+  const parcels = parcelsIn(members);
+  const usual = usualOnlyKg(members);
   const weighted = members.length + parcels * (p.parcelWeight - 1);
   const last = members[members.length - 1]!;
   const largest = Math.max(...members.map((m) => m.e.value.kg));
@@ -189,6 +170,8 @@ function draftOf(producerId: string, material: string, k: GroupKey, g: Group, re
       materialSmallFrom: matKg ? matKg.from : 'unknown material',
       smallBy: [...new Set(members.map((m) => m.by))].join(','),
       usualShare: String(p.usualShare),
+      // What a group small only against the usual was also measured by (only such groups carry it).
+      ...(usual !== null ? { usualKg: kg(usual), usualTotalShare: String(p.usualTotalShare) } : {}),
       courierOrPost: String(parcels),
       minShipments: String(p.minShipments),
       windowDays: String(p.windowDays),
@@ -233,10 +216,10 @@ function judgeMaterial(state: RuleState, exportsOf: SettledExports, material: st
   for (const { k, smalls: keyed } of buckets.values()) {
     // The chain moves only over the exports settled now; state from before chains were kept starts from the published windows.
     const stored = chains.get(k.key);
-    const held = stored ?? published.get(k.key).map((g) => ({ at: g.anchorAt, id: g.anchorId })).sort((x, y) => x.at - y.at);
+    const held = stored ?? (published.get(k.key) ?? []).map((g) => ({ at: g.anchorAt, id: g.anchorId })).sort((x, y) => x.at - y.at);
     const chain = advanceChain(held, keyed.filter((s) => freshIds.has(s.e.id)), p.windowDays);
     if (chain.length > 0 && chain.length !== stored?.length) chains.set(k.key, chain);
-    for (const g of windowsOf(keyed, chain, published.get(k.key), p.windowDays, from)) {
+    for (const g of windowsOf(keyed, chain, published.get(k.key) ?? [], p.windowDays, from)) {
       if (!g.members.some((m) => freshIds.has(m.e.id)) || !qualifies(g, k, p)) continue;
       const before = g.published;
       if (before && g.members.length <= before.members.length) continue;
@@ -244,13 +227,13 @@ function judgeMaterial(state: RuleState, exportsOf: SettledExports, material: st
       // between two settle passes depends on batching, and live and a replay must end on the
       // same revision. 1 at the least group that qualifies by count.
       const revision = Math.max(1, g.members.length - p.minShipments + 1);
-      published.put(k.key, { anchorAt: g.anchorAt, anchorId: g.anchorId, members: g.members.map((m) => m.e.id), revision });
+      putPublished(published, k.key, { anchorAt: g.anchorAt, anchorId: g.anchorId, members: g.members.map((m) => m.e.id), revision });
       drafts.push(draftOf(state.producerId, material, k, g, revision, matKg, p));
     }
   }
   // Kept while a late export could still join: the lookback above reaches two windows back.
-  published.dropBefore(settledTo - 4 * windowMs);
-  chains.dropBefore(settledTo - 4 * windowMs);
+  published.dropBefore(settledTo - 4 * windowMs, (g) => g.anchorAt);
+  chains.dropBefore(settledTo - 4 * windowMs, (a) => a.at);
   return drafts;
 }
 

@@ -5,6 +5,7 @@ import { decodeState, encodeState, type StateCell } from '../../src/state/engine
 import { Counters } from '../../src/state/engine/counters.ts';
 import { CHUNK_DAYS, DaySeries } from '../../src/state/engine/day-series.ts';
 import { MaterialBookCell } from '../../src/state/engine/material-book.ts';
+import { KeyedLists } from '../../src/state/engine/keyed-lists.ts';
 import { LastSeen } from '../../src/state/engine/last-seen.ts';
 import { OpenItems } from '../../src/state/engine/open-items.ts';
 import { ProducerState } from '../../src/state/engine/producer-state.ts';
@@ -251,6 +252,23 @@ describe('Counters, LastSeen, OpenItems, RecentEvents', () => {
     const stored = new Map<string, string>();
     save(c, stored);
     expect(reload(stored, () => new Counters()).get('L1')).toBe(0.3);
+  });
+
+  it('KeyedLists drops items before a time, then keys left empty, then itself', () => {
+    const lists = new KeyedLists<{ at: number; id: string }>();
+    lists.set('a', [{ at: 1, id: 'x' }, { at: 5, id: 'y' }]);
+    lists.set('b', [{ at: 2, id: 'z' }]);
+    const stored = new Map<string, string>();
+    expect([...save(lists, stored).values()]).toEqual(['[["a",[{"at":1,"id":"x"},{"at":5,"id":"y"}]],["b",[{"at":2,"id":"z"}]]]']);
+    lists.dropBefore(1, (i) => i.at);
+    expect(lists.drainChanges().size).toBe(0);
+    lists.dropBefore(3, (i) => i.at);
+    expect(save(lists, stored).get('')).toBe('[["a",[{"at":5,"id":"y"}]]]');
+    expect(reload(stored, () => new KeyedLists<{ at: number; id: string }>()).get('a')).toEqual([{ at: 5, id: 'y' }]);
+    lists.dropBefore(6, (i) => i.at);
+    expect(lists.get('a')).toBeUndefined();
+    expect(save(lists, stored).get('')).toBeNull();
+    expect(stored.size).toBe(0);
   });
 
   it('LastSeen only moves forward', () => {

@@ -10,7 +10,9 @@
  * material, and whole, late within grace or within the 2 % moisture of wet concentrate.
  * Also six 18 kg parcels by courier and post to one client (split-shipments), a 4,000 kg lot after
  * ten of ~0.5 t and 2.5 t as a first export to a new client (volume-spike), a new exporter's 5 t
- * with too little history. Every label is found, nothing else fires.
+ * with too little history; an exporter of ~1 t lots by sea switching to five 120 kg courier
+ * parcels (split-shipments, small only against its usual lot), and one sending four smaller lots
+ * by sea and rail in a week (ordinary: nothing). Every label is found, nothing else fires.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -74,6 +76,11 @@ describe('real-world cases', () => {
     // The latest revision of the parcel group holds all six parcels.
     const parcels = about('split-shipments', 'RW-C-PARCEL').sort((a, b) => (b.revision ?? 1) - (a.revision ?? 1))[0]!;
     expect(parcels.evidence).toMatchObject({ shipments: '6', totalKg: '108', courierOrPost: '6', smallBy: 'material' });
+    // An exporter of ~1 t lots by sea switching to 120 kg courier parcels: small only against its
+    // usual lot, a split because they go by courier; four smaller lots by sea and rail are not.
+    const couriers = about('split-shipments', 'RW-C-FR').sort((a, b) => (b.revision ?? 1) - (a.revision ?? 1))[0]!;
+    expect(couriers.evidence).toMatchObject({ shipments: '5', totalKg: '600', courierOrPost: '5', smallBy: 'usual', usualKg: '992.5', usualTotalShare: '1' });
+    expect(alerts.filter((a) => a.producerId === 'RW-P-SLOW')).toEqual([]);
     expect(about('volume-spike', 'RW-C-KR')[0]!.evidence).toMatchObject({ checks: 'baseline', historyMedianKg: '507.5', historyExports: '10' });
     expect(about('volume-spike', 'RW-C-NEWMX')[0]!.evidence).toMatchObject({ checks: 'new-client', newClient: 'true' });
     // Three lots are not a history: the new exporter's 5 t raises nothing.

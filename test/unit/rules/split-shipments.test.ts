@@ -23,7 +23,7 @@ function run(feed: Report[], params: Record<string, unknown> = {}, byMaterial: R
 
 describe('split-shipments parameters', () => {
   it('defaults to 4 shipments in 7 days, a 1000 USD parcel, 30 % of the usual, parcels counting double', () => {
-    expect(DEFAULTS).toEqual({ windowDays: 7, minShipments: 4, smallValueUsd: 1000, usualShare: 0.3, minHistory: 8, historySize: 30, historyDays: 90, parcelWeight: 2 });
+    expect(DEFAULTS).toEqual({ windowDays: 7, minShipments: 4, smallValueUsd: 1000, usualShare: 0.3, usualTotalShare: 1, minHistory: 8, historySize: 30, historyDays: 90, parcelWeight: 2 });
   });
 
   it.each([
@@ -31,6 +31,7 @@ describe('split-shipments parameters', () => {
     ['a window over a month', { windowDays: 40 }, 'windowDays'],
     ['a usual share over 1', { usualShare: 1.5 }, 'usualShare'],
     ['a negative smallKg', { smallKg: -1 }, 'smallKg'],
+    ['a group total of no usual lot', { usualTotalShare: 0 }, 'usualTotalShare'],
   ])('rejects %s', (_, raw, field) => {
     const result = splitShipmentsParams.safeParse(raw);
     expect(result.success).toBe(false);
@@ -167,6 +168,47 @@ describe('split-shipments: groups', () => {
     expect(draft!.subjectEventIds).toEqual(idsOf(group));
     expect(draft!.evidence).toMatchObject({ smallBy: 'usual', thresholdKg: '600', totalKg: '2000' });
     expect(run(group).latest.size).toBe(0);
+  });
+
+  describe('groups small only against the producer’s usual lot', () => {
+    // An exporter whose usual lot is 1 t by sea: ten of them over the three weeks before.
+    const usual = () => Array.from({ length: 10 }, (_, i) => exportOn(i - 22, 1000, { transportMode: 'SEA' }));
+    const lots = (kgs: number[], modes: ShipmentReport['transportMode'][]) => kgs.map((q, d) => exportOn(d, q, { transportMode: modes[d % modes.length]! }));
+    const findings = (group: Report[], params: Record<string, unknown> = {}) => [...run([...usual(), ...group], params).latest.values()];
+
+    it.each<[string, number[], ShipmentReport['transportMode'][], boolean]>([
+      // Holiday weeks: four ordinary lots, each under 30 % of the usual, by sea, rail and air (the FPs of seeds 271828 and 8080).
+      ['four smaller lots by sea, rail and air, 900 kg together: not a split', [250, 200, 230, 220], ['SEA', 'RAIL', 'AIR', 'SEA'], false],
+      ['a usual lot’s worth in four pieces by air: a split', [260, 250, 270, 280], ['AIR'], true],
+      ['600 kg mostly by courier and post (3 of 4): a split', [150, 150, 150, 150], ['COURIER', 'POST', 'COURIER', 'SEA'], true],
+      ['600 kg half by courier: not yet', [150, 150, 150, 150], ['COURIER', 'SEA'], false],
+    ])('%s', (_, kgs, modes, fires) => {
+      expect(findings(lots(kgs, modes))).toHaveLength(fires ? 1 : 0);
+    });
+
+    it('says what the group was measured by', () => {
+      const [draft] = findings(lots([260, 250, 270, 280], ['AIR']));
+      expect(draft!.evidence).toMatchObject({ smallBy: 'usual', thresholdKg: '300', usualKg: '1000', usualTotalShare: '1', totalKg: '1060' });
+    });
+
+    it('takes the share of a usual lot from the settings', () => {
+      const group = lots([250, 200, 230, 220], ['SEA']);
+      expect(findings(group)).toHaveLength(0);
+      expect(findings(group, { usualTotalShare: 0.8 })).toHaveLength(1);
+    });
+
+    it('grows into a split once the pieces reach a usual lot', () => {
+      const [draft] = findings(lots([250, 200, 230, 220, 240], ['SEA']));
+      expect(draft!.subjectEventIds).toHaveLength(5);
+      expect(draft!.revision).toBe(2);
+    });
+
+    it('leaves groups with a parcel under the material’s threshold as they were', () => {
+      const mixed = [exportOn(0, 15), exportOn(1, 15), exportOn(2, 250, { transportMode: 'SEA' }), exportOn(3, 250, { transportMode: 'SEA' })];
+      const [draft] = findings(mixed);
+      expect(draft!.evidence.smallBy).toBe('material,usual');
+      expect(draft!.evidence.usualKg).toBeUndefined();
+    });
   });
 
   it('groups by destination across clients, unless one client already makes the group', () => {
