@@ -34,7 +34,7 @@ const PARTITIONS = 3;
 /** Short, so a killed member's partitions move on within seconds. */
 const SESSION_TIMEOUT_MS = 6_000;
 const DAY = 86_400_000;
-/** Kills the detector right after its first send of a watchlist alert (kill-after-send.mjs). */
+/** Kills the detector right after its first send (or commit) of a watchlist alert (kill-after-send.mjs). */
 const KILL_HOOK = join(import.meta.dirname, '..', 'helpers', 'kill-after-send.mjs');
 
 const kafka = testKafka('ree-watchlist-eos');
@@ -60,11 +60,13 @@ async function write(prefix: string, lines: readonly SimLine[]): Promise<void> {
   await producer.disconnect();
 }
 
-function start(prefix: string, hook?: { killAfterSendMatching: string }): DetectorProcess {
+/** With `killAfter`, the detector kills itself right after the send, or the commit, of its first watchlist alert. */
+function start(prefix: string, killAfter?: 'send' | 'commit'): DetectorProcess {
+  const hookEnv = { REE_TEST_KILL_AFTER_SEND_TO: topicNames(prefix).alerts, REE_TEST_KILL_AFTER_SEND_MATCHING: '"ruleId":"watchlist-match"', REE_TEST_KILL_AT: killAfter ?? '' };
   const d = startDetectorProcess(prefix, {
     sessionTimeoutMs: SESSION_TIMEOUT_MS,
     partitions: PARTITIONS,
-    ...(hook ? { nodeArgs: ['--import', KILL_HOOK], env: { REE_TEST_KILL_AFTER_SEND_TO: topicNames(prefix).alerts, REE_TEST_KILL_AFTER_SEND_MATCHING: hook.killAfterSendMatching } } : {}),
+    ...(killAfter ? { nodeArgs: ['--import', KILL_HOOK], env: hookEnv } : {}),
   });
   running.add(d);
   void d.exited.then(() => running.delete(d));
@@ -197,9 +199,23 @@ describe('watchlist alerts exactly once to read_committed subscribers', () => {
     await write(prefix, entries);
     // Killed by its own hook between the send and the commit (before this change: between the
     // send and the published marks), so the batch is redelivered to the next detector.
-    const hooked = start(prefix, { killAfterSendMatching: '"ruleId":"watchlist-match"' });
+    const hooked = start(prefix, 'send');
     expect(await hooked.exited).toBeNull();
     expect(await watchlistCommitted(prefix)).toBe(false);
+    await finishCleanly(prefix);
+    await expectExactlyOnce(prefix);
+  }, 300_000);
+
+  it('a detector killed right after committing a watchlist alert, before marking it published: the entry listed again publishes nothing more', async () => {
+    const { prefix, entries } = await reportsDone('ree-wl-eos-commit', 61);
+    const half = entries.length / 2;
+    await write(prefix, entries.slice(0, half));
+    // Killed between a transaction's commit and the published marks: the offset has moved, so
+    // nothing redelivers the change; the next owner must mark what that transaction published, or
+    // the same entries listed again (the same findings) would publish them a second time.
+    const hooked = start(prefix, 'commit');
+    expect(await hooked.exited).toBeNull();
+    await write(prefix, entries.slice(half));
     await finishCleanly(prefix);
     await expectExactlyOnce(prefix);
   }, 300_000);
