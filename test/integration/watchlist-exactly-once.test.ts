@@ -220,6 +220,37 @@ describe('watchlist alerts exactly once to read_committed subscribers', () => {
     await expectExactlyOnce(prefix);
   }, 300_000);
 
+  it('a detector paused (SIGSTOP) while entries stream in, past its session while another takes over, then resumed: each alert once', async () => {
+    const { prefix, entries } = await reportsDone('ree-wl-eos-zombie', 67);
+    let next = 0;
+    let feeding = true;
+    // Entries a few at a time, so the pause most likely finds a batch in flight; the last third
+    // waits for the pause, so the successor has something to commit past the zombie.
+    const beforePause = Math.floor((entries.length * 2) / 3);
+    const feeder = (async () => {
+      while (feeding && next < beforePause) {
+        await write(prefix, entries.slice(next, next + 3));
+        next += 3;
+        await sleep(150);
+      }
+    })();
+    const zombie = start(prefix);
+    await waitUntil(async () => (await watchlistCount(prefix)) > 0, { timeoutMs: 60_000, intervalMs: 25, what: 'a first watchlist batch committed' });
+    zombie.child.kill('SIGSTOP');
+    feeding = false;
+    await feeder;
+    const pausedAt = await watchlistCount(prefix);
+    await write(prefix, entries.slice(next));
+    // The successor takes the watchlist partitions once the paused member's session has run out,
+    // opens the transactional ids the zombie's producers use (fencing them), and moves on.
+    const successor = start(prefix);
+    await waitUntil(async () => (await watchlistCount(prefix)) > pausedAt, { timeoutMs: 90_000, intervalMs: 250, what: 'the successor committing past the zombie' });
+    zombie.child.kill('SIGCONT');
+    await waitUntil(() => watchlistCommitted(prefix), { timeoutMs: 120_000, intervalMs: 500, what: 'the watchlist committed after the zombie woke' });
+    await Promise.all([stopGently(successor), stopGently(zombie)]);
+    await expectExactlyOnce(prefix);
+  }, 300_000);
+
   it('a detector killed with SIGKILL at random moments while watchlist changes stream in, then finishing cleanly, publishes each alert exactly once', async () => {
     const { prefix, entries } = await reportsDone('ree-wl-eos-kill', 59);
     const moments: number[] = [];
