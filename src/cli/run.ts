@@ -15,6 +15,7 @@ import { createLicenceConsumer } from '../consumers/licence-consumer.ts';
 import { createQuotaConsumer } from '../consumers/quota-consumer.ts';
 import { createReportConsumer } from '../consumers/report-consumer.ts';
 import { createWatchlistConsumer } from '../consumers/watchlist-consumer.ts';
+import { createRedisWatchlistJournal } from '../consumers/watchlist-journal.ts';
 import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import { ConfigError, ReeError, errorMessage } from '../errors.ts';
 import { ensureTopics } from '../kafka/admin.ts';
@@ -214,7 +215,17 @@ async function openDetector(
   const consumerBase = { kafka, decoder, deadLetters, metrics, logger, onFatal, sessionTimeoutMs: settings.sessionTimeoutMs };
   const licenceConsumer = createLicenceConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.licences`, topic: topics.licences, store });
   const quotaConsumer = createQuotaConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.quotas`, topic: topics.quotas, quotas });
-  const watchlistConsumer = createWatchlistConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.watchlist`, topic: topics.watchlist, pipeline, alerts });
+  // Its alerts go out in transactions of its own that also commit its offsets (watchlist-consumer.ts).
+  const watchlistGroup = `${settings.groupId}.watchlist`;
+  const watchlistConsumer = createWatchlistConsumer({
+    ...consumerBase,
+    admin,
+    groupId: watchlistGroup,
+    topic: topics.watchlist,
+    pipeline,
+    alerts,
+    transactional: { journal: createRedisWatchlistJournal({ redis, prefix: settings.statePrefix, groupId: watchlistGroup }), sinks: transactional.sinks },
+  });
   /** The watermark at the last look for idle partitions' due timers. */
   let idleCheckedAt: number | undefined;
   const reportConsumer = createReportConsumer({

@@ -15,7 +15,7 @@ export interface LatestRecords<T> {
 }
 
 /** `idField` names the id in messages ("entryId", "quotaId"); `idOf` reads it from a record. */
-export function latestRecords<T>(batch: Batch, decoded: readonly DecodeOutcome<T | null>[], idField: string, idOf: (record: T) => string): LatestRecords<T> {
+export function latestRecords<T>(batch: Pick<Batch, 'topic' | 'partition' | 'messages'>, decoded: readonly DecodeOutcome<T | null>[], idField: string, idOf: (record: T) => string): LatestRecords<T> {
   const dead: DeadLetter[] = [];
   const latest = new Map<string, T | null>();
   batch.messages.forEach((m, i) => {

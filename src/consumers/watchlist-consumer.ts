@@ -1,18 +1,30 @@
 /**
  * Reads the compacted watchlist topic into the shared state store (a tombstone deletes), and
- * screens each new or changed entry against the clients already seen, publishing what it finds
- * like the report consumer does: alerts durable first, then marked published, then the offset.
+ * screens each new or changed entry against the clients already seen, publishing what it finds.
  * Like the licence register, the watchlist is loaded before reports are consumed.
+ *
+ * Live (with `transactional`), a batch's alerts and dead letters are produced, and its offset
+ * committed, in one Kafka transaction of the partition's own producer (reference-transactions.ts):
+ * a read_committed reader sees them once, whatever crash comes between. Then they are marked
+ * published, which keeps a report batch from publishing the same finding again; the journal
+ * (watchlist-journal.ts) covers a crash between that commit and the marks. Without it (tests over
+ * a fake Kafka), alerts durable first, then marked published, then the offset: at least once.
  */
+import { randomUUID } from 'node:crypto';
+import type { Batch } from 'kafkajs';
 import type { Decoder } from '../codec/decode.ts';
-import type { WatchlistEntry } from '../domain/events.ts';
+import type { Alert, WatchlistEntry } from '../domain/events.ts';
+import { ReeError } from '../errors.ts';
+import type { MessageSender } from '../kafka/send-in-chunks.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { retry } from '../ops/retry.ts';
+import { defaultIsRetriable, retry } from '../ops/retry.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { AlertSink } from '../producers/alert-sink.ts';
-import type { DeadLetterSink } from '../producers/dead-letter-sink.ts';
+import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
+import { createReferenceTransactions, type CommittedAt } from '../producers/reference-transactions.ts';
 import { latestRecords } from './latest-records.ts';
 import { createCompactedTopicConsumer, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
+import type { WatchlistJournal } from './watchlist-journal.ts';
 
 export interface WatchlistConsumerDeps extends CompactedTopicConsumerDeps {
   decoder: Decoder;
@@ -20,26 +32,113 @@ export interface WatchlistConsumerDeps extends CompactedTopicConsumerDeps {
   alerts: AlertSink;
   deadLetters: DeadLetterSink;
   metrics?: Metrics | undefined;
+  /** Exactly-once output: sinks that send through a transaction, and the journal of transactions not yet marked. */
+  transactional?: { journal: WatchlistJournal; sinks: (sender: MessageSender) => { alerts: AlertSink; deadLetters: DeadLetterSink } } | undefined;
 }
 
 export type WatchlistConsumer = CompactedTopicConsumer;
 
+const isFenced = (err: unknown) => err instanceof ReeError && err.code === 'REE_ERR_FENCED';
+
 export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistConsumer {
-  return createCompactedTopicConsumer(deps, 'watchlist', async (batch) => {
-    const onRetry = (err: unknown, attempt: number) => deps.logger.warn({ err, attempt, topic: batch.topic, partition: batch.partition }, 'retrying watchlist batch step');
-    const decoded = await retry(() => deps.decoder.decodeBatch(batch.messages.map((m) => m.value), (value) => deps.decoder.decodeWatchlistEntry(value)), { onRetry });
-    // Only the last record of each entry counts.
+  const onRetryOf = (batch: Pick<Batch, 'topic' | 'partition'>) => (err: unknown, attempt: number) =>
+    deps.logger.warn({ err, attempt, topic: batch.topic, partition: batch.partition }, 'retrying watchlist batch step');
+
+  /** The batch's records decoded, each entry as its last record leaves it, and what goes to the dead-letter topic. */
+  const changesOf = async (batch: Pick<Batch, 'topic' | 'partition' | 'messages'>) => {
+    const decoded = await retry(() => deps.decoder.decodeBatch(batch.messages.map((m) => m.value), (value) => deps.decoder.decodeWatchlistEntry(value)), { onRetry: onRetryOf(batch) });
     const { latest, dead } = latestRecords<WatchlistEntry>(batch, decoded, 'entryId', (e) => e.entryId);
-    const changes = [...latest].map(([entryId, entry]) => ({ entryId, entry }));
-    const found = await deps.pipeline.gate.exclusive(async () => {
-      const alerts = await retry(() => deps.pipeline.applyWatchlist(changes), { onRetry });
-      await retry(() => deps.alerts.publish(alerts), { onRetry });
-      await retry(() => deps.deadLetters.send(dead), { onRetry });
-      await retry(() => deps.pipeline.markPublished(alerts), { onRetry });
-      return alerts;
-    });
-    deps.metrics?.events.inc({ topic: batch.topic }, batch.messages.length);
+    return { changes: [...latest].map(([entryId, entry]) => ({ entryId, entry })), dead };
+  };
+
+  const counted = (batch: Pick<Batch, 'topic'>, records: number, found: readonly Alert[], dead: readonly DeadLetter[]) => {
+    deps.metrics?.events.inc({ topic: batch.topic }, records);
     for (const a of found) deps.metrics?.alerts.inc({ rule: a.ruleId, severity: a.severity });
     for (const d of dead) deps.metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });
+  };
+
+  const { transactional } = deps;
+  if (!transactional) {
+    return createCompactedTopicConsumer(deps, 'watchlist', async (batch) => {
+      const onRetry = onRetryOf(batch);
+      const { changes, dead } = await changesOf(batch);
+      const found = await deps.pipeline.gate.exclusive(async () => {
+        const alerts = await retry(() => deps.pipeline.applyWatchlist(changes), { onRetry });
+        await retry(() => deps.alerts.publish(alerts), { onRetry });
+        await retry(() => deps.deadLetters.send(dead), { onRetry });
+        await retry(() => deps.pipeline.markPublished(alerts), { onRetry });
+        return alerts;
+      });
+      counted(batch, batch.messages.length, found, dead);
+    });
+  }
+
+  const { journal, sinks } = transactional;
+  const transactions = createReferenceTransactions({ kafka: deps.kafka, admin: deps.admin, groupId: deps.groupId, topic: deps.topic, logger: deps.logger });
+  /** What the group had committed when this member took its partitions (after fencing), moved by each commit. */
+  let committed = new Map<number, CommittedAt>();
+
+  const frame = createCompactedTopicConsumer(deps, 'watchlist', {
+    async onAssigned(partitions) {
+      const now = await transactions.assign(partitions);
+      // Alone, as a watchlist batch: no report batch asks "published yet?" before these are marked.
+      await deps.pipeline.gate.exclusive(async () => {
+        for (const p of partitions) {
+          for (const [txn, alerts] of await journal.held(p)) {
+            // The transaction the offset came from committed these; any other held one never did.
+            if (now.get(p)?.txn === txn) await deps.pipeline.markPublished(alerts);
+            await journal.release(p, txn);
+          }
+        }
+      });
+      committed = now;
+    },
+    async handle(batch) {
+      const onRetry = onRetryOf(batch);
+      // The group's offset may be past what kafkajs fetched from before the fencing: an earlier
+      // owner's last transaction committed meanwhile. Its records are not applied twice.
+      const from = committed.get(batch.partition)?.offset ?? -1n;
+      const messages = batch.messages.filter((m) => BigInt(m.offset) >= from);
+      if (messages.length === 0) return true;
+      const { changes, dead } = await changesOf({ topic: batch.topic, partition: batch.partition, messages });
+      const next = (BigInt(batch.lastOffset()) + 1n).toString();
+      try {
+        const found = await deps.pipeline.gate.exclusive(async () => {
+          const alerts = await retry(() => deps.pipeline.applyWatchlist(changes), { onRetry });
+          const txn = await retry(
+            async () => {
+              const id = randomUUID();
+              // Held before the commit: a crash after it leaves them for the next owner to mark.
+              if (alerts.length > 0) await journal.hold(batch.partition, id, alerts);
+              await transactions.commit(batch.partition, next, id, async (sender) => {
+                const out = sinks(sender);
+                await out.alerts.publish(alerts);
+                await out.deadLetters.send(dead);
+              });
+              return id;
+            },
+            { onRetry, isRetriable: (err) => !isFenced(err) && defaultIsRetriable(err) },
+          );
+          committed.set(batch.partition, { offset: BigInt(next), txn });
+          await retry(() => deps.pipeline.markPublished(alerts), { onRetry });
+          if (alerts.length > 0) await retry(() => journal.release(batch.partition, txn), { onRetry });
+          return alerts;
+        });
+        counted(batch, messages.length, found, dead);
+        return true;
+      } catch (err) {
+        // A newer owner has the partition: nothing was committed here, and the rebalance hands it the batch.
+        if (!isFenced(err)) throw err;
+        deps.logger.warn({ topic: batch.topic, partition: batch.partition, err: (err as Error).message }, 'watchlist batch fenced off by a newer owner; not committed');
+        return false;
+      }
+    },
   });
+  return {
+    ...frame,
+    async stop() {
+      await frame.stop();
+      await transactions.close();
+    },
+  };
 }

@@ -383,7 +383,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         }
       }
       // Not in any producer's state (a watchlist change is no producer's batch): the published
-      // markers alone keep it from going out twice, as before the outbox.
+      // markers keep it from publishing again what a report batch or an earlier change has; live,
+      // its own transaction and journal keep a redelivered change from doing so (watchlist-consumer.ts).
       return unpublished({ alerts: [...found.values()], holders: new Map() });
     },
     async markPublished(alerts) {

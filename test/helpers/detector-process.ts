@@ -17,10 +17,13 @@ export interface DetectorProcess {
 }
 
 /** Starts a detector on `prefix` (group `<prefix>-g`, JSON alerts, no registry); its warnings go to the test's stderr. */
-export function startDetectorProcess(prefix: string, options: { sessionTimeoutMs: number; partitions: number }): DetectorProcess {
+export function startDetectorProcess(
+  prefix: string,
+  options: { sessionTimeoutMs: number; partitions: number; /** Node options before the script, e.g. an --import of a test hook. */ nodeArgs?: string[]; env?: Record<string, string> },
+): DetectorProcess {
   const args = ['run', '--prefix', prefix, '--group', `${prefix}-g`, '--state-prefix', prefix, '--partitions', String(options.partitions), '--http-port', '0'];
   args.push('--registry', 'none', '--alert-format', 'json', '--session-timeout', String(options.sessionTimeoutMs), '--log-level', 'error');
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...cleanEnv, KAFKA_BROKERS, REDIS_URL }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], { cwd: ROOT, env: { ...cleanEnv, ...options.env, KAFKA_BROKERS, REDIS_URL }, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, exited };
 }

@@ -25,7 +25,7 @@ export interface FakeBatchOptions {
 /** What the admin client reports, per topic. */
 export interface FakeOffsets {
   logs?: Record<string, { partition: number; low: string; high: string }[]>;
-  committed?: Record<string, { partition: number; offset: string }[]>;
+  committed?: Record<string, { partition: number; offset: string; metadata?: string }[]>;
 }
 
 export interface FakeKafka {

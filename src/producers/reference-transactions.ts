@@ -1,0 +1,140 @@
+/**
+ * Transactions of a reference-data consumer group (the watchlist's): what a batch of one partition
+ * of its compacted topic publishes, and the batch's offset, committed together, so a read_committed
+ * reader sees the output if and only if the group has moved past the batch.
+ *
+ * One transactional producer per partition of the topic this member owns, id `<group>.<partition>`.
+ * Opening them on assignment fences the partitions' previous owners (a paused zombie can no longer
+ * commit, its open transaction is aborted); only then are the group's committed offsets read, so no
+ * earlier transaction can still move them. Each commit writes its transaction id into the offset's
+ * metadata (`ree-txn:<id>`): after a crash, or a commit whose outcome is unknown, that says which
+ * transaction the offset came from.
+ */
+import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
+import { ReeError } from '../errors.ts';
+import type { MessageSender } from '../kafka/send-in-chunks.ts';
+import { isConcurrentTransactions, isFencedError } from '../kafka/transaction-errors.ts';
+import type { Logger } from '../ops/logger.ts';
+import { retry } from '../ops/retry.ts';
+
+const TXN_PREFIX = 'ree-txn:';
+
+/** The transaction id in committed offset metadata; undefined for anything else (none, a plain commit). */
+export const txnOf = (metadata: string | null | undefined): string | undefined => (metadata?.startsWith(TXN_PREFIX) ? metadata.slice(TXN_PREFIX.length) : undefined);
+
+/** A partition's committed position: the next offset to read (-1: none yet), and the transaction that committed it. */
+export interface CommittedAt {
+  offset: bigint;
+  txn: string | undefined;
+}
+
+export interface ReferenceTransactions {
+  /** On every assignment, before any batch: fences the partitions' earlier owners, then reads what the group has committed. */
+  assign(partitions: readonly number[]): Promise<Map<number, CommittedAt>>;
+  /**
+   * Runs `work`, which sends through `sender`, then commits `offset` (the next to read) tagged
+   * `txn`, in one transaction of the partition's producer; aborts on failure. Rejects with
+   * REE_ERR_FENCED (not retriable) when a newer owner has taken the partition.
+   */
+  commit(partition: number, offset: string, txn: string, work: (sender: MessageSender) => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createReferenceTransactions(options: {
+  kafka: Kafka;
+  admin: Admin;
+  groupId: string;
+  topic: string;
+  logger?: Logger | undefined;
+  transactionTimeoutMs?: number;
+}): ReferenceTransactions {
+  const { kafka, admin, groupId, topic, logger } = options;
+  let producers = new Map<number, Promise<Producer>>();
+
+  const open = async (partition: number): Promise<Producer> => {
+    const producer = kafka.producer({
+      transactionalId: `${groupId}.${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      transactionTimeout: options.transactionTimeoutMs ?? 60_000,
+    });
+    await producer.connect();
+    // The first transaction initialises the producer id: this is what fences the previous owner
+    // (and makes the broker finish whatever transaction that owner left).
+    const first = await producer.transaction();
+    await first.abort();
+    return producer;
+  };
+  const disconnect = (p: Promise<Producer>) => void p.then((producer) => producer.disconnect()).catch(() => undefined);
+
+  /** A new producer of the same id: settles a transaction whose commit failed, and gets a producer kafkajs will use again. */
+  const reopen = async (partition: number, stale: Promise<Producer>): Promise<void> => {
+    if (producers.get(partition) !== stale) return;
+    const fresh = open(partition);
+    producers.set(partition, fresh);
+    disconnect(stale);
+    await fresh;
+  };
+
+  const committedOf = async (): Promise<Map<number, CommittedAt>> => {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((offsets?.partitions ?? []).map((p) => [p.partition, { offset: BigInt(p.offset), txn: txnOf(p.metadata) }]));
+  };
+
+  return {
+    async assign(partitions) {
+      const previous = producers;
+      producers = new Map(partitions.map((p) => [p, open(p)] as const));
+      for (const p of previous.values()) disconnect(p);
+      await Promise.all(producers.values());
+      return committedOf();
+    },
+    async commit(partition, offset, txnId, work) {
+      const producer = producers.get(partition);
+      if (!producer) throw new ReeError('REE_ERR_FENCED', `${topic} partition ${partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false });
+      let txn: Transaction | undefined;
+      let committing = false;
+      try {
+        const ready = await producer.catch(async (openErr: unknown) => {
+          await reopen(partition, producer);
+          throw openErr;
+        });
+        txn = await ready.transaction();
+        await work(txn);
+        const current = txn;
+        const offsets = { consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset, metadata: `${TXN_PREFIX}${txnId}` }] }] };
+        // Right after the previous commit the coordinator may still be writing its markers.
+        await retry(() => current.sendOffsets(offsets), { retries: 8, minDelayMs: 20, maxDelayMs: 500, isRetriable: isConcurrentTransactions });
+        committing = true;
+        await txn.commit();
+      } catch (err) {
+        if (isFencedError(err)) {
+          producers.delete(partition);
+          disconnect(producer);
+          throw new ReeError('REE_ERR_FENCED', `the transactional producer of ${topic} partition ${partition} was fenced by a newer owner`, { cause: err, retriable: false });
+        }
+        if (committing) {
+          // Outcome unknown: a new producer of the id makes the broker finish it either way, and
+          // the offset's metadata then says whether it was this transaction that committed.
+          logger?.warn({ err, topic, partition, offset }, 'transaction commit failed with its outcome unknown; settling it');
+          await reopen(partition, producer);
+          if ((await committedOf()).get(partition)?.txn === txnId) return;
+          throw new ReeError('REE_ERR_KAFKA', `the transaction committing ${topic}/${partition} at ${offset} did not commit`, { cause: err, retriable: true });
+        }
+        if (txn?.isActive()) {
+          await txn.abort().catch(async (abortErr: unknown) => {
+            logger?.warn({ err: abortErr }, 'could not abort a transaction; reopening the producer aborts it');
+            await reopen(partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
+          });
+        }
+        throw err;
+      }
+    },
+    async close() {
+      const all = producers;
+      producers = new Map();
+      await Promise.all([...all.values()].map((p) => p.then((producer) => producer.disconnect()).catch(() => undefined)));
+    },
+  };
+}

@@ -1,0 +1,286 @@
+/**
+ * Exactly-once output of watchlist changes (DESIGN.md, "Semantics"): a change screens the clients
+ * already seen and publishes what it finds; a detector killed (SIGKILL) while it does so, then
+ * restarted and finishing cleanly, must leave a read_committed reader of the alerts topic with
+ * each alert id and revision exactly once, and exactly the alerts of an embedded replay.
+ *
+ * The reports go first and are all committed, so every entry below is screened by the watchlist
+ * consumer's retro-screening, not by a report batch. Several entries match each exporting client
+ * (by name or by alias), some are listed again with another reason (the same findings again: the
+ * published markers must hold them back), and some match no one.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { recordTopics } from '../../src/cli/record.ts';
+import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../../src/config/topics.ts';
+import { loadRulesFile } from '../../src/config/rules-file.ts';
+import { loadCatalogue } from '../../src/domain/catalogue.ts';
+import type { Alert, WatchlistEntry } from '../../src/domain/events.ts';
+import { ensureTopics } from '../../src/kafka/admin.ts';
+import { revisionOf } from '../../src/pipeline/outbox.ts';
+import { readRecording } from '../../src/pipeline/recording.ts';
+import { replayLines } from '../../src/pipeline/replay.ts';
+import { writeLinesToKafka } from '../../src/producers/recording-writer.ts';
+import { simulate } from '../../src/sim/simulate.ts';
+import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
+import { caughtUp } from '../helpers/consumed.ts';
+import { killHard, startDetectorProcess, stopGently, type DetectorProcess } from '../helpers/detector-process.ts';
+import { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, brokerList, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
+
+const PARTITIONS = 3;
+/** Short, so a killed member's partitions move on within seconds. */
+const SESSION_TIMEOUT_MS = 6_000;
+const DAY = 86_400_000;
+/** Kills the detector right after its first send (or commit) of a watchlist alert (kill-after-send.mjs). */
+const KILL_HOOK = join(import.meta.dirname, '..', 'helpers', 'kill-after-send.mjs');
+
+const kafka = testKafka('ree-watchlist-eos');
+const dir = mkdtempSync(join(tmpdir(), 'ree-wl-eos-'));
+const prefixes: string[] = [];
+const running = new Set<DetectorProcess>();
+
+afterAll(async () => {
+  for (const d of running) d.child.kill('SIGKILL');
+  const admin = kafka.admin();
+  await admin.connect();
+  await deleteTopics(admin, prefixes.flatMap((p) => Object.values(topicNames(p))));
+  await admin.disconnect();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type SimLine = ReturnType<typeof simulate>['records'][number];
+
+async function write(prefix: string, lines: readonly SimLine[]): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  await writeLinesToKafka(lines, { producer, topics: topicNames(prefix), format: 'json' });
+  await producer.disconnect();
+}
+
+/** With `killAfter`, the detector kills itself right after the send, or the commit, of its first watchlist alert. */
+function start(prefix: string, killAfter?: 'send' | 'commit'): DetectorProcess {
+  const hookEnv = { REE_TEST_KILL_AFTER_SEND_TO: topicNames(prefix).alerts, REE_TEST_KILL_AFTER_SEND_MATCHING: '"ruleId":"watchlist-match"', REE_TEST_KILL_AT: killAfter ?? '' };
+  const d = startDetectorProcess(prefix, {
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    partitions: PARTITIONS,
+    ...(killAfter ? { nodeArgs: ['--import', KILL_HOOK], env: hookEnv } : {}),
+  });
+  running.add(d);
+  void d.exited.then(() => running.delete(d));
+  return d;
+}
+
+async function committedPast(groupId: string, topics: string[]): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await caughtUp(admin, groupId, topics);
+  } finally {
+    await admin.disconnect();
+  }
+}
+const reportsCommitted = (prefix: string) => committedPast(`${prefix}-g`, REPORT_TOPIC_KINDS.map((k) => topicNames(prefix)[k]));
+const watchlistCommitted = (prefix: string) => committedPast(`${prefix}-g.watchlist`, [topicNames(prefix).watchlist]);
+
+/** How many watchlist records the detector's watchlist group has committed past. */
+async function watchlistCount(prefix: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId: `${prefix}-g.watchlist`, topics: [topicNames(prefix).watchlist] });
+    return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Fresh topics with a simulated backlog, all of whose reports a detector has committed (and then
+ * stopped); and watchlist entries listed after every report: per exporting client, one entry under
+ * its name and one with it as an alias, each listed again with another reason, and entries that
+ * match no one. In the order they are to be written.
+ */
+async function reportsDone(name: string, seed: number): Promise<{ prefix: string; entries: SimLine[] }> {
+  const prefix = uniqueName(name);
+  prefixes.push(prefix);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topicSpecs(prefix, { partitions: PARTITIONS }));
+  await admin.disconnect();
+  const sim = simulate({ seed, producers: 16, days: 30, anomalyRate: 0.08 });
+  await write(prefix, sim.records);
+  const first = start(prefix);
+  await waitUntil(() => reportsCommitted(prefix), { timeoutMs: 120_000, intervalMs: 500, what: 'the backlog of reports committed' });
+  await stopGently(first);
+
+  const clients = new Set<string>();
+  for (const l of sim.records) {
+    const v = l.value as { direction?: string; clientName?: string } | null;
+    if (v?.direction === 'EXPORT' && v.clientName) clients.add(v.clientName);
+  }
+  const after = Math.max(...sim.records.map((l) => l.timestamp)) + DAY;
+  const listed: WatchlistEntry[] = [...clients].flatMap((client, i) => [
+    { entryId: `W-EOS-${i}-name`, name: client, aliases: [], country: null, reason: 'named', listedAt: after },
+    { entryId: `W-EOS-${i}-alias`, name: `Unrelated Holdings ${i}`, aliases: [client], country: null, reason: 'alias', listedAt: after },
+    { entryId: `W-EOS-${i}-none`, name: `Nobody Trading ${i} Company`, aliases: [], country: null, reason: 'no match', listedAt: after },
+  ]);
+  const again = listed.map((e) => ({ ...e, reason: `${e.reason}, listed again` }));
+  const entries = [...listed, ...again].map((e, i): SimLine => {
+    const entry = { ...e, listedAt: e.listedAt + i * 1000 };
+    return { topic: topicNames('ree').watchlist, key: entry.entryId, timestamp: entry.listedAt, value: entry };
+  });
+  return { prefix, entries };
+}
+
+/** Every alert record a read_committed consumer sees (kafkajs's default isolation), in topic order. */
+async function committedAlerts(prefix: string): Promise<Alert[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName('ree-wl-eos-reader'), readUncommitted: false });
+  const seen: Alert[] = [];
+  let lastAt = Date.now();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topicNames(prefix).alerts], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      seen.push(JSON.parse(message.value!.toString()) as Alert);
+      lastAt = Date.now();
+    },
+  });
+  // Until nothing new has come for a while (the topic is complete: every detector has stopped).
+  await waitUntil(() => Date.now() - lastAt > 5_000, { timeoutMs: 60_000, intervalMs: 250, what: 'the alerts topic read to its end' });
+  await consumer.disconnect();
+  return seen;
+}
+
+/** The alerts an embedded replay of the same topics raises. */
+async function replayed(prefix: string): Promise<Alert[]> {
+  const topics = topicNames(prefix);
+  const recording = join(dir, `${prefix}.jsonl`);
+  await recordTopics({ brokers: brokerList(KAFKA_BROKERS), registryUrl: SCHEMA_REGISTRY_URL, topics: [...REPORT_TOPIC_KINDS.map((k) => topics[k]), topics.licences, topics.watchlist, topics.quotas], out: recording, idleMs: 3_000 });
+  const out: Alert[] = [];
+  await replayLines(readRecording(recording).lines, { store: createEngineMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void out.push(...a) });
+  return out;
+}
+
+const key = (a: Alert) => `${a.alertId}#${revisionOf(a)}`;
+/** Each alert id at its highest revision. */
+const finalRevisions = (alerts: readonly Alert[]) => {
+  const m = new Map<string, number>();
+  for (const a of alerts) m.set(a.alertId, Math.max(m.get(a.alertId) ?? 0, revisionOf(a)));
+  return m;
+};
+const fromTheseEntries = (a: Alert) => a.ruleId === 'watchlist-match' && (a.evidence['entryId'] ?? '').startsWith('W-EOS-');
+
+async function expectExactlyOnce(prefix: string): Promise<void> {
+  const [live, replay] = [await committedAlerts(prefix), await replayed(prefix)];
+  // The entries did find something: the test is about their alerts.
+  expect(replay.filter(fromTheseEntries).length).toBeGreaterThan(5);
+  const twice = live.map(key).filter((k, i, all) => all.indexOf(k) !== i);
+  expect(twice).toEqual([]);
+  // The entries' alerts exactly; every alert at its final revision (report batches may pass
+  // through revisions a replay's larger batches skip).
+  expect(live.filter(fromTheseEntries).map(key).sort()).toEqual(replay.filter(fromTheseEntries).map(key).sort());
+  expect(new Map([...finalRevisions(live)].sort())).toEqual(new Map([...finalRevisions(replay)].sort()));
+}
+
+const someMoment = (minMs: number, maxMs: number) => minMs + Math.floor(Math.random() * (maxMs - minMs));
+
+async function finishCleanly(prefix: string): Promise<void> {
+  const last = start(prefix);
+  await waitUntil(async () => (await watchlistCommitted(prefix)) && (await reportsCommitted(prefix)), { timeoutMs: 120_000, intervalMs: 500, what: 'the watchlist committed' });
+  await stopGently(last);
+}
+
+describe('watchlist alerts exactly once to read_committed subscribers', () => {
+  it('a detector killed right after sending a watchlist alert, before anything else, publishes it once after a restart', async () => {
+    const { prefix, entries } = await reportsDone('ree-wl-eos-hook', 53);
+    await write(prefix, entries);
+    // Killed by its own hook between the send and the commit (before this change: between the
+    // send and the published marks), so the batch is redelivered to the next detector.
+    const hooked = start(prefix, 'send');
+    expect(await hooked.exited).toBeNull();
+    expect(await watchlistCommitted(prefix)).toBe(false);
+    await finishCleanly(prefix);
+    await expectExactlyOnce(prefix);
+  }, 300_000);
+
+  it('a detector killed right after committing a watchlist alert, before marking it published: the entry listed again publishes nothing more', async () => {
+    const { prefix, entries } = await reportsDone('ree-wl-eos-commit', 61);
+    const half = entries.length / 2;
+    await write(prefix, entries.slice(0, half));
+    // Killed between a transaction's commit and the published marks: the offset has moved, so
+    // nothing redelivers the change; the next owner must mark what that transaction published, or
+    // the same entries listed again (the same findings) would publish them a second time.
+    const hooked = start(prefix, 'commit');
+    expect(await hooked.exited).toBeNull();
+    await write(prefix, entries.slice(half));
+    await finishCleanly(prefix);
+    await expectExactlyOnce(prefix);
+  }, 300_000);
+
+  it('a detector paused (SIGSTOP) while entries stream in, past its session while another takes over, then resumed: each alert once', async () => {
+    const { prefix, entries } = await reportsDone('ree-wl-eos-zombie', 67);
+    let next = 0;
+    let feeding = true;
+    // Entries a few at a time, so the pause most likely finds a batch in flight; the last third
+    // waits for the pause, so the successor has something to commit past the zombie.
+    const beforePause = Math.floor((entries.length * 2) / 3);
+    const feeder = (async () => {
+      while (feeding && next < beforePause) {
+        await write(prefix, entries.slice(next, next + 3));
+        next += 3;
+        await sleep(150);
+      }
+    })();
+    const zombie = start(prefix);
+    await waitUntil(async () => (await watchlistCount(prefix)) > 0, { timeoutMs: 60_000, intervalMs: 25, what: 'a first watchlist batch committed' });
+    zombie.child.kill('SIGSTOP');
+    feeding = false;
+    await feeder;
+    const pausedAt = await watchlistCount(prefix);
+    await write(prefix, entries.slice(next));
+    // The successor takes the watchlist partitions once the paused member's session has run out,
+    // opens the transactional ids the zombie's producers use (fencing them), and moves on.
+    const successor = start(prefix);
+    await waitUntil(async () => (await watchlistCount(prefix)) > pausedAt, { timeoutMs: 90_000, intervalMs: 250, what: 'the successor committing past the zombie' });
+    zombie.child.kill('SIGCONT');
+    await waitUntil(() => watchlistCommitted(prefix), { timeoutMs: 120_000, intervalMs: 500, what: 'the watchlist committed after the zombie woke' });
+    await Promise.all([stopGently(successor), stopGently(zombie)]);
+    await expectExactlyOnce(prefix);
+  }, 300_000);
+
+  it('a detector killed with SIGKILL at random moments while watchlist changes stream in, then finishing cleanly, publishes each alert exactly once', async () => {
+    const { prefix, entries } = await reportsDone('ree-wl-eos-kill', 59);
+    const moments: number[] = [];
+    let next = 0;
+    let midStream = 0;
+    for (let round = 0; round < 4 && next < entries.length; round += 1) {
+      const d = start(prefix);
+      const before = await watchlistCount(prefix);
+      // Entries go in a few at a time while the detector runs, so the kill finds batches in
+      // flight; the first kill waits for a first commit, so at least one lands mid-stream.
+      const feeding = (async () => {
+        while (next < entries.length && d.child.exitCode === null && d.child.signalCode === null) {
+          await write(prefix, entries.slice(next, next + 3));
+          next += 3;
+          await sleep(150);
+        }
+      })();
+      const began = Date.now();
+      if (round === 0) await waitUntil(async () => (await watchlistCount(prefix)) > before, { timeoutMs: 60_000, intervalMs: 25, what: 'a first watchlist batch committed' });
+      else await sleep(someMoment(SESSION_TIMEOUT_MS / 2, SESSION_TIMEOUT_MS * 2));
+      moments.push(Date.now() - began);
+      await killHard(d);
+      await feeding;
+      if (!(await watchlistCommitted(prefix))) midStream += 1;
+    }
+    expect(midStream).toBeGreaterThan(0);
+    if (next < entries.length) await write(prefix, entries.slice(next));
+    await finishCleanly(prefix);
+    await expectExactlyOnce(prefix).catch((err: unknown) => {
+      throw new Error(`after kills at ${moments.join(', ')} ms: ${(err as Error).message}`);
+    });
+  }, 360_000);
+});
