@@ -239,8 +239,8 @@ async function openDetector(
       const at = await watermark.load();
       if (at === idleCheckedAt && !again) return [];
       idleCheckedAt = at;
-      const due = await Promise.all(partitions.map(async (p) => ((await timerIndex.due(p, at)).length > 0 ? [p] : [])));
-      return due.flat();
+      const due = await timerIndex.dueIn(partitions, at);
+      return partitions.filter((p) => (due.get(p)?.length ?? 0) > 0);
     },
   });
   reportConsumerRunning = reportConsumer.running;

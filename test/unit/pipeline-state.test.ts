@@ -127,6 +127,35 @@ describe('pipeline: timers on the event-time watermark', () => {
   });
 });
 
+describe('pipeline: firing several partitions', () => {
+  it("looks up every partition's due producers in one call, at one watermark, and fires each partition's", async () => {
+    const memory = createMemoryTimerIndex();
+    const looks: { partitions: readonly number[]; time: number }[] = [];
+    // Only the one look for all partitions: a look per partition cost a round trip each, in turn.
+    const index: TimerIndex = {
+      ...memory,
+      due: () => Promise.reject(new Error('one look per partition')),
+      dueIn: (partitions, time) => {
+        looks.push({ partitions, time });
+        return memory.dueIn(partitions, time);
+      },
+    };
+    const { pipeline } = setup({ index, cached: 10 });
+    const on = (partition: number) => (rs: Report[]) => rs.map(() => ({ source: `reports/${partition}`, partition }));
+    const p1 = [made('P1', at(D0, 0))];
+    const p2 = [made('P2', at(D0, 1))];
+    await pipeline.process(p1, on(1)(p1));
+    await pipeline.process(p2, on(2)(p2));
+    const late = [made('P3', at(D0, 1) + SILENCE_MS)];
+    await pipeline.process(late, late.map(() => ({ source: 'reports/1', partition: 3 })));
+    const more = [made('P4', at(D0, 1) + SILENCE_MS)];
+    await pipeline.process(more, more.map(() => ({ source: 'reports/2', partition: 3 })));
+    const fired = silences(await pipeline.fireTimers([2, 1, 3]));
+    expect(looks).toEqual([{ partitions: [1, 2, 3], time: at(D0, 1) + SILENCE_MS }]);
+    expect(fired.map((a) => a.producerId)).toEqual(['P1', 'P2']);
+  });
+});
+
 describe('pipeline: the outbox on redelivery', () => {
   it('re-sends the alerts of a redelivered batch from the outbox without evaluating its reports again', async () => {
     const { pipeline, tally } = setup();
