@@ -142,8 +142,11 @@ export function createOutputTransactions(options: {
     return committed.covers({ ...position, txn: '' });
   };
 
-  /** One transaction of `position.partition`'s producer; the caller holds the index's lock. */
-  const transact = async <T>(position: CommitPosition, work: (sender: MessageSender) => Promise<T>, commitsIf: (result: T) => boolean = () => true): Promise<T> => {
+  /**
+   * One transaction of `position.partition`'s producer; the caller holds the index's lock. Without
+   * `commitsIf` the transaction always commits, so its offsets are sent while `work` runs.
+   */
+  const transact = async <T>(position: CommitPosition, work: (sender: MessageSender) => Promise<T>, commitsIf?: (result: T) => boolean): Promise<T> => {
     const producer = producers.get(position.partition);
     if (!producer) throw new ReeError('REE_ERR_FENCED', `partition ${position.partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false });
     let txn: Transaction | undefined;
@@ -157,12 +160,6 @@ export function createOutputTransactions(options: {
         throw openErr;
       });
       txn = await ready.transaction();
-      result = await work(txn);
-      if (!commitsIf(result)) {
-        // Nothing produced and no offsets added: kafkajs ends it without asking the broker.
-        await txn.abort();
-        return result;
-      }
       const metadata = seqMetadata(position.seq ?? 0);
       const offsets = {
         consumerGroupId: groupId,
@@ -172,7 +169,26 @@ export function createOutputTransactions(options: {
       // Right after the previous commit the coordinator may still be writing its markers and
       // answers CONCURRENT_TRANSACTIONS; kafkajs does not retry that here, and redoing the whole
       // batch for it would cost far more than a short wait.
-      await retry(() => current.sendOffsets(offsets), { retries: 8, minDelayMs: 20, maxDelayMs: 500, isRetriable: isConcurrentTransactions });
+      const sendOffsets = () => retry(() => current.sendOffsets(offsets), { retries: 8, minDelayMs: 20, maxDelayMs: 500, isRetriable: isConcurrentTransactions });
+      // A transaction that always commits adds its offsets while `work` runs: they are part of it
+      // only if it commits, so when they are added does not matter, and their round trips (two
+      // coordinator lookups, AddOffsetsToTxn, TxnOffsetCommit) no longer follow the work. The
+      // batch's own work is Redis and CPU; the broker answers meanwhile.
+      const offsetsAdded = commitsIf ? undefined : sendOffsets();
+      offsetsAdded?.catch(() => undefined);
+      try {
+        result = await work(txn);
+      } catch (err) {
+        // Settled before the abort, so no request of this transaction is still on its way.
+        await offsetsAdded?.catch(() => undefined);
+        throw err;
+      }
+      if (commitsIf && !commitsIf(result)) {
+        // Nothing produced and no offsets added: kafkajs ends it without asking the broker.
+        await txn.abort();
+        return result;
+      }
+      await (offsetsAdded ?? sendOffsets());
       committing = true;
       await txn.commit();
       committed.note(position.topic, position.partition, position.offset, position.seq);
