@@ -33,6 +33,7 @@ import { createRedisCustodyLedger } from '../state/redis-custody-ledger.ts';
 import { createEngineRedisStore } from '../state/engine-store.ts';
 import { createRedisClient } from '../state/redis-connection.ts';
 import { createRedisQuotaRegister } from '../state/redis-quota-register.ts';
+import { createKeyBuilder } from '../state/keys.ts';
 import { createRedisTimerIndex } from '../state/redis-timer-index.ts';
 import { createRedisWatermark } from '../state/redis-watermark.ts';
 import { parseCommandArgs, type Options } from './args.ts';
@@ -192,7 +193,18 @@ async function openDetector(
   await reach(kafkaService, REACH_TIMEOUT_MS, () => producer.connect());
   const alerts = createKafkaAlertSink({ producer, topic: topics.alerts, format: settings.alertFormat, encoder });
   const deadLetters = createKafkaDeadLetterSink({ producer, topic: topics.deadletter });
-  const transactions = createOutputTransactions({ kafka, groupId: settings.groupId, committed, logger });
+  const epochCounter = createKeyBuilder(settings.statePrefix).epochCounter();
+  const transactions = createOutputTransactions({
+    kafka,
+    groupId: settings.groupId,
+    committed,
+    logger,
+    // Every assignment, of any instance, takes a new epoch before its producers open (onAssigned
+    // below): the counter still at this instance's epoch means nobody can have taken an index from
+    // it since. With several instances only the last to be assigned can tell; the others take a
+    // fenced transaction as a newer owner's and wait for the next rebalance.
+    stillOwns: async () => Number(await redis.get(epochCounter)) === (await store.durability.epoch()),
+  });
   resources.opened('transactional producers', () => transactions.close());
   const transactional = {
     transactions,

@@ -22,6 +22,8 @@ interface Broker {
   initialised: number;
   /** Every transaction call, in the order made. */
   calls: string[];
+  /** The broker has aborted the open transaction and bumped the producer's epoch (it outlived its timeout): its next send fails as fenced. */
+  abortOpen?: boolean;
 }
 
 function fakeKafka(broker: Broker): Kafka {
@@ -47,6 +49,11 @@ function fakeKafka(broker: Broker): Kafka {
         return {
           send: async (r: { messages: { value: string }[] }) => {
             broker.calls.push('send');
+            if (broker.abortOpen) {
+              broker.abortOpen = false;
+              stuck = true;
+              throw Object.assign(new Error('The producer attempted to use a producer id which is currently assigned to its transactional id'), { type: 'INVALID_PRODUCER_EPOCH' });
+            }
             sent.push(...r.messages.map((m) => m.value));
           },
           sendOffsets: async (o: { topics: { topic: string; partitions: { partition: number; offset: string; metadata?: string }[] }[] }) => {
@@ -87,10 +94,10 @@ function fakeKafka(broker: Broker): Kafka {
   return { producer, admin } as unknown as Kafka;
 }
 
-async function setUp() {
+async function setUp(stillOwns?: () => Promise<boolean>) {
   const broker: Broker = { offsets: new Map(), log: [], initialised: 0, calls: [] };
   const committed = new CommittedOffsets();
-  const transactions = createOutputTransactions({ kafka: fakeKafka(broker), groupId: 'g', committed });
+  const transactions = createOutputTransactions({ kafka: fakeKafka(broker), groupId: 'g', committed, stillOwns });
   await transactions.assign([0], ['shipments']);
   const sendBatch = (offset: string, value: string) =>
     transactions.within({ topic: 'shipments', partition: 0, offset }, async (sender) => {
@@ -184,5 +191,37 @@ describe("when a transaction's offsets are added", () => {
       return [position];
     });
     expect(broker.calls).toEqual(['send', 'sendOffsets', 'commit']);
+  });
+});
+
+describe('a transaction that reads as fenced', () => {
+  it('while this instance still owns the index (the broker aborted it): reopens the producer, fails retriably, and the redo commits', async () => {
+    const { broker, sendBatch } = await setUp(async () => true);
+    // The aborted producer refuses every later transaction (the fake's `stuck`): the redo works only on a new one.
+    broker.abortOpen = true;
+    const failed = await sendBatch('10', 'a1').catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(ReeError);
+    expect((failed as ReeError).code).toBe('REE_ERR_KAFKA');
+    expect((failed as ReeError).retriable).toBe(true);
+    expect(broker.log).toEqual([]);
+    expect(await sendBatch('10', 'a1')).toBe('a1');
+    expect(broker.log).toEqual(['a1']);
+    expect(broker.offsets.get('shipments/0')?.offset).toBe('10');
+  });
+
+  it('when a newer owner has taken the index: fenced, and nothing more goes out until the next assignment', async () => {
+    const { broker, sendBatch } = await setUp(async () => false);
+    broker.abortOpen = true;
+    expect(((await sendBatch('10', 'a1').catch((err: unknown) => err)) as ReeError).code).toBe('REE_ERR_FENCED');
+    expect(((await sendBatch('10', 'a1').catch((err: unknown) => err)) as ReeError).code).toBe('REE_ERR_FENCED');
+    expect(broker.log).toEqual([]);
+  });
+
+  it('when ownership cannot be told (Redis down): taken as fenced', async () => {
+    const { broker, sendBatch } = await setUp(async () => {
+      throw new Error('Redis down');
+    });
+    broker.abortOpen = true;
+    expect(((await sendBatch('10', 'a1').catch((err: unknown) => err)) as ReeError).code).toBe('REE_ERR_FENCED');
   });
 });
