@@ -247,8 +247,8 @@ async function openDetector(
     },
     // Owned partitions with something due, looked up only when the watermark has moved since the
     // last look (or after an assignment, which may bring an index with unsent outbox entries).
-    idleTimersDue: async (partitions, again) => {
-      const at = await watermark.load();
+    idleTimersDue: async (partitions, again, known) => {
+      const at = known ?? (await watermark.load());
       if (at === idleCheckedAt && !again) return [];
       idleCheckedAt = at;
       const due = await timerIndex.dueIn(partitions, at);
