@@ -294,9 +294,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         }
       });
     });
-    // Only once the batch's state is durable does what it read count towards the watermark.
-    await watermark.advance(latestBySource(origins.map((o) => o.source), reports.map((r) => r.event.occurredAt)));
-    return unpublished(outcome);
+    // Only once the batch's state is durable does what it read count towards the watermark. The
+    // published markers are read meanwhile: neither needs the other, and each is a round trip.
+    const [, alerts] = await Promise.all([watermark.advance(latestBySource(origins.map((o) => o.source), reports.map((r) => r.event.occurredAt))), unpublished(outcome)]);
+    return alerts;
   }
 
   /** Fires the timers of `due`, the partition's producers the index found due at `time`. */

@@ -4,7 +4,7 @@
  * (dueAt, producerId, ruleId, key) order, a silent producer's timer, the outbox on redelivery,
  * revisions. The rule is test/helpers/tally-rule.ts.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseRulesFile } from '../../src/config/rules-file.ts';
 import type { Alert, Report } from '../../src/domain/events.ts';
 import { HOUR_MS } from '../../src/domain/time.ts';
@@ -153,6 +153,36 @@ describe('pipeline: firing several partitions', () => {
     const fired = silences(await pipeline.fireTimers([2, 1, 3]));
     expect(looks).toEqual([{ partitions: [1, 2, 3], time: at(D0, 1) + SILENCE_MS }]);
     expect(fired.map((a) => a.producerId)).toEqual(['P1', 'P2']);
+  });
+});
+
+describe('pipeline: after the save', () => {
+  it('reads the published markers while the watermark advances, not after it', async () => {
+    const tally = createTallyRule();
+    const store = createEngineMemoryStore({ durability: createMemoryDurability(), maxCachedProducers: 10 });
+    const calls: string[] = [];
+    const unpublishedAlerts = store.unpublishedAlerts.bind(store);
+    store.unpublishedAlerts = async (alerts) => {
+      calls.push('markers read');
+      return unpublishedAlerts(alerts);
+    };
+    const memory = createMemoryWatermark(0);
+    let advanced: () => void = () => undefined;
+    // The advance answers only once the markers have been read: were they read after it, the batch would never end.
+    const watermark = {
+      ...memory,
+      advance: async (latest: ReadonlyMap<string, number>) => {
+        calls.push('advance sent');
+        await new Promise<void>((resolve) => (advanced = resolve));
+        return memory.advance(latest);
+      },
+    };
+    const pipeline = createPipeline({ store, rules: parseRulesFile('', 'test rules', [tally.rule]), catalogue: testCatalogue(), watermark, now: () => 1_000 });
+    const two = [made('P1', at(D0, 1)), made('P1', at(D0, 2))];
+    const processed = pipeline.process(two, onePartition(two));
+    await vi.waitFor(() => expect(calls).toEqual(['advance sent', 'markers read']));
+    advanced();
+    expect(tallies(await processed).map((a) => a.revision)).toEqual([2]);
   });
 });
 
