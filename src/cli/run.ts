@@ -34,6 +34,7 @@ import { createRedisCustodyLedger } from '../state/redis-custody-ledger.ts';
 import { createEngineRedisStore } from '../state/engine-store.ts';
 import { createRedisClient } from '../state/redis-connection.ts';
 import { createRedisQuotaRegister } from '../state/redis-quota-register.ts';
+import { createKeyBuilder } from '../state/keys.ts';
 import { createRedisTimerIndex } from '../state/redis-timer-index.ts';
 import { createRedisWatermark } from '../state/redis-watermark.ts';
 import { parseCommandArgs, type Options } from './args.ts';
@@ -193,7 +194,18 @@ async function openDetector(
   await reach(kafkaService, REACH_TIMEOUT_MS, () => producer.connect());
   const alerts = createKafkaAlertSink({ producer, topic: topics.alerts, format: settings.alertFormat, encoder });
   const deadLetters = createKafkaDeadLetterSink({ producer, topic: topics.deadletter });
-  const transactions = createOutputTransactions({ kafka, groupId: settings.groupId, committed, logger });
+  const epochCounter = createKeyBuilder(settings.statePrefix).epochCounter();
+  const transactions = createOutputTransactions({
+    kafka,
+    groupId: settings.groupId,
+    committed,
+    logger,
+    // Every assignment, of any instance, takes a new epoch before its producers open (onAssigned
+    // below): the counter still at this instance's epoch means nobody can have taken an index from
+    // it since. With several instances only the last to be assigned can tell; the others take a
+    // fenced transaction as a newer owner's and wait for the next rebalance.
+    stillOwns: async () => Number(await redis.get(epochCounter)) === (await store.durability.epoch()),
+  });
   resources.opened('transactional producers', () => transactions.close());
   const transactional = {
     transactions,
@@ -246,12 +258,12 @@ async function openDetector(
     },
     // Owned partitions with something due, looked up only when the watermark has moved since the
     // last look (or after an assignment, which may bring an index with unsent outbox entries).
-    idleTimersDue: async (partitions, again) => {
-      const at = await watermark.load();
+    idleTimersDue: async (partitions, again, known) => {
+      const at = known ?? (await watermark.load());
       if (at === idleCheckedAt && !again) return [];
       idleCheckedAt = at;
-      const due = await Promise.all(partitions.map(async (p) => ((await timerIndex.due(p, at)).length > 0 ? [p] : [])));
-      return due.flat();
+      const due = await timerIndex.dueIn(partitions, at);
+      return partitions.filter((p) => (due.get(p)?.length ?? 0) > 0);
     },
   });
   reportConsumerRunning = reportConsumer.running;

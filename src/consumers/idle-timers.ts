@@ -14,8 +14,12 @@ import type { Logger } from '../ops/logger.ts';
 import { ReeError } from '../errors.ts';
 
 export interface IdleTimerPasses {
-  /** Asks for a round over the owned partitions (after a batch: the watermark may have moved). */
-  kick(): void;
+  /**
+   * Asks for a round over the owned partitions (after a batch: the watermark may have moved). A
+   * batch passes the watermark it has just read back from the shared one, so the round need not
+   * read it again; without one (the slow tick) the round reads it.
+   */
+  kick(watermark?: number): void;
   /** No more kicks or ticks; resolves once the rounds already asked for have run. */
   stop(): Promise<void>;
 }
@@ -28,9 +32,10 @@ export interface IdleTimerOptions {
   /**
    * Which of these partitions have a timer or an unsent outbox due at the (refreshed) watermark;
    * it may answer none when the watermark has not moved since it last looked, unless `again` (the
-   * last round left a pass failed).
+   * last round left a pass failed). `known`: the watermark the kicks since the last round brought
+   * (the highest), when every one of them brought one; otherwise undefined, and it is read.
    */
-  due: (partitions: readonly number[], again: boolean) => Promise<number[]>;
+  due: (partitions: readonly number[], again: boolean, known: number | undefined) => Promise<number[]>;
   /** One partition's pass in a transaction of its own. */
   fire: (partition: number) => Promise<unknown>;
   logger?: Logger | undefined;
@@ -44,6 +49,8 @@ export function createIdleTimerPasses(options: IdleTimerOptions): IdleTimerPasse
   let round: Promise<void> | undefined;
   /** A pass failed: the next round looks again even if nothing has moved. */
   let failed = false;
+  /** What the kicks since the last round knew of the watermark: null once one of them knew nothing. */
+  let known: number | null | undefined;
 
   const once = async () => {
     await options.ready();
@@ -51,7 +58,11 @@ export function createIdleTimerPasses(options: IdleTimerOptions): IdleTimerPasse
     if (owned.length === 0) return;
     const retrying = failed;
     failed = false;
-    for (const partition of await options.due(owned, retrying)) {
+    // What this round looks at comes after every kick so far: they are answered by this look.
+    again = false;
+    const watermark = known ?? undefined;
+    known = undefined;
+    for (const partition of await options.due(owned, retrying, watermark)) {
       try {
         await options.fire(partition);
       } catch (err) {
@@ -75,13 +86,14 @@ export function createIdleTimerPasses(options: IdleTimerOptions): IdleTimerPasse
     } while (again);
     round = undefined;
   };
-  const kick = () => {
+  const kick = (watermark?: number) => {
     if (stopped) return;
+    known = watermark === undefined || known === null ? null : Math.max(watermark, known ?? -Infinity);
     if (round) again = true;
     else round = run();
   };
   const tickMs = options.tickMs ?? 2_000;
-  const tick = tickMs > 0 ? setInterval(kick, tickMs) : undefined;
+  const tick = tickMs > 0 ? setInterval(() => kick(), tickMs) : undefined;
   tick?.unref();
 
   return {

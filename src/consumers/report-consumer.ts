@@ -291,8 +291,11 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
             pause();
           }
           resumeReleasable(batch.topic, batch.partition);
-          // The batch may have moved the watermark past timers of partitions that get no batch.
-          idle?.kick();
+          // The batch may have moved the watermark past timers of partitions that get no batch; it
+          // has just read the shared watermark back, so the round need not. At concurrency 1 the
+          // batch's transaction fired every owned partition's timers at that watermark already: no
+          // round is needed (the slow tick still looks for what other instances' batches moved).
+          if (!batchDeps.sequential) idle?.kick(deps.pipeline.watermark());
           const done = process.hrtime.bigint();
           const seconds = Number(done - started) / 1e9;
           if (sinceJoinMs !== undefined) deps.logger.info({ ms: sinceJoinMs, records: messages.length, seconds, topic: batch.topic, partition: batch.partition }, JOIN_TO_FIRST_BATCH);

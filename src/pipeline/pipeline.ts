@@ -294,14 +294,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         }
       });
     });
-    // Only once the batch's state is durable does what it read count towards the watermark.
-    await watermark.advance(latestBySource(origins.map((o) => o.source), reports.map((r) => r.event.occurredAt)));
-    return unpublished(outcome);
+    // Only once the batch's state is durable does what it read count towards the watermark. The
+    // published markers are read meanwhile: neither needs the other, and each is a round trip.
+    const [, alerts] = await Promise.all([watermark.advance(latestBySource(origins.map((o) => o.source), reports.map((r) => r.event.occurredAt))), unpublished(outcome)]);
+    return alerts;
   }
 
-  async function firePartition(partition: number, sending: SentIn | undefined): Promise<Alert[]> {
-    const time = watermark.current();
-    const due = await timerIndex.due(partition, time);
+  /** Fires the timers of `due`, the partition's producers the index found due at `time`. */
+  async function firePartition(partition: number, time: number, due: readonly string[], sending: SentIn | undefined): Promise<Alert[]> {
     if (due.length === 0) return [];
     const batchRules = rules;
     const producers = new Map(due.map((id) => [id, partition]));
@@ -363,9 +363,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     },
     async fireTimers(partitions, sending) {
       const which = [...new Set(partitions ?? (await timerIndex.partitions()))].sort((a, b) => a - b);
-      const out: Alert[] = [];
-      for (const p of which) out.push(...(await partitionLock.with([p], () => firePartition(p, sending))));
-      return out;
+      if (which.length === 0) return [];
+      // Every partition's due producers in one look, holding all their locks so no batch of theirs
+      // changes the index between the look and the firing; one watermark for all of them.
+      return partitionLock.with(which, async () => {
+        const time = watermark.current();
+        const due = await timerIndex.dueIn(which, time);
+        const out: Alert[] = [];
+        for (const p of which) out.push(...(await firePartition(p, time, due.get(p) ?? [], sending)));
+        return out;
+      });
     },
     async applyWatchlist(changes) {
       const batchRules = rules;

@@ -21,6 +21,12 @@ export interface TimerIndex {
   lower(entries: readonly TimerIndexEntry[]): Promise<void>;
   /** Producers of the partition with something due at or before `time`, ordered by producerId. */
   due(partition: number, time: number): Promise<string[]>;
+  /**
+   * The same for several partitions in one look (one round trip in Redis): every partition asked
+   * about is a key, with an empty list when nothing is due. A batch fires every owned partition's
+   * timers, and a look per partition cost a round trip each, one after another.
+   */
+  dueIn(partitions: readonly number[], time: number): Promise<Map<number, string[]>>;
   /** Partitions with anything indexed, ascending (replay fires them all). */
   partitions(): Promise<number[]>;
 }
@@ -31,6 +37,11 @@ export function createMemoryTimerIndex(): TimerIndex {
     let m = byPartition.get(p);
     if (!m) byPartition.set(p, (m = new Map()));
     return m;
+  };
+  const dueNow = (partition: number, time: number): string[] => {
+    const m = byPartition.get(partition);
+    if (!m) return [];
+    return [...m].filter(([, dueAt]) => dueAt <= time).map(([id]) => id).sort();
   };
   return {
     async set(entries) {
@@ -48,9 +59,10 @@ export function createMemoryTimerIndex(): TimerIndex {
       }
     },
     async due(partition, time) {
-      const m = byPartition.get(partition);
-      if (!m) return [];
-      return [...m].filter(([, dueAt]) => dueAt <= time).map(([id]) => id).sort();
+      return dueNow(partition, time);
+    },
+    async dueIn(partitions, time) {
+      return new Map(partitions.map((p) => [p, dueNow(p, time)]));
     },
     async partitions() {
       return [...byPartition].filter(([, m]) => m.size > 0).map(([p]) => p).sort((a, b) => a - b);

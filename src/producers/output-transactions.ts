@@ -68,6 +68,13 @@ export function createOutputTransactions(options: {
   logger?: Logger | undefined;
   /** How long the broker keeps a dead instance's transaction open if nobody takes its index over. */
   transactionTimeoutMs?: number;
+  /**
+   * Whether this instance still owns partition index `partition` (no newer assignment anywhere in
+   * the group since its own). Asked when a transaction reads as fenced: the broker aborts a
+   * transaction that outlives `transactionTimeoutMs` by bumping the producer's epoch, which kafkajs
+   * reports just as a newer owner's fencing. Without it every fenced error counts as a newer owner.
+   */
+  stillOwns?: ((partition: number) => Promise<boolean>) | undefined;
 }): OutputTransactions {
   const { kafka, groupId, committed, logger } = options;
   /** Producers of the indexes owned since the last assignment; an index fenced off since is absent. */
@@ -142,8 +149,22 @@ export function createOutputTransactions(options: {
     return committed.covers({ ...position, txn: '' });
   };
 
-  /** One transaction of `position.partition`'s producer; the caller holds the index's lock. */
-  const transact = async <T>(position: CommitPosition, work: (sender: MessageSender) => Promise<T>, commitsIf: (result: T) => boolean = () => true): Promise<T> => {
+  /** Whether a fenced error may be the broker's own abort: asked of `stillOwns`, a failure to ask counting as no. */
+  const stillOwned = async (partition: number): Promise<boolean> => {
+    if (!options.stillOwns) return false;
+    try {
+      return await options.stillOwns(partition);
+    } catch (err) {
+      logger?.warn({ err, partition }, 'could not tell whether this instance still owns the index; taking it as fenced');
+      return false;
+    }
+  };
+
+  /**
+   * One transaction of `position.partition`'s producer; the caller holds the index's lock. Without
+   * `commitsIf` the transaction always commits, so its offsets are sent while `work` runs.
+   */
+  const transact = async <T>(position: CommitPosition, work: (sender: MessageSender) => Promise<T>, commitsIf?: (result: T) => boolean): Promise<T> => {
     const producer = producers.get(position.partition);
     if (!producer) throw new ReeError('REE_ERR_FENCED', `partition ${position.partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false });
     let txn: Transaction | undefined;
@@ -157,12 +178,6 @@ export function createOutputTransactions(options: {
         throw openErr;
       });
       txn = await ready.transaction();
-      result = await work(txn);
-      if (!commitsIf(result)) {
-        // Nothing produced and no offsets added: kafkajs ends it without asking the broker.
-        await txn.abort();
-        return result;
-      }
       const metadata = seqMetadata(position.seq ?? 0);
       const offsets = {
         consumerGroupId: groupId,
@@ -172,12 +187,39 @@ export function createOutputTransactions(options: {
       // Right after the previous commit the coordinator may still be writing its markers and
       // answers CONCURRENT_TRANSACTIONS; kafkajs does not retry that here, and redoing the whole
       // batch for it would cost far more than a short wait.
-      await retry(() => current.sendOffsets(offsets), { retries: 8, minDelayMs: 20, maxDelayMs: 500, isRetriable: isConcurrentTransactions });
+      const sendOffsets = () => retry(() => current.sendOffsets(offsets), { retries: 8, minDelayMs: 20, maxDelayMs: 500, isRetriable: isConcurrentTransactions });
+      // A transaction that always commits adds its offsets while `work` runs: they are part of it
+      // only if it commits, so when they are added does not matter, and their round trips (two
+      // coordinator lookups, AddOffsetsToTxn, TxnOffsetCommit) no longer follow the work. The
+      // batch's own work is Redis and CPU; the broker answers meanwhile.
+      const offsetsAdded = commitsIf ? undefined : sendOffsets();
+      offsetsAdded?.catch(() => undefined);
+      try {
+        result = await work(txn);
+      } catch (err) {
+        // Settled before the abort, so no request of this transaction is still on its way.
+        await offsetsAdded?.catch(() => undefined);
+        throw err;
+      }
+      if (commitsIf && !commitsIf(result)) {
+        // Nothing produced and no offsets added: kafkajs ends it without asking the broker.
+        await txn.abort();
+        return result;
+      }
+      await (offsetsAdded ?? sendOffsets());
       committing = true;
       await txn.commit();
       committed.note(position.topic, position.partition, position.offset, position.seq);
       return result;
     } catch (err) {
+      if (isFencedError(err) && (await stillOwned(position.partition))) {
+        // Nobody else has taken the index: the broker itself aborted the transaction (it outlived
+        // transactionTimeoutMs). A new producer of the same id works again; the caller redoes the
+        // batch in a new transaction, which sends the outbox again (its entries' tag did not commit).
+        logger?.warn({ err, partition: position.partition }, 'transaction aborted by the broker while this instance still owns the index; reopening its producer');
+        await reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
+        throw new ReeError('REE_ERR_KAFKA', `the transaction of partition ${position.partition} was aborted by the broker; its producer is reopened`, { cause: err, retriable: true });
+      }
       if (isFencedError(err)) {
         // Another instance owns the index now: nothing more goes out from here until the next assignment.
         producers.delete(position.partition);

@@ -46,6 +46,16 @@ export function createRedisTimerIndex(options: { redis: Redis | Cluster; prefix:
       const [ids] = await sendCommands(redis, 'read due producer timers', [{ key, queue: (p) => p.zrangebyscore(key, '-inf', score(time)) }]);
       return [...(ids as string[])].sort();
     },
+    async dueIn(partitions, time) {
+      const which = [...new Set(partitions)];
+      if (which.length === 0) return new Map();
+      const commands = which.map((partition): QueuedCommand => {
+        const key = keys.timerIndex(partition);
+        return { key, queue: (p) => p.zrangebyscore(key, '-inf', score(time)) };
+      });
+      const replies = await sendCommands(redis, 'read due producer timers', commands);
+      return new Map(which.map((partition, i) => [partition, [...(replies[i] as string[])].sort()]));
+    },
     async partitions() {
       const all = keys.timerPartitions();
       const [members] = await sendCommands(redis, 'read timer partitions', [{ key: all, queue: (p) => p.smembers(all) }]);

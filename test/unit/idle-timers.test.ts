@@ -9,14 +9,16 @@ import { createIdleTimerPasses } from '../../src/consumers/idle-timers.ts';
 function setUp(failOnce?: number) {
   const fired: number[] = [];
   const looks: boolean[] = [];
+  const watermarks: (number | undefined)[] = [];
   let failing = failOnce;
   let release: () => void = () => undefined;
   let gate = Promise.resolve();
   const passes = createIdleTimerPasses({
     owned: () => [0, 1, 2],
     ready: async () => undefined,
-    due: async (partitions, again) => {
+    due: async (partitions, again, known) => {
       looks.push(again);
+      watermarks.push(known);
       return partitions.filter((p) => p !== 1);
     },
     fire: async (partition) => {
@@ -30,7 +32,7 @@ function setUp(failOnce?: number) {
     tickMs: 0,
   });
   const hold = () => (gate = new Promise<void>((resolve) => (release = resolve)));
-  return { passes, fired, looks, hold, release: () => release() };
+  return { passes, fired, looks, watermarks, hold, release: () => release() };
 }
 
 describe('idle partition timer passes', () => {
@@ -38,6 +40,8 @@ describe('idle partition timer passes', () => {
     const { passes, fired, looks, hold, release } = setUp();
     hold();
     passes.kick();
+    // The round has looked and waits in its passes: these ask for one more round between them.
+    await new Promise((resolve) => setImmediate(resolve));
     passes.kick();
     passes.kick();
     const stopped = passes.stop();
@@ -58,5 +62,35 @@ describe('idle partition timer passes', () => {
     await passes.stop();
     expect(fired).toEqual([0, 0, 2]);
     expect(looks).toEqual([false, true]);
+  });
+
+  it("hands a round the highest watermark its kicks brought; kicks before it looks need no round of their own", async () => {
+    const { passes, watermarks, fired } = setUp();
+    passes.kick(5);
+    passes.kick(7);
+    passes.kick(6);
+    await passes.stop();
+    expect(watermarks).toEqual([7]);
+    expect(fired).toEqual([0, 2]);
+  });
+
+  it('reads the watermark (none handed) if any kick brought none, as the slow tick does', async () => {
+    const { passes, watermarks } = setUp();
+    passes.kick(9);
+    passes.kick();
+    passes.kick(10);
+    await passes.stop();
+    expect(watermarks).toEqual([undefined]);
+  });
+
+  it('asks for one more round, with its watermark, for a kick after the round has looked', async () => {
+    const { passes, watermarks, hold, release } = setUp();
+    hold();
+    passes.kick(5);
+    await new Promise((resolve) => setImmediate(resolve));
+    passes.kick(8);
+    release();
+    await passes.stop();
+    expect(watermarks).toEqual([5, 8]);
   });
 });

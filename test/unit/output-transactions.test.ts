@@ -20,6 +20,10 @@ interface Broker {
   /** How the next commit request fails: it reached the coordinator (which completes it later), or it did not. */
   nextCommit?: 'lost-after' | 'lost-before';
   initialised: number;
+  /** Every transaction call, in the order made. */
+  calls: string[];
+  /** The broker has aborted the open transaction and bumped the producer's epoch (it outlived its timeout): its next send fails as fenced. */
+  abortOpen?: boolean;
 }
 
 function fakeKafka(broker: Broker): Kafka {
@@ -43,11 +47,21 @@ function fakeKafka(broker: Broker): Kafka {
           for (const o of offsets) broker.offsets.set(`${o.topic}/${o.partition}`, { offset: o.offset, metadata: o.metadata ?? null });
         };
         return {
-          send: async (r: { messages: { value: string }[] }) => void sent.push(...r.messages.map((m) => m.value)),
+          send: async (r: { messages: { value: string }[] }) => {
+            broker.calls.push('send');
+            if (broker.abortOpen) {
+              broker.abortOpen = false;
+              stuck = true;
+              throw Object.assign(new Error('The producer attempted to use a producer id which is currently assigned to its transactional id'), { type: 'INVALID_PRODUCER_EPOCH' });
+            }
+            sent.push(...r.messages.map((m) => m.value));
+          },
           sendOffsets: async (o: { topics: { topic: string; partitions: { partition: number; offset: string; metadata?: string }[] }[] }) => {
+            broker.calls.push('sendOffsets');
             offsets = o.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, ...p })));
           },
           commit: async () => {
+            broker.calls.push('commit');
             active = false;
             const how = broker.nextCommit;
             broker.nextCommit = undefined;
@@ -58,7 +72,10 @@ function fakeKafka(broker: Broker): Kafka {
             }
             apply();
           },
-          abort: async () => void (active = false),
+          abort: async () => {
+            broker.calls.push('abort');
+            active = false;
+          },
           isActive: () => active,
         };
       },
@@ -77,10 +94,10 @@ function fakeKafka(broker: Broker): Kafka {
   return { producer, admin } as unknown as Kafka;
 }
 
-async function setUp() {
-  const broker: Broker = { offsets: new Map(), log: [], initialised: 0 };
+async function setUp(stillOwns?: () => Promise<boolean>) {
+  const broker: Broker = { offsets: new Map(), log: [], initialised: 0, calls: [] };
   const committed = new CommittedOffsets();
-  const transactions = createOutputTransactions({ kafka: fakeKafka(broker), groupId: 'g', committed });
+  const transactions = createOutputTransactions({ kafka: fakeKafka(broker), groupId: 'g', committed, stillOwns });
   await transactions.assign([0], ['shipments']);
   const sendBatch = (offset: string, value: string) =>
     transactions.within({ topic: 'shipments', partition: 0, offset }, async (sender) => {
@@ -125,5 +142,86 @@ describe('a transaction whose commit fails with its outcome unknown', () => {
     expect(seqOf(broker.offsets.get('shipments/0')?.metadata)).toBe(1);
     expect(committed.covers({ txn: 'x', ...sent![0]! })).toBe(true);
     expect(committed.timerPosition(0)).toMatchObject({ offset: '10', seq: 2 });
+  });
+});
+
+describe("when a transaction's offsets are added", () => {
+  it("a batch's: while its work runs, so their round trips do not follow the work", async () => {
+    const { broker, transactions } = await setUp();
+    broker.calls.length = 0;
+    let release: () => void = () => undefined;
+    const working = new Promise<void>((resolve) => (release = resolve));
+    const done = transactions.within({ topic: 'shipments', partition: 0, offset: '10' }, async (sender) => {
+      await working;
+      await sender.send({ topic: 'alerts', messages: [{ value: 'a1' }] });
+      return 'a1';
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(broker.calls).toEqual(['sendOffsets']);
+    release();
+    expect(await done).toBe('a1');
+    expect(broker.calls).toEqual(['sendOffsets', 'send', 'commit']);
+    expect(broker.log).toEqual(['a1']);
+    expect(broker.offsets.get('shipments/0')?.offset).toBe('10');
+  });
+
+  it("a batch's whose work fails: the transaction is aborted and nothing committed", async () => {
+    const { broker, committed, transactions } = await setUp();
+    broker.calls.length = 0;
+    const failed = await transactions
+      .within({ topic: 'shipments', partition: 0, offset: '10' }, async () => {
+        throw new Error('Redis down');
+      })
+      .catch((err: unknown) => err);
+    expect((failed as Error).message).toBe('Redis down');
+    expect(broker.calls).toEqual(['sendOffsets', 'abort']);
+    expect(broker.offsets.has('shipments/0')).toBe(false);
+    expect(committed.covers({ txn: 'x', topic: 'shipments', partition: 0, offset: '10' })).toBe(false);
+  });
+
+  it("a timer pass's: only once it has sent something, and none when it sent nothing", async () => {
+    const { broker, transactions, sendBatch } = await setUp();
+    await sendBatch('10', 'a1');
+    broker.calls.length = 0;
+    expect(await transactions.withinTimers(0, async () => [])).toEqual([]);
+    expect(broker.calls).toEqual(['abort']);
+    broker.calls.length = 0;
+    await transactions.withinTimers(0, async (sender, position) => {
+      await sender.send({ topic: 'alerts', messages: [{ value: 't' }] });
+      return [position];
+    });
+    expect(broker.calls).toEqual(['send', 'sendOffsets', 'commit']);
+  });
+});
+
+describe('a transaction that reads as fenced', () => {
+  it('while this instance still owns the index (the broker aborted it): reopens the producer, fails retriably, and the redo commits', async () => {
+    const { broker, sendBatch } = await setUp(async () => true);
+    // The aborted producer refuses every later transaction (the fake's `stuck`): the redo works only on a new one.
+    broker.abortOpen = true;
+    const failed = await sendBatch('10', 'a1').catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(ReeError);
+    expect((failed as ReeError).code).toBe('REE_ERR_KAFKA');
+    expect((failed as ReeError).retriable).toBe(true);
+    expect(broker.log).toEqual([]);
+    expect(await sendBatch('10', 'a1')).toBe('a1');
+    expect(broker.log).toEqual(['a1']);
+    expect(broker.offsets.get('shipments/0')?.offset).toBe('10');
+  });
+
+  it('when a newer owner has taken the index: fenced, and nothing more goes out until the next assignment', async () => {
+    const { broker, sendBatch } = await setUp(async () => false);
+    broker.abortOpen = true;
+    expect(((await sendBatch('10', 'a1').catch((err: unknown) => err)) as ReeError).code).toBe('REE_ERR_FENCED');
+    expect(((await sendBatch('10', 'a1').catch((err: unknown) => err)) as ReeError).code).toBe('REE_ERR_FENCED');
+    expect(broker.log).toEqual([]);
+  });
+
+  it('when ownership cannot be told (Redis down): taken as fenced', async () => {
+    const { broker, sendBatch } = await setUp(async () => {
+      throw new Error('Redis down');
+    });
+    broker.abortOpen = true;
+    expect(((await sendBatch('10', 'a1').catch((err: unknown) => err)) as ReeError).code).toBe('REE_ERR_FENCED');
   });
 });

@@ -4,7 +4,7 @@
  * (dueAt, producerId, ruleId, key) order, a silent producer's timer, the outbox on redelivery,
  * revisions. The rule is test/helpers/tally-rule.ts.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseRulesFile } from '../../src/config/rules-file.ts';
 import type { Alert, Report } from '../../src/domain/events.ts';
 import { HOUR_MS } from '../../src/domain/time.ts';
@@ -124,6 +124,65 @@ describe('pipeline: timers on the event-time watermark', () => {
     await batch(pipeline, [receipt]);
     const fired = (await batch(pipeline, [made('P9', at(D0, 0) + SILENCE_MS)])).filter((a) => a.evidence.receipt !== undefined);
     expect(fired.map((a) => [a.producerId, a.subjectEventIds, a.evidence.receipt])).toEqual([['P1', [ship.event.reportId], receipt.event.reportId]]);
+  });
+});
+
+describe('pipeline: firing several partitions', () => {
+  it("looks up every partition's due producers in one call, at one watermark, and fires each partition's", async () => {
+    const memory = createMemoryTimerIndex();
+    const looks: { partitions: readonly number[]; time: number }[] = [];
+    // Only the one look for all partitions: a look per partition cost a round trip each, in turn.
+    const index: TimerIndex = {
+      ...memory,
+      due: () => Promise.reject(new Error('one look per partition')),
+      dueIn: (partitions, time) => {
+        looks.push({ partitions, time });
+        return memory.dueIn(partitions, time);
+      },
+    };
+    const { pipeline } = setup({ index, cached: 10 });
+    const on = (partition: number) => (rs: Report[]) => rs.map(() => ({ source: `reports/${partition}`, partition }));
+    const p1 = [made('P1', at(D0, 0))];
+    const p2 = [made('P2', at(D0, 1))];
+    await pipeline.process(p1, on(1)(p1));
+    await pipeline.process(p2, on(2)(p2));
+    const late = [made('P3', at(D0, 1) + SILENCE_MS)];
+    await pipeline.process(late, late.map(() => ({ source: 'reports/1', partition: 3 })));
+    const more = [made('P4', at(D0, 1) + SILENCE_MS)];
+    await pipeline.process(more, more.map(() => ({ source: 'reports/2', partition: 3 })));
+    const fired = silences(await pipeline.fireTimers([2, 1, 3]));
+    expect(looks).toEqual([{ partitions: [1, 2, 3], time: at(D0, 1) + SILENCE_MS }]);
+    expect(fired.map((a) => a.producerId)).toEqual(['P1', 'P2']);
+  });
+});
+
+describe('pipeline: after the save', () => {
+  it('reads the published markers while the watermark advances, not after it', async () => {
+    const tally = createTallyRule();
+    const store = createEngineMemoryStore({ durability: createMemoryDurability(), maxCachedProducers: 10 });
+    const calls: string[] = [];
+    const unpublishedAlerts = store.unpublishedAlerts.bind(store);
+    store.unpublishedAlerts = async (alerts) => {
+      calls.push('markers read');
+      return unpublishedAlerts(alerts);
+    };
+    const memory = createMemoryWatermark(0);
+    let advanced: () => void = () => undefined;
+    // The advance answers only once the markers have been read: were they read after it, the batch would never end.
+    const watermark = {
+      ...memory,
+      advance: async (latest: ReadonlyMap<string, number>) => {
+        calls.push('advance sent');
+        await new Promise<void>((resolve) => (advanced = resolve));
+        return memory.advance(latest);
+      },
+    };
+    const pipeline = createPipeline({ store, rules: parseRulesFile('', 'test rules', [tally.rule]), catalogue: testCatalogue(), watermark, now: () => 1_000 });
+    const two = [made('P1', at(D0, 1)), made('P1', at(D0, 2))];
+    const processed = pipeline.process(two, onePartition(two));
+    await vi.waitFor(() => expect(calls).toEqual(['advance sent', 'markers read']));
+    advanced();
+    expect(tallies(await processed).map((a) => a.revision)).toEqual([2]);
   });
 });
 

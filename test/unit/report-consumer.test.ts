@@ -128,3 +128,49 @@ describe('report consumer alignment', () => {
     expect(decodedValues).toBe(4);
   });
 });
+
+describe('report consumer: idle partitions after a batch (transactional output)', () => {
+  /** A consumer with transactional output whose transactions just run their work; what the idle passes are asked is kept. */
+  async function transactionalConsumer(concurrency: number) {
+    // Only production has records, so its batch is not held for its siblings.
+    const fake = fakeKafka({ logs: Object.fromEntries(reportTopics.map((t) => [t, [log(0, 0, t === topics.production ? 1 : 0)]])) });
+    const looks: { partitions: readonly number[]; known: number | undefined }[] = [];
+    const sender = { send: async () => [] };
+    consumer = createReportConsumer({
+      kafka: fake.kafka,
+      groupId: 'g',
+      topics,
+      concurrency,
+      logger: createLogger('silent'),
+      ...quietBatchDeps,
+      pipeline: { process: async () => [], fireTimers: async () => [], markPublished: async () => undefined, watermark: () => 42 * H, gate: createPublishGate() } as never,
+      transactional: {
+        transactions: { assign: async () => undefined, within: async (_position: unknown, work: (s: unknown) => Promise<unknown>) => work(sender) } as never,
+        sinks: () => ({ alerts: { publish: async () => undefined }, deadLetters: { send: async () => undefined } }),
+      },
+      idleTimersDue: async (partitions, _again, known) => {
+        looks.push({ partitions, known });
+        return [];
+      },
+    });
+    await consumer.start();
+    fake.emit(FAKE_EVENTS.GROUP_JOIN, { memberId: 'm', memberAssignment: allOfPartition0 });
+    await vi.waitFor(() => expect(fake.offsetRequests.length).toBe(reportTopics.length));
+    await new Promise((r) => setImmediate(r));
+    expect((await fake.deliver(topics.production, 0, records(H))).resolved).toEqual(['0']);
+    // Whatever round the batch asked for has looked by now.
+    for (let i = 0; i < 5; i += 1) await new Promise((r) => setImmediate(r));
+    return looks;
+  }
+
+  it('at concurrency 1 asks for no round: the batch fired every owned partition at the watermark it read', async () => {
+    const looks = await transactionalConsumer(1);
+    // (The slow tick, every 2 s, would look; this test is over long before it.)
+    expect(looks).toEqual([]);
+  });
+
+  it('with batches at once asks for a round with the watermark the batch read back, so the round need not read it', async () => {
+    const looks = await transactionalConsumer(2);
+    expect(looks).toContainEqual({ partitions: [0], known: 42 * H });
+  });
+});
