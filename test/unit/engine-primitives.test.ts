@@ -107,6 +107,23 @@ describe('TimerQueue', () => {
     save(q, stored);
     expect(reload(stored, () => new TimerQueue<string>(byName)).popDue(5).map((t) => t.key)).toEqual(['r', 'p', 'q']);
   });
+
+  it('writes the same text as a queue freshly filled with its timers, save after save', () => {
+    const q = new TimerQueue<{ n: number }>((a, b) => a.n - b.n);
+    const stored = new Map<string, string>();
+    for (let i = 0; i < 40; i += 1) {
+      q.schedule(`k${i % 7}`, 100 - i, { n: i % 7 === 3 ? -0 : i });
+      if (i % 5 === 0) q.cancel(`k${(i + 2) % 7}`);
+      if (i % 9 === 0) q.popDue(100 - i + 3);
+      if (i % 3 !== 0) continue;
+      const written = save(q, stored).get('') ?? null;
+      const fresh = new TimerQueue<{ n: number }>((a, b) => a.n - b.n);
+      for (const t of q.peekDue(Infinity)) fresh.schedule(t.key, t.dueAt, t.payload);
+      const back = reload(stored, () => new TimerQueue<{ n: number }>((a, b) => a.n - b.n));
+      expect(back.peekDue(Infinity)).toEqual(q.peekDue(Infinity));
+      if (written !== null) expect(decodeState(written)).toEqual(decodeState(fresh.drainChanges().get('')!));
+    }
+  });
 });
 
 describe('EventTimeWatermark', () => {
