@@ -13,6 +13,7 @@ import { RecentEvents } from '../../src/state/engine/recent-events.ts';
 import { TimerQueue } from '../../src/state/engine/timer-queue.ts';
 import { popDueTimers, ruleStateOf } from '../../src/state/rule-state.ts';
 import { EventTimeWatermark } from '../../src/state/engine/watermark.ts';
+import { fitsCoding, idCoding, roomyCoding } from '../../src/state/engine/id-lists.ts';
 
 /** Saves a cell's changes into `stored` (as a durability would) and returns what was written. */
 function save(cell: StateCell, stored: Map<string, string>): Map<string, string | null> {
@@ -106,6 +107,23 @@ describe('TimerQueue', () => {
     const stored = new Map<string, string>();
     save(q, stored);
     expect(reload(stored, () => new TimerQueue<string>(byName)).popDue(5).map((t) => t.key)).toEqual(['r', 'p', 'q']);
+  });
+
+  it('writes the same text as a queue freshly filled with its timers, save after save', () => {
+    const q = new TimerQueue<{ n: number }>((a, b) => a.n - b.n);
+    const stored = new Map<string, string>();
+    for (let i = 0; i < 40; i += 1) {
+      q.schedule(`k${i % 7}`, 100 - i, { n: i % 7 === 3 ? -0 : i });
+      if (i % 5 === 0) q.cancel(`k${(i + 2) % 7}`);
+      if (i % 9 === 0) q.popDue(100 - i + 3);
+      if (i % 3 !== 0) continue;
+      const written = save(q, stored).get('') ?? null;
+      const fresh = new TimerQueue<{ n: number }>((a, b) => a.n - b.n);
+      for (const t of q.peekDue(Infinity)) fresh.schedule(t.key, t.dueAt, t.payload);
+      const back = reload(stored, () => new TimerQueue<{ n: number }>((a, b) => a.n - b.n));
+      expect(back.peekDue(Infinity)).toEqual(q.peekDue(Infinity));
+      if (written !== null) expect(decodeState(written)).toEqual(decodeState(fresh.drainChanges().get('')!));
+    }
   });
 });
 
@@ -235,7 +253,8 @@ describe('AppliedReports', () => {
     for (const [id, clock] of reports) a.remember(id, clock, `${id} result`);
     const stored = new Map<string, string>();
     const text = save(a, stored).get('5086')!;
-    expect(JSON.parse(text)[0]).toEqual([['RCP-16-00023', 3], ['PRD-16-00052528', 0], ['SHP-16-7', 0]]);
+    // A family of one id keeps two digits of tail (or all it has), so the next ids of the run fit.
+    expect(JSON.parse(text)[0]).toEqual([['RCP-16-00023', 3], ['PRD-16-000525', 2], ['SHP-16-', 1]]);
     const back = reload(stored, () => new AppliedReports<string>(14 * DAY_MS));
     for (const [id, clock] of reports) expect(back.get(id)).toEqual({ reportId: id, clock, result: `${id} result` });
 
@@ -448,3 +467,121 @@ describe('rule timers as stored', () => {
     expect(fired(firstForm)).toEqual(expected);
   });
 });
+
+describe('saves that keep what earlier saves wrote', () => {
+  it('roomyCoding leaves digit tails room for the next ids of a run, and fitsCoding says which ids a coding writes', () => {
+    expect(idCoding(['SHP-16-00002341', 'SHP-16-00002345'])).toEqual(['SHP-16-0000234', 1]);
+    expect(roomyCoding(['SHP-16-00002341', 'SHP-16-00002345'])).toEqual(['SHP-16-000023', 2]);
+    expect(roomyCoding(['SHP-16-00002341'])).toEqual(['SHP-16-000023', 2]);
+    expect(roomyCoding(['SHP-16-00002341', 'SHP-16-00012345'])).toEqual(['SHP-16-000', 5]);
+    expect(roomyCoding(['C-7'])).toEqual(['C-', 1]);
+    expect(roomyCoding(['MX'])).toEqual(['MX', 0]);
+    expect(roomyCoding(['SHP-1', 'SHP-1x'])).toEqual(['SHP-1', 0]);
+    expect(fitsCoding(['SHP-16-000023', 2], 'SHP-16-00002399')).toBe(true);
+    expect(fitsCoding(['SHP-16-000023', 2], 'SHP-16-00002400')).toBe(false);
+    expect(fitsCoding(['SHP-16-000023', 2], 'SHP-16-0000239')).toBe(false);
+    expect(fitsCoding(['SHP-16-000023', 2], 'SHP-16-0000239x')).toBe(false);
+    expect(fitsCoding(['SHP-', 0], 'SHP-anything')).toBe(true);
+  });
+
+  it('MaterialBookCell keeps a chunk\'s outflow coding while new ids fit it, and codes the chunk again when one does not', () => {
+    const day = 20 * CHUNK_DAYS;
+    const book = new MaterialBookCell();
+    const stored = new Map<string, string>();
+    const coding = () => JSON.parse(stored.get('20')!)[2].slice(0, 2);
+    book.outflows.set(day + 2, ['PRD-16-00025130']);
+    save(book, stored);
+    expect(coding()).toEqual(['PRD-16-000251', 2]);
+    book.outflows.update(day + 2, () => [], (ids) => ids.push('PRD-16-00025131'));
+    book.outflows.set(day + 3, ['PRD-16-00025199']);
+    save(book, stored);
+    expect(coding()).toEqual(['PRD-16-000251', 2]); // not the tighter ['PRD-16-00025', 3] of a fresh coding
+    book.outflows.set(day + 4, ['PRD-16-00025200', 'SHP-16-1']);
+    save(book, stored);
+    expect(coding()).toEqual(['', 0]);
+    book.outflows.deleteBefore(day + 4);
+    book.outflows.set(day + 5, ['SHP-16-2']);
+    save(book, stored);
+    const back = reload(stored, () => new MaterialBookCell());
+    for (const d of [2, 3, 4, 5]) expect(back.outflows.get(day + d)).toEqual(book.outflows.get(day + d));
+    expect(back.outflows.days).toEqual([day + 4, day + 5]);
+  });
+
+  it('AppliedReports writes each report once while its family\'s coding fits, and reads back every report after any run of saves', () => {
+    const span = APPLIED_SPAN_DAYS * DAY_MS;
+    const a = new AppliedReports<string>(2 * DAY_MS);
+    const stored = new Map<string, string>();
+    const codings = () => JSON.parse(stored.get('0')!)[0];
+    a.remember('RCP-16-00023541', 1, 'r1');
+    a.remember('PRD-16-00052528', 2, 'p1');
+    save(a, stored);
+    expect(codings()).toEqual([['RCP-16-000235', 2], ['PRD-16-000525', 2]]);
+    a.remember('RCP-16-00023542', 3, 'r2');
+    a.remember('SHP-16-00000007', 4, 's1');
+    save(a, stored);
+    // RCP- kept (a fresh coding would be ['RCP-16-0002354', 1]), SHP- appended.
+    expect(codings()).toEqual([['RCP-16-000235', 2], ['PRD-16-000525', 2], ['SHP-16-000000', 2]]);
+    a.remember('RCP-16-00023600', 5, 'r3');
+    save(a, stored);
+    expect(codings()[0]).toEqual(['RCP-16-00023', 3]);
+    const all: [string, number, string][] = [['RCP-16-00023541', 1, 'r1'], ['PRD-16-00052528', 2, 'p1'], ['RCP-16-00023542', 3, 'r2'], ['SHP-16-00000007', 4, 's1'], ['RCP-16-00023600', 5, 'r3']];
+    const back = reload(stored, () => new AppliedReports<string>(2 * DAY_MS));
+    for (const [id, clock, result] of all) expect(back.get(id)).toEqual({ reportId: id, clock, result });
+
+    // Forgetting from the front of spans, families recoded as ids run on: what reads back is what is held.
+    let clock = 6;
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i += 1) {
+      clock += Math.floor(((i * 7919) % 97) * DAY_MS / 40);
+      const id = `${['RCP', 'PRD', 'SHP'][i % 3]}-16-${String(23541 + i * 13).padStart(8, '0')}`;
+      ids.push(id);
+      a.remember(id, clock, `x${i}`);
+      if (i % 4 === 0) {
+        save(a, stored);
+        const again = reload(stored, () => new AppliedReports<string>(2 * DAY_MS));
+        for (const known of ids) expect(again.get(known)).toEqual(a.get(known));
+        expect(stored.size).toBeLessThanOrEqual(Math.ceil((2 * DAY_MS) / span) + 1);
+      }
+    }
+  });
+
+  it('RecentEvents keeps each key\'s codings and entries between saves, and reads back what it holds after any run of adds and saves', () => {
+    type Export = { kg: number; clientId: string; shipmentId: string };
+    const limits = { maxPerKey: 6, maxAgeMs: 400 };
+    const r = new RecentEvents<Export>(limits);
+    const stored = new Map<string, string>();
+    r.add('M', { id: 'SHP-16-00002341', at: 1000, value: { kg: 7, clientId: 'C-0022', shipmentId: 'SH-9' } });
+    save(r, stored);
+    const keyOf = (name: string) => (JSON.parse(stored.get('')!).keys as unknown[][]).find((k) => k[0] === name)!;
+    expect(keyOf('M')[1]).toEqual(['SHP-16-000023', 2]);
+    r.add('M', { id: 'SHP-16-00002342', at: 1010, value: { kg: 8, clientId: 'C-0022', shipmentId: 'SH-9' } });
+    save(r, stored);
+    expect(keyOf('M')[1]).toEqual(['SHP-16-000023', 2]); // a fresh coding would be ['SHP-16-0000234', 1]
+
+    // Adds in and out of order, repeats, drops by count and by age, keys coming and going through
+    // clear, odd times and values of other shapes; a reload after every save reads what is held.
+    let seed = 7;
+    const next = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+    const check = () => {
+      save(r, stored);
+      const back = reload(stored, () => new RecentEvents<Export>(limits));
+      expect([...back.keys()].sort()).toEqual([...r.keys()].sort());
+      for (const key of r.keys()) expect(back.list(key)).toEqual(r.list(key));
+    };
+    let at = 1010;
+    for (let i = 0; i < 600; i += 1) {
+      at += next(40);
+      const key = ['M', 'N', 'O'][next(3)]!;
+      const late = next(5) === 0 ? next(300) : 0;
+      const odd = i > 400 && i < 420 && next(4) === 0;
+      const value: Export = { kg: next(900), clientId: `C-00${10 + next(30)}`, shipmentId: next(9) === 0 ? `X${i}` : `SH-16-${String(3000 + i).padStart(8, '0')}` };
+      const shaped = i > 500 && i < 510 && next(3) === 0 ? ({ ...value, extra: 1 } as Export) : value;
+      r.add(key, { id: `SHP-16-${String(2343 + i * (next(3) === 0 ? 11 : 1)).padStart(8, '0')}`, at: (odd ? 0.5 : 0) + at - late, value: shaped });
+      if (next(10) === 0) r.add(key, r.list(key)[0]!);
+      if (i === 300) r.clear();
+      if (next(3) === 0) check();
+    }
+    check();
+  });
+});
+

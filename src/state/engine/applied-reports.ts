@@ -11,7 +11,7 @@
  */
 import { DAY_MS } from '../../domain/time.ts';
 import { decodeState, encodeState, type StateCell } from './cell.ts';
-import { decodeId, encodeId, familyCodings, type IdCoding, type IdTail } from './id-lists.ts';
+import { decodeId, encodeId, fitsCoding, roomyCoding, type IdCoding, type IdTail } from './id-lists.ts';
 
 export interface Applied<R> {
   reportId: string;
@@ -51,6 +51,26 @@ type Held = number | { clock: number; stored?: unknown; text?: string };
 
 const isPlainZero = (stored: unknown): boolean => stored === 0 && !Object.is(stored, -0);
 
+/** An id's family: the id without its trailing digits ("RCP-16-" of "RCP-16-00023541"). */
+const familyOf = (id: string): string => id.replace(/[0-9]+$/, '');
+
+/**
+ * The reports of one span in application order, and each one's entry as last written (undefined
+ * until written, or when its coding changed): the current span is saved again with each batch,
+ * which then writes only its new reports and joins the rest.
+ */
+interface Span {
+  ids: string[];
+  clocks: number[];
+  texts: (string | undefined)[];
+}
+
+/** A span's codings as last written: one per family, the family's index among them. */
+interface SpanCodings {
+  codings: IdCoding[];
+  byFamily: Map<string, number>;
+}
+
 export class AppliedReports<R> implements StateCell {
   /**
    * reportId → the report's clock and its result as written (JSON). Kept as text once saved, not
@@ -67,7 +87,8 @@ export class AppliedReports<R> implements StateCell {
    * clock order: the producer's clock never goes back. So the oldest reports are at the front of
    * the lowest span, and forgetting takes them from there.
    */
-  private readonly bySpan = new Map<number, { ids: string[]; clocks: number[] }>();
+  private readonly bySpan = new Map<number, Span>();
+  private readonly codingsOf = new Map<number, SpanCodings>();
   /** The keys of bySpan, ascending. */
   private readonly spans: number[] = [];
   private readonly changedSpans = new Set<number>();
@@ -101,12 +122,13 @@ export class AppliedReports<R> implements StateCell {
     const span = this.spanOf(spanOf(clock));
     span.ids.push(reportId);
     span.clocks.push(clock);
+    span.texts.push(undefined);
   }
 
-  private spanOf(span: number): { ids: string[]; clocks: number[] } {
+  private spanOf(span: number): Span {
     let held = this.bySpan.get(span);
     if (!held) {
-      this.bySpan.set(span, (held = { ids: [], clocks: [] }));
+      this.bySpan.set(span, (held = { ids: [], clocks: [], texts: [] }));
       this.spans.push(span);
       this.spans.sort((a, b) => a - b);
     }
@@ -116,7 +138,7 @@ export class AppliedReports<R> implements StateCell {
   private forgetBefore(keepFrom: number): void {
     while (this.spans.length > 0) {
       const span = this.spans[0]!;
-      const { ids, clocks } = this.bySpan.get(span)!;
+      const { ids, clocks, texts } = this.bySpan.get(span)!;
       let gone = 0;
       while (gone < ids.length && clocks[gone]! < keepFrom) this.byId.delete(ids[gone++]!);
       if (gone === 0) return;
@@ -124,9 +146,11 @@ export class AppliedReports<R> implements StateCell {
       if (gone < ids.length) {
         ids.splice(0, gone);
         clocks.splice(0, gone);
+        texts.splice(0, gone);
         return;
       }
       this.bySpan.delete(span);
+      this.codingsOf.delete(span);
       this.spans.shift();
     }
   }
@@ -135,21 +159,53 @@ export class AppliedReports<R> implements StateCell {
     const out = new Map<string, string | null>();
     for (const span of this.changedSpans) {
       const held = this.bySpan.get(span);
-      out.set(String(span), held === undefined ? null : this.spanText(span, held.ids, held.clocks));
+      out.set(String(span), held === undefined ? null : this.spanText(span, held));
     }
     this.changedSpans.clear();
     return out;
   }
 
-  /** The text of encodeState(StoredSpan), joined from the kept result texts. */
-  private spanText(span: number, ids: readonly string[], clocks: readonly number[]): string {
-    const { codings, indexOf } = familyCodings(ids);
+  /**
+   * The text of encodeState(StoredSpan), joined from the entries kept since the last save. The
+   * span's codings are kept too while new ids fit them: a family first seen gets a coding of its
+   * own, appended; a family with an id its coding cannot write gets a new one, and its entries are
+   * written again. Any codings the ids fit read back the same ids.
+   */
+  private spanText(span: number, held: Span): string {
+    const { ids, clocks, texts } = held;
+    let coded = this.codingsOf.get(span);
+    if (!coded) this.codingsOf.set(span, (coded = { codings: [], byFamily: new Map() }));
+    let recode: Set<string> | undefined;
+    for (let i = 0; i < ids.length; i += 1) {
+      if (texts[i] !== undefined) continue;
+      const family = familyOf(ids[i]!);
+      const at = coded.byFamily.get(family);
+      if (at === undefined || !fitsCoding(coded.codings[at]!, ids[i]!)) (recode ??= new Set()).add(family);
+    }
+    if (recode) {
+      const members = new Map<string, string[]>();
+      for (let i = 0; i < ids.length; i += 1) {
+        const family = familyOf(ids[i]!);
+        if (!recode.has(family)) continue;
+        texts[i] = undefined;
+        const list = members.get(family);
+        if (list) list.push(ids[i]!);
+        else members.set(family, [ids[i]!]);
+      }
+      for (const [family, list] of members) {
+        const at = coded.byFamily.get(family) ?? coded.codings.length;
+        coded.codings[at] = roomyCoding(list);
+        coded.byFamily.set(family, at);
+      }
+    }
     const start = span * SPAN_MS;
-    const entries = ids.map((id, i) => {
-      const coding = indexOf.get(id)!;
-      return `[${coding},${JSON.stringify(encodeId(codings[coding]!, id))},${encodeState(clocks[i]! - start)},${this.resultText(this.byId.get(id)!)}]`;
-    });
-    return `[${JSON.stringify(codings)},[${entries.join(',')}]]`;
+    for (let i = 0; i < ids.length; i += 1) {
+      if (texts[i] !== undefined) continue;
+      const id = ids[i]!;
+      const at = coded.byFamily.get(familyOf(id))!;
+      texts[i] = `[${at},${JSON.stringify(encodeId(coded.codings[at]!, id))},${encodeState(clocks[i]! - start)},${this.resultText(this.byId.get(id)!)}]`;
+    }
+    return `[${JSON.stringify(coded.codings)},[${texts.join(',')}]]`;
   }
 
   /** A stored result's text, made once: the current span is saved again with each batch. */

@@ -75,11 +75,16 @@ export abstract class WholeCell<Data> implements StateCell {
   protected abstract toData(): Data | null;
   protected abstract fromData(data: Data): void;
 
+  /** The cell as text, exactly encodeState(toData()); a cell may write it from texts it kept. */
+  protected toText(): string | null {
+    const data = this.toData();
+    return data === null ? null : encodeState(data);
+  }
+
   drainChanges(): Map<string, string | null> {
     if (!this.dirty) return new Map();
     this.dirty = false;
-    const data = this.toData();
-    return new Map([[WHOLE, data === null ? null : encodeState(data)]]);
+    return new Map([[WHOLE, this.toText()]]);
   }
 
   restorePart(_part: string, text: string): void {

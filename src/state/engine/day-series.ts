@@ -160,8 +160,10 @@ export class DaySeries<V> implements StateCell {
    * A chunk's entries as JSON text, exactly `encodeState(chunkEntries(chunk))` (each entry flat
    * when the series is), from each day's
    * text kept since the last save where the day has not changed; null when the chunk has no days.
+   * `write` writes a changed day's entry instead (a coding of its own, as material-book.ts's
+   * outflow ids); its texts are kept the same way, until `forgetTexts`.
    */
-  chunkText(chunk: number): string | null {
+  chunkText(chunk: number, write?: (place: number, value: V) => string): string | null {
     const from = firstAtOrAfter(this.days, chunk * CHUNK_DAYS);
     const to = firstAtOrAfter(this.days, (chunk + 1) * CHUNK_DAYS);
     if (from === to) return null;
@@ -170,12 +172,19 @@ export class DaySeries<V> implements StateCell {
       const day = this.days[i]!;
       let text = this.written.get(day);
       if (text === undefined) {
-        text = this.entryText(day, this.valueAt(i));
+        text = write ? write(dayInChunk(day), this.valueAt(i)) : this.entryText(day, this.valueAt(i));
         this.written.set(day, text);
       }
       parts.push(text);
     }
     return `[${parts.join(',')}]`;
+  }
+
+  /** Drops the kept texts of a chunk's days: they are written again at the next chunkText. */
+  forgetTexts(chunk: number): void {
+    const from = firstAtOrAfter(this.days, chunk * CHUNK_DAYS);
+    const to = firstAtOrAfter(this.days, (chunk + 1) * CHUNK_DAYS);
+    for (let i = from; i < to; i += 1) this.written.delete(this.days[i]!);
   }
 
   /**

@@ -31,6 +31,15 @@ export function idCoding(ids: readonly string[]): IdCoding {
   return [prefix, sameDigits ? width : 0];
 }
 
+/**
+ * Whether an id can be written under a coding made from other ids (its tail decodes back to it):
+ * so a group that gains ids keeps its coding, and the tails already written, while they fit.
+ */
+export function fitsCoding([prefix, width]: IdCoding, id: string): boolean {
+  if (!id.startsWith(prefix)) return false;
+  return width === 0 || (id.length === prefix.length + width && DIGITS.test(id.slice(prefix.length)));
+}
+
 /** An id's tail under a coding made from a group it belongs to. */
 export function encodeId([prefix, width]: IdCoding, id: string): IdTail {
   const rest = id.slice(prefix.length);
@@ -42,23 +51,22 @@ export function decodeId([prefix, width]: IdCoding, tail: IdTail): string {
 }
 
 /**
- * For a group of ids of several kinds (a producer's reports: "RCP-16-…", "PRD-16-…", "SHP-16-…"),
- * whose common prefix is nothing: one coding per family of ids (the id without its trailing
- * digits), and for each id the index of its family's coding.
+ * A coding for a group that will gain ids (a span or chunk saved again with each batch, its coding
+ * kept while new ids fit it): as idCoding, but the tails keep at least `minWidth` digits where the
+ * prefix ends in digits, so the next ids of a run still fit ("SHP-16-0000234" for ids 2341 to
+ * 2349 would refuse 2350; "SHP-16-00002" takes up to 2399). Tails as short as idCoding's would
+ * lose a character or none per id and need a new coding, and every id written again, every few ids.
  */
-export function familyCodings(ids: readonly string[]): { codings: IdCoding[]; indexOf: Map<string, number> } {
-  const families = new Map<string, string[]>();
-  for (const id of ids) {
-    const family = id.replace(/[0-9]+$/, '');
-    const members = families.get(family);
-    if (members) members.push(id);
-    else families.set(family, [id]);
+export function roomyCoding(ids: readonly string[], minWidth = 2): IdCoding {
+  let [prefix, width] = idCoding(ids);
+  // Digit tails of one width, or a single id (its tail empty): digits can move from the prefix.
+  if (width === 0 && !ids.every((id) => id.length === prefix.length)) return [prefix, width];
+  while (width < minWidth && prefix.length > 0 && isDigit(prefix.charCodeAt(prefix.length - 1))) {
+    prefix = prefix.slice(0, -1);
+    width += 1;
   }
-  const codings: IdCoding[] = [];
-  const indexOf = new Map<string, number>();
-  for (const members of families.values()) {
-    for (const id of members) indexOf.set(id, codings.length);
-    codings.push(idCoding(members));
-  }
-  return { codings, indexOf };
+  return [prefix, width];
 }
+
+const isDigit = (code: number): boolean => code >= 48 && code <= 57;
+

@@ -9,7 +9,7 @@ import type { BookReader } from '../balance.ts';
 import { decodeState, type StateCell, type ValueCodec } from './cell.ts';
 import { DaySeries } from './day-series.ts';
 import { FlowSeries } from './flow-series.ts';
-import { decodeId, encodeId, idCoding, type IdTail } from './id-lists.ts';
+import { decodeId, encodeId, fitsCoding, roomyCoding, type IdCoding, type IdTail } from './id-lists.ts';
 
 export interface Declaration {
   kg: number;
@@ -43,12 +43,6 @@ type StoredOutflows = [prefix: string, width: number, days: [number, IdTail[]][]
 
 type StoredChunk = [flows: [number, unknown][], stock: [number, unknown][], outflows: StoredOutflows];
 
-function outflowsText(entries: [number, unknown][]): string | null {
-  if (entries.length === 0) return null;
-  const days = entries as [number, string[]][];
-  const coding = idCoding(days.flatMap(([, ids]) => ids));
-  return JSON.stringify([...coding, days.map(([place, ids]) => [place, ids.map((id) => encodeId(coding, id))])]);
-}
 
 function outflowEntries(stored: StoredOutflows): [number, string[]][] {
   if (typeof stored[0] !== 'string') return stored as [number, string[]][];
@@ -61,6 +55,13 @@ export class MaterialBookCell implements StateCell {
   readonly flows = new FlowSeries(totalsCodec, true);
   readonly stock = new DaySeries<Declaration>(declarationCodec, true);
   readonly outflows = new DaySeries<string[]>();
+  /**
+   * Per chunk, the coding its outflow ids were last written under. Kept while the chunk's new ids
+   * fit it, so a save writes only the changed days' tails and joins the texts kept for the others
+   * (the outflows series keeps them): re-coding a whole chunk every batch was a tenth of a Redis
+   * replay's CPU. Any coding the ids fit reads back the same ids.
+   */
+  private readonly outflowCodings = new Map<number, IdCoding>();
 
   /** The series seen as balance.ts's MaterialBook, for its day-ordered arithmetic (read only). */
   view(): BookReader {
@@ -91,10 +92,37 @@ export class MaterialBookCell implements StateCell {
     for (const chunk of chunks) {
       // The text of encodeState(StoredChunk), joined from each series' kept day texts (day-series.ts);
       // the outflows are encoded whole, as their prefix depends on every id of the chunk (cheap: ids only).
-      const texts = [this.flows.chunkText(chunk), this.stock.chunkText(chunk), outflowsText(this.outflows.chunkEntries(chunk))];
+      const texts = [this.flows.chunkText(chunk), this.stock.chunkText(chunk), this.outflowsText(chunk)];
       out.set(String(chunk), texts.every((t) => t === null) ? null : `[${texts.map((t) => t ?? '[]').join(',')}]`);
     }
     return out;
+  }
+
+  /** The chunk's StoredOutflows as text, `[prefix, width, [[place, [tail, ...]], ...]]`; null when it has no outflows. */
+  private outflowsText(chunk: number): string | null {
+    let coding = this.outflowCodings.get(chunk);
+    let misfit = coding === undefined;
+    const write = (place: number, ids: string[]): string => {
+      if (misfit || !ids.every((id) => fitsCoding(coding!, id))) {
+        misfit = true;
+        return '';
+      }
+      return JSON.stringify([place, ids.map((id) => encodeId(coding!, id))]);
+    };
+    let days = this.outflows.chunkText(chunk, write);
+    if (days !== null && misfit) {
+      // A new id the coding cannot write (or no coding yet): one for all the chunk's ids, every day written again.
+      coding = roomyCoding(this.outflows.chunkEntries(chunk).flatMap(([, ids]) => ids as string[]));
+      misfit = false;
+      this.outflows.forgetTexts(chunk);
+      days = this.outflows.chunkText(chunk, write);
+    }
+    if (days === null) {
+      this.outflowCodings.delete(chunk);
+      return null;
+    }
+    this.outflowCodings.set(chunk, coding!);
+    return `[${JSON.stringify(coding![0])},${coding![1]},${days}]`;
   }
 
   restorePart(part: string, text: string): void {

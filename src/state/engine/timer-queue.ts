@@ -7,7 +7,7 @@
  *
  * One timer per key: scheduling a key again keeps the earlier due time.
  */
-import { WholeCell } from './cell.ts';
+import { encodeState, WholeCell } from './cell.ts';
 
 export interface Timer<P> {
   key: string;
@@ -38,6 +38,12 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
   private readonly byKey = new Map<string, Timer<P>>();
   /** A min-heap on (dueAt, tie); may hold timers since replaced by an earlier one, skipped when popped. */
   private readonly heap: Timer<P>[] = [];
+  /**
+   * Each timer's entry as last written: a save rewrites the whole queue, but a batch schedules or
+   * fires a few of its timers, so the others are joined as written (a timer is replaced, never
+   * changed, when scheduled again).
+   */
+  private readonly written = new WeakMap<Timer<P>, string>();
 
   constructor(
     private readonly tieOrder: (a: P, b: P) => number,
@@ -165,6 +171,20 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
       out.push(stored === undefined ? [key, dueAt] : [key, dueAt, stored]);
     }
     return out;
+  }
+
+  protected override toText(): string | null {
+    if (this.byKey.size === 0) return null;
+    const parts: string[] = [];
+    for (const timer of this.byKey.values()) {
+      let text = this.written.get(timer);
+      if (text === undefined) {
+        const stored = this.codec ? this.codec.encode(timer.payload, timer.key) : timer.payload;
+        this.written.set(timer, (text = encodeState(stored === undefined ? [timer.key, timer.dueAt] : [timer.key, timer.dueAt, stored])));
+      }
+      parts.push(text);
+    }
+    return `[${parts.join(',')}]`;
   }
 
   protected fromData(data: Stored<P>): void {
