@@ -109,17 +109,32 @@ export class SettledExports {
     this.settledCell().advance(SETTLED_KEY, watermark);
     const byMaterial = new Map<string, SeenExport[]>();
     let next = Infinity;
-    for (const material of this.exports().keys()) {
-      const fresh: SeenExport[] = [];
-      for (const e of this.exports().list(material)) {
-        if (e.at > before && e.at <= watermark) fresh.push(e);
-        else if (e.at > watermark && e.at < next) next = e.at;
-      }
-      if (fresh.length > 0) byMaterial.set(material, fresh);
+    const exports = this.exports();
+    for (const material of exports.keys()) {
+      // The list is in event-time order, so what settles now is one run of it: found by bisection
+      // rather than by walking the up to 160 exports already judged on every settle.
+      const list = exports.list(material);
+      let i = firstAfter(list, before);
+      const from = i;
+      while (i < list.length && list[i]!.at <= watermark) i += 1;
+      if (i > from) byMaterial.set(material, list.slice(from, i));
+      if (i < list.length && list[i]!.at < next) next = list[i]!.at;
     }
     if (next !== Infinity) this.state.setTimer(SETTLE_TIMER, next);
     return { settledTo: watermark, byMaterial };
   }
+}
+
+/** The index of the first export later than `time` in a list in event-time order (its length if none is). */
+function firstAfter(list: readonly SeenExport[], time: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.at > time) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /** The exports before `e` in event time (ties by id, as RecentEvents orders them) and within `days` of it, newest last. */
