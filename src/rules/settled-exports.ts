@@ -56,10 +56,20 @@ export interface ToJudge {
   byMaterial: Map<string, SeenExport[]>;
 }
 
+/**
+ * Per RuleState, the shared cell once the rule's own copy has been moved into it: a RuleState
+ * lives as long as the producer state it was made for, which never replaces a cell it made
+ * (state reloaded from storage is a new producer state, with new RuleStates), so the move is
+ * checked once per producer and rule rather than on every export and settle.
+ */
+const moved = new WeakMap<RuleState, RecentEvents<ExportFacts>>();
+
 export class SettledExports {
   constructor(private readonly state: RuleState) {}
 
   private exports(): RecentEvents<ExportFacts> {
+    const known = moved.get(this.state);
+    if (known !== undefined) return known;
     const shared = this.state.sharedCell(EXPORTS, () => new RecentEvents<ExportFacts>(LIMITS));
     const own = this.state.cell(EXPORTS, () => new RecentEvents<ExportFacts>(LIMITS));
     if (!own.isEmpty()) {
@@ -68,6 +78,7 @@ export class SettledExports {
       for (const material of [...own.keys()]) for (const e of own.list(material)) shared.add(material, e);
       own.clear();
     }
+    moved.set(this.state, shared);
     return shared;
   }
 
