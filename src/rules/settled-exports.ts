@@ -64,6 +64,8 @@ export interface ToJudge {
  */
 const moved = new WeakMap<RuleState, RecentEvents<ExportFacts>>();
 
+const newSettled = (): LastSeen => new LastSeen();
+
 export class SettledExports {
   constructor(private readonly state: RuleState) {}
 
@@ -83,7 +85,7 @@ export class SettledExports {
   }
 
   private settledCell(): LastSeen {
-    return this.state.cell('settled', () => new LastSeen());
+    return this.state.cell('settled', newSettled);
   }
 
   settledTo(): number {
@@ -105,7 +107,7 @@ export class SettledExports {
     const settledTo = this.settledTo();
     const exports = this.exports();
     // Not added when the other rule sharing the cell has added it already (see above): judge the one held.
-    const held = exports.add(s.material, event) ? event : exports.list(s.material).find((e) => e.id === event.id);
+    const held = exports.add(s.material, event) ? event : heldWithId(exports.list(s.material), event.id);
     if (held === undefined) return { settledTo, byMaterial: new Map() }; // already out of the window
     if (held.at <= settledTo) return { settledTo, byMaterial: new Map([[s.material, [held]]]) };
     const due = this.state.timerDueAt(SETTLE_TIMER);
@@ -134,6 +136,12 @@ export class SettledExports {
     if (next !== Infinity) this.state.setTimer(SETTLE_TIMER, next);
     return { settledTo: watermark, byMaterial };
   }
+}
+
+/** The export of that id, looked for from the newest: the one another rule has just added is at or near the end. */
+function heldWithId(list: readonly SeenExport[], id: string): SeenExport | undefined {
+  for (let i = list.length - 1; i >= 0; i -= 1) if (list[i]!.id === id) return list[i];
+  return undefined;
 }
 
 /** The index of the first export later than `time` in a list in event-time order (its length if none is). */

@@ -39,7 +39,8 @@ const ruleTimerCodec: TimerPayloadCodec<RuleTimer> = {
 };
 
 /** The producer's queue of rule timers. */
-export const timersOf = (producer: ProducerState): TimerQueue<RuleTimer> => producer.cell(TIMERS_CELL, () => new TimerQueue<RuleTimer>(byRuleThenKey, ruleTimerCodec));
+const newTimers = (): TimerQueue<RuleTimer> => new TimerQueue<RuleTimer>(byRuleThenKey, ruleTimerCodec);
+export const timersOf = (producer: ProducerState): TimerQueue<RuleTimer> => producer.cell(TIMERS_CELL, newTimers);
 
 /**
  * Each producer's RuleState per rule, made once: the pipeline asks for it for every rule on every
