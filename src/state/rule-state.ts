@@ -70,6 +70,8 @@ function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
   // up once (the producer never replaces a cell it made).
   const cells = new Map<string, StateCell>();
   const shared = new Map<string, StateCell>();
+  let lastName: string | undefined;
+  let lastCell: StateCell | undefined;
   // The last timer key made: a rule asks after the same timer on report after report, and the
   // same string (its hash kept) is found faster than one made anew.
   let lastKey: string | undefined;
@@ -78,11 +80,16 @@ function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
   return {
     producerId: producer.producerId,
     cell<C extends StateCell>(name: string, create: () => C): C {
+      // Most rules ask for one cell, report after report: the last one asked for is kept at hand,
+      // so the map (cold by the time the producer's next report comes) is read only on a change.
+      if (name === lastName) return lastCell as C;
       let cell = cells.get(name);
       if (cell === undefined) {
         if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: cell name "${name}" may hold only letters, digits and '-'`);
         cells.set(name, (cell = producer.cell(`rule:${ruleId}:${name}`, create)));
       }
+      lastName = name;
+      lastCell = cell;
       return cell as C;
     },
     sharedCell<C extends StateCell>(name: string, create: () => C): C {
