@@ -124,17 +124,23 @@ function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
  */
 export function ruleStatesFor(producer: ProducerState, list: readonly { rule: { id: string } }[]): readonly RuleState[] {
   let byList = listsFor.get(producer);
-  if (!byList) listsFor.set(producer, (byList = new WeakMap()));
-  let states = byList.get(list);
-  if (!states) {
-    const stateOf = ruleStatesOf(producer);
-    byList.set(list, (states = list.map((s) => stateOf(s.rule.id))));
-  }
+  if (!byList) listsFor.set(producer, (byList = []));
+  // A handful of lists (one per report kind) in a short array read in one go: by the producer's
+  // next report a second weak map would be one more cold table to read.
+  for (let i = 0; i < byList.length; i += 2) if (byList[i] === list) return byList[i + 1] as readonly RuleState[];
+  const stateOf = ruleStatesOf(producer);
+  const states = list.map((s) => stateOf(s.rule.id));
+  // Lists of rule sets replaced by a reload are let go rather than kept beside the new ones.
+  if (byList.length >= 2 * MAX_LISTS) byList.length = 0;
+  byList.push(list, states);
   return states;
 }
 
-/** Per producer, the RuleState arrays made by ruleStatesFor, by the list they were made for (a rule set, replaced on reload, is let go). */
-const listsFor = new WeakMap<ProducerState, WeakMap<object, readonly RuleState[]>>();
+/** Lists kept per producer: four report kinds, with room for a reload's. */
+const MAX_LISTS = 8;
+
+/** Per producer, the lists ruleStatesFor was asked for, each followed by the RuleStates it made for it. */
+const listsFor = new WeakMap<ProducerState, unknown[]>();
 
 /** Removes and returns the producer's rule timers due at or before `watermark`, in firing order. */
 export const popDueTimers = (producer: ProducerState, watermark: number): readonly Timer<RuleTimer>[] => timersOf(producer).popDue(watermark);

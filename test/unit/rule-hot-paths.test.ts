@@ -38,6 +38,12 @@ describe('a rule state asked for its cells in turn', () => {
     expect(states[1]).toBe(ruleStateOf(producer, 'reporting-gap'));
     expect(ruleStatesFor(producer, list)).toBe(states);
     expect(ruleStatesFor(new ProducerState('P1'), list)[0]).not.toBe(states[0]);
+    // Many lists (reloads): each still gets its own states, in its order.
+    for (let i = 0; i < 20; i += 1) {
+      const other = i % 2 === 0 ? [{ rule: { id: 'reporting-gap' } }] : [{ rule: { id: 'custody-gap' } }, { rule: { id: 'volume-spike' } }];
+      expect(ruleStatesFor(producer, other)).toEqual(other.map((r) => ruleStateOf(producer, r.rule.id)));
+    }
+    expect(ruleStatesFor(producer, list)).toEqual(states);
   });
 });
 
