@@ -108,4 +108,5 @@ export class Outbox extends WholeCell<Entry[]> {
   }
 }
 
-export const outboxOf = (producer: ProducerState): Outbox => producer.cell(OUTBOX_CELL, () => new Outbox());
+const newOutbox = (): Outbox => new Outbox();
+export const outboxOf = (producer: ProducerState): Outbox => producer.cell(OUTBOX_CELL, newOutbox);

@@ -21,7 +21,7 @@ import { applyToBook } from '../state/engine/balance-book.ts';
 import { StateEngine } from '../state/engine/engine.ts';
 import type { ProducerState } from '../state/engine/producer-state.ts';
 import { createMemoryQuotaRegister, type QuotaRegister } from '../state/quota-register.ts';
-import { peekDueTimers, popDueTimers, ruleStateOf, ruleStatesOf } from '../state/rule-state.ts';
+import { peekDueTimers, popDueTimers, ruleStateOf, ruleStatesFor } from '../state/rule-state.ts';
 import type { ApplyResult, PriceObservation, StateStore } from '../state/store.ts';
 import { custodyEntryOf } from './custody-entry.ts';
 import { createKeyedLock } from './keyed-lock.ts';
@@ -251,7 +251,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // The version in effect when the goods went, whenever its record arrived.
     const licenceOf = (r: Report): Licence | null =>
       r.kind === 'shipments' && r.event.licenceId ? licenceVersionAt(licences.get(r.event.licenceId) ?? [], r.event.occurredAt) : null;
-    const updates = reports.map((r) => toStateUpdate(r, licenceOf(r), graceFor(batchRules, r)));
+    const licenceAt = reports.map(licenceOf);
+    const updates = reports.map((r, i) => toStateUpdate(r, licenceAt[i] ?? null, graceFor(batchRules, r)));
     const batchWatermark = watermark.current();
     const producers = new Map<string, number>();
     reports.forEach((r, i) => {
@@ -266,24 +267,25 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         if (result.duplicate) return;
         const applicable = rulesFor(batchRules, report.kind);
         if (applicable.length === 0) return;
-        const stateFor = ruleStatesOf(state);
+        const states = ruleStatesFor(state, applicable);
         // One input per report, each rule handed it with its own state in turn: rules read it
         // during evaluate and keep no reference to it (rule.ts), and 13 copies per report cost.
         const input: RuleInput = {
           report,
           result,
-          licence: licenceOf(report),
+          licence: licenceAt[i] ?? null,
           catalogue: deps.catalogue,
           priceHistory: historyOf.get(report.event.reportId),
           watchlist: watchlistIndex,
           clientFirstSeen: firstSeenOf.get(report.event.reportId),
-          state: stateFor(applicable[0]!.rule.id),
+          state: states[0]!,
           watermark: batchWatermark,
           custody: custodyOf.get(i),
           quotas: report.kind === 'production' ? (quotasOf.get(report.event.producerId) ?? []) : undefined,
         };
-        for (const settings of applicable) {
-          input.state = stateFor(settings.rule.id);
+        for (let r = 0; r < applicable.length; r += 1) {
+          const settings = applicable[r]!;
+          input.state = states[r]!;
           const drafts = settings.rule.evaluate(input, settings.paramsFor(report.event.producerId));
           for (const draft of drafts) {
             // Judged per draft, not per report: a report can bring due a balance check of another

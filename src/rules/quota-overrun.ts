@@ -47,7 +47,15 @@ export const quotaOverrunParams = z.object({
 });
 export type QuotaOverrunParams = z.output<typeof quotaOverrunParams>;
 
-const yearOf = (epochMs: number): number => new Date(epochMs).getUTCFullYear();
+/** The UTC year of a time; the last year found is kept with its bounds, since a producer's runs mostly fall in it (no Date made per report). */
+let lastYear = { year: 0, from: 0, to: -Infinity };
+function yearOf(epochMs: number): number {
+  if (epochMs >= lastYear.from && epochMs < lastYear.to) return lastYear.year;
+  const year = new Date(epochMs).getUTCFullYear();
+  // setUTCFullYear, not Date.UTC, which reads years 0-99 as 1900-1999.
+  lastYear = { year, from: new Date(0).setUTCFullYear(year, 0, 1), to: new Date(0).setUTCFullYear(year + 1, 0, 1) };
+  return year;
+}
 const totalKey = (year: number, material: string): string => `${year}|${material}`;
 
 /** Adds the report to its year's total of its material; kept whether or not a quota names it yet. */

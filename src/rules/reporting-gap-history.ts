@@ -43,6 +43,8 @@ export class ReportingHistory extends WholeCell<HistoryData> {
   /** Cadences learned per anchor day from the days as they are, and the parameters they were learned with: derived, not saved. */
   private cadences = new Map<number, Cadence | null>();
   private cadencesFrom: object | undefined;
+  private lastDay: number | undefined;
+  private lastCadence: Cadence | null | undefined;
 
   get latest(): ReportRef | null {
     return this.newest;
@@ -61,12 +63,23 @@ export class ReportingHistory extends WholeCell<HistoryData> {
    */
   cadenceOn(day: number, params: object, learn: () => Cadence | null): Cadence | null {
     if (params !== this.cadencesFrom) {
-      this.cadences.clear();
+      this.forgetCadences();
       this.cadencesFrom = params;
     }
+    // Nearly every report asks for its own day's, the one asked for last: kept beside the map,
+    // which is then not read (by the producer's next report it is out of the CPU's caches).
+    if (day === this.lastDay) return this.lastCadence as Cadence | null;
     let cadence = this.cadences.get(day);
     if (cadence === undefined) this.cadences.set(day, (cadence = learn()));
+    this.lastDay = day;
+    this.lastCadence = cadence;
     return cadence;
+  }
+
+  private forgetCadences(): void {
+    this.cadences.clear();
+    this.lastDay = undefined;
+    this.lastCadence = undefined;
   }
 
   /** Every report day kept, ascending. */
@@ -93,7 +106,7 @@ export class ReportingHistory extends WholeCell<HistoryData> {
     if (i > 0 && this.days[i - 1] === day) return false;
     this.days.splice(i, 0, day);
     if (this.days.length > REPORT_DAYS_KEPT) this.days.splice(0, this.days.length - REPORT_DAYS_KEPT);
-    this.cadences.clear();
+    this.forgetCadences();
     this.changed();
     return true;
   }
@@ -131,7 +144,7 @@ export class ReportingHistory extends WholeCell<HistoryData> {
 
   protected fromData(data: HistoryData): void {
     this.days = data.days;
-    this.cadences.clear();
+    this.forgetCadences();
     this.newest = data.latest;
     this.gaps = data.open;
   }

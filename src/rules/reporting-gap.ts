@@ -23,7 +23,9 @@ import { isAfter, ReportingHistory, type OpenGap, type ReportRef } from './repor
 import { defineRule, type AlertDraft, type RuleState } from './rule.ts';
 import { clampScore } from './severity.ts';
 
-const historyOf = (state: RuleState): ReportingHistory => state.cell('history', () => new ReportingHistory());
+// Made once: asked for on every report, a fresh arrow each time would be one more object per report.
+const newHistory = (): ReportingHistory => new ReportingHistory();
+const historyOf = (state: RuleState): ReportingHistory => state.cell('history', newHistory);
 /** The producer's one timer. States saved before it may hold a timer per gap, `after:<reportId>` naming its gap in the payload, which still fire (onTimer). */
 const TIMER = 'gaps';
 
@@ -135,7 +137,12 @@ export const reportingGap = defineRule({
     const latest = history.latest;
     if (!latest || isAfter(ref, latest)) {
       // The gap after the previous newest report (the only one with no next yet) has its next report.
-      const before = history.open.find((g) => g.next === null);
+      let before: OpenGap | undefined;
+      for (const g of history.open) {
+        if (g.next !== null) continue;
+        before = g;
+        break;
+      }
       if (before) {
         before.next = ref.at;
         history.touched();

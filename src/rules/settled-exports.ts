@@ -56,10 +56,22 @@ export interface ToJudge {
   byMaterial: Map<string, SeenExport[]>;
 }
 
+/**
+ * Per RuleState, the shared cell once the rule's own copy has been moved into it: a RuleState
+ * lives as long as the producer state it was made for, which never replaces a cell it made
+ * (state reloaded from storage is a new producer state, with new RuleStates), so the move is
+ * checked once per producer and rule rather than on every export and settle.
+ */
+const moved = new WeakMap<RuleState, RecentEvents<ExportFacts>>();
+
+const newSettled = (): LastSeen => new LastSeen();
+
 export class SettledExports {
   constructor(private readonly state: RuleState) {}
 
   private exports(): RecentEvents<ExportFacts> {
+    const known = moved.get(this.state);
+    if (known !== undefined) return known;
     const shared = this.state.sharedCell(EXPORTS, () => new RecentEvents<ExportFacts>(LIMITS));
     const own = this.state.cell(EXPORTS, () => new RecentEvents<ExportFacts>(LIMITS));
     if (!own.isEmpty()) {
@@ -68,11 +80,12 @@ export class SettledExports {
       for (const material of [...own.keys()]) for (const e of own.list(material)) shared.add(material, e);
       own.clear();
     }
+    moved.set(this.state, shared);
     return shared;
   }
 
   private settledCell(): LastSeen {
-    return this.state.cell('settled', () => new LastSeen());
+    return this.state.cell('settled', newSettled);
   }
 
   settledTo(): number {
@@ -94,7 +107,7 @@ export class SettledExports {
     const settledTo = this.settledTo();
     const exports = this.exports();
     // Not added when the other rule sharing the cell has added it already (see above): judge the one held.
-    const held = exports.add(s.material, event) ? event : exports.list(s.material).find((e) => e.id === event.id);
+    const held = exports.add(s.material, event) ? event : heldWithId(exports.list(s.material), event.id);
     if (held === undefined) return { settledTo, byMaterial: new Map() }; // already out of the window
     if (held.at <= settledTo) return { settledTo, byMaterial: new Map([[s.material, [held]]]) };
     const due = this.state.timerDueAt(SETTLE_TIMER);
@@ -109,17 +122,38 @@ export class SettledExports {
     this.settledCell().advance(SETTLED_KEY, watermark);
     const byMaterial = new Map<string, SeenExport[]>();
     let next = Infinity;
-    for (const material of this.exports().keys()) {
-      const fresh: SeenExport[] = [];
-      for (const e of this.exports().list(material)) {
-        if (e.at > before && e.at <= watermark) fresh.push(e);
-        else if (e.at > watermark && e.at < next) next = e.at;
-      }
-      if (fresh.length > 0) byMaterial.set(material, fresh);
+    const exports = this.exports();
+    for (const material of exports.keys()) {
+      // The list is in event-time order, so what settles now is one run of it: found by bisection
+      // rather than by walking the up to 160 exports already judged on every settle.
+      const list = exports.list(material);
+      let i = firstAfter(list, before);
+      const from = i;
+      while (i < list.length && list[i]!.at <= watermark) i += 1;
+      if (i > from) byMaterial.set(material, list.slice(from, i));
+      if (i < list.length && list[i]!.at < next) next = list[i]!.at;
     }
     if (next !== Infinity) this.state.setTimer(SETTLE_TIMER, next);
     return { settledTo: watermark, byMaterial };
   }
+}
+
+/** The export of that id, looked for from the newest: the one another rule has just added is at or near the end. */
+function heldWithId(list: readonly SeenExport[], id: string): SeenExport | undefined {
+  for (let i = list.length - 1; i >= 0; i -= 1) if (list[i]!.id === id) return list[i];
+  return undefined;
+}
+
+/** The index of the first export later than `time` in a list in event-time order (its length if none is). */
+function firstAfter(list: readonly SeenExport[], time: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.at > time) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /** The exports before `e` in event time (ties by id, as RecentEvents orders them) and within `days` of it, newest last. */

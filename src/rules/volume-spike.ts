@@ -63,7 +63,8 @@ export function judgeVolume(kgValue: number, history: readonly number[], newClie
   return { kind: spike || largeForNewClient ? 'spike' : 'ordinary', n: b.n, median: b.median, ratio, z, newClient, spike, largeForNewClient };
 }
 
-const clientsOf = (state: RuleState) => state.cell('clients', () => new FirstSeen());
+const newClients = (): FirstSeen => new FirstSeen();
+const clientsOf = (state: RuleState) => state.cell('clients', newClients);
 
 function draftFor(producerId: string, material: string, e: SeenExport, v: ScoredVolume, p: VolumeSpikeParams): AlertDraft {
   const f = e.value;

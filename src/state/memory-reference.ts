@@ -47,11 +47,14 @@ export function createMemoryReference(): StateStore {
         const key = `${o.producerId}|${o.material}`;
         const ring = prices.get(key) ?? [];
         prices.set(key, ring);
-        let rank = ring.findIndex((p) => p.reportId === o.reportId);
+        // Both looked for from the newest end, where a report nearly always lands (the ring is in
+        // (occurredAt, reportId) order, ids unique): the same places a search from the front finds.
+        let rank = ring.length - 1;
+        while (rank >= 0 && ring[rank]!.reportId !== o.reportId) rank -= 1;
         if (rank < 0) {
           const point = { occurredAt: o.occurredAt, reportId: o.reportId, usdPerKg: o.usdPerKg };
-          rank = ring.findIndex((p) => before(point, p));
-          if (rank < 0) rank = ring.length;
+          rank = ring.length;
+          while (rank > 0 && before(point, ring[rank - 1]!)) rank -= 1;
           ring.splice(rank, 0, point);
         }
         const earlier = ring.slice(Math.max(0, rank - PRICE_HISTORY_KEPT), rank).map((p) => p.usdPerKg);

@@ -39,7 +39,8 @@ const ruleTimerCodec: TimerPayloadCodec<RuleTimer> = {
 };
 
 /** The producer's queue of rule timers. */
-export const timersOf = (producer: ProducerState): TimerQueue<RuleTimer> => producer.cell(TIMERS_CELL, () => new TimerQueue<RuleTimer>(byRuleThenKey, ruleTimerCodec));
+const newTimers = (): TimerQueue<RuleTimer> => new TimerQueue<RuleTimer>(byRuleThenKey, ruleTimerCodec);
+export const timersOf = (producer: ProducerState): TimerQueue<RuleTimer> => producer.cell(TIMERS_CELL, newTimers);
 
 /**
  * Each producer's RuleState per rule, made once: the pipeline asks for it for every rule on every
@@ -68,6 +69,9 @@ function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
   // A rule asks for its cells on every report: the name is checked and the producer's cell looked
   // up once (the producer never replaces a cell it made).
   const cells = new Map<string, StateCell>();
+  const shared = new Map<string, StateCell>();
+  let lastName: string | undefined;
+  let lastCell: StateCell | undefined;
   // The last timer key made: a rule asks after the same timer on report after report, and the
   // same string (its hash kept) is found faster than one made anew.
   let lastKey: string | undefined;
@@ -76,19 +80,24 @@ function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
   return {
     producerId: producer.producerId,
     cell<C extends StateCell>(name: string, create: () => C): C {
+      // Most rules ask for one cell, report after report: the last one asked for is kept at hand,
+      // so the map (cold by the time the producer's next report comes) is read only on a change.
+      if (name === lastName) return lastCell as C;
       let cell = cells.get(name);
       if (cell === undefined) {
         if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: cell name "${name}" may hold only letters, digits and '-'`);
         cells.set(name, (cell = producer.cell(`rule:${ruleId}:${name}`, create)));
       }
+      lastName = name;
+      lastCell = cell;
       return cell as C;
     },
     sharedCell<C extends StateCell>(name: string, create: () => C): C {
-      const key = `${SHARED}${name}`;
-      let cell = cells.get(key);
+      // Looked up by the bare name (its own map), so no `shared:` key is made on every call.
+      let cell = shared.get(name);
       if (cell === undefined) {
         if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: shared cell name "${name}" may hold only letters, digits and '-'`);
-        cells.set(key, (cell = producer.cell(key, create)));
+        shared.set(name, (cell = producer.cell(`${SHARED}${name}`, create)));
       }
       return cell as C;
     },
@@ -107,6 +116,31 @@ function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
     },
   };
 }
+
+/**
+ * The producer's RuleStates for a list of rules, index-aligned with it: the pipeline hands the
+ * same list (a rule set's rules for one report kind) its states on every report, so the array is
+ * made once per producer and list, and a report costs one lookup instead of one per rule.
+ */
+export function ruleStatesFor(producer: ProducerState, list: readonly { rule: { id: string } }[]): readonly RuleState[] {
+  let byList = listsFor.get(producer);
+  if (!byList) listsFor.set(producer, (byList = []));
+  // A handful of lists (one per report kind) in a short array read in one go: by the producer's
+  // next report a second weak map would be one more cold table to read.
+  for (let i = 0; i < byList.length; i += 2) if (byList[i] === list) return byList[i + 1] as readonly RuleState[];
+  const stateOf = ruleStatesOf(producer);
+  const states = list.map((s) => stateOf(s.rule.id));
+  // Lists of rule sets replaced by a reload are let go rather than kept beside the new ones.
+  if (byList.length >= 2 * MAX_LISTS) byList.length = 0;
+  byList.push(list, states);
+  return states;
+}
+
+/** Lists kept per producer: four report kinds, with room for a reload's. */
+const MAX_LISTS = 8;
+
+/** Per producer, the lists ruleStatesFor was asked for, each followed by the RuleStates it made for it. */
+const listsFor = new WeakMap<ProducerState, unknown[]>();
 
 /** Removes and returns the producer's rule timers due at or before `watermark`, in firing order. */
 export const popDueTimers = (producer: ProducerState, watermark: number): readonly Timer<RuleTimer>[] => timersOf(producer).popDue(watermark);

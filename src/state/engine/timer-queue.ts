@@ -88,7 +88,9 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
 
   /** Every timer due at or before `time`, left in place (any order). */
   peekDue(time: number): Timer<P>[] {
-    return [...this.byKey.values()].filter((t) => t.dueAt <= time);
+    const due: Timer<P>[] = [];
+    for (const t of this.byKey.values()) if (t.dueAt <= time) due.push(t);
+    return due;
   }
 
   /** Removes and returns every timer due at or before `time`, in firing order. */
