@@ -245,7 +245,7 @@ function judgeAll({ state, exports, toJudge, catalogue }: SettledJudgement, para
 
 export const splitShipments = defineRule({
   id: 'split-shipments',
-  version: 1,
+  version: 2,
   description: 'Several small exports to one client or destination within a window, together large.',
   params: splitShipmentsParams,
   ...judgingSettledExports(judgeAll),
