@@ -13,6 +13,7 @@
 import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
 import { ReeError } from '../errors.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
+import { isConcurrentTransactions, isFencedError } from '../kafka/transaction-errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
 import { seqMetadata, seqOf, type CommittedOffsets } from '../pipeline/committed-offsets.ts';
@@ -51,15 +52,6 @@ export interface OutputTransactions {
   withinTimers<T extends readonly unknown[]>(partition: number, work: (sender: MessageSender, position: CommitPosition) => Promise<T>): Promise<T | undefined>;
   close(): Promise<void>;
 }
-
-/** kafkajs's errors when a newer producer with the same transactional id has been initialised. */
-const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
-const isFencedError = (err: unknown): boolean => {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) if (FENCED_TYPES.has((e as { type?: string }).type ?? '')) return true;
-  return false;
-};
-
-const isConcurrentTransactions = (err: unknown): boolean => (err as { type?: string } | null)?.type === 'CONCURRENT_TRANSACTIONS';
 
 export function createOutputTransactions(options: {
   kafka: Kafka;
