@@ -49,6 +49,14 @@ type StoredSpanV1 = [reportId: string, clock: number, result: unknown][];
  */
 type Held = number | { clock: number; stored?: unknown; text?: string };
 
+/** A span's reports from `from` on: those before it are forgotten, dropped from the lists at the next save. */
+interface Span {
+  span: number;
+  ids: string[];
+  clocks: number[];
+  from: number;
+}
+
 const isPlainZero = (stored: unknown): boolean => stored === 0 && !Object.is(stored, -0);
 
 export class AppliedReports<R> implements StateCell {
@@ -63,14 +71,19 @@ export class AppliedReports<R> implements StateCell {
    */
   private readonly byId = new Map<string, Held>();
   /**
-   * span of clock → the reports applied at a clock in that span, in application order, which is
-   * clock order: the producer's clock never goes back. So the oldest reports are at the front of
-   * the lowest span, and forgetting takes them from there.
+   * The reports applied at a clock in each span, in application order, which is clock order: the
+   * producer's clock never goes back. Spans ascending, so the oldest reports are at the front of
+   * the first span, and forgetting takes them from there. An array of spans rather than a Map, and
+   * a front index rather than splicing: every report appends to the last span and forgets about one
+   * report from the first, and looking the span up and shifting its lists cost more than the rest.
    */
-  private readonly bySpan = new Map<number, { ids: string[]; clocks: number[] }>();
-  /** The keys of bySpan, ascending. */
-  private readonly spans: number[] = [];
+  private readonly spans: Span[] = [];
+  /**
+   * The spans changed since the last save. The last one added is kept aside, as every report of a
+   * batch adds the same span again.
+   */
   private readonly changedSpans = new Set<number>();
+  private lastChangedSpan = Number.NaN;
 
   constructor(
     private readonly windowMs: number,
@@ -91,60 +104,76 @@ export class AppliedReports<R> implements StateCell {
   remember(reportId: string, clock: number, result: R): void {
     const stored: unknown = this.codec ? this.codec.encode(result) : result;
     // Without a codec the result itself would be kept, which its caller may still change: written now.
-    this.keep(reportId, clock, isPlainZero(stored) ? clock : this.codec ? { clock, stored } : { clock, text: encodeState(stored) });
-    this.changedSpans.add(spanOf(clock));
-    this.forgetBefore(clock - this.windowMs);
+    const span = this.keep(reportId, clock, isPlainZero(stored) ? clock : this.codec ? { clock, stored } : { clock, text: encodeState(stored) });
+    if (span.span !== this.lastChangedSpan) {
+      this.changedSpans.add(span.span);
+      this.lastChangedSpan = span.span;
+    }
+    const first = this.spans[0]!;
+    // Most reports find nothing to forget: one comparison, before any call.
+    if (first.clocks[first.from]! < clock - this.windowMs) this.forgetBefore(clock - this.windowMs);
   }
 
-  private keep(reportId: string, clock: number, held: Held): void {
+  private keep(reportId: string, clock: number, held: Held): Span {
     this.byId.set(reportId, held);
-    const span = this.spanOf(spanOf(clock));
+    const span = this.spanAt(spanOf(clock));
     span.ids.push(reportId);
     span.clocks.push(clock);
+    return span;
   }
 
-  private spanOf(span: number): { ids: string[]; clocks: number[] } {
-    let held = this.bySpan.get(span);
-    if (!held) {
-      this.bySpan.set(span, (held = { ids: [], clocks: [] }));
-      this.spans.push(span);
-      this.spans.sort((a, b) => a - b);
-    }
-    return held;
+  /** The span's entry, made if missing: the last one in clock order, or (restoring) anywhere. */
+  private spanAt(span: number): Span {
+    const spans = this.spans;
+    const last = spans[spans.length - 1];
+    if (last !== undefined && last.span === span) return last;
+    let at = spans.length;
+    while (at > 0 && spans[at - 1]!.span > span) at -= 1;
+    if (at > 0 && spans[at - 1]!.span === span) return spans[at - 1]!;
+    const made: Span = { span, ids: [], clocks: [], from: 0 };
+    spans.splice(at, 0, made);
+    return made;
   }
 
   private forgetBefore(keepFrom: number): void {
-    while (this.spans.length > 0) {
-      const span = this.spans[0]!;
-      const { ids, clocks } = this.bySpan.get(span)!;
-      let gone = 0;
+    const spans = this.spans;
+    while (spans.length > 0) {
+      const first = spans[0]!;
+      const { ids, clocks } = first;
+      let gone = first.from;
       while (gone < ids.length && clocks[gone]! < keepFrom) this.byId.delete(ids[gone++]!);
-      if (gone === 0) return;
-      this.changedSpans.add(span);
+      if (gone === first.from) return;
+      this.changedSpans.add(first.span);
       if (gone < ids.length) {
-        ids.splice(0, gone);
-        clocks.splice(0, gone);
+        first.from = gone;
         return;
       }
-      this.bySpan.delete(span);
-      this.spans.shift();
+      spans.shift();
     }
   }
 
   drainChanges(): Map<string, string | null> {
     const out = new Map<string, string | null>();
     for (const span of this.changedSpans) {
-      const held = this.bySpan.get(span);
-      out.set(String(span), held === undefined ? null : this.spanText(span, held.ids, held.clocks));
+      const held = this.spans.find((s) => s.span === span);
+      out.set(String(span), held === undefined ? null : this.spanText(held));
     }
     this.changedSpans.clear();
+    this.lastChangedSpan = Number.NaN;
     return out;
   }
 
   /** The text of encodeState(StoredSpan), joined from the kept result texts. */
-  private spanText(span: number, ids: readonly string[], clocks: readonly number[]): string {
+  private spanText(held: Span): string {
+    // The forgotten front goes now: the lists are copied here anyway.
+    if (held.from > 0) {
+      held.ids.splice(0, held.from);
+      held.clocks.splice(0, held.from);
+      held.from = 0;
+    }
+    const { ids, clocks } = held;
     const { codings, indexOf } = familyCodings(ids);
-    const start = span * SPAN_MS;
+    const start = held.span * SPAN_MS;
     const entries = ids.map((id, i) => {
       const coding = indexOf.get(id)!;
       return `[${coding},${JSON.stringify(encodeId(codings[coding]!, id))},${encodeState(clocks[i]! - start)},${this.resultText(this.byId.get(id)!)}]`;
