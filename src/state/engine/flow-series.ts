@@ -29,6 +29,14 @@ export class FlowSeries extends DaySeries<FlowTotals> {
     this.touched(day);
   }
 
+  /**
+   * Day i's totals (of `days[i]`) at [i * 5, i * 5 + 5), in FLOW_KINDS order: for arithmetic
+   * that walks the days in order (balance.ts), without an object per day. Read only.
+   */
+  get totals(): readonly number[] {
+    return this.packed;
+  }
+
   /** A fresh object each time: changing it changes nothing stored (use add). */
   protected override valueAt(i: number): FlowTotals {
     const at = i * KINDS;
@@ -39,9 +47,10 @@ export class FlowSeries extends DaySeries<FlowTotals> {
     for (let k = 0; k < KINDS; k += 1) this.packed[i * KINDS + k] = value[FLOW_KINDS[k]!];
   }
   protected override insertAt(at: number, value: FlowTotals): void {
-    const values = FLOW_KINDS.map((k) => value[k]);
-    if (at * KINDS === this.packed.length) this.packed.push(...values);
-    else this.packed.splice(at * KINDS, 0, ...values);
+    // Spelled out: a day is added for every new day of a material, a list per day cost.
+    const { produced, received, consumed, shipped, exported } = value;
+    if (at * KINDS === this.packed.length) this.packed.push(produced, received, consumed, shipped, exported);
+    else this.packed.splice(at * KINDS, 0, produced, received, consumed, shipped, exported);
   }
   protected override removeFront(n: number): void {
     this.packed.splice(0, n * KINDS);
