@@ -226,6 +226,24 @@ describe('AppliedReports', () => {
     expect(save(a, new Map()).get('0')).toBe(encodeState([[['r', 1]], [[0, 1, 10, { kg: -0 }], [0, 2, 20, { kg: 5 }]]]));
   });
 
+  it('forgets the front of a span as the clock moves on, and writes only the reports it keeps', () => {
+    const window = 14 * DAY_MS;
+    const a = new AppliedReports<string>(window);
+    const stored = new Map<string, string>();
+    a.remember('r1', 10, 'one');
+    a.remember('r2', 20, 'two');
+    a.remember('r3', 30, 'three');
+    save(a, stored);
+    a.remember('r4', window + 25, 'four'); // r1 and r2 fall out of the window, r3 stays
+    expect(['r1', 'r2', 'r3', 'r4'].map((id) => a.get(id)?.result)).toEqual([undefined, undefined, 'three', 'four']);
+    const written = save(a, stored);
+    expect(written.get('0')).toBe(encodeState([[['r3', 0]], [[0, '', 30, 'three']]]));
+    a.remember('r5', window + 31, 'five'); // r3 too: span 0 is gone
+    expect(save(a, stored).get('0')).toBeNull();
+    const back = reload(stored, () => new AppliedReports<string>(window));
+    expect(['r3', 'r4', 'r5'].map((id) => back.get(id)?.result)).toEqual([undefined, 'four', 'five']);
+  });
+
   it('writes report ids per family of ids and clocks from the span start, and still reads spans as first written', () => {
     const span = APPLIED_SPAN_DAYS * DAY_MS;
     const base = 5086 * span;
@@ -380,6 +398,24 @@ describe('MaterialBookCell', () => {
     expect(first.flows.get(5)).toEqual({ produced: 356.1, received: 0, consumed: 0, shipped: 0, exported: 0 });
     expect(first.stock.get(6)).toEqual({ kg: 12, reportId: 'INV-1' });
     expect(first.flows.days).toEqual([5]);
+  });
+
+  it('writes a day changed again after a save, however often it changed before', () => {
+    const book = new MaterialBookCell();
+    const stored = new Map<string, string>();
+    const day = 20 * CHUNK_DAYS + 5;
+    book.flows.add(day, 'produced', 1);
+    book.flows.add(day, 'produced', 2);
+    book.addOutflow(day, 'SHP-1');
+    expect(save(book, stored).get('20')).toBe('[[[5,3]],[],["SHP-1",0,[[5,[""]]]]]');
+    book.flows.add(day, 'produced', 4);
+    book.addOutflow(day, 'SHP-2');
+    book.addOutflow(day, 'SHP-2');
+    expect(save(book, stored).size).toBe(1);
+    expect(save(book, stored).size).toBe(0);
+    const back = reload(stored, () => new MaterialBookCell());
+    expect(back.flows.get(day)!.produced).toBe(7);
+    expect(back.outflows.get(day)).toEqual(['SHP-1', 'SHP-2']);
   });
 
   it('writes a chunk\'s outflow ids as their shared prefix and tails, and gives every id back exactly', () => {
