@@ -43,23 +43,40 @@ export type BookAt = Pick<FiredCheck, 'opening' | 'totals' | 'bookKg'>;
  * it (a declaration on the day itself is what a stock check compares against, so it is not the
  * opening). One walk in day order serves them all: after a long silence many checks of one
  * material fire at once, and each summing its own period would be quadratic in the silence.
- *
- * Flows are summed in day order with rounding after each addition, so a day's totals come out the
- * same however many days are asked for together.
  */
 export function booksAt(book: BookReader, days: readonly number[]): Map<number, BookAt> {
-  // Mostly one day: no set and sort for it.
-  const wanted = days.length === 1 ? days : [...new Set(days)].sort((a, b) => a - b);
+  const wanted = [...new Set(days)].sort((a, b) => a - b);
   const out = new Map<number, BookAt>();
   if (wanted.length === 0) return out;
-  const { flowDays, declarationDays, flowTotals } = book;
+  const walk = new BookWalk(book, wanted[0]!);
+  for (const day of wanted) out.set(day, walk.at(day));
+  return out;
+}
 
-  let nextDeclaration = firstAtOrAfter(declarationDays, wanted[0]!);
-  let openingDay: number | null = nextDeclaration > 0 ? declarationDays[nextDeclaration - 1]! : null;
-  let nextFlow = openingDay === null ? 0 : firstAtOrAfter(flowDays, openingDay + 1);
-  let totals = emptyTotals();
+/**
+ * booksAt's walk, one day at a time: `at` is asked for days in ascending order, the first no
+ * earlier than `firstDay`. Flows are summed in day order with rounding after each addition, so a
+ * day's totals come out the same however many days are asked for together.
+ */
+class BookWalk {
+  private nextDeclaration: number;
+  private openingDay: number | null;
+  private nextFlow: number;
+  private totals: FlowTotals = emptyTotals();
 
-  for (const day of wanted) {
+  constructor(
+    private readonly book: BookReader,
+    firstDay: number,
+  ) {
+    const { flowDays, declarationDays } = book;
+    this.nextDeclaration = firstAtOrAfter(declarationDays, firstDay);
+    this.openingDay = this.nextDeclaration > 0 ? declarationDays[this.nextDeclaration - 1]! : null;
+    this.nextFlow = this.openingDay === null ? 0 : firstAtOrAfter(flowDays, this.openingDay + 1);
+  }
+
+  at(day: number): BookAt {
+    const { flowDays, declarationDays, flowTotals } = this.book;
+    let { nextDeclaration, openingDay, nextFlow, totals } = this;
     while (nextDeclaration < declarationDays.length && declarationDays[nextDeclaration]! < day) {
       openingDay = declarationDays[nextDeclaration++]!;
       totals = emptyTotals();
@@ -74,15 +91,18 @@ export function booksAt(book: BookReader, days: readonly number[]): Map<number, 
       totals.shipped = roundKg(totals.shipped + flowTotals[at + 3]!);
       totals.exported = roundKg(totals.exported + flowTotals[at + 4]!);
     }
-    const openingKg = openingDay === null ? 0 : book.declarations.get(openingDay)!.kg;
+    this.nextDeclaration = nextDeclaration;
+    this.openingDay = openingDay;
+    this.nextFlow = nextFlow;
+    this.totals = totals;
+    const openingKg = openingDay === null ? 0 : this.book.declarations.get(openingDay)!.kg;
     const { produced, received, consumed, shipped, exported } = totals;
-    out.set(day, {
+    return {
       opening: openingDay === null ? null : { day: openingDay, kg: openingKg },
       totals: { produced, received, consumed, shipped, exported },
       bookKg: roundKg(openingKg + produced + received - consumed - shipped),
-    });
+    };
   }
-  return out;
 }
 
 /**
@@ -92,21 +112,37 @@ export function booksAt(book: BookReader, days: readonly number[]): Map<number, 
  */
 export function fireChecks(due: readonly Pick<FiredCheck, 'kind' | 'material' | 'day'>[], bookOf: (material: string) => BookReader): FiredCheck[] {
   const firing = due.filter((c) => (c.kind === 'stock') === bookOf(c.material).declarations.has(c.day));
-  const daysByMaterial = new Map<string, number[]>();
-  for (const c of firing) {
-    const days = daysByMaterial.get(c.material);
-    if (days) days.push(c.day);
-    else daysByMaterial.set(c.material, [c.day]);
-  }
-  const balances = new Map([...daysByMaterial].map(([material, days]) => [material, booksAt(bookOf(material), days)]));
-  // The fields written out rather than spread from the balance (fewer steps; the same key order).
-  return firing.map((c): FiredCheck => {
-    const book = bookOf(c.material);
-    const { opening, totals, bookKg } = balances.get(c.material)!.get(c.day)!;
-    if (c.kind === 'deficit') {
-      return { kind: 'deficit', material: c.material, day: c.day, opening, totals, bookKg, subjectIds: [...(book.outflowIds.get(c.day) ?? [])] };
+  const out: FiredCheck[] = new Array<FiredCheck>(firing.length);
+  // Material by material (mostly one), its checks in day order, its book walked once.
+  let order: number[] | undefined;
+  for (let first = 0; first < firing.length; first += 1) {
+    if (out[first] !== undefined) continue;
+    const { material } = firing[first]!;
+    const book = bookOf(material);
+    order ??= [];
+    order.length = 0;
+    for (let i = first; i < firing.length; i += 1) if (firing[i]!.material === material) order.push(i);
+    if (order.length > 1) order.sort((a, b) => firing[a]!.day - firing[b]!.day || a - b);
+    const walk = new BookWalk(book, firing[order[0]!]!.day);
+    let lastDay = Number.NaN;
+    let balance: BookAt | undefined;
+    for (const i of order) {
+      const c = firing[i]!;
+      if (c.day !== lastDay) {
+        balance = walk.at(c.day);
+        lastDay = c.day;
+      }
+      out[i] = checkOf(c, book, balance!);
     }
-    const declared = book.declarations.get(c.day)!;
-    return { kind: 'stock', material: c.material, day: c.day, opening, totals, bookKg, declaredKg: declared.kg, subjectIds: [declared.reportId] };
-  });
+  }
+  return out;
+}
+
+// The fields written out rather than spread from the balance (fewer steps; the same key order).
+function checkOf(c: Pick<FiredCheck, 'kind' | 'material' | 'day'>, book: BookReader, { opening, totals, bookKg }: BookAt): FiredCheck {
+  if (c.kind === 'deficit') {
+    return { kind: 'deficit', material: c.material, day: c.day, opening, totals, bookKg, subjectIds: [...(book.outflowIds.get(c.day) ?? [])] };
+  }
+  const declared = book.declarations.get(c.day)!;
+  return { kind: 'stock', material: c.material, day: c.day, opening, totals, bookKg, declaredKg: declared.kg, subjectIds: [declared.reportId] };
 }

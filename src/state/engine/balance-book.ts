@@ -41,7 +41,8 @@ const encodeCheck = (c: FiredCheck): StoredCheck => [
   c.material,
   c.day,
   c.opening ? [c.opening.day, c.opening.kg] : null,
-  FLOW_KINDS.map((k) => c.totals[k]),
+  // FLOW_KINDS order, spelled out: a list and a callback less per check.
+  [c.totals.produced, c.totals.received, c.totals.consumed, c.totals.shipped, c.totals.exported],
   c.bookKg,
   c.declaredKg ?? null,
   // A copy: the stored form is kept until saved (applied-reports.ts), the result's list goes to rules.
@@ -155,7 +156,12 @@ function scheduleCheck(cells: BookCells, kind: CheckTimer['kind'], material: str
 /** scheduleCheck for a day's deficit check, answered from what was last seen of it where it can be. */
 function scheduleDeficit(cells: BookCells, material: string, day: number, dueAt: number): void {
   let last = cells.deficits.get(material);
-  if (last?.day !== day) cells.deficits.set(material, (last = { day, key: `deficit|${material}|${day}`, dueAt: Number.NaN }));
+  if (last === undefined) cells.deficits.set(material, (last = { day, key: `deficit|${material}|${day}`, dueAt: Number.NaN }));
+  else if (last.day !== day) {
+    last.day = day;
+    last.key = `deficit|${material}|${day}`;
+    last.dueAt = Number.NaN;
+  }
   // Still pending (due after the last pop) and due no later: nothing to change, as scheduleCheck would find.
   if (last.dueAt > cells.popped && last.dueAt <= dueAt) return;
   last.dueAt = scheduleCheck(cells, 'deficit', material, day, dueAt, last.key);
