@@ -12,6 +12,7 @@ import { RecentEvents } from '../../src/state/engine/recent-events.ts';
 import { TimerQueue } from '../../src/state/engine/timer-queue.ts';
 import { popDueTimers, ruleStateOf } from '../../src/state/rule-state.ts';
 import { EventTimeWatermark } from '../../src/state/engine/watermark.ts';
+import { FLOW_KINDS } from '../../src/state/store.ts';
 
 /** Saves a cell's changes into `stored` (as a durability would) and returns what was written. */
 function save(cell: StateCell, stored: Map<string, string>): Map<string, string | null> {
@@ -398,6 +399,16 @@ describe('MaterialBookCell', () => {
     expect(first.flows.get(5)).toEqual({ produced: 356.1, received: 0, consumed: 0, shipped: 0, exported: 0 });
     expect(first.stock.get(6)).toEqual({ kg: 12, reportId: 'INV-1' });
     expect(first.flows.days).toEqual([5]);
+  });
+
+  it('adds each kind of flow to its own total, in FLOW_KINDS order in the packed totals', () => {
+    FLOW_KINDS.forEach((kind, i) => {
+      const book = new MaterialBookCell();
+      book.flows.add(7, kind, 2.5);
+      expect(book.flows.get(7)![kind]).toBe(2.5);
+      expect(book.view.flowTotals.map((kg, at) => (at === i ? kg : 0))).toEqual(book.view.flowTotals);
+      expect(book.view.flowTotals[i]).toBe(2.5);
+    });
   });
 
   it('writes a day changed again after a save, however often it changed before', () => {
