@@ -2,9 +2,8 @@
  * Book-balance arithmetic over daily buckets, pure, for the state engine's balance book
  * (engine/balance-book.ts): the book at the end of given days, and the checks that fire.
  */
-import type { FiredCheck, FlowTotals } from './store.ts';
+import type { FiredCheck } from './store.ts';
 
-export const emptyTotals = (): FlowTotals => ({ produced: 0, received: 0, consumed: 0, shipped: 0, exported: 0 });
 
 /** What the balance arithmetic reads of one material's book: the days in order and their values. */
 export interface BookReader {
@@ -62,7 +61,13 @@ class BookWalk {
   private nextDeclaration: number;
   private openingDay: number | null;
   private nextFlow: number;
-  private totals: FlowTotals = emptyTotals();
+  // The totals since the opening, as plain numbers: summed into an object's fields, each sum was
+  // a new heap number (most of the balance book's allocation).
+  private produced = 0;
+  private received = 0;
+  private consumed = 0;
+  private shipped = 0;
+  private exported = 0;
 
   constructor(
     private readonly book: BookReader,
@@ -76,27 +81,30 @@ class BookWalk {
 
   at(day: number): BookAt {
     const { flowDays, declarationDays, flowTotals } = this.book;
-    let { nextDeclaration, openingDay, nextFlow, totals } = this;
+    let { nextDeclaration, openingDay, nextFlow, produced, received, consumed, shipped, exported } = this;
     while (nextDeclaration < declarationDays.length && declarationDays[nextDeclaration]! < day) {
       openingDay = declarationDays[nextDeclaration++]!;
-      totals = emptyTotals();
+      produced = received = consumed = shipped = exported = 0;
       while (nextFlow < flowDays.length && flowDays[nextFlow]! <= openingDay) nextFlow++;
     }
     while (nextFlow < flowDays.length && flowDays[nextFlow]! <= day) {
       const at = nextFlow++ * 5;
-      // Each kind rounded on its own, spelled out: a keys list made per day cost more than the sums.
-      totals.produced = roundKg(totals.produced + flowTotals[at]!);
-      totals.received = roundKg(totals.received + flowTotals[at + 1]!);
-      totals.consumed = roundKg(totals.consumed + flowTotals[at + 2]!);
-      totals.shipped = roundKg(totals.shipped + flowTotals[at + 3]!);
-      totals.exported = roundKg(totals.exported + flowTotals[at + 4]!);
+      // Each kind rounded on its own after each day, so the sums come out as a day-by-day walk's.
+      produced = roundKg(produced + flowTotals[at]!);
+      received = roundKg(received + flowTotals[at + 1]!);
+      consumed = roundKg(consumed + flowTotals[at + 2]!);
+      shipped = roundKg(shipped + flowTotals[at + 3]!);
+      exported = roundKg(exported + flowTotals[at + 4]!);
     }
     this.nextDeclaration = nextDeclaration;
     this.openingDay = openingDay;
     this.nextFlow = nextFlow;
-    this.totals = totals;
+    this.produced = produced;
+    this.received = received;
+    this.consumed = consumed;
+    this.shipped = shipped;
+    this.exported = exported;
     const openingKg = openingDay === null ? 0 : this.book.declarations.get(openingDay)!.kg;
-    const { produced, received, consumed, shipped, exported } = totals;
     return {
       opening: openingDay === null ? null : { day: openingDay, kg: openingKg },
       totals: { produced, received, consumed, shipped, exported },
