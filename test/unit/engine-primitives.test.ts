@@ -237,8 +237,10 @@ describe('AppliedReports', () => {
     save(a, stored);
     a.remember('r4', window + 25, 'four'); // r1 and r2 fall out of the window, r3 stays
     expect(['r1', 'r2', 'r3', 'r4'].map((id) => a.get(id)?.result)).toEqual([undefined, undefined, 'three', 'four']);
-    const written = save(a, stored);
-    expect(written.get('0')).toBe(encodeState([[['r3', 0]], [[0, '', 30, 'three']]]));
+    // Span 0 is written again with r3 alone (whatever the id coding).
+    const span0 = save(a, stored).get('0')!;
+    expect(decodeState<[unknown, unknown[]]>(span0)[1]).toHaveLength(1);
+    expect(reload(new Map([['0', span0]]), () => new AppliedReports<string>(window)).get('r3')).toEqual({ reportId: 'r3', clock: 30, result: 'three' });
     a.remember('r5', window + 31, 'five'); // r3 too: span 0 is gone
     expect(save(a, stored).get('0')).toBeNull();
     const back = reload(stored, () => new AppliedReports<string>(window));
@@ -418,7 +420,10 @@ describe('MaterialBookCell', () => {
     book.flows.add(day, 'produced', 1);
     book.flows.add(day, 'produced', 2);
     book.addOutflow(day, 'SHP-1');
-    expect(save(book, stored).get('20')).toBe('[[[5,3]],[],["SHP-1",0,[[5,[""]]]]]');
+    expect(save(book, stored).size).toBe(1);
+    const first = reload(stored, () => new MaterialBookCell());
+    expect(first.flows.get(day)!.produced).toBe(3);
+    expect(first.outflows.get(day)).toEqual(['SHP-1']);
     book.flows.add(day, 'produced', 4);
     book.addOutflow(day, 'SHP-2');
     book.addOutflow(day, 'SHP-2');
