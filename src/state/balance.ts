@@ -2,30 +2,20 @@
  * Book-balance arithmetic over daily buckets, pure, for the state engine's balance book
  * (engine/balance-book.ts): the book at the end of given days, and the checks that fire.
  */
-import type { FiredCheck, FlowTotals } from './store.ts';
+import type { FiredCheck } from './store.ts';
 
-export const emptyTotals = (): FlowTotals => ({ produced: 0, received: 0, consumed: 0, shipped: 0, exported: 0 });
 
-export interface MaterialBook {
-  /** day → totals of that day's flows */
-  days: Map<number, FlowTotals>;
-  /** day → declared stock at the end of that day */
-  declarations: Map<number, { kg: number; reportId: string }>;
-  /** day → reportIds of that day's outflows (capped) */
-  outflowIds: Map<number, string[]>;
-  /**
-   * The keys of `days` and `declarations` in ascending order, so a balance reads only the days since
-   * its opening declaration, not all of history.
-   */
-  flowDays: number[];
-  declarationDays: number[];
-}
-
-/** What the balance arithmetic reads of a book: lookups by day and the days in order. MaterialBook is one; the engine's packed book another. */
+/** What the balance arithmetic reads of one material's book: the days in order and their values. */
 export interface BookReader {
-  days: { get(day: number): FlowTotals | undefined };
+  /**
+   * The flow totals of `flowDays[i]` at [i * 5, i * 5 + 5), in FLOW_KINDS order (produced,
+   * received, consumed, shipped, exported): read by index as the days are walked, with no object
+   * made per day.
+   */
+  flowTotals: readonly number[];
   declarations: { get(day: number): { kg: number; reportId: string } | undefined; has(day: number): boolean };
   outflowIds: { get(day: number): readonly string[] | undefined };
+  /** The days that have flow totals, ascending; then the days with a declaration, ascending. */
   flowDays: readonly number[];
   declarationDays: readonly number[];
 }
@@ -52,44 +42,75 @@ export type BookAt = Pick<FiredCheck, 'opening' | 'totals' | 'bookKg'>;
  * it (a declaration on the day itself is what a stock check compares against, so it is not the
  * opening). One walk in day order serves them all: after a long silence many checks of one
  * material fire at once, and each summing its own period would be quadratic in the silence.
- *
- * Flows are summed in day order with rounding after each addition, so a day's totals come out the
- * same however many days are asked for together.
  */
 export function booksAt(book: BookReader, days: readonly number[]): Map<number, BookAt> {
   const wanted = [...new Set(days)].sort((a, b) => a - b);
   const out = new Map<number, BookAt>();
   if (wanted.length === 0) return out;
-  const { flowDays, declarationDays } = book;
+  const walk = new BookWalk(book, wanted[0]!);
+  for (const day of wanted) out.set(day, walk.at(day));
+  return out;
+}
 
-  let nextDeclaration = firstAtOrAfter(declarationDays, wanted[0]!);
-  let openingDay: number | null = nextDeclaration > 0 ? declarationDays[nextDeclaration - 1]! : null;
-  let nextFlow = openingDay === null ? 0 : firstAtOrAfter(flowDays, openingDay + 1);
-  let totals = emptyTotals();
+/**
+ * booksAt's walk, one day at a time: `at` is asked for days in ascending order, the first no
+ * earlier than `firstDay`. Flows are summed in day order with rounding after each addition, so a
+ * day's totals come out the same however many days are asked for together.
+ */
+class BookWalk {
+  private nextDeclaration: number;
+  private openingDay: number | null;
+  private nextFlow: number;
+  // The totals since the opening, as plain numbers: summed into an object's fields, each sum was
+  // a new heap number (most of the balance book's allocation).
+  private produced = 0;
+  private received = 0;
+  private consumed = 0;
+  private shipped = 0;
+  private exported = 0;
 
-  for (const day of wanted) {
+  constructor(
+    private readonly book: BookReader,
+    firstDay: number,
+  ) {
+    const { flowDays, declarationDays } = book;
+    this.nextDeclaration = firstAtOrAfter(declarationDays, firstDay);
+    this.openingDay = this.nextDeclaration > 0 ? declarationDays[this.nextDeclaration - 1]! : null;
+    this.nextFlow = this.openingDay === null ? 0 : firstAtOrAfter(flowDays, this.openingDay + 1);
+  }
+
+  at(day: number): BookAt {
+    const { flowDays, declarationDays, flowTotals } = this.book;
+    let { nextDeclaration, openingDay, nextFlow, produced, received, consumed, shipped, exported } = this;
     while (nextDeclaration < declarationDays.length && declarationDays[nextDeclaration]! < day) {
       openingDay = declarationDays[nextDeclaration++]!;
-      totals = emptyTotals();
+      produced = received = consumed = shipped = exported = 0;
       while (nextFlow < flowDays.length && flowDays[nextFlow]! <= openingDay) nextFlow++;
     }
     while (nextFlow < flowDays.length && flowDays[nextFlow]! <= day) {
-      const t = book.days.get(flowDays[nextFlow++]!)!;
-      // Each kind rounded on its own, spelled out: a keys list made per day cost more than the sums.
-      totals.produced = roundKg(totals.produced + t.produced);
-      totals.received = roundKg(totals.received + t.received);
-      totals.consumed = roundKg(totals.consumed + t.consumed);
-      totals.shipped = roundKg(totals.shipped + t.shipped);
-      totals.exported = roundKg(totals.exported + t.exported);
+      const at = nextFlow++ * 5;
+      // Each kind rounded on its own after each day, so the sums come out as a day-by-day walk's.
+      produced = roundKg(produced + flowTotals[at]!);
+      received = roundKg(received + flowTotals[at + 1]!);
+      consumed = roundKg(consumed + flowTotals[at + 2]!);
+      shipped = roundKg(shipped + flowTotals[at + 3]!);
+      exported = roundKg(exported + flowTotals[at + 4]!);
     }
-    const openingKg = openingDay === null ? 0 : book.declarations.get(openingDay)!.kg;
-    out.set(day, {
+    this.nextDeclaration = nextDeclaration;
+    this.openingDay = openingDay;
+    this.nextFlow = nextFlow;
+    this.produced = produced;
+    this.received = received;
+    this.consumed = consumed;
+    this.shipped = shipped;
+    this.exported = exported;
+    const openingKg = openingDay === null ? 0 : this.book.declarations.get(openingDay)!.kg;
+    return {
       opening: openingDay === null ? null : { day: openingDay, kg: openingKg },
-      totals: { ...totals },
-      bookKg: roundKg(openingKg + totals.produced + totals.received - totals.consumed - totals.shipped),
-    });
+      totals: { produced, received, consumed, shipped, exported },
+      bookKg: roundKg(openingKg + produced + received - consumed - shipped),
+    };
   }
-  return out;
 }
 
 /**
@@ -99,20 +120,37 @@ export function booksAt(book: BookReader, days: readonly number[]): Map<number, 
  */
 export function fireChecks(due: readonly Pick<FiredCheck, 'kind' | 'material' | 'day'>[], bookOf: (material: string) => BookReader): FiredCheck[] {
   const firing = due.filter((c) => (c.kind === 'stock') === bookOf(c.material).declarations.has(c.day));
-  const daysByMaterial = new Map<string, number[]>();
-  for (const c of firing) {
-    const days = daysByMaterial.get(c.material);
-    if (days) days.push(c.day);
-    else daysByMaterial.set(c.material, [c.day]);
-  }
-  const balances = new Map([...daysByMaterial].map(([material, days]) => [material, booksAt(bookOf(material), days)]));
-  return firing.map((c) => {
-    const book = bookOf(c.material);
-    const balance = balances.get(c.material)!.get(c.day)!;
-    if (c.kind === 'deficit') {
-      return { kind: 'deficit', material: c.material, day: c.day, ...balance, subjectIds: [...(book.outflowIds.get(c.day) ?? [])] };
+  const out: FiredCheck[] = new Array<FiredCheck>(firing.length);
+  // Material by material (mostly one), its checks in day order, its book walked once.
+  let order: number[] | undefined;
+  for (let first = 0; first < firing.length; first += 1) {
+    if (out[first] !== undefined) continue;
+    const { material } = firing[first]!;
+    const book = bookOf(material);
+    order ??= [];
+    order.length = 0;
+    for (let i = first; i < firing.length; i += 1) if (firing[i]!.material === material) order.push(i);
+    if (order.length > 1) order.sort((a, b) => firing[a]!.day - firing[b]!.day || a - b);
+    const walk = new BookWalk(book, firing[order[0]!]!.day);
+    let lastDay = Number.NaN;
+    let balance: BookAt | undefined;
+    for (const i of order) {
+      const c = firing[i]!;
+      if (c.day !== lastDay) {
+        balance = walk.at(c.day);
+        lastDay = c.day;
+      }
+      out[i] = checkOf(c, book, balance!);
     }
-    const declared = book.declarations.get(c.day)!;
-    return { kind: 'stock', material: c.material, day: c.day, ...balance, declaredKg: declared.kg, subjectIds: [declared.reportId] };
-  });
+  }
+  return out;
+}
+
+// The fields written out rather than spread from the balance (fewer steps; the same key order).
+function checkOf(c: Pick<FiredCheck, 'kind' | 'material' | 'day'>, book: BookReader, { opening, totals, bookKg }: BookAt): FiredCheck {
+  if (c.kind === 'deficit') {
+    return { kind: 'deficit', material: c.material, day: c.day, opening, totals, bookKg, subjectIds: [...(book.outflowIds.get(c.day) ?? [])] };
+  }
+  const declared = book.declarations.get(c.day)!;
+  return { kind: 'stock', material: c.material, day: c.day, opening, totals, bookKg, declaredKg: declared.kg, subjectIds: [declared.reportId] };
 }

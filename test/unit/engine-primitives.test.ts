@@ -14,6 +14,7 @@ import { TimerQueue } from '../../src/state/engine/timer-queue.ts';
 import { popDueTimers, ruleStateOf } from '../../src/state/rule-state.ts';
 import { EventTimeWatermark } from '../../src/state/engine/watermark.ts';
 import { fitsCoding, idCoding, roomyCoding } from '../../src/state/engine/id-lists.ts';
+import { FLOW_KINDS } from '../../src/state/store.ts';
 
 /** Saves a cell's changes into `stored` (as a durability would) and returns what was written. */
 function save(cell: StateCell, stored: Map<string, string>): Map<string, string | null> {
@@ -245,6 +246,26 @@ describe('AppliedReports', () => {
     expect(save(a, new Map()).get('0')).toBe(encodeState([[['r', 1]], [[0, 1, 10, { kg: -0 }], [0, 2, 20, { kg: 5 }]]]));
   });
 
+  it('forgets the front of a span as the clock moves on, and writes only the reports it keeps', () => {
+    const window = 14 * DAY_MS;
+    const a = new AppliedReports<string>(window);
+    const stored = new Map<string, string>();
+    a.remember('r1', 10, 'one');
+    a.remember('r2', 20, 'two');
+    a.remember('r3', 30, 'three');
+    save(a, stored);
+    a.remember('r4', window + 25, 'four'); // r1 and r2 fall out of the window, r3 stays
+    expect(['r1', 'r2', 'r3', 'r4'].map((id) => a.get(id)?.result)).toEqual([undefined, undefined, 'three', 'four']);
+    // Span 0 is written again with r3 alone (whatever the id coding).
+    const span0 = save(a, stored).get('0')!;
+    expect(decodeState<[unknown, unknown[]]>(span0)[1]).toHaveLength(1);
+    expect(reload(new Map([['0', span0]]), () => new AppliedReports<string>(window)).get('r3')).toEqual({ reportId: 'r3', clock: 30, result: 'three' });
+    a.remember('r5', window + 31, 'five'); // r3 too: span 0 is gone
+    expect(save(a, stored).get('0')).toBeNull();
+    const back = reload(stored, () => new AppliedReports<string>(window));
+    expect(['r3', 'r4', 'r5'].map((id) => back.get(id)?.result)).toEqual([undefined, 'four', 'five']);
+  });
+
   it('writes report ids per family of ids and clocks from the span start, and still reads spans as first written', () => {
     const span = APPLIED_SPAN_DAYS * DAY_MS;
     const base = 5086 * span;
@@ -417,6 +438,37 @@ describe('MaterialBookCell', () => {
     expect(first.flows.get(5)).toEqual({ produced: 356.1, received: 0, consumed: 0, shipped: 0, exported: 0 });
     expect(first.stock.get(6)).toEqual({ kg: 12, reportId: 'INV-1' });
     expect(first.flows.days).toEqual([5]);
+  });
+
+  it('adds each kind of flow to its own total, in FLOW_KINDS order in the packed totals', () => {
+    FLOW_KINDS.forEach((kind, i) => {
+      const book = new MaterialBookCell();
+      book.flows.add(7, kind, 2.5);
+      expect(book.flows.get(7)![kind]).toBe(2.5);
+      expect(book.view.flowTotals.map((kg, at) => (at === i ? kg : 0))).toEqual(book.view.flowTotals);
+      expect(book.view.flowTotals[i]).toBe(2.5);
+    });
+  });
+
+  it('writes a day changed again after a save, however often it changed before', () => {
+    const book = new MaterialBookCell();
+    const stored = new Map<string, string>();
+    const day = 20 * CHUNK_DAYS + 5;
+    book.flows.add(day, 'produced', 1);
+    book.flows.add(day, 'produced', 2);
+    book.addOutflow(day, 'SHP-1');
+    expect(save(book, stored).size).toBe(1);
+    const first = reload(stored, () => new MaterialBookCell());
+    expect(first.flows.get(day)!.produced).toBe(3);
+    expect(first.outflows.get(day)).toEqual(['SHP-1']);
+    book.flows.add(day, 'produced', 4);
+    book.addOutflow(day, 'SHP-2');
+    book.addOutflow(day, 'SHP-2');
+    expect(save(book, stored).size).toBe(1);
+    expect(save(book, stored).size).toBe(0);
+    const back = reload(stored, () => new MaterialBookCell());
+    expect(back.flows.get(day)!.produced).toBe(7);
+    expect(back.outflows.get(day)).toEqual(['SHP-1', 'SHP-2']);
   });
 
   it('writes a chunk\'s outflow ids as their shared prefix and tails, and gives every id back exactly', () => {

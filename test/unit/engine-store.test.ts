@@ -184,3 +184,50 @@ describe('state engine going on from the earlier stored forms of pending checks 
     expect(actual.flat().some((r) => r.checks.some((c) => c.subjectIds.length > 0))).toBe(true);
   });
 });
+
+describe('state engine scheduling a day\'s deficit check again and again', () => {
+  // The book answers a day's repeated outflows from the due time it last saw (balance-book.ts):
+  // a shorter grace must still move the check earlier, and an outflow arriving after the check
+  // fired must schedule it again.
+  const HOUR = 3_600_000;
+  const day = 20_000;
+  const at = (hours: number) => day * DAY_MS + hours * HOUR;
+  const ship = (reportId: string, hours: number, kg: number, graceMs: number) => ({
+    reportId,
+    producerId: 'P-1',
+    occurredAt: at(hours),
+    graceMs,
+    flows: [{ material: 'NdPr', kind: 'shipped' as const, kg }],
+  });
+  const receive = (reportId: string, hours: number, kg: number) => ({ ...ship(reportId, hours, kg, 0), flows: [{ material: 'NdPr', kind: 'received' as const, kg }] });
+  const deficits = (r: ApplyResult) => r.checks.map((c) => [c.day, c.totals.shipped, c.subjectIds]);
+
+  it('moves the check earlier for a shorter grace, and schedules it again for an outflow after it fired', async () => {
+    for (const [, make] of variants) {
+      const store = make();
+      const results: ApplyResult[] = [];
+      for (const u of [
+        ship('S-1', 1, 10, 24 * HOUR),
+        ship('S-2', 2, 5, 24 * HOUR),
+        ship('S-3', 3, 1, 0), // due at the day's end now
+        ship('S-4', 23, 1, 24 * HOUR),
+        receive('R-5', 24.5, 2), // the next day: the first check fires
+        ship('S-6', 5, 4, 24 * HOUR), // late, for the day already judged: due again a day after it
+        ship('S-7', 30, 1, 24 * HOUR),
+        ship('S-8', 48.5, 1, 0), // past the late report's due time: the day fires again
+      ]) {
+        results.push(...(await store.applyBatch([u])));
+      }
+      expect(results.map(deficits)).toEqual([
+        [],
+        [],
+        [],
+        [],
+        [[day, 17, ['S-1', 'S-2', 'S-3', 'S-4']]],
+        [],
+        [],
+        [[day, 21, ['S-1', 'S-2', 'S-3', 'S-4', 'S-6']]],
+      ]);
+    }
+  });
+});

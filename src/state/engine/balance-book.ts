@@ -41,7 +41,8 @@ const encodeCheck = (c: FiredCheck): StoredCheck => [
   c.material,
   c.day,
   c.opening ? [c.opening.day, c.opening.kg] : null,
-  FLOW_KINDS.map((k) => c.totals[k]),
+  // FLOW_KINDS order, spelled out: a list and a callback less per check.
+  [c.totals.produced, c.totals.received, c.totals.consumed, c.totals.shipped, c.totals.exported],
   c.bookKg,
   c.declaredKg ?? null,
   // A copy: the stored form is kept until saved (applied-reports.ts), the result's list goes to rules.
@@ -90,11 +91,24 @@ interface BookCells {
   state: ProducerState;
   materials: Map<string, MaterialBookCell>;
   /**
-   * The key of each material's last deficit check asked for, with its day: a day's outflows ask
-   * for the same check again and again, and the same string (its hash kept) is found faster than
-   * one made anew.
+   * Each material's last deficit check asked for: its day, its key (the same string, its hash
+   * kept, is found faster than one made anew) and the due time of its pending timer as last seen
+   * (NaN when not known). A day's outflows ask for the same check again and again.
    */
-  deficitKeys: Map<string, { day: number; key: string }>;
+  deficits: Map<string, DeficitCheck>;
+  /**
+   * The clock of the last popDue: every pending check is due after it, so a check last seen due
+   * after it is still pending, at that time (only this file schedules or pops these timers).
+   */
+  popped: number;
+  /** No pending check is due before this (a lower bound): below it, popDue has nothing to give. */
+  nextDue: number;
+}
+
+interface DeficitCheck {
+  day: number;
+  key: string;
+  dueAt: number;
 }
 
 const cellsByProducer = new WeakMap<ProducerState, BookCells>();
@@ -109,7 +123,10 @@ function cellsOf(state: ProducerState): BookCells {
       licenceUse: state.cell('licence-use', () => new Counters()),
       state,
       materials: new Map(),
-      deficitKeys: new Map(),
+      deficits: new Map(),
+      // Nothing known of the timers as loaded: the first report pops.
+      popped: Number.NEGATIVE_INFINITY,
+      nextDue: Number.NEGATIVE_INFINITY,
     };
     cellsByProducer.set(state, cells);
   }
@@ -127,17 +144,27 @@ function bookOf(cells: BookCells, material: string): MaterialBookCell {
 
 const checkKey = ({ kind, material, day }: CheckTimer): string => `${kind}|${material}|${day}`;
 
-function deficitKey(cells: BookCells, material: string, day: number): string {
-  let last = cells.deficitKeys.get(material);
-  if (last?.day !== day) cells.deficitKeys.set(material, (last = { day, key: `deficit|${material}|${day}` }));
-  return last.key;
+/** Every outflow of a day asks again for its check: one already due no later is left as it is, with no payload made. */
+function scheduleCheck(cells: BookCells, kind: CheckTimer['kind'], material: string, day: number, dueAt: number, key = `${kind}|${material}|${day}`): number {
+  const existing = cells.timers.dueAtOf(key);
+  if (existing !== undefined && existing <= dueAt) return existing;
+  cells.timers.schedule(key, dueAt, { kind, material, day });
+  if (dueAt < cells.nextDue) cells.nextDue = dueAt;
+  return dueAt;
 }
 
-/** Every outflow of a day asks again for its check: one already due no later is left as it is, with no payload made. */
-function scheduleCheck(timers: TimerQueue<CheckTimer>, kind: CheckTimer['kind'], material: string, day: number, dueAt: number, key = `${kind}|${material}|${day}`): void {
-  const existing = timers.dueAtOf(key);
-  if (existing !== undefined && existing <= dueAt) return;
-  timers.schedule(key, dueAt, { kind, material, day });
+/** scheduleCheck for a day's deficit check, answered from what was last seen of it where it can be. */
+function scheduleDeficit(cells: BookCells, material: string, day: number, dueAt: number): void {
+  let last = cells.deficits.get(material);
+  if (last === undefined) cells.deficits.set(material, (last = { day, key: `deficit|${material}|${day}`, dueAt: Number.NaN }));
+  else if (last.day !== day) {
+    last.day = day;
+    last.key = `deficit|${material}|${day}`;
+    last.dueAt = Number.NaN;
+  }
+  // Still pending (due after the last pop) and due no later: nothing to change, as scheduleCheck would find.
+  if (last.dueAt > cells.popped && last.dueAt <= dueAt) return;
+  last.dueAt = scheduleCheck(cells, 'deficit', material, day, dueAt, last.key);
 }
 
 /**
@@ -170,15 +197,13 @@ export function applyToBook(state: ProducerState, u: StateUpdate): ApplyResult {
     const book = bookOf(cells, flow.material);
     book.flows.add(day, flow.kind, flow.kg);
     if (OUTFLOWS.has(flow.kind)) {
-      book.outflows.update(day, () => [], (ids) => {
-        if (ids.length < MAX_SUBJECT_IDS && !ids.includes(u.reportId)) ids.push(u.reportId);
-      });
-      scheduleCheck(timers, 'deficit', flow.material, day, dueAt, deficitKey(cells, flow.material, day));
+      book.addOutflow(day, u.reportId);
+      scheduleDeficit(cells, flow.material, day, dueAt);
     }
   }
   if (u.declaration) {
     bookOf(cells, u.declaration.material).stock.set(day, { kg: u.declaration.onHandKg, reportId: u.reportId });
-    scheduleCheck(timers, 'stock', u.declaration.material, day, dueAt);
+    scheduleCheck(cells, 'stock', u.declaration.material, day, dueAt);
   }
 
   let licenceUsedBeforeKg: number | undefined;
@@ -191,14 +216,19 @@ export function applyToBook(state: ProducerState, u: StateUpdate): ApplyResult {
 
   // The in-memory store's clock starts at 0, so an event before the epoch never moves it.
   const clock = cells.clock.advance(CLOCK, Math.max(0, u.occurredAt));
-  const due = timers.popDue(clock);
-  const checks =
-    due.length === 0
-      ? []
-      : fireChecks(
-          due.map((t) => t.payload),
-          (material) => bookOf(cells, material).view(),
-        );
+  let checks: FiredCheck[] = [];
+  // Most reports bring nothing due: known without asking the queue.
+  if (clock >= cells.nextDue) {
+    const due = timers.popDue(clock);
+    cells.popped = clock;
+    cells.nextDue = timers.nextDueAt() ?? Number.POSITIVE_INFINITY;
+    if (due.length > 0)
+      checks = fireChecks(
+        due.map((t) => t.payload),
+        (material) => bookOf(cells, material).view,
+      );
+  }
+  cells.popped = clock;
 
   // After the checks, so nothing this report fires reads a pruned day; only the materials it touches.
   const cutoffDay = dayOf(clock) - RETENTION_DAYS;

@@ -47,6 +47,11 @@ export class DaySeries<V> implements StateCell {
   }
   private readonly changedChunks = new Set<number>();
   /**
+   * The day last recorded as changed, while that record stands (its chunk among the changed, no
+   * text kept for it): a day's reports change it again and again, and need not record it again.
+   */
+  private lastTouched = Number.NaN;
+  /**
    * Each day's entry as written (`[day,value]` JSON), kept from one save to the next: a batch that
    * touches one day of a 32-day chunk then encodes that day only and joins the rest, instead of
    * encoding the whole chunk again (most of a Redis replay's save time). Dropped for a day as soon
@@ -95,8 +100,10 @@ export class DaySeries<V> implements StateCell {
 
   /** Records the day's chunk as changed and its kept text as stale. */
   protected touched(day: number): void {
+    if (day === this.lastTouched) return;
     this.changedChunks.add(chunkOf(day));
     this.written.delete(day);
+    this.lastTouched = day;
   }
 
   /** Adds a day that has no value yet; returns its index. */
@@ -106,6 +113,23 @@ export class DaySeries<V> implements StateCell {
     else this.days.splice(at, 0, day);
     this.insertAt(at, value);
     return at;
+  }
+
+  /**
+   * The day's value, to be changed in place by the caller, made first with `create` when the day
+   * has none; the day counts as changed. `update` without a callback to allocate.
+   */
+  take(day: number, create: () => V): V {
+    const i = this.indexOf(day);
+    let value: V;
+    if (i === -1) {
+      value = create();
+      this.insert(day, value);
+    } else {
+      value = this.valueAt(i);
+    }
+    this.touched(day);
+    return value;
   }
 
   /** Changes the day's value in place, creating it first with `create` when the day has none. */
@@ -144,6 +168,7 @@ export class DaySeries<V> implements StateCell {
   takeChangedChunks(): number[] {
     const chunks = [...this.changedChunks];
     this.changedChunks.clear();
+    this.lastTouched = Number.NaN;
     return chunks;
   }
 
@@ -167,6 +192,8 @@ export class DaySeries<V> implements StateCell {
     const from = firstAtOrAfter(this.days, chunk * CHUNK_DAYS);
     const to = firstAtOrAfter(this.days, (chunk + 1) * CHUNK_DAYS);
     if (from === to) return null;
+    // Texts are kept from here on: a change to any day must be recorded again.
+    this.lastTouched = Number.NaN;
     const parts: string[] = [];
     for (let i = from; i < to; i += 1) {
       const day = this.days[i]!;

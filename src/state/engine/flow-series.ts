@@ -10,7 +10,24 @@ import type { ValueCodec } from './cell.ts';
 import { DaySeries } from './day-series.ts';
 
 const KINDS = FLOW_KINDS.length;
-const slotOf: Record<FlowKind, number> = Object.fromEntries(FLOW_KINDS.map((k, i) => [k, i])) as Record<FlowKind, number>;
+/**
+ * A kind's place in FLOW_KINDS. A switch rather than a lookup object: five different keys read
+ * through one property access made it megamorphic, a hashed lookup on every flow.
+ */
+function slotOf(kind: FlowKind): number {
+  switch (kind) {
+    case 'produced':
+      return 0;
+    case 'received':
+      return 1;
+    case 'consumed':
+      return 2;
+    case 'shipped':
+      return 3;
+    case 'exported':
+      return 4;
+  }
+}
 
 export class FlowSeries extends DaySeries<FlowTotals> {
   /** Day i's totals at [i * KINDS, (i + 1) * KINDS). */
@@ -24,9 +41,17 @@ export class FlowSeries extends DaySeries<FlowTotals> {
   add(day: number, kind: FlowKind, kg: number): void {
     let i = this.indexOf(day);
     if (i === -1) i = this.insert(day, ZERO);
-    const slot = i * KINDS + slotOf[kind];
+    const slot = i * KINDS + slotOf(kind);
     this.packed[slot] = roundKg(this.packed[slot]! + kg);
     this.touched(day);
+  }
+
+  /**
+   * Day i's totals (of `days[i]`) at [i * 5, i * 5 + 5), in FLOW_KINDS order: for arithmetic
+   * that walks the days in order (balance.ts), without an object per day. Read only.
+   */
+  get totals(): readonly number[] {
+    return this.packed;
   }
 
   /** A fresh object each time: changing it changes nothing stored (use add). */
@@ -39,9 +64,10 @@ export class FlowSeries extends DaySeries<FlowTotals> {
     for (let k = 0; k < KINDS; k += 1) this.packed[i * KINDS + k] = value[FLOW_KINDS[k]!];
   }
   protected override insertAt(at: number, value: FlowTotals): void {
-    const values = FLOW_KINDS.map((k) => value[k]);
-    if (at * KINDS === this.packed.length) this.packed.push(...values);
-    else this.packed.splice(at * KINDS, 0, ...values);
+    // Spelled out: a day is added for every new day of a material, a list per day cost.
+    const { produced, received, consumed, shipped, exported } = value;
+    if (at * KINDS === this.packed.length) this.packed.push(produced, received, consumed, shipped, exported);
+    else this.packed.splice(at * KINDS, 0, produced, received, consumed, shipped, exported);
   }
   protected override removeFront(n: number): void {
     this.packed.splice(0, n * KINDS);

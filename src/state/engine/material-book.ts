@@ -4,7 +4,7 @@
  * chunk of days, so a producer's book is a handful of fields in Redis rather than three times as
  * many, and a batch rewrites only the chunk it touched.
  */
-import { FLOW_KINDS, type FlowTotals } from '../store.ts';
+import { FLOW_KINDS, MAX_SUBJECT_IDS, type FlowTotals } from '../store.ts';
 import type { BookReader } from '../balance.ts';
 import { decodeState, type StateCell, type ValueCodec } from './cell.ts';
 import { DaySeries } from './day-series.ts';
@@ -50,6 +50,8 @@ function outflowEntries(stored: StoredOutflows): [number, string[]][] {
   return days.map(([place, tails]) => [place, tails.map((t) => decodeId([prefix, width], t))]);
 }
 
+const newList = (): string[] => [];
+
 export class MaterialBookCell implements StateCell {
   // A day as `[place, ...totals]` and `[place, kg, reportId]` (DaySeries' flat entries).
   readonly flows = new FlowSeries(totalsCodec, true);
@@ -63,15 +65,22 @@ export class MaterialBookCell implements StateCell {
    */
   private readonly outflowCodings = new Map<number, IdCoding>();
 
-  /** The series seen as balance.ts's MaterialBook, for its day-ordered arithmetic (read only). */
-  view(): BookReader {
-    return {
-      days: this.flows,
-      flowDays: this.flows.days,
-      declarations: this.stock,
-      declarationDays: this.stock.days,
-      outflowIds: this.outflows,
-    };
+  /**
+   * The series as balance.ts reads them, for its day-ordered arithmetic (read only). One object for
+   * the cell's life: the series change in place, and a check asks for it several times.
+   */
+  readonly view: BookReader = {
+    flowTotals: this.flows.totals,
+    flowDays: this.flows.days,
+    declarations: this.stock,
+    declarationDays: this.stock.days,
+    outflowIds: this.outflows,
+  };
+
+  /** Names an outflow report as a subject of its day's deficit check: each once, at most MAX_SUBJECT_IDS. */
+  addOutflow(day: number, reportId: string): void {
+    const ids = this.outflows.take(day, newList);
+    if (ids.length < MAX_SUBJECT_IDS && !ids.includes(reportId)) ids.push(reportId);
   }
 
   /**
