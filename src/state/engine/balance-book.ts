@@ -170,9 +170,11 @@ export function applyToBook(state: ProducerState, u: StateUpdate): ApplyResult {
     const book = bookOf(cells, flow.material);
     book.flows.add(day, flow.kind, flow.kg);
     if (OUTFLOWS.has(flow.kind)) {
-      book.outflows.update(day, () => [], (ids) => {
-        if (ids.length < MAX_SUBJECT_IDS && !ids.includes(u.reportId)) ids.push(u.reportId);
-      });
+      // A new array of the exact length (concat) rather than a push: an array grown by push or
+      // spread keeps room for about 16 more ids, and most days have one or two (~150 bytes a day).
+      const ids = book.outflows.get(day);
+      if (ids === undefined) book.outflows.set(day, [u.reportId]);
+      else if (ids.length < MAX_SUBJECT_IDS && !ids.includes(u.reportId)) book.outflows.set(day, ids.concat(u.reportId));
       scheduleCheck(timers, 'deficit', flow.material, day, dueAt, deficitKey(cells, flow.material, day));
     }
   }
