@@ -30,6 +30,7 @@ import { loadRulesFile } from '../src/config/rules-file.ts';
 import { loadCatalogue } from '../src/domain/catalogue.ts';
 import type { Alert } from '../src/domain/events.ts';
 import { openStore } from '../src/cli/embedded.ts';
+import { REPLAY_HEAP_GROWTH_PERCENT, setHeapGrowth } from '../src/cli/replay-heap.ts';
 import { readRecording } from '../src/pipeline/recording.ts';
 import { replayLines, type ReplaySummary } from '../src/pipeline/replay.ts';
 import { simulate } from '../src/sim/simulate.ts';
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     days: { type: 'string', default: '110' },
     seed: { type: 'string', default: '42' },
     batch: { type: 'string', default: '2000' },
+    'heap-growth': { type: 'string', default: String(REPLAY_HEAP_GROWTH_PERCENT) },
     'skip-redis': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
     // Internal: run one measured step (JSON ChildTask) in this process and send its figures back.
@@ -51,11 +53,13 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(`Usage: npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--skip-redis]
+       [--heap-growth ${REPLAY_HEAP_GROWTH_PERCENT}]
 
 Simulates about a million records, writes them as a recording, reads it once with readline and
 JSON.parse only (the baseline), and replays it embedded with in-memory state and with Redis state
 (REDIS_URL, default redis://127.0.0.1:6379), each in a child process of its own: events/s, CPU, peak RSS, Redis memory per producer, the ratios between them, and
-whether every run raises the same alerts. Saved to bench/results/replay.json.`);
+whether every run raises the same alerts. Each replay sets V8's heap growth as \`replay\` does
+(--heap-growth, src/cli/replay-heap.ts; 0 = V8's own choice). Saved to bench/results/replay.json.`);
   process.exit(0);
 }
 
@@ -70,6 +74,7 @@ const DAYS = intArg('days', values.days, 1);
 const SEED = intArg('seed', values.seed, 0);
 const BATCH = intArg('batch', values.batch, 1);
 const SKIP_REDIS = values['skip-redis'] === true;
+const HEAP_GROWTH = intArg('heap-growth', values['heap-growth'], 0);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MB = 1024 * 1024;
 
@@ -304,7 +309,7 @@ interface RedisRunFigures {
 }
 
 /** One measured step, run in a child process of its own (see the top of the file). */
-type ChildTask = { kind: 'parse'; path: string; total: number } | { kind: 'replay'; path: string; total: number; store: 'memory' | 'redis' };
+type ChildTask = { kind: 'parse'; path: string; total: number } | { kind: 'replay'; path: string; total: number; store: 'memory' | 'redis'; heapGrowth: number };
 
 /** A step's figures as the child sends them back (a Set does not cross the IPC channel). */
 type ChildRun = Omit<ReplayRun, 'alertIds'> & { alertIds: string[]; redis?: RedisRunFigures };
@@ -318,6 +323,8 @@ async function runTask(task: ChildTask): Promise<ChildRun> {
     return { ...run, alertIds: [], peakRssMb: maxRssMb() };
   }
   const { store, path, total } = task;
+  // As `replay` does (the child gets its task, not this script's options).
+  setHeapGrowth(task.heapGrowth);
   if (store === 'memory') {
     const opened = await openStore(undefined);
     const run = await replayOnce('replay (memory)', path, opened.store, total);
@@ -424,7 +431,7 @@ async function main(): Promise<void> {
   type Run = ChildRun & { store: 'memory' | 'redis' };
   const runs: Run[] = [];
   for (const store of SKIP_REDIS ? (['memory'] as const) : (['memory', 'redis'] as const)) {
-    const run = await inChild({ kind: 'replay', path, total: written, store });
+    const run = await inChild({ kind: 'replay', path, total: written, store, heapGrowth: HEAP_GROWTH });
     runs.push({ ...run, store });
   }
 
@@ -454,7 +461,7 @@ async function main(): Promise<void> {
     return { run: label(r), against: label(reference), sameCount: reference.summary.alerts === r.summary.alerts, sameIds: diff.onlyA.length === 0 && diff.onlyB.length === 0, onlyReference: diff.onlyA.slice(0, 20), onlyThis: diff.onlyB.slice(0, 20) };
   });
 
-  console.log(`\nreplay bench${commit ? ` at ${commit}` : ''}: seed ${SEED}, ${PRODUCERS} producers, ${DAYS} days, batch ${BATCH}, ${fileMb.toFixed(0)} MB recording`);
+  console.log(`\nreplay bench${commit ? ` at ${commit}` : ''}: seed ${SEED}, ${PRODUCERS} producers, ${DAYS} days, batch ${BATCH}, heap growth ${HEAP_GROWTH} %, ${fileMb.toFixed(0)} MB recording`);
   console.log(`records by topic: ${Object.entries(stats.byTopic).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')}`);
   console.log(`replay: ${reference.summary.lines.toLocaleString('en-US')} lines = ${reference.summary.reports.toLocaleString('en-US')} reports + ${reference.summary.licences.toLocaleString('en-US')} licence records, ${reference.summary.skipped} skipped, ${reference.summary.deadLetters} dead letters; ${stats.labels} injected anomalies\n`);
   printTable(rows);
@@ -499,7 +506,7 @@ async function main(): Promise<void> {
   });
   const saved = saveResults('replay', {
     commit,
-    options: { seed: SEED, producers: PRODUCERS, days: DAYS, batch: BATCH, redis: SKIP_REDIS ? null : REDIS_URL },
+    options: { seed: SEED, producers: PRODUCERS, days: DAYS, batch: BATCH, heapGrowth: HEAP_GROWTH, redis: SKIP_REDIS ? null : REDIS_URL },
     sim: { records, byTopic: stats.byTopic, labels: stats.labels, labelsByRule: stats.labelsByRule },
     recordingMb: Math.round(fileMb),
     simulateSeconds,
