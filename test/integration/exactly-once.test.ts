@@ -10,24 +10,18 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { recordTopics } from '../../src/cli/record.ts';
 import { startDetector } from '../../src/cli/run.ts';
 import { loadSettings } from '../../src/config/settings.ts';
-import { loadRulesFile } from '../../src/config/rules-file.ts';
 import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../../src/config/topics.ts';
-import { loadCatalogue } from '../../src/domain/catalogue.ts';
-import type { Alert } from '../../src/domain/events.ts';
 import { ensureTopics } from '../../src/kafka/admin.ts';
-import { revisionOf } from '../../src/pipeline/outbox.ts';
-import { readRecording, topicKindOf } from '../../src/pipeline/recording.ts';
+import { topicKindOf } from '../../src/pipeline/recording.ts';
 import { createLogger } from '../../src/ops/logger.ts';
-import { replayLines } from '../../src/pipeline/replay.ts';
 import { writeLinesToKafka } from '../../src/producers/recording-writer.ts';
 import { simulate } from '../../src/sim/simulate.ts';
-import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import { caughtUp } from '../helpers/consumed.ts';
+import { committedAlerts, finalRevisions, replayedAlerts, seenTwice } from '../helpers/eos-alerts.ts';
 import { killHard, startDetectorProcess, stopGently, type DetectorProcess } from '../helpers/detector-process.ts';
-import { KAFKA_BROKERS, REDIS_URL, SCHEMA_REGISTRY_URL, brokerList, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
+import { KAFKA_BROKERS, REDIS_URL, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
 
 const PARTITIONS = 3;
 /** Short, so a killed member's partitions move on within seconds. */
@@ -107,49 +101,11 @@ async function reportsCommitted(prefix: string): Promise<boolean> {
   }
 }
 
-/** Every alert record a read_committed consumer sees (kafkajs's default isolation), in topic order. */
-async function committedAlerts(prefix: string): Promise<Alert[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName('ree-eos-reader'), readUncommitted: false });
-  const seen: Alert[] = [];
-  let lastAt = Date.now();
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topicNames(prefix).alerts], fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      seen.push(JSON.parse(message.value!.toString()) as Alert);
-      lastAt = Date.now();
-    },
-  });
-  // Until nothing new has come for a while (the topic is complete: every detector has stopped).
-  await waitUntil(() => Date.now() - lastAt > 5_000, { timeoutMs: 60_000, intervalMs: 250, what: 'the alerts topic read to its end' });
-  await consumer.disconnect();
-  return seen;
-}
-
-/** The alerts an embedded replay of the same topics raises (recorded, so each report keeps its partition). */
-async function replayed(prefix: string): Promise<Alert[]> {
-  const topics = topicNames(prefix);
-  const recording = join(dir, `${prefix}.jsonl`);
-  await recordTopics({ brokers: brokerList(KAFKA_BROKERS), registryUrl: SCHEMA_REGISTRY_URL, topics: [...REPORT_TOPIC_KINDS.map((k) => topics[k]), topics.licences, topics.watchlist, topics.quotas], out: recording, idleMs: 3_000 });
-  const out: Alert[] = [];
-  await replayLines(readRecording(recording).lines, { store: createEngineMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void out.push(...a) });
-  return out;
-}
-
-const key = (a: Alert) => `${a.alertId}#${revisionOf(a)}`;
-/** Each alert id at its highest revision. */
-const finalRevisions = (alerts: readonly Alert[]) => {
-  const m = new Map<string, number>();
-  for (const a of alerts) m.set(a.alertId, Math.max(m.get(a.alertId) ?? 0, revisionOf(a)));
-  return m;
-};
-
 async function expectExactlyOnce(prefix: string): Promise<void> {
-  const [live, replay] = [await committedAlerts(prefix), await replayed(prefix)];
+  const [live, replay] = [await committedAlerts(kafka, prefix), await replayedAlerts(dir, prefix)];
   expect(replay.length).toBeGreaterThan(10);
-  const twice = live.map(key).filter((k, i, all) => all.indexOf(k) !== i);
-  expect(twice).toEqual([]);
-  expect(new Map([...finalRevisions(live)].sort())).toEqual(new Map([...finalRevisions(replay)].sort()));
+  expect(seenTwice(live)).toEqual([]);
+  expect(finalRevisions(live)).toEqual(finalRevisions(replay));
 }
 
 /** A random moment in [minMs, maxMs): kills land at different points of start-up and of batches. */

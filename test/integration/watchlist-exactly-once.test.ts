@@ -14,21 +14,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { recordTopics } from '../../src/cli/record.ts';
 import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../../src/config/topics.ts';
-import { loadRulesFile } from '../../src/config/rules-file.ts';
-import { loadCatalogue } from '../../src/domain/catalogue.ts';
 import type { Alert, WatchlistEntry } from '../../src/domain/events.ts';
 import { ensureTopics } from '../../src/kafka/admin.ts';
-import { revisionOf } from '../../src/pipeline/outbox.ts';
-import { readRecording } from '../../src/pipeline/recording.ts';
-import { replayLines } from '../../src/pipeline/replay.ts';
 import { writeLinesToKafka } from '../../src/producers/recording-writer.ts';
 import { simulate } from '../../src/sim/simulate.ts';
-import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import { caughtUp } from '../helpers/consumed.ts';
+import { alertKey, committedAlerts, finalRevisions, replayedAlerts, seenTwice } from '../helpers/eos-alerts.ts';
 import { killHard, startDetectorProcess, stopGently, type DetectorProcess } from '../helpers/detector-process.ts';
-import { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, brokerList, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
+import { deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
 
 const PARTITIONS = 3;
 /** Short, so a killed member's partitions move on within seconds. */
@@ -135,54 +129,17 @@ async function reportsDone(name: string, seed: number): Promise<{ prefix: string
   return { prefix, entries };
 }
 
-/** Every alert record a read_committed consumer sees (kafkajs's default isolation), in topic order. */
-async function committedAlerts(prefix: string): Promise<Alert[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName('ree-wl-eos-reader'), readUncommitted: false });
-  const seen: Alert[] = [];
-  let lastAt = Date.now();
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topicNames(prefix).alerts], fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      seen.push(JSON.parse(message.value!.toString()) as Alert);
-      lastAt = Date.now();
-    },
-  });
-  // Until nothing new has come for a while (the topic is complete: every detector has stopped).
-  await waitUntil(() => Date.now() - lastAt > 5_000, { timeoutMs: 60_000, intervalMs: 250, what: 'the alerts topic read to its end' });
-  await consumer.disconnect();
-  return seen;
-}
-
-/** The alerts an embedded replay of the same topics raises. */
-async function replayed(prefix: string): Promise<Alert[]> {
-  const topics = topicNames(prefix);
-  const recording = join(dir, `${prefix}.jsonl`);
-  await recordTopics({ brokers: brokerList(KAFKA_BROKERS), registryUrl: SCHEMA_REGISTRY_URL, topics: [...REPORT_TOPIC_KINDS.map((k) => topics[k]), topics.licences, topics.watchlist, topics.quotas], out: recording, idleMs: 3_000 });
-  const out: Alert[] = [];
-  await replayLines(readRecording(recording).lines, { store: createEngineMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void out.push(...a) });
-  return out;
-}
-
-const key = (a: Alert) => `${a.alertId}#${revisionOf(a)}`;
-/** Each alert id at its highest revision. */
-const finalRevisions = (alerts: readonly Alert[]) => {
-  const m = new Map<string, number>();
-  for (const a of alerts) m.set(a.alertId, Math.max(m.get(a.alertId) ?? 0, revisionOf(a)));
-  return m;
-};
 const fromTheseEntries = (a: Alert) => a.ruleId === 'watchlist-match' && (a.evidence['entryId'] ?? '').startsWith('W-EOS-');
 
 async function expectExactlyOnce(prefix: string): Promise<void> {
-  const [live, replay] = [await committedAlerts(prefix), await replayed(prefix)];
+  const [live, replay] = [await committedAlerts(kafka, prefix), await replayedAlerts(dir, prefix)];
   // The entries did find something: the test is about their alerts.
   expect(replay.filter(fromTheseEntries).length).toBeGreaterThan(5);
-  const twice = live.map(key).filter((k, i, all) => all.indexOf(k) !== i);
-  expect(twice).toEqual([]);
+  expect(seenTwice(live)).toEqual([]);
   // The entries' alerts exactly; every alert at its final revision (report batches may pass
   // through revisions a replay's larger batches skip).
-  expect(live.filter(fromTheseEntries).map(key).sort()).toEqual(replay.filter(fromTheseEntries).map(key).sort());
-  expect(new Map([...finalRevisions(live)].sort())).toEqual(new Map([...finalRevisions(replay)].sort()));
+  expect(live.filter(fromTheseEntries).map(alertKey).sort()).toEqual(replay.filter(fromTheseEntries).map(alertKey).sort());
+  expect(finalRevisions(live)).toEqual(finalRevisions(replay));
 }
 
 const someMoment = (minMs: number, maxMs: number) => minMs + Math.floor(Math.random() * (maxMs - minMs));
