@@ -13,6 +13,7 @@
 import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
 import { ReeError } from '../errors.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
+import { createFencingProducers } from '../kafka/fencing-producers.ts';
 import { isConcurrentTransactions, isFencedError } from '../kafka/transaction-errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
@@ -70,23 +71,9 @@ export function createOutputTransactions(options: {
 }): OutputTransactions {
   const { kafka, groupId, committed, logger } = options;
   /** Producers of the indexes owned since the last assignment; an index fenced off since is absent. */
-  let producers = new Map<number, Promise<Producer>>();
+  const producers = createFencingProducers({ kafka, transactionalIdOf: (partition) => `${groupId}.reports.${partition}`, transactionTimeoutMs: options.transactionTimeoutMs });
   const lock = createKeyedLock<number>();
 
-  const open = async (partition: number): Promise<Producer> => {
-    const producer = kafka.producer({
-      transactionalId: `${groupId}.reports.${partition}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      transactionTimeout: options.transactionTimeoutMs ?? 60_000,
-    });
-    await producer.connect();
-    // The first transaction initialises the producer id: this is what fences the previous owner.
-    const first = await producer.transaction();
-    await first.abort();
-    return producer;
-  };
   /** One admin for the instance's life, connected on the first assignment; it knows the topics' partitions once asked. */
   let admin: Promise<Admin> | undefined;
   const known = new Set<string>();
@@ -104,29 +91,12 @@ export function createOutputTransactions(options: {
     }
     return connected;
   };
-  const closeAll = async (which: Map<number, Promise<Producer>>) => {
-    await Promise.all([...which.values()].map((p) => p.then((producer) => producer.disconnect()).catch(() => undefined)));
-  };
-
   /** The group's committed positions of `topics`' partitions, with each one's seq (committed-offsets.ts). */
   const fetchCommitted = async (topics: readonly string[]) => {
     const offsets = await (await offsetsReader(topics)).fetchOffsets({ groupId, topics: [...topics] });
     return offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset, metadata: p.metadata })));
   };
 
-  /**
-   * Replaces the index's producer with a new one of the same transactional id. Initialising it
-   * makes the broker finish whatever the old one left: a transaction whose commit was received is
-   * completed, any other is aborted. kafkajs leaves a producer whose commit or abort failed in
-   * COMMITTING or ABORTING, refusing every later transaction, so this is also how it works again.
-   */
-  const reopen = async (partition: number, stale: Promise<Producer>): Promise<void> => {
-    if (producers.get(partition) !== stale) return;
-    const fresh = open(partition);
-    producers.set(partition, fresh);
-    void stale.then((p) => p.disconnect()).catch(() => undefined);
-    await fresh;
-  };
 
   /**
    * After a commit that failed with its outcome unknown (a timeout, a lost connection): settles
@@ -136,7 +106,7 @@ export function createOutputTransactions(options: {
    */
   const settleUncertainCommit = async (position: CommitPosition, stale: Promise<Producer>, err: unknown): Promise<boolean> => {
     logger?.warn({ err, topic: position.topic, partition: position.partition, offset: position.offset }, 'transaction commit failed with its outcome unknown; settling it');
-    await reopen(position.partition, stale);
+    await producers.reopen(position.partition, stale);
     for (const c of await fetchCommitted([position.topic])) if (c.partition === position.partition) committed.note(c.topic, c.partition, c.offset, seqOf(c.metadata));
     return committed.covers({ ...position, txn: '' });
   };
@@ -166,7 +136,7 @@ export function createOutputTransactions(options: {
     try {
       // A producer whose reopening failed is reopened again, and this attempt fails (the caller retries).
       const ready = await producer.catch(async (openErr: unknown) => {
-        await reopen(position.partition, producer);
+        await producers.reopen(position.partition, producer);
         throw openErr;
       });
       txn = await ready.transaction();
@@ -209,13 +179,12 @@ export function createOutputTransactions(options: {
         // transactionTimeoutMs). A new producer of the same id works again; the caller redoes the
         // batch in a new transaction, which sends the outbox again (its entries' tag did not commit).
         logger?.warn({ err, partition: position.partition }, 'transaction aborted by the broker while this instance still owns the index; reopening its producer');
-        await reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
+        await producers.reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
         throw new ReeError('REE_ERR_KAFKA', `the transaction of partition ${position.partition} was aborted by the broker; its producer is reopened`, { cause: err, retriable: true });
       }
       if (isFencedError(err)) {
         // Another instance owns the index now: nothing more goes out from here until the next assignment.
-        producers.delete(position.partition);
-        void producer.then((p) => p.disconnect()).catch(() => undefined);
+        producers.drop(position.partition);
         throw new ReeError('REE_ERR_FENCED', `the transactional producer of partition ${position.partition} was fenced by a newer owner`, { cause: err, retriable: false });
       }
       if (committing) {
@@ -225,7 +194,7 @@ export function createOutputTransactions(options: {
       if (txn?.isActive()) {
         await txn.abort().catch(async (abortErr: unknown) => {
           logger?.warn({ err: abortErr }, 'could not abort a transaction; reopening the producer aborts it');
-          await reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
+          await producers.reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
         });
       }
       throw err;
@@ -235,18 +204,13 @@ export function createOutputTransactions(options: {
   return {
     committed,
     async assign(partitions, topics) {
-      const previous = producers;
-      producers = new Map();
-      await closeAll(previous);
-      const opened = new Map(partitions.map((p) => [p, open(p)] as const));
-      // Kept even if one fails, so close() finds it; the caller retries the whole assignment.
-      producers = opened;
+      const opening = producers.assign(partitions);
       // Connecting the admin and learning the topics' partitions fence nothing, so they go while the
       // producers open; only the offset fetch itself must wait for the fencing (join → first batch
       // spent ~0.5 s here doing them one after another, with a fresh admin on every assignment).
       const reader = topics.length === 0 ? undefined : offsetsReader(topics);
       reader?.catch(() => undefined);
-      await Promise.all(opened.values());
+      await opening;
       if (!reader) return;
       await reader;
       committed.reset(await fetchCommitted(topics));
@@ -261,11 +225,9 @@ export function createOutputTransactions(options: {
       });
     },
     async close() {
-      const all = producers;
-      producers = new Map();
       const opened = admin;
       admin = undefined;
-      await Promise.all([closeAll(all), opened?.then((a) => a.disconnect()).catch(() => undefined)]);
+      await Promise.all([producers.close(), opened?.then((a) => a.disconnect()).catch(() => undefined)]);
     },
   };
 }

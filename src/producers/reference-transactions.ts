@@ -10,9 +10,10 @@
  * metadata (`ree-txn:<id>`): after a crash, or a commit whose outcome is unknown, that says which
  * transaction the offset came from.
  */
-import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
+import type { Admin, Kafka, Transaction } from 'kafkajs';
 import { ReeError } from '../errors.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
+import { createFencingProducers } from '../kafka/fencing-producers.ts';
 import { isConcurrentTransactions, isFencedError } from '../kafka/transaction-errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
@@ -49,33 +50,7 @@ export function createReferenceTransactions(options: {
   transactionTimeoutMs?: number;
 }): ReferenceTransactions {
   const { kafka, admin, groupId, topic, logger } = options;
-  let producers = new Map<number, Promise<Producer>>();
-
-  const open = async (partition: number): Promise<Producer> => {
-    const producer = kafka.producer({
-      transactionalId: `${groupId}.${partition}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      transactionTimeout: options.transactionTimeoutMs ?? 60_000,
-    });
-    await producer.connect();
-    // The first transaction initialises the producer id: this is what fences the previous owner
-    // (and makes the broker finish whatever transaction that owner left).
-    const first = await producer.transaction();
-    await first.abort();
-    return producer;
-  };
-  const disconnect = (p: Promise<Producer>) => void p.then((producer) => producer.disconnect()).catch(() => undefined);
-
-  /** A new producer of the same id: settles a transaction whose commit failed, and gets a producer kafkajs will use again. */
-  const reopen = async (partition: number, stale: Promise<Producer>): Promise<void> => {
-    if (producers.get(partition) !== stale) return;
-    const fresh = open(partition);
-    producers.set(partition, fresh);
-    disconnect(stale);
-    await fresh;
-  };
+  const producers = createFencingProducers({ kafka, transactionalIdOf: (partition) => `${groupId}.${partition}`, transactionTimeoutMs: options.transactionTimeoutMs });
 
   const committedOf = async (): Promise<Map<number, CommittedAt>> => {
     const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
@@ -84,10 +59,7 @@ export function createReferenceTransactions(options: {
 
   return {
     async assign(partitions) {
-      const previous = producers;
-      producers = new Map(partitions.map((p) => [p, open(p)] as const));
-      for (const p of previous.values()) disconnect(p);
-      await Promise.all(producers.values());
+      await producers.assign(partitions);
       return committedOf();
     },
     async commit(partition, offset, txnId, work) {
@@ -97,7 +69,7 @@ export function createReferenceTransactions(options: {
       let committing = false;
       try {
         const ready = await producer.catch(async (openErr: unknown) => {
-          await reopen(partition, producer);
+          await producers.reopen(partition, producer);
           throw openErr;
         });
         txn = await ready.transaction();
@@ -110,31 +82,28 @@ export function createReferenceTransactions(options: {
         await txn.commit();
       } catch (err) {
         if (isFencedError(err)) {
-          producers.delete(partition);
-          disconnect(producer);
+          producers.drop(partition);
           throw new ReeError('REE_ERR_FENCED', `the transactional producer of ${topic} partition ${partition} was fenced by a newer owner`, { cause: err, retriable: false });
         }
         if (committing) {
           // Outcome unknown: a new producer of the id makes the broker finish it either way, and
           // the offset's metadata then says whether it was this transaction that committed.
           logger?.warn({ err, topic, partition, offset }, 'transaction commit failed with its outcome unknown; settling it');
-          await reopen(partition, producer);
+          await producers.reopen(partition, producer);
           if ((await committedOf()).get(partition)?.txn === txnId) return;
           throw new ReeError('REE_ERR_KAFKA', `the transaction committing ${topic}/${partition} at ${offset} did not commit`, { cause: err, retriable: true });
         }
         if (txn?.isActive()) {
           await txn.abort().catch(async (abortErr: unknown) => {
             logger?.warn({ err: abortErr }, 'could not abort a transaction; reopening the producer aborts it');
-            await reopen(partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
+            await producers.reopen(partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
           });
         }
         throw err;
       }
     },
     async close() {
-      const all = producers;
-      producers = new Map();
-      await Promise.all([...all.values()].map((p) => p.then((producer) => producer.disconnect()).catch(() => undefined)));
+      await producers.close();
     },
   };
 }

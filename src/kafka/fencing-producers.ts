@@ -1,0 +1,72 @@
+/**
+ * One transactional producer per owned partition, shared by the report path's output transactions
+ * and the watchlist's reference transactions (src/producers/). Opening a producer runs a first,
+ * empty transaction: initialising the producer id is what fences the partition's previous owner
+ * and makes the broker finish whatever transaction that owner left.
+ */
+import type { Kafka, Producer } from 'kafkajs';
+
+export interface FencingProducers {
+  /** Closes the producers held, then opens (and fences with) one per partition; resolves once all are open. */
+  assign(partitions: readonly number[]): Promise<void>;
+  /** The partition's producer (its opening may still be under way or have failed), or undefined when not owned or fenced off. */
+  get(partition: number): Promise<Producer> | undefined;
+  /**
+   * Replaces the partition's producer with a new one of the same transactional id, unless `stale`
+   * was already replaced. kafkajs leaves a producer whose commit or abort failed in COMMITTING or
+   * ABORTING, refusing every later transaction, so this is also how a partition works again.
+   */
+  reopen(partition: number, stale: Promise<Producer>): Promise<void>;
+  /** Forgets a fenced partition's producer: nothing more goes out for it until the next assignment. */
+  drop(partition: number): void;
+  close(): Promise<void>;
+}
+
+export function createFencingProducers(options: { kafka: Kafka; transactionalIdOf: (partition: number) => string; transactionTimeoutMs?: number | undefined }): FencingProducers {
+  let producers = new Map<number, Promise<Producer>>();
+
+  const open = async (partition: number): Promise<Producer> => {
+    const producer = options.kafka.producer({
+      transactionalId: options.transactionalIdOf(partition),
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      transactionTimeout: options.transactionTimeoutMs ?? 60_000,
+    });
+    await producer.connect();
+    const first = await producer.transaction();
+    await first.abort();
+    return producer;
+  };
+  const disconnect = (p: Promise<Producer>) => p.then((producer) => producer.disconnect()).catch(() => undefined);
+  const closeAll = (which: Map<number, Promise<Producer>>) => Promise.all([...which.values()].map(disconnect));
+
+  return {
+    async assign(partitions) {
+      const previous = producers;
+      producers = new Map();
+      await closeAll(previous);
+      // Kept even if one fails, so close() finds it; the caller retries the whole assignment.
+      producers = new Map(partitions.map((p) => [p, open(p)] as const));
+      await Promise.all(producers.values());
+    },
+    get: (partition) => producers.get(partition),
+    async reopen(partition, stale) {
+      if (producers.get(partition) !== stale) return;
+      const fresh = open(partition);
+      producers.set(partition, fresh);
+      void disconnect(stale);
+      await fresh;
+    },
+    drop(partition) {
+      const producer = producers.get(partition);
+      producers.delete(partition);
+      if (producer) void disconnect(producer);
+    },
+    async close() {
+      const all = producers;
+      producers = new Map();
+      await closeAll(all);
+    },
+  };
+}
