@@ -5,16 +5,20 @@
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { lineBatches } from '../../src/pipeline/recording.ts';
+import { lineBatches, type ReadInto } from '../../src/pipeline/recording.ts';
 
-async function* chunksOf(text: string, size: number): AsyncIterable<Buffer> {
+/** The text's bytes handed out at most `size` at a time, through a buffer of `bufferBytes`. */
+async function split(text: string, size: number, bufferBytes = 4): Promise<string[]> {
   const bytes = Buffer.from(text, 'utf8');
-  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
-}
-
-async function split(text: string, size: number): Promise<string[]> {
+  let from = 0;
+  const read: ReadInto = async (into, at) => {
+    const n = Math.min(size, into.length - at, bytes.length - from);
+    bytes.copy(into, at, from, from + n);
+    from += n;
+    return n;
+  };
   const out: string[] = [];
-  for await (const batch of lineBatches(chunksOf(text, size))) out.push(...batch);
+  for await (const batch of lineBatches(read, bufferBytes)) out.push(...batch);
   return out;
 }
 
@@ -37,15 +41,17 @@ const TEXTS: Record<string, string> = {
 
 describe('lineBatches', () => {
   for (const [name, text] of Object.entries(TEXTS)) {
-    it(`gives readline's lines (${name}) with chunks of every size from 1 byte`, async () => {
+    it(`gives readline's lines (${name}) with reads of every size from 1 byte, lines longer than the buffer`, async () => {
       const expected = await byReadline(text);
-      for (const size of [1, 2, 3, 5, 7, 64, 1 << 20]) expect(await split(text, size), `chunks of ${size}`).toEqual(expected);
+      for (const size of [1, 2, 3, 5, 7, 64, 1 << 20]) {
+        for (const bufferBytes of [1, 4, 1 << 16]) expect(await split(text, size, bufferBytes), `reads of ${size}, buffer of ${bufferBytes}`).toEqual(expected);
+      }
     });
   }
 
-  it('decodes a character whose bytes fall in two chunks whole', async () => {
+  it('decodes a character whose bytes fall in two reads whole', async () => {
     const text = '{"n":"中"}\n';
-    // '中' is 3 bytes at offset 6: chunks of 7 cut it after its first byte.
-    expect(await split(text, 7)).toEqual(['{"n":"中"}']);
+    // '中' is 3 bytes at offset 6: reads of 7 cut it after its first byte.
+    expect(await split(text, 7, 64)).toEqual(['{"n":"中"}']);
   });
 });
