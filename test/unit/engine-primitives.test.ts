@@ -14,7 +14,7 @@ import { TimerQueue } from '../../src/state/engine/timer-queue.ts';
 import { popDueTimers, ruleStateOf } from '../../src/state/rule-state.ts';
 import { EventTimeWatermark } from '../../src/state/engine/watermark.ts';
 import { fitsCoding, idCoding, roomyCoding } from '../../src/state/engine/id-lists.ts';
-import { FLOW_KINDS } from '../../src/state/store.ts';
+import { FLOW_KINDS, MAX_SUBJECT_IDS } from '../../src/state/store.ts';
 
 /** Saves a cell's changes into `stored` (as a durability would) and returns what was written. */
 function save(cell: StateCell, stored: Map<string, string>): Map<string, string | null> {
@@ -496,6 +496,23 @@ describe('MaterialBookCell', () => {
     first.restorePart('20', JSON.stringify([[], [], [[2, ['PRD-16-00025130', 'PRD-16-00025129']], [5, ['SHP-1']]]]));
     expect(first.outflows.get(20 * CHUNK_DAYS + 2)).toEqual(['PRD-16-00025130', 'PRD-16-00025129']);
     expect(first.outflows.get(20 * CHUNK_DAYS + 5)).toEqual(['SHP-1']);
+  });
+
+  it('names each outflow report of a day once, in arrival order, at most MAX_SUBJECT_IDS, telling apart ids that contain one another', () => {
+    const book = new MaterialBookCell();
+    const day = 20 * CHUNK_DAYS + 3;
+    for (const id of ['SHP-12', 'SHP-1', 'SHP-123', 'SHP-1', 'SHP-12', 'SHP-2', 'SHP-123']) book.addOutflow(day, id);
+    expect(book.outflows.get(day)).toEqual(['SHP-12', 'SHP-1', 'SHP-123', 'SHP-2']);
+    expect(book.view.outflowIds.get(day)).toEqual(['SHP-12', 'SHP-1', 'SHP-123', 'SHP-2']);
+    const many = Array.from({ length: MAX_SUBJECT_IDS + 5 }, (_, i) => `PRD-16-${String(i).padStart(8, '0')}`);
+    for (const id of many) book.addOutflow(day + 1, id);
+    expect(book.outflows.get(day + 1)).toEqual(many.slice(0, MAX_SUBJECT_IDS));
+    // A list handed out is a copy: changing it changes nothing held.
+    book.outflows.get(day)!.push('SHP-9');
+    expect(book.outflows.get(day)).toHaveLength(4);
+    const back = reload(new Map([...book.drainChanges()].map(([part, text]) => [part, text!])), () => new MaterialBookCell());
+    expect(back.outflows.get(day)).toEqual(['SHP-12', 'SHP-1', 'SHP-123', 'SHP-2']);
+    expect(back.outflows.get(day + 1)).toEqual(many.slice(0, MAX_SUBJECT_IDS));
   });
 });
 

@@ -44,10 +44,9 @@ type StoredSpanV1 = [reportId: string, clock: number, result: unknown][];
 
 /**
  * A remembered report as held: its clock alone when its stored result is a plain 0 (no checks
- * fired, no licence: most reports), else its clock and its stored result, which a save replaces by
- * its text.
+ * fired, no licence: most reports), else its clock and its stored result's text.
  */
-type Held = number | { clock: number; stored?: unknown; text?: string };
+type Held = number | { clock: number; text: string };
 
 const isPlainZero = (stored: unknown): boolean => stored === 0 && !Object.is(stored, -0);
 
@@ -73,13 +72,11 @@ interface SpanCodings {
 
 export class AppliedReports<R> implements StateCell {
   /**
-   * reportId → the report's clock and its result as written (JSON). Kept as text once saved, not
-   * as the result: a producer holds some fifty of these (two weeks of its reports), and a result
-   * with fired checks as objects took ~1 KB of heap where its text takes a third; the text is
-   * decoded only when a report is delivered again, which is rare. Until the first save the text is
-   * not made (making it on every report was a fifth of the balance book's CPU, and an in-memory
-   * replay never saves): the codec's stored form is kept (fresh lists, owned here) or, for a
-   * plain 0, the clock alone.
+   * reportId → the report's clock and its result as written (JSON), or for a plain 0 (most
+   * reports: no checks fired, no licence) the clock alone. Kept as text, not as the result: a
+   * producer holds some fifty of these (two weeks of its reports), and a result with fired checks
+   * as lists took ~1.5 KB of heap where its text takes a third; the text is decoded only when a
+   * report is delivered again, which is rare.
    */
   private readonly byId = new Map<string, Held>();
   /**
@@ -88,7 +85,8 @@ export class AppliedReports<R> implements StateCell {
    * the lowest span, and forgetting takes them from there.
    */
   private readonly bySpan = new Map<number, Span>();
-  private readonly codingsOf = new Map<number, SpanCodings>();
+  /** Made by the first save: a state that is never saved (an in-memory replay) holds none. */
+  private codingsOf: Map<number, SpanCodings> | undefined;
   /** The keys of bySpan, ascending. */
   private readonly spans: number[] = [];
   private readonly changedSpans = new Set<number>();
@@ -111,8 +109,8 @@ export class AppliedReports<R> implements StateCell {
   /** Remembers a first delivery's result, then forgets what the clock has left behind. */
   remember(reportId: string, clock: number, result: R): void {
     const stored: unknown = this.codec ? this.codec.encode(result) : result;
-    // Without a codec the result itself would be kept, which its caller may still change: written now.
-    this.keep(reportId, clock, isPlainZero(stored) ? clock : this.codec ? { clock, stored } : { clock, text: encodeState(stored) });
+    // Its text made now (see byId): one report in five has a result other than 0.
+    this.keep(reportId, clock, AppliedReports.heldOf(clock, stored));
     this.changedSpans.add(spanOf(clock));
     this.forgetBefore(clock - this.windowMs);
   }
@@ -150,7 +148,7 @@ export class AppliedReports<R> implements StateCell {
         return;
       }
       this.bySpan.delete(span);
-      this.codingsOf.delete(span);
+      this.codingsOf?.delete(span);
       this.spans.shift();
     }
   }
@@ -173,8 +171,9 @@ export class AppliedReports<R> implements StateCell {
    */
   private spanText(span: number, held: Span): string {
     const { ids, clocks, texts } = held;
-    let coded = this.codingsOf.get(span);
-    if (!coded) this.codingsOf.set(span, (coded = { codings: [], byFamily: new Map() }));
+    const codingsOf = (this.codingsOf ??= new Map<number, SpanCodings>());
+    let coded = codingsOf.get(span);
+    if (!coded) codingsOf.set(span, (coded = { codings: [], byFamily: new Map() }));
     let recode: Set<string> | undefined;
     for (let i = 0; i < ids.length; i += 1) {
       if (texts[i] !== undefined) continue;
@@ -208,17 +207,11 @@ export class AppliedReports<R> implements StateCell {
     return `[${JSON.stringify(coded.codings)},[${texts.join(',')}]]`;
   }
 
-  /** A stored result's text, made once: the current span is saved again with each batch. */
   private resultText(held: Held): string {
-    if (typeof held === 'number') return '0';
-    if (held.text === undefined) {
-      held.text = encodeState(held.stored);
-      delete held.stored;
-    }
-    return held.text;
+    return typeof held === 'number' ? '0' : held.text;
   }
 
-  /** What restoring keeps of a stored result: the clock alone for a plain 0, else its text. */
+  /** What is kept of a stored result: the clock alone for a plain 0, else its text. */
   private static heldOf(clock: number, stored: unknown): Held {
     return isPlainZero(stored) ? clock : { clock, text: encodeState(stored) };
   }

@@ -55,9 +55,10 @@ export class DaySeries<V> implements StateCell {
    * Each day's entry as written (`[day,value]` JSON), kept from one save to the next: a batch that
    * touches one day of a 32-day chunk then encodes that day only and joins the rest, instead of
    * encoding the whole chunk again (most of a Redis replay's save time). Dropped for a day as soon
-   * as its value changes. Filled only by saves, so a state that is never saved holds no text.
+   * as its value changes. Made by the first save (an empty Map is ~190 bytes of heap, and a
+   * producer holds a few series per material), so a state that is never saved holds none.
    */
-  private readonly written = new Map<number, string>();
+  private written: Map<number, string> | undefined;
 
   /**
    * Without a codec, values are written as they are. `flat`: the codec writes a value as a list of
@@ -102,7 +103,7 @@ export class DaySeries<V> implements StateCell {
   protected touched(day: number): void {
     if (day === this.lastTouched) return;
     this.changedChunks.add(chunkOf(day));
-    this.written.delete(day);
+    this.written?.delete(day);
     this.lastTouched = day;
   }
 
@@ -158,7 +159,7 @@ export class DaySeries<V> implements StateCell {
     const n = firstAtOrAfter(this.days, day);
     if (n === 0) return;
     for (const d of this.days.splice(0, n)) {
-      this.written.delete(d);
+      this.written?.delete(d);
       this.changedChunks.add(chunkOf(d));
     }
     this.removeFront(n);
@@ -195,12 +196,13 @@ export class DaySeries<V> implements StateCell {
     // Texts are kept from here on: a change to any day must be recorded again.
     this.lastTouched = Number.NaN;
     const parts: string[] = [];
+    const written = (this.written ??= new Map());
     for (let i = from; i < to; i += 1) {
       const day = this.days[i]!;
-      let text = this.written.get(day);
+      let text = written.get(day);
       if (text === undefined) {
         text = write ? write(dayInChunk(day), this.valueAt(i)) : this.entryText(day, this.valueAt(i));
-        this.written.set(day, text);
+        written.set(day, text);
       }
       parts.push(text);
     }
@@ -211,7 +213,7 @@ export class DaySeries<V> implements StateCell {
   forgetTexts(chunk: number): void {
     const from = firstAtOrAfter(this.days, chunk * CHUNK_DAYS);
     const to = firstAtOrAfter(this.days, (chunk + 1) * CHUNK_DAYS);
-    for (let i = from; i < to; i += 1) this.written.delete(this.days[i]!);
+    if (this.written) for (let i = from; i < to; i += 1) this.written.delete(this.days[i]!);
   }
 
   /**
@@ -226,7 +228,7 @@ export class DaySeries<V> implements StateCell {
       const i = this.indexOf(day);
       if (i === -1) this.insert(day, value);
       else this.putAt(i, value);
-      this.written.delete(day);
+      this.written?.delete(day);
     }
   }
 

@@ -51,18 +51,80 @@ function outflowEntries(stored: StoredOutflows): [number, string[]][] {
 }
 
 
+/**
+ * Each day's ids held as one string, joined by a space (ids are key parts, keys.ts, which hold
+ * none), not as an array of strings: a day holds one or two ids on most days, and an array of them
+ * cost ~200 bytes of heap per day where the joined text takes ~40 (a producer holds a few hundred
+ * such days). Read and written as lists, as DaySeries<string[]> (a fresh list each time).
+ */
+const ID_SEPARATOR = ' ';
+
+/** Whether `id` is one of the ids in `joined`. */
+function holdsId(joined: string, id: string): boolean {
+  if (joined.length === id.length) return joined === id;
+  let from = joined.indexOf(id);
+  while (from !== -1) {
+    const end = from + id.length;
+    if ((from === 0 || joined[from - 1] === ID_SEPARATOR) && (end === joined.length || joined[end] === ID_SEPARATOR)) return true;
+    from = joined.indexOf(id, from + 1);
+  }
+  return false;
+}
+
+function idCount(joined: string): number {
+  let n = 1;
+  for (let at = joined.indexOf(ID_SEPARATOR); at !== -1; at = joined.indexOf(ID_SEPARATOR, at + 1)) n += 1;
+  return n;
+}
+
+export class IdListSeries extends DaySeries<string[]> {
+  private readonly joined: string[] = [];
+
+  constructor() {
+    super();
+  }
+
+  /** Adds an id to the day's list unless held already or the list holds `max`. */
+  addId(day: number, id: string, max: number): void {
+    const i = this.indexOf(day);
+    if (i === -1) {
+      this.insert(day, [id]);
+    } else {
+      const held = this.joined[i]!;
+      if (holdsId(held, id) || idCount(held) >= max) return;
+      // Array join makes flat text; `+` would keep a rope of the day's ids.
+      this.joined[i] = [held, id].join(ID_SEPARATOR);
+    }
+    this.touched(day);
+  }
+
+  protected override valueAt(i: number): string[] {
+    return this.joined[i]!.split(ID_SEPARATOR);
+  }
+  protected override putAt(i: number, ids: string[]): void {
+    this.joined[i] = ids.join(ID_SEPARATOR);
+  }
+  protected override insertAt(at: number, ids: string[]): void {
+    if (at === this.joined.length) this.joined.push(ids.join(ID_SEPARATOR));
+    else this.joined.splice(at, 0, ids.join(ID_SEPARATOR));
+  }
+  protected override removeFront(n: number): void {
+    this.joined.splice(0, n);
+  }
+}
+
 export class MaterialBookCell implements StateCell {
   // A day as `[place, ...totals]` and `[place, kg, reportId]` (DaySeries' flat entries).
   readonly flows = new FlowSeries(totalsCodec, true);
   readonly stock = new DaySeries<Declaration>(declarationCodec, true);
-  readonly outflows = new DaySeries<string[]>();
+  readonly outflows = new IdListSeries();
   /**
    * Per chunk, the coding its outflow ids were last written under. Kept while the chunk's new ids
    * fit it, so a save writes only the changed days' tails and joins the texts kept for the others
    * (the outflows series keeps them): re-coding a whole chunk every batch was a tenth of a Redis
-   * replay's CPU. Any coding the ids fit reads back the same ids.
+   * replay's CPU. Any coding the ids fit reads back the same ids. Made by the first save.
    */
-  private readonly outflowCodings = new Map<number, IdCoding>();
+  private outflowCodings: Map<number, IdCoding> | undefined;
 
   /**
    * The series as balance.ts reads them, for its day-ordered arithmetic (read only). One object for
@@ -78,11 +140,7 @@ export class MaterialBookCell implements StateCell {
 
   /** Names an outflow report as a subject of its day's deficit check: each once, at most MAX_SUBJECT_IDS. */
   addOutflow(day: number, reportId: string): void {
-    // Lists made at their exact length: an array grown by push keeps room for ~16 more ids, while
-    // most days hold one or two (half the outflows' heap, measured on the rss branch).
-    const ids = this.outflows.get(day);
-    if (ids === undefined) this.outflows.set(day, [reportId]);
-    else if (ids.length < MAX_SUBJECT_IDS && !ids.includes(reportId)) this.outflows.set(day, ids.concat(reportId));
+    this.outflows.addId(day, reportId, MAX_SUBJECT_IDS);
   }
 
   /**
@@ -111,7 +169,7 @@ export class MaterialBookCell implements StateCell {
 
   /** The chunk's StoredOutflows as text, `[prefix, width, [[place, [tail, ...]], ...]]`; null when it has no outflows. */
   private outflowsText(chunk: number): string | null {
-    let coding = this.outflowCodings.get(chunk);
+    let coding = this.outflowCodings?.get(chunk);
     let misfit = coding === undefined;
     const write = (place: number, ids: string[]): string => {
       if (misfit || !ids.every((id) => fitsCoding(coding!, id))) {
@@ -129,10 +187,10 @@ export class MaterialBookCell implements StateCell {
       days = this.outflows.chunkText(chunk, write);
     }
     if (days === null) {
-      this.outflowCodings.delete(chunk);
+      this.outflowCodings?.delete(chunk);
       return null;
     }
-    this.outflowCodings.set(chunk, coding!);
+    (this.outflowCodings ??= new Map()).set(chunk, coding!);
     return `[${JSON.stringify(coding![0])},${coding![1]},${days}]`;
   }
 
