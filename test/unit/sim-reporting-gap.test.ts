@@ -42,7 +42,7 @@ describe('simulator x reporting-gap', () => {
     expect(drafts.map((d) => key(d.producerId, d.subjectEventIds[0]!)).sort()).toEqual(labels.map((l) => key(l.producerId, l.subjectEventIds[0]!)).sort());
   }, 30_000);
 
-  it('a silenced producer files nothing while silent, not even the receipt of a transfer another anomaly sends it', () => {
+  it('a silenced producer files nothing while silent, not even the receipt of a transfer another anomaly sends it, and is found once per silence', () => {
     // Custody anomalies are transfers to a seller's regular buyers: with many of them, some buyers are silenced magnet makers.
     const run = simulate({ seed: 3, producers: 40, days: 80, injectors: [reportingGapInjector, custodyGapInjector], anomalyRate: 0.05 });
     const labels = run.labels.filter((l) => l.ruleId === 'reporting-gap');
@@ -55,5 +55,8 @@ describe('simulator x reporting-gap', () => {
       // A pause lasts 28-42 days from the day after its last report.
       expect((next - last.occurredAt) / 86_400_000, label.anomalyId).toBeGreaterThan(27);
     }
+    // A pause that runs on into a new silence is one silence: labelled once, found once.
+    expect(new Set(labels.map((l) => l.subjectEventIds[0])).size).toBe(labels.length);
+    expect(findings(run).map((d) => `${d.producerId} ${d.subjectEventIds[0]}`).sort()).toEqual(labels.map((l) => `${l.producerId} ${l.subjectEventIds[0]}`).sort());
   }, 30_000);
 });
