@@ -46,17 +46,37 @@ export interface Anchor {
   id: string;
 }
 
+/** What advanceChain needs to give up a short window: the key's small exports from `from` on (event order), and how many make a group. */
+export interface ShortWindows {
+  known: readonly SmallExport[];
+  from: number;
+  minShipments: number;
+}
+
 /**
  * Advances one group key's chain over newly settled small exports (event order, all at or after
  * those it was advanced over before, but for a late report): one after the last window opens the
  * next; one inside a window, or a late one before the last, opens none.
+ *
+ * With `short`: a last window that closed holding fewer small exports than a group needs holds no
+ * group (and was never published), so when one of its small exports after the anchor has the new
+ * one within a window of it, the window starts again there (the first such) instead.
+ * An unrelated small lot that happened to open a window just before a run of parcels then does not
+ * cut the run in two. Still a function of the settled sequence alone: the given-up window's small
+ * exports all came before the new one.
  */
-export function advanceChain(chain: readonly Anchor[], settled: readonly SmallExport[], windowDays: number): Anchor[] {
+export function advanceChain(chain: readonly Anchor[], settled: readonly SmallExport[], windowDays: number, short?: ShortWindows): Anchor[] {
   const windowMs = windowDays * DAY_MS;
   const out = [...chain];
   for (const s of settled) {
     const last = out[out.length - 1];
-    if (!last || s.e.at >= last.at + windowMs) out.push({ at: s.e.at, id: s.e.id });
+    if (last && s.e.at < last.at + windowMs) continue;
+    // A short last window's small export after its anchor whose window the new one falls in (none possible once the window is over a window before `from`).
+    const inLast = last && short && last.at >= short.from ? short.known.filter((x) => x.e.at >= last.at && x.e.at < last.at + windowMs) : [];
+    const restart = inLast.length < (short?.minShipments ?? 0) ? inLast.find((x) => x.e.id !== last!.id && x.e.at > s.e.at - windowMs) : undefined;
+    if (restart) out.pop();
+    const anchor = restart ?? s;
+    out.push({ at: anchor.e.at, id: anchor.e.id });
   }
   return out;
 }

@@ -92,14 +92,15 @@ export function smallUnder(
   return kgValue <= threshold ? { thresholdKg: threshold, by: 'usual', usualKg } : null;
 }
 
-/** The usual export a group small only against the producer's usual is measured by (its members' lowest), or null for a group with a member under the material's threshold. */
+/**
+ * The usual export a group small only against the producer's usual is measured by, or null for a
+ * group with a member under the material's threshold: its first member's, the producer's usual
+ * from before the pieces began. A later member's usual counts the earlier pieces among the
+ * producer's exports, so it is pulled down by the very split it should measure.
+ */
 function usualOnlyKg(members: readonly SmallExport[]): number | null {
-  let usual = Infinity;
-  for (const m of members) {
-    if (m.by !== 'usual' || m.usualKg === undefined) return null;
-    usual = Math.min(usual, m.usualKg);
-  }
-  return usual;
+  for (const m of members) if (m.by !== 'usual' || m.usualKg === undefined) return null;
+  return members[0]?.usualKg ?? null;
 }
 
 const parcelsIn = (members: readonly SmallExport[]): number => members.filter((m) => PARCEL_MODES.has(m.e.value.mode)).length;
@@ -217,8 +218,8 @@ function judgeMaterial(state: RuleState, exportsOf: SettledExports, material: st
     // The chain moves only over the exports settled now; state from before chains were kept starts from the published windows.
     const stored = chains.get(k.key);
     const held = stored ?? (published.get(k.key) ?? []).map((g) => ({ at: g.anchorAt, id: g.anchorId })).sort((x, y) => x.at - y.at);
-    const chain = advanceChain(held, keyed.filter((s) => freshIds.has(s.e.id)), p.windowDays);
-    if (chain.length > 0 && chain.length !== stored?.length) chains.set(k.key, chain);
+    const chain = advanceChain(held, keyed.filter((s) => freshIds.has(s.e.id)), p.windowDays, { known: keyed, from, minShipments: p.minShipments });
+    if (chain.length > 0 && (chain.length !== stored?.length || chain[chain.length - 1]!.id !== stored[stored.length - 1]!.id)) chains.set(k.key, chain);
     for (const g of windowsOf(keyed, chain, published.get(k.key) ?? [], p.windowDays, from)) {
       if (!g.members.some((m) => freshIds.has(m.e.id)) || !qualifies(g, k, p)) continue;
       const before = g.published;
@@ -245,7 +246,7 @@ function judgeAll({ state, exports, toJudge, catalogue }: SettledJudgement, para
 
 export const splitShipments = defineRule({
   id: 'split-shipments',
-  version: 2,
+  version: 3,
   description: 'Several small exports to one client or destination within a window, together large.',
   params: splitShipmentsParams,
   ...judgingSettledExports(judgeAll),

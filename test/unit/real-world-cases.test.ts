@@ -79,7 +79,7 @@ describe('real-world cases', () => {
     // An exporter of ~1 t lots by sea switching to 120 kg courier parcels: small only against its
     // usual lot, a split because they go by courier; four smaller lots by sea and rail are not.
     const couriers = about('split-shipments', 'RW-C-FR').sort((a, b) => (b.revision ?? 1) - (a.revision ?? 1))[0]!;
-    expect(couriers.evidence).toMatchObject({ shipments: '5', totalKg: '600', courierOrPost: '5', smallBy: 'usual', usualKg: '992.5', usualTotalShare: '1' });
+    expect(couriers.evidence).toMatchObject({ shipments: '5', totalKg: '600', courierOrPost: '5', smallBy: 'usual', usualKg: '1000', usualTotalShare: '1' });
     expect(alerts.filter((a) => a.producerId === 'RW-P-SLOW')).toEqual([]);
     expect(about('volume-spike', 'RW-C-KR')[0]!.evidence).toMatchObject({ checks: 'baseline', historyMedianKg: '507.5', historyExports: '10' });
     expect(about('volume-spike', 'RW-C-NEWMX')[0]!.evidence).toMatchObject({ checks: 'new-client', newClient: 'true' });

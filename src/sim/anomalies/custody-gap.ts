@@ -23,11 +23,16 @@ interface Transfer {
   grams: number;
 }
 
-/** A transfer a seller could make today from its stock to one of its regular buyers. */
+/**
+ * A transfer a seller could make today from its stock to one of its regular buyers. Neither may be
+ * a silenced producer (reporting-gap's): it ships and receives nothing, and a receipt of its own
+ * would be a report that breaks the silence.
+ */
 function pickTransfer(ctx: InjectionContext): Transfer | null {
   const { rng } = ctx;
-  for (const seller of rng.shuffled(ctx.world.producers.filter((p) => p.buyers.size > 0))) {
-    for (const [material, buyers] of rng.shuffled([...seller.buyers.entries()])) {
+  for (const seller of rng.shuffled(ctx.world.producers.filter((p) => p.buyers.size > 0 && !ctx.silent(p.id)))) {
+    for (const [material, all] of rng.shuffled([...seller.buyers.entries()])) {
+      const buyers = all.filter((b) => !ctx.silent(b));
       if (buyers.length === 0) continue;
       const stock = ctx.stockG(seller.id, material);
       const grams = Math.floor((stock * rng.float(0.2, 0.5)) / 1000) * 1000;

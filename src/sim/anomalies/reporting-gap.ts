@@ -8,6 +8,7 @@
  * starved into a silence of its own, and their suppliers sell to others. Producers with a
  * volume-mismatch anomaly open are left alone: its check waits on the producer's own clock.
  */
+import { DAY_MS } from '../../domain/time.ts';
 import type { InjectionContext, Injector } from './injector.ts';
 
 const RULE = 'reporting-gap' as const;
@@ -16,10 +17,19 @@ const FIRST_DAY = 14;
 /** A 'pauses' silence lasts this many days: past the rule's 21-day floor with a week to spare. */
 const PAUSE_DAYS: [number, number] = [28, 42];
 
+/**
+ * Only a producer reporting now can go silent: its last report within the last week. A pause that
+ * ended without a report since (its suppliers sold elsewhere meanwhile) would otherwise run on into
+ * a second silence with the same last report: one silence labelled twice.
+ */
+const RECENT_DAYS = 7;
+
 function candidates(ctx: InjectionContext): string[] {
-  return ctx.world.producers
-    .filter((p) => p.stage === 'MAGNET' && !ctx.silent(p.id) && !p.materials.some((m) => ctx.tainted(p.id, m)) && ctx.lastReport(p.id) !== undefined)
-    .map((p) => p.id);
+  const recent = (id: string): boolean => {
+    const last = ctx.lastReport(id);
+    return last !== undefined && last.occurredAt >= ctx.dayStart - RECENT_DAYS * DAY_MS;
+  };
+  return ctx.world.producers.filter((p) => p.stage === 'MAGNET' && !ctx.silent(p.id) && !p.materials.some((m) => ctx.tainted(p.id, m)) && recent(p.id)).map((p) => p.id);
 }
 
 export const reportingGapInjector: Injector = {

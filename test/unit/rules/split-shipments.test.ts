@@ -161,6 +161,40 @@ describe('split-shipments: groups', () => {
     });
   });
 
+  describe('a window too short for a group does not cut a run of parcels in two', () => {
+    // An exporter of 1 t lots by sea sends a smaller lot on day 0 (small against its usual, so it
+    // opens a window), then five parcels to the same client on days 5-9: two fall in the day-0
+    // window, three after it. The day-0 window holds three small exports, no group; it starts again
+    // at the first parcel, and the five are one group.
+    const usual = Array.from({ length: 10 }, (_, i) => exportOn(i - 22, 1000, { transportMode: 'SEA' }));
+    const lot = exportOn(0, 250, { transportMode: 'SEA' });
+    const parcelDays = [5, 6, 7, 8, 9];
+    const findings = (passes: number[]) => {
+      const parcels = parcelDays.map((d) => exportOn(d, 12.2, { transportMode: d % 2 ? 'COURIER' : 'POST' }));
+      const h = ruleHarness(splitShipments, paramsFrom(splitShipmentsParams), { allowedLatenessMs: 60 * 24 * HOUR_MS });
+      h.feed([...usual, lot, ...parcels]);
+      for (const day of passes) h.advanceTo(at(D0 + day, 13));
+      const named = new Map(parcels.map((r, i) => [r.event.reportId, `day-${parcelDays[i]}`]));
+      const final = new Map(h.drafts.map((d) => [d.findingKey.replace(/[\w-]+$/, (id) => named.get(id) ?? id), d.subjectEventIds.map((id) => named.get(id) ?? id)]));
+      return [...final.entries()];
+    };
+
+    it.each<[string, number[]]>([
+      ['all in one pass', [9]],
+      ['day by day', [0, 5, 6, 7, 8, 9]],
+      ['the lot and two parcels, then the rest', [6, 9]],
+      ['up to the end of the day-0 window, then the rest', [0, 7, 9]],
+    ])('%s', (_, passes) => {
+      expect(findings(passes)).toEqual([['P1|NDFEB_MAGNET|client|C1|day-5', ['day-5', 'day-6', 'day-7', 'day-8', 'day-9']]]);
+    });
+
+    it('keeps a window that holds a group', () => {
+      const h = run([...usual, lot, ...[2, 3, 4, 8, 9].map((d) => exportOn(d, 12.2))]);
+      // Day 0 with the parcels of days 2-4 is a group (mixed: the lot and three parcels); days 8-9 are two, no group.
+      expect([...h.latest.values()].map((d) => d.subjectEventIds.length)).toEqual([4]);
+    });
+  });
+
   it('judges small against the producer’s usual lot too, with the evidence saying so', () => {
     const usual = Array.from({ length: 10 }, (_, i) => exportOn(i - 20, 2000, { transportMode: 'SEA' }));
     const group = [0, 1, 2, 3].map((d) => exportOn(d, 500, { transportMode: 'AIR' }));
@@ -184,6 +218,17 @@ describe('split-shipments: groups', () => {
       ['600 kg half by courier: not yet', [150, 150, 150, 150], ['COURIER', 'SEA'], false],
     ])('%s', (_, kgs, modes, fires) => {
       expect(findings(lots(kgs, modes))).toHaveLength(fires ? 1 : 0);
+    });
+
+    it('measures the pieces by the usual from before them, not one their own sizes pulled down', () => {
+      // Golden week: lots shrink with output, to 20-30 % of an exporter's varied usual (median 1.2 t).
+      // By the fourth, the three before it count among its earlier exports, and its median is 1,050 kg.
+      const varied = [800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600].map((q, i) => exportOn(i - 20, q, { transportMode: 'SEA' }));
+      const holiday = lots([340, 280, 310, 220], ['SEA', 'SEA', 'AIR', 'AIR']);
+      expect([...run([...varied, ...holiday]).latest.values()]).toHaveLength(0);
+      // The same pieces reaching the 1.2 t lot from before them are a usual lot sent in pieces.
+      const [draft] = [...run([...varied, ...lots([340, 300, 320, 260], ['AIR'])]).latest.values()];
+      expect(draft!.evidence).toMatchObject({ smallBy: 'usual', usualKg: '1200', totalKg: '1220' });
     });
 
     it('says what the group was measured by', () => {
