@@ -4,6 +4,7 @@
  * reloads its producers, and the layout (no key per report).
  */
 import { describe, expect, it } from 'vitest';
+import { createRedisDurability } from '../../src/state/engine/redis-durability.ts';
 import { createEngineRedisStore } from '../../src/state/engine-store.ts';
 import type { StateUpdate } from '../../src/state/store.ts';
 import { bookScenarios, expectBookScenario, scenarioName } from '../helpers/book-scenarios.ts';
@@ -75,5 +76,59 @@ describe('state engine on Redis', () => {
       await deleteKeysWithPrefix(testRedis(), prefix);
       await store.close();
     }
+  });
+
+  describe('a changed field sent as an edit of the stored text', () => {
+    const entries = (n: number, name = 'Müller'): string => `[${Array.from({ length: n }, (_, i) => `["SHP-${1000 + i}",${i * 3600},"${name}"]`).join(',')}]`;
+    const save = (durability: ReturnType<typeof createRedisDurability>, text: string) => durability.save(new Map([['P1', new Map([['shared:exports', text]])]]));
+
+    it('leaves Redis holding the new text, beyond ASCII too, as a whole write would', async () => {
+      const prefix = uniquePrefix('engine-edit');
+      const durability = createRedisDurability({ redis: testRedis(), prefix });
+      try {
+        for (let n = 10; n <= 14; n += 1) {
+          const text = entries(n, n % 2 === 0 ? 'Müller' : 'Søn 東京');
+          await save(durability, text);
+          expect(await testRedis().hget(`${prefix}:{P1}:state`, 'shared:exports')).toBe(text);
+        }
+        // A new instance loads what was written and edits from there.
+        const next = createRedisDurability({ redis: testRedis(), prefix });
+        expect((await next.load(['P1'])).get('P1')!.get('shared:exports')).toBe(entries(14, 'Müller'));
+        await save(next, entries(15));
+        expect(await testRedis().hget(`${prefix}:{P1}:state`, 'shared:exports')).toBe(entries(15));
+      } finally {
+        await deleteKeysWithPrefix(testRedis(), prefix);
+      }
+    });
+
+    it('sends only the changed part: the stored ends stay as Redis holds them', async () => {
+      const prefix = uniquePrefix('engine-edit');
+      const durability = createRedisDurability({ redis: testRedis(), prefix });
+      try {
+        await save(durability, entries(10));
+        // Changed behind the instance's back at the same length: the edit keeps the stored start.
+        await testRedis().hset(`${prefix}:{P1}:state`, 'shared:exports', entries(10).replace('SHP-1000', 'SHP-9999'));
+        await save(durability, entries(11));
+        expect(await testRedis().hget(`${prefix}:{P1}:state`, 'shared:exports')).toBe(entries(11).replace('SHP-1000', 'SHP-9999'));
+      } finally {
+        await deleteKeysWithPrefix(testRedis(), prefix);
+      }
+    });
+
+    it('writes the whole text when the stored one is not the length the edit expects', async () => {
+      const prefix = uniquePrefix('engine-edit');
+      const durability = createRedisDurability({ redis: testRedis(), prefix });
+      try {
+        await save(durability, entries(10));
+        await testRedis().hset(`${prefix}:{P1}:state`, 'shared:exports', entries(9));
+        await save(durability, entries(11));
+        expect(await testRedis().hget(`${prefix}:{P1}:state`, 'shared:exports')).toBe(entries(11));
+        await testRedis().hdel(`${prefix}:{P1}:state`, 'shared:exports');
+        await save(durability, entries(12));
+        expect(await testRedis().hget(`${prefix}:{P1}:state`, 'shared:exports')).toBe(entries(12));
+      } finally {
+        await deleteKeysWithPrefix(testRedis(), prefix);
+      }
+    });
   });
 });

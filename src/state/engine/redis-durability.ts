@@ -52,32 +52,39 @@ export const MIN_EDITED_LENGTH = 128;
 /** An edit is sent only when it keeps at least this many characters of the stored text. */
 const MIN_KEPT = 64;
 
+/** UTF-8 bytes of a UTF-16 unit outside the surrogates (a pair is never kept, so never split). */
+const utf8Bytes = (c: number): number => (c < 0x80 ? 1 : c < 0x800 ? 2 : 3);
+const isSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdfff;
+
 /**
- * `text` as an edit of `stored`: the characters kept from its start (`head`) and end (`tail`), and
- * the new `middle`; null when too little would be kept. Only ASCII is kept, so characters count as
- * bytes, as the script counts them (the middle may hold anything).
+ * `text` as an edit of `stored`: the bytes (UTF-8, as the script counts) kept from its start
+ * (`head`) and end (`tail`), and the new `middle`; null when too little would be kept.
  */
 export function textEdit(stored: string, text: string): { head: number; tail: number; middle: string } | null {
   const most = Math.min(stored.length, text.length);
   let head = 0;
+  let headBytes = 0;
   while (head < most) {
     const c = text.charCodeAt(head);
-    if (c !== stored.charCodeAt(head) || c >= 0x80) break;
+    if (c !== stored.charCodeAt(head) || isSurrogate(c)) break;
     head += 1;
+    headBytes += utf8Bytes(c);
   }
   let tail = 0;
+  let tailBytes = 0;
   const tailMost = most - head;
   let s = stored.length - 1;
   let t = text.length - 1;
   while (tail < tailMost) {
     const c = text.charCodeAt(t);
-    if (c !== stored.charCodeAt(s) || c >= 0x80) break;
+    if (c !== stored.charCodeAt(s) || isSurrogate(c)) break;
     tail += 1;
+    tailBytes += utf8Bytes(c);
     s -= 1;
     t -= 1;
   }
   if (head + tail < MIN_KEPT) return null;
-  return { head, tail, middle: text.slice(head, text.length - tail) };
+  return { head: headBytes, tail: tailBytes, middle: text.slice(head, text.length - tail) };
 }
 
 function fenced(producers: { producerId: string; ownerEpoch: number }[], mine: number, operation: string): ReeError {
