@@ -29,7 +29,7 @@ export const SCRIPTS = {
   observePrice: { name: 'ree_observePrice_v1', file: 'observePrice-1.lua', numberOfKeys: 1 },
   recordClients: { name: 'ree_recordClients_v2', file: 'recordClients-1.lua', numberOfKeys: 1 },
   loadProducer: { name: 'ree_loadProducer_v1', file: 'loadProducer-2.lua', numberOfKeys: 2 },
-  saveProducer: { name: 'ree_saveProducer_v2', file: 'saveProducer-2.lua', numberOfKeys: 2 },
+  saveProducer: { name: 'ree_saveProducer_v1', file: 'saveProducer-2.lua', numberOfKeys: 2 },
   recordCustodySide: { name: 'ree_recordCustodySide_v1', file: 'recordCustodySide-1.lua', numberOfKeys: 1 },
   advanceWatermark: { name: 'ree_advanceWatermark_v1', file: 'advanceWatermark-1.lua', numberOfKeys: 1 },
 } as const satisfies Record<string, ScriptDefinition>;
@@ -84,18 +84,6 @@ export function loadScript(definition: ScriptDefinition): string {
   return text;
 }
 
-/**
- * A field written as an edit of its stored text: keep `head` bytes from the start and `tail` bytes
- * from the end of a stored text of `storedBytes` bytes, and put `middle` between them.
- */
-export interface FieldEdit {
-  field: string;
-  storedBytes: number;
-  head: number;
-  tail: number;
-  middle: string;
-}
-
 type ScriptCall = (...args: (string | number)[]) => unknown;
 
 function invoke(target: ChainableCommander, definition: ScriptDefinition, keys: string[], argv: (string | number)[]): void {
@@ -140,11 +128,8 @@ export class StateScripts {
     throw new ReeError('REE_ERR_STATE', `${SCRIPTS.loadProducer.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
   }
 
-  /**
-   * Writes a producer's changed fields if `epoch` still owns it (saveProducer-2.lua): `changes`
-   * whole (null deletes the field), `edits` as the part of the stored text that changed.
-   */
-  saveProducer(producerId: string, epoch: number, changes: ReadonlyMap<string, string | null>, edits: readonly FieldEdit[] = []): QueuedCommand {
+  /** Writes a producer's changed fields if `epoch` still owns it (saveProducer-2.lua). */
+  saveProducer(producerId: string, epoch: number, changes: ReadonlyMap<string, string | null>): QueuedCommand {
     const keys = [this.keys.producer(producerId, 'state'), this.keys.producer(producerId, 'epoch')];
     const set: string[] = [];
     const deleted: string[] = [];
@@ -152,17 +137,14 @@ export class StateScripts {
       if (text === null) deleted.push(field);
       else set.push(field, text);
     }
-    const edited: string[] = [];
-    for (const e of edits) edited.push(e.field, String(e.storedBytes), String(e.head), String(e.tail), e.middle);
-    const argv = [String(epoch), String(set.length / 2), String(edits.length), ...set, ...edited, ...deleted];
+    const argv = [String(epoch), String(set.length / 2), ...set, ...deleted];
     return { key: keys[0]!, queue: (pipeline) => invoke(pipeline, SCRIPTS.saveProducer, keys, argv) };
   }
 
-  /** Written; refused, with the newer owner's epoch; or not written because an edit's field is not the text it expects. */
-  decodeSaveProducer(reply: unknown): { written: true } | { ownerEpoch: number } | { mismatched: string } {
-    if (Array.isArray(reply) && reply[0] === 1) return { written: true };
-    if (Array.isArray(reply) && reply[0] === 0) return { ownerEpoch: Number(reply[1]) };
-    if (Array.isArray(reply) && reply[0] === 2) return { mismatched: String(reply[1]) };
+  /** null when written, else the newer owner's epoch. */
+  decodeSaveProducer(reply: unknown): number | null {
+    if (Array.isArray(reply) && reply[0] === 1) return null;
+    if (Array.isArray(reply) && reply[0] === 0) return Number(reply[1]);
     throw new ReeError('REE_ERR_STATE', `${SCRIPTS.saveProducer.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
   }
 
