@@ -52,6 +52,8 @@ export const JOIN_TO_FIRST_BATCH = 'first batch after joining the group';
 /** The debug log lines of a batch taken (`records`: how many) and of one held whole by the aligner; bench:pipeline counts them. */
 export const BATCH_DONE = 'batch done';
 export const BATCH_HELD = 'batch held';
+/** The debug log line of one partition index's gathered batches done in one pass and transaction (`batches`, `records`); bench:pipeline counts them. */
+export const INDEX_BATCHES_DONE = 'index batches done';
 
 export interface ReportConsumer {
   start(): Promise<void>;
@@ -90,7 +92,11 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
   const turns = new Semaphore(deps.concurrency);
   const inTurn = <T>(work: () => Promise<T>): Promise<T> => turns.runExclusive(work);
   /** The batches a fetch brings for one partition index, in one transaction (index-gather.ts). */
-  const gather = createIndexGather<TakenBatch, BatchOutcome>((_partition, batches) => inTurn(() => handleReportBatches(batchDeps, batches)));
+  const gather = createIndexGather<TakenBatch, BatchOutcome>(async (partition, batches) => {
+    const outcome = await inTurn(() => handleReportBatches(batchDeps, batches));
+    deps.logger.debug({ partition, batches: batches.length, records: batches.reduce((n, b) => n + b.batch.records.length, 0) }, INDEX_BATCHES_DONE);
+    return outcome;
+  });
 
   return {
     async start() {
