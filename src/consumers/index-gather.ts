@@ -9,6 +9,10 @@
  * batch of the index that entered has done one or the other, what was submitted runs as one group.
  * A batch that entered later (a fetch that came while a group of its index ran) joins the next
  * group: groups are an economy, not a guarantee, and `run` must be right for any grouping.
+ *
+ * What each batch takes is decided in turn (`decide`): the event-time aligner's limit for a batch
+ * depends on what its siblings took, and deciding them all at once would show each its siblings'
+ * positions of the previous fetch, holding more batches whole in a backlog.
  */
 
 export interface GatherTicket<T, R> {
@@ -16,6 +20,11 @@ export interface GatherTicket<T, R> {
   submit(item: T): Promise<R>;
   /** This batch takes nothing (held, failed before submitting); a no-op after submit. */
   leave(): void;
+  /**
+   * Runs `decision` once the decisions of this index's batches that asked before have settled
+   * (their groups need not have run), so each decides knowing what the ones before it took.
+   */
+  decide<V>(decision: () => Promise<V>): Promise<V>;
 }
 
 export interface IndexGather<T, R> {
@@ -30,6 +39,8 @@ interface Waiting<T, R> {
 
 export function createIndexGather<T, R>(run: (partition: number, items: T[]) => Promise<R>): IndexGather<T, R> {
   const open = new Map<number, { entered: number; waiting: Waiting<T, R>[] }>();
+  /** The last decision asked for, per index: the next one starts when it has settled. */
+  const decisions = new Map<number, Promise<unknown>>();
 
   const settle = (partition: number, group: { entered: number; waiting: Waiting<T, R>[] }) => {
     group.entered -= 1;
@@ -62,6 +73,15 @@ export function createIndexGather<T, R>(run: (partition: number, items: T[]) => 
           if (done) return;
           done = true;
           settle(partition, joined);
+        },
+        decide(decision) {
+          const turn = (decisions.get(partition) ?? Promise.resolve()).then(decision);
+          const settled = turn.catch(() => undefined);
+          decisions.set(partition, settled);
+          void settled.then(() => {
+            if (decisions.get(partition) === settled) decisions.delete(partition);
+          });
+          return turn;
         },
       };
     },

@@ -16,7 +16,7 @@ import { ReeError } from '../errors.ts';
 import { retry } from '../ops/retry.ts';
 import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
 import { decodeReportBatch, eventTimesOf, fireIdlePartition, handleReportBatches, type BatchDeps, type BatchOutcome, type ReportBatch, type TakenBatch } from './handle-batch.ts';
-import { createIndexGather } from './index-gather.ts';
+import { createIndexGather, type GatherTicket } from './index-gather.ts';
 import { createIdleTimerPasses, type IdleTimerOptions, type IdleTimerPasses } from './idle-timers.ts';
 
 export interface ReportConsumerDeps extends BatchDeps {
@@ -233,13 +233,14 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         if (paused.length > 0) c.resume(paused);
       }, 1_000);
       /**
-       * One topic-partition batch: aligned, decoded, the part it takes handed to its index's group
-       * (`submit`), then its offset resolved and the aligner told. Returns without submitting when
-       * the batch is held whole.
+       * One topic-partition batch: aligned, decoded, the part it takes decided in turn with its
+       * index's other batches of the fetch and told to the aligner (so the next sibling's limit
+       * counts it, as when batches went one by one), then handed to the index's group (`submit`)
+       * and its offset resolved. Returns without submitting when the batch is held whole.
        */
       const takeBatch = async (
         batch: EachBatchPayload['batch'],
-        submit: (taken: TakenBatch) => Promise<BatchOutcome>,
+        ticket: GatherTicket<TakenBatch, BatchOutcome>,
         { resolveOffset, heartbeat, commitOffsetsIfNecessary, pause }: Pick<EachBatchPayload, 'resolveOffset' | 'heartbeat' | 'commitOffsetsIfNecessary' | 'pause'>,
       ): Promise<void> => {
         const kind = kindOf.get(batch.topic)!;
@@ -250,35 +251,38 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           partition: batch.partition,
           records: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers, offset: m.offset })),
         };
-        // Aligned on the reports' own times, never the record times: those are whatever the
-        // producer set (a backlog loaded in seconds, a kcat user), and results must not depend on them.
-        await idleKnown;
         const heldKey = `${batch.topic}/${batch.partition}`;
-        // Only the part of the batch that does not run ahead of the sibling topics goes now.
-        const limit = aligner.limit(batch.topic, batch.partition, Date.now());
-        // A batch held whole is decided by its first record: decoding thousands of records only to
-        // wait (the first batches after a join often do) held up the batches that could go.
-        const firstTime = limit === Infinity ? undefined : eventTimesOf(await decodeFirst(heldKey, whole))[0]!;
-        if (firstTime !== undefined && firstTime > limit) {
-          aligner.held(batch.topic, batch.partition, firstTime, Date.now());
-          pause();
-          deps.logger.debug({ topic: batch.topic, partition: batch.partition, firstReportTime: firstTime, limit, records: batch.messages.length }, BATCH_HELD);
-          // What this one waits with may be what a held sibling was waiting to see.
-          resumeReleasable(batch.topic, batch.partition);
-          return;
-        }
-        const decoded = await decodeReusingHeld(heldKey, whole);
-        const times = eventTimesOf(decoded);
-        const take = alignedPrefixLength(times, limit);
-        keepHeld(heldKey, whole, decoded, take);
-        if (take === 0) {
-          aligner.held(batch.topic, batch.partition, times[0]!, Date.now());
-          pause();
-          deps.logger.debug({ topic: batch.topic, partition: batch.partition, firstReportTime: times[0], limit, records: batch.messages.length }, BATCH_HELD);
-          // What this one waits with may be what a held sibling was waiting to see.
-          resumeReleasable(batch.topic, batch.partition);
-          return;
-        }
+        const decision = await ticket.decide(async () => {
+          // Aligned on the reports' own times, never the record times: those are whatever the
+          // producer set (a backlog loaded in seconds, a kcat user), and results must not depend on them.
+          await idleKnown;
+          // Only the part of the batch that does not run ahead of the sibling topics goes now.
+          const limit = aligner.limit(batch.topic, batch.partition, Date.now());
+          // A batch held whole is decided by its first record: decoding thousands of records only to
+          // wait (the first batches after a join often do) held up the batches that could go.
+          const firstTime = limit === Infinity ? undefined : eventTimesOf(await decodeFirst(heldKey, whole))[0]!;
+          const decoded = firstTime !== undefined && firstTime > limit ? undefined : await decodeReusingHeld(heldKey, whole);
+          const times = decoded ? eventTimesOf(decoded) : [firstTime!];
+          const take = decoded ? alignedPrefixLength(times, limit) : 0;
+          if (decoded) keepHeld(heldKey, whole, decoded, take);
+          if (take === 0) {
+            aligner.held(batch.topic, batch.partition, times[0]!, Date.now());
+            pause();
+            deps.logger.debug({ topic: batch.topic, partition: batch.partition, firstReportTime: times[0], limit, records: batch.messages.length }, BATCH_HELD);
+            // What this one waits with may be what a held sibling was waiting to see.
+            resumeReleasable(batch.topic, batch.partition);
+            return undefined;
+          }
+          // Told before the transaction: a failed one ends in a rejoin, which forgets the aligner's state.
+          const last = batch.messages[take - 1]!;
+          // A whole batch may end in control records that kafkajs filtered out; offsetLag counts past them.
+          const lag = take === batch.messages.length ? Number(batch.offsetLag()) : Number(batch.highWatermark) - Number(last.offset) - 1;
+          aligner.observe(batch.topic, batch.partition, times.slice(0, take).reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY), lag);
+          if (take < batch.messages.length) aligner.cut(batch.topic, batch.partition, times[take]!);
+          return { decoded: decoded!, take, lag };
+        });
+        if (!decision) return;
+        const { decoded, take, lag } = decision;
         const messages = take === batch.messages.length ? batch.messages : batch.messages.slice(0, take);
         await assigned;
         // From joining to the first batch taken to be processed: what a join keeps reports waiting.
@@ -286,7 +290,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         joinedAt = undefined;
         let outcome: BatchOutcome;
         try {
-          outcome = await submit({ batch: { ...whole, records: whole.records.slice(0, take) }, decoded: decoded.slice(0, take) });
+          outcome = await ticket.submit({ batch: { ...whole, records: whole.records.slice(0, take) }, decoded: decoded.slice(0, take) });
         } catch (err) {
           // Another owner has claimed these producers: the partition is no longer ours. Nothing is
           // committed; the rebalance hands the batch to the new owner.
@@ -296,18 +300,11 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           }
           throw err;
         }
-        const last = messages[messages.length - 1]!;
-        resolveOffset(last.offset);
-        // A whole batch may end in control records that kafkajs filtered out; offsetLag counts past them.
-        const lag = take === batch.messages.length ? Number(batch.offsetLag()) : Number(batch.highWatermark) - Number(last.offset) - 1;
-        aligner.observe(batch.topic, batch.partition, times.slice(0, take).reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY), lag);
+        resolveOffset(messages[messages.length - 1]!.offset);
         if (!deps.transactional) await commitOffsetsIfNecessary();
         await heartbeat();
         // The rest of a cut batch is fetched again once this partition is resumed.
-        if (take < batch.messages.length) {
-          aligner.cut(batch.topic, batch.partition, times[take]!);
-          pause();
-        }
+        if (take < batch.messages.length) pause();
         resumeReleasable(batch.topic, batch.partition);
         // The batch may have moved the watermark past timers of partitions that get no batch; it
         // has just read the shared watermark back, so the round need not. At concurrency 1 the
@@ -334,7 +331,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           // Entered before anything is awaited, so the index's group waits for this batch (index-gather.ts).
           const ticket = gather.enter(batch.partition);
           try {
-            await takeBatch(batch, ticket.submit, { resolveOffset, heartbeat, commitOffsetsIfNecessary, pause });
+            await takeBatch(batch, ticket, { resolveOffset, heartbeat, commitOffsetsIfNecessary, pause });
           } finally {
             ticket.leave();
           }

@@ -73,4 +73,28 @@ describe('index gather', () => {
     const outcomes = [a.submit('x'), b.submit('y')].map((p) => p.catch((err: Error) => err.message));
     expect(await Promise.all(outcomes)).toEqual(['fenced', 'fenced']);
   });
+
+  it("decides an index's batches one after another, each after the one before has decided (not run), and a failed decision does not stop the next", async () => {
+    const gather = createIndexGather<string, string>(async (_partition, items) => items.join('+'));
+    const taken = new Map<number, string[]>();
+    const steps: string[] = [];
+    const decideTaking = (name: string, fail = false) => async () => {
+      const index = Number(name.split('/')[1]);
+      steps.push(`${name} sees ${(taken.get(index) ?? []).join(',') || 'nothing'}`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      if (fail) throw new Error(`${name} failed`);
+      taken.set(index, [...(taken.get(index) ?? []), name]);
+      return name;
+    };
+    const [production, shipments, imports, other] = [gather.enter(0), gather.enter(0), gather.enter(0), gather.enter(1)];
+    const outcomes = [
+      production.decide(decideTaking('production/0')).then((item) => production.submit(item)),
+      shipments.decide(decideTaking('shipments/0', true)).catch((err: Error) => (shipments.leave(), err.message)),
+      imports.decide(decideTaking('imports/0')).then((item) => imports.submit(item)),
+      other.decide(decideTaking('shipments/1')).then((item) => other.submit(item)),
+    ];
+    expect(await Promise.all(outcomes)).toEqual(['production/0+imports/0', 'shipments/0 failed', 'production/0+imports/0', 'shipments/1']);
+    expect(steps.filter((s) => s.includes('/0 '))).toEqual(['production/0 sees nothing', 'shipments/0 sees production/0', 'imports/0 sees production/0']);
+    expect(steps).toContain('shipments/1 sees nothing');
+  });
 });
