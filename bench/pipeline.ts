@@ -16,7 +16,7 @@ import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../src/config/topics
 import type { ProductionReport, ShipmentReport } from '../src/domain/events.ts';
 import { ensureTopics } from '../src/kafka/admin.ts';
 import { startDetector } from '../src/cli/run.ts';
-import { BATCH_DONE, BATCH_HELD, JOIN_TO_FIRST_BATCH } from '../src/consumers/report-consumer.ts';
+import { BATCH_DONE, BATCH_HELD, INDEX_BATCHES_DONE, JOIN_TO_FIRST_BATCH } from '../src/consumers/report-consumer.ts';
 import { printTable, saveResults } from './report.ts';
 
 const { values } = parseArgs({
@@ -132,10 +132,11 @@ async function committed(admin: Admin, groupId: string): Promise<number> {
   return total;
 }
 
-/** What the detector's debug lines say about its batches: records taken per batch, and batches held whole. */
+/** What the detector's debug lines say about its batches: records taken per topic-partition batch and per transaction (an index's batches of a fetch), and batches held whole. */
 interface BatchLog {
   taken: number[];
   held: number;
+  transactions: number[];
 }
 
 /**
@@ -152,6 +153,7 @@ function benchLogger(onJoinToFirstBatch: (ms: number) => void, batches: BatchLog
         if (entry.msg === JOIN_TO_FIRST_BATCH && entry.ms !== undefined) onJoinToFirstBatch(entry.ms);
         if (entry.msg === BATCH_DONE && entry.records !== undefined) batches.taken.push(entry.records);
         if (entry.msg === BATCH_HELD) batches.held += 1;
+        if (entry.msg === INDEX_BATCHES_DONE && entry.records !== undefined) batches.transactions.push(entry.records);
         if (entry.level >= 40) process.stderr.write(`${line}\n`);
       }
       done();
@@ -163,7 +165,16 @@ function benchLogger(onJoinToFirstBatch: (ms: number) => void, batches: BatchLog
 function batchFigures(batches: BatchLog) {
   const sorted = [...batches.taken].sort((a, b) => a - b);
   const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
-  return { batches: sorted.length, heldWhole: batches.held, meanRecords: Math.round(mean), p50Records: sorted.length ? quantileSorted(sorted, 0.5) : NaN, maxRecords: sorted.at(-1) ?? NaN };
+  const perTransaction = batches.transactions.reduce((a, b) => a + b, 0) / Math.max(1, batches.transactions.length);
+  return {
+    batches: sorted.length,
+    heldWhole: batches.held,
+    meanRecords: Math.round(mean),
+    p50Records: sorted.length ? quantileSorted(sorted, 0.5) : NaN,
+    maxRecords: sorted.at(-1) ?? NaN,
+    transactions: batches.transactions.length,
+    recordsPerTransaction: Math.round(perTransaction),
+  };
 }
 
 /** Offers reports N.. at `rate` per second: every tick sends what is due by then in one request, so the rate holds at thousands a second. */
@@ -210,7 +221,7 @@ async function main() {
   // and alert reader): on a shared machine wall time is mostly waiting for a core, CPU is not.
   const cpuStarted = process.cpuUsage();
   let joinToFirstBatchMs = NaN;
-  const batches: BatchLog = { taken: [], held: 0 };
+  const batches: BatchLog = { taken: [], held: 0, transactions: [] };
   const detector = await startDetector(settings, benchLogger((ms) => (joinToFirstBatchMs = ms), batches));
   while ((await committed(admin, settings.groupId)) < N) await new Promise((r) => setTimeout(r, 100));
   const detectorSeconds = (performance.now() - started) / 1000;
@@ -218,6 +229,7 @@ async function main() {
   const throughputBatches = batchFigures(batches);
   batches.taken = [];
   batches.held = 0;
+  batches.transactions = [];
 
   // Latency: the detector is caught up; a paced stream of reports, every 50th an alert.
   console.error(`latency: ${PACED} reports offered at ${RATE}/s ...`);
@@ -252,7 +264,7 @@ async function main() {
     { consumer: 'ree-sentinel run (Redis state, rules, alerts)', events: N, seconds: detectorSeconds, 'events/s': N / detectorSeconds },
   ];
   printTable(rows);
-  console.log('\ndetector batches (records taken per transaction; held = batches held whole by the aligner):');
+  console.log('\ndetector batches (records taken per topic-partition batch; held = batches held whole by the aligner; transactions = passes over the batches one fetch brought for a partition index):');
   printTable([
     { phase: 'throughput', ...throughputBatches },
     { phase: 'paced', ...pacedBatches },

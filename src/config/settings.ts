@@ -78,7 +78,7 @@ export const SETTING_SOURCES: Record<keyof Settings, { env: string; flag: string
   httpPort: { env: 'REE_HTTP_PORT', flag: 'http-port', help: 'port of /healthz, /readyz, /metrics (0 = off)' },
   topicPartitions: { env: 'REE_TOPIC_PARTITIONS', flag: 'partitions', help: 'partitions of topics run creates' },
   topicReplication: { env: 'REE_TOPIC_REPLICATION', flag: 'replication', help: 'replication factor of topics run creates' },
-  concurrency: { env: 'REE_CONCURRENCY', flag: 'concurrency', help: 'topic-partitions processed at once' },
+  concurrency: { env: 'REE_CONCURRENCY', flag: 'concurrency', help: 'partition indexes (their gathered batches, one transaction each) processed at once' },
   sessionTimeoutMs: { env: 'REE_SESSION_TIMEOUT_MS', flag: 'session-timeout', help: 'ms before a silent instance loses its partitions' },
   allowedLatenessMs: { env: 'REE_ALLOWED_LATENESS_MS', flag: 'allowed-lateness', help: 'ms the event-time watermark stays behind the latest report times' },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', help: 'fatal|error|warn|info|debug|trace|silent' },

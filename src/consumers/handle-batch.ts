@@ -79,45 +79,66 @@ export function eventTimesOf(outcomes: readonly DecodeOutcome<Report>[]): number
   return outcomes.map((o) => (o.ok ? o.value.event.occurredAt : Number.NEGATIVE_INFINITY));
 }
 
+/** A batch taken to be processed, with decodeReportBatch's outcome for its records (index-aligned). */
+export interface TakenBatch {
+  batch: ReportBatch;
+  decoded: readonly DecodeOutcome<Report>[];
+}
+
 /** `decoded` is decodeReportBatch's outcome for these records (index-aligned). */
-export async function handleReportBatch(deps: BatchDeps, batch: ReportBatch, decoded: readonly DecodeOutcome<Report>[]): Promise<BatchOutcome> {
+export function handleReportBatch(deps: BatchDeps, batch: ReportBatch, decoded: readonly DecodeOutcome<Report>[]): Promise<BatchOutcome> {
+  return handleReportBatches(deps, [{ batch, decoded }]);
+}
+
+/**
+ * Batches of one partition index (the report topics' batches of it that one fetch brought, in the
+ * order given) as one: their reports in one pipeline run, and with transactional output one Kafka
+ * transaction that commits every batch's offsets. What a batch costs beyond its reports (the state
+ * load and save, the timer look, the transaction's round trips) is then paid once per index and
+ * fetch, not once per topic-partition.
+ */
+export async function handleReportBatches(deps: BatchDeps, batches: readonly TakenBatch[]): Promise<BatchOutcome> {
   const { pipeline, logger, metrics } = deps;
-  const onRetry = retryLogger(logger, batch);
+  const first = batches[0]?.batch;
+  if (!first || batches.some(({ batch }) => batch.partition !== first.partition)) throw new Error('handleReportBatches: batches of one partition index');
+  const onRetry = retryLogger(logger, first);
   const reports: Report[] = [];
   const deadLetters: DeadLetter[] = [];
-  decoded.forEach((outcome, i) => {
-    const record = batch.records[i]!;
-    if (outcome.ok) reports.push(outcome.value);
-    else deadLetters.push({ key: record.key, value: record.value, headers: record.headers, error: outcome.error, topic: batch.topic, partition: batch.partition, offset: record.offset });
-  });
+  for (const { batch, decoded } of batches) {
+    decoded.forEach((outcome, i) => {
+      const record = batch.records[i]!;
+      if (outcome.ok) reports.push(outcome.value);
+      else deadLetters.push({ key: record.key, value: record.value, headers: record.headers, error: outcome.error, topic: batch.topic, partition: batch.partition, offset: record.offset });
+    });
+  }
 
   // The watermark source is the partition number (one group of producers across the four
   // co-partitioned report topics), as replay names a recorded line's; see replay.ts originOf.
-  const origin = { source: `p${batch.partition}`, partition: batch.partition };
+  const origin = { source: `p${first.partition}`, partition: first.partition };
   const origins = reports.map(() => origin);
-  const owned = deps.ownedPartitions?.() ?? [batch.partition];
-  const alerts = deps.transactional ? await inTransaction(deps, deps.transactional, batch, reports, origins, deadLetters) : await pipeline.gate.shared(async () => {
+  const owned = deps.ownedPartitions?.() ?? [first.partition];
+  const alerts = deps.transactional ? await inTransaction(deps, deps.transactional, batches.map(({ batch }) => batch), reports, origins, deadLetters) : await pipeline.gate.shared(async () => {
     const found = await retry(() => pipeline.process(reports, origins), { onRetry });
     await retry(() => deps.alerts.publish(found), { onRetry });
     await retry(() => deps.deadLetters.send(deadLetters), { onRetry });
     await retry(() => pipeline.markPublished(found), { onRetry });
     // The batch may have moved the watermark: fire what it passed, on every partition owned here,
     // so a silent producer's timer fires too.
-    const fired = await retry(() => pipeline.fireTimers(owned.length > 0 ? owned : [batch.partition]), { onRetry });
+    const fired = await retry(() => pipeline.fireTimers(owned.length > 0 ? owned : [first.partition]), { onRetry });
     await retry(() => deps.alerts.publish(fired), { onRetry });
     await retry(() => pipeline.markPublished(fired), { onRetry });
     return [...found, ...fired];
   });
 
-  metrics?.events.inc({ topic: batch.topic }, batch.records.length);
+  for (const { batch } of batches) metrics?.events.inc({ topic: batch.topic }, batch.records.length);
   for (const a of alerts) metrics?.alerts.inc({ rule: a.ruleId, severity: a.severity });
-  for (const d of deadLetters) metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });
+  for (const d of deadLetters) metrics?.deadLetters.inc({ topic: d.topic, code: d.error.code });
   if (deadLetters.length > 0) {
     // One line per batch, not per record: a flood of bad input must not become a flood of logs.
     // The dead-letter topic has every record with its reason.
-    const first = deadLetters[0]!;
+    const firstBad = deadLetters[0]!;
     logger?.warn(
-      { topic: batch.topic, partition: batch.partition, count: deadLetters.length, firstOffset: first.offset, firstCode: first.error.code, firstReason: first.error.message },
+      { topic: firstBad.topic, partition: firstBad.partition, count: deadLetters.length, firstOffset: firstBad.offset, firstCode: firstBad.error.code, firstReason: firstBad.error.message },
       'records sent to the dead-letter topic',
     );
   }
@@ -125,29 +146,31 @@ export async function handleReportBatch(deps: BatchDeps, batch: ReportBatch, dec
 }
 
 /**
- * The batch in one transaction: its state (with the outbox tagged with the transaction) is saved,
- * then the outbox's alerts and the dead letters are produced and the offsets committed together.
- * A crash before the commit leaves the transaction to be aborted; the redelivered batch finds its
- * reports applied and re-sends the outbox under a new transaction. Timers fire for the batch's own
- * partition only: their alerts must go out with an offset of the partition whose producers hold
- * them, so that whoever commits past it has re-sent them (outbox.ts).
+ * The batches of one partition index in one transaction: their state (with the outbox tagged with
+ * the transaction) is saved, then the outbox's alerts and the dead letters are produced and every
+ * batch's offsets committed together. A crash before the commit leaves the transaction to be
+ * aborted; the redelivered batches find their reports applied and re-send the outbox under a new
+ * transaction. The outbox entries are tagged with the first batch's position: the transaction
+ * commits all of them or none. Timers fire for the batches' own partition only: their alerts must
+ * go out with an offset of the partition whose producers hold them, so that whoever commits past
+ * it has re-sent them (outbox.ts).
  */
 async function inTransaction(
   deps: BatchDeps,
   transactional: NonNullable<BatchDeps['transactional']>,
-  batch: ReportBatch,
+  batches: readonly ReportBatch[],
   reports: Report[],
   origins: ReportOrigin[],
   deadLetters: DeadLetter[],
 ): Promise<Alert[]> {
   const { pipeline } = deps;
-  const last = batch.records[batch.records.length - 1]!;
-  const position = { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() };
-  const onRetry = retryLogger(deps.logger, batch);
+  const positions = batches.map((batch) => ({ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.records[batch.records.length - 1]!.offset) + 1n).toString() }));
+  const position = positions[0]!;
+  const onRetry = retryLogger(deps.logger, batches[0]!);
   return pipeline.gate.shared(async () => {
     const sent = await retry(
       () =>
-        transactional.transactions.within(position, async (sender) => {
+        transactional.transactions.within(positions, async (sender) => {
           const sending = { ...position, txn: randomUUID() };
           const found = await pipeline.process(reports, origins, sending);
           // One batch at a time: no other transaction of this instance is open while this one
@@ -156,7 +179,7 @@ async function inTransaction(
           // partition that gets no more reports still has its timers fired. With batches running
           // at once, only the batch's own partition: two open transactions could both send one
           // entry. Then an idle partition's timers wait for its next batch (README, issue 8).
-          const partitions = deps.sequential ? [...new Set([batch.partition, ...(deps.ownedPartitions?.() ?? [])])] : [batch.partition];
+          const partitions = deps.sequential ? [...new Set([position.partition, ...(deps.ownedPartitions?.() ?? [])])] : [position.partition];
           const fired = await pipeline.fireTimers(partitions, sending);
           const out = transactional.sinks(sender);
           await out.alerts.publish([...found, ...fired]);

@@ -4,8 +4,8 @@
  * dead letters are durable, so a crash means redelivery (harmless: everything is idempotent),
  * never loss.
  */
-import { Mutex } from 'async-mutex';
-import { PartitionAssigners, type Admin, type Consumer, type Kafka } from 'kafkajs';
+import { Semaphore } from 'async-mutex';
+import { PartitionAssigners, type Admin, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import { REPORT_TOPIC_KINDS, type ReportTopicKind, type TopicNames } from '../config/topics.ts';
 import { CoPartitionAssigner } from '../kafka/co-partition-assigner.ts';
 import { groupTiming } from '../kafka/group-timing.ts';
@@ -15,7 +15,8 @@ import type { Report } from '../domain/events.ts';
 import { ReeError } from '../errors.ts';
 import { retry } from '../ops/retry.ts';
 import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
-import { decodeReportBatch, eventTimesOf, fireIdlePartition, handleReportBatch, type BatchDeps, type ReportBatch } from './handle-batch.ts';
+import { decodeReportBatch, eventTimesOf, fireIdlePartition, handleReportBatches, type BatchDeps, type BatchOutcome, type ReportBatch, type TakenBatch } from './handle-batch.ts';
+import { createIndexGather, type GatherTicket } from './index-gather.ts';
 import { createIdleTimerPasses, type IdleTimerOptions, type IdleTimerPasses } from './idle-timers.ts';
 
 export interface ReportConsumerDeps extends BatchDeps {
@@ -51,6 +52,8 @@ export const JOIN_TO_FIRST_BATCH = 'first batch after joining the group';
 /** The debug log lines of a batch taken (`records`: how many) and of one held whole by the aligner; bench:pipeline counts them. */
 export const BATCH_DONE = 'batch done';
 export const BATCH_HELD = 'batch held';
+/** The debug log line of one partition index's gathered batches done in one pass and transaction (`batches`, `records`); bench:pipeline counts them. */
+export const INDEX_BATCHES_DONE = 'index batches done';
 
 export interface ReportConsumer {
   start(): Promise<void>;
@@ -81,12 +84,19 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
    */
   let idle: IdleTimerPasses | undefined;
   /**
-   * At concurrency 1 a batch's transaction sends what any owned partition's timers find, which is
-   * exact only while no other transaction of this instance is open (handle-batch.ts inTransaction):
-   * a timer pass then takes its turn between batches.
+   * How many partition indexes' transactions (a fetch's batches of an index, or a timer pass) run
+   * at once: REE_CONCURRENCY. At 1 a batch's transaction sends what any owned partition's timers
+   * find, which is exact only while no other transaction of this instance is open (handle-batch.ts
+   * inTransaction): a timer pass then takes its turn between batches.
    */
-  const turns = new Mutex();
-  const inTurn = <T>(work: () => Promise<T>): Promise<T> => (batchDeps.sequential ? turns.runExclusive(work) : work());
+  const turns = new Semaphore(deps.concurrency);
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> => turns.runExclusive(work);
+  /** The batches a fetch brings for one partition index, in one transaction (index-gather.ts). */
+  const gather = createIndexGather<TakenBatch, BatchOutcome>(async (partition, batches) => {
+    const outcome = await inTurn(() => handleReportBatches(batchDeps, batches));
+    deps.logger.debug({ partition, batches: batches.length, records: batches.reduce((n, b) => n + b.batch.records.length, 0) }, INDEX_BATCHES_DONE);
+    return outcome;
+  });
 
   return {
     async start() {
@@ -137,6 +147,11 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       const topicsKnown = offsetsAdmin.fetchTopicMetadata({ topics: [...kindOf.keys()] }).catch(() => undefined);
       await consumer.connect();
       await consumer.subscribe({ topics: [...kindOf.keys()], fromBeginning: true });
+      // kafkajs's workers: one per report topic-partition, so every batch of a fetch is in eachBatch
+      // at once and a partition index's batches can be gathered (index-gather.ts); REE_CONCURRENCY
+      // limits the transactions, not the batches. More partitions than known only gather less.
+      const topicPartitions = (await topicsKnown)?.topics.reduce((n, t) => n + t.partitions.length, 0) ?? 0;
+      const workers = Math.max(deps.concurrency, topicPartitions > 0 ? topicPartitions : REPORT_TOPIC_KINDS.length * 64);
       const aligner = new EventTimeAligner([...kindOf.keys()], { slackMs: deps.alignSlackMs ?? 6 * 3_600_000, maxHoldMs: 5_000 });
       consumer.on(consumer.events.REBALANCING, () => {
         aligner.forgetPartitions();
@@ -217,94 +232,109 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         const paused = c.paused();
         if (paused.length > 0) c.resume(paused);
       }, 1_000);
-      await consumer.run({
-        eachBatchAutoResolve: false,
-        // With transactions, offsets are committed only in the transaction that produces the batch's output.
-        autoCommit: deps.transactional === undefined,
-        partitionsConsumedConcurrently: deps.concurrency,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause }) => {
-          if (!isRunning() || isStale() || batch.messages.length === 0) return;
-          const kind = kindOf.get(batch.topic)!;
-          const started = process.hrtime.bigint();
-          const whole: ReportBatch = {
-            kind,
-            topic: batch.topic,
-            partition: batch.partition,
-            records: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers, offset: m.offset })),
-          };
+      /**
+       * One topic-partition batch: aligned, decoded, the part it takes decided in turn with its
+       * index's other batches of the fetch and told to the aligner (so the next sibling's limit
+       * counts it, as when batches went one by one), then handed to the index's group (`submit`)
+       * and its offset resolved. Returns without submitting when the batch is held whole.
+       */
+      const takeBatch = async (
+        batch: EachBatchPayload['batch'],
+        ticket: GatherTicket<TakenBatch, BatchOutcome>,
+        { resolveOffset, heartbeat, commitOffsetsIfNecessary, pause }: Pick<EachBatchPayload, 'resolveOffset' | 'heartbeat' | 'commitOffsetsIfNecessary' | 'pause'>,
+      ): Promise<void> => {
+        const kind = kindOf.get(batch.topic)!;
+        const started = process.hrtime.bigint();
+        const whole: ReportBatch = {
+          kind,
+          topic: batch.topic,
+          partition: batch.partition,
+          records: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers, offset: m.offset })),
+        };
+        const heldKey = `${batch.topic}/${batch.partition}`;
+        const decision = await ticket.decide(async () => {
           // Aligned on the reports' own times, never the record times: those are whatever the
           // producer set (a backlog loaded in seconds, a kcat user), and results must not depend on them.
           await idleKnown;
-          const heldKey = `${batch.topic}/${batch.partition}`;
           // Only the part of the batch that does not run ahead of the sibling topics goes now.
           const limit = aligner.limit(batch.topic, batch.partition, Date.now());
           // A batch held whole is decided by its first record: decoding thousands of records only to
           // wait (the first batches after a join often do) held up the batches that could go.
           const firstTime = limit === Infinity ? undefined : eventTimesOf(await decodeFirst(heldKey, whole))[0]!;
-          if (firstTime !== undefined && firstTime > limit) {
-            aligner.held(batch.topic, batch.partition, firstTime, Date.now());
-            pause();
-            deps.logger.debug({ topic: batch.topic, partition: batch.partition, firstReportTime: firstTime, limit, records: batch.messages.length }, BATCH_HELD);
-            // What this one waits with may be what a held sibling was waiting to see.
-            resumeReleasable(batch.topic, batch.partition);
-            return;
-          }
-          const decoded = await decodeReusingHeld(heldKey, whole);
-          const times = eventTimesOf(decoded);
-          const take = alignedPrefixLength(times, limit);
-          keepHeld(heldKey, whole, decoded, take);
+          const decoded = firstTime !== undefined && firstTime > limit ? undefined : await decodeReusingHeld(heldKey, whole);
+          const times = decoded ? eventTimesOf(decoded) : [firstTime!];
+          const take = decoded ? alignedPrefixLength(times, limit) : 0;
+          if (decoded) keepHeld(heldKey, whole, decoded, take);
           if (take === 0) {
             aligner.held(batch.topic, batch.partition, times[0]!, Date.now());
             pause();
             deps.logger.debug({ topic: batch.topic, partition: batch.partition, firstReportTime: times[0], limit, records: batch.messages.length }, BATCH_HELD);
             // What this one waits with may be what a held sibling was waiting to see.
             resumeReleasable(batch.topic, batch.partition);
-            return;
+            return undefined;
           }
-          const messages = take === batch.messages.length ? batch.messages : batch.messages.slice(0, take);
-          await assigned;
-          // From joining to the first batch taken to be processed: what a join keeps reports waiting.
-          const sinceJoinMs = joinedAt === undefined ? undefined : Math.round(Number(process.hrtime.bigint() - joinedAt) / 1e6);
-          joinedAt = undefined;
-          let outcome: Awaited<ReturnType<typeof handleReportBatch>>;
-          try {
-            outcome = await inTurn(() => handleReportBatch(batchDeps, { ...whole, records: whole.records.slice(0, take) }, decoded.slice(0, take)));
-          } catch (err) {
-            // Another owner has claimed these producers: the partition is no longer ours. Nothing is
-            // committed; the rebalance hands the batch to the new owner.
-            if (err instanceof ReeError && err.code === 'REE_ERR_FENCED') {
-              deps.logger.warn({ topic: batch.topic, partition: batch.partition, err: err.message }, 'batch fenced off by a newer owner; not committed');
-              return;
-            }
-            throw err;
-          }
-          const last = messages[messages.length - 1]!;
-          resolveOffset(last.offset);
+          // Told before the transaction: a failed one ends in a rejoin, which forgets the aligner's state.
+          const last = batch.messages[take - 1]!;
           // A whole batch may end in control records that kafkajs filtered out; offsetLag counts past them.
           const lag = take === batch.messages.length ? Number(batch.offsetLag()) : Number(batch.highWatermark) - Number(last.offset) - 1;
           aligner.observe(batch.topic, batch.partition, times.slice(0, take).reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY), lag);
-          if (!deps.transactional) await commitOffsetsIfNecessary();
-          await heartbeat();
-          // The rest of a cut batch is fetched again once this partition is resumed.
-          if (take < batch.messages.length) {
-            aligner.cut(batch.topic, batch.partition, times[take]!);
-            pause();
+          if (take < batch.messages.length) aligner.cut(batch.topic, batch.partition, times[take]!);
+          return { decoded: decoded!, take, lag };
+        });
+        if (!decision) return;
+        const { decoded, take, lag } = decision;
+        const messages = take === batch.messages.length ? batch.messages : batch.messages.slice(0, take);
+        await assigned;
+        // From joining to the first batch taken to be processed: what a join keeps reports waiting.
+        const sinceJoinMs = joinedAt === undefined ? undefined : Math.round(Number(process.hrtime.bigint() - joinedAt) / 1e6);
+        joinedAt = undefined;
+        let outcome: BatchOutcome;
+        try {
+          outcome = await ticket.submit({ batch: { ...whole, records: whole.records.slice(0, take) }, decoded: decoded.slice(0, take) });
+        } catch (err) {
+          // Another owner has claimed these producers: the partition is no longer ours. Nothing is
+          // committed; the rebalance hands the batch to the new owner.
+          if (err instanceof ReeError && err.code === 'REE_ERR_FENCED') {
+            deps.logger.warn({ topic: batch.topic, partition: batch.partition, err: err.message }, 'batch fenced off by a newer owner; not committed');
+            return;
           }
-          resumeReleasable(batch.topic, batch.partition);
-          // The batch may have moved the watermark past timers of partitions that get no batch; it
-          // has just read the shared watermark back, so the round need not. At concurrency 1 the
-          // batch's transaction fired every owned partition's timers at that watermark already: no
-          // round is needed (the slow tick still looks for what other instances' batches moved).
-          if (!batchDeps.sequential) idle?.kick(deps.pipeline.watermark());
-          const done = process.hrtime.bigint();
-          const seconds = Number(done - started) / 1e9;
-          if (sinceJoinMs !== undefined) deps.logger.info({ ms: sinceJoinMs, records: messages.length, seconds, topic: batch.topic, partition: batch.partition }, JOIN_TO_FIRST_BATCH);
-          deps.metrics?.batchDuration.observe({ topic: batch.topic }, seconds);
-          deps.metrics?.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
-          deps.logger.debug(
-            { topic: batch.topic, partition: batch.partition, records: messages.length, held: batch.messages.length - take, alerts: outcome.alerts.length, deadLetters: outcome.deadLetters.length, seconds },
-            BATCH_DONE,
-          );
+          throw err;
+        }
+        resolveOffset(messages[messages.length - 1]!.offset);
+        if (!deps.transactional) await commitOffsetsIfNecessary();
+        await heartbeat();
+        // The rest of a cut batch is fetched again once this partition is resumed.
+        if (take < batch.messages.length) pause();
+        resumeReleasable(batch.topic, batch.partition);
+        // The batch may have moved the watermark past timers of partitions that get no batch; it
+        // has just read the shared watermark back, so the round need not. At concurrency 1 the
+        // batch's transaction fired every owned partition's timers at that watermark already: no
+        // round is needed (the slow tick still looks for what other instances' batches moved).
+        if (!batchDeps.sequential) idle?.kick(deps.pipeline.watermark());
+        const done = process.hrtime.bigint();
+        const seconds = Number(done - started) / 1e9;
+        if (sinceJoinMs !== undefined) deps.logger.info({ ms: sinceJoinMs, records: messages.length, seconds, topic: batch.topic, partition: batch.partition }, JOIN_TO_FIRST_BATCH);
+        deps.metrics?.batchDuration.observe({ topic: batch.topic }, seconds);
+        deps.metrics?.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
+        deps.logger.debug(
+          { topic: batch.topic, partition: batch.partition, records: messages.length, held: batch.messages.length - take, alerts: outcome.alerts.length, deadLetters: outcome.deadLetters.length, seconds },
+          BATCH_DONE,
+        );
+      };
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        // With transactions, offsets are committed only in the transaction that produces the batch's output.
+        autoCommit: deps.transactional === undefined,
+        partitionsConsumedConcurrently: workers,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale, pause }) => {
+          if (!isRunning() || isStale() || batch.messages.length === 0) return;
+          // Entered before anything is awaited, so the index's group waits for this batch (index-gather.ts).
+          const ticket = gather.enter(batch.partition);
+          try {
+            await takeBatch(batch, ticket, { resolveOffset, heartbeat, commitOffsetsIfNecessary, pause });
+          } finally {
+            ticket.leave();
+          }
         },
       });
     },

@@ -37,11 +37,12 @@ export interface OutputTransactions {
    */
   assign(partitions: readonly number[], topics: readonly string[]): Promise<void>;
   /**
-   * Runs `work`, which sends through `sender`, then commits `position` with what it sent, in one
-   * transaction of `position.partition`'s producer; aborts on failure. One at a time per index.
-   * Rejects with REE_ERR_FENCED when a newer owner has taken the index.
+   * Runs `work`, which sends through `sender`, then commits `positions` with what it sent, in one
+   * transaction of their partition index's producer; aborts on failure. The positions are of one
+   * index (the report topics' batches of it taken from one fetch, or a single one). One at a time
+   * per index. Rejects with REE_ERR_FENCED when a newer owner has taken the index.
    */
-  within<T>(position: CommitPosition, work: (sender: MessageSender) => Promise<T>): Promise<T>;
+  within<T>(positions: CommitPosition | readonly CommitPosition[], work: (sender: MessageSender) => Promise<T>): Promise<T>;
   /**
    * The same for a timer pass of partition index `partition` with no report batch: the transaction
    * commits the offset the group already has on one of the index's topic-partitions, with the next
@@ -104,11 +105,13 @@ export function createOutputTransactions(options: {
    * the caller goes on as after a commit. Otherwise it aborted, and the caller redoes the batch,
    * whose new transaction sends the outbox again.
    */
-  const settleUncertainCommit = async (position: CommitPosition, stale: Promise<Producer>, err: unknown): Promise<boolean> => {
-    logger?.warn({ err, topic: position.topic, partition: position.partition, offset: position.offset }, 'transaction commit failed with its outcome unknown; settling it');
-    await producers.reopen(position.partition, stale);
-    for (const c of await fetchCommitted([position.topic])) if (c.partition === position.partition) committed.note(c.topic, c.partition, c.offset, seqOf(c.metadata));
-    return committed.covers({ ...position, txn: '' });
+  const settleUncertainCommit = async (positions: readonly CommitPosition[], stale: Promise<Producer>, err: unknown): Promise<boolean> => {
+    const { partition } = positions[0]!;
+    logger?.warn({ err, partition, positions: positions.map((p) => `${p.topic}@${p.offset}`) }, 'transaction commit failed with its outcome unknown; settling it');
+    await producers.reopen(partition, stale);
+    for (const c of await fetchCommitted([...new Set(positions.map((p) => p.topic))])) if (c.partition === partition) committed.note(c.topic, c.partition, c.offset, seqOf(c.metadata));
+    // One transaction: its positions committed together or not at all.
+    return positions.every((p) => committed.covers({ ...p, txn: '' }));
   };
 
   /** Whether a fenced error may be the broker's own abort: asked of `stillOwns`, a failure to ask counting as no. */
@@ -123,10 +126,12 @@ export function createOutputTransactions(options: {
   };
 
   /**
-   * One transaction of `position.partition`'s producer; the caller holds the index's lock. Without
-   * `commitsIf` the transaction always commits, so its offsets are sent while `work` runs.
+   * One transaction of the positions' partition index's producer; the caller holds the index's
+   * lock. Without `commitsIf` the transaction always commits, so its offsets are sent while `work` runs.
    */
-  const transact = async <T>(position: CommitPosition, work: (sender: MessageSender) => Promise<T>, commitsIf?: (result: T) => boolean): Promise<T> => {
+  const transact = async <T>(positions: readonly CommitPosition[], work: (sender: MessageSender) => Promise<T>, commitsIf?: (result: T) => boolean): Promise<T> => {
+    const position = positions[0];
+    if (!position || positions.some((p) => p.partition !== position.partition)) throw new Error('a transaction commits positions of one partition index');
     const producer = producers.get(position.partition);
     if (!producer) throw new ReeError('REE_ERR_FENCED', `partition ${position.partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false });
     let txn: Transaction | undefined;
@@ -140,10 +145,12 @@ export function createOutputTransactions(options: {
         throw openErr;
       });
       txn = await ready.transaction();
-      const metadata = seqMetadata(position.seq ?? 0);
       const offsets = {
         consumerGroupId: groupId,
-        topics: [{ topic: position.topic, partitions: [{ partition: position.partition, offset: position.offset, ...(metadata ? { metadata } : {}) }] }],
+        topics: positions.map((p) => {
+          const metadata = seqMetadata(p.seq ?? 0);
+          return { topic: p.topic, partitions: [{ partition: p.partition, offset: p.offset, ...(metadata ? { metadata } : {}) }] };
+        }),
       };
       const current = txn;
       // Right after the previous commit the coordinator may still be writing its markers and
@@ -171,7 +178,7 @@ export function createOutputTransactions(options: {
       await (offsetsAdded ?? sendOffsets());
       committing = true;
       await txn.commit();
-      committed.note(position.topic, position.partition, position.offset, position.seq);
+      for (const p of positions) committed.note(p.topic, p.partition, p.offset, p.seq);
       return result;
     } catch (err) {
       if (isFencedError(err) && (await stillOwned(position.partition))) {
@@ -188,8 +195,8 @@ export function createOutputTransactions(options: {
         throw new ReeError('REE_ERR_FENCED', `the transactional producer of partition ${position.partition} was fenced by a newer owner`, { cause: err, retriable: false });
       }
       if (committing) {
-        if (await settleUncertainCommit(position, producer, err)) return result as T;
-        throw new ReeError('REE_ERR_KAFKA', `the transaction committing ${position.topic}/${position.partition} at ${position.offset} did not commit`, { cause: err, retriable: true });
+        if (await settleUncertainCommit(positions, producer, err)) return result as T;
+        throw new ReeError('REE_ERR_KAFKA', `the transaction committing ${positions.map((p) => `${p.topic}/${p.partition} at ${p.offset}`).join(', ')} did not commit`, { cause: err, retriable: true });
       }
       if (txn?.isActive()) {
         await txn.abort().catch(async (abortErr: unknown) => {
@@ -216,12 +223,13 @@ export function createOutputTransactions(options: {
       committed.reset(await fetchCommitted(topics));
     },
     within(position, work) {
-      return lock.with([position.partition], () => transact(position, (sender) => work(sender)));
+      const positions = [position].flat();
+      return lock.with(positions.slice(0, 1).map((p) => p.partition), () => transact(positions, (sender) => work(sender)));
     },
     withinTimers(partition, work) {
       return lock.with([partition], async () => {
         const position = committed.timerPosition(partition);
-        return position && transact(position, (sender) => work(sender, position), (sent) => sent.length > 0);
+        return position && transact([position], (sender) => work(sender, position), (sent) => sent.length > 0);
       });
     },
     async close() {

@@ -145,6 +145,39 @@ describe('a transaction whose commit fails with its outcome unknown', () => {
   });
 });
 
+describe("a transaction of one index's batches from several report topics", () => {
+  const positions = [
+    { topic: 'shipments', partition: 0, offset: '10' },
+    { topic: 'production', partition: 0, offset: '4' },
+  ];
+
+  it('commits every batch\'s offset with what it sent, in one transaction', async () => {
+    const { broker, committed, transactions } = await setUp();
+    broker.calls.length = 0;
+    await transactions.within(positions, async (sender) => sender.send({ topic: 'alerts', messages: [{ value: 'a1' }] }));
+    expect(broker.calls).toEqual(['sendOffsets', 'send', 'commit']);
+    expect(broker.log).toEqual(['a1']);
+    expect([broker.offsets.get('shipments/0')?.offset, broker.offsets.get('production/0')?.offset]).toEqual(['10', '4']);
+    for (const p of positions) expect(committed.covers({ txn: 'x', ...p })).toBe(true);
+  });
+
+  it('whose commit is lost before the coordinator: covers none of them, and the redo commits all', async () => {
+    const { broker, committed, transactions } = await setUp();
+    broker.nextCommit = 'lost-before';
+    const send = () => transactions.within(positions, async (sender) => sender.send({ topic: 'alerts', messages: [{ value: 'a1' }] }));
+    expect(((await send().catch((err: unknown) => err)) as ReeError).retriable).toBe(true);
+    for (const p of positions) expect(committed.covers({ txn: 'x', ...p })).toBe(false);
+    await send();
+    expect(broker.log).toEqual(['a1']);
+    for (const p of positions) expect(committed.covers({ txn: 'x', ...p })).toBe(true);
+  });
+
+  it('is refused for positions of two partition indexes', async () => {
+    const { transactions } = await setUp();
+    await expect(transactions.within([positions[0]!, { topic: 'production', partition: 1, offset: '1' }], async () => undefined)).rejects.toThrow(/one partition index/);
+  });
+});
+
 describe("when a transaction's offsets are added", () => {
   it("a batch's: while its work runs, so their round trips do not follow the work", async () => {
     const { broker, transactions } = await setUp();
