@@ -63,58 +63,88 @@ export function ruleStatesOf(producer: ProducerState): (ruleId: string) => RuleS
 /** The RuleState a rule sees for one producer. */
 export const ruleStateOf = (producer: ProducerState, ruleId: string): RuleState => ruleStatesOf(producer)(ruleId);
 
-function makeRuleState(producer: ProducerState, ruleId: string): RuleState {
-  let queue: TimerQueue<RuleTimer> | undefined;
-  const timers = (): TimerQueue<RuleTimer> => (queue ??= timersOf(producer));
+const makeRuleState = (producer: ProducerState, ruleId: string): RuleState => new ProducerRuleState(producer, ruleId);
+
+/**
+ * One rule's state for one producer, a class so that its methods live once on the prototype rather
+ * than as closures per producer and rule, and its maps of cells are made only when a rule asks for
+ * a second cell name (most rules use one cell, held in `lastName`/`lastCell`, and no shared cell).
+ */
+class ProducerRuleState implements RuleState {
+  readonly producerId: string;
+  private queue: TimerQueue<RuleTimer> | undefined = undefined;
   // A rule asks for its cells on every report: the name is checked and the producer's cell looked
   // up once (the producer never replaces a cell it made).
-  const cells = new Map<string, StateCell>();
-  const shared = new Map<string, StateCell>();
-  let lastName: string | undefined;
-  let lastCell: StateCell | undefined;
+  private cells: Map<string, StateCell> | undefined = undefined;
+  private shared: Map<string, StateCell> | undefined = undefined;
+  private lastName: string | undefined = undefined;
+  private lastCell: StateCell | undefined = undefined;
   // The last timer key made: a rule asks after the same timer on report after report, and the
   // same string (its hash kept) is found faster than one made anew.
-  let lastKey: string | undefined;
-  let lastFull = '';
-  const fullKey = (key: string): string => (key === lastKey ? lastFull : ((lastKey = key), (lastFull = timerKey(ruleId, key))));
-  return {
-    producerId: producer.producerId,
-    cell<C extends StateCell>(name: string, create: () => C): C {
-      // Most rules ask for one cell, report after report: the last one asked for is kept at hand,
-      // so the map (cold by the time the producer's next report comes) is read only on a change.
-      if (name === lastName) return lastCell as C;
-      let cell = cells.get(name);
-      if (cell === undefined) {
-        if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: cell name "${name}" may hold only letters, digits and '-'`);
-        cells.set(name, (cell = producer.cell(`rule:${ruleId}:${name}`, create)));
-      }
-      lastName = name;
-      lastCell = cell;
-      return cell as C;
-    },
-    sharedCell<C extends StateCell>(name: string, create: () => C): C {
-      // Looked up by the bare name (its own map), so no `shared:` key is made on every call.
-      let cell = shared.get(name);
-      if (cell === undefined) {
-        if (!CELL_NAME.test(name)) throw new Error(`rule ${ruleId}: shared cell name "${name}" may hold only letters, digits and '-'`);
-        shared.set(name, (cell = producer.cell(`${SHARED}${name}`, create)));
-      }
-      return cell as C;
-    },
-    setTimer(key, dueAt, payload = {}) {
-      const queue = timers();
-      const k = fullKey(key);
-      // TimerQueue keeps the earlier of two due times; a rule setting its timer means "this one".
-      queue.cancel(k);
-      queue.schedule(k, dueAt, { ruleId, key, payload });
-    },
-    cancelTimer(key) {
-      timers().cancel(fullKey(key));
-    },
-    timerDueAt(key) {
-      return timers().dueAtOf(fullKey(key));
-    },
-  };
+  private lastKey: string | undefined = undefined;
+  private lastFull = '';
+
+  private readonly producer: ProducerState;
+  private readonly ruleId: string;
+
+  constructor(producer: ProducerState, ruleId: string) {
+    this.producer = producer;
+    this.ruleId = ruleId;
+    this.producerId = producer.producerId;
+  }
+
+  private timers(): TimerQueue<RuleTimer> {
+    return (this.queue ??= timersOf(this.producer));
+  }
+
+  private fullKey(key: string): string {
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.lastFull = timerKey(this.ruleId, key);
+    }
+    return this.lastFull;
+  }
+
+  cell<C extends StateCell>(name: string, create: () => C): C {
+    // Most rules ask for one cell, report after report: the last one asked for is kept at hand,
+    // so a map (cold by the time the producer's next report comes) is read only on a change.
+    if (name === this.lastName) return this.lastCell as C;
+    let cell = this.lastName === undefined ? undefined : (this.cells ??= new Map([[this.lastName, this.lastCell as StateCell]])).get(name);
+    if (cell === undefined) {
+      if (!CELL_NAME.test(name)) throw new Error(`rule ${this.ruleId}: cell name "${name}" may hold only letters, digits and '-'`);
+      cell = this.producer.cell(`rule:${this.ruleId}:${name}`, create);
+      this.cells?.set(name, cell);
+    }
+    this.lastName = name;
+    this.lastCell = cell;
+    return cell as C;
+  }
+
+  sharedCell<C extends StateCell>(name: string, create: () => C): C {
+    // Looked up by the bare name (its own map), so no `shared:` key is made on every call.
+    let cell = this.shared?.get(name);
+    if (cell === undefined) {
+      if (!CELL_NAME.test(name)) throw new Error(`rule ${this.ruleId}: shared cell name "${name}" may hold only letters, digits and '-'`);
+      (this.shared ??= new Map()).set(name, (cell = this.producer.cell(`${SHARED}${name}`, create)));
+    }
+    return cell as C;
+  }
+
+  setTimer(key: string, dueAt: number, payload: TimerPayload = {}): void {
+    const queue = this.timers();
+    const k = this.fullKey(key);
+    // TimerQueue keeps the earlier of two due times; a rule setting its timer means "this one".
+    queue.cancel(k);
+    queue.schedule(k, dueAt, { ruleId: this.ruleId, key, payload });
+  }
+
+  cancelTimer(key: string): void {
+    this.timers().cancel(this.fullKey(key));
+  }
+
+  timerDueAt(key: string): number | undefined {
+    return this.timers().dueAtOf(this.fullKey(key));
+  }
 }
 
 /**

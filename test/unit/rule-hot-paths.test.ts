@@ -30,6 +30,22 @@ describe('a rule state asked for its cells in turn', () => {
     expect(ruleStateOf(producer, 'volume-spike').cell('a', () => new LastSeen())).not.toBe(a);
   });
 
+  it('keeps three names apart in any order, shares a shared cell across rules, and keeps timers per rule', () => {
+    const producer = new ProducerState('P1');
+    const gap = ruleStateOf(producer, 'reporting-gap');
+    const spike = ruleStateOf(producer, 'volume-spike');
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => gap.cell(n, () => new LastSeen()));
+    for (const [name, cell] of [['c', c], ['a', a], ['b', b], ['b', b], ['c', c]] as const) expect(gap.cell(name, () => new LastSeen())).toBe(cell);
+    expect(new Set([a, b, c]).size).toBe(3);
+    const shared = gap.sharedCell('exports', () => new LastSeen());
+    expect(spike.sharedCell('exports', () => new LastSeen())).toBe(shared);
+    gap.setTimer('t', 5);
+    spike.setTimer('t', 7);
+    expect([gap.timerDueAt('t'), spike.timerDueAt('t')]).toEqual([5, 7]);
+    gap.cancelTimer('t');
+    expect([gap.timerDueAt('t'), spike.timerDueAt('t')]).toEqual([undefined, 7]);
+  });
+
   it('hands a list of rules their states in the list order, the same as one by one', () => {
     const producer = new ProducerState('P1');
     const list = [{ rule: { id: 'volume-spike' } }, { rule: { id: 'reporting-gap' } }];
