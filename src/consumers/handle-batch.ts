@@ -85,11 +85,6 @@ export interface TakenBatch {
   decoded: readonly DecodeOutcome<Report>[];
 }
 
-/** `decoded` is decodeReportBatch's outcome for these records (index-aligned). */
-export function handleReportBatch(deps: BatchDeps, batch: ReportBatch, decoded: readonly DecodeOutcome<Report>[]): Promise<BatchOutcome> {
-  return handleReportBatches(deps, [{ batch, decoded }]);
-}
-
 /**
  * Batches of one partition index (the report topics' batches of it that one fetch brought, in the
  * order given) as one: their reports in one pipeline run, and with transactional output one Kafka

@@ -44,7 +44,8 @@ export const timersOf = (producer: ProducerState): TimerQueue<RuleTimer> => prod
 
 /**
  * Each producer's RuleState per rule, made once: the pipeline asks for it for every rule on every
- * report, and a RuleState holds nothing but the producer and the rule id, so it can be shared.
+ * report, and a RuleState holds only the producer, the rule id and the cells it has looked up
+ * (which stay the same cells), so it can be shared.
  */
 const madeFor = new WeakMap<ProducerState, Map<string, RuleState>>();
 

@@ -80,10 +80,6 @@ function idCount(joined: string): number {
 export class IdListSeries extends DaySeries<string[]> {
   private readonly joined: string[] = [];
 
-  constructor() {
-    super();
-  }
-
   /** Adds an id to the day's list unless held already or the list holds `max`. */
   addId(day: number, id: string, max: number): void {
     const i = this.indexOf(day);
