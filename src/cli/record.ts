@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { createRegistryClient } from '../codec/registry-client.ts';
 import { Kafka, logLevel } from 'kafkajs';
 import { createDecoder } from '../codec/decode.ts';
 import { loadSettings, settingsHelp } from '../config/settings.ts';
@@ -66,7 +66,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
  */
 export async function recordTopics(options: { brokers: string[]; registryUrl: string; topics: string[]; out: string; max?: number; idleMs?: number }) {
   const kafka = new Kafka({ clientId: 'ree-sentinel-record', brokers: options.brokers, logLevel: logLevel.ERROR });
-  const decoder = createDecoder(options.registryUrl === 'none' ? {} : { registry: new SchemaRegistry({ host: options.registryUrl }) });
+  const decoder = createDecoder(options.registryUrl === 'none' ? {} : { registry: createRegistryClient(options.registryUrl) });
   const out = await openOutputFile(options.out, 'recording');
   const stats = { records: 0, undecodable: 0 };
   try {

@@ -3,9 +3,9 @@
  * keeps state in Redis, publishes alerts; serves /healthz, /readyz, /metrics; reloads the rules
  * file on change or SIGHUP without a restart; finishes the batch in flight on SIGTERM/SIGINT.
  */
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { createDecoder } from '../codec/decode.ts';
 import { createEncoder, type Encoder } from '../codec/encode.ts';
+import { createRegistryClient } from '../codec/registry-client.ts';
 import { loadRulesFile, type RuleSet } from '../config/rules-file.ts';
 import { createRulesReloader, type RulesReloader } from '../config/rules-reloader.ts';
 import { watchRulesFile } from '../config/rules-watcher.ts';
@@ -149,7 +149,7 @@ async function openDetector(
   resources.opened('broker probe', () => probe.stop());
   brokersReachable = probe.reachable;
 
-  const registry = settings.schemaRegistryUrl === 'none' ? undefined : new SchemaRegistry({ host: settings.schemaRegistryUrl });
+  const registry = settings.schemaRegistryUrl === 'none' ? undefined : createRegistryClient(settings.schemaRegistryUrl);
   let encoder: Encoder | undefined;
   if (registry) {
     const withRegistry = createEncoder({ registry, topicNames: topics });

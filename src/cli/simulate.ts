@@ -1,5 +1,5 @@
 /** `ree-sentinel simulate`: a labelled synthetic supply chain, to a file or to live topics. */
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { createRegistryClient } from '../codec/registry-client.ts';
 import { Kafka, logLevel } from 'kafkajs';
 import { createEncoder } from '../codec/encode.ts';
 import { loadSettings } from '../config/settings.ts';
@@ -101,7 +101,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     await admin.connect();
     await ensureTopics(admin, topicSpecs(settings.topicPrefix, { partitions: settings.topicPartitions, replicationFactor: settings.topicReplication }));
     await admin.disconnect();
-    const encoder = format === 'avro' ? createEncoder({ registry: new SchemaRegistry({ host: settings.schemaRegistryUrl }), topicNames: topics }) : undefined;
+    const encoder = format === 'avro' ? createEncoder({ registry: createRegistryClient(settings.schemaRegistryUrl), topicNames: topics }) : undefined;
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {

@@ -2,7 +2,7 @@
  * Starts a console: makes sure the status topic exists, starts following the alerts and status
  * topics, then serves the page and API. If any step fails, what was opened is closed again.
  */
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { createRegistryClient } from '../codec/registry-client.ts';
 import { createDecoder } from '../codec/decode.ts';
 import { settingName, type Settings } from '../config/settings.ts';
 import { REPORT_TOPIC_KINDS, alertStatusTopicSpec, topicNames, topicSpecs } from '../config/topics.ts';
@@ -49,7 +49,7 @@ export async function startConsole(settings: Settings, consoleSettings: ConsoleS
     resources.opened('Kafka producer', () => producer.disconnect());
     await reach(kafkaService, REACH_TIMEOUT_MS, () => producer.connect());
 
-    const registry = settings.schemaRegistryUrl === 'none' ? undefined : new SchemaRegistry({ host: settings.schemaRegistryUrl });
+    const registry = settings.schemaRegistryUrl === 'none' ? undefined : createRegistryClient(settings.schemaRegistryUrl);
     const index = createAlertIndex();
     let onFatal: (err: unknown) => void = () => undefined;
     const failed = new Promise<unknown>((resolve) => {
