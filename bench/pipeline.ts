@@ -137,6 +137,9 @@ interface BatchLog {
   taken: number[];
   held: number;
   transactions: number[];
+  /** Per transaction: ms its batches waited for a turn, and ms its pass and transaction took. */
+  turnWaitMs: number[];
+  passMs: number[];
 }
 
 /**
@@ -149,11 +152,15 @@ function benchLogger(onJoinToFirstBatch: (ms: number) => void, batches: BatchLog
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString().split('\n')) {
         if (!line) continue;
-        const entry = JSON.parse(line) as { level: number; msg: string; ms?: number; records?: number };
+        const entry = JSON.parse(line) as { level: number; msg: string; ms?: number; records?: number; turnWaitMs?: number; passMs?: number };
         if (entry.msg === JOIN_TO_FIRST_BATCH && entry.ms !== undefined) onJoinToFirstBatch(entry.ms);
         if (entry.msg === BATCH_DONE && entry.records !== undefined) batches.taken.push(entry.records);
         if (entry.msg === BATCH_HELD) batches.held += 1;
-        if (entry.msg === INDEX_BATCHES_DONE && entry.records !== undefined) batches.transactions.push(entry.records);
+        if (entry.msg === INDEX_BATCHES_DONE && entry.records !== undefined) {
+          batches.transactions.push(entry.records);
+          if (entry.turnWaitMs !== undefined) batches.turnWaitMs.push(entry.turnWaitMs);
+          if (entry.passMs !== undefined) batches.passMs.push(entry.passMs);
+        }
         if (entry.level >= 40) process.stderr.write(`${line}\n`);
       }
       done();
@@ -166,6 +173,7 @@ function batchFigures(batches: BatchLog) {
   const sorted = [...batches.taken].sort((a, b) => a - b);
   const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
   const perTransaction = batches.transactions.reduce((a, b) => a + b, 0) / Math.max(1, batches.transactions.length);
+  const median = (values: number[]) => (values.length ? quantileSorted([...values].sort((a, b) => a - b), 0.5) : NaN);
   return {
     batches: sorted.length,
     heldWhole: batches.held,
@@ -174,6 +182,8 @@ function batchFigures(batches: BatchLog) {
     maxRecords: sorted.at(-1) ?? NaN,
     transactions: batches.transactions.length,
     recordsPerTransaction: Math.round(perTransaction),
+    p50TurnWaitMs: median(batches.turnWaitMs),
+    p50PassMs: median(batches.passMs),
   };
 }
 
@@ -221,7 +231,7 @@ async function main() {
   // and alert reader): on a shared machine wall time is mostly waiting for a core, CPU is not.
   const cpuStarted = process.cpuUsage();
   let joinToFirstBatchMs = NaN;
-  const batches: BatchLog = { taken: [], held: 0, transactions: [] };
+  const batches: BatchLog = { taken: [], held: 0, transactions: [], turnWaitMs: [], passMs: [] };
   const detector = await startDetector(settings, benchLogger((ms) => (joinToFirstBatchMs = ms), batches));
   while ((await committed(admin, settings.groupId)) < N) await new Promise((r) => setTimeout(r, 100));
   const detectorSeconds = (performance.now() - started) / 1000;
@@ -230,6 +240,8 @@ async function main() {
   batches.taken = [];
   batches.held = 0;
   batches.transactions = [];
+  batches.turnWaitMs = [];
+  batches.passMs = [];
 
   // Latency: the detector is caught up; a paced stream of reports, every 50th an alert.
   console.error(`latency: ${PACED} reports offered at ${RATE}/s ...`);
@@ -264,7 +276,7 @@ async function main() {
     { consumer: 'ree-sentinel run (Redis state, rules, alerts)', events: N, seconds: detectorSeconds, 'events/s': N / detectorSeconds },
   ];
   printTable(rows);
-  console.log('\ndetector batches (records taken per topic-partition batch; held = batches held whole by the aligner; transactions = passes over the batches one fetch brought for a partition index):');
+  console.log('\ndetector batches (records taken per topic-partition batch; held = batches held whole by the aligner; transactions = passes over the batches one fetch brought for a partition index; turn wait = ms a pass waited for a turn under REE_CONCURRENCY, pass = ms of the pass and its transaction):');
   printTable([
     { phase: 'throughput', ...throughputBatches },
     { phase: 'paced', ...pacedBatches },

@@ -52,7 +52,11 @@ export const JOIN_TO_FIRST_BATCH = 'first batch after joining the group';
 /** The debug log lines of a batch taken (`records`: how many) and of one held whole by the aligner; bench:pipeline counts them. */
 export const BATCH_DONE = 'batch done';
 export const BATCH_HELD = 'batch held';
-/** The debug log line of one partition index's gathered batches done in one pass and transaction (`batches`, `records`); bench:pipeline counts them. */
+/**
+ * The debug log line of one partition index's gathered batches done in one pass and transaction
+ * (`batches`, `records`, `turnWaitMs` waited for a turn, `passMs` the pass and its transaction);
+ * bench:pipeline counts them.
+ */
 export const INDEX_BATCHES_DONE = 'index batches done';
 
 export interface ReportConsumer {
@@ -93,8 +97,18 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
   const inTurn = <T>(work: () => Promise<T>): Promise<T> => turns.runExclusive(work);
   /** The batches a fetch brings for one partition index, in one transaction (index-gather.ts). */
   const gather = createIndexGather<TakenBatch, BatchOutcome>(async (partition, batches) => {
-    const outcome = await inTurn(() => handleReportBatches(batchDeps, batches));
-    deps.logger.debug({ partition, batches: batches.length, records: batches.reduce((n, b) => n + b.batch.records.length, 0) }, INDEX_BATCHES_DONE);
+    const gathered = performance.now();
+    let turnAt = gathered;
+    const outcome = await inTurn(() => {
+      turnAt = performance.now();
+      return handleReportBatches(batchDeps, batches);
+    });
+    // How long the index's batches waited for a turn (other indexes' transactions, REE_CONCURRENCY)
+    // beside how long their own pass and transaction took: a wait that dominates is what a higher
+    // REE_CONCURRENCY removes.
+    const turnWaitMs = Math.round(turnAt - gathered);
+    const passMs = Math.round(performance.now() - turnAt);
+    deps.logger.debug({ partition, batches: batches.length, records: batches.reduce((n, b) => n + b.batch.records.length, 0), turnWaitMs, passMs }, INDEX_BATCHES_DONE);
     return outcome;
   });
 
