@@ -142,13 +142,15 @@ export function readRecording(path: string): RecordingReader {
 }
 
 const NEWLINE = 0x0a;
+/** How many lines lineBatches hands on at once (see where it yields). */
+export const LINES_PER_BATCH = 256;
 const CARRIAGE_RETURN = 0x0d;
 
 /** Reads into `into` from `at` up to its end; resolves to the bytes read, 0 at the end of the input. */
 export type ReadInto = (into: Buffer, at: number) => Promise<number>;
 
 /**
- * The lines of a byte stream, a chunk's worth at a time, split as readline splits them with
+ * The lines of a byte stream, up to LINES_PER_BATCH at a time, split as readline splits them with
  * `crlfDelay: Infinity` (`\n`, `\r\n` and a lone `\r` each end a line; no empty line after a
  * final break). Split on bytes and decoded line by line: a recording is mostly ASCII, and decoding
  * a whole chunk that holds one non-ASCII name makes a two-byte string, which readline's decoder
@@ -171,7 +173,7 @@ export async function* lineBatches(read: ReadInto, chunkBytes = 1 << 20): AsyncI
     const chunk = buffer.subarray(0, filled);
     // A lone `\r` is rare enough (old Mac files) to take the slow path for the whole chunk.
     const carriageReturns = chunk.indexOf(CARRIAGE_RETURN) !== -1;
-    const lines: string[] = [];
+    let lines: string[] = [];
     let start = 0;
     let end: number;
     while ((end = chunk.indexOf(NEWLINE, start)) !== -1) {
@@ -179,6 +181,14 @@ export async function* lineBatches(read: ReadInto, chunkBytes = 1 << 20): AsyncI
       start = end + 1;
       if (carriageReturns) lines.push(...splitCarriageReturns(line));
       else lines.push(line);
+      // Handed on a few hundred at a time rather than a whole chunk's (~3,000 lines of a
+      // recording): a line held while the reports before it are processed outlives two young-
+      // generation GCs and is copied to the old space, where it is garbage that grows the heap.
+      // The buffer is not touched until the loop ends, so yielding here is safe.
+      if (lines.length >= LINES_PER_BATCH) {
+        yield lines;
+        lines = [];
+      }
     }
     buffer.copyWithin(0, start, filled);
     kept = filled - start;

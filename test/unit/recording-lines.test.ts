@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { lineBatches, type ReadInto } from '../../src/pipeline/recording.ts';
+import { LINES_PER_BATCH, lineBatches, type ReadInto } from '../../src/pipeline/recording.ts';
 
 /** The text's bytes handed out at most `size` at a time, through a buffer of `bufferBytes`. */
 async function split(text: string, size: number, bufferBytes = 4): Promise<string[]> {
@@ -53,5 +53,26 @@ describe('lineBatches', () => {
     const text = '{"n":"中"}\n';
     // '中' is 3 bytes at offset 6: reads of 7 cut it after its first byte.
     expect(await split(text, 7, 64)).toEqual(['{"n":"中"}']);
+  });
+
+  it('hands a big read on in small batches, so a line is not held while thousands before it are processed', async () => {
+    const text = Array.from({ length: 3 * LINES_PER_BATCH + 5 }, (_, i) => `{"i":${i}}`).join('\n') + '\n';
+    const bytes = Buffer.from(text, 'utf8');
+    let from = 0;
+    const read: ReadInto = async (into, at) => {
+      const n = Math.min(into.length - at, bytes.length - from);
+      bytes.copy(into, at, from, from + n);
+      from += n;
+      return n;
+    };
+    const sizes: number[] = [];
+    const lines: string[] = [];
+    // The whole text fits one read of the 1 MB buffer.
+    for await (const batch of lineBatches(read)) {
+      sizes.push(batch.length);
+      lines.push(...batch);
+    }
+    expect(lines).toEqual(text.trimEnd().split('\n'));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(LINES_PER_BATCH);
   });
 });
