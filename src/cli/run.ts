@@ -15,7 +15,8 @@ import { createLicenceConsumer } from '../consumers/licence-consumer.ts';
 import { createQuotaConsumer } from '../consumers/quota-consumer.ts';
 import { createReportConsumer } from '../consumers/report-consumer.ts';
 import { createWatchlistConsumer } from '../consumers/watchlist-consumer.ts';
-import { createRedisWatchlistJournal } from '../consumers/watchlist-journal.ts';
+import { createRedisTxnJournal } from '../consumers/txn-journal.ts';
+import { createKeyBuilder } from '../state/keys.ts';
 import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import { ConfigError, ReeError, errorMessage } from '../errors.ts';
 import { ensureTopics } from '../kafka/admin.ts';
@@ -34,7 +35,6 @@ import { createRedisCustodyLedger } from '../state/redis-custody-ledger.ts';
 import { createEngineRedisStore } from '../state/engine-store.ts';
 import { createRedisClient } from '../state/redis-connection.ts';
 import { createRedisQuotaRegister } from '../state/redis-quota-register.ts';
-import { createKeyBuilder } from '../state/keys.ts';
 import { createRedisTimerIndex } from '../state/redis-timer-index.ts';
 import { createRedisWatermark } from '../state/redis-watermark.ts';
 import { parseCommandArgs, type Options } from './args.ts';
@@ -209,6 +209,8 @@ async function openDetector(
   resources.opened('transactional producers', () => transactions.close());
   const transactional = {
     transactions,
+    // What a report transaction sends, held until marked published (src/consumers/txn-journal.ts).
+    journal: createRedisTxnJournal({ redis, prefix: settings.statePrefix, kind: 'reports', groupId: settings.groupId }),
     sinks: (sender: Parameters<typeof createKafkaAlertSink>[0]['producer']) => ({
       alerts: createKafkaAlertSink({ producer: sender, topic: topics.alerts, format: settings.alertFormat, encoder }),
       deadLetters: createKafkaDeadLetterSink({ producer: sender, topic: topics.deadletter }),
@@ -236,7 +238,7 @@ async function openDetector(
     topic: topics.watchlist,
     pipeline,
     alerts,
-    transactional: { journal: createRedisWatchlistJournal({ redis, prefix: settings.statePrefix, groupId: watchlistGroup }), sinks: transactional.sinks },
+    transactional: { journal: createRedisTxnJournal({ redis, prefix: settings.statePrefix, kind: 'watchlist', groupId: watchlistGroup }), sinks: transactional.sinks },
   });
   /** The watermark at the last look for idle partitions' due timers. */
   let idleCheckedAt: number | undefined;

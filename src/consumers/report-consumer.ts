@@ -17,6 +17,7 @@ import { retry } from '../ops/retry.ts';
 import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
 import { decodeReportBatch, eventTimesOf, fireIdlePartition, handleReportBatches, type BatchDeps, type BatchOutcome, type ReportBatch, type TakenBatch } from './handle-batch.ts';
 import { createIndexGather, type GatherTicket } from './index-gather.ts';
+import { settleHeld } from './txn-journal.ts';
 import { createIdleTimerPasses, type IdleTimerOptions, type IdleTimerPasses } from './idle-timers.ts';
 
 export interface ReportConsumerDeps extends BatchDeps {
@@ -123,9 +124,16 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           const assignedTopics = reportTopics.map(([topic]) => topic);
           // The epoch first, then the transactional producers (which fence the old owners' ones),
           // then the committed offsets: in this order no earlier owner can still change any of them.
+          // Then what an earlier owner committed and had not marked published yet is marked.
           const renew = async () => {
             await onAssigned?.();
-            await transactional?.transactions.assign(partitions, assignedTopics);
+            if (!transactional) return;
+            await transactional.transactions.assign(partitions, assignedTopics);
+            const { journal } = transactional;
+            if (journal) {
+              const committed = (p: number, txn: string) => transactional.transactions.committed.named(p, txn);
+              await deps.pipeline.gate.shared(() => settleHeld(journal, partitions, committed, (alerts) => deps.pipeline.markPublished(alerts)));
+            }
           };
           assigned = retry(renew, { onRetry: (err, attempt) => deps.logger.warn({ err, attempt }, 'retrying the epoch renewal of an assignment') });
           // Awaited by the next batch, which fails (and is redelivered) if it could not be done.
