@@ -16,7 +16,7 @@ import { createQuotaConsumer } from '../consumers/quota-consumer.ts';
 import { createReportConsumer } from '../consumers/report-consumer.ts';
 import { createWatchlistConsumer } from '../consumers/watchlist-consumer.ts';
 import { createRedisTxnJournal } from '../consumers/txn-journal.ts';
-import { createKeyBuilder } from '../state/keys.ts';
+import { createRedisIndexOwners } from '../consumers/index-owners.ts';
 import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import { ConfigError, ReeError, errorMessage } from '../errors.ts';
 import { ensureTopics } from '../kafka/admin.ts';
@@ -194,17 +194,16 @@ async function openDetector(
   await reach(kafkaService, REACH_TIMEOUT_MS, () => producer.connect());
   const alerts = createKafkaAlertSink({ producer, topic: topics.alerts, format: settings.alertFormat, encoder });
   const deadLetters = createKafkaDeadLetterSink({ producer, topic: topics.deadletter });
-  const epochCounter = createKeyBuilder(settings.statePrefix).epochCounter();
+  const indexOwners = createRedisIndexOwners({ redis, prefix: settings.statePrefix, groupId: settings.groupId });
   const transactions = createOutputTransactions({
     kafka,
     groupId: settings.groupId,
     committed,
     logger,
-    // Every assignment, of any instance, takes a new epoch before its producers open (onAssigned
-    // below): the counter still at this instance's epoch means nobody can have taken an index from
-    // it since. With several instances only the last to be assigned can tell; the others take a
-    // fenced transaction as a newer owner's and wait for the next rebalance.
-    stillOwns: async () => Number(await redis.get(epochCounter)) === (await store.durability.epoch()),
+    // Every assignment, of any instance, takes a new epoch and records it as the owner of each
+    // index it got before its producers open (onAssigned below): the record still at this
+    // instance's epoch means nobody has taken the index from it since.
+    stillOwns: async (partition) => indexOwners.owns(partition, await store.durability.epoch()),
   });
   resources.opened('transactional producers', () => transactions.close());
   const transactional = {
@@ -252,8 +251,8 @@ async function openDetector(
     transactional,
     // Fencing on assignment: a new epoch, and nothing kept from before (the interim owner may have written since).
     // The shared watermark too, so the first batch's rules see the group's, not -Infinity.
-    onAssigned: async () => {
-      await store.durability.renewEpoch();
+    onAssigned: async (partitions) => {
+      await indexOwners.claim(partitions, await store.durability.renewEpoch());
       store.engine.dropAll();
       await watermark.load();
       idleCheckedAt = undefined;

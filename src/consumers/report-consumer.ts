@@ -32,11 +32,13 @@ export interface ReportConsumerDeps extends BatchDeps {
   onFatal?: (err: unknown) => void;
   sessionTimeoutMs?: number;
   /**
-   * Called on every partition assignment, awaited before the next batch: renew the ownership epoch
-   * and forget the producer state held in memory, so a partition that comes back is reloaded with
-   * what its interim owner wrote (src/state/engine/README.md, "Fencing").
+   * Called on every partition assignment with the partition indexes assigned, awaited before the
+   * next batch and before their transactional producers open: renew the ownership epoch, record it
+   * as the indexes' owner (index-owners.ts), and forget the producer state held in memory, so a
+   * partition that comes back is reloaded with what its interim owner wrote
+   * (src/state/engine/README.md, "Fencing").
    */
-  onAssigned?: (() => Promise<void>) | undefined;
+  onAssigned?: ((partitions: readonly number[]) => Promise<void>) | undefined;
   /**
    * With transactional output: which of these owned partitions have a timer or an unsent outbox
    * due (refreshing the shared watermark first). Their timers then fire in passes of their own
@@ -126,7 +128,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           // then the committed offsets: in this order no earlier owner can still change any of them.
           // Then what an earlier owner committed and had not marked published yet is marked.
           const renew = async () => {
-            await onAssigned?.();
+            await onAssigned?.(partitions);
             if (!transactional) return;
             await transactional.transactions.assign(partitions, assignedTopics);
             const { journal } = transactional;
