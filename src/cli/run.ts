@@ -15,7 +15,8 @@ import { createLicenceConsumer } from '../consumers/licence-consumer.ts';
 import { createQuotaConsumer } from '../consumers/quota-consumer.ts';
 import { createReportConsumer } from '../consumers/report-consumer.ts';
 import { createWatchlistConsumer } from '../consumers/watchlist-consumer.ts';
-import { createRedisWatchlistJournal } from '../consumers/watchlist-journal.ts';
+import { createRedisTxnJournal } from '../consumers/txn-journal.ts';
+import { createRedisIndexOwners } from '../consumers/index-owners.ts';
 import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import { ConfigError, ReeError, errorMessage } from '../errors.ts';
 import { ensureTopics } from '../kafka/admin.ts';
@@ -34,7 +35,6 @@ import { createRedisCustodyLedger } from '../state/redis-custody-ledger.ts';
 import { createEngineRedisStore } from '../state/engine-store.ts';
 import { createRedisClient } from '../state/redis-connection.ts';
 import { createRedisQuotaRegister } from '../state/redis-quota-register.ts';
-import { createKeyBuilder } from '../state/keys.ts';
 import { createRedisTimerIndex } from '../state/redis-timer-index.ts';
 import { createRedisWatermark } from '../state/redis-watermark.ts';
 import { parseCommandArgs, type Options } from './args.ts';
@@ -194,21 +194,22 @@ async function openDetector(
   await reach(kafkaService, REACH_TIMEOUT_MS, () => producer.connect());
   const alerts = createKafkaAlertSink({ producer, topic: topics.alerts, format: settings.alertFormat, encoder });
   const deadLetters = createKafkaDeadLetterSink({ producer, topic: topics.deadletter });
-  const epochCounter = createKeyBuilder(settings.statePrefix).epochCounter();
+  const indexOwners = createRedisIndexOwners({ redis, prefix: settings.statePrefix, groupId: settings.groupId });
   const transactions = createOutputTransactions({
     kafka,
     groupId: settings.groupId,
     committed,
     logger,
-    // Every assignment, of any instance, takes a new epoch before its producers open (onAssigned
-    // below): the counter still at this instance's epoch means nobody can have taken an index from
-    // it since. With several instances only the last to be assigned can tell; the others take a
-    // fenced transaction as a newer owner's and wait for the next rebalance.
-    stillOwns: async () => Number(await redis.get(epochCounter)) === (await store.durability.epoch()),
+    // Every assignment, of any instance, takes a new epoch and records it as the owner of each
+    // index it got before its producers open (onAssigned below): the record still at this
+    // instance's epoch means nobody has taken the index from it since.
+    stillOwns: async (partition) => indexOwners.owns(partition, await store.durability.epoch()),
   });
   resources.opened('transactional producers', () => transactions.close());
   const transactional = {
     transactions,
+    // What a report transaction sends, held until marked published (src/consumers/txn-journal.ts).
+    journal: createRedisTxnJournal({ redis, prefix: settings.statePrefix, kind: 'reports', groupId: settings.groupId }),
     sinks: (sender: Parameters<typeof createKafkaAlertSink>[0]['producer']) => ({
       alerts: createKafkaAlertSink({ producer: sender, topic: topics.alerts, format: settings.alertFormat, encoder }),
       deadLetters: createKafkaDeadLetterSink({ producer: sender, topic: topics.deadletter }),
@@ -236,7 +237,7 @@ async function openDetector(
     topic: topics.watchlist,
     pipeline,
     alerts,
-    transactional: { journal: createRedisWatchlistJournal({ redis, prefix: settings.statePrefix, groupId: watchlistGroup }), sinks: transactional.sinks },
+    transactional: { journal: createRedisTxnJournal({ redis, prefix: settings.statePrefix, kind: 'watchlist', groupId: watchlistGroup }), sinks: transactional.sinks },
   });
   /** The watermark at the last look for idle partitions' due timers. */
   let idleCheckedAt: number | undefined;
@@ -250,8 +251,8 @@ async function openDetector(
     transactional,
     // Fencing on assignment: a new epoch, and nothing kept from before (the interim owner may have written since).
     // The shared watermark too, so the first batch's rules see the group's, not -Infinity.
-    onAssigned: async () => {
-      await store.durability.renewEpoch();
+    onAssigned: async (partitions) => {
+      await indexOwners.claim(partitions, await store.durability.renewEpoch());
       store.engine.dropAll();
       await watermark.load();
       idleCheckedAt = undefined;

@@ -18,6 +18,7 @@ import type { AlertSink } from '../producers/alert-sink.ts';
 import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
 import type { OutputTransactions } from '../producers/output-transactions.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
+import type { TxnJournal } from './txn-journal.ts';
 
 export interface RawRecord {
   key: Buffer | null;
@@ -39,9 +40,12 @@ export interface BatchDeps {
    * Exactly-once output: the batch's alerts and dead letters go out, and its offsets are committed,
    * in one Kafka transaction (the caller then must not commit them), sent through the sinks these
    * build around it. Without it, alerts and dead letters go through `alerts` and `deadLetters` and
-   * the caller commits.
+   * the caller commits. With a journal, what a transaction sends is held in it until marked
+   * published (txn-journal.ts), so a crash between the commit and the marks loses no mark.
    */
-  transactional?: { transactions: OutputTransactions; sinks: (sender: MessageSender) => { alerts: AlertSink; deadLetters: DeadLetterSink } } | undefined;
+  transactional?:
+    | { transactions: OutputTransactions; sinks: (sender: MessageSender) => { alerts: AlertSink; deadLetters: DeadLetterSink }; journal?: TxnJournal | undefined }
+    | undefined;
   /**
    * Whether batches run one at a time (REE_CONCURRENCY 1). Only then does a transaction also fire
    * the timers of the other partitions this instance owns (see inTransaction).
@@ -148,7 +152,9 @@ export async function handleReportBatches(deps: BatchDeps, batches: readonly Tak
  * transaction. The outbox entries are tagged with the first batch's position: the transaction
  * commits all of them or none. Timers fire for the batches' own partition only: their alerts must
  * go out with an offset of the partition whose producers hold them, so that whoever commits past
- * it has re-sent them (outbox.ts).
+ * it has re-sent them (outbox.ts). What the transaction sends is held in the journal before the
+ * commit, whose offsets name the transaction, and marked published and released after it
+ * (txn-journal.ts): a crash in between leaves the marks to the index's next owner.
  */
 async function inTransaction(
   deps: BatchDeps,
@@ -159,37 +165,54 @@ async function inTransaction(
   deadLetters: DeadLetter[],
 ): Promise<Alert[]> {
   const { pipeline } = deps;
-  const positions = batches.map((batch) => ({ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.records[batch.records.length - 1]!.offset) + 1n).toString() }));
-  const position = positions[0]!;
   const onRetry = retryLogger(deps.logger, batches[0]!);
-  return pipeline.gate.shared(async () => {
-    const sent = await retry(
-      () =>
-        transactional.transactions.within(positions, async (sender) => {
-          const sending = { ...position, txn: randomUUID() };
-          const found = await pipeline.process(reports, origins, sending);
-          // One batch at a time: no other transaction of this instance is open while this one
-          // sends what another partition's timers find, so the outbox's "committed yet?" (which
-          // knows every partition's committed offset since the assignment) stays exact, and a
-          // partition that gets no more reports still has its timers fired. With batches running
-          // at once, only the batch's own partition: two open transactions could both send one
-          // entry. Then an idle partition's timers wait for its next batch (README, issue 8).
-          const partitions = deps.sequential ? [...new Set([position.partition, ...(deps.ownedPartitions?.() ?? [])])] : [position.partition];
-          const fired = await pipeline.fireTimers(partitions, sending);
-          const out = transactional.sinks(sender);
-          await out.alerts.publish([...found, ...fired]);
-          await out.deadLetters.send(deadLetters);
-          return [...found, ...fired];
-        }),
-      { onRetry },
-    );
-    // The markers are no longer what keeps a report batch's alerts from going out twice (the
-    // transaction and the outbox's tags are); they keep a watchlist change, whose retro-screening
-    // is no producer's batch, from publishing again what a batch has published. Inside the gate,
-    // so no watchlist change comes between the commit and the mark.
-    await retry(() => pipeline.markPublished(sent), { onRetry });
-    return sent;
-  });
+  /** One attempt: a transaction of its own id, committing every batch's offsets. */
+  const attempt = (txn: string): Promise<Alert[]> => {
+    const positions = batches.map((batch) => ({ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.records[batch.records.length - 1]!.offset) + 1n).toString(), txn }));
+    const sending = positions[0]!;
+    const work = async (sender: MessageSender): Promise<Alert[]> => {
+      const found = await pipeline.process(reports, origins, sending);
+      // One batch at a time: no other transaction of this instance is open while this one
+      // sends what another partition's timers find, so the outbox's "committed yet?" (which
+      // knows every partition's committed offset since the assignment) stays exact, and a
+      // partition that gets no more reports still has its timers fired. With batches running
+      // at once, only the batch's own partition: two open transactions could both send one
+      // entry. Then an idle partition's timers wait for its next batch (README, issue 8).
+      const partitions = deps.sequential ? [...new Set([sending.partition, ...(deps.ownedPartitions?.() ?? [])])] : [sending.partition];
+      const fired = await pipeline.fireTimers(partitions, sending);
+      const out = transactional.sinks(sender);
+      const sent = [...found, ...fired];
+      await Promise.all([holdUntilMarked(transactional, sending, sent), out.alerts.publish(sent).then(() => out.deadLetters.send(deadLetters))]);
+      return sent;
+    };
+    return transactional.transactions.within(positions, work, (sent) => markCommitted(pipeline, transactional, sending, sent, onRetry));
+  };
+  return pipeline.gate.shared(() => retry(() => attempt(randomUUID()), { onRetry }));
+}
+
+/** Before the commit: what the transaction sends, held in the journal (txn-journal.ts). */
+async function holdUntilMarked(transactional: NonNullable<BatchDeps['transactional']>, at: { partition: number; txn: string }, sent: readonly Alert[]): Promise<void> {
+  if (sent.length > 0) await transactional.journal?.hold(at.partition, at.txn, sent);
+}
+
+/**
+ * After the commit, while the index's lock is held: marks what the transaction sent, then releases
+ * it from the journal. The markers are no longer what keeps a report batch's alerts from going out
+ * twice (the transaction and the outbox's tags are); they keep a watchlist change, whose
+ * retro-screening is no producer's batch, from publishing again what a batch has published. Inside
+ * the publish gate, so no watchlist change comes between the commit and the mark.
+ */
+async function markCommitted(
+  pipeline: Pipeline,
+  transactional: NonNullable<BatchDeps['transactional']>,
+  at: { partition: number; txn: string },
+  sent: Alert[],
+  onRetry: (err: unknown, attempt: number) => void,
+): Promise<void> {
+  if (sent.length === 0) return;
+  await retry(() => pipeline.markPublished(sent), { onRetry });
+  const { journal } = transactional;
+  if (journal) await retry(() => journal.release(at.partition, at.txn), { onRetry });
 }
 
 /**
@@ -206,17 +229,19 @@ export async function fireIdlePartition(deps: Pick<BatchDeps, 'pipeline' | 'logg
   const { pipeline, transactional } = deps;
   if (!transactional) throw new Error('fireIdlePartition: only with transactional output');
   const onRetry = (err: unknown, attempt: number) => deps.logger?.warn({ err, attempt, partition }, 'retrying an idle partition timer pass');
-  return pipeline.gate.shared(async () => {
-    const sent = await retry(
+  return pipeline.gate.shared(() =>
+    retry(
       async () =>
-        (await transactional.transactions.withinTimers(partition, async (sender, position) => {
-          const fired = await pipeline.fireTimers([partition], { ...position, txn: randomUUID() });
-          await transactional.sinks(sender).alerts.publish(fired);
-          return fired;
-        })) ?? [],
+        (await transactional.transactions.withinTimers(
+          partition,
+          async (sender, position) => {
+            const fired = await pipeline.fireTimers([partition], position);
+            await Promise.all([holdUntilMarked(transactional, position, fired), transactional.sinks(sender).alerts.publish(fired)]);
+            return fired;
+          },
+          (fired, position) => markCommitted(pipeline, transactional, position, fired, onRetry),
+        )) ?? [],
       { onRetry },
-    );
-    await retry(() => pipeline.markPublished(sent), { onRetry });
-    return sent;
-  });
+    ),
+  );
 }

@@ -17,6 +17,7 @@ import { retry } from '../ops/retry.ts';
 import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
 import { decodeReportBatch, eventTimesOf, fireIdlePartition, handleReportBatches, type BatchDeps, type BatchOutcome, type ReportBatch, type TakenBatch } from './handle-batch.ts';
 import { createIndexGather, type GatherTicket } from './index-gather.ts';
+import { settleHeld } from './txn-journal.ts';
 import { createIdleTimerPasses, type IdleTimerOptions, type IdleTimerPasses } from './idle-timers.ts';
 
 export interface ReportConsumerDeps extends BatchDeps {
@@ -31,11 +32,13 @@ export interface ReportConsumerDeps extends BatchDeps {
   onFatal?: (err: unknown) => void;
   sessionTimeoutMs?: number;
   /**
-   * Called on every partition assignment, awaited before the next batch: renew the ownership epoch
-   * and forget the producer state held in memory, so a partition that comes back is reloaded with
-   * what its interim owner wrote (src/state/engine/README.md, "Fencing").
+   * Called on every partition assignment with the partition indexes assigned, awaited before the
+   * next batch and before their transactional producers open: renew the ownership epoch, record it
+   * as the indexes' owner (index-owners.ts), and forget the producer state held in memory, so a
+   * partition that comes back is reloaded with what its interim owner wrote
+   * (src/state/engine/README.md, "Fencing").
    */
-  onAssigned?: (() => Promise<void>) | undefined;
+  onAssigned?: ((partitions: readonly number[]) => Promise<void>) | undefined;
   /**
    * With transactional output: which of these owned partitions have a timer or an unsent outbox
    * due (refreshing the shared watermark first). Their timers then fire in passes of their own
@@ -137,9 +140,16 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           const assignedTopics = reportTopics.map(([topic]) => topic);
           // The epoch first, then the transactional producers (which fence the old owners' ones),
           // then the committed offsets: in this order no earlier owner can still change any of them.
+          // Then what an earlier owner committed and had not marked published yet is marked.
           const renew = async () => {
-            await onAssigned?.();
-            await transactional?.transactions.assign(partitions, assignedTopics);
+            await onAssigned?.(partitions);
+            if (!transactional) return;
+            await transactional.transactions.assign(partitions, assignedTopics);
+            const { journal } = transactional;
+            if (journal) {
+              const committed = (p: number, txn: string) => transactional.transactions.committed.named(p, txn);
+              await deps.pipeline.gate.shared(() => settleHeld(journal, partitions, committed, (alerts) => deps.pipeline.markPublished(alerts)));
+            }
           };
           assigned = retry(renew, { onRetry: (err, attempt) => deps.logger.warn({ err, attempt }, 'retrying the epoch renewal of an assignment') });
           // Awaited by the next batch, which fails (and is redelivered) if it could not be done.

@@ -7,7 +7,7 @@
  * committed, in one Kafka transaction of the partition's own producer (reference-transactions.ts):
  * a read_committed reader sees them once, whatever crash comes between. Then they are marked
  * published, which keeps a report batch from publishing the same finding again; the journal
- * (watchlist-journal.ts) covers a crash between that commit and the marks. Without it (tests over
+ * (txn-journal.ts) covers a crash between that commit and the marks. Without it (tests over
  * a fake Kafka), alerts durable first, then marked published, then the offset: at least once.
  */
 import { randomUUID } from 'node:crypto';
@@ -24,7 +24,7 @@ import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.t
 import { createReferenceTransactions, type CommittedAt } from '../producers/reference-transactions.ts';
 import { latestRecords } from './latest-records.ts';
 import { createCompactedTopicConsumer, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
-import type { WatchlistJournal } from './watchlist-journal.ts';
+import { settleHeld, type TxnJournal } from './txn-journal.ts';
 
 export interface WatchlistConsumerDeps extends CompactedTopicConsumerDeps {
   decoder: Decoder;
@@ -33,7 +33,7 @@ export interface WatchlistConsumerDeps extends CompactedTopicConsumerDeps {
   deadLetters: DeadLetterSink;
   metrics?: Metrics | undefined;
   /** Exactly-once output: sinks that send through a transaction, and the journal of transactions not yet marked. */
-  transactional?: { journal: WatchlistJournal; sinks: (sender: MessageSender) => { alerts: AlertSink; deadLetters: DeadLetterSink } } | undefined;
+  transactional?: { journal: TxnJournal; sinks: (sender: MessageSender) => { alerts: AlertSink; deadLetters: DeadLetterSink } } | undefined;
 }
 
 export type WatchlistConsumer = CompactedTopicConsumer;
@@ -82,15 +82,8 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
     async onAssigned(partitions) {
       const now = await transactions.assign(partitions);
       // Alone, as a watchlist batch: no report batch asks "published yet?" before these are marked.
-      await deps.pipeline.gate.exclusive(async () => {
-        for (const p of partitions) {
-          for (const [txn, alerts] of await journal.held(p)) {
-            // The transaction the offset came from committed these; any other held one never did.
-            if (now.get(p)?.txn === txn) await deps.pipeline.markPublished(alerts);
-            await journal.release(p, txn);
-          }
-        }
-      });
+      // The transaction the offset came from committed its held alerts; any other held one never did.
+      await deps.pipeline.gate.exclusive(() => settleHeld(journal, partitions, (p, txn) => now.get(p)?.txn === txn, (alerts) => deps.pipeline.markPublished(alerts)));
       committed = now;
     },
     async handle(batch) {

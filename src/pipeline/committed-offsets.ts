@@ -11,6 +11,10 @@
  * offset again with the next seq, kept in the offset's metadata: what it sent is then known to
  * have committed exactly when the group's position of that topic-partition has reached its
  * (offset, seq), as for a batch.
+ *
+ * Every transaction also writes its id into the metadata of each offset it commits (`ree-txn:<id>`,
+ * beside `ree-seq:<n>`): on assignment, the journal (txn-journal.ts) marks the alerts it holds for
+ * the transactions the group's offsets name. The watchlist's transactions write the same form.
  */
 import type { SentIn } from './outbox.ts';
 
@@ -18,19 +22,37 @@ import type { SentIn } from './outbox.ts';
 export interface CommittedPosition {
   offset: bigint;
   seq: number;
+  /** The transaction that committed it, as its metadata names it (none: an older or a plain commit). */
+  txn?: string | undefined;
 }
 
 const SEQ_PREFIX = 'ree-seq:';
+const TXN_PREFIX = 'ree-txn:';
 
-/** The offset metadata a transaction commits with: the seq, or nothing for seq 0. */
-export const seqMetadata = (seq: number): string | undefined => (seq > 0 ? `${SEQ_PREFIX}${seq}` : undefined);
+/**
+ * The offset metadata a transaction commits with: its seq (left out at 0) and its id, space
+ * separated; undefined when there is neither.
+ */
+export function offsetMetadata(seq: number, txn?: string): string | undefined {
+  const parts = [...(seq > 0 ? [`${SEQ_PREFIX}${seq}`] : []), ...(txn ? [`${TXN_PREFIX}${txn}`] : [])];
+  return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
+/** The metadata token with `prefix`, without it. */
+const tokenOf = (metadata: string | null | undefined, prefix: string): string | undefined =>
+  metadata
+    ?.split(' ')
+    .find((t) => t.startsWith(prefix))
+    ?.slice(prefix.length);
 
 /** The seq in committed metadata; anything else (none, another writer's text) is 0. */
 export function seqOf(metadata: string | null | undefined): number {
-  if (!metadata?.startsWith(SEQ_PREFIX)) return 0;
-  const seq = Number(metadata.slice(SEQ_PREFIX.length));
+  const seq = Number(tokenOf(metadata, SEQ_PREFIX));
   return Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
 }
+
+/** The transaction id in committed metadata; undefined for anything else (none, a plain commit). */
+export const txnOf = (metadata: string | null | undefined): string | undefined => tokenOf(metadata, TXN_PREFIX) || undefined;
 
 const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
@@ -42,15 +64,21 @@ export class CommittedOffsets {
   /** After an assignment: what the group has committed, per topic-partition (offset -1: nothing yet). */
   reset(committed: readonly { topic: string; partition: number; offset: string; metadata?: string | null }[]): void {
     this.offsets.clear();
-    for (const c of committed) this.offsets.set(keyOf(c.topic, c.partition), { topic: c.topic, partition: c.partition, offset: BigInt(c.offset), seq: seqOf(c.metadata) });
+    for (const c of committed) this.offsets.set(keyOf(c.topic, c.partition), { topic: c.topic, partition: c.partition, offset: BigInt(c.offset), seq: seqOf(c.metadata), txn: txnOf(c.metadata) });
   }
 
-  /** After this instance's transaction committing (`offset`, `seq`) has committed. */
-  note(topic: string, partition: number, offset: string, seq = 0): void {
+  /** After this instance's transaction `txn` committing (`offset`, `seq`) has committed. */
+  note(topic: string, partition: number, offset: string, seq = 0, txn?: string): void {
     const key = keyOf(topic, partition);
     const next = BigInt(offset);
     const held = this.offsets.get(key);
-    if (!held || !atOrPast(held, next, seq)) this.offsets.set(key, { topic, partition, offset: next, seq });
+    if (!held || !atOrPast(held, next, seq)) this.offsets.set(key, { topic, partition, offset: next, seq, txn });
+  }
+
+  /** Whether some topic-partition of partition index `partition` was last committed by transaction `txn`. */
+  named(partition: number, txn: string): boolean {
+    for (const held of this.offsets.values()) if (held.partition === partition && held.txn === txn) return true;
+    return false;
   }
 
   /** True once the group's position of the entry's topic-partition has reached what its transaction commits; unknown partitions are not. */

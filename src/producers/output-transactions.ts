@@ -17,15 +17,21 @@ import { createFencingProducers } from '../kafka/fencing-producers.ts';
 import { isConcurrentTransactions, isFencedError } from '../kafka/transaction-errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
-import { seqMetadata, seqOf, type CommittedOffsets } from '../pipeline/committed-offsets.ts';
+import { randomUUID } from 'node:crypto';
+import { offsetMetadata, seqOf, txnOf, type CommittedOffsets } from '../pipeline/committed-offsets.ts';
 import { createKeyedLock } from '../pipeline/keyed-lock.ts';
 
-/** The input position one transaction commits: the next offset of one topic-partition (and a timer-only transaction's seq at it). */
+/**
+ * The input position one transaction commits: the next offset of one topic-partition (and a
+ * timer-only transaction's seq at it), and the transaction's id, written into the offset's
+ * metadata so that a later owner can tell which transaction the offset came from (txn-journal.ts).
+ */
 export interface CommitPosition {
   topic: string;
   partition: number;
   offset: string;
   seq?: number;
+  txn?: string;
 }
 
 export interface OutputTransactions {
@@ -41,17 +47,26 @@ export interface OutputTransactions {
    * transaction of their partition index's producer; aborts on failure. The positions are of one
    * index (the report topics' batches of it taken from one fetch, or a single one). One at a time
    * per index. Rejects with REE_ERR_FENCED when a newer owner has taken the index.
+   *
+   * `afterCommit` runs once the transaction has committed, while no other transaction of the index
+   * can start: the journal's held transaction is then still the one the offsets name until it is
+   * released there (txn-journal.ts).
    */
-  within<T>(positions: CommitPosition | readonly CommitPosition[], work: (sender: MessageSender) => Promise<T>): Promise<T>;
+  within<T>(positions: CommitPosition | readonly CommitPosition[], work: (sender: MessageSender) => Promise<T>, afterCommit?: (result: T) => Promise<void>): Promise<T>;
   /**
    * The same for a timer pass of partition index `partition` with no report batch: the transaction
    * commits the offset the group already has on one of the index's topic-partitions, with the next
    * seq (committed-offsets.ts), taken while no other transaction of the index is open. `work` gets
-   * that position. Resolves to undefined, running nothing, while the index has nothing committed.
-   * When `work` sent nothing (an empty result) nothing is committed either: no outbox entry went
-   * out tagged with the transaction, and the broker is spared a round trip.
+   * that position, with a new transaction id. Resolves to undefined, running nothing, while the
+   * index has nothing committed. When `work` sent nothing (an empty result) nothing is committed
+   * either: no outbox entry went out tagged with the transaction, and the broker is spared a round
+   * trip. `afterCommit` as for `within`, only when it committed.
    */
-  withinTimers<T extends readonly unknown[]>(partition: number, work: (sender: MessageSender, position: CommitPosition) => Promise<T>): Promise<T | undefined>;
+  withinTimers<T extends readonly unknown[]>(
+    partition: number,
+    work: (sender: MessageSender, position: CommitPosition & { txn: string }) => Promise<T>,
+    afterCommit?: (result: T, position: CommitPosition & { txn: string }) => Promise<void>,
+  ): Promise<T | undefined>;
   close(): Promise<void>;
 }
 
@@ -109,7 +124,7 @@ export function createOutputTransactions(options: {
     const { partition } = positions[0]!;
     logger?.warn({ err, partition, positions: positions.map((p) => `${p.topic}@${p.offset}`) }, 'transaction commit failed with its outcome unknown; settling it');
     await producers.reopen(partition, stale);
-    for (const c of await fetchCommitted([...new Set(positions.map((p) => p.topic))])) if (c.partition === partition) committed.note(c.topic, c.partition, c.offset, seqOf(c.metadata));
+    for (const c of await fetchCommitted([...new Set(positions.map((p) => p.topic))])) if (c.partition === partition) committed.note(c.topic, c.partition, c.offset, seqOf(c.metadata), txnOf(c.metadata));
     // One transaction: its positions committed together or not at all.
     return positions.every((p) => committed.covers({ ...p, txn: '' }));
   };
@@ -148,7 +163,7 @@ export function createOutputTransactions(options: {
       const offsets = {
         consumerGroupId: groupId,
         topics: positions.map((p) => {
-          const metadata = seqMetadata(p.seq ?? 0);
+          const metadata = offsetMetadata(p.seq ?? 0, p.txn);
           return { topic: p.topic, partitions: [{ partition: p.partition, offset: p.offset, ...(metadata ? { metadata } : {}) }] };
         }),
       };
@@ -178,7 +193,7 @@ export function createOutputTransactions(options: {
       await (offsetsAdded ?? sendOffsets());
       committing = true;
       await txn.commit();
-      for (const p of positions) committed.note(p.topic, p.partition, p.offset, p.seq);
+      for (const p of positions) committed.note(p.topic, p.partition, p.offset, p.seq, p.txn);
       return result;
     } catch (err) {
       if (isFencedError(err) && (await stillOwned(position.partition))) {
@@ -222,14 +237,22 @@ export function createOutputTransactions(options: {
       await reader;
       committed.reset(await fetchCommitted(topics));
     },
-    within(position, work) {
+    within(position, work, afterCommit) {
       const positions = [position].flat();
-      return lock.with(positions.slice(0, 1).map((p) => p.partition), () => transact(positions, (sender) => work(sender)));
+      return lock.with(positions.slice(0, 1).map((p) => p.partition), async () => {
+        const result = await transact(positions, (sender) => work(sender));
+        await afterCommit?.(result);
+        return result;
+      });
     },
-    withinTimers(partition, work) {
+    withinTimers(partition, work, afterCommit) {
       return lock.with([partition], async () => {
-        const position = committed.timerPosition(partition);
-        return position && transact([position], (sender) => work(sender, position), (sent) => sent.length > 0);
+        const at = committed.timerPosition(partition);
+        if (!at) return undefined;
+        const position = { ...at, txn: randomUUID() };
+        const result = await transact([position], (sender) => work(sender, position), (sent) => sent.length > 0);
+        if (result.length > 0) await afterCommit?.(result, position);
+        return result;
       });
     },
     async close() {

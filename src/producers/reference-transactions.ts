@@ -7,8 +7,8 @@
  * Opening them on assignment fences the partitions' previous owners (a paused zombie can no longer
  * commit, its open transaction is aborted); only then are the group's committed offsets read, so no
  * earlier transaction can still move them. Each commit writes its transaction id into the offset's
- * metadata (`ree-txn:<id>`): after a crash, or a commit whose outcome is unknown, that says which
- * transaction the offset came from.
+ * metadata (`ree-txn:<id>`, committed-offsets.ts): after a crash, or a commit whose outcome is
+ * unknown, that says which transaction the offset came from.
  */
 import type { Admin, Kafka, Transaction } from 'kafkajs';
 import { ReeError } from '../errors.ts';
@@ -17,11 +17,8 @@ import { createFencingProducers } from '../kafka/fencing-producers.ts';
 import { isConcurrentTransactions, isFencedError } from '../kafka/transaction-errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
+import { offsetMetadata, txnOf } from '../pipeline/committed-offsets.ts';
 
-const TXN_PREFIX = 'ree-txn:';
-
-/** The transaction id in committed offset metadata; undefined for anything else (none, a plain commit). */
-export const txnOf = (metadata: string | null | undefined): string | undefined => (metadata?.startsWith(TXN_PREFIX) ? metadata.slice(TXN_PREFIX.length) : undefined);
 
 /** A partition's committed position: the next offset to read (-1: none yet), and the transaction that committed it. */
 export interface CommittedAt {
@@ -75,7 +72,7 @@ export function createReferenceTransactions(options: {
         txn = await ready.transaction();
         await work(txn);
         const current = txn;
-        const offsets = { consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset, metadata: `${TXN_PREFIX}${txnId}` }] }] };
+        const offsets = { consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset, metadata: offsetMetadata(0, txnId) }] }] };
         // Right after the previous commit the coordinator may still be writing its markers.
         await retry(() => current.sendOffsets(offsets), { retries: 8, minDelayMs: 20, maxDelayMs: 500, isRetriable: isConcurrentTransactions });
         committing = true;

@@ -91,42 +91,51 @@ async function watchlistCount(prefix: string): Promise<number> {
   }
 }
 
-/**
- * Fresh topics with a simulated backlog, all of whose reports a detector has committed (and then
- * stopped); and watchlist entries listed after every report: per exporting client, one entry under
- * its name and one with it as an alias, each listed again with another reason, and entries that
- * match no one. In the order they are to be written.
- */
-async function reportsDone(name: string, seed: number): Promise<{ prefix: string; entries: SimLine[] }> {
+/** Fresh topics (their prefix) and a simulated backlog of reports, not yet written. */
+async function freshTopics(name: string, seed: number): Promise<{ prefix: string; reports: SimLine[] }> {
   const prefix = uniqueName(name);
   prefixes.push(prefix);
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topicSpecs(prefix, { partitions: PARTITIONS }));
   await admin.disconnect();
-  const sim = simulate({ seed, producers: 16, days: 30, anomalyRate: 0.08 });
-  await write(prefix, sim.records);
-  const first = start(prefix);
-  await waitUntil(() => reportsCommitted(prefix), { timeoutMs: 120_000, intervalMs: 500, what: 'the backlog of reports committed' });
-  await stopGently(first);
+  return { prefix, reports: simulate({ seed, producers: 16, days: 30, anomalyRate: 0.08 }).records };
+}
 
+/**
+ * Watchlist entries listed at `at`: per exporting client of the reports, one entry under its name
+ * and one with it as an alias, each listed again with another reason, and entries that match no
+ * one. In the order they are to be written: every first listing, then every second one.
+ */
+function entriesFor(reports: readonly SimLine[], at: number): SimLine[] {
   const clients = new Set<string>();
-  for (const l of sim.records) {
+  for (const l of reports) {
     const v = l.value as { direction?: string; clientName?: string } | null;
     if (v?.direction === 'EXPORT' && v.clientName) clients.add(v.clientName);
   }
-  const after = Math.max(...sim.records.map((l) => l.timestamp)) + DAY;
   const listed: WatchlistEntry[] = [...clients].flatMap((client, i) => [
-    { entryId: `W-EOS-${i}-name`, name: client, aliases: [], country: null, reason: 'named', listedAt: after },
-    { entryId: `W-EOS-${i}-alias`, name: `Unrelated Holdings ${i}`, aliases: [client], country: null, reason: 'alias', listedAt: after },
-    { entryId: `W-EOS-${i}-none`, name: `Nobody Trading ${i} Company`, aliases: [], country: null, reason: 'no match', listedAt: after },
+    { entryId: `W-EOS-${i}-name`, name: client, aliases: [], country: null, reason: 'named', listedAt: at },
+    { entryId: `W-EOS-${i}-alias`, name: `Unrelated Holdings ${i}`, aliases: [client], country: null, reason: 'alias', listedAt: at },
+    { entryId: `W-EOS-${i}-none`, name: `Nobody Trading ${i} Company`, aliases: [], country: null, reason: 'no match', listedAt: at },
   ]);
   const again = listed.map((e) => ({ ...e, reason: `${e.reason}, listed again` }));
-  const entries = [...listed, ...again].map((e, i): SimLine => {
+  return [...listed, ...again].map((e, i): SimLine => {
     const entry = { ...e, listedAt: e.listedAt + i * 1000 };
     return { topic: topicNames('ree').watchlist, key: entry.entryId, timestamp: entry.listedAt, value: entry };
   });
-  return { prefix, entries };
+}
+
+/**
+ * Fresh topics with a simulated backlog, all of whose reports a detector has committed (and then
+ * stopped); and watchlist entries (entriesFor) listed after every report.
+ */
+async function reportsDone(name: string, seed: number): Promise<{ prefix: string; entries: SimLine[] }> {
+  const { prefix, reports } = await freshTopics(name, seed);
+  await write(prefix, reports);
+  const first = start(prefix);
+  await waitUntil(() => reportsCommitted(prefix), { timeoutMs: 120_000, intervalMs: 500, what: 'the backlog of reports committed' });
+  await stopGently(first);
+  return { prefix, entries: entriesFor(reports, Math.max(...reports.map((l) => l.timestamp)) + DAY) };
 }
 
 const fromTheseEntries = (a: Alert) => a.ruleId === 'watchlist-match' && (a.evidence['entryId'] ?? '').startsWith('W-EOS-');
@@ -240,4 +249,27 @@ describe('watchlist alerts exactly once to read_committed subscribers', () => {
       throw new Error(`after kills at ${moments.join(', ')} ms: ${(err as Error).message}`);
     });
   }, 360_000);
+});
+
+describe('a report batch\'s watchlist alerts marked published exactly once', () => {
+  it('a detector killed right after committing a report batch\'s watchlist alert, before marking it: the entry listed again publishes nothing more', async () => {
+    const { prefix, reports } = await freshTopics('ree-wl-eos-report', 71);
+    // Listed before every report, so the report batches find the matches as they screen each
+    // export; the second listings wait until those batches are all committed.
+    const entries = entriesFor(reports, Math.min(...reports.map((l) => l.timestamp)) - DAY);
+    const half = entries.length / 2;
+    await write(prefix, entries.slice(0, half));
+    await write(prefix, reports);
+    // Killed between a report transaction's commit and the published marks (the watchlist's own
+    // transactions find nothing: no client is seen when the entries are first read). The offsets
+    // have moved, so the batch is not redelivered, and its producers' next run drops the outbox
+    // entries the commit covers: unless the next owner marks what that transaction published, the
+    // same entries listed again (the same findings) publish them a second time.
+    const hooked = start(prefix, 'commit');
+    expect(await hooked.exited).toBeNull();
+    await finishCleanly(prefix);
+    await write(prefix, entries.slice(half));
+    await finishCleanly(prefix);
+    await expectExactlyOnce(prefix);
+  }, 300_000);
 });

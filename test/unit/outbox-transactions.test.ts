@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/domain/events.ts';
-import { CommittedOffsets, seqMetadata } from '../../src/pipeline/committed-offsets.ts';
+import { CommittedOffsets, offsetMetadata } from '../../src/pipeline/committed-offsets.ts';
 import { Outbox, type SentIn } from '../../src/pipeline/outbox.ts';
 import { alert } from '../helpers/alerts.ts';
 
@@ -81,7 +81,7 @@ describe('outbox entries handed to transactions', () => {
   it('counts an idle partition\'s timer-only transaction, at an unchanged offset, by its seq', () => {
     const committed = new CommittedOffsets();
     committed.reset([
-      { topic: 'r.shipments.v1', partition: 0, offset: '10', metadata: seqMetadata(2) ?? null },
+      { topic: 'r.shipments.v1', partition: 0, offset: '10', metadata: offsetMetadata(2) ?? null },
       { topic: 'r.receipts.v1', partition: 0, offset: '-1' },
     ]);
     // The next timer pass commits shipments/0 at 10 again, with seq 3.

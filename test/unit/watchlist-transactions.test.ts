@@ -11,11 +11,11 @@ import { describe, expect, it } from 'vitest';
 import { createDecoder } from '../../src/codec/decode.ts';
 import { loadRulesFile } from '../../src/config/rules-file.ts';
 import { createWatchlistConsumer } from '../../src/consumers/watchlist-consumer.ts';
-import { createMemoryWatchlistJournal } from '../../src/consumers/watchlist-journal.ts';
+import { createMemoryTxnJournal } from '../../src/consumers/txn-journal.ts';
 import type { Alert, WatchlistEntry } from '../../src/domain/events.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import { createPipeline } from '../../src/pipeline/pipeline.ts';
-import { txnOf } from '../../src/producers/reference-transactions.ts';
+import { txnOf } from '../../src/pipeline/committed-offsets.ts';
 import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import { D0, at, reports, testCatalogue } from '../helpers/builders.ts';
 import { FAKE_EVENTS, fakeKafka } from '../helpers/fake-kafka.ts';
@@ -62,7 +62,7 @@ async function started(committed: { partition: number; offset: string; metadata?
   };
   const store = createEngineMemoryStore();
   const pipeline = createPipeline({ store, rules: loadRulesFile(), catalogue: testCatalogue(), now: () => 0 });
-  const journal = createMemoryWatchlistJournal();
+  const journal = createMemoryTxnJournal();
   const consumer = createWatchlistConsumer({
     kafka: { ...fake.kafka, producer } as unknown as Kafka,
     admin: fake.admin,
