@@ -58,20 +58,30 @@ export interface Cadence {
 
 export type CadenceVerdict = { kind: 'not-enough-history'; gaps: number; minGaps: number } | ({ kind: 'learned' } & Cadence);
 
+const gapsScratch: number[] = [];
+
 /**
  * The producer's cadence from its report days up to the day judged (ascending, distinct): the
  * first `count` of `days` (default all), so a caller need not copy them out.
  */
 export function judgeCadence(days: readonly number[], p: ReportingGapParams, count = days.length): CadenceVerdict {
   // The gaps between consecutive days, those within the cap, the last cadenceGaps of them: found
-  // walking back from the newest, without copying the days.
-  const gaps: number[] = [];
-  for (let i = count - 1; i > 0 && gaps.length < p.cadenceGaps; i -= 1) {
+  // walking back from the newest, without copying the days, and kept in order as they come
+  // (insertion into one array reused by every call: learned once per producer and report day, a
+  // fresh array and a sort each time were garbage the replay kept collecting).
+  const sorted = gapsScratch;
+  sorted.length = 0;
+  for (let i = count - 1; i > 0 && sorted.length < p.cadenceGaps; i -= 1) {
     const gap = days[i]! - days[i - 1]!;
-    if (gap <= p.capDays) gaps.push(gap);
+    if (gap > p.capDays) continue;
+    let at = sorted.length;
+    while (at > 0 && sorted[at - 1]! > gap) {
+      sorted[at] = sorted[at - 1]!;
+      at -= 1;
+    }
+    sorted[at] = gap;
   }
-  if (gaps.length < p.minGaps) return { kind: 'not-enough-history', gaps: gaps.length, minGaps: p.minGaps };
-  const sorted = gaps.sort((a, b) => a - b);
+  if (sorted.length < p.minGaps) return { kind: 'not-enough-history', gaps: sorted.length, minGaps: p.minGaps };
   const usual = quantileSorted(sorted, p.quantile);
   const wanted = p.factor * usual;
   const allowedBy: AllowedBy = wanted < p.floorDays ? 'floor' : wanted > p.capDays ? 'cap' : 'cadence';

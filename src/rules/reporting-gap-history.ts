@@ -61,7 +61,7 @@ export class ReportingHistory extends WholeCell<HistoryData> {
    * (producers file several reports a day) and learning sorts up to 160 days. The gaps opened
    * on that day share the one cadence; nothing changes a cadence once made.
    */
-  cadenceOn(day: number, params: object, learn: () => Cadence | null): Cadence | null {
+  cadenceOn<P extends object>(day: number, params: P, learn: (history: ReportingHistory, day: number, params: P) => Cadence | null): Cadence | null {
     if (params !== this.cadencesFrom) {
       this.forgetCadences();
       this.cadencesFrom = params;
@@ -70,7 +70,9 @@ export class ReportingHistory extends WholeCell<HistoryData> {
     // which is then not read (by the producer's next report it is out of the CPU's caches).
     if (day === this.lastDay) return this.lastCadence as Cadence | null;
     let cadence = this.cadences.get(day);
-    if (cadence === undefined) this.cadences.set(day, (cadence = learn()));
+    // `learn` is handed what it needs rather than closing over it: asked for on every report, a
+    // closure made for the call was one more object per report even when the answer is kept.
+    if (cadence === undefined) this.cadences.set(day, (cadence = learn(this, day, params)));
     this.lastDay = day;
     this.lastCadence = cadence;
     return cadence;
@@ -124,8 +126,9 @@ export class ReportingHistory extends WholeCell<HistoryData> {
     this.changed();
   }
 
+  /** Removes the gap in place: nearly every report closes the one before it, and a new list each time was garbage per report. */
   closeGap(reportId: string): void {
-    this.gaps = this.gaps.filter((g) => g.reportId !== reportId);
+    for (let i = this.gaps.length - 1; i >= 0; i -= 1) if (this.gaps[i]!.reportId === reportId) this.gaps.splice(i, 1);
     this.changed();
   }
 

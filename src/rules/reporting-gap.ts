@@ -29,16 +29,15 @@ const historyOf = (state: RuleState): ReportingHistory => state.cell('history', 
 /** The producer's one timer. States saved before it may hold a timer per gap, `after:<reportId>` naming its gap in the payload, which still fire (onTimer). */
 const TIMER = 'gaps';
 
-/** The cadence the producer had up to the anchor's day; null while there is not enough history. */
-function cadenceAt(history: ReportingHistory, anchor: ReportRef, p: ReportingGapParams): Cadence | null {
-  const day = dayOf(anchor.at);
-  return history.cadenceOn(day, p, () => {
-    const verdict = judgeCadence(history.allDays, p, history.countUpTo(day));
-    if (verdict.kind === 'not-enough-history') return null;
-    const { gaps, medianGapDays, usualLongestGapDays, allowedGapDays, allowedBy } = verdict;
-    return { gaps, medianGapDays, usualLongestGapDays, allowedGapDays, allowedBy };
-  });
+function learnCadence(history: ReportingHistory, day: number, p: ReportingGapParams): Cadence | null {
+  const verdict = judgeCadence(history.allDays, p, history.countUpTo(day));
+  if (verdict.kind === 'not-enough-history') return null;
+  const { gaps, medianGapDays, usualLongestGapDays, allowedGapDays, allowedBy } = verdict;
+  return { gaps, medianGapDays, usualLongestGapDays, allowedGapDays, allowedBy };
 }
+
+/** The cadence the producer had up to the anchor's day; null while there is not enough history. */
+const cadenceAt = (history: ReportingHistory, anchor: ReportRef, p: ReportingGapParams): Cadence | null => history.cadenceOn(dayOf(anchor.at), p, learnCadence);
 
 /** Opens the gap after `anchor` if the producer has a cadence to judge it by. */
 function openGapAfter(history: ReportingHistory, anchor: ReportRef, next: number | null, p: ReportingGapParams): void {
@@ -66,8 +65,11 @@ function keepTimer(history: ReportingHistory, state: RuleState): void {
  * within its allowed time is closed; when a late report added a day, cadences are learned again.
  */
 function settle(history: ReportingHistory, state: RuleState, p: ReportingGapParams, relearn: boolean): void {
-  // No copy: closing a gap replaces the list (reporting-gap-history.ts), so this walks the one it began with.
-  for (const gap of history.open) {
+  // Newest first: closing a gap removes it from the list in place (reporting-gap-history.ts), which
+  // leaves the gaps before it where they are; each gap's verdict depends on no other gap.
+  const open = history.open;
+  for (let i = open.length - 1; i >= 0; i -= 1) {
+    const gap = open[i]!;
     if (relearn) {
       const cadence = cadenceAt(history, gap, p);
       if (!cadence) {

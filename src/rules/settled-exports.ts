@@ -158,12 +158,14 @@ function firstAfter(list: readonly SeenExport[], time: number): number {
 
 /** The exports before `e` in event time (ties by id, as RecentEvents orders them) and within `days` of it, newest last. */
 export function exportsBefore(list: readonly SeenExport[], e: SeenExport, days: number, max: number): SeenExport[] {
-  const out: SeenExport[] = [];
-  for (const x of list) {
-    if (x === e || x.id === e.id) break;
-    if (x.at >= e.at - days * DAY_MS) out.push(x);
-  }
-  return out.slice(-max);
+  let end = 0;
+  while (end < list.length && list[end] !== e && list[end]!.id !== e.id) end += 1;
+  // The list is in event-time order, so those within `days` are one run ending just before `e`:
+  // found by walking back from it, and copied once rather than gathered and then cut.
+  const since = e.at - days * DAY_MS;
+  let start = end;
+  while (start > 0 && end - start < max && list[start - 1]!.at >= since) start -= 1;
+  return list.slice(start, end);
 }
 
 /** What a rule judging settled exports is handed each time some are ready. */

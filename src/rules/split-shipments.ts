@@ -30,7 +30,7 @@ import { medianOf } from './robust-stats.ts';
 import { defineRule, type AlertDraft, type ParamsFor, type RuleState } from './rule.ts';
 import { clampScore } from './severity.ts';
 import { advanceChain, windowsOf, type Anchor, type Group, type PublishedGroup, type SmallExport } from './split-groups.ts';
-import { exportsBefore, judgingSettledExports, type SeenExport, type SettledExports, type SettledJudgement } from './settled-exports.ts';
+import { judgingSettledExports, type SeenExport, type SettledExports, type SettledJudgement } from './settled-exports.ts';
 
 export const splitShipmentsParams = z.object({
   /** The window a group's shipments fall in, from its first, in days of event time. */
@@ -185,6 +185,20 @@ function draftOf(producerId: string, material: string, k: GroupKey, g: Group, re
   };
 }
 
+/**
+ * The sizes of exportsBefore(list, list[at], days, max), oldest first, into `into`: the list is in
+ * event-time order, so those are the last `max` of the run of exports just before `at` that are
+ * within `days` of it.
+ */
+function sizesBefore(list: readonly SeenExport[], at: number, days: number, max: number, into: number[]): number[] {
+  const since = list[at]!.at - days * DAY_MS;
+  let start = at;
+  while (start > 0 && at - start < max && list[start - 1]!.at >= since) start -= 1;
+  into.length = 0;
+  for (let i = start; i < at; i += 1) into.push(list[i]!.value.kg);
+  return into;
+}
+
 /** Groups of one material after new exports settled; publishes new groups and grown ones. */
 function judgeMaterial(state: RuleState, exportsOf: SettledExports, material: string, fresh: readonly SeenExport[], settledTo: number, catalogue: Catalogue, p: SplitShipmentsParams): AlertDraft[] {
   const windowMs = p.windowDays * DAY_MS;
@@ -194,9 +208,14 @@ function judgeMaterial(state: RuleState, exportsOf: SettledExports, material: st
   const from = Math.min(...fresh.map((e) => e.at)) - 2 * windowMs;
   const matKg = materialSmallKg(material, catalogue, p);
   const smalls: SmallExport[] = [];
-  for (const e of list) {
+  // One history function and one sizes list for the whole walk, not a closure, a list of exports
+  // and a list of sizes per export judged: the walk covers two windows of exports each time.
+  let at = 0;
+  const sizes: number[] = [];
+  const history = (): readonly number[] => sizesBefore(list, at, p.historyDays, p.historySize, sizes);
+  for (; at < list.length; at += 1) {
+    const e = list[at]!;
     if (e.at < from) continue;
-    const history = () => exportsBefore(list, e, p.historyDays, p.historySize).map((x) => x.value.kg);
     const small = smallUnder(e.value.kg, matKg?.kg ?? null, history, p);
     if (small) smalls.push({ e, ...small });
   }

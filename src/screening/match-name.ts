@@ -68,30 +68,59 @@ export function tokenSimilarity(a: string, b: string): number {
   return jaroWinkler(a, b);
 }
 
+/**
+ * Candidate token pairs of one comparison, best first, in scratch arrays reused by every call: a
+ * new watchlist entry is compared with every client seen so far, and a list of pair objects, two
+ * sets and a joined token list per comparison were most of what screening allocated.
+ */
+const pairSim: number[] = [];
+const pairA: number[] = [];
+const pairB: number[] = [];
+let usedA = new Uint8Array(16);
+let usedB = new Uint8Array(16);
+
 export function compareTokens(a: readonly string[], b: readonly string[], settings: MatchSettings): NameComparison {
-  const pairs: { i: number; j: number; sim: number }[] = [];
-  a.forEach((ta, i) =>
-    b.forEach((tb, j) => {
-      const sim = tokenSimilarity(ta, tb);
-      if (sim >= settings.tokenThreshold) pairs.push({ i, j, sim });
-    }),
-  );
-  // Best pairs first; ties by position so the result never depends on sort stability.
-  pairs.sort((x, y) => y.sim - x.sim || x.i - y.i || x.j - y.j);
-  const usedA = new Set<number>();
-  const usedB = new Set<number>();
+  let pairs = 0;
+  for (let i = 0; i < a.length; i += 1) {
+    for (let j = 0; j < b.length; j += 1) {
+      const sim = tokenSimilarity(a[i]!, b[j]!);
+      if (sim < settings.tokenThreshold) continue;
+      // Best pairs first; pairs come in (i, j) order and an equal score never moves ahead, so ties
+      // stay by position and the result never depends on a sort's stability.
+      let at = pairs;
+      while (at > 0 && pairSim[at - 1]! < sim) {
+        pairSim[at] = pairSim[at - 1]!;
+        pairA[at] = pairA[at - 1]!;
+        pairB[at] = pairB[at - 1]!;
+        at -= 1;
+      }
+      pairSim[at] = sim;
+      pairA[at] = i;
+      pairB[at] = j;
+      pairs += 1;
+    }
+  }
+  if (usedA.length < a.length) usedA = new Uint8Array(a.length);
+  if (usedB.length < b.length) usedB = new Uint8Array(b.length);
+  usedA.fill(0, 0, a.length);
+  usedB.fill(0, 0, b.length);
   let matchedWeight = 0;
   let exactTokens = 0;
-  for (const p of pairs) {
-    if (usedA.has(p.i) || usedB.has(p.j)) continue;
-    usedA.add(p.i);
-    usedB.add(p.j);
-    matchedWeight += p.sim * (a[p.i]!.length + b[p.j]!.length);
-    if (a[p.i] === b[p.j]) exactTokens += 1;
+  let matchedTokens = 0;
+  for (let k = 0; k < pairs; k += 1) {
+    const i = pairA[k]!;
+    const j = pairB[k]!;
+    if (usedA[i] === 1 || usedB[j] === 1) continue;
+    usedA[i] = 1;
+    usedB[j] = 1;
+    matchedTokens += 1;
+    matchedWeight += pairSim[k]! * (a[i]!.length + b[j]!.length);
+    if (a[i] === b[j]) exactTokens += 1;
   }
-  const totalWeight = [...a, ...b].reduce((sum, t) => sum + t.length, 0);
+  let totalWeight = 0;
+  for (const t of a) totalWeight += t.length;
+  for (const t of b) totalWeight += t.length;
   const score = totalWeight === 0 ? 0 : matchedWeight / totalWeight;
-  const matchedTokens = usedA.size;
   // A one-word name ("Rosatom") can match on its one word, unless that word is a surname.
   const singleWord = a.length === 1 && b.length === 1 && matchedTokens === 1 && !isCommonSurname(a[0]!) && !isCommonSurname(b[0]!);
   const enoughTokens = matchedTokens >= settings.minMatchedTokens || singleWord;

@@ -65,8 +65,13 @@ export function variantGroups(token: string): readonly number[] {
 
 /** Two spellings of one syllable in different romanisations. */
 export function sameSyllable(a: string, b: string): boolean {
-  const groupsOfA = variantGroups(a);
-  return groupsOfA.length > 0 && variantGroups(b).some((g) => groupsOfA.includes(g));
+  const groupsOfA = GROUPS_OF.get(a);
+  if (groupsOfA === undefined) return false;
+  const groupsOfB = GROUPS_OF.get(b);
+  if (groupsOfB === undefined) return false;
+  // Asked for every token pair compared: plain loops, no closure per call.
+  for (const g of groupsOfB) if (groupsOfA.includes(g)) return true;
+  return false;
 }
 
 /** Surnames (the first few groups): sharing one of these alone is never a match. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../src/domain/time.ts';
 import type { Cadence } from '../../src/rules/reporting-cadence.ts';
 import { ReportingHistory } from '../../src/rules/reporting-gap-history.ts';
-import { SettledExports } from '../../src/rules/settled-exports.ts';
+import { exportsBefore, SettledExports } from '../../src/rules/settled-exports.ts';
 import { LastSeen } from '../../src/state/engine/last-seen.ts';
 import { ProducerState } from '../../src/state/engine/producer-state.ts';
 import { createMemoryReference } from '../../src/state/memory-reference.ts';
@@ -143,5 +143,28 @@ describe('price history in memory', () => {
     expect(await store.observePrices([obs('D', 4, 40), obs('E', 9, 90), obs('C', 3, 30)])).toEqual([[10, 30], [10, 30, 40, 50], [10]]);
     // The same instant: ordered by reportId.
     expect(await store.observePrices([obs('Ca', 3, 31), obs('B0', 3, 29)])).toEqual([[10, 30], [10]]);
+  });
+});
+
+describe("an export's history (exportsBefore, walked back from the export)", () => {
+  // Exports on days 0..10 of one material, one a day at noon, and a second one on day 10 at the same instant.
+  const fact = { kg: 1, clientId: 'C1', dest: 'DE', mode: 'SEA' as const, shipmentId: 'S', licenceId: null };
+  const list = [...Array.from({ length: 11 }, (_, d) => ({ id: `R${String(d).padStart(2, '0')}`, at: D0 + d * DAY_MS + DAY_MS / 2, value: fact })), { id: 'R10b', at: D0 + 10 * DAY_MS + DAY_MS / 2, value: fact }];
+  const ids = (xs: readonly { id: string }[]) => xs.map((x) => x.id);
+
+  it('is the newest `max` of those within `days` before it, oldest first', () => {
+    expect(ids(exportsBefore(list, list[10]!, 5, 3))).toEqual(['R07', 'R08', 'R09']);
+    expect(ids(exportsBefore(list, list[10]!, 2, 30))).toEqual(['R08', 'R09']);
+    expect(ids(exportsBefore(list, list[3]!, 90, 30))).toEqual(['R00', 'R01', 'R02']);
+    expect(exportsBefore(list, list[0]!, 90, 30)).toEqual([]);
+  });
+
+  it('counts an export at the same instant only if it comes first in the list (ties by id)', () => {
+    expect(ids(exportsBefore(list, list[11]!, 1, 30))).toEqual(['R09', 'R10']);
+    expect(ids(exportsBefore(list, list[10]!, 1, 30))).toEqual(['R09']);
+  });
+
+  it('finds the export by id when handed a copy of it', () => {
+    expect(ids(exportsBefore(list, { ...list[5]! }, 2, 30))).toEqual(['R03', 'R04']);
   });
 });
