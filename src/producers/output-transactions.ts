@@ -10,6 +10,7 @@
  * commit, and its open transaction is aborted. Only then are the group's committed offsets read
  * (committed-offsets.ts), so no transaction of the old owner can still move them.
  */
+import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
 import { ReeError } from '../errors.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
@@ -17,7 +18,6 @@ import { createFencingProducers } from '../kafka/fencing-producers.ts';
 import { isConcurrentTransactions, isFencedError } from '../kafka/transaction-errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
-import { randomUUID } from 'node:crypto';
 import { offsetMetadata, seqOf, txnOf, type CommittedOffsets } from '../pipeline/committed-offsets.ts';
 import { createKeyedLock } from '../pipeline/keyed-lock.ts';
 

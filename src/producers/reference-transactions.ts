@@ -19,7 +19,6 @@ import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
 import { offsetMetadata, txnOf } from '../pipeline/committed-offsets.ts';
 
-
 /** A partition's committed position: the next offset to read (-1: none yet), and the transaction that committed it. */
 export interface CommittedAt {
   offset: bigint;

@@ -160,12 +160,19 @@ function firstAfter(list: readonly SeenExport[], time: number): number {
 export function exportsBefore(list: readonly SeenExport[], e: SeenExport, days: number, max: number): SeenExport[] {
   let end = 0;
   while (end < list.length && list[end] !== e && list[end]!.id !== e.id) end += 1;
-  // The list is in event-time order, so those within `days` are one run ending just before `e`:
-  // found by walking back from it, and copied once rather than gathered and then cut.
-  const since = e.at - days * DAY_MS;
+  return list.slice(startOfHistory(list, end, e.at, days, max), end);
+}
+
+/**
+ * Where the history of the export at `end` (event time `at`) starts: the list is in event-time
+ * order, so the last `max` exports within `days` before it are one run ending just before it,
+ * found by walking back rather than gathered and then cut.
+ */
+export function startOfHistory(list: readonly SeenExport[], end: number, at: number, days: number, max: number): number {
+  const since = at - days * DAY_MS;
   let start = end;
   while (start > 0 && end - start < max && list[start - 1]!.at >= since) start -= 1;
-  return list.slice(start, end);
+  return start;
 }
 
 /** What a rule judging settled exports is handed each time some are ready. */

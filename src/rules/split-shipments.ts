@@ -30,7 +30,7 @@ import { medianOf } from './robust-stats.ts';
 import { defineRule, type AlertDraft, type ParamsFor, type RuleState } from './rule.ts';
 import { clampScore } from './severity.ts';
 import { advanceChain, windowsOf, type Anchor, type Group, type PublishedGroup, type SmallExport } from './split-groups.ts';
-import { judgingSettledExports, type SeenExport, type SettledExports, type SettledJudgement } from './settled-exports.ts';
+import { judgingSettledExports, startOfHistory, type SeenExport, type SettledExports, type SettledJudgement } from './settled-exports.ts';
 
 export const splitShipmentsParams = z.object({
   /** The window a group's shipments fall in, from its first, in days of event time. */
@@ -185,15 +185,9 @@ function draftOf(producerId: string, material: string, k: GroupKey, g: Group, re
   };
 }
 
-/**
- * The sizes of exportsBefore(list, list[at], days, max), oldest first, into `into`: the list is in
- * event-time order, so those are the last `max` of the run of exports just before `at` that are
- * within `days` of it.
- */
+/** The sizes of exportsBefore(list, list[at], days, max), oldest first, into `into`. */
 function sizesBefore(list: readonly SeenExport[], at: number, days: number, max: number, into: number[]): number[] {
-  const since = list[at]!.at - days * DAY_MS;
-  let start = at;
-  while (start > 0 && at - start < max && list[start - 1]!.at >= since) start -= 1;
+  const start = startOfHistory(list, at, list[at]!.at, days, max);
   into.length = 0;
   for (let i = start; i < at; i += 1) into.push(list[i]!.value.kg);
   return into;

@@ -13,19 +13,39 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export interface TcpProxyOptions {
+  /**
+   * Whether what a client sent goes on to the service (`connection` counts from 1 in the order
+   * clients connected); without it everything is relayed. A chunk held back is dropped for good
+   * while the socket stays open: a request the service never sees or answers.
+   */
+  forward?: (connection: number, chunk: Buffer) => boolean;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }, options: TcpProxyOptions = {}): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
+  let connections = 0;
   const listen = async () => {
     server = createServer((client) => {
+      const connection = ++connections;
       const upstream = connect(target.port, target.host);
       for (const s of [client, upstream]) {
         sockets.add(s);
         s.on('close', () => sockets.delete(s));
         s.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      upstream.pipe(client);
+      const { forward } = options;
+      if (!forward) {
+        client.pipe(upstream);
+        return;
+      }
+      client.on('data', (chunk: Buffer) => {
+        if (forward(connection, chunk)) upstream.write(chunk);
+      });
+      client.on('end', () => upstream.end());
     });
     await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
     port = (server.address() as { port: number }).port;
