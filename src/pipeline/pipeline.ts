@@ -128,6 +128,18 @@ function producerOrder(reports: readonly Report[]): number[] {
   return order;
 }
 
+/**
+ * Puts the alerts found back in the order the batch's reports found them (producerOrder runs them
+ * in another): each at the first report that found it, a report's own in the order it found them.
+ * Alerts go out in that order, as they did when the reports ran in batch order.
+ */
+function inReportOrder(found: Map<string, Alert>, foundAt: ReadonlyMap<string, number>): void {
+  if (found.size < 2) return;
+  const entries = [...found].sort((a, b) => foundAt.get(a[0])! - foundAt.get(b[0])!);
+  found.clear();
+  for (const [alertId, alert] of entries) found.set(alertId, alert);
+}
+
 /** What one run over producers' state found: alerts per holding producer, and the index changes. */
 interface RunOutcome {
   alerts: Alert[];
@@ -279,6 +291,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (!producers.has(r.event.producerId)) producers.set(r.event.producerId, origins[i]!.partition);
     });
     const order = producerOrder(reports);
+    /** Per alert found, the first report (in batch order) that found it. */
+    const foundAt = new Map<string, number>();
 
     const outcome = await runOnProducers(producers, sending, (stateOf, into, holders) => {
       for (let k = 0; k < order.length; k += 1) {
@@ -314,10 +328,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
             // Judged per draft, not per report: a report can bring due a balance check of another
             // material, and switching a rule off for the report's material must not swallow it.
             if (!settings.enabled(report.event.producerId, draft.material ?? report.event.material)) continue;
-            found(state, toAlert(settings.rule.id, settings.rule.version, draft, settings.bands, now()), into, holders);
+            const alert = toAlert(settings.rule.id, settings.rule.version, draft, settings.bands, now());
+            foundAt.set(alert.alertId, Math.min(foundAt.get(alert.alertId) ?? i, i));
+            found(state, alert, into, holders);
           }
         }
       }
+      inReportOrder(into, foundAt);
     });
     // Only once the batch's state is durable does what it read count towards the watermark. The
     // published markers are read meanwhile: neither needs the other, and each is a round trip.
