@@ -268,13 +268,12 @@ describe('AppliedReports', () => {
 
   it('forgets more reports at once than were written at the last save, and writes the ones kept since', () => {
     const window = 14 * DAY_MS;
-    const a = new AppliedReports<string>(window);
     const stored = new Map<string, string>();
-    a.remember('r1', 10, 'one');
-    a.remember('r2', 20, 'two');
+    const a = new AppliedReports<string>(window);
+    const remember = (entries: [string, number, string][]) => entries.forEach(([id, clock, result]) => a.remember(id, clock, result));
+    remember([['r1', 10, 'one'], ['r2', 20, 'two']]);
     save(a, stored);
-    a.remember('r3', 30, 'three'); // not saved yet
-    a.remember('r4', 40, 'four');
+    remember([['r3', 30, 'three'], ['r4', 40, 'four']]); // not saved yet
     a.remember('r5', window + 35, 'five'); // r1, r2 and r3 fall out of the window at once
     expect(['r1', 'r2', 'r3', 'r4', 'r5'].map((id) => a.get(id)?.result)).toEqual([undefined, undefined, undefined, 'four', 'five']);
     save(a, stored);
