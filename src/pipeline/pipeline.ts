@@ -108,6 +108,38 @@ const priceOf = (s: ShipmentReport): PriceObservation => ({
   usdPerKg: Math.round((s.declaredValueUsd / s.quantityKg) * 10_000) / 10_000,
 });
 
+/**
+ * The batch's reports grouped by producer, each producer's in batch order (indices into `reports`).
+ * A producer's state is cold by the time its next report comes in file order (a few hundred other
+ * producers' reports in between), and each map and list it touches is then a cache miss; run
+ * together, its reports find it warm. Producers' states are apart, so only each producer's own
+ * order matters, and it is kept.
+ */
+function producerOrder(reports: readonly Report[]): number[] {
+  const byProducer = new Map<string, number[]>();
+  for (let i = 0; i < reports.length; i += 1) {
+    const id = reports[i]!.event.producerId;
+    const list = byProducer.get(id);
+    if (list) list.push(i);
+    else byProducer.set(id, [i]);
+  }
+  const order: number[] = [];
+  for (const list of byProducer.values()) for (const i of list) order.push(i);
+  return order;
+}
+
+/**
+ * Puts the alerts found back in the order the batch's reports found them (producerOrder runs them
+ * in another): each at the first report that found it, a report's own in the order it found them.
+ * Alerts go out in that order, as they did when the reports ran in batch order.
+ */
+function inReportOrder(found: Map<string, Alert>, foundAt: ReadonlyMap<string, number>): void {
+  if (found.size < 2) return;
+  const entries = [...found].sort((a, b) => foundAt.get(a[0])! - foundAt.get(b[0])!);
+  found.clear();
+  for (const [alertId, alert] of entries) found.set(alertId, alert);
+}
+
 /** What one run over producers' state found: alerts per holding producer, and the index changes. */
 interface RunOutcome {
   alerts: Alert[];
@@ -258,15 +290,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     reports.forEach((r, i) => {
       if (!producers.has(r.event.producerId)) producers.set(r.event.producerId, origins[i]!.partition);
     });
+    const order = producerOrder(reports);
+    /** Per alert found, the first report (in batch order) that found it. */
+    const foundAt = new Map<string, number>();
 
     const outcome = await runOnProducers(producers, sending, (stateOf, into, holders) => {
-      reports.forEach((report, i) => {
+      for (let k = 0; k < order.length; k += 1) {
+        const i = order[k]!;
+        const report = reports[i]!;
         const state = stateOf(report.event.producerId);
         const result: ApplyResult = applyToBook(state, updates[i]!);
         // Already applied: its rules ran then, and what they found is in the outbox until published.
-        if (result.duplicate) return;
+        if (result.duplicate) continue;
         const applicable = rulesFor(batchRules, report.kind);
-        if (applicable.length === 0) return;
+        if (applicable.length === 0) continue;
         const states = ruleStatesFor(state, applicable);
         // One input per report, each rule handed it with its own state in turn: rules read it
         // during evaluate and keep no reference to it (rule.ts), and 13 copies per report cost.
@@ -291,10 +328,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
             // Judged per draft, not per report: a report can bring due a balance check of another
             // material, and switching a rule off for the report's material must not swallow it.
             if (!settings.enabled(report.event.producerId, draft.material ?? report.event.material)) continue;
-            found(state, toAlert(settings.rule.id, settings.rule.version, draft, settings.bands, now()), into, holders);
+            const alert = toAlert(settings.rule.id, settings.rule.version, draft, settings.bands, now());
+            foundAt.set(alert.alertId, Math.min(foundAt.get(alert.alertId) ?? i, i));
+            found(state, alert, into, holders);
           }
         }
-      });
+      }
+      inReportOrder(into, foundAt);
     });
     // Only once the batch's state is durable does what it read count towards the watermark. The
     // published markers are read meanwhile: neither needs the other, and each is a round trip.

@@ -5,7 +5,7 @@
  * fit in memory.
  */
 import { statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { ReeError } from '../errors.ts';
 import type { TopicKind } from '../config/topics.ts';
 
@@ -118,27 +118,86 @@ export function readRecording(path: string): RecordingReader {
   // Opened when iteration starts and read as it goes (pulled, never pushed: a caller that first
   // awaits, say, a Redis connection loses no line), closed when it ends or stops.
   let bytesRead = 0;
-  async function* lines(): AsyncIterable<ParsedLine> {
-    const file = await open(path, 'r');
-    try {
-      const read: ReadInto = async (into, at) => {
-        const n = (await file.read(into, at, into.length - at, null)).bytesRead;
-        bytesRead += n;
-        return n;
-      };
-      let lineNo = 0;
-      for await (const batch of lineBatches(read)) {
-        for (const raw of batch) {
-          lineNo += 1;
-          if (raw.trim() === '') continue;
-          yield parseRecordingLine(raw, lineNo);
-        }
-      }
-    } finally {
-      await file.close();
-    }
+  const read: ReadInto = async (into, at) => {
+    const n = (await file!.read(into, at, into.length - at, null)).bytesRead;
+    bytesRead += n;
+    return n;
+  };
+  let file: FileHandle | undefined;
+  const lines = new ParsedLines(
+    async () => {
+      file = await open(path, 'r');
+      return lineBatches(read)[Symbol.asyncIterator]();
+    },
+    async () => {
+      const opened = file;
+      file = undefined;
+      await opened?.close();
+    },
+  );
+  return { lines, totalBytes, bytesRead: () => bytesRead };
+}
+
+const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
+
+/**
+ * Parsed lines from batches of raw lines, as an iterator written out rather than an async
+ * generator: a generator's yield awaits and settles a promise of its own for every line, which
+ * cost about a third of reading and parsing a recording (r300: ~0.50 CPU s, ~0.38 s this way).
+ * A line already read comes back in a promise already resolved.
+ */
+class ParsedLines implements AsyncIterableIterator<ParsedLine> {
+  private batches: AsyncIterator<string[]> | undefined;
+  private batch: string[] = [];
+  private at = 0;
+  private lineNo = 0;
+  private finished = false;
+
+  constructor(
+    private readonly start: () => Promise<AsyncIterator<string[]>>,
+    private readonly end: () => Promise<void>,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
   }
-  return { lines: lines(), totalBytes, bytesRead: () => bytesRead };
+
+  next(): Promise<IteratorResult<ParsedLine>> {
+    while (this.at < this.batch.length) {
+      const raw = this.batch[this.at]!;
+      this.at += 1;
+      this.lineNo += 1;
+      if (raw.trim() === '') continue;
+      return Promise.resolve({ value: parseRecordingLine(raw, this.lineNo), done: false });
+    }
+    return this.nextBatch();
+  }
+
+  private async nextBatch(): Promise<IteratorResult<ParsedLine>> {
+    if (this.finished) return DONE;
+    try {
+      this.batches ??= await this.start();
+      const got = await this.batches.next();
+      if (got.done) return await this.return();
+      this.batch = got.value;
+      this.at = 0;
+    } catch (err) {
+      await this.return();
+      throw err;
+    }
+    return this.next();
+  }
+
+  /** Stops early (a `for await` left by break or throw) or at the end: the file is closed. */
+  async return(): Promise<IteratorResult<ParsedLine>> {
+    if (!this.finished) {
+      this.finished = true;
+      this.batch = [];
+      await this.batches?.return?.();
+      await this.end();
+    }
+    return DONE;
+  }
 }
 
 const NEWLINE = 0x0a;

@@ -120,15 +120,23 @@ export class ReportingHistory extends WholeCell<HistoryData> {
 
   openGap(gap: OpenGap): void {
     // Kept in anchor order; a new gap is nearly always after the newest report, so at the end.
-    let i = this.gaps.length;
-    while (i > 0 && isAfter(this.gaps[i - 1]!, gap)) i -= 1;
-    this.gaps.splice(i, 0, gap);
+    // Moved up in place rather than spliced in: a splice makes a list of what it removes, per report.
+    const gaps = this.gaps;
+    let i = gaps.length;
+    while (i > 0 && isAfter(gaps[i - 1]!, gap)) {
+      gaps[i] = gaps[i - 1]!;
+      i -= 1;
+    }
+    gaps[i] = gap;
     this.changed();
   }
 
   /** Removes the gap in place: nearly every report closes the one before it, and a new list each time was garbage per report. */
   closeGap(reportId: string): void {
-    for (let i = this.gaps.length - 1; i >= 0; i -= 1) if (this.gaps[i]!.reportId === reportId) this.gaps.splice(i, 1);
+    const gaps = this.gaps;
+    let kept = 0;
+    for (let i = 0; i < gaps.length; i += 1) if (gaps[i]!.reportId !== reportId) gaps[kept++] = gaps[i]!;
+    gaps.length = kept;
     this.changed();
   }
 

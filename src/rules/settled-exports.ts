@@ -53,8 +53,11 @@ export interface ToJudge {
   /** The watermark the exports are settled up to. */
   settledTo: number;
   /** Per material, the exports newly settled (or arrived after settling), oldest first. */
-  byMaterial: Map<string, SeenExport[]>;
+  byMaterial: ReadonlyMap<string, SeenExport[]>;
 }
+
+/** Nothing to judge, shared: most exports wait for the watermark, and a new Map for each was garbage per export and rule. */
+const NOTHING: ReadonlyMap<string, SeenExport[]> = new Map();
 
 /**
  * Per RuleState, the shared cell once the rule's own copy has been moved into it: a RuleState
@@ -108,17 +111,17 @@ export class SettledExports {
     const exports = this.exports();
     // Not added when the other rule sharing the cell has added it already (see above): judge the one held.
     const held = exports.add(s.material, event) ? event : heldWithId(exports.list(s.material), event.id);
-    if (held === undefined) return { settledTo, byMaterial: new Map() }; // already out of the window
+    if (held === undefined) return { settledTo, byMaterial: NOTHING }; // already out of the window
     if (held.at <= settledTo) return { settledTo, byMaterial: new Map([[s.material, [held]]]) };
     const due = this.state.timerDueAt(SETTLE_TIMER);
     if (due === undefined || held.at < due) this.state.setTimer(SETTLE_TIMER, held.at);
-    return { settledTo, byMaterial: new Map() };
+    return { settledTo, byMaterial: NOTHING };
   }
 
   /** On the settle timer: the exports the watermark has passed since last time; re-arms the timer for the rest. */
   settle(watermark: number): ToJudge {
     const before = this.settledTo();
-    if (watermark <= before) return { settledTo: before, byMaterial: new Map() };
+    if (watermark <= before) return { settledTo: before, byMaterial: NOTHING };
     this.settledCell().advance(SETTLED_KEY, watermark);
     const byMaterial = new Map<string, SeenExport[]>();
     let next = Infinity;

@@ -31,24 +31,43 @@ export type YieldJudgement =
   | { judged: false; reason: 'no-conversion-into-output' | 'recycling' | 'no-input-needed' | 'input-without-conversion' }
   | { judged: true; inputs: { material: string; quantityKg: number; maxYield: number }[]; allowedKg: number };
 
-export function judgeYield(r: ProductionReport, catalogue: Catalogue): YieldJudgement {
+type NotJudged = Extract<YieldJudgement, { judged: false }>['reason'];
+
+/**
+ * The most output the run's rare-earth inputs allow at the maximum yields, or why the catalogue
+ * cannot bound it: judgeYield's verdict without its lists, for the check most runs pass.
+ */
+export function yieldAllowance(r: ProductionReport, catalogue: Catalogue): number | NotJudged {
   // Without a conversion in the catalogue (mined concentrate, SmCo from untracked Sm and Co)
   // there is nothing to hold the output against.
-  if (catalogue.inputsOf(r.material).length === 0) return { judged: false, reason: 'no-conversion-into-output' };
+  if (catalogue.inputsOf(r.material).length === 0) return 'no-conversion-into-output';
   // Recycling recovers rare earths from scrap of any stage (magnet scrap → oxide, or → magnets
   // again); the catalogue's yields are for primary conversions and bound nothing here.
-  if (r.stage === 'RECYCLING') return { judged: false, reason: 'recycling' };
-  const rareEarthInputs = r.inputs.filter((i) => catalogue.get(i.material) !== undefined);
-  if (rareEarthInputs.length === 0 && !STAGES_NEEDING_INPUT.has(r.stage)) return { judged: false, reason: 'no-input-needed' };
-  const inputs = [];
-  for (const i of rareEarthInputs) {
+  if (r.stage === 'RECYCLING') return 'recycling';
+  let allowedKg = 0;
+  let rareEarthInputs = 0;
+  for (const i of r.inputs) {
+    if (catalogue.get(i.material) === undefined) continue;
     const maxYield = catalogue.maxYield(i.material, r.material);
     // A rare-earth input with no known conversion into this output could make any amount as far
     // as the catalogue can tell; counting it as 0 would flag a run the catalogue merely lacks.
-    if (maxYield === undefined) return { judged: false, reason: 'input-without-conversion' };
-    inputs.push({ material: i.material, quantityKg: i.quantityKg, maxYield });
+    if (maxYield === undefined) return 'input-without-conversion';
+    rareEarthInputs += 1;
+    allowedKg += i.quantityKg * maxYield;
   }
-  return { judged: true, inputs, allowedKg: inputs.reduce((sum, i) => sum + i.quantityKg * i.maxYield, 0) };
+  if (rareEarthInputs === 0 && !STAGES_NEEDING_INPUT.has(r.stage)) return 'no-input-needed';
+  return allowedKg;
+}
+
+export function judgeYield(r: ProductionReport, catalogue: Catalogue): YieldJudgement {
+  const allowance = yieldAllowance(r, catalogue);
+  if (typeof allowance === 'string') return { judged: false, reason: allowance };
+  const inputs = [];
+  for (const i of r.inputs) {
+    if (catalogue.get(i.material) === undefined) continue;
+    inputs.push({ material: i.material, quantityKg: i.quantityKg, maxYield: catalogue.maxYield(i.material, r.material)! });
+  }
+  return { judged: true, inputs, allowedKg: allowance };
 }
 
 export const yieldAnomaly = defineRule({
@@ -60,6 +79,10 @@ export const yieldAnomaly = defineRule({
   evaluate({ report, catalogue }, params) {
     if (report.kind !== 'production') return [];
     const r = report.event;
+    const allowance = yieldAllowance(r, catalogue);
+    if (typeof allowance === 'string') return [];
+    // Within the limit with some rare-earth input (the allowance is then above 0): most runs end here, with nothing made.
+    if (allowance > 0 && r.quantityKg <= allowance * (1 + params(r.material).tolerancePct / 100)) return [];
     const judgement = judgeYield(r, catalogue);
     if (!judgement.judged) return [];
     const { inputs: perInput, allowedKg } = judgement;

@@ -266,6 +266,22 @@ describe('AppliedReports', () => {
     expect(['r3', 'r4', 'r5'].map((id) => back.get(id)?.result)).toEqual([undefined, 'four', 'five']);
   });
 
+  it('forgets more reports at once than were written at the last save, and writes the ones kept since', () => {
+    const window = 14 * DAY_MS;
+    const stored = new Map<string, string>();
+    const a = new AppliedReports<string>(window);
+    const remember = (entries: [string, number, string][]) => entries.forEach(([id, clock, result]) => a.remember(id, clock, result));
+    remember([['r1', 10, 'one'], ['r2', 20, 'two']]);
+    save(a, stored);
+    remember([['r3', 30, 'three'], ['r4', 40, 'four']]); // not saved yet
+    a.remember('r5', window + 35, 'five'); // r1, r2 and r3 fall out of the window at once
+    expect(['r1', 'r2', 'r3', 'r4', 'r5'].map((id) => a.get(id)?.result)).toEqual([undefined, undefined, undefined, 'four', 'five']);
+    save(a, stored);
+    const back = reload(stored, () => new AppliedReports<string>(window));
+    expect(['r1', 'r2', 'r3', 'r4', 'r5'].map((id) => back.get(id)?.result)).toEqual([undefined, undefined, undefined, 'four', 'five']);
+    expect(decodeState<[unknown, unknown[]]>(stored.get('0')!)[1]).toHaveLength(1);
+  });
+
   it('writes report ids per family of ids and clocks from the span start, and still reads spans as first written', () => {
     const span = APPLIED_SPAN_DAYS * DAY_MS;
     const base = 5086 * span;

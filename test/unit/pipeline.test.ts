@@ -449,3 +449,23 @@ describe('pipeline: outbox entries sent in a Kafka transaction', () => {
     expect(await timerIndex.due(0, -Infinity)).toEqual([]);
   });
 });
+
+describe('pipeline: a batch run producer by producer', () => {
+  it("runs each producer's reports together, in batch order, whatever the batch interleaves", async () => {
+    const store = createEngineMemoryStore();
+    const asked: string[] = [];
+    const run = store.engine.run.bind(store.engine);
+    store.engine.run = (ids, work, beforeSave) => run(ids, (stateOf) => work((id) => (asked.push(id), stateOf(id))), beforeSave);
+    const pipeline = createPipeline({ store, rules: parseRulesFile('', 'test rules'), catalogue, now: () => 1_000 });
+    const batch = [
+      reports.production({ producerId: 'P1', reportId: 'PRD-1', occurredAt: at(D0, 1) }),
+      reports.production({ producerId: 'P2', reportId: 'PRD-2', occurredAt: at(D0, 2) }),
+      reports.production({ producerId: 'P1', reportId: 'PRD-3', occurredAt: at(D0, 3) }),
+      reports.production({ producerId: 'P3', reportId: 'PRD-4', occurredAt: at(D0, 4) }),
+      reports.production({ producerId: 'P2', reportId: 'PRD-5', occurredAt: at(D0, 5) }),
+    ];
+    await pipeline.process(batch);
+    // The run visits each producer once before the reports and once after (their outboxes); between, the reports.
+    expect(asked).toEqual(['P1', 'P2', 'P3', 'P1', 'P1', 'P2', 'P2', 'P3', 'P1', 'P2', 'P3']);
+  });
+});

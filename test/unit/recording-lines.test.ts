@@ -2,10 +2,13 @@
  * The recording's line splitter: the lines readline (crlfDelay: Infinity) would give, whatever the
  * line endings and wherever the chunks of the file end.
  */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { describe, expect, it } from 'vitest';
-import { LINES_PER_BATCH, lineBatches, type ReadInto } from '../../src/pipeline/recording.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LINES_PER_BATCH, lineBatches, readRecording, type ParsedLine, type ReadInto } from '../../src/pipeline/recording.ts';
 
 /** The text's bytes handed out at most `size` at a time, through a buffer of `bufferBytes`. */
 async function split(text: string, size: number, bufferBytes = 4): Promise<string[]> {
@@ -74,5 +77,50 @@ describe('lineBatches', () => {
     }
     expect(lines).toEqual(text.trimEnd().split('\n'));
     expect(Math.max(...sizes)).toBeLessThanOrEqual(LINES_PER_BATCH);
+  });
+});
+
+describe('readRecording', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recording-lines-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const record = (n: number): string => JSON.stringify({ topic: 'r.production.v1', key: `P${n}`, timestamp: n, value: { n } });
+  /** Open file descriptors of this process (Linux); elsewhere, none counted. */
+  const openFiles = (): number => {
+    try {
+      return readdirSync('/proc/self/fd').length;
+    } catch {
+      return 0;
+    }
+  };
+
+  it('parses every line, numbered from 1, skips blank ones, reports a bad one, and reads the whole file', async () => {
+    const path = join(dir, 'mixed.jsonl');
+    const text = [record(1), '', 'not json', record(2), ...Array.from({ length: LINES_PER_BATCH * 3 }, (_, i) => record(i + 3))].join('\n');
+    writeFileSync(path, text);
+    const reader = readRecording(path);
+    const got: ParsedLine[] = [];
+    for await (const parsed of reader.lines) got.push(parsed);
+    expect(got).toHaveLength(3 + LINES_PER_BATCH * 3);
+    expect(got.map((p) => p.lineNo).slice(0, 4)).toEqual([1, 3, 4, 5]);
+    expect(got[1]).toMatchObject({ ok: false, lineNo: 3, raw: 'not json' });
+    expect(got[0]).toEqual({ ok: true, lineNo: 1, line: { topic: 'r.production.v1', key: 'P1', timestamp: 1, headers: undefined, partition: undefined, offset: undefined, value: { n: 1 } } });
+    expect(got.at(-1)).toMatchObject({ ok: true, lineNo: 4 + LINES_PER_BATCH * 3, line: { value: { n: 2 + LINES_PER_BATCH * 3 } } });
+    expect(reader.bytesRead()).toBe(reader.totalBytes);
+  });
+
+  it('closes the file when the reader stops early, and when it reaches the end', async () => {
+    const path = join(dir, 'many.jsonl');
+    writeFileSync(path, Array.from({ length: LINES_PER_BATCH * 4 }, (_, i) => record(i)).join('\n'));
+    const before = openFiles();
+    let seen = 0;
+    for await (const parsed of readRecording(path).lines) {
+      expect(parsed.ok).toBe(true);
+      if ((seen += 1) === 10) break;
+    }
+    expect(openFiles()).toBe(before);
+    seen = 0;
+    for await (const _ of readRecording(path).lines) seen += 1;
+    expect(seen).toBe(LINES_PER_BATCH * 4);
+    expect(openFiles()).toBe(before);
   });
 });

@@ -56,12 +56,20 @@ const familyOf = (id: string): string => id.replace(/[0-9]+$/, '');
 /**
  * The reports of one span in application order, and each one's entry as last written (undefined
  * until written, or when its coding changed): the current span is saved again with each batch,
- * which then writes only its new reports and joins the rest.
+ * which then writes only its new reports and joins the rest. `texts` may be shorter than `ids`
+ * (what lies past its end is not written yet): a report is kept without a slot of its own, so a
+ * state that is never saved (an in-memory replay) fills none.
  */
 interface Span {
   ids: string[];
   clocks: number[];
   texts: (string | undefined)[];
+}
+
+/** Drops a list's first n items in place: shift for one (the usual case) allocates nothing, where splice makes a list of what it removes. */
+function dropFront(list: unknown[], n: number): void {
+  if (n === 1) list.shift();
+  else if (n > 0) list.splice(0, n);
 }
 
 /** A span's codings as last written: one per family, the family's index among them. */
@@ -90,6 +98,8 @@ export class AppliedReports<R> implements StateCell {
   /** The keys of bySpan, ascending. */
   private readonly spans: number[] = [];
   private readonly changedSpans = new Set<number>();
+  /** The span last recorded as changed, while that record stands: a span's reports need not record it again each. */
+  private lastChangedSpan = Number.NaN;
 
   constructor(
     private readonly windowMs: number,
@@ -111,7 +121,11 @@ export class AppliedReports<R> implements StateCell {
     const stored: unknown = this.codec ? this.codec.encode(result) : result;
     // Its text made now (see byId): one report in five has a result other than 0.
     this.keep(reportId, clock, AppliedReports.heldOf(clock, stored));
-    this.changedSpans.add(spanOf(clock));
+    const span = spanOf(clock);
+    if (span !== this.lastChangedSpan) {
+      this.changedSpans.add(span);
+      this.lastChangedSpan = span;
+    }
     this.forgetBefore(clock - this.windowMs);
   }
 
@@ -120,7 +134,6 @@ export class AppliedReports<R> implements StateCell {
     const span = this.spanOf(spanOf(clock));
     span.ids.push(reportId);
     span.clocks.push(clock);
-    span.texts.push(undefined);
   }
 
   private spanOf(span: number): Span {
@@ -142,9 +155,9 @@ export class AppliedReports<R> implements StateCell {
       if (gone === 0) return;
       this.changedSpans.add(span);
       if (gone < ids.length) {
-        ids.splice(0, gone);
-        clocks.splice(0, gone);
-        texts.splice(0, gone);
+        dropFront(ids, gone);
+        dropFront(clocks, gone);
+        dropFront(texts, Math.min(gone, texts.length));
         return;
       }
       this.bySpan.delete(span);
@@ -160,6 +173,7 @@ export class AppliedReports<R> implements StateCell {
       out.set(String(span), held === undefined ? null : this.spanText(span, held));
     }
     this.changedSpans.clear();
+    this.lastChangedSpan = Number.NaN;
     return out;
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProductionReport } from '../../../src/domain/events.ts';
-import { judgeYield, yieldAnomaly, yieldAnomalyParams } from '../../../src/rules/yield-anomaly.ts';
+import { judgeYield, yieldAllowance, yieldAnomaly, yieldAnomalyParams } from '../../../src/rules/yield-anomaly.ts';
 import { paramsFrom, production, reports, ruleInput, testCatalogue } from '../../helpers/builders.ts';
 import { expectOneSentence } from '../../helpers/expect-sentence.ts';
 
@@ -89,6 +89,21 @@ describe('yield-anomaly: runs the catalogue cannot bound are not judged', () => 
   ])('%s', (_, o, reason) => {
     expect(judgeYield(production(o), testCatalogue())).toEqual({ judged: false, reason });
     expect(evaluate(o)).toEqual([]);
+  });
+});
+
+describe('yield-anomaly: the allowance without lists', () => {
+  it.each<[string, Partial<ProductionReport>]>([
+    ['metal from oxide', { stage: 'METAL', material: 'NDPR_METAL', quantityKg: 900, inputs: [{ material: 'NDPR_OXIDE', quantityKg: 1000 }] }],
+    ['Dy magnets from alloy and Dy metal, iron beside', { quantityKg: 1000, inputs: [{ material: 'IRON', quantityKg: 50 }, { material: 'NDFEB_ALLOY', quantityKg: 960 }, { material: 'DY_METAL', quantityKg: 40 }] }],
+    ['magnets from iron only', { stage: 'MAGNET', material: 'NDFEB_MAGNET', inputs: [{ material: 'IRON', quantityKg: 5000 }] }],
+    ['mined concentrate', { stage: 'MINING', material: 'REE_CONCENTRATE', inputs: [] }],
+    ['recycling', { stage: 'RECYCLING', material: 'NDPR_OXIDE', quantityKg: 250, inputs: [{ material: 'NDFEB_MAGNET', quantityKg: 1000 }] }],
+    ['Dy magnets from alloy plus Dy oxide', { stage: 'MAGNET', material: 'NDFEB_DY_MAGNET', quantityKg: 1000, inputs: [{ material: 'NDFEB_ALLOY', quantityKg: 500 }, { material: 'DY_OXIDE', quantityKg: 30 }] }],
+  ])('is judgeYield’s allowed output or reason: %s', (_, o) => {
+    const r = production(o);
+    const judgement = judgeYield(r, testCatalogue());
+    expect(yieldAllowance(r, testCatalogue())).toBe(judgement.judged ? judgement.allowedKg : judgement.reason);
   });
 });
 
