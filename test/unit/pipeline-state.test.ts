@@ -156,6 +156,40 @@ describe('pipeline: firing several partitions', () => {
   });
 });
 
+describe('pipeline: firing partitions side by side', () => {
+  it("fires every partition's due producers at once, and gives their alerts in partition order", async () => {
+    const memory = createMemoryTimerIndex();
+    let setting = 0;
+    let most = 0;
+    // Each partition's index update (after its save) waits a turn of the event loop: run one after
+    // another, no two are ever out at once.
+    const index: TimerIndex = {
+      ...memory,
+      set: async (entries) => {
+        setting += 1;
+        most = Math.max(most, setting);
+        await new Promise<void>((r) => setImmediate(r));
+        setting -= 1;
+        return memory.set(entries);
+      },
+    };
+    const { pipeline } = setup({ index, cached: 10 });
+    const on = (partition: number) => (rs: Report[]) => rs.map(() => ({ source: `reports/${partition}`, partition }));
+    const p2 = [made('P2', at(D0, 0))];
+    const p1 = [made('P1', at(D0, 1))];
+    await pipeline.process(p2, on(2)(p2));
+    await pipeline.process(p1, on(1)(p1));
+    const late = [made('P3', at(D0, 1) + SILENCE_MS)];
+    await pipeline.process(late, late.map(() => ({ source: 'reports/1', partition: 3 })));
+    const more = [made('P4', at(D0, 1) + SILENCE_MS)];
+    await pipeline.process(more, more.map(() => ({ source: 'reports/2', partition: 3 })));
+    most = 0;
+    const fired = silences(await pipeline.fireTimers([2, 1]));
+    expect(most).toBe(2);
+    expect(fired.map((a) => a.producerId)).toEqual(['P1', 'P2']);
+  });
+});
+
 describe('pipeline: after the save', () => {
   it('reads the published markers while the watermark advances, not after it', async () => {
     const tally = createTallyRule();
