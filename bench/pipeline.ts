@@ -6,7 +6,9 @@
  *
  *   npm run bench:pipeline -- [--events 200000] [--producers 1000] [--paced 25000] [--rate 5000]
  */
+import { fork } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
@@ -14,11 +16,12 @@ import { Redis } from 'ioredis';
 import { quantileSorted } from 'simple-statistics';
 import { loadSettings } from '../src/config/settings.ts';
 import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../src/config/topics.ts';
-import type { ProductionReport, ShipmentReport } from '../src/domain/events.ts';
 import { ensureTopics } from '../src/kafka/admin.ts';
 import { startDetector } from '../src/cli/run.ts';
 import { BATCH_DONE, BATCH_HELD, INDEX_BATCHES_DONE, JOIN_TO_FIRST_BATCH } from '../src/consumers/report-consumer.ts';
 import { printTable, saveResults } from './report.ts';
+import type { PacedClientArgs, PacedClientResult } from './paced-client.ts';
+import { topicMessagesOf } from './pipeline-reports.ts';
 import { deleteKeysWithPrefix } from '../test/helpers/redis-state.ts';
 
 const { values } = parseArgs({
@@ -49,57 +52,12 @@ const env = loadSettings(process.env);
 const prefix = `ree-bench-${Date.now().toString(36)}`;
 const topics = topicNames(prefix);
 const kafka = new Kafka({ clientId: 'ree-bench', brokers: env.kafkaBrokers, logLevel: logLevel.ERROR });
-const T0 = Date.UTC(2025, 5, 2);
-let seq = 0;
-
-function report(i: number): { topic: string; key: string; value: ProductionReport | ShipmentReport } {
-  const producerId = `P-${String(i % PRODUCERS).padStart(6, '0')}`;
-  const occurredAt = T0 + Math.floor(i / PRODUCERS) * 3_600_000;
-  seq += 1;
-  // Mostly production and covered domestic shipments (clean), one in 50 an unlicensed export (an alert).
-  // Production is magnet-scrap recycling: output from no declared input is what yield-anomaly flags at
-  // the MAGNET stage, and every report would then be an alert.
-  if (i % 2 === 0) {
-    return { topic: topics.production, key: producerId, value: { reportId: `b-${seq}`, producerId, facilityId: null, stage: 'RECYCLING', material: 'NDFEB_MAGNET', quantityKg: 100, inputs: [], occurredAt, reportedAt: occurredAt + 60_000 } };
-  }
-  const unlicensed = i % 50 === 1;
-  return {
-    topic: topics.shipments,
-    key: producerId,
-    value: {
-      reportId: `b-${seq}`,
-      shipmentId: `S-${seq}`,
-      producerId,
-      clientId: unlicensed ? 'C-FOREIGN' : 'P-000000',
-      clientName: unlicensed ? 'Foreign Buyer Ltd' : 'Domestic Buyer',
-      clientCountry: unlicensed ? 'IN' : 'CN',
-      destinationCountry: unlicensed ? 'IN' : 'CN',
-      direction: unlicensed ? 'EXPORT' : 'DOMESTIC',
-      material: unlicensed ? 'NDFEB_DY_MAGNET' : 'NDFEB_MAGNET',
-      quantityKg: 10,
-      hsCode: unlicensed ? '8505111000' : '8505119000',
-      declaredValueUsd: 500,
-      licenceId: null,
-      transportMode: 'SEA',
-      occurredAt,
-      reportedAt: occurredAt + 60_000,
-    },
-  };
-}
-
 async function produceAll(count: number, start: number) {
   const producer = kafka.producer();
   await producer.connect();
   const chunk = 5000;
   for (let i = 0; i < count; i += chunk) {
-    const byTopic = new Map<string, { key: string; value: string }[]>();
-    for (let j = i; j < Math.min(count, i + chunk); j += 1) {
-      const r = report(start + j);
-      const list = byTopic.get(r.topic) ?? [];
-      list.push({ key: r.key, value: JSON.stringify(r.value) });
-      byTopic.set(r.topic, list);
-    }
-    await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), acks: -1 });
+    await producer.sendBatch({ topicMessages: topicMessagesOf(topics, PRODUCERS, start + i, start + Math.min(count, i + chunk)), acks: -1 });
   }
   await producer.disconnect();
 }
@@ -189,29 +147,22 @@ function batchFigures(batches: BatchLog) {
   };
 }
 
-/** Offers reports N.. at `rate` per second: every tick sends what is due by then in one request, so the rate holds at thousands a second. */
-async function offerPaced(count: number, rate: number, sentAt: Map<string, number>): Promise<number> {
-  const producer = kafka.producer();
-  await producer.connect();
-  const started = performance.now();
-  let next = 0;
-  while (next < count) {
-    const due = Math.min(count, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
-    const byTopic = new Map<string, { key: string; value: string }[]>();
-    const now = Date.now();
-    for (; next < due; next += 1) {
-      const r = report(N + next);
-      sentAt.set((r.value as { reportId: string }).reportId, now);
-      const list = byTopic.get(r.topic) ?? [];
-      list.push({ key: r.key, value: JSON.stringify(r.value) });
-      byTopic.set(r.topic, list);
-    }
-    if (byTopic.size > 0) await producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-    await new Promise((res) => setTimeout(res, 5));
-  }
-  const seconds = (performance.now() - started) / 1000;
-  await producer.disconnect();
-  return count / seconds;
+/**
+ * The paced phase in a child process (paced-client.ts): it offers reports N.. at `rate` per second
+ * and reads the alerts, as producers and readers outside the detector do. Resolves with its
+ * figures and this process's CPU (the detector's) from its first report to its last alert.
+ */
+function pacedInChild(args: PacedClientArgs): Promise<PacedClientResult & { detectorCpuUs: number }> {
+  const child = fork(fileURLToPath(new URL('./paced-client.ts', import.meta.url)), [JSON.stringify(args)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let cpuStarted: NodeJS.CpuUsage | undefined;
+  return new Promise((resolve, reject) => {
+    child.on('message', (m: { type: 'offering' } | PacedClientResult) => {
+      if (m.type === 'offering') cpuStarted = process.cpuUsage();
+      else resolve({ ...m, detectorCpuUs: cpuMicros(process.cpuUsage(cpuStarted)) });
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`paced client exited with ${code} before its result`)));
+  });
 }
 
 const cpuMicros = (u: NodeJS.CpuUsage): number => u.user + u.system;
@@ -229,8 +180,8 @@ async function main() {
   console.error('detector ...');
   const settings = loadSettings(process.env, { prefix, group: `${prefix}-detector`, 'state-prefix': prefix, 'http-port': '0', 'alert-format': 'json', 'log-level': 'warn' });
   const started = performance.now();
-  // CPU of this process (the detector, and the bench's own polling and, later, its paced producer
-  // and alert reader): on a shared machine wall time is mostly waiting for a core, CPU is not.
+  // CPU of this process (the detector, and the bench's own polling; the paced phase's producer and
+  // alert reader are a child's): on a shared machine wall time is mostly waiting for a core, CPU is not.
   const cpuStarted = process.cpuUsage();
   let joinToFirstBatchMs = NaN;
   const batches: BatchLog = { taken: [], held: 0, transactions: [], turnWaitMs: [], passMs: [] };
@@ -245,29 +196,13 @@ async function main() {
   batches.turnWaitMs = [];
   batches.passMs = [];
 
-  // Latency: the detector is caught up; a paced stream of reports, every 50th an alert.
+  // Latency: the detector is caught up; a paced stream of reports, every 50th an alert, offered
+  // and read from another process.
   console.error(`latency: ${PACED} reports offered at ${RATE}/s ...`);
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  const alertConsumer = kafka.consumer({ groupId: `${prefix}-alerts` });
-  await alertConsumer.connect();
-  await alertConsumer.subscribe({ topics: [topics.alerts], fromBeginning: false });
-  await alertConsumer.run({
-    eachMessage: async ({ message }) => {
-      const alert = JSON.parse(message.value!.toString()) as { subjectEventIds: string[] };
-      const t = sentAt.get(alert.subjectEventIds[0]!);
-      if (t !== undefined) latencies.push(Date.now() - t);
-    },
-  });
-  await new Promise((r) => setTimeout(r, 3000));
-  const pacedCpuStarted = process.cpuUsage();
-  const offeredRate = await offerPaced(PACED, RATE, sentAt);
-  const expectedAlerts = Array.from({ length: PACED }, (_, i) => N + i).filter((i) => i % 50 === 1).length;
-  const deadline = Date.now() + 30_000;
-  while (latencies.length < expectedAlerts && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  const pacedCpuUs = cpuMicros(process.cpuUsage(pacedCpuStarted));
+  const paced = await pacedInChild({ brokers: env.kafkaBrokers, topics, groupId: `${prefix}-alerts`, producers: PRODUCERS, first: N, count: PACED, rate: RATE });
+  const { offeredRate, expectedAlerts, latencies } = paced;
+  const pacedCpuUs = paced.detectorCpuUs;
   const pacedBatches = batchFigures(batches);
-  await alertConsumer.disconnect();
   await detector.stop();
   await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
   await admin.disconnect();
@@ -296,9 +231,9 @@ async function main() {
   const p99 = latencies.length ? quantileSorted(latencies, 0.99) : NaN;
   console.log(`\ndetector / plain throughput ratio: ${ratio.toFixed(2)}`);
   console.log(`join → first batch: ${joinToFirstBatchMs} ms`);
-  const cpu = { throughputSeconds: detectorCpuUs / 1e6, throughputUsPerReport: detectorCpuUs / N, pacedSeconds: pacedCpuUs / 1e6, pacedUsPerReport: pacedCpuUs / PACED };
+  const cpu = { throughputSeconds: detectorCpuUs / 1e6, throughputUsPerReport: detectorCpuUs / N, pacedSeconds: pacedCpuUs / 1e6, pacedUsPerReport: pacedCpuUs / PACED, pacedClientSeconds: paced.cpuUs / 1e6 };
   console.log(
-    `process CPU: throughput phase ${cpu.throughputSeconds.toFixed(1)} s (${cpu.throughputUsPerReport.toFixed(0)} µs per report), paced phase ${cpu.pacedSeconds.toFixed(1)} s (${cpu.pacedUsPerReport.toFixed(0)} µs per report)`,
+    `process CPU: throughput phase ${cpu.throughputSeconds.toFixed(1)} s (${cpu.throughputUsPerReport.toFixed(0)} µs per report), paced phase ${cpu.pacedSeconds.toFixed(1)} s (${cpu.pacedUsPerReport.toFixed(0)} µs per report; the paced client's own ${cpu.pacedClientSeconds.toFixed(1)} s)`,
   );
   console.log(`report → alert latency at ${RATE}/s asked (${offeredRate.toFixed(0)}/s offered): p50 ${Math.round(p50)} ms, p99 ${Math.round(p99)} ms (${latencies.length}/${expectedAlerts} alerts)`);
   console.log(

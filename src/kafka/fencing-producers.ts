@@ -5,6 +5,7 @@
  * and makes the broker finish whatever transaction that owner left.
  */
 import type { Kafka, Producer } from 'kafkajs';
+import { producerRememberingCoordinators } from './coordinator-cache.ts';
 
 export interface FencingProducers {
   /** Closes the producers held, then opens (and fences with) one per partition; resolves once all are open. */
@@ -26,7 +27,7 @@ export function createFencingProducers(options: { kafka: Kafka; transactionalIdO
   let producers = new Map<number, Promise<Producer>>();
 
   const open = async (partition: number): Promise<Producer> => {
-    const producer = options.kafka.producer({
+    const producer = producerRememberingCoordinators(options.kafka, {
       transactionalId: options.transactionalIdOf(partition),
       idempotent: true,
       maxInFlightRequests: 1,

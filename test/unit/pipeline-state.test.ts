@@ -127,6 +127,22 @@ describe('pipeline: timers on the event-time watermark', () => {
   });
 });
 
+/**
+ * P1 read on partition 1 and P2 on partition 2, then reports on partition 3 from both sources that
+ * move the watermark past their silence: both have a timer due, each on its own partition.
+ */
+async function silentOnTwoPartitions(pipeline: Pipeline): Promise<void> {
+  const on = (partition: number, source = partition) => (rs: Report[]) => rs.map(() => ({ source: `reports/${source}`, partition }));
+  const p1 = [made('P1', at(D0, 0))];
+  const p2 = [made('P2', at(D0, 1))];
+  await pipeline.process(p1, on(1)(p1));
+  await pipeline.process(p2, on(2)(p2));
+  const late = [made('P3', at(D0, 1) + SILENCE_MS)];
+  await pipeline.process(late, on(3, 1)(late));
+  const more = [made('P4', at(D0, 1) + SILENCE_MS)];
+  await pipeline.process(more, on(3, 2)(more));
+}
+
 describe('pipeline: firing several partitions', () => {
   it("looks up every partition's due producers in one call, at one watermark, and fires each partition's", async () => {
     const memory = createMemoryTimerIndex();
@@ -141,17 +157,33 @@ describe('pipeline: firing several partitions', () => {
       },
     };
     const { pipeline } = setup({ index, cached: 10 });
-    const on = (partition: number) => (rs: Report[]) => rs.map(() => ({ source: `reports/${partition}`, partition }));
-    const p1 = [made('P1', at(D0, 0))];
-    const p2 = [made('P2', at(D0, 1))];
-    await pipeline.process(p1, on(1)(p1));
-    await pipeline.process(p2, on(2)(p2));
-    const late = [made('P3', at(D0, 1) + SILENCE_MS)];
-    await pipeline.process(late, late.map(() => ({ source: 'reports/1', partition: 3 })));
-    const more = [made('P4', at(D0, 1) + SILENCE_MS)];
-    await pipeline.process(more, more.map(() => ({ source: 'reports/2', partition: 3 })));
+    await silentOnTwoPartitions(pipeline);
     const fired = silences(await pipeline.fireTimers([2, 1, 3]));
     expect(looks).toEqual([{ partitions: [1, 2, 3], time: at(D0, 1) + SILENCE_MS }]);
+    expect(fired.map((a) => a.producerId)).toEqual(['P1', 'P2']);
+  });
+
+  it("fires the partitions side by side, and gives their alerts in partition order", async () => {
+    const memory = createMemoryTimerIndex();
+    let setting = 0;
+    let most = 0;
+    // Each partition's index update (after its save) waits a turn of the event loop: fired one
+    // after another, no two are ever out at once.
+    const index: TimerIndex = {
+      ...memory,
+      set: async (entries) => {
+        setting += 1;
+        most = Math.max(most, setting);
+        await new Promise<void>((r) => setImmediate(r));
+        setting -= 1;
+        return memory.set(entries);
+      },
+    };
+    const { pipeline } = setup({ index, cached: 10 });
+    await silentOnTwoPartitions(pipeline);
+    most = 0;
+    const fired = silences(await pipeline.fireTimers([2, 1]));
+    expect(most).toBe(2);
     expect(fired.map((a) => a.producerId)).toEqual(['P1', 'P2']);
   });
 });

@@ -25,6 +25,18 @@ describe('publish gate', () => {
     await Promise.all([first, second]);
   });
 
+  it('lets any number of report batches hold it together', async () => {
+    const gate = createPublishGate();
+    const open = held();
+    let running = 0;
+    // More than the 65,536 permits the gate once had: none of them may wait for another.
+    const batches = Array.from({ length: 70_000 }, () => gate.shared(async () => { running += 1; await open.promise; }));
+    await tick();
+    expect(running).toBe(70_000);
+    open.release();
+    await Promise.all(batches);
+  });
+
   it('keeps a watchlist change from starting while a report batch is between its check and its mark, and the next batch waits behind it', async () => {
     const gate = createPublishGate();
     const log: string[] = [];
