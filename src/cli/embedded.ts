@@ -36,7 +36,9 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
   }
   const cleaner = options.keep ? undefined : redis.duplicate();
   cleaner?.on('error', () => undefined);
-  const store = createEngineRedisStore({ redis, prefix });
+  // A replay's alerts do not wait on durability (its namespace is its own): each batch is worked on
+  // while Redis applies the save before it; replayLines settles the saves before it returns.
+  const store = createEngineRedisStore({ redis, prefix, overlapSaves: true });
   return {
     store,
     description: `Redis ${redisUrl} (key prefix ${prefix})`,

@@ -49,6 +49,8 @@ export interface EngineRedisStoreOptions {
   /** The ownership epoch; by default a new one is taken from Redis on first use. */
   epoch?: number | undefined;
   maxCachedProducers?: number | undefined;
+  /** A batch job only: runs resolve once their save is sent (engine.ts); await `engine.settle()` before reporting success. */
+  overlapSaves?: boolean | undefined;
   keepConnectionOpen?: boolean | undefined;
 }
 
@@ -57,6 +59,6 @@ export function createEngineRedisStore(options: EngineRedisStoreOptions): Engine
   // The reference store checks the client and prefix and owns the connection.
   const reference = createRedisReference({ redis: options.redis, prefix: options.prefix, keepConnectionOpen: options.keepConnectionOpen });
   const durability = createRedisDurability({ redis: options.redis, prefix: options.prefix, epoch: options.epoch });
-  const engine = new StateEngine({ durability, maxCachedProducers: options.maxCachedProducers });
+  const engine = new StateEngine({ durability, maxCachedProducers: options.maxCachedProducers, overlapSaves: options.overlapSaves });
   return { ...engineStore(engine, reference), durability };
 }
