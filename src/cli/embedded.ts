@@ -37,8 +37,21 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
   const cleaner = options.keep ? undefined : redis.duplicate();
   cleaner?.on('error', () => undefined);
   // A replay's alerts do not wait on durability (its namespace is its own): each batch is worked on
-  // while Redis applies the save before it; replayLines settles the saves before it returns.
-  const store = createEngineRedisStore({ redis, prefix, overlapSaves: true });
+  // while Redis applies the save before it, sent on a connection of its own so the next batch's
+  // reads do not queue behind it; replayLines settles the saves before it returns.
+  const saves = redis.duplicate();
+  saves.on('error', (err: Error) => {
+    lastError = err;
+  });
+  try {
+    await saves.connect();
+  } catch (err) {
+    redis.disconnect();
+    saves.disconnect();
+    cleaner?.disconnect();
+    throw new ReeError('REE_ERR_STATE', `cannot reach Redis at ${redisUrl}: ${(lastError ?? (err as Error)).message}`, { retriable: true });
+  }
+  const store = createEngineRedisStore({ redis, prefix, overlapSaves: true, engineRedis: saves });
   return {
     store,
     description: `Redis ${redisUrl} (key prefix ${prefix})`,
@@ -56,6 +69,7 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
       } finally {
         // Connections are closed whatever happened, or the process would never exit.
         redis.disconnect();
+        saves.disconnect();
         cleaner?.disconnect();
       }
     },
