@@ -14,16 +14,8 @@ export interface OpenedStore {
   dispose(): Promise<void>;
 }
 
-export async function openStore(redisUrl: string | undefined, options: { keep?: boolean; prefix?: string } = {}): Promise<OpenedStore> {
-  if (!redisUrl) {
-    const store = createEngineMemoryStore();
-    return { store, description: 'in-memory state', dispose: () => store.close() };
-  }
-  const prefix = options.prefix ?? `ree-replay-${randomUUID().slice(0, 8)}`;
-  // A replay is a batch job: give up on an unreachable Redis after a few tries instead of
-  // reconnecting forever, and say so in one line.
-  const connection = { lazyConnect: true, maxRetriesPerRequest: 3, retryStrategy: (times: number) => (times > 3 ? null : Math.min(times * 200, 1000)) };
-  const redis = new Redis(redisUrl, connection);
+/** Connects, or disconnects and says in one line why Redis cannot be reached. */
+async function connectOrExplain(redis: Redis, redisUrl: string): Promise<void> {
   let lastError: Error | undefined;
   redis.on('error', (err: Error) => {
     lastError = err;
@@ -34,9 +26,32 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
     redis.disconnect();
     throw new ReeError('REE_ERR_STATE', `cannot reach Redis at ${redisUrl}: ${(lastError ?? (err as Error)).message}`, { retriable: true });
   }
+}
+
+export async function openStore(redisUrl: string | undefined, options: { keep?: boolean; prefix?: string } = {}): Promise<OpenedStore> {
+  if (!redisUrl) {
+    const store = createEngineMemoryStore();
+    return { store, description: 'in-memory state', dispose: () => store.close() };
+  }
+  const prefix = options.prefix ?? `ree-replay-${randomUUID().slice(0, 8)}`;
+  // A replay is a batch job: give up on an unreachable Redis after a few tries instead of
+  // reconnecting forever, and say so in one line.
+  const connection = { lazyConnect: true, maxRetriesPerRequest: 3, retryStrategy: (times: number) => (times > 3 ? null : Math.min(times * 200, 1000)) };
+  const redis = new Redis(redisUrl, connection);
+  await connectOrExplain(redis, redisUrl);
+  // A replay's alerts do not wait on durability (its namespace is its own): each batch is worked on
+  // while Redis applies the save before it, sent on a connection of its own so the next batch's
+  // reads do not queue behind it; replayLines settles the saves before it returns.
+  const saves = redis.duplicate();
+  try {
+    await connectOrExplain(saves, redisUrl);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
   const cleaner = options.keep ? undefined : redis.duplicate();
   cleaner?.on('error', () => undefined);
-  const store = createEngineRedisStore({ redis, prefix });
+  const store = createEngineRedisStore({ redis, prefix, overlapSaves: true, engineRedis: saves });
   return {
     store,
     description: `Redis ${redisUrl} (key prefix ${prefix})`,
@@ -54,6 +69,7 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
       } finally {
         // Connections are closed whatever happened, or the process would never exit.
         redis.disconnect();
+        saves.disconnect();
         cleaner?.disconnect();
       }
     },

@@ -49,6 +49,15 @@ export interface EngineRedisStoreOptions {
   /** The ownership epoch; by default a new one is taken from Redis on first use. */
   epoch?: number | undefined;
   maxCachedProducers?: number | undefined;
+  /** A batch job only: runs resolve once their save is sent (engine.ts); await `engine.settle()` before reporting success. */
+  overlapSaves?: boolean | undefined;
+  /**
+   * A connection of the engine's own for loading and saving producer state (default: `redis`), to
+   * the same server or cluster. With overlapSaves, the next batch's reads of reference data and
+   * published markers then do not wait on the wire behind a save still in flight. Not closed by
+   * the store: the caller closes it.
+   */
+  engineRedis?: Redis | Cluster | undefined;
   keepConnectionOpen?: boolean | undefined;
 }
 
@@ -56,7 +65,7 @@ export interface EngineRedisStoreOptions {
 export function createEngineRedisStore(options: EngineRedisStoreOptions): EngineStore & { durability: RedisDurability } {
   // The reference store checks the client and prefix and owns the connection.
   const reference = createRedisReference({ redis: options.redis, prefix: options.prefix, keepConnectionOpen: options.keepConnectionOpen });
-  const durability = createRedisDurability({ redis: options.redis, prefix: options.prefix, epoch: options.epoch });
-  const engine = new StateEngine({ durability, maxCachedProducers: options.maxCachedProducers });
+  const durability = createRedisDurability({ redis: options.engineRedis ?? options.redis, prefix: options.prefix, epoch: options.epoch });
+  const engine = new StateEngine({ durability, maxCachedProducers: options.maxCachedProducers, overlapSaves: options.overlapSaves });
   return { ...engineStore(engine, reference), durability };
 }

@@ -231,3 +231,86 @@ describe('state engine scheduling a day\'s deficit check again and again', () =>
     }
   });
 });
+
+describe('state engine overlapping its saves (overlapSaves, a batch job)', () => {
+  const use = (reportId: string, producerId: string, kg: number) => ({ reportId, producerId, occurredAt: 20_100 * 86_400_000, flows: [], licenceUse: { licenceId: 'L1', kg }, graceMs: 0 });
+
+  /** Durability whose saves wait until released, one by one in the order sent. */
+  function heldDurability() {
+    const durability = createMemoryDurability();
+    const save = durability.save.bind(durability);
+    const held: (() => void)[] = [];
+    let failNext: Error | undefined;
+    let holding = true;
+    durability.save = (changes) =>
+      !holding ? save(changes) : new Promise<void>((resolve, reject) => {
+        const failure = failNext;
+        failNext = undefined;
+        held.push(() => (failure ? reject(failure) : save(changes).then(resolve, reject)));
+      });
+    return {
+      durability,
+      held,
+      releaseAll: () => held.splice(0).forEach((release) => release()),
+      failNextSave: (err: Error) => (failNext = err),
+      stopHolding: () => (holding = false),
+    };
+  }
+
+  it('resolves a run once its save is sent, and settle() once every save is durable', async () => {
+    const { durability, held, releaseAll, stopHolding } = heldDurability();
+    const store = createEngineMemoryStore({ durability, overlapSaves: true });
+    const [first] = await store.applyBatch([use('a', 'P1', 5)]);
+    const [second] = await store.applyBatch([use('b', 'P1', 1)]);
+    expect([first, second]).toMatchObject([{ licenceUsedAfterKg: 5 }, { licenceUsedAfterKg: 6 }]);
+    expect(held).toHaveLength(2);
+    expect(durability.fieldCount('P1')).toBe(0);
+    let settled = false;
+    const settling = store.engine.settle().then(() => (settled = true));
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    releaseAll();
+    await settling;
+    expect(durability.fieldCount('P1')).toBeGreaterThan(0);
+    stopHolding();
+    // What was saved is what a fresh engine reads back.
+    const [next] = await createEngineMemoryStore({ durability }).applyBatch([use('c', 'P1', 1)]);
+    expect(next).toMatchObject({ licenceUsedBeforeKg: 6, licenceUsedAfterKg: 7 });
+  });
+
+  it('waits for the saves in flight before loading a producer it evicted', async () => {
+    const { durability, held, releaseAll } = heldDurability();
+    const store = createEngineMemoryStore({ durability, overlapSaves: true, maxCachedProducers: 1 });
+    // One save for both; P1 is evicted once it is sent, before it is durable.
+    await store.applyBatch([use('a', 'P1', 5), use('b', 'P2', 1)]);
+    const reloading = store.applyBatch([use('c', 'P1', 1)]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(held).toHaveLength(1);
+    releaseAll();
+    const [p1] = await reloading;
+    expect(p1).toMatchObject({ licenceUsedBeforeKg: 5, licenceUsedAfterKg: 6 });
+  });
+
+  it('fails the next run and settle() when a save it did not wait for fails', async () => {
+    const { durability, releaseAll, failNextSave } = heldDurability();
+    const store = createEngineMemoryStore({ durability, overlapSaves: true });
+    failNextSave(new Error('Redis went away'));
+    await store.applyBatch([use('a', 'P1', 5)]);
+    releaseAll();
+    await expect(store.engine.settle()).rejects.toThrow('Redis went away');
+    await expect(store.applyBatch([use('b', 'P1', 1)])).rejects.toThrow('Redis went away');
+  });
+
+  it('waits for every save by default', async () => {
+    const { durability, held, releaseAll } = heldDurability();
+    const store = createEngineMemoryStore({ durability });
+    let done = false;
+    const running = store.applyBatch([use('a', 'P1', 5)]).then(() => (done = true));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(held).toHaveLength(1);
+    expect(done).toBe(false);
+    releaseAll();
+    await running;
+    expect(durability.fieldCount('P1')).toBeGreaterThan(0);
+  });
+});

@@ -13,7 +13,8 @@ import { RULES } from '../../src/rules/index.ts';
 import { ReeError } from '../../src/errors.ts';
 import { parseRecordingLine, readRecording, topicKindOf, type ParsedLine } from '../../src/pipeline/recording.ts';
 import { replayLines, type ReplaySummary } from '../../src/pipeline/replay.ts';
-import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
+import { createMemoryDurability } from '../../src/state/engine/durability.ts';
+import { createEngineMemoryStore, type EngineStore } from '../../src/state/engine-store.ts';
 import { D0, at, inventory, licence, production, receipt, shipment, testCatalogue } from '../helpers/builders.ts';
 import { HOUR_MS } from '../../src/domain/time.ts';
 
@@ -37,12 +38,12 @@ const rec = {
 /** Lines numbered from 1, as readRecording numbers a file with no blank lines. */
 const parsed = (raw: string[]): ParsedLine[] => raw.map((r, i) => parseRecordingLine(r, i + 1));
 
-async function replay(raw: string[] | ParsedLine[] | AsyncIterable<ParsedLine>, batchSize?: number) {
+async function replay(raw: string[] | ParsedLine[] | AsyncIterable<ParsedLine>, batchSize?: number, store: EngineStore = createEngineMemoryStore()) {
   const alerts: Alert[] = [];
   const dead: { lineNo: number; topic?: string; reason: string }[] = [];
   const input = Array.isArray(raw) && typeof raw[0] === 'string' ? parsed(raw as string[]) : (raw as ParsedLine[]);
   const summary = await replayLines(input, {
-    store: createEngineMemoryStore(),
+    store,
     rules,
     catalogue,
     batchSize,
@@ -86,6 +87,35 @@ describe('replay: licences in file order', () => {
     // Before LIC-1's line: unknown licence; after it: licensed. LIC-2's first export came before its licence.
     expect(unlicensed(alerts).map((a) => a.subjectEventIds[0]).sort()).toEqual(unlicensed((await replay(lines, 1)).alerts).map((a) => a.subjectEventIds[0]).sort());
     expect(unlicensed(alerts)).toHaveLength(2);
+  });
+
+  it('sends the licence lines between two flushes without waiting for each, and the reports after them see every one', async () => {
+    const store = createEngineMemoryStore();
+    const put = store.putLicence.bind(store);
+    let pending = 0;
+    let mostPending = 0;
+    store.putLicence = async (l) => {
+      pending += 1;
+      mostPending = Math.max(mostPending, pending);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      await put(l);
+      pending -= 1;
+    };
+    const licences = ['LIC-1', 'LIC-2', 'LIC-3'].map((licenceId) => licence({ licenceId }));
+    const exports = licences.map((l) => shipment({ licenceId: l.licenceId }));
+    const { alerts, summary } = await replay([...licences.map((l) => rec.licence(l)), ...exports.map((s) => rec.shipment(s))], 2000, store);
+    expect(mostPending).toBe(3);
+    expect(unlicensed(alerts)).toEqual([]);
+    expect(summary).toMatchObject({ licences: 3, deadLetters: 0 });
+  });
+
+  it('dead-letters a licence line whose write the store refuses, and goes on', async () => {
+    const store = createEngineMemoryStore();
+    store.putLicence = () => Promise.reject(new Error('store refused the write'));
+    const { alerts, dead, summary } = await replay([rec.licence(licence()), rec.shipment(shipment())], 2000, store);
+    expect(dead).toEqual([{ lineNo: 1, topic: 'ree.licences.v1', reason: 'line 1: store refused the write' }]);
+    expect(unlicensed(alerts)).toHaveLength(1);
+    expect(summary).toMatchObject({ licences: 0, deadLetters: 1, reports: 1 });
   });
 
   it('uses the latest version of a licence: a revocation mid-file turns later exports into alerts', async () => {
@@ -336,10 +366,24 @@ describe('replay: determinism', () => {
       expect(held(again.alerts), `batch size ${batchSize}`).toEqual(held(first.alerts));
       expect(withoutCounts(again.summary)).toEqual(withoutCounts(first.summary));
     }
+    // On an engine that saves every batch without waiting, evicting and reloading producers as it goes.
+    const overlapped = await replay(lines, 7, createEngineMemoryStore({ durability: createMemoryDurability(), maxCachedProducers: 2, overlapSaves: true }));
+    expect(held(overlapped.alerts)).toEqual(held(first.alerts));
+    expect(withoutCounts(overlapped.summary)).toEqual(withoutCounts(first.summary));
     // The same batch size gives the very same publications, in the same order.
     const twice = await replay(lines, 7);
     const once = await replay(lines, 7);
     expect(twice.alerts.map(({ detectedAt: _, ...rest }) => rest)).toEqual(once.alerts.map(({ detectedAt: _, ...rest }) => rest));
+  });
+});
+
+describe('replay on an engine that overlaps its saves', () => {
+  it('fails when a save it did not wait for fails, even if no batch comes after it', async () => {
+    const durability = createMemoryDurability();
+    // Refused a moment later: after the replay's last batch has run, so only the settling sees it.
+    durability.save = () => new Promise((_, reject) => setTimeout(() => reject(new Error('Redis went away')), 20));
+    const store = createEngineMemoryStore({ durability, overlapSaves: true });
+    await expect(replay([rec.shipment(shipment())], 2000, store)).rejects.toThrow('Redis went away');
   });
 });
 

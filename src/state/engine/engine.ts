@@ -9,6 +9,13 @@
  * If the save fails (Redis down, or another owner fenced this one off), the touched producers are
  * dropped from memory: the durable copy is the truth, and a retried batch recomputes from it.
  * Without a Durability, state lives in this process only and is never evicted (embedded replay).
+ *
+ * With `overlapSaves` (a batch job whose output does not wait on durability: the embedded replay
+ * against Redis), a run resolves once its save is sent rather than once it is durable, so the next
+ * batch is worked on while Redis applies it. The saves go out in run order on one connection per
+ * node, and a load first waits for every save sent before it. A failed save fails the next run (or
+ * `settle()`), which must therefore be awaited before the job reports success. The live path must
+ * not overlap: its Kafka transaction may commit only once the state it moved is durable.
  */
 import type { Durability } from './durability.ts';
 import { ProducerState, type ProducerChanges } from './producer-state.ts';
@@ -17,6 +24,8 @@ export interface StateEngineOptions {
   durability?: Durability | undefined;
   /** Producers kept in memory between batches when state is durable. */
   maxCachedProducers?: number | undefined;
+  /** Resolve a run once its save is sent, not once it is durable (see above). Off by default. */
+  overlapSaves?: boolean | undefined;
 }
 
 export const DEFAULT_MAX_CACHED_PRODUCERS = 20_000;
@@ -26,10 +35,16 @@ export class StateEngine {
   private readonly cache = new Map<string, ProducerState>();
   private readonly durability: Durability | undefined;
   private readonly maxCached: number;
+  private readonly overlapSaves: boolean;
+  /** Saves sent and not yet known durable (overlapSaves only). */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** The first overlapped save that failed: every later run and settle() throws it. */
+  private saveFailure: { error: unknown } | undefined;
 
   constructor(options: StateEngineOptions = {}) {
     this.durability = options.durability;
     this.maxCached = options.maxCachedProducers ?? DEFAULT_MAX_CACHED_PRODUCERS;
+    this.overlapSaves = options.overlapSaves === true;
     if (!(this.maxCached >= 1)) throw new RangeError(`maxCachedProducers must be at least 1, got ${this.maxCached}`);
   }
 
@@ -48,6 +63,7 @@ export class StateEngine {
     /** Awaited after `work` and before the save: e.g. an index that must never be later than the state it points to. */
     beforeSave?: (result: T) => Promise<void>,
   ): Promise<T> {
+    if (this.saveFailure) throw this.saveFailure.error;
     const touched = [...new Set(producerIds)];
     // Taken before any await, so another batch's eviction meanwhile cannot take them away.
     const states = new Map<string, ProducerState>();
@@ -57,6 +73,8 @@ export class StateEngine {
     }
     const missing = touched.filter((id) => !states.has(id));
     if (this.durability && missing.length > 0) {
+      // What a save still in flight writes must be there before it is read back.
+      await this.settle();
       const stored = await this.durability.load(missing);
       for (const id of missing) states.set(id, new ProducerState(id, stored.get(id)));
     } else {
@@ -89,26 +107,53 @@ export class StateEngine {
         throw err;
       }
     }
-    if (this.durability) await this.save(touched, states);
+    if (this.durability) {
+      const saved = this.save(touched, states);
+      if (this.overlapSaves) this.keepInFlight(saved);
+      else await saved;
+    }
     return result;
   }
 
-  private async save(touched: readonly string[], states: ReadonlyMap<string, ProducerState>): Promise<void> {
+  /**
+   * Waits for every save sent so far; throws if one of them failed (then so does every later run).
+   * Without overlapSaves there is never one pending.
+   */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    if (this.saveFailure) throw this.saveFailure.error;
+  }
+
+  private keepInFlight(saved: Promise<void>): void {
+    const kept: Promise<void> = saved.then(
+      () => {
+        this.inFlight.delete(kept);
+      },
+      (err: unknown) => {
+        this.inFlight.delete(kept);
+        this.saveFailure ??= { error: err };
+      },
+    );
+    this.inFlight.add(kept);
+  }
+
+  /** Drains the changes now (synchronously, so the next batch cannot mix into them) and sends them. */
+  private save(touched: readonly string[], states: ReadonlyMap<string, ProducerState>): Promise<void> {
     const changes = new Map<string, ProducerChanges>();
     for (const [id, state] of states) {
       const fields = state.drainChanges();
       if (fields.size > 0) changes.set(id, fields);
     }
-    try {
-      if (changes.size > 0) await this.durability!.save(changes);
-    } catch (err) {
-      for (const id of touched) this.cache.delete(id);
-      throw err;
-    }
+    const sent = changes.size > 0 ? this.durability!.save(changes) : Promise.resolve();
+    // Evicted once sent: a later load waits for the save (settle) before reading it back.
     for (const id of this.cache.keys()) {
       if (this.cache.size <= this.maxCached) break;
       this.cache.delete(id);
     }
+    return sent.catch((err: unknown) => {
+      for (const id of touched) this.cache.delete(id);
+      throw err;
+    });
   }
 
   /** Forgets every producer held in memory (e.g. on losing partitions); their state stays durable. */
