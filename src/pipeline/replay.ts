@@ -229,8 +229,8 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
       summary.skipped += 1;
     }
   }
+  // The last flush settles the licence writes too (it always does first, with or without a batch).
   await flush();
-  await settleLicences();
   // With Redis, a batch's save may still be in flight (engine.ts, overlapSaves): the replay has
   // succeeded only once every one is durable, and a failed one fails it here.
   await options.store.engine?.settle();
