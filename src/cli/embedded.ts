@@ -39,9 +39,10 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
   const connection = { lazyConnect: true, maxRetriesPerRequest: 3, retryStrategy: (times: number) => (times > 3 ? null : Math.min(times * 200, 1000)) };
   const redis = new Redis(redisUrl, connection);
   await connectOrExplain(redis, redisUrl);
-  // A replay's alerts do not wait on durability (its namespace is its own): each batch is worked on
-  // while Redis applies the save before it, sent on a connection of its own so the next batch's
-  // reads do not queue behind it; replayLines settles the saves before it returns.
+  // A replay's alerts do not wait on durability (its namespace is its own): state is saved at the
+  // replay's checkpoints only (replay.ts, checkpointEvery), and the next batches are worked on while
+  // Redis applies a save, sent on a connection of its own so their reads do not queue behind it;
+  // replayLines settles the saves before it returns.
   const saves = redis.duplicate();
   try {
     await connectOrExplain(saves, redisUrl);
@@ -51,7 +52,7 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
   }
   const cleaner = options.keep ? undefined : redis.duplicate();
   cleaner?.on('error', () => undefined);
-  const store = createEngineRedisStore({ redis, prefix, overlapSaves: true, engineRedis: saves });
+  const store = createEngineRedisStore({ redis, prefix, overlapSaves: true, deferSaves: true, engineRedis: saves });
   return {
     store,
     description: `Redis ${redisUrl} (key prefix ${prefix})`,

@@ -5,7 +5,7 @@ import { loadCatalogue } from '../domain/catalogue.ts';
 import type { Alert } from '../domain/events.ts';
 import { ReeError } from '../errors.ts';
 import { readRecording } from '../pipeline/recording.ts';
-import { replayLines, type ReplaySummary } from '../pipeline/replay.ts';
+import { DEFAULT_CHECKPOINT_REPORTS, replayLines, type ReplaySummary } from '../pipeline/replay.ts';
 import { DEFAULT_ALLOWED_LATENESS_MS } from '../pipeline/watermark-tracker.ts';
 import { parseCommandArgs, intOption } from './args.ts';
 import { openStore } from './embedded.ts';
@@ -23,6 +23,8 @@ Options:
   --rules <file>         rules file (YAML); default: built-in defaults (or REE_RULES_FILE)
   --redis <url>          keep state in Redis instead of memory (a fresh key namespace per run)
   --keep-state           with --redis: keep the namespace after the run
+  --checkpoint-every <n> with --redis: save the state changed since the last save once this many
+                         reports have run (default ${DEFAULT_CHECKPOINT_REPORTS}); the end of the replay always saves
   --allowed-lateness <ms>  event-time watermark lateness (default 259200000 = 72 h, or
                          REE_ALLOWED_LATENESS_MS)
   --dead-letters <file>  write rejected lines with their reasons as JSON Lines
@@ -59,6 +61,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       rules: { type: 'string' },
       redis: { type: 'string' },
       'keep-state': { type: 'boolean' },
+      'checkpoint-every': { type: 'string' },
       'allowed-lateness': { type: 'string' },
       'dead-letters': { type: 'string' },
       batch: { type: 'string' },
@@ -74,6 +77,8 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const path = positionals[0];
   if (!path) throw new ReeError('REE_ERR_USAGE', `which recording? \n\n${REPLAY_USAGE}`);
   const heapGrowth = intOption(values['heap-growth'] as string | undefined, 'heap-growth', REPLAY_HEAP_GROWTH_PERCENT, 0);
+  const checkpointEvery = intOption(values['checkpoint-every'] as string | undefined, 'checkpoint-every', DEFAULT_CHECKPOINT_REPORTS, 1);
+  if (values['checkpoint-every'] !== undefined && !values.redis) throw new ReeError('REE_ERR_USAGE', '--checkpoint-every applies to --redis only: in-memory state is never saved');
   const rules = loadRulesFile((values.rules as string | undefined) ?? process.env.REE_RULES_FILE);
   const catalogue = loadCatalogue();
   const reader = readRecording(path);
@@ -92,6 +97,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       rules,
       catalogue,
       batchSize: intOption(values.batch as string | undefined, 'batch', 2000, 1),
+      checkpointEvery,
       allowedLatenessMs: intOption((values['allowed-lateness'] as string | undefined) ?? process.env.REE_ALLOWED_LATENESS_MS, 'allowed-lateness', DEFAULT_ALLOWED_LATENESS_MS, 0),
       onAlerts: async (alerts: Alert[]) => {
         const text = alerts.map((a) => JSON.stringify(a)).join('\n') + '\n';

@@ -35,6 +35,12 @@ export interface ReplayOptions {
   rules: RuleSet;
   catalogue: Catalogue;
   batchSize?: number;
+  /**
+   * On an engine that defers its saves (engine.ts, deferSaves: `replay --redis`), a checkpoint
+   * after the batch that brings the reports since the last one to at least this many. Default
+   * DEFAULT_CHECKPOINT_REPORTS; the replay's end always checkpoints.
+   */
+  checkpointEvery?: number;
   onAlerts?: (alerts: Alert[]) => void | Promise<void>;
   onDeadLetter?: (dead: { lineNo: number; topic?: string; reason: string }) => void | Promise<void>;
   /** Called after each batch with the number of lines read so far. */
@@ -58,6 +64,14 @@ export interface ReplaySummary {
 }
 
 const REPORT_KINDS = new Set<string>(REPORT_TOPIC_KINDS);
+
+/**
+ * Reports between a Redis replay's checkpoints. Each checkpoint writes every producer touched since
+ * the last one, whole fields; at one per 2,000-report batch the writes cost more node CPU than the
+ * rules (bench/README, "checkpoints"). A replay starts in a fresh namespace and is never resumed,
+ * so what a longer interval risks is only work a crashed replay would redo anyway.
+ */
+export const DEFAULT_CHECKPOINT_REPORTS = 20_000;
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -104,6 +118,8 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
     timerIndex: options.timerIndex,
   });
   const batchSize = options.batchSize ?? 2000;
+  const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_REPORTS;
+  let checkpointedAt = 0;
   const summary: ReplaySummary = { lines: 0, reports: 0, licences: 0, watchlist: 0, quotas: 0, skipped: 0, deadLetters: 0, alerts: 0, alertsByRule: {}, seconds: 0 };
   let batch: Report[] = [];
   let origins: ReportOrigin[] = [];
@@ -153,6 +169,10 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
     // After every batch, as `run` does: what the watermark has now passed fires.
     await publish(await pipeline.fireTimers());
     summary.reports += batch.length;
+    if (summary.reports - checkpointedAt >= checkpointEvery) {
+      options.store.engine?.checkpoint();
+      checkpointedAt = summary.reports;
+    }
     batch = [];
     origins = [];
     batchLicences = new Set();

@@ -51,6 +51,8 @@ export interface EngineRedisStoreOptions {
   maxCachedProducers?: number | undefined;
   /** A batch job only: runs resolve once their save is sent (engine.ts); await `engine.settle()` before reporting success. */
   overlapSaves?: boolean | undefined;
+  /** A batch job only: save at `engine.checkpoint()` and `engine.settle()` only (engine.ts). */
+  deferSaves?: boolean | undefined;
   /**
    * A connection of the engine's own for loading and saving producer state (default: `redis`), to
    * the same server or cluster. With overlapSaves, the next batch's reads of reference data and
@@ -66,6 +68,6 @@ export function createEngineRedisStore(options: EngineRedisStoreOptions): Engine
   // The reference store checks the client and prefix and owns the connection.
   const reference = createRedisReference({ redis: options.redis, prefix: options.prefix, keepConnectionOpen: options.keepConnectionOpen });
   const durability = createRedisDurability({ redis: options.engineRedis ?? options.redis, prefix: options.prefix, epoch: options.epoch });
-  const engine = new StateEngine({ durability, maxCachedProducers: options.maxCachedProducers, overlapSaves: options.overlapSaves });
+  const engine = new StateEngine({ durability, maxCachedProducers: options.maxCachedProducers, overlapSaves: options.overlapSaves, deferSaves: options.deferSaves });
   return { ...engineStore(engine, reference), durability };
 }

@@ -25,11 +25,11 @@ const alertsIn = (path: string) =>
     .sort();
 
 describe('replay --redis', () => {
-  it('raises the in-memory replay alerts, and deletes its namespace afterwards unless --keep-state', async () => {
+  it('raises the in-memory replay alerts, saving at the end or at every checkpoint, and deletes its namespace afterwards unless --keep-state', async () => {
     const recording = join(dir, 'rec.jsonl');
     await writeRecording(recording, simulate({ seed: 5, producers: 20, days: 60 }).records);
     const run = (name: string, extra: string[]) => cli(['replay', recording, '--out', join(dir, `${name}.jsonl`), ...extra], { timeoutMs: 150_000 });
-    const [memory, redis, kept] = await Promise.all([run('memory', []), run('redis', ['--redis', redisUrl()]), run('kept', ['--redis', redisUrl(), '--keep-state'])]);
+    const [memory, redis, kept] = await Promise.all([run('memory', []), run('redis', ['--redis', redisUrl()]), run('kept', ['--redis', redisUrl(), '--keep-state', '--checkpoint-every', '100'])]);
     for (const r of [memory, redis, kept]) expect(r.code).toBe(0);
 
     const expected = alertsIn(join(dir, 'memory.jsonl'));
@@ -44,7 +44,10 @@ describe('replay --redis', () => {
     expect(stays).toMatch(/^ree-replay-/);
     expect(await keysWithPrefix(testRedis(), gone!)).toEqual([]);
     try {
-      expect(await keysWithPrefix(testRedis(), stays!)).toContain(`${stays}:{engine}:epochs`);
+      const keys = await keysWithPrefix(testRedis(), stays!);
+      expect(keys).toContain(`${stays}:{engine}:epochs`);
+      // Saved at checkpoints, every producer's state is there at the end: one state hash each.
+      expect(keys.filter((k) => k.endsWith(':state'))).toHaveLength(20);
     } finally {
       await deleteKeysWithPrefix(testRedis(), stays!);
     }

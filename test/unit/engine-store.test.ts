@@ -301,6 +301,54 @@ describe('state engine overlapping its saves (overlapSaves, a batch job)', () =>
     await expect(store.applyBatch([use('b', 'P1', 1)])).rejects.toThrow('Redis went away');
   });
 
+  it('with deferSaves, saves nothing until a checkpoint, then each producer touched since once, at its latest state', async () => {
+    const { durability, held, releaseAll, stopHolding } = heldDurability();
+    const store = createEngineMemoryStore({ durability, deferSaves: true });
+    await store.applyBatch([use('a', 'P1', 5)]);
+    await store.applyBatch([use('b', 'P1', 1), use('c', 'P2', 2)]);
+    expect(held).toHaveLength(0);
+    store.engine.checkpoint();
+    expect(held).toHaveLength(1);
+    // Nothing changed since: a second checkpoint sends nothing.
+    store.engine.checkpoint();
+    expect(held).toHaveLength(1);
+    releaseAll();
+    await store.engine.settle();
+    stopHolding();
+    const [p1, p2] = await createEngineMemoryStore({ durability }).applyBatch([use('d', 'P1', 1), use('e', 'P2', 1)]);
+    expect(p1).toMatchObject({ licenceUsedBeforeKg: 6 });
+    expect(p2).toMatchObject({ licenceUsedBeforeKg: 2 });
+  });
+
+  it('with deferSaves, settle() checkpoints what is left', async () => {
+    const durability = createMemoryDurability();
+    const store = createEngineMemoryStore({ durability, deferSaves: true });
+    await store.applyBatch([use('a', 'P1', 5)]);
+    expect(durability.fieldCount('P1')).toBe(0);
+    await store.engine.settle();
+    expect(durability.fieldCount('P1')).toBeGreaterThan(0);
+  });
+
+  it('with deferSaves, checkpoints before it evicts, so an evicted producer comes back whole', async () => {
+    const durability = createMemoryDurability();
+    const store = createEngineMemoryStore({ durability, deferSaves: true, maxCachedProducers: 1 });
+    await store.applyBatch([use('a', 'P1', 5)]);
+    // P2 makes two cached: P1 is saved, then evicted.
+    await store.applyBatch([use('b', 'P2', 1)]);
+    expect(store.engine.cachedProducers).toBe(1);
+    const [p1] = await store.applyBatch([use('c', 'P1', 1)]);
+    expect(p1).toMatchObject({ licenceUsedBeforeKg: 5, licenceUsedAfterKg: 6 });
+  });
+
+  it('with deferSaves, a batch that fails on a producer with unsaved changes fails every later run', async () => {
+    const store = createEngineMemoryStore({ durability: createMemoryDurability(), deferSaves: true });
+    await store.applyBatch([use('a', 'P1', 5)]);
+    await expect(store.engine.run(['P1'], () => { throw new Error('rule bug'); })).rejects.toThrow('rule bug');
+    // P1's first batch was never saved: reloading it would silently forget it.
+    await expect(store.applyBatch([use('b', 'P1', 1)])).rejects.toThrow('rule bug');
+    await expect(store.engine.settle()).rejects.toThrow('rule bug');
+  });
+
   it('waits for every save by default', async () => {
     const { durability, held, releaseAll } = heldDurability();
     const store = createEngineMemoryStore({ durability });

@@ -57,4 +57,12 @@ describe('replay heap growth', () => {
     expect(() => setHeapGrowth(-1)).toThrow(RangeError);
     expect(flags).toEqual([]);
   });
+
+  it('refuses --checkpoint-every without --redis or below 1, before setting anything', async () => {
+    await expect(replayCommand([recording, '--checkpoint-every', '500'])).rejects.toThrow('--checkpoint-every applies to --redis only');
+    for (const bad of ['0', '2.5', 'often']) {
+      await expect(replayCommand([recording, '--redis', 'redis://127.0.0.1:1', `--checkpoint-every=${bad}`])).rejects.toThrow(/--checkpoint-every must be a whole number >= 1/);
+    }
+    expect(flags).toEqual([]);
+  });
 });

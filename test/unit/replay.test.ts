@@ -38,7 +38,7 @@ const rec = {
 /** Lines numbered from 1, as readRecording numbers a file with no blank lines. */
 const parsed = (raw: string[]): ParsedLine[] => raw.map((r, i) => parseRecordingLine(r, i + 1));
 
-async function replay(raw: string[] | ParsedLine[] | AsyncIterable<ParsedLine>, batchSize?: number, store: EngineStore = createEngineMemoryStore()) {
+async function replay(raw: string[] | ParsedLine[] | AsyncIterable<ParsedLine>, batchSize?: number, store: EngineStore = createEngineMemoryStore(), checkpointEvery?: number) {
   const alerts: Alert[] = [];
   const dead: { lineNo: number; topic?: string; reason: string }[] = [];
   const input = Array.isArray(raw) && typeof raw[0] === 'string' ? parsed(raw as string[]) : (raw as ParsedLine[]);
@@ -47,6 +47,7 @@ async function replay(raw: string[] | ParsedLine[] | AsyncIterable<ParsedLine>, 
     rules,
     catalogue,
     batchSize,
+    checkpointEvery,
     onAlerts: (batch) => void alerts.push(...batch),
     onDeadLetter: (d) => void dead.push(d),
   });
@@ -370,6 +371,12 @@ describe('replay: determinism', () => {
     const overlapped = await replay(lines, 7, createEngineMemoryStore({ durability: createMemoryDurability(), maxCachedProducers: 2, overlapSaves: true }));
     expect(held(overlapped.alerts)).toEqual(held(first.alerts));
     expect(withoutCounts(overlapped.summary)).toEqual(withoutCounts(first.summary));
+    // On engines that save only at checkpoints: every 10 reports, and only when eviction needs it.
+    for (const checkpointEvery of [10, undefined]) {
+      const deferred = await replay(lines, 7, createEngineMemoryStore({ durability: createMemoryDurability(), maxCachedProducers: 2, deferSaves: true }), checkpointEvery);
+      expect(held(deferred.alerts), `checkpoint every ${checkpointEvery}`).toEqual(held(first.alerts));
+      expect(withoutCounts(deferred.summary)).toEqual(withoutCounts(first.summary));
+    }
     // The same batch size gives the very same publications, in the same order.
     const twice = await replay(lines, 7);
     const once = await replay(lines, 7);
@@ -384,6 +391,45 @@ describe('replay on an engine that overlaps its saves', () => {
     durability.save = () => new Promise((_, reject) => setTimeout(() => reject(new Error('Redis went away')), 20));
     const store = createEngineMemoryStore({ durability, overlapSaves: true });
     await expect(replay([rec.shipment(shipment())], 2000, store)).rejects.toThrow('Redis went away');
+  });
+});
+
+describe('replay on an engine that saves at checkpoints (deferSaves, replay --redis)', () => {
+  /** Durability that counts saves and the producers in each. */
+  function countedDurability() {
+    const durability = createMemoryDurability();
+    const save = durability.save.bind(durability);
+    const saves: string[][] = [];
+    durability.save = (changes) => {
+      saves.push([...changes.keys()].sort());
+      return save(changes);
+    };
+    return { durability, saves };
+  }
+  const lines = Array.from({ length: 30 }, (_, d) => rec.shipment(shipment({ producerId: `P${d % 3}`, licenceId: null, clientId: 'C1', quantityKg: 10, occurredAt: at(D0 + d, 9) })));
+
+  it('saves once per checkpoint, each producer once with its latest state, and once more at the end', async () => {
+    const { durability, saves } = countedDurability();
+    const store = createEngineMemoryStore({ durability, deferSaves: true });
+    await replay(lines, 5, store, 12);
+    // Batches of 5: checkpoints after 15 and 30 reports (the end's checkpoint then has nothing left).
+    expect(saves).toEqual([
+      ['P0', 'P1', 'P2'],
+      ['P0', 'P1', 'P2'],
+    ]);
+    // What was saved is each producer's state after its last report: a fresh engine reading it back
+    // takes a redelivered report as already applied.
+    const fresh = createEngineMemoryStore({ durability });
+    const last = (JSON.parse(lines[29]!) as { value: ShipmentReport }).value;
+    const [result] = await fresh.applyBatch([{ reportId: last.reportId, producerId: last.producerId, occurredAt: last.occurredAt, flows: [], graceMs: 0 }]);
+    expect(result).toMatchObject({ duplicate: true });
+  });
+
+  it('saves at the end only, by default, for a recording shorter than the interval', async () => {
+    const { durability, saves } = countedDurability();
+    await replay(lines, 5, createEngineMemoryStore({ durability, deferSaves: true }));
+    expect(saves).toHaveLength(1);
+    expect(durability.fieldCount('P0')).toBeGreaterThan(0);
   });
 });
 

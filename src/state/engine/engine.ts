@@ -16,6 +16,15 @@
  * node, and a load first waits for every save sent before it. A failed save fails the next run (or
  * `settle()`), which must therefore be awaited before the job reports success. The live path must
  * not overlap: its Kafka transaction may commit only once the state it moved is durable.
+ *
+ * With `deferSaves` (the same batch job), a run saves nothing: the producers it touched stay dirty
+ * in memory until the job calls `checkpoint()` (or `settle()`, which checkpoints first), which
+ * drains and sends them all in one save. A producer touched by ten batches between checkpoints is
+ * encoded and written once instead of ten times: Kafka Streams' commit interval, where state
+ * stores flush on commit rather than per record. Nothing is evicted while dirty: when the cache
+ * outgrows `maxCachedProducers`, the run checkpoints first. What a deferred job loses in a crash is
+ * at most the work since its last checkpoint, which a job that starts over in a fresh namespace
+ * (the embedded replay) never reads anyway.
  */
 import type { Durability } from './durability.ts';
 import { ProducerState, type ProducerChanges } from './producer-state.ts';
@@ -26,6 +35,8 @@ export interface StateEngineOptions {
   maxCachedProducers?: number | undefined;
   /** Resolve a run once its save is sent, not once it is durable (see above). Off by default. */
   overlapSaves?: boolean | undefined;
+  /** Save only at `checkpoint()` and `settle()` (see above); implies overlapSaves. Off by default. */
+  deferSaves?: boolean | undefined;
 }
 
 export const DEFAULT_MAX_CACHED_PRODUCERS = 20_000;
@@ -36,6 +47,9 @@ export class StateEngine {
   private readonly durability: Durability | undefined;
   private readonly maxCached: number;
   private readonly overlapSaves: boolean;
+  private readonly deferSaves: boolean;
+  /** Producers changed since the last checkpoint (deferSaves only); never evicted while here. */
+  private readonly dirty = new Map<string, ProducerState>();
   /** Saves sent and not yet known durable (overlapSaves only). */
   private readonly inFlight = new Set<Promise<void>>();
   /** The first overlapped save that failed: every later run and settle() throws it. */
@@ -44,7 +58,8 @@ export class StateEngine {
   constructor(options: StateEngineOptions = {}) {
     this.durability = options.durability;
     this.maxCached = options.maxCachedProducers ?? DEFAULT_MAX_CACHED_PRODUCERS;
-    this.overlapSaves = options.overlapSaves === true;
+    this.deferSaves = options.deferSaves === true;
+    this.overlapSaves = options.overlapSaves === true || this.deferSaves;
     if (!(this.maxCached >= 1)) throw new RangeError(`maxCachedProducers must be at least 1, got ${this.maxCached}`);
   }
 
@@ -73,8 +88,9 @@ export class StateEngine {
     }
     const missing = touched.filter((id) => !states.has(id));
     if (this.durability && missing.length > 0) {
-      // What a save still in flight writes must be there before it is read back.
-      await this.settle();
+      // What a save still in flight writes must be there before it is read back. (A dirty producer
+      // is never missing: it stays cached until its checkpoint.)
+      await this.savesSent();
       const stored = await this.durability.load(missing);
       for (const id of missing) states.set(id, new ProducerState(id, stored.get(id)));
     } else {
@@ -96,30 +112,66 @@ export class StateEngine {
     } catch (err) {
       // Half-applied state must not outlive the batch: forget it and reload the durable copy next
       // time. Without durability there is no other copy; what was applied stays.
-      if (this.durability) for (const id of touched) this.cache.delete(id);
+      this.forget(touched, err);
       throw err;
     }
     if (beforeSave) {
       try {
         await beforeSave(result);
       } catch (err) {
-        if (this.durability) for (const id of touched) this.cache.delete(id);
+        this.forget(touched, err);
         throw err;
       }
     }
     if (this.durability) {
-      const saved = this.save(touched, states);
-      if (this.overlapSaves) this.keepInFlight(saved);
-      else await saved;
+      if (this.deferSaves) {
+        for (const [id, state] of states) this.dirty.set(id, state);
+        if (this.cache.size > this.maxCached) this.checkpoint();
+      } else {
+        const saved = this.save(touched, states);
+        if (this.overlapSaves) this.keepInFlight(saved);
+        else await saved;
+      }
     }
     return result;
   }
 
   /**
-   * Waits for every save sent so far; throws if one of them failed (then so does every later run).
-   * Without overlapSaves there is never one pending.
+   * Drops producers whose batch failed part-way. With deferSaves their durable copy may also miss
+   * earlier batches' changes, so the engine can no longer be trusted: every later run fails.
+   */
+  private forget(touched: readonly string[], err: unknown): void {
+    if (!this.durability) return;
+    for (const id of touched) {
+      this.cache.delete(id);
+      if (this.dirty.delete(id)) this.saveFailure ??= { error: err };
+    }
+  }
+
+  /**
+   * Sends every change made since the last checkpoint in one save, without waiting for it
+   * (deferSaves; a no-op otherwise, as every run has saved already). A failure surfaces at the next
+   * run or settle().
+   */
+  checkpoint(): void {
+    if (this.dirty.size === 0) return;
+    const ids = [...this.dirty.keys()];
+    const states = new Map(this.dirty);
+    this.dirty.clear();
+    this.keepInFlight(this.save(ids, states));
+  }
+
+  /**
+   * Checkpoints, then waits for every save sent so far; throws if one of them failed (then so does
+   * every later run). Without overlapSaves there is never one pending.
    */
   async settle(): Promise<void> {
+    this.checkpoint();
+    await this.savesSent();
+  }
+
+  /** Waits for the saves already sent; throws if one failed. */
+  private async savesSent(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
     if (this.saveFailure) throw this.saveFailure.error;
   }
@@ -158,6 +210,8 @@ export class StateEngine {
 
   /** Forgets every producer held in memory (e.g. on losing partitions); their state stays durable. */
   dropAll(): void {
+    // Unsaved changes would be lost with them: send them first (deferSaves only has any).
+    this.checkpoint();
     this.cache.clear();
   }
 }
