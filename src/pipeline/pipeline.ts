@@ -20,9 +20,10 @@ import { createMemoryCustodyLedger, type CustodyLedger, type CustodyRecord } fro
 import { applyToBook } from '../state/engine/balance-book.ts';
 import { StateEngine } from '../state/engine/engine.ts';
 import type { ProducerState } from '../state/engine/producer-state.ts';
+import { PriceHistory } from '../state/engine/price-history.ts';
 import { createMemoryQuotaRegister, type QuotaRegister } from '../state/quota-register.ts';
 import { peekDueTimers, popDueTimers, ruleStateOf, ruleStatesFor } from '../state/rule-state.ts';
-import type { ApplyResult, PriceObservation, StateStore } from '../state/store.ts';
+import type { ApplyResult, StateStore } from '../state/store.ts';
 import { custodyEntryOf } from './custody-entry.ts';
 import { createKeyedLock } from './keyed-lock.ts';
 import type { CommittedOffsets } from './committed-offsets.ts';
@@ -100,13 +101,10 @@ const DEFAULT_GRACE_MS = 72 * 3_600_000;
 const exportsOf = (reports: Report[]): ShipmentReport[] =>
   reports.flatMap((r) => (r.kind === 'shipments' && r.event.direction === 'EXPORT' ? [r.event] : []));
 
-const priceOf = (s: ShipmentReport): PriceObservation => ({
-  producerId: s.producerId,
-  material: s.material,
-  reportId: s.reportId,
-  occurredAt: s.occurredAt,
-  usdPerKg: Math.round((s.declaredValueUsd / s.quantityKg) * 10_000) / 10_000,
-});
+/** An export's declared USD/kg as its producer's price history keeps it (to 4 decimals). */
+const historyPriceOf = (s: ShipmentReport): number => Math.round((s.declaredValueUsd / s.quantityKg) * 10_000) / 10_000;
+
+const pricesOf = (state: ProducerState): PriceHistory => state.cell('prices', () => new PriceHistory());
 
 /**
  * The batch's reports grouped by producer, each producer's in batch order (indices into `reports`).
@@ -269,15 +267,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // clients are read (applyWatchlist): whichever of a shipment and an entry comes second sees
     // the other, so a match is never missed between two instances. Custody sides likewise: each
     // side is recorded and the record read back in one step, so the second side sees the first.
-    const [licences, prices, firstSeen, custodyRecords, quotasOf] = await Promise.all([
+    const [licences, firstSeen, custodyRecords, quotasOf] = await Promise.all([
       licenceIds.size > 0 ? deps.store.getLicenceVersions([...licenceIds]) : new Map<string, Licence[]>(),
-      deps.store.observePrices(exports.map(priceOf)),
       deps.store.recordClients(exports.map(sightingOf)),
       custodyEntries.length > 0 ? custody.record(custodyEntries) : [],
       producing.length > 0 ? quotas.quotasOf(producing) : new Map<string, ProductionQuota[]>(),
     ]);
     const watchlistIndex = await currentWatchlist();
-    const historyOf = new Map(exports.map((s, i) => [s.reportId, prices[i]!]));
     const firstSeenOf = new Map(exports.map((s, i) => [s.reportId, firstSeen[i]!]));
     const custodyOf = new Map<number, CustodyRecord>(custodyAt.map((at, k) => [at, custodyRecords[k]!]));
     // The version in effect when the goods went, whenever its record arrived.
@@ -302,6 +298,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const result: ApplyResult = applyToBook(state, updates[i]!);
         // Already applied: its rules ran then, and what they found is in the outbox until published.
         if (result.duplicate) continue;
+        // Recorded whichever rules are on, so switching undervaluation on finds a history.
+        const priceHistory =
+          report.kind === 'shipments' && report.event.direction === 'EXPORT'
+            ? pricesOf(state).observe(report.event.material, report.event.reportId, report.event.occurredAt, historyPriceOf(report.event))
+            : undefined;
         const applicable = rulesFor(batchRules, report.kind);
         if (applicable.length === 0) continue;
         const states = ruleStatesFor(state, applicable);
@@ -312,7 +313,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           result,
           licence: licenceAt[i] ?? null,
           catalogue: deps.catalogue,
-          priceHistory: historyOf.get(report.event.reportId),
+          priceHistory,
           watchlist: watchlistIndex,
           clientFirstSeen: firstSeenOf.get(report.event.reportId),
           state: states[0]!,

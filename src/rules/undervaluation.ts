@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { iso } from '../domain/time.ts';
-import { PRICE_HISTORY_KEPT } from '../state/store.ts';
+import { PRICE_HISTORY_KEPT } from '../state/engine/price-history.ts';
 import { fixed, kg, pct, tonnes } from './format.ts';
 import { modifiedZ, robustBaseline } from './robust-stats.ts';
 import { defineRule } from './rule.ts';

@@ -23,8 +23,6 @@ export interface KeyBuilder {
   /** A licence as one JSON string, as stores before licence versions kept it: read, never written. */
   licence(licenceId: string): string;
   publishedAlert(alertId: string): string;
-  /** Recent export prices of one producer and material, in the producer's slot. */
-  prices(producerId: string, material: string): string;
   /** The watchlist and its version counter share one slot, so they can be read together. */
   watchlistEntries(): string;
   watchlistVersion(): string;
@@ -81,11 +79,6 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
     publishedAlert(alertId) {
       assertKeyPart(alertId, 'alertId');
       return key(`alert:${alertId}`, 'published');
-    },
-    prices(producerId, material) {
-      assertKeyPart(producerId, 'producerId');
-      assertKeyPart(material, 'material');
-      return key(producerId, `prices:${material}`);
     },
     watchlistEntries: () => key('watchlist', 'entries'),
     watchlistVersion: () => key('watchlist', 'version'),

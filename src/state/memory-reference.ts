@@ -1,26 +1,16 @@
 /**
- * The store's reference data in this process: licence versions, export price histories, the
- * watchlist, the clients seen, and the published-alert markers. For embedded replay and tests;
+ * The store's reference data in this process: licence versions, the watchlist, the clients seen, and the published-alert markers. For embedded replay and tests;
  * single process only, nothing survives a restart. Same contract as redis-reference.ts.
  */
 import type { Licence, WatchlistEntry } from '../domain/events.ts';
 import { effectiveTimeOf, inEffectiveOrder } from '../domain/licence-versions.ts';
-import { PRICE_HISTORY_KEPT, isEarlierSighting, refOf, type ClientSighting, type StateStore } from './store.ts';
-
-interface PricePoint {
-  occurredAt: number;
-  reportId: string;
-  usdPerKg: number;
-}
-
-const before = (a: PricePoint, b: PricePoint): boolean => (a.occurredAt !== b.occurredAt ? a.occurredAt < b.occurredAt : a.reportId < b.reportId);
+import { isEarlierSighting, refOf, type ClientSighting, type StateStore } from './store.ts';
 
 export function createMemoryReference(): StateStore {
   /** licenceId → effective time → version */
   const licences = new Map<string, Map<number, Licence>>();
   /** alertId → the highest revision published. */
   const published = new Map<string, number>();
-  const prices = new Map<string, PricePoint[]>();
   const watchlist = new Map<string, WatchlistEntry>();
   const clients = new Map<string, ClientSighting>();
   let version = 0;
@@ -41,27 +31,6 @@ export function createMemoryReference(): StateStore {
         if (versions) out.set(id, inEffectiveOrder([...versions.values()]));
       }
       return out;
-    },
-    async observePrices(observations) {
-      return observations.map((o) => {
-        const key = `${o.producerId}|${o.material}`;
-        const ring = prices.get(key) ?? [];
-        prices.set(key, ring);
-        // Both looked for from the newest end, where a report nearly always lands (the ring is in
-        // (occurredAt, reportId) order, ids unique): the same places a search from the front finds.
-        let rank = ring.length - 1;
-        while (rank >= 0 && ring[rank]!.reportId !== o.reportId) rank -= 1;
-        if (rank < 0) {
-          const point = { occurredAt: o.occurredAt, reportId: o.reportId, usdPerKg: o.usdPerKg };
-          rank = ring.length;
-          while (rank > 0 && before(point, ring[rank - 1]!)) rank -= 1;
-          ring.splice(rank, 0, point);
-        }
-        const earlier = ring.slice(Math.max(0, rank - PRICE_HISTORY_KEPT), rank).map((p) => p.usdPerKg);
-        // One more than a rule may read, so a report's own point never pushes out what it reads.
-        if (ring.length > PRICE_HISTORY_KEPT + 1) ring.splice(0, ring.length - PRICE_HISTORY_KEPT - 1);
-        return earlier;
-      });
     },
     async putWatchlistEntry(entry) {
       watchlist.set(entry.entryId, entry);

@@ -1,9 +1,8 @@
 /**
  * The store's reference data in Redis, shared by every detector instance, on a single Redis or a
  * Redis Cluster: licences (a hash of versions each) and published-alert markers are plain keys,
- * one slot per licence or alert, touched by single-key commands; export prices live in their
- * producer's slot, the watchlist and the clients seen in one slot each (scripts.ts for the two
- * scripts). Each call is one round trip (one pipeline per cluster node, sent together). Producer
+ * one slot per licence or alert, touched by single-key commands; the watchlist and the clients
+ * seen in one slot each (scripts.ts for the clients' script). Each call is one round trip (one pipeline per cluster node, sent together). Producer
  * state is the state engine's (engine/redis-durability.ts).
  *
  * The store takes over the client it is given: close() quits it, unless keepConnectionOpen says
@@ -107,12 +106,6 @@ export function createRedisReference(options: RedisReferenceOptions): StateStore
         if (all.length > 0) found.set(id, inEffectiveOrder(all));
       });
       return found;
-    },
-
-    async observePrices(observations) {
-      if (observations.length === 0) return [];
-      const replies = await send('record export prices', () => observations.map((o) => scripts.observePrice(o)));
-      return replies.map((reply) => scripts.decodeObservePrice(reply));
     },
 
     async putWatchlistEntry(entry) {

@@ -11,9 +11,9 @@
 import { readFileSync } from 'node:fs';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { ReeError } from '../errors.ts';
-import { assertKeyPart, type KeyBuilder } from './keys.ts';
+import type { KeyBuilder } from './keys.ts';
 import type { QueuedCommand } from './redis-pipelines.ts';
-import { PRICE_HISTORY_KEPT, type ClientSighting, type PriceObservation } from './store.ts';
+import type { ClientSighting } from './store.ts';
 
 export interface ScriptDefinition {
   /**
@@ -26,7 +26,6 @@ export interface ScriptDefinition {
 }
 
 export const SCRIPTS = {
-  observePrice: { name: 'ree_observePrice_v1', file: 'observePrice-1.lua', numberOfKeys: 1 },
   recordClients: { name: 'ree_recordClients_v2', file: 'recordClients-1.lua', numberOfKeys: 1 },
   loadProducer: { name: 'ree_loadProducer_v1', file: 'loadProducer-2.lua', numberOfKeys: 2 },
   saveProducer: { name: 'ree_saveProducer_v1', file: 'saveProducer-2.lua', numberOfKeys: 2 },
@@ -92,8 +91,6 @@ function invoke(target: ChainableCommander, definition: ScriptDefinition, keys: 
   if (typeof call !== 'function') throw new Error(`script ${definition.name} is not registered on this connection`);
   call.call(target, ...keys, ...argv);
 }
-
-const isFiniteNumber = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n);
 
 export class StateScripts {
   constructor(
@@ -161,25 +158,6 @@ export class StateScripts {
     const n = Number(reply);
     if (typeof reply !== 'string' || !Number.isFinite(n)) throw new ReeError('REE_ERR_STATE', `${SCRIPTS.advanceWatermark.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
     return n;
-  }
-
-  /** Records one export price and reads the earlier ones (observePrice-1.lua). */
-  observePrice(o: PriceObservation): QueuedCommand {
-    const key = this.keys.prices(o.producerId, o.material);
-    if (!isFiniteNumber(o.usdPerKg) || !Number.isSafeInteger(o.occurredAt)) {
-      throw new ReeError('REE_ERR_STATE', `cannot record price ${o.usdPerKg} USD/kg of report ${JSON.stringify(o.reportId)}`);
-    }
-    assertKeyPart(o.reportId, 'reportId');
-    // A space sorts before every character an id may hold, so equal times order by reportId alone,
-    // as the in-memory reference store orders them.
-    const argv = [`${o.reportId} ${String(o.usdPerKg)}`, String(o.occurredAt), String(PRICE_HISTORY_KEPT)];
-    return { key, queue: (pipeline) => invoke(pipeline, SCRIPTS.observePrice, [key], argv) };
-  }
-
-  /** The earlier prices out of observePrice's reply. */
-  decodeObservePrice(reply: unknown): number[] {
-    if (!Array.isArray(reply)) throw new ReeError('REE_ERR_STATE', `${SCRIPTS.observePrice.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
-    return reply.map((member) => Number(String(member).slice(String(member).lastIndexOf(' ') + 1)));
   }
 
   /** Keeps the first sighting per producer, client id and name, all in one call (recordClients-1.lua). */

@@ -6,8 +6,7 @@
  *   ApplyResult to the rules. Applying is idempotent per reportId: a redelivered report changes
  *   nothing and gets back the very result its first delivery got, so the rules reach the same
  *   findings (and the same alert ids) if a crash came between state and alerts.
- * - StateStore: the reference data beside it (licences, export prices, the watchlist, clients
- *   seen) and the published-alert markers, in memory (memory-reference.ts) or in Redis
+ * - StateStore: the reference data beside it (licences, the watchlist, clients seen) and the published-alert markers, in memory (memory-reference.ts) or in Redis
  *   (redis-reference.ts).
  */
 import type { Licence, WatchlistEntry } from '../domain/events.ts';
@@ -98,18 +97,6 @@ export interface ClientSighting {
 export const isEarlierSighting = (a: ClientSighting, b: ClientSighting): boolean =>
   a.occurredAt !== b.occurredAt ? a.occurredAt < b.occurredAt : a.reportId < b.reportId;
 
-/** A declared export price (USD/kg), kept per producer and material for the undervaluation rule. */
-export interface PriceObservation {
-  producerId: string;
-  material: string;
-  reportId: string;
-  occurredAt: number;
-  usdPerKg: number;
-}
-
-/** Prices kept per producer and material; a rule may look back at most this far. */
-export const PRICE_HISTORY_KEPT = 64;
-
 /** Reference data and published-alert markers: what the pipeline reads and writes beside engine state. */
 export interface StateStore {
   /**
@@ -122,14 +109,6 @@ export interface StateStore {
   deleteLicence(licenceId: string): Promise<void>;
   /** Looks up many licences at once: each one's versions, oldest effective first; missing ones are absent. */
   getLicenceVersions(licenceIds: string[]): Promise<Map<string, Licence[]>>;
-
-  /**
-   * Records each export price (idempotent per reportId) and returns, index-aligned, the prices of
-   * the same producer and material that come before it in (occurredAt, reportId) order, oldest
-   * first, at most PRICE_HISTORY_KEPT. Within a producer the answer depends only on its own
-   * reports, so live and replay agree.
-   */
-  observePrices(observations: PriceObservation[]): Promise<number[][]>;
 
   putWatchlistEntry(entry: WatchlistEntry): Promise<void>;
   deleteWatchlistEntry(entryId: string): Promise<void>;

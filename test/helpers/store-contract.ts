@@ -8,7 +8,7 @@ import { DAY_MS, HOUR_MS, dayEnd } from '../../src/domain/time.ts';
 import type { EngineStore } from '../../src/state/engine-store.ts';
 import { licence } from './builders.ts';
 import { SEEN_WINDOW_MS } from '../../src/state/book-timing.ts';
-import { MAX_SUBJECT_IDS, PRICE_HISTORY_KEPT, RETENTION_DAYS, type ClientSighting, type FiredCheck, type PriceObservation, type StateUpdate } from '../../src/state/store.ts';
+import { MAX_SUBJECT_IDS, RETENTION_DAYS, type ClientSighting, type FiredCheck, type StateUpdate } from '../../src/state/store.ts';
 import type { WatchlistEntry } from '../../src/domain/events.ts';
 
 const D0 = 20_100; // a day number (2025-01-12); any will do
@@ -436,26 +436,6 @@ export function describeStoreContract(name: string, factory: () => Promise<Contr
       await store.putLicence(reinstated);
       // A tombstone took every version with it.
       expect((await store.getLicenceVersions([issued.licenceId])).get(issued.licenceId)).toEqual([reinstated]);
-    });
-
-    it('returns each export price with the earlier ones of its producer and material, in event-time order', async () => {
-      const p = P('PR');
-      const price = (reportId: string, day: number, usdPerKg: number, o: Partial<PriceObservation> = {}): PriceObservation => ({ producerId: p, material: 'DY_OXIDE', reportId, occurredAt: at(D0 + day), usdPerKg, ...o });
-      // Arrives out of order: r3 (day 3) before r2 (day 2); equal times order by reportId.
-      const first = await store.observePrices([price('r1', 1, 200), price('r3', 3, 230.5), price('r2', 2, 210), price('r2b', 2, 215)]);
-      expect(first).toEqual([[], [200], [200], [200, 210]]);
-      // Another material and another producer have histories of their own.
-      expect(await store.observePrices([price('x1', 5, 9, { material: 'TB_OXIDE' }), price('y1', 5, 9, { producerId: P('PR2') })])).toEqual([[], []]);
-      // A redelivery changes nothing and gets the same answer; a later report sees all four.
-      expect(await store.observePrices([price('r2', 2, 210), price('r4', 4, 100)])).toEqual([[200], [200, 210, 215, 230.5]]);
-    });
-
-    it('keeps at most PRICE_HISTORY_KEPT earlier prices per producer and material', async () => {
-      const p = P('PK');
-      const prices = Array.from({ length: PRICE_HISTORY_KEPT + 10 }, (_, i) => ({ producerId: p, material: 'DY_OXIDE', reportId: `k-${String(i).padStart(3, '0')}`, occurredAt: at(D0) + i, usdPerKg: i }));
-      for (let i = 0; i < prices.length; i += 16) await store.observePrices(prices.slice(i, i + 16));
-      const [last] = await store.observePrices([{ ...prices[0]!, reportId: 'k-last', occurredAt: at(D0 + 1) }]);
-      expect(last).toEqual(prices.slice(-PRICE_HISTORY_KEPT).map((x) => x.usdPerKg));
     });
 
     it('stores, replaces, lists and deletes watchlist entries, moving the version on each change', async () => {

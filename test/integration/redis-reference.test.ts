@@ -12,7 +12,6 @@ import { createKeyBuilder } from '../../src/state/keys.ts';
 import { sampleLicence } from '../helpers/store-contract.ts';
 import { deleteKeysWithPrefix, keysWithPrefix, redisUrl, uniquePrefix, useTestRedis } from '../helpers/redis-state.ts';
 
-const DAY = 86_400_000;
 const testRedis = useTestRedis();
 let redis: Redis;
 beforeAll(() => {
@@ -26,8 +25,7 @@ describe('Redis reference store', () => {
     try {
       await store.putLicence(sampleLicence({ licenceId: 'L1' }));
       await store.markAlertsPublished(['A1']);
-      await store.observePrices([{ producerId: 'P1', material: 'DY_OXIDE', reportId: 'R1', occurredAt: 20_100 * DAY, usdPerKg: 300 }]);
-      expect(await keysWithPrefix(redis, prefix)).toEqual([`${prefix}:{P1}:prices:DY_OXIDE`, `${prefix}:{alert:A1}:published`, `${prefix}:{lic:L1}:licence-versions`]);
+      expect(await keysWithPrefix(redis, prefix)).toEqual([`${prefix}:{alert:A1}:published`, `${prefix}:{lic:L1}:licence-versions`]);
       expect(await redis.ttl(`${prefix}:{alert:A1}:published`)).toBeGreaterThan(29 * 24 * 3600);
     } finally {
       await deleteKeysWithPrefix(redis, prefix);
@@ -77,8 +75,7 @@ describe('Redis reference store', () => {
   it('refuses ids that would break a key before anything is sent', async () => {
     const prefix = uniquePrefix('refuse');
     const store = createRedisReference({ redis, prefix, keepConnectionOpen: true });
-    const price = { producerId: 'P1', material: 'DY_OXIDE', reportId: 'R1', occurredAt: 0, usdPerKg: 1 };
-    await expect(store.observePrices([price, { ...price, producerId: 'P}1' }])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
+    await expect(store.markAlertsPublished(['A1', 'A}2'])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
     await expect(store.getLicenceVersions(['L{1}'])).rejects.toMatchObject({ code: 'REE_ERR_STATE' });
     expect(await keysWithPrefix(redis, prefix)).toEqual([]);
     expect(() => createRedisReference({ redis, prefix: '{ree}' })).toThrow(/braces/);
@@ -90,15 +87,13 @@ describe('Redis reference store', () => {
     const pipelines = vi.spyOn(redis, 'pipeline');
     const direct = vi.spyOn(redis, 'sendCommand');
     try {
-      const prices = Array.from({ length: 200 }, (_, i) => ({ producerId: `P${i % 7}`, material: 'M', reportId: `T${i}`, occurredAt: 20_100 * DAY + i, usdPerKg: 1 }));
-      await store.observePrices(prices);
+      await store.markAlertsPublished(Array.from({ length: 200 }, (_, i) => `T${i}`));
       await store.getLicenceVersions(['A', 'B', 'C']);
-      await store.markAlertsPublished(['A', 'B']);
       await store.unpublishedAlerts(['A', 'B', 'C']);
-      expect(pipelines).toHaveBeenCalledTimes(4);
+      expect(pipelines).toHaveBeenCalledTimes(3);
       // Every command was written as part of a pipeline (with its stream), none on its own.
       // Two reads per licence: its versions, and the single copy a store from before versions kept.
-      expect(direct).toHaveBeenCalledTimes(200 + 2 * 3 + 2 + 3);
+      expect(direct).toHaveBeenCalledTimes(200 + 2 * 3 + 3);
       expect(direct.mock.calls.every(([, stream]) => stream !== undefined)).toBe(true);
     } finally {
       pipelines.mockRestore();

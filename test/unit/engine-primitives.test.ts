@@ -8,6 +8,7 @@ import { MaterialBookCell } from '../../src/state/engine/material-book.ts';
 import { KeyedLists } from '../../src/state/engine/keyed-lists.ts';
 import { LastSeen } from '../../src/state/engine/last-seen.ts';
 import { OpenItems } from '../../src/state/engine/open-items.ts';
+import { PRICE_HISTORY_KEPT, PriceHistory } from '../../src/state/engine/price-history.ts';
 import { ProducerState } from '../../src/state/engine/producer-state.ts';
 import { RecentEvents } from '../../src/state/engine/recent-events.ts';
 import { TimerQueue } from '../../src/state/engine/timer-queue.ts';
@@ -410,6 +411,48 @@ describe('Counters, LastSeen, OpenItems, RecentEvents', () => {
     const oddBack = new RecentEvents<number>({ maxPerKey: 10, maxAgeMs: 1000 });
     oddBack.restorePart('', odd.drainChanges().get('')!);
     expect(oddBack.list('k')).toEqual(odd.list('k'));
+  });
+});
+
+describe('PriceHistory', () => {
+  const t = (day: number) => 20_100 * DAY_MS + day * DAY_MS;
+
+  it('gives each price the earlier ones of its material in (occurredAt, reportId) order, whatever the arrival order', () => {
+    const prices = new PriceHistory();
+    // Arrives out of order: r3 (day 3) before r2 (day 2); equal times order by reportId.
+    expect([prices.observe('DY_OXIDE', 'r1', t(1), 200), prices.observe('DY_OXIDE', 'r3', t(3), 230.5), prices.observe('DY_OXIDE', 'r2', t(2), 210), prices.observe('DY_OXIDE', 'r2b', t(2), 215)]).toEqual([[], [200], [200], [200, 210]]);
+    // Another material has a history of its own.
+    expect(prices.observe('TB_OXIDE', 'x1', t(5), 9)).toEqual([]);
+    // A report already held gets the same answer and is not added again; a later one sees all four.
+    expect(prices.observe('DY_OXIDE', 'r2', t(2), 210)).toEqual([200]);
+    expect(prices.observe('DY_OXIDE', 'r4', t(4), 100)).toEqual([200, 210, 215, 230.5]);
+    // The same instant: ordered by reportId.
+    expect([prices.observe('DY_OXIDE', 'r3b', t(3), 231), prices.observe('DY_OXIDE', 'r3a', t(3), 229)]).toEqual([
+      [200, 210, 215, 230.5],
+      [200, 210, 215, 230.5],
+    ]);
+  });
+
+  it('keeps at most PRICE_HISTORY_KEPT earlier prices per material', () => {
+    const prices = new PriceHistory();
+    for (let i = 0; i < PRICE_HISTORY_KEPT + 10; i += 1) prices.observe('M', `k-${String(i).padStart(3, '0')}`, t(0) + i, i);
+    expect(prices.observe('M', 'k-last', t(1), -1)).toEqual(Array.from({ length: PRICE_HISTORY_KEPT }, (_, i) => i + 10));
+  });
+
+  it('saves only the materials that took a new price, and reads back the same history', () => {
+    const stored = new Map<string, string>();
+    const prices = new PriceHistory();
+    prices.observe('A', 'a1', t(1), 10);
+    prices.observe('B', 'b1', t(1), 20);
+    expect([...save(prices, stored).keys()].sort()).toEqual(['A', 'B']);
+    prices.observe('A', 'a2', t(2), 11);
+    // A repeat changes nothing: nothing to write for it.
+    prices.observe('B', 'b1', t(1), 20);
+    expect([...save(prices, stored).keys()]).toEqual(['A']);
+    const back = reload(stored, () => new PriceHistory());
+    expect(back.observe('A', 'a3', t(3), 12)).toEqual([10, 11]);
+    expect(back.observe('B', 'b0', t(0), 19)).toEqual([]);
+    expect(back.observe('B', 'b2', t(2), 21)).toEqual([19, 20]);
   });
 });
 

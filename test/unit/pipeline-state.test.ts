@@ -14,6 +14,7 @@ import { createMemoryWatermark } from '../../src/pipeline/watermark-tracker.ts';
 import { createMemoryCustodyLedger, type CustodyLedger } from '../../src/state/custody-ledger.ts';
 import { createMemoryDurability, type Durability } from '../../src/state/engine/durability.ts';
 import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
+import { undervaluation } from '../../src/rules/undervaluation.ts';
 import { D0, at, reports, testCatalogue } from '../helpers/builders.ts';
 import { SILENCE_MS, createTallyRule, type TallyRule } from '../helpers/tally-rule.ts';
 
@@ -289,5 +290,30 @@ describe('pipeline: the watermark over partitions', () => {
     await pipeline.process([made('P4', at(D0, 0) + SILENCE_MS + HOUR_MS)], [{ source: 'production/1', partition: 1 }]);
     expect(silences(await pipeline.fireTimers([1])).map((a) => a.producerId)).toEqual(['P2']);
     expect(silences(await pipeline.fireTimers([0])).map((a) => a.producerId)).toEqual(['P1']);
+  });
+});
+
+describe('pipeline: an exporter’s price history is producer state', () => {
+  it('carries the prices across batches and evictions, once per report, for undervaluation’s recent-distribution check', async () => {
+    const store = createEngineMemoryStore({ durability: createMemoryDurability(), maxCachedProducers: 1 });
+    const pipeline = createPipeline({
+      store,
+      rules: parseRulesFile('', 'test rules', [undervaluation]),
+      catalogue: testCatalogue(),
+      watermark: createMemoryWatermark(0),
+      now: () => 1_000,
+    });
+    const sale = (day: number, usdPerKg: number) =>
+      reports.shipments({ producerId: 'P1', licenceId: null, material: 'NDFEB_MAGNET', quantityKg: 100, declaredValueUsd: 100 * usdPerKg, occurredAt: at(D0 + day) });
+    const sales = Array.from({ length: 10 }, (_, d) => sale(d, 90 + (d % 3)));
+    for (const [d, s] of sales.entries()) {
+      // Another producer's report in every batch: P1 is saved, evicted and loaded back each time.
+      expect(await batch(pipeline, [s, made('P2', at(D0 + d))])).toEqual([]);
+    }
+    // Redelivered: already applied, so its price is not counted again.
+    await batch(pipeline, [sales[4]!]);
+    const [alert] = await batch(pipeline, [sale(10, 40)]);
+    expect(alert).toMatchObject({ ruleId: 'undervaluation', evidence: { history: 'scored', historyPrices: '10' } });
+    expect(alert!.evidence.checks).toContain('recent-distribution');
   });
 });

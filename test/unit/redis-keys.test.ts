@@ -7,10 +7,9 @@ describe('Redis keys', () => {
 
   it('tags every producer key with the producer and other keys with their own tag', () => {
     expect(keys.producer('P-1', 'state')).toBe('ree:{P-1}:state');
-    expect(keys.prices('P-1', 'DY_OXIDE')).toBe('ree:{P-1}:prices:DY_OXIDE');
     expect(keys.licence('LIC-1')).toBe('ree:{lic:LIC-1}:licence');
     expect(keys.publishedAlert('volume-mismatch:P-1:ab12')).toBe('ree:{alert:volume-mismatch:P-1:ab12}:published');
-    expect(keySlot(keys.prices('P-1', 'DY_OXIDE'))).toBe(keySlot(keys.producer('P-1', 'epoch')));
+    expect(keySlot(keys.producer('P-1', 'state'))).toBe(keySlot(keys.producer('P-1', 'epoch')));
     expect(keys.producerQuotas('P-1')).toBe('ree:{P-1}:quotas');
     expect(keys.quotaOwner('Q-1')).toBe('ree:{quota:Q-1}:owner');
   });
@@ -19,7 +18,7 @@ describe('Redis keys', () => {
     for (const bad of ['', 'P}x', '{P}', 'a b', 'P|1', 'x'.repeat(513)]) {
       expect(() => keys.producer(bad, 'state')).toThrow(/cannot be part of a Redis key/);
     }
-    expect(() => keys.prices('P', 'M}')).toThrow(/material/);
+    expect(() => keys.licence('L}1')).toThrow(/licenceId/);
     expect(() => createKeyBuilder('{ree}')).toThrow(/braces/);
     expect(() => createKeyBuilder('')).toThrow(/non-empty/);
   });

@@ -135,17 +135,6 @@ describe('settled exports', () => {
   });
 });
 
-describe('price history in memory', () => {
-  it('gives each observation the prices before it in event time, whatever the arrival order, and a repeat the same', async () => {
-    const store = createMemoryReference();
-    const obs = (reportId: string, day: number, usdPerKg: number) => ({ producerId: 'P1', material: 'NDFEB_MAGNET', reportId, occurredAt: D0 * DAY_MS + day * DAY_MS, usdPerKg });
-    expect(await store.observePrices([obs('A', 5, 50), obs('B', 1, 10), obs('C', 3, 30)])).toEqual([[], [], [10]]);
-    expect(await store.observePrices([obs('D', 4, 40), obs('E', 9, 90), obs('C', 3, 30)])).toEqual([[10, 30], [10, 30, 40, 50], [10]]);
-    // The same instant: ordered by reportId.
-    expect(await store.observePrices([obs('Ca', 3, 31), obs('B0', 3, 29)])).toEqual([[10, 30], [10]]);
-  });
-});
-
 describe("an export's history (exportsBefore, walked back from the export)", () => {
   // Exports on days 0..10 of one material, one a day at noon, and a second one on day 10 at the same instant.
   const fact = { kg: 1, clientId: 'C1', dest: 'DE', mode: 'SEA' as const, shipmentId: 'S', licenceId: null };
