@@ -3,6 +3,7 @@
  * against Redis gets a namespace of its own so earlier runs cannot leak into its results.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { ReeError } from '../errors.ts';
 import { createEngineMemoryStore, createEngineRedisStore, type EngineStore } from '../state/engine-store.ts';
@@ -68,10 +69,17 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
           } while (cursor !== '0');
         }
       } finally {
-        // Connections are closed whatever happened, or the process would never exit.
-        redis.disconnect();
-        saves.disconnect();
-        cleaner?.disconnect();
+        // Connections are closed whatever happened, or the process would never exit, and disposing
+        // ends once they have. Not one that has ended already (the store quit it): ioredis would
+        // start its 2 s timer for a close event that has come and gone, and hold the process.
+        const open = [redis, saves, cleaner].filter((c): c is Redis => c !== undefined && c.status !== 'end');
+        await Promise.all(
+          open.map((connection) => {
+            const ended = once(connection, 'end');
+            connection.disconnect();
+            return ended;
+          }),
+        );
       }
     },
   };

@@ -161,7 +161,10 @@ async function openDetector(
   const decoder = createDecoder(registry ? { registry } : {});
 
   const redis = createRedisClient(settings.redisUrl, logger);
-  resources.opened('Redis', () => redis.disconnect());
+  // Unless the store has quit it already: ioredis would wait 2 s for a close event gone by.
+  resources.opened('Redis', () => {
+    if (redis.status !== 'end') redis.disconnect();
+  });
   redisStatus = () => redis.status;
   await reach({ what: 'Redis', where: settings.redisUrl, setting: settingName('redisUrl') }, REACH_TIMEOUT_MS, () => redis.connect());
   // The state engine: the balance book and every rule's own state in memory, saved to Redis after
