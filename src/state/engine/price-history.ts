@@ -33,12 +33,14 @@ export class PriceHistory implements StateCell {
   observe(material: string, reportId: string, occurredAt: number, usdPerKg: number): number[] {
     let ring = this.byMaterial.get(material);
     if (ring === undefined) this.byMaterial.set(material, (ring = []));
-    // Looked for from the newest end, where a report nearly always lands.
-    let rank = ring.length - 1;
-    while (rank >= 0 && ring[rank]![1] !== reportId) rank -= 1;
-    if (rank < 0) {
-      rank = ring.length;
-      while (rank > 0 && isBefore(occurredAt, reportId, ring[rank - 1]!)) rank -= 1;
+    // Its place, looked for from the newest end, where a report nearly always lands. A report
+    // already held sits just before that place: the same reportId is the same report, with the
+    // same occurredAt (the engine does not even hand a redelivered report on).
+    let rank = ring.length;
+    while (rank > 0 && isBefore(occurredAt, reportId, ring[rank - 1]!)) rank -= 1;
+    const held = rank > 0 && ring[rank - 1]![1] === reportId && ring[rank - 1]![0] === occurredAt;
+    if (held) rank -= 1;
+    else {
       ring.splice(rank, 0, [occurredAt, reportId, usdPerKg]);
       this.changedMaterials.add(material);
     }
