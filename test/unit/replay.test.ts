@@ -425,7 +425,7 @@ describe('replay on an engine that saves at checkpoints (deferSaves, replay --re
     expect(result).toMatchObject({ duplicate: true });
   });
 
-  it('saves at the end only, by default, for a recording shorter than the interval', async () => {
+  it('saves at the end only, by default, for a recording shorter than the interval (DEFAULT_CHECKPOINT_REPORTS)', async () => {
     const { durability, saves } = countedDurability();
     await replay(lines, 5, createEngineMemoryStore({ durability, deferSaves: true }));
     expect(saves).toHaveLength(1);
