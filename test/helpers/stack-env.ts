@@ -26,8 +26,15 @@ export function brokerList(brokers: string = KAFKA_BROKERS): string[] {
  */
 export function uniqueName(prefix: string): string {
   const safe = prefix.replace(/[^a-zA-Z0-9._-]/g, '-');
-  return `${safe}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const name = `${safe}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  made.push(name);
+  return name;
 }
+
+const made: string[] = [];
+
+/** The names uniqueName gave in this test file: a detector run on one keeps its state under it. */
+export const uniqueNamesMade = (): readonly string[] => made;
 
 /** A kafkajs client for tests: quiet unless something is really wrong. */
 export function testKafka(clientId = 'ree-test', overrides: Partial<KafkaConfig> = {}): Kafka {
