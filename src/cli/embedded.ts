@@ -3,10 +3,10 @@
  * against Redis gets a namespace of its own so earlier runs cannot leak into its results.
  */
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { ReeError } from '../errors.ts';
 import { createEngineMemoryStore, createEngineRedisStore, type EngineStore } from '../state/engine-store.ts';
+import { closeRedis } from '../state/redis-connection.ts';
 
 export interface OpenedStore {
   store: EngineStore;
@@ -59,6 +59,9 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
     description: `Redis ${redisUrl} (key prefix ${prefix})`,
     async dispose() {
       try {
+        // A replay that failed part-way may still have checkpoint saves on the wire: they must land
+        // before the namespace is deleted, or they would leave keys behind it.
+        await store.engine.savesDone();
         await store.close();
         if (cleaner) {
           let cursor = '0';
@@ -70,16 +73,8 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
         }
       } finally {
         // Connections are closed whatever happened, or the process would never exit, and disposing
-        // ends once they have. Not one that has ended already (the store quit it): ioredis would
-        // start its 2 s timer for a close event that has come and gone, and hold the process.
-        const open = [redis, saves, cleaner].filter((c): c is Redis => c !== undefined && c.status !== 'end');
-        await Promise.all(
-          open.map((connection) => {
-            const ended = once(connection, 'end');
-            connection.disconnect();
-            return ended;
-          }),
-        );
+        // ends once they have (closeRedis: not the one the store has quit already).
+        await Promise.all([redis, saves, cleaner].map((connection) => (connection ? closeRedis(connection) : undefined)));
       }
     },
   };

@@ -33,7 +33,7 @@ import { createOutputTransactions } from '../producers/output-transactions.ts';
 import { CommittedOffsets } from '../pipeline/committed-offsets.ts';
 import { createRedisCustodyLedger } from '../state/redis-custody-ledger.ts';
 import { createEngineRedisStore } from '../state/engine-store.ts';
-import { createRedisClient } from '../state/redis-connection.ts';
+import { closeRedis, createRedisClient } from '../state/redis-connection.ts';
 import { createRedisQuotaRegister } from '../state/redis-quota-register.ts';
 import { createRedisTimerIndex } from '../state/redis-timer-index.ts';
 import { createRedisWatermark } from '../state/redis-watermark.ts';
@@ -161,10 +161,8 @@ async function openDetector(
   const decoder = createDecoder(registry ? { registry } : {});
 
   const redis = createRedisClient(settings.redisUrl, logger);
-  // Unless the store has quit it already: ioredis would wait 2 s for a close event gone by.
-  resources.opened('Redis', () => {
-    if (redis.status !== 'end') redis.disconnect();
-  });
+  // closeRedis: not once the store has quit it, as ioredis would then hold the process 2 s.
+  resources.opened('Redis', () => closeRedis(redis));
   redisStatus = () => redis.status;
   await reach({ what: 'Redis', where: settings.redisUrl, setting: settingName('redisUrl') }, REACH_TIMEOUT_MS, () => redis.connect());
   // The state engine: the balance book and every rule's own state in memory, saved to Redis after

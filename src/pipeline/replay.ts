@@ -253,8 +253,9 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
   }
   // The last flush settles the licence writes too (it always does first, with or without a batch).
   await flush();
-  // With Redis, a batch's save may still be in flight (engine.ts, overlapSaves): the replay has
-  // succeeded only once every one is durable, and a failed one fails it here.
+  // With Redis, the last checkpoint is made here, and saves may still be in flight (engine.ts,
+  // deferSaves): the replay has succeeded only once every one is durable, and a failed one fails it
+  // here.
   await options.store.engine?.settle();
   summary.seconds = (performance.now() - started) / 1000;
   return summary;

@@ -47,7 +47,8 @@ describe('replay --redis', () => {
     try {
       const keys = await keysWithPrefix(testRedis(), stays!);
       expect(keys).toContain(`${stays}:{engine}:epochs`);
-      // Saved at checkpoints, every producer's state is there at the end: one state hash each.
+      // Every producer's state is there at the end, one state hash each (the checkpoints on the way
+      // are tested in test/unit/replay.test.ts).
       expect(keys.filter((k) => k.endsWith(':state'))).toHaveLength(20);
     } finally {
       await deleteKeysWithPrefix(testRedis(), stays!);

@@ -439,6 +439,25 @@ describe('PriceHistory', () => {
     expect(prices.observe('M', 'k-last', t(1), -1)).toEqual(Array.from({ length: PRICE_HISTORY_KEPT }, (_, i) => i + 10));
   });
 
+  it('keeps one price more than it returns, so a report arriving just before the newest still sees PRICE_HISTORY_KEPT', () => {
+    const prices = new PriceHistory();
+    for (let i = 0; i < PRICE_HISTORY_KEPT + 10; i += 1) prices.observe('M', `k-${String(i).padStart(3, '0')}`, t(0) + 10 * i, i);
+    // Between the last two: every kept price but the newest comes before it.
+    const late = prices.observe('M', 'late', t(0) + 10 * (PRICE_HISTORY_KEPT + 8) + 5, -1);
+    expect(late).toHaveLength(PRICE_HISTORY_KEPT);
+    expect(late.at(-1)).toBe(PRICE_HISTORY_KEPT + 8);
+  });
+
+  it('does not keep a price that is not finite, which could not be saved as it is', () => {
+    const stored = new Map<string, string>();
+    const prices = new PriceHistory();
+    prices.observe('M', 'a', t(1), 10);
+    expect(prices.observe('M', 'b', t(2), Number.POSITIVE_INFINITY)).toEqual([10]);
+    expect(prices.observe('M', 'c', t(3), 12)).toEqual([10]);
+    save(prices, stored);
+    expect(reload(stored, () => new PriceHistory()).observe('M', 'd', t(4), 13)).toEqual([10, 12]);
+  });
+
   it('saves only the materials that took a new price, and reads back the same history', () => {
     const stored = new Map<string, string>();
     const prices = new PriceHistory();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../src/domain/time.ts';
 import { APPLIED_SPAN_DAYS } from '../../src/state/engine/applied-reports.ts';
+import { applyToBook } from '../../src/state/engine/balance-book.ts';
 import { createMemoryDurability } from '../../src/state/engine/durability.ts';
 import { createEngineMemoryStore, type EngineStore } from '../../src/state/engine-store.ts';
 import type { ApplyResult } from '../../src/state/store.ts';
@@ -333,9 +334,24 @@ describe('state engine overlapping its saves (overlapSaves, a batch job)', () =>
     const durability = createMemoryDurability();
     const store = createEngineMemoryStore({ durability, deferSaves: true, maxCachedProducers: 1 });
     await store.applyBatch([use('a', 'P1', 5)]);
-    // P2 makes two cached: P1 is saved, then evicted.
+    // P2 makes two cached: both are saved, then evicted down to nine tenths of the limit (none of one).
     await store.applyBatch([use('b', 'P2', 1)]);
-    expect(store.engine.cachedProducers).toBe(1);
+    expect(store.engine.cachedProducers).toBe(0);
+    const [p1] = await store.applyBatch([use('c', 'P1', 1)]);
+    expect(p1).toMatchObject({ licenceUsedBeforeKg: 5, licenceUsedAfterKg: 6 });
+  });
+
+  it('with deferSaves, keeps the changes of a run still finishing when another run checkpoints and evicts', async () => {
+    const store = createEngineMemoryStore({ durability: createMemoryDurability(), deferSaves: true, maxCachedProducers: 1 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // P1's run has done its work and waits in beforeSave (a timer index being written) ...
+    const first = store.engine.run(['P1'], (stateOf) => applyToBook(stateOf('P1'), use('a', 'P1', 5)), () => held);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // ... while P2's run outgrows the cache, checkpoints and evicts P1.
+    await store.applyBatch([use('b', 'P2', 1)]);
+    release();
+    await first;
     const [p1] = await store.applyBatch([use('c', 'P1', 1)]);
     expect(p1).toMatchObject({ licenceUsedBeforeKg: 5, licenceUsedAfterKg: 6 });
   });

@@ -310,7 +310,7 @@ describe('pipeline: an exporter’s price history is producer state', () => {
       // Another producer's report in every batch: P1 is saved, evicted and loaded back each time.
       expect(await batch(pipeline, [s, made('P2', at(D0 + d))])).toEqual([]);
     }
-    // Redelivered: already applied, so its price is not counted again.
+    // Redelivered: already applied, and the history still holds ten prices.
     await batch(pipeline, [sales[4]!]);
     const [alert] = await batch(pipeline, [sale(10, 40)]);
     expect(alert).toMatchObject({ ruleId: 'undervaluation', evidence: { history: 'scored', historyPrices: '10' } });

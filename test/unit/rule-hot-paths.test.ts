@@ -10,7 +10,6 @@ import { ReportingHistory } from '../../src/rules/reporting-gap-history.ts';
 import { exportsBefore, SettledExports } from '../../src/rules/settled-exports.ts';
 import { LastSeen } from '../../src/state/engine/last-seen.ts';
 import { ProducerState } from '../../src/state/engine/producer-state.ts';
-import { createMemoryReference } from '../../src/state/memory-reference.ts';
 import { ruleStateOf, ruleStatesFor } from '../../src/state/rule-state.ts';
 import { at, D0, shipment } from '../helpers/builders.ts';
 

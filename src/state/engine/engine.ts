@@ -1,10 +1,12 @@
 /**
- * The rule-state engine: producer state held in this process, made durable after each batch.
+ * The rule-state engine: producer state held in this process, made durable after each batch (or,
+ * for a batch job, at its checkpoints: `deferSaves` below).
  *
  * A batch runs in three steps: load the producers it touches that are not in memory (one round
  * trip), run the batch's work on in-memory state (no I/O), then save every change in one round
  * trip, before the caller commits anything. Producers beyond `maxCachedProducers` are evicted
- * least recently used first once saved; they are durable, and the next touch loads them again.
+ * least recently used first once their changes are saved; they are durable, and the next touch
+ * loads them again.
  *
  * If the save fails (Redis down, or another owner fenced this one off), the touched producers are
  * dropped from memory: the durable copy is the truth, and a retried batch recomputes from it.
@@ -21,8 +23,10 @@
  * in memory until the job calls `checkpoint()` (or `settle()`, which checkpoints first), which
  * drains and sends them all in one save. A producer touched by ten batches between checkpoints is
  * encoded and written once instead of ten times: Kafka Streams' commit interval, where state
- * stores flush on commit rather than per record. Nothing is evicted while dirty: when the cache
- * outgrows `maxCachedProducers`, the run checkpoints first. What a deferred job loses in a crash is
+ * stores flush on commit rather than per record. Nothing is evicted while dirty: a run marks its
+ * producers dirty as soon as its work is done, and when the cache outgrows `maxCachedProducers`
+ * the run checkpoints, then evicts down to nine tenths of it, so that the next few producers
+ * loaded do not each force a checkpoint of their own. What a deferred job loses in a crash is
  * at most the work since its last checkpoint, which a job that starts over in a fresh namespace
  * (the embedded replay) never reads anyway.
  */
@@ -115,6 +119,9 @@ export class StateEngine {
       this.forget(touched, err);
       throw err;
     }
+    // Dirty before any await: another partition's run may checkpoint and evict meanwhile, and a
+    // producer evicted with changes no save has taken would be reloaded without them.
+    if (this.durability && this.deferSaves) for (const [id, state] of states) this.dirty.set(id, state);
     if (beforeSave) {
       try {
         await beforeSave(result);
@@ -125,8 +132,7 @@ export class StateEngine {
     }
     if (this.durability) {
       if (this.deferSaves) {
-        for (const [id, state] of states) this.dirty.set(id, state);
-        if (this.cache.size > this.maxCached) this.checkpoint();
+        if (this.cache.size > this.maxCached) this.checkpoint(Math.floor(this.maxCached * 0.9));
       } else {
         const saved = this.save(touched, states);
         if (this.overlapSaves) this.keepInFlight(saved);
@@ -153,12 +159,20 @@ export class StateEngine {
    * (deferSaves; a no-op otherwise, as every run has saved already). A failure surfaces at the next
    * run or settle().
    */
-  checkpoint(): void {
+  checkpoint(evictTo = this.maxCached): void {
     if (this.dirty.size === 0) return;
     const ids = [...this.dirty.keys()];
     const states = new Map(this.dirty);
     this.dirty.clear();
-    this.keepInFlight(this.save(ids, states));
+    this.keepInFlight(this.save(ids, states, evictTo));
+  }
+
+  /**
+   * Waits for the saves already sent, whatever their outcome (a caller that gives up and cleans
+   * up after them: the embedded replay deleting its namespace). Sends nothing new.
+   */
+  async savesDone(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled(this.inFlight);
   }
 
   /**
@@ -190,7 +204,7 @@ export class StateEngine {
   }
 
   /** Drains the changes now (synchronously, so the next batch cannot mix into them) and sends them. */
-  private save(touched: readonly string[], states: ReadonlyMap<string, ProducerState>): Promise<void> {
+  private save(touched: readonly string[], states: ReadonlyMap<string, ProducerState>, evictTo = this.maxCached): Promise<void> {
     const changes = new Map<string, ProducerChanges>();
     for (const [id, state] of states) {
       const fields = state.drainChanges();
@@ -199,7 +213,7 @@ export class StateEngine {
     const sent = changes.size > 0 ? this.durability!.save(changes) : Promise.resolve();
     // Evicted once sent: a later load waits for the save (settle) before reading it back.
     for (const id of this.cache.keys()) {
-      if (this.cache.size <= this.maxCached) break;
+      if (this.cache.size <= evictTo) break;
       this.cache.delete(id);
     }
     return sent.catch((err: unknown) => {

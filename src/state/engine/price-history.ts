@@ -28,7 +28,9 @@ export class PriceHistory implements StateCell {
 
   /**
    * Records the price and returns the prices that come before it, oldest first, at most
-   * PRICE_HISTORY_KEPT. A reportId already held is not added again and gets the same answer.
+   * PRICE_HISTORY_KEPT. A reportId already held is not added again and gets the same answer. A
+   * price that is not finite (a value over a quantity too small to divide by) is not kept: it
+   * would be saved as null, and a history read back would then differ from the one held.
    */
   observe(material: string, reportId: string, occurredAt: number, usdPerKg: number): number[] {
     let ring = this.byMaterial.get(material);
@@ -40,7 +42,7 @@ export class PriceHistory implements StateCell {
     while (rank > 0 && isBefore(occurredAt, reportId, ring[rank - 1]!)) rank -= 1;
     const held = rank > 0 && ring[rank - 1]![1] === reportId && ring[rank - 1]![0] === occurredAt;
     if (held) rank -= 1;
-    else {
+    else if (Number.isFinite(usdPerKg)) {
       ring.splice(rank, 0, [occurredAt, reportId, usdPerKg]);
       this.changedMaterials.add(material);
     }
@@ -53,8 +55,8 @@ export class PriceHistory implements StateCell {
 
   drainChanges(): Map<string, string | null> {
     const changes = new Map<string, string | null>();
-    // Prices are finite and never below zero (events.ts): plain JSON keeps them (a -0 reads back as
-    // 0, the same price to every statistic).
+    // Prices kept are finite and never below zero (events.ts): plain JSON keeps them (a -0 reads
+    // back as 0, the same price to every statistic).
     for (const material of this.changedMaterials) changes.set(material, JSON.stringify(this.byMaterial.get(material)));
     this.changedMaterials.clear();
     return changes;
