@@ -20,7 +20,7 @@ import { createRedisIndexOwners } from '../consumers/index-owners.ts';
 import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import { ConfigError, ReeError, errorMessage } from '../errors.ts';
 import { ensureTopics } from '../kafka/admin.ts';
-import { createKafkaClient } from '../kafka/client.ts';
+import { createKafkaClient, muteKafkaLogs } from '../kafka/client.ts';
 import { startBrokerProbe } from '../kafka/broker-probe.ts';
 import { startOpsServer } from '../ops/http.ts';
 import { createLogger, type Logger } from '../ops/logger.ts';
@@ -139,6 +139,9 @@ async function openDetector(
   if (ops) resources.opened('ops server', () => ops.close());
 
   const kafka = createKafkaClient(settings, logger, `ree-sentinel-${process.pid}`);
+  // Closed last (resources close newest first): after it, kafkajs's retries of an abandoned
+  // connection log nothing after the line that says why the detector stopped.
+  resources.opened('Kafka log lines', () => muteKafkaLogs(kafka));
   const admin = kafka.admin();
   resources.opened('Kafka admin', () => admin.disconnect());
   await reach(kafkaService, REACH_TIMEOUT_MS, async () => {
