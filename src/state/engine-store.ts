@@ -1,8 +1,8 @@
 /**
  * The store the pipeline runs on: the state engine (engine/), which keeps the balance book, licence
  * use and every rule's own state in this process and, with Redis, durable after every batch (or at
- * a batch job's checkpoints, engine.ts) with fencing; beside it the reference data and published-alert markers (StateStore) of the same
- * backend, which this store closes with itself.
+ * a batch job's checkpoints, engine.ts) with fencing; beside it the reference data and
+ * published-alert markers (StateStore) of the same backend, which this store closes with itself.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { applyToBook } from './engine/balance-book.ts';
@@ -63,7 +63,7 @@ export interface EngineRedisStoreOptions {
   keepConnectionOpen?: boolean | undefined;
 }
 
-/** Engine state in memory, durable in Redis after every batch (or at checkpoints: deferSaves), fenced by an ownership epoch. */
+/** Engine state in memory, durable in Redis after every batch (or at checkpoints, deferSaves), fenced by an ownership epoch. */
 export function createEngineRedisStore(options: EngineRedisStoreOptions): EngineStore & { durability: RedisDurability } {
   // The reference store checks the client and prefix and owns the connection.
   const reference = createRedisReference({ redis: options.redis, prefix: options.prefix, keepConnectionOpen: options.keepConnectionOpen });
