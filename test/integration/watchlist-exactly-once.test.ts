@@ -226,17 +226,24 @@ describe('watchlist alerts exactly once to read_committed subscribers', () => {
       const d = start(prefix);
       const before = await watchlistCount(prefix);
       // Entries go in a few at a time while the detector runs, so the kill finds batches in
-      // flight; the first kill waits for a first commit, so at least one lands mid-stream.
+      // flight. The first kill waits for a first commit, then comes right after the next few
+      // entries are written, before the detector can have committed them: so at least one kill
+      // lands mid-stream however fast the detector keeps up (waiting for the commit alone let it
+      // catch up first on a loaded machine).
+      let wrote: (() => void) | undefined;
       const feeding = (async () => {
         while (next < entries.length && d.child.exitCode === null && d.child.signalCode === null) {
           await write(prefix, entries.slice(next, next + 3));
           next += 3;
+          wrote?.();
           await sleep(150);
         }
       })();
       const began = Date.now();
-      if (round === 0) await waitUntil(async () => (await watchlistCount(prefix)) > before, { timeoutMs: 60_000, intervalMs: 25, what: 'a first watchlist batch committed' });
-      else await sleep(someMoment(SESSION_TIMEOUT_MS / 2, SESSION_TIMEOUT_MS * 2));
+      if (round === 0) {
+        await waitUntil(async () => (await watchlistCount(prefix)) > before, { timeoutMs: 60_000, intervalMs: 25, what: 'a first watchlist batch committed' });
+        await Promise.race([new Promise<void>((resolve) => (wrote = resolve)), feeding]);
+      } else await sleep(someMoment(SESSION_TIMEOUT_MS / 2, SESSION_TIMEOUT_MS * 2));
       moments.push(Date.now() - began);
       await killHard(d);
       await feeding;
