@@ -319,11 +319,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     return await runUntilStopped(await startDetector(settings, logger), logger);
   } catch (err) {
     // One JSON line like every other, naming what to fix; the exit lets a supervisor restart us.
+    // It stays the last line: nothing logs after it (a client library still retrying a connection
+    // that start-up gave up on would otherwise add its errors below it before the process exits).
     if (err instanceof ReeError) {
       logger.fatal({ code: err.code }, `ree-sentinel run: ${err.message} [${err.code}]`);
+      logger.level = 'silent';
       return 2;
     }
     logger.fatal({ err }, `ree-sentinel run: ${errorMessage(err)}`);
+    logger.level = 'silent';
     return 1;
   }
 }
