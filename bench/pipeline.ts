@@ -22,7 +22,7 @@ import { BATCH_DONE, BATCH_HELD, INDEX_BATCHES_DONE, JOIN_TO_FIRST_BATCH } from 
 import { printTable, saveResults } from './report.ts';
 import type { PacedClientArgs, PacedClientResult } from './paced-client.ts';
 import { topicMessagesOf } from './pipeline-reports.ts';
-import { deleteKeysWithPrefix } from '../test/helpers/redis-state.ts';
+import { deleteNamespace } from '../src/state/redis-namespace.ts';
 
 const { values } = parseArgs({
   options: {
@@ -209,7 +209,7 @@ async function main() {
   // The detector's state under the bench's prefix (~32 k keys a run) goes too, or every run leaves it in Redis.
   const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 3 });
   try {
-    console.error(`deleted ${await deleteKeysWithPrefix(redis, prefix)} Redis keys under ${prefix}:`);
+    console.error(`deleted ${await deleteNamespace(redis, prefix)} Redis keys under ${prefix}:`);
   } finally {
     redis.disconnect();
   }

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { ReeError } from '../errors.ts';
 import { createEngineMemoryStore, createEngineRedisStore, type EngineStore } from '../state/engine-store.ts';
 import { closeRedis } from '../state/redis-connection.ts';
+import { deleteNamespace } from '../state/redis-namespace.ts';
 
 export interface OpenedStore {
   store: EngineStore;
@@ -63,14 +64,7 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
         // before the namespace is deleted, or they would leave keys behind it.
         await store.engine.savesDone();
         await store.close();
-        if (cleaner) {
-          let cursor = '0';
-          do {
-            const [next, keys] = await cleaner.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-            cursor = next;
-            if (keys.length > 0) await cleaner.unlink(...keys);
-          } while (cursor !== '0');
-        }
+        if (cleaner) await deleteNamespace(cleaner, prefix);
       } finally {
         // Connections are closed whatever happened, or the process would never exit, and disposing
         // ends once they have (closeRedis: not the one the store has quit already).

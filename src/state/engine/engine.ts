@@ -132,7 +132,7 @@ export class StateEngine {
     }
     if (this.durability) {
       if (this.deferSaves) {
-        if (this.cache.size > this.maxCached) this.checkpoint(Math.floor(this.maxCached * 0.9));
+        if (this.cache.size > this.maxCached) this.sendDirty(Math.floor(this.maxCached * 0.9));
       } else {
         const saved = this.save(touched, states);
         if (this.overlapSaves) this.keepInFlight(saved);
@@ -159,7 +159,12 @@ export class StateEngine {
    * (deferSaves; a no-op otherwise, as every run has saved already). A failure surfaces at the next
    * run or settle().
    */
-  checkpoint(evictTo = this.maxCached): void {
+  checkpoint(): void {
+    this.sendDirty(this.maxCached);
+  }
+
+  /** The checkpoint's save, then eviction down to `evictTo` producers (the run's overflow evicts further). */
+  private sendDirty(evictTo: number): void {
     if (this.dirty.size === 0) return;
     const ids = [...this.dirty.keys()];
     const states = new Map(this.dirty);
