@@ -48,7 +48,7 @@ export const settingsSchema = z.object({
    * quarter of its report→alert latency, but an idle partition's timers then wait for its next
    * batch (README, "Configuration").
    */
-  concurrency: z.coerce.number().int().min(1).max(64).default(1),
+  concurrency: z.coerce.number().int().min(1).max(64).default(2),
   /**
    * How long the group waits for a silent member before giving its partitions to the others. Short,
    * so an instance that crashed (or was killed) is replaced within seconds; the broker's
