@@ -40,13 +40,11 @@ export const settingsSchema = z.object({
   topicPartitions: z.coerce.number().int().min(1).max(10_000).default(6),
   topicReplication: z.coerce.number().int().min(1).max(10).default(1),
   /**
-   * Topic-partitions processed at once. 1 by default: only then does each transaction also fire the
-   * timers of every partition the instance owns, so a partition that gets no more reports still
-   * has its absence findings (custody-gap, reporting-gap) and settled-export findings published.
-   * Above 1, batches of one partition index still take turns (shared producers' state and
-   * transactional producer); bench:pipeline measured 6 at 1.3–2.0× the throughput of 1 and a
-   * quarter of its report→alert latency, but an idle partition's timers then wait for its next
-   * batch (README, "Configuration").
+   * Partition indexes (their gathered batches, one transaction each) processed at once. 2 by
+   * default: one index's pass runs while another's waits on Redis and the broker, which measured
+   * a report→alert p99 of 0.6x that at 1 (README, "Configuration"). At 1 each transaction also
+   * fires the timers of every partition the instance owns; above 1 only its own, and an owned
+   * partition that gets no batch has its timers fired by a timer pass of its own (idle-timers.ts).
    */
   concurrency: z.coerce.number().int().min(1).max(64).default(2),
   /**
