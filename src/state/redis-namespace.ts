@@ -28,7 +28,8 @@ export async function keysInNamespace(redis: Redis | Cluster, prefix: string): P
       all.push(...keys);
     });
   }
-  return all.sort();
+  // SCAN may return a key more than once.
+  return [...new Set(all)].sort();
 }
 
 /** Deletes every key under `${prefix}:` (UNLINK: freed in the background); returns how many were deleted. */
