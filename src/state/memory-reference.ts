@@ -1,6 +1,7 @@
 /**
- * The store's reference data in this process: licence versions, the watchlist, the clients seen, and the published-alert markers. For embedded replay and tests;
- * single process only, nothing survives a restart. Same contract as redis-reference.ts.
+ * The store's reference data in this process: licence versions, the watchlist, the clients seen,
+ * and the published-alert markers. For embedded replay and tests; single process only, nothing
+ * survives a restart. Same contract as redis-reference.ts.
  */
 import type { Licence, WatchlistEntry } from '../domain/events.ts';
 import { effectiveTimeOf, inEffectiveOrder } from '../domain/licence-versions.ts';

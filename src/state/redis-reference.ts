@@ -2,8 +2,9 @@
  * The store's reference data in Redis, shared by every detector instance, on a single Redis or a
  * Redis Cluster: licences (a hash of versions each) and published-alert markers are plain keys,
  * one slot per licence or alert, touched by single-key commands; the watchlist and the clients
- * seen in one slot each (scripts.ts for the clients' script). Each call is one round trip (one pipeline per cluster node, sent together). Producer
- * state is the state engine's (engine/redis-durability.ts).
+ * seen in one slot each (scripts.ts for the clients' script). Each call is one round trip (one
+ * pipeline per cluster node, sent together). Producer state is the state engine's
+ * (engine/redis-durability.ts).
  *
  * The store takes over the client it is given: close() quits it, unless keepConnectionOpen says
  * the client is shared with something else.

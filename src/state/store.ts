@@ -6,8 +6,8 @@
  *   ApplyResult to the rules. Applying is idempotent per reportId: a redelivered report changes
  *   nothing and gets back the very result its first delivery got, so the rules reach the same
  *   findings (and the same alert ids) if a crash came between state and alerts.
- * - StateStore: the reference data beside it (licences, the watchlist, clients seen) and the published-alert markers, in memory (memory-reference.ts) or in Redis
- *   (redis-reference.ts).
+ * - StateStore: the reference data beside it (licences, the watchlist, clients seen) and the
+ *   published-alert markers, in memory (memory-reference.ts) or in Redis (redis-reference.ts).
  */
 import type { Licence, WatchlistEntry } from '../domain/events.ts';
 

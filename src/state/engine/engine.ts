@@ -134,7 +134,7 @@ export class StateEngine {
       if (this.deferSaves) {
         if (this.cache.size > this.maxCached) this.sendDirty(Math.floor(this.maxCached * 0.9));
       } else {
-        const saved = this.save(touched, states);
+        const saved = this.save(states);
         if (this.overlapSaves) this.keepInFlight(saved);
         else await saved;
       }
@@ -166,10 +166,9 @@ export class StateEngine {
   /** The checkpoint's save, then eviction down to `evictTo` producers (the run's overflow evicts further). */
   private sendDirty(evictTo: number): void {
     if (this.dirty.size === 0) return;
-    const ids = [...this.dirty.keys()];
     const states = new Map(this.dirty);
     this.dirty.clear();
-    this.keepInFlight(this.save(ids, states, evictTo));
+    this.keepInFlight(this.save(states, evictTo));
   }
 
   /**
@@ -209,7 +208,7 @@ export class StateEngine {
   }
 
   /** Drains the changes now (synchronously, so the next batch cannot mix into them) and sends them. */
-  private save(touched: readonly string[], states: ReadonlyMap<string, ProducerState>, evictTo = this.maxCached): Promise<void> {
+  private save(states: ReadonlyMap<string, ProducerState>, evictTo = this.maxCached): Promise<void> {
     const changes = new Map<string, ProducerChanges>();
     for (const [id, state] of states) {
       const fields = state.drainChanges();
@@ -222,7 +221,7 @@ export class StateEngine {
       this.cache.delete(id);
     }
     return sent.catch((err: unknown) => {
-      for (const id of touched) this.cache.delete(id);
+      for (const id of states.keys()) this.cache.delete(id);
       throw err;
     });
   }
