@@ -20,6 +20,12 @@ export interface IdleTimerPasses {
    * read it again; without one (the slow tick) the round reads it.
    */
   kick(watermark?: number): void;
+  /**
+   * A round that reads the watermark now, and resolves once it (and any round in progress) has
+   * run. Before a clean stop: another instance's last batch may have moved the shared watermark
+   * since this one looked, and nothing else would fire what that made due before the group is left.
+   */
+  flush(): Promise<void>;
   /** No more kicks or ticks; resolves once the rounds already asked for have run. */
   stop(): Promise<void>;
 }
@@ -98,6 +104,10 @@ export function createIdleTimerPasses(options: IdleTimerOptions): IdleTimerPasse
 
   return {
     kick,
+    async flush() {
+      kick();
+      await round;
+    },
     async stop() {
       stopped = true;
       clearInterval(tick);

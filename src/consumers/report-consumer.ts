@@ -364,6 +364,11 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
     },
     async stop() {
       clearInterval(retryHeld);
+      // While this instance still owns its partitions: what the shared watermark has passed since
+      // its last look (another instance's last batch may have moved it) fires now. Left to the
+      // 2 s tick, a stop in between left it to whoever takes the partitions next, and a group
+      // stopped whole (the end of a replayed backlog) to no one until it starts again.
+      await idle?.flush();
       // disconnect lets the batch in flight finish and commits what it resolved.
       await consumer?.disconnect();
       // Then the timer passes the last batches asked for: done before the producers close.

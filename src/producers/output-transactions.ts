@@ -215,6 +215,12 @@ export function createOutputTransactions(options: {
       }
       if (txn?.isActive()) {
         await txn.abort().catch(async (abortErr: unknown) => {
+          if (isFencedError(abortErr) && !(await stillOwned(position.partition))) {
+            // A newer owner's producer has the id (a paused instance, resumed, finds its work
+            // refused): reopening it would fence that owner's open transaction in turn.
+            producers.drop(position.partition);
+            return;
+          }
           logger?.warn({ err: abortErr }, 'could not abort a transaction; reopening the producer aborts it');
           await producers.reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
         });

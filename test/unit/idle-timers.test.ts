@@ -93,4 +93,27 @@ describe('idle partition timer passes', () => {
     await passes.stop();
     expect(watermarks).toEqual([5, 8]);
   });
+
+  it('flushes: a round that reads the watermark now, awaited, even with no kick since the last round', async () => {
+    const { passes, watermarks, fired } = setUp();
+    passes.kick(5);
+    await new Promise((resolve) => setImmediate(resolve));
+    await passes.flush();
+    expect(watermarks).toEqual([5, undefined]);
+    expect(fired).toEqual([0, 2, 0, 2]);
+    await passes.stop();
+  });
+
+  it('a flush during a round waits for the round it adds after it', async () => {
+    const { passes, watermarks, fired, hold, release } = setUp();
+    hold();
+    passes.kick(5);
+    await new Promise((resolve) => setImmediate(resolve));
+    const flushed = passes.flush();
+    release();
+    await flushed;
+    expect(watermarks).toEqual([5, undefined]);
+    expect(fired).toEqual([0, 2, 0, 2]);
+    await passes.stop();
+  });
 });

@@ -24,12 +24,17 @@ interface Broker {
   calls: string[];
   /** The broker has aborted the open transaction and bumped the producer's epoch (it outlived its timeout): its next send fails as fenced. */
   abortOpen?: boolean;
+  /** A newer producer of the id has fenced this one: its next abort fails as fenced. */
+  fenceAbort?: boolean;
+  /** Producers made (each reopening makes one, and its initialisation fences the one before). */
+  opened: number;
 }
 
 function fakeKafka(broker: Broker): Kafka {
   /** A commit the coordinator received but did not answer: completed when the id is initialised again. */
   let pending: (() => void) | undefined;
   const producer = () => {
+    broker.opened += 1;
     let stuck = false;
     return {
       connect: async () => undefined,
@@ -74,6 +79,10 @@ function fakeKafka(broker: Broker): Kafka {
           },
           abort: async () => {
             broker.calls.push('abort');
+            if (broker.fenceAbort) {
+              broker.fenceAbort = false;
+              throw Object.assign(new Error('Producer attempted an operation with an old epoch'), { type: 'INVALID_PRODUCER_EPOCH' });
+            }
             active = false;
           },
           isActive: () => active,
@@ -95,7 +104,7 @@ function fakeKafka(broker: Broker): Kafka {
 }
 
 async function setUp(stillOwns?: () => Promise<boolean>) {
-  const broker: Broker = { offsets: new Map(), log: [], initialised: 0, calls: [] };
+  const broker: Broker = { offsets: new Map(), log: [], initialised: 0, calls: [], opened: 0 };
   const committed = new CommittedOffsets();
   const transactions = createOutputTransactions({ kafka: fakeKafka(broker), groupId: 'g', committed, stillOwns });
   await transactions.assign([0], ['shipments']);
@@ -248,6 +257,30 @@ describe('a transaction that reads as fenced', () => {
     expect(((await sendBatch('10', 'a1').catch((err: unknown) => err)) as ReeError).code).toBe('REE_ERR_FENCED');
     expect(((await sendBatch('10', 'a1').catch((err: unknown) => err)) as ReeError).code).toBe('REE_ERR_FENCED');
     expect(broker.log).toEqual([]);
+  });
+
+  it("when its work fails and the abort reads as fenced by a newer owner: the producer is not reopened (that would fence the newer owner's), and nothing more goes out", async () => {
+    const { broker, transactions, sendBatch } = await setUp(async () => false);
+    const opened = broker.opened;
+    broker.fenceAbort = true;
+    const failed = await transactions
+      .within({ topic: 'shipments', partition: 0, offset: '10' }, async () => {
+        throw new ReeError('REE_ERR_FENCED', 'cannot save producer state: 1 producer(s) now belong to a newer owner', { retriable: false });
+      })
+      .catch((err: unknown) => err);
+    expect((failed as ReeError).code).toBe('REE_ERR_FENCED');
+    expect(broker.opened).toBe(opened);
+    expect(((await sendBatch('11', 'a2').catch((err: unknown) => err)) as ReeError).code).toBe('REE_ERR_FENCED');
+    expect(broker.opened).toBe(opened);
+  });
+
+  it('when its work fails and the abort reads as fenced while this instance still owns the index: reopened, as an abort the broker made', async () => {
+    const { broker, transactions, sendBatch } = await setUp(async () => true);
+    const opened = broker.opened;
+    broker.fenceAbort = true;
+    await transactions.within({ topic: 'shipments', partition: 0, offset: '10' }, async () => Promise.reject(new Error('Redis down'))).catch(() => undefined);
+    expect(broker.opened).toBe(opened + 1);
+    expect(await sendBatch('10', 'a1')).toBe('a1');
   });
 
   it('when ownership cannot be told (Redis down): taken as fenced', async () => {
