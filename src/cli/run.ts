@@ -190,6 +190,7 @@ async function openDetector(
     // Shared by every instance: a transfer's two sides, and the quotas the quota consumer loads.
     custody: createRedisCustodyLedger({ redis, prefix: settings.statePrefix }),
     quotas,
+    ownershipEpoch: () => store.durability.epoch(),
   });
   reloader.attach(pipeline);
 

@@ -54,6 +54,11 @@ export interface PipelineDeps {
    * entries whose transaction has committed are dropped (outbox.ts).
    */
   committed?: CommittedOffsets | undefined;
+  /**
+   * Live: the state engine's ownership epoch, under which a run's save is made; the run's timer
+   * index entries are set under it too, so a paused instance's late set is refused (timer-index.ts).
+   */
+  ownershipEpoch?: (() => Promise<number>) | undefined;
   /** Wall clock for Alert.detectedAt only; nothing else reads it. */
   now?: () => number;
 }
@@ -203,6 +208,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     sending: SentIn | undefined,
     work: (stateOf: (producerId: string) => ProducerState, found: Map<string, Alert>, holders: Map<string, string>) => void,
   ): Promise<RunOutcome> {
+    // Taken before the run: the save inside it is made under this epoch or a later one of this
+    // instance, and none of this instance's later runs of these producers can come before this set.
+    const epoch = await deps.ownershipEpoch?.();
     const outcome = await engine.run(
       producers.keys(),
       (stateOf): RunOutcome => {
@@ -239,7 +247,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       },
       (o) => timerIndex.lower(o.index),
     );
-    if (outcome.index.length > 0) await timerIndex.set(outcome.index);
+    if (outcome.index.length > 0) await timerIndex.set(outcome.index, epoch);
     return outcome;
   }
 

@@ -15,8 +15,12 @@ export interface TimerIndexEntry {
 }
 
 export interface TimerIndex {
-  /** Records each producer's earliest pending due time (or its removal). */
-  set(entries: readonly TimerIndexEntry[]): Promise<void>;
+  /**
+   * Records each producer's earliest pending due time (or its removal). With `epoch`, the state
+   * engine's ownership epoch the entries' save was made under, an entry a newer owner has set
+   * since is left as it is: a paused instance's late set must not hide the newer owner's timers.
+   */
+  set(entries: readonly TimerIndexEntry[], epoch?: number): Promise<void>;
   /** Lowers (or adds) each producer's due time, never raising it: written before a save, so the index is never later than the state. */
   lower(entries: readonly TimerIndexEntry[]): Promise<void>;
   /** Producers of the partition with something due at or before `time`, ordered by producerId. */

@@ -40,6 +40,8 @@ export interface KeyBuilder {
   watermark(): string;
   /** Producers of one partition with pending rule timers or outboxes, scored by when. */
   timerIndex(partition: number): string;
+  /** Per partition: the ownership epoch each producer's timer index entry was last set under. */
+  timerEpochs(partition: number): string;
   /** The partitions that have a timer index. */
   timerPartitions(): string;
 }
@@ -102,6 +104,10 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
     timerIndex(partition) {
       if (!Number.isSafeInteger(partition) || partition < 0) throw new ReeError('REE_ERR_STATE', `partition ${partition} is not a partition number`);
       return key('engine', `timers:${partition}`);
+    },
+    timerEpochs(partition) {
+      if (!Number.isSafeInteger(partition) || partition < 0) throw new ReeError('REE_ERR_STATE', `partition ${partition} is not a partition number`);
+      return key('engine', `timer-epochs:${partition}`);
     },
     timerPartitions: () => key('engine', 'timer-partitions'),
   };

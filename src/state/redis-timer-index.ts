@@ -8,6 +8,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { TimerIndex, TimerIndexEntry } from '../pipeline/timer-index.ts';
 import { assertKeyPart, createKeyBuilder } from './keys.ts';
 import { sendCommands } from './redis-commands.ts';
+import { StateScripts } from './scripts.ts';
 import type { QueuedCommand } from './redis-pipelines.ts';
 
 const score = (t: number): string => (t === -Infinity ? '-inf' : String(t));
@@ -32,8 +33,27 @@ export function createRedisTimerIndex(options: { redis: Redis | Cluster; prefix:
     if (partitions.size > 0) commands.push({ key: all, queue: (p) => p.sadd(all, ...[...partitions].map(String)) });
     await sendCommands(redis, operation, commands);
   };
+  const scripts = new StateScripts(redis, keys);
+  /** One script call per partition: its index and epochs, and the partitions' set, all in one round trip. */
+  const setFenced = async (entries: readonly TimerIndexEntry[], epoch: number) => {
+    if (entries.length === 0) return;
+    const byPartition = new Map<number, [string, string][]>();
+    for (const e of entries) {
+      assertKeyPart(e.producerId, 'producerId');
+      const list = byPartition.get(e.partition) ?? byPartition.set(e.partition, []).get(e.partition)!;
+      list.push([e.producerId, e.dueAt === undefined ? '' : score(e.dueAt)]);
+    }
+    const commands = [...byPartition].map(([partition, list]) => scripts.setTimerIndex(partition, epoch, list));
+    const indexed = [...new Set(entries.filter((e) => e.dueAt !== undefined).map((e) => String(e.partition)))];
+    const all = keys.timerPartitions();
+    if (indexed.length > 0) commands.push({ key: all, queue: (p) => p.sadd(all, ...indexed) });
+    await sendCommands(redis, 'index producer timers', commands);
+  };
   return {
-    set: (entries) => write('index producer timers', entries, (key, e) => ({ key, queue: (p) => p.zadd(key, score(e.dueAt), e.producerId) })),
+    set: (entries, epoch) =>
+      epoch === undefined
+        ? write('index producer timers', entries, (key, e) => ({ key, queue: (p) => p.zadd(key, score(e.dueAt), e.producerId) }))
+        : setFenced(entries, epoch),
     // LT adds a new member, and only lowers an existing one.
     lower: (entries) =>
       write(

@@ -31,6 +31,7 @@ export const SCRIPTS = {
   saveProducer: { name: 'ree_saveProducer_v1', file: 'saveProducer-2.lua', numberOfKeys: 2 },
   recordCustodySide: { name: 'ree_recordCustodySide_v1', file: 'recordCustodySide-1.lua', numberOfKeys: 1 },
   advanceWatermark: { name: 'ree_advanceWatermark_v1', file: 'advanceWatermark-1.lua', numberOfKeys: 1 },
+  setTimerIndex: { name: 'ree_setTimerIndex_v1', file: 'setTimerIndex-2.lua', numberOfKeys: 2 },
 } as const satisfies Record<string, ScriptDefinition>;
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
@@ -158,6 +159,13 @@ export class StateScripts {
     const n = Number(reply);
     if (typeof reply !== 'string' || !Number.isFinite(n)) throw new ReeError('REE_ERR_STATE', `${SCRIPTS.advanceWatermark.name} returned an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
     return n;
+  }
+
+  /** Sets one partition's timer index entries (score '' removes) unless a newer epoch has set them (setTimerIndex-2.lua). */
+  setTimerIndex(partition: number, epoch: number, entries: readonly (readonly [producerId: string, score: string])[]): QueuedCommand {
+    const keys = [this.keys.timerIndex(partition), this.keys.timerEpochs(partition)];
+    const argv = [String(epoch), ...entries.flat()];
+    return { key: keys[0]!, queue: (pipeline) => invoke(pipeline, SCRIPTS.setTimerIndex, keys, argv) };
   }
 
   /** Keeps the first sighting per producer, client id and name, all in one call (recordClients-1.lua). */
