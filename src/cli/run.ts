@@ -10,11 +10,12 @@ import { loadRulesFile, type RuleSet } from '../config/rules-file.ts';
 import { createRulesReloader, type RulesReloader } from '../config/rules-reloader.ts';
 import { watchRulesFile } from '../config/rules-watcher.ts';
 import { loadSettings, settingName, settingsHelp, type Settings } from '../config/settings.ts';
-import { topicNames, topicSpecs } from '../config/topics.ts';
+import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../config/topics.ts';
 import { createLicenceConsumer } from '../consumers/licence-consumer.ts';
 import { createQuotaConsumer } from '../consumers/quota-consumer.ts';
 import { createReportConsumer } from '../consumers/report-consumer.ts';
 import { createWatchlistConsumer } from '../consumers/watchlist-consumer.ts';
+import { createOtherPathHolds } from '../consumers/other-path-holds.ts';
 import { createRedisTxnJournal } from '../consumers/txn-journal.ts';
 import { createRedisIndexOwners } from '../consumers/index-owners.ts';
 import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
@@ -180,6 +181,20 @@ async function openDetector(
   // Kept here as well: loaded on assignment, and refreshed before idle partitions' timer passes.
   const watermark = createRedisWatermark({ redis, prefix: settings.statePrefix, allowedLatenessMs: settings.allowedLatenessMs });
   const timerIndex = createRedisTimerIndex({ redis, prefix: settings.statePrefix });
+  // What each path's transactions send, held until marked published (src/consumers/txn-journal.ts);
+  // each path also asks the other's before publishing a watchlist-match (other-path-holds.ts).
+  const watchlistGroup = `${settings.groupId}.watchlist`;
+  const journals = {
+    reports: createRedisTxnJournal({ redis, prefix: settings.statePrefix, kind: 'reports', groupId: settings.groupId }),
+    watchlist: createRedisTxnJournal({ redis, prefix: settings.statePrefix, kind: 'watchlist', groupId: watchlistGroup }),
+  };
+  const otherPathHolds = createOtherPathHolds({
+    admin,
+    journals,
+    topics: { reports: REPORT_TOPIC_KINDS.map((k) => topics[k]), watchlist: topics.watchlist },
+    watchlistGroupId: watchlistGroup,
+  });
+  await reach(kafkaService, REACH_TIMEOUT_MS, () => otherPathHolds.refresh());
   const pipeline = createPipeline({
     committed,
     store,
@@ -190,6 +205,7 @@ async function openDetector(
     // Shared by every instance: a transfer's two sides, and the quotas the quota consumer loads.
     custody: createRedisCustodyLedger({ redis, prefix: settings.statePrefix }),
     quotas,
+    heldByOtherPath: otherPathHolds.heldByOtherPath,
     ownershipEpoch: () => store.durability.epoch(),
   });
   reloader.attach(pipeline);
@@ -213,8 +229,7 @@ async function openDetector(
   resources.opened('transactional producers', () => transactions.close());
   const transactional = {
     transactions,
-    // What a report transaction sends, held until marked published (src/consumers/txn-journal.ts).
-    journal: createRedisTxnJournal({ redis, prefix: settings.statePrefix, kind: 'reports', groupId: settings.groupId }),
+    journal: journals.reports,
     sinks: (sender: Parameters<typeof createKafkaAlertSink>[0]['producer']) => ({
       alerts: createKafkaAlertSink({ producer: sender, topic: topics.alerts, format: settings.alertFormat, encoder }),
       deadLetters: createKafkaDeadLetterSink({ producer: sender, topic: topics.deadletter }),
@@ -234,7 +249,6 @@ async function openDetector(
   const licenceConsumer = createLicenceConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.licences`, topic: topics.licences, store });
   const quotaConsumer = createQuotaConsumer({ ...consumerBase, admin, groupId: `${settings.groupId}.quotas`, topic: topics.quotas, quotas });
   // Its alerts go out in transactions of its own that also commit its offsets (watchlist-consumer.ts).
-  const watchlistGroup = `${settings.groupId}.watchlist`;
   const watchlistConsumer = createWatchlistConsumer({
     ...consumerBase,
     admin,
@@ -242,7 +256,7 @@ async function openDetector(
     topic: topics.watchlist,
     pipeline,
     alerts,
-    transactional: { journal: createRedisTxnJournal({ redis, prefix: settings.statePrefix, kind: 'watchlist', groupId: watchlistGroup }), sinks: transactional.sinks },
+    transactional: { journal: journals.watchlist, sinks: transactional.sinks },
   });
   /** The watermark at the last look for idle partitions' due timers. */
   let idleCheckedAt: number | undefined;
@@ -260,6 +274,8 @@ async function openDetector(
       await indexOwners.claim(partitions, await store.durability.renewEpoch());
       store.engine.dropAll();
       await watermark.load();
+      // Not awaited: a partition added to a topic is rare, and the join's path is kept short.
+      otherPathHolds.refresh().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'could not read the topics\' partitions again; the journals of the partitions known are read'));
       idleCheckedAt = undefined;
     },
     // Owned partitions with something due, looked up only when the watermark has moved since the

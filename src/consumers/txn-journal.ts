@@ -10,6 +10,7 @@
  * next takes the partition (after fencing its earlier owner) marks the held alerts of the
  * transactions the group's offsets name, and drops the rest: they never committed, and their input
  * is redelivered (a watchlist change), or their producers' outboxes send them again (a report batch).
+ * Until then the other path reads them here before publishing a watchlist-match (other-path-holds.ts).
  *
  * Used by the watchlist consumer (one journal per watchlist partition) and the report path (one
  * per partition index, output-transactions.ts).

@@ -55,6 +55,12 @@ export interface PipelineDeps {
    */
   committed?: CommittedOffsets | undefined;
   /**
+   * Live: the alerts the other path's transactions hold in their journals and will see published,
+   * highest revision by alertId (other-path-holds.ts): committed and not yet marked, or (a report
+   * batch's) still in its producers' outboxes to be sent again.
+   */
+  heldByOtherPath?: ((asking: PublishingPath) => Promise<ReadonlyMap<string, number>>) | undefined;
+  /**
    * Live: the state engine's ownership epoch, under which a run's save is made; the run's timer
    * index entries are set under it too, so a paused instance's late set is refused (timer-index.ts).
    */
@@ -62,6 +68,12 @@ export interface PipelineDeps {
   /** Wall clock for Alert.detectedAt only; nothing else reads it. */
   now?: () => number;
 }
+
+/** The two ways a finding goes out: a report batch's transaction (or a timer pass), or a watchlist change's. */
+export type PublishingPath = 'reports' | 'watchlist';
+
+/** The one rule whose findings both paths make: a shipment to a listed client, and a listing of a client already seen. */
+const BOTH_PATHS_RULE = 'watchlist-match';
 
 /** Where a report was read: its watermark source (the partition number, across the report topics) and its partition index. */
 export interface ReportOrigin {
@@ -170,14 +182,23 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return watchlist.index;
   }
 
-  /** The alerts whose revision is not yet published; outbox entries found already published are cleared at their producer's next run. */
-  async function unpublished(outcome: Pick<RunOutcome, 'alerts' | 'holders'>): Promise<Alert[]> {
+  /**
+   * The alerts whose revision is not yet published; outbox entries found already published are
+   * cleared at their producer's next run. Held by the other path (heldByOtherPath) counts as
+   * published: that path has published it and its next owner marks it, or it sends it again.
+   */
+  async function unpublished(outcome: Pick<RunOutcome, 'alerts' | 'holders'>, asking: PublishingPath): Promise<Alert[]> {
     if (outcome.alerts.length === 0) return [];
-    const fresh = new Set(await deps.store.unpublishedAlerts(outcome.alerts.map((a) => ({ alertId: a.alertId, revision: revisionOf(a) }))));
+    const contested = deps.heldByOtherPath && outcome.alerts.some((a) => a.ruleId === BOTH_PATHS_RULE);
+    const [unmarked, heldElsewhere] = await Promise.all([
+      deps.store.unpublishedAlerts(outcome.alerts.map((a) => ({ alertId: a.alertId, revision: revisionOf(a) }))),
+      contested ? deps.heldByOtherPath!(asking) : undefined,
+    ]);
+    const fresh = new Set(unmarked);
     const out: Alert[] = [];
     for (const a of outcome.alerts) {
       const holder = outcome.holders.get(a.alertId);
-      if (fresh.has(a.alertId)) {
+      if (fresh.has(a.alertId) && (heldElsewhere?.get(a.alertId) ?? 0) < revisionOf(a)) {
         out.push(a);
         if (holder !== undefined) outboxes.handedOut(holder, [a]);
       } else if (holder !== undefined) outboxes.notePublished(holder, a.alertId, revisionOf(a));
@@ -347,7 +368,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     });
     // Only once the batch's state is durable does what it read count towards the watermark. The
     // published markers are read meanwhile: neither needs the other, and each is a round trip.
-    const [, alerts] = await Promise.all([watermark.advance(latestBySource(origins.map((o) => o.source), reports.map((r) => r.event.occurredAt))), unpublished(outcome)]);
+    const [, alerts] = await Promise.all([watermark.advance(latestBySource(origins.map((o) => o.source), reports.map((r) => r.event.occurredAt))), unpublished(outcome, 'reports')]);
     return alerts;
   }
 
@@ -399,7 +420,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // After the save: a crash before this leaves the record to the ledger's safety TTL. A receipt
     // arriving later still is judged by no one (its deadline passed), so nothing reads it again.
     if (judged.length > 0) await custody.forget(judged);
-    return unpublished(outcome);
+    return unpublished(outcome, 'reports');
   }
 
   return {
@@ -443,9 +464,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         }
       }
       // Not in any producer's state (a watchlist change is no producer's batch): the published
-      // markers keep it from publishing again what a report batch or an earlier change has; live,
-      // its own transaction and journal keep a redelivered change from doing so (watchlist-consumer.ts).
-      return unpublished({ alerts: [...found.values()], holders: new Map() });
+      // markers keep it from publishing again what a report batch or an earlier change has, and
+      // live the report group's journals what a report batch committed and has not marked yet; its
+      // own transaction and journal keep a redelivered change from doing so (watchlist-consumer.ts).
+      return unpublished({ alerts: [...found.values()], holders: new Map() }, 'watchlist');
     },
     async markPublished(alerts) {
       if (alerts.length === 0) return;

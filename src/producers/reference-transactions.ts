@@ -37,6 +37,12 @@ export interface ReferenceTransactions {
   close(): Promise<void>;
 }
 
+/** What `groupId` has committed on each partition of `topic`, and the transaction each offset names. */
+export async function readCommitted(admin: Pick<Admin, 'fetchOffsets'>, groupId: string, topic: string): Promise<Map<number, CommittedAt>> {
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return new Map((offsets?.partitions ?? []).map((p) => [p.partition, { offset: BigInt(p.offset), txn: txnOf(p.metadata) }]));
+}
+
 export function createReferenceTransactions(options: {
   kafka: Kafka;
   admin: Admin;
@@ -48,15 +54,10 @@ export function createReferenceTransactions(options: {
   const { kafka, admin, groupId, topic, logger } = options;
   const producers = createFencingProducers({ kafka, transactionalIdOf: (partition) => `${groupId}.${partition}`, transactionTimeoutMs: options.transactionTimeoutMs });
 
-  const committedOf = async (): Promise<Map<number, CommittedAt>> => {
-    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return new Map((offsets?.partitions ?? []).map((p) => [p.partition, { offset: BigInt(p.offset), txn: txnOf(p.metadata) }]));
-  };
-
   return {
     async assign(partitions) {
       await producers.assign(partitions);
-      return committedOf();
+      return readCommitted(admin, groupId, topic);
     },
     async commit(partition, offset, txnId, work) {
       const producer = producers.get(partition);
@@ -86,7 +87,7 @@ export function createReferenceTransactions(options: {
           // the offset's metadata then says whether it was this transaction that committed.
           logger?.warn({ err, topic, partition, offset }, 'transaction commit failed with its outcome unknown; settling it');
           await producers.reopen(partition, producer);
-          if ((await committedOf()).get(partition)?.txn === txnId) return;
+          if ((await readCommitted(admin, groupId, topic)).get(partition)?.txn === txnId) return;
           throw new ReeError('REE_ERR_KAFKA', `the transaction committing ${topic}/${partition} at ${offset} did not commit`, { cause: err, retriable: true });
         }
         if (txn?.isActive()) {

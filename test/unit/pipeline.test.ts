@@ -4,12 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseRulesFile } from '../../src/config/rules-file.ts';
+import { heldRevisions } from '../../src/consumers/other-path-holds.ts';
+import { createMemoryTxnJournal, settleHeld, type TxnJournal } from '../../src/consumers/txn-journal.ts';
 import { loadCatalogue } from '../../src/domain/catalogue.ts';
 import type { Alert, Licence, Report, ShipmentReport, WatchlistEntry } from '../../src/domain/events.ts';
 import { HOUR_MS, dayEnd } from '../../src/domain/time.ts';
 import { alertIdFor } from '../../src/pipeline/alert-id.ts';
 import { CommittedOffsets } from '../../src/pipeline/committed-offsets.ts';
-import { createPipeline, type Pipeline } from '../../src/pipeline/pipeline.ts';
+import { createPipeline, type Pipeline, type PublishingPath } from '../../src/pipeline/pipeline.ts';
 import { createMemoryTimerIndex } from '../../src/pipeline/timer-index.ts';
 import { toStateUpdate } from '../../src/pipeline/to-update.ts';
 import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
@@ -430,6 +432,80 @@ describe('pipeline: watchlist-match, two exporters to one listed client', () => 
     expect(withoutDetectedAt(wba!)).toEqual(withoutDetectedAt(wab!));
     expect(withoutDetectedAt(abw!)).toEqual(withoutDetectedAt(wab!));
     expect(wab!.map((a) => a.subjectEventIds)).toEqual([['ship-a1'], ['ship-b1']]);
+  });
+});
+
+describe('pipeline: a watchlist-match the other path committed and has not marked yet', () => {
+  // A transaction holds what it sends in its group's journal before committing, and marks it
+  // published after: a crash in between leaves it held, committed and unmarked, until that
+  // group's next owner settles it. Here one pipeline plays both paths; the journals are the two
+  // groups', one partition each.
+  const ENTRY: WatchlistEntry = { entryId: 'W-9', name: 'Zhang Weihong Trading Co., Ltd.', aliases: [], country: 'HK', reason: 'diversion', listedAt: at(D0 - 10) };
+  const relisted = { ...ENTRY, reason: 'diversion, listed again' };
+  const exportOf = (reportId: string, day: number): Report =>
+    reports.shipments({ producerId: 'PA', reportId, clientId: 'C7', clientName: 'Chang Wei-Hong Ltd', clientCountry: 'HK', destinationCountry: 'HK', occurredAt: at(D0 + day) });
+  const matches = (alerts: Alert[]) => alerts.filter((a) => a.ruleId === 'watchlist-match');
+
+  /** As other-path-holds.ts reads them: every report transaction held; a watchlist one once the group's offset names it (`watchlistCommitted`). */
+  function twoPaths(): { pipeline: Pipeline; journals: Record<PublishingPath, TxnJournal>; watchlistCommitted: Set<string> } {
+    const journals = { reports: createMemoryTxnJournal(), watchlist: createMemoryTxnJournal() };
+    const watchlistCommitted = new Set<string>();
+    const heldByOtherPath = (asking: PublishingPath) =>
+      asking === 'watchlist' ? heldRevisions(journals.reports, [0]) : heldRevisions(journals.watchlist, [0], async () => (_p, txn) => watchlistCommitted.has(txn));
+    const pipeline = createPipeline({ store: createEngineMemoryStore(), rules: parseRulesFile('', 'test rules'), catalogue, now: () => 1_000, heldByOtherPath });
+    return { pipeline, journals, watchlistCommitted };
+  }
+  const settle = (pipeline: Pipeline, journal: TxnJournal, committed: boolean) => settleHeld(journal, [0], () => committed, (alerts) => pipeline.markPublished(alerts));
+
+  it('a listing screened while a report batch holds the finding publishes nothing; once that batch is settled as committed, neither path publishes it', async () => {
+    const { pipeline, journals } = twoPaths();
+    expect(await pipeline.applyWatchlist([{ entryId: ENTRY.entryId, entry: ENTRY }])).toEqual([]);
+    const found = matches(await pipeline.process([exportOf('ship-1', 1)]));
+    expect(found).toHaveLength(1);
+    await journals.reports.hold(0, 'txn-r', found);
+    expect(await pipeline.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }])).toEqual([]);
+    await settle(pipeline, journals.reports, true);
+    expect(await pipeline.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }])).toEqual([]);
+    expect(matches(await pipeline.fireTimers())).toEqual([]);
+  });
+
+  it('a report batch finding what a watchlist change committed and has not marked publishes nothing; once settled, neither path publishes it', async () => {
+    const { pipeline, journals, watchlistCommitted } = twoPaths();
+    await feed(pipeline, [exportOf('ship-1', 1)]);
+    const found = await pipeline.applyWatchlist([{ entryId: ENTRY.entryId, entry: ENTRY }]);
+    expect(found).toHaveLength(1);
+    await journals.watchlist.hold(0, 'txn-w', found);
+    watchlistCommitted.add('txn-w');
+    expect(matches(await pipeline.process([exportOf('ship-2', 3)]))).toEqual([]);
+    await settle(pipeline, journals.watchlist, true);
+    expect(matches(await pipeline.process([exportOf('ship-3', 5)]))).toEqual([]);
+    expect(await pipeline.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }])).toEqual([]);
+  });
+
+  it('a report batch publishes what a watchlist change holds but has not committed: nothing would screen that change again once a later one commits past it', async () => {
+    const { pipeline, journals } = twoPaths();
+    await feed(pipeline, [exportOf('ship-1', 1)]);
+    const found = await pipeline.applyWatchlist([{ entryId: ENTRY.entryId, entry: ENTRY }]);
+    await journals.watchlist.hold(0, 'txn-open', found);
+    expect(matches(await pipeline.process([exportOf('ship-2', 3)])).map((a) => a.alertId)).toEqual(found.map((a) => a.alertId));
+  });
+
+  it('a report batch whose own transaction never committed sends the finding again, once the watchlist path has left it alone', async () => {
+    const { pipeline, journals } = twoPaths();
+    await pipeline.applyWatchlist([{ entryId: ENTRY.entryId, entry: ENTRY }]);
+    const found = matches(await pipeline.process([exportOf('ship-1', 1)]));
+    await journals.reports.hold(0, 'txn-r', found);
+    expect(await pipeline.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }])).toEqual([]);
+    await settle(pipeline, journals.reports, false);
+    // The redelivered batch finds its report applied and re-sends the producer's outbox.
+    expect(matches(await pipeline.process([exportOf('ship-1', 1)])).map((a) => a.alertId)).toEqual(found.map((a) => a.alertId));
+  });
+
+  it('without the journals asked, the first case publishes the finding twice (the checks above are not vacuous)', async () => {
+    const { pipeline } = setup();
+    await pipeline.applyWatchlist([{ entryId: ENTRY.entryId, entry: ENTRY }]);
+    const found = matches(await pipeline.process([exportOf('ship-1', 1)]));
+    expect(matches(await pipeline.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }])).map((a) => a.alertId)).toEqual(found.map((a) => a.alertId));
   });
 });
 
