@@ -193,6 +193,7 @@ async function openDetector(
     journals,
     topics: { reports: REPORT_TOPIC_KINDS.map((k) => topics[k]), watchlist: topics.watchlist },
     watchlistGroupId: watchlistGroup,
+    onRefreshError: (err) => logger.warn({ err: errorMessage(err) }, 'could not read the topics\' partitions again; the journals of the partitions known are read'),
   });
   await reach(kafkaService, REACH_TIMEOUT_MS, () => otherPathHolds.refresh());
   const pipeline = createPipeline({

@@ -20,10 +20,13 @@
  *
  * A journal is one Redis hash per partition: the report group's per partition index, the
  * watchlist group's per watchlist partition. Which partitions there are comes from the topics'
- * metadata, read at start and again at each assignment of the report group (a partition added to
- * a topic rebalances the groups that read it).
+ * metadata: read at start, again at each assignment of the report group (a partition added to a
+ * report topic rebalances it), and again in the background when a read finds it older than a
+ * minute (a partition added to the watchlist topic rebalances only the watchlist group).
  */
 import type { Admin } from 'kafkajs';
+import { ReeError, errorMessage } from '../errors.ts';
+import { retry } from '../ops/retry.ts';
 import { revisionOf } from '../pipeline/outbox.ts';
 import type { PublishingPath } from '../pipeline/pipeline.ts';
 import { readCommitted } from '../producers/reference-transactions.ts';
@@ -51,6 +54,9 @@ export async function heldRevisions(
   return held;
 }
 
+/** How old the partitions known may get before a read refreshes them in the background. */
+const REFRESH_AFTER_MS = 60_000;
+
 export interface OtherPathHolds {
   /** What the journals of the path other than `asking` hold: highest revision by alertId. */
   heldByOtherPath(asking: PublishingPath): Promise<ReadonlyMap<string, number>>;
@@ -65,23 +71,43 @@ export function createOtherPathHolds(options: {
   topics: { reports: readonly string[]; watchlist: string };
   /** The watchlist consumer group, whose committed offsets name its transactions. */
   watchlistGroupId: string;
+  /** A background read of the topics' partitions failed (the partitions known are still read). */
+  onRefreshError?: ((err: unknown) => void) | undefined;
+  /** The clock of the background re-read only (default Date.now). */
+  now?: () => number;
 }): OtherPathHolds {
   const partitions: Record<PublishingPath, number[]> = { reports: [], watchlist: [] };
   const idsOf = (metadata: { partitions: { partitionId: number }[] }[]) => [...new Set(metadata.flatMap((t) => t.partitions.map((p) => p.partitionId)))].sort((a, b) => a - b);
-  /** Which watchlist transaction each partition's committed offset names. */
+  const now = options.now ?? Date.now;
+  let refreshedAt = -Infinity;
+  const refresh = async () => {
+    const { topics } = await options.admin.fetchTopicMetadata({ topics: [...options.topics.reports, options.topics.watchlist] });
+    partitions.reports = idsOf(topics.filter((t) => options.topics.reports.includes(t.name)));
+    partitions.watchlist = idsOf(topics.filter((t) => t.name === options.topics.watchlist));
+    refreshedAt = now();
+  };
+  /**
+   * Which watchlist transaction each partition's committed offset names. Asked inside a report
+   * transaction: a failure is retried here, then fails the batch as retriable (kafkajs gives up
+   * with an error it marks final, which would stop the report consumer).
+   */
   const watchlistCommitted = async () => {
-    const committed = await readCommitted(options.admin, options.watchlistGroupId, options.topics.watchlist);
+    const committed = await retry(() => readCommitted(options.admin, options.watchlistGroupId, options.topics.watchlist), { retries: 3, isRetriable: () => true }).catch(
+      (err: unknown) => {
+        throw new ReeError('REE_ERR_KAFKA', `cannot read the watchlist group's committed offsets: ${errorMessage(err)}`, { cause: err, retriable: true });
+      },
+    );
     return (partition: number, txn: string) => committed.get(partition)?.txn === txn;
   };
   return {
     async heldByOtherPath(asking) {
+      if (now() - refreshedAt > REFRESH_AFTER_MS) {
+        refreshedAt = now();
+        refresh().catch((err: unknown) => options.onRefreshError?.(err));
+      }
       if (asking === 'watchlist') return heldRevisions(options.journals.reports, partitions.reports);
       return heldRevisions(options.journals.watchlist, partitions.watchlist, watchlistCommitted);
     },
-    async refresh() {
-      const { topics } = await options.admin.fetchTopicMetadata({ topics: [...options.topics.reports, options.topics.watchlist] });
-      partitions.reports = idsOf(topics.filter((t) => options.topics.reports.includes(t.name)));
-      partitions.watchlist = idsOf(topics.filter((t) => t.name === options.topics.watchlist));
-    },
+    refresh,
   };
 }

@@ -14,6 +14,7 @@ import type { DecodeOutcome } from '../codec/decode.ts';
 import type { Report } from '../domain/events.ts';
 import { ReeError } from '../errors.ts';
 import { retry } from '../ops/retry.ts';
+import { withDeadline } from '../ops/resources.ts';
 import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
 import { decodeReportBatch, eventTimesOf, fireIdlePartition, handleReportBatches, type BatchDeps, type BatchOutcome, type ReportBatch, type TakenBatch } from './handle-batch.ts';
 import { createIndexGather, type GatherTicket } from './index-gather.ts';
@@ -52,6 +53,9 @@ export const ALIGNED_FETCH_WAIT_MS = 100;
 
 /** The log line (info), once per join: `ms` from joining the group to taking the first batch; bench:pipeline reads it. */
 export const JOIN_TO_FIRST_BATCH = 'first batch after joining the group';
+/** How long a clean stop gives its last timer passes before leaving the group (the close of the consumer has 10 s in all). */
+const STOP_FLUSH_MS = 5_000;
+
 /** The debug log lines of a batch taken (`records`: how many) and of one held whole by the aligner; bench:pipeline counts them. */
 export const BATCH_DONE = 'batch done';
 export const BATCH_HELD = 'batch held';
@@ -367,8 +371,13 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       // While this instance still owns its partitions: what the shared watermark has passed since
       // its last look (another instance's last batch may have moved it) fires now. Left to the
       // 2 s tick, a stop in between left it to whoever takes the partitions next, and a group
-      // stopped whole (the end of a replayed backlog) to no one until it starts again.
-      await idle?.flush();
+      // stopped whole (the end of a replayed backlog) to no one until it starts again. Bounded, so
+      // a broker gone away cannot keep the group from being left: the next owner fires it then.
+      if (idle) {
+        await withDeadline(idle.flush(), STOP_FLUSH_MS, () => new Error(`timer passes not done within ${STOP_FLUSH_MS} ms`)).catch((err: unknown) =>
+          deps.logger.warn({ err: (err as Error).message }, 'stopping without the last timer passes; the next owner of the partitions fires them'),
+        );
+      }
       // disconnect lets the batch in flight finish and commits what it resolved.
       await consumer?.disconnect();
       // Then the timer passes the last batches asked for: done before the producers close.

@@ -12,7 +12,7 @@ import { ensureTopics } from '../../src/kafka/admin.ts';
 import { createReferenceTransactions } from '../../src/producers/reference-transactions.ts';
 import { deleteKeysWithPrefix, uniquePrefix, useTestRedis } from '../helpers/redis-state.ts';
 import { sampleAlert } from '../helpers/sample-events.ts';
-import { deleteTopics, testKafka, uniqueName } from '../helpers/stack-env.ts';
+import { deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
 
 const testRedis = useTestRedis();
 const kafka = testKafka('ree-other-path-holds');
@@ -35,12 +35,12 @@ afterAll(async () => {
 
 const alertOf = (alertId: string, revision?: number) => ({ ...sampleAlert, ruleId: 'watchlist-match', alertId, ...(revision ? { revision } : {}) });
 
-function holds() {
+function holds(now?: () => number) {
   const journals = {
     reports: createRedisTxnJournal({ redis: testRedis(), prefix: statePrefix, kind: 'reports', groupId: 'g' }),
     watchlist: createRedisTxnJournal({ redis: testRedis(), prefix: statePrefix, kind: 'watchlist', groupId: 'g.watchlist' }),
   };
-  const reader = createOtherPathHolds({ admin, journals, topics: { reports: REPORT_TOPIC_KINDS.map((k) => topics[k]), watchlist: topics.watchlist }, watchlistGroupId: WATCHLIST_GROUP });
+  const reader = createOtherPathHolds({ admin, journals, topics: { reports: REPORT_TOPIC_KINDS.map((k) => topics[k]), watchlist: topics.watchlist }, watchlistGroupId: WATCHLIST_GROUP, now });
   return { journals, reader };
 }
 
@@ -76,14 +76,19 @@ describe("the other path's journals, read before publishing", () => {
     expect(await reader.heldByOtherPath('reports')).toEqual(new Map());
   });
 
-  it('reads a partition added to the watchlist topic once it has read the topics again', async () => {
-    const { journals, reader } = holds();
+  it('reads a partition added to the watchlist topic (no report-group rebalance) once the partitions it knows are a minute old', async () => {
+    let clock = 0;
+    const { journals, reader } = holds(() => clock);
     await reader.refresh();
     await admin.createPartitions({ topicPartitions: [{ topic: topics.watchlist, count: 4 }] });
     await journals.watchlist.hold(3, 'w-3', [alertOf('W9')]);
     await commitWatchlist(3, 'w-3');
+    clock = 59_000;
     expect(await reader.heldByOtherPath('reports')).toEqual(new Map());
-    await reader.refresh();
+    // Older than a minute: this read still has the old partitions and re-reads them behind it.
+    clock = 61_000;
+    expect(await reader.heldByOtherPath('reports')).toEqual(new Map());
+    await waitUntil(async () => (await reader.heldByOtherPath('reports')).size > 0, { timeoutMs: 10_000, intervalMs: 50, what: 'the added partition read' });
     expect(await reader.heldByOtherPath('reports')).toEqual(new Map([['W9', 1]]));
     await journals.watchlist.release(3, 'w-3');
   });

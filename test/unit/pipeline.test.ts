@@ -526,6 +526,25 @@ describe('pipeline: outbox entries sent in a Kafka transaction', () => {
   });
 });
 
+describe('pipeline: the timer index set under the ownership epoch', () => {
+  it("sets each run's entries under the epoch read before that run, not one taken during it (an assignment's renewal)", async () => {
+    const index = createMemoryTimerIndex();
+    const setUnder: (number | undefined)[] = [];
+    let epoch = 7;
+    const timerIndex = {
+      ...index,
+      // Lowered inside the run, before its save: an assignment's renewal lands there.
+      lower: (entries: Parameters<typeof index.lower>[0]) => ((epoch += 10), index.lower(entries)),
+      set: (entries: Parameters<typeof index.set>[0], under?: number) => (setUnder.push(under), index.set(entries, under)),
+    };
+    const pipeline = createPipeline({ store: createEngineMemoryStore(), rules: parseRulesFile('', 'test rules'), catalogue, timerIndex, now: () => 1_000, ownershipEpoch: async () => epoch });
+    await pipeline.process([reports.shipments({ licenceId: null })]);
+    await pipeline.process([reports.shipments({ licenceId: null, producerId: 'P2' })]);
+    expect(setUnder).toEqual([7, 17]);
+    expect(await index.due(0, -Infinity)).toEqual(['P1', 'P2']);
+  });
+});
+
 describe('pipeline: a batch run producer by producer', () => {
   it("runs each producer's reports together, in batch order, whatever the batch interleaves", async () => {
     const store = createEngineMemoryStore();

@@ -5,7 +5,10 @@
   set after a newer owner has loaded the producer, run it and set the entry from its own state.
   That late set would hide a timer the newer owner's state still has (a later time, or a removal),
   and a timer that never fires is an alert lost. Epochs are the state engine's ownership epochs
-  (ownership.lua): an instance takes a higher one at every assignment, so a newer owner's is higher.
+  (ownership.lua): an instance takes a higher one at every assignment, and a run's epoch is read
+  before the run, so an owner that took the producer after that run began sets under a higher
+  one (the paused instance may take a higher one still on rejoining; its late set keeps the old).
+  A removal keeps its epoch field, so the hash holds one field per producer ever indexed.
 
   Input:
     KEYS[1] index   sorted set  producerId -> earliest pending due time (-inf: outbox waiting)
