@@ -276,7 +276,7 @@ async function openDetector(
       store.engine.dropAll();
       await watermark.load();
       // Not awaited: a partition added to a topic is rare, and the join's path is kept short.
-      otherPathHolds.refresh().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'could not read the topics\' partitions again; the journals of the partitions known are read'));
+      otherPathHolds.refreshInBackground();
       idleCheckedAt = undefined;
     },
     // Owned partitions with something due, looked up only when the watermark has moved since the

@@ -62,6 +62,8 @@ export interface OtherPathHolds {
   heldByOtherPath(asking: PublishingPath): Promise<ReadonlyMap<string, number>>;
   /** Reads the topics' partitions again. */
   refresh(): Promise<void>;
+  /** The same, not awaited: a failure goes to `onRefreshError`, and the partitions known stay. */
+  refreshInBackground(): void;
 }
 
 export function createOtherPathHolds(options: {
@@ -99,15 +101,17 @@ export function createOtherPathHolds(options: {
     );
     return (partition: number, txn: string) => committed.get(partition)?.txn === txn;
   };
+  const refreshInBackground = () => {
+    refreshedAt = now();
+    refresh().catch((err: unknown) => options.onRefreshError?.(err));
+  };
   return {
     async heldByOtherPath(asking) {
-      if (now() - refreshedAt > REFRESH_AFTER_MS) {
-        refreshedAt = now();
-        refresh().catch((err: unknown) => options.onRefreshError?.(err));
-      }
+      if (now() - refreshedAt > REFRESH_AFTER_MS) refreshInBackground();
       if (asking === 'watchlist') return heldRevisions(options.journals.reports, partitions.reports);
       return heldRevisions(options.journals.watchlist, partitions.watchlist, watchlistCommitted);
     },
     refresh,
+    refreshInBackground,
   };
 }

@@ -53,12 +53,13 @@ export const ALIGNED_FETCH_WAIT_MS = 100;
 
 /** The log line (info), once per join: `ms` from joining the group to taking the first batch; bench:pipeline reads it. */
 export const JOIN_TO_FIRST_BATCH = 'first batch after joining the group';
-/** How long a clean stop gives its last timer passes before leaving the group (the close of the consumer has 10 s in all). */
-const STOP_FLUSH_MS = 5_000;
-
 /** The debug log lines of a batch taken (`records`: how many) and of one held whole by the aligner; bench:pipeline counts them. */
 export const BATCH_DONE = 'batch done';
 export const BATCH_HELD = 'batch held';
+
+/** How long a clean stop gives its last timer passes before leaving the group (the close of the consumer has 10 s in all). */
+const STOP_FLUSH_MS = 5_000;
+
 /**
  * The debug log line of one partition index's gathered batches done in one pass and transaction
  * (`batches`, `records`, `turnWaitMs` waited for a turn, `passMs` the pass and its transaction);

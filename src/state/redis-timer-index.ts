@@ -16,51 +16,40 @@ const score = (t: number): string => (t === -Infinity ? '-inf' : String(t));
 export function createRedisTimerIndex(options: { redis: Redis | Cluster; prefix: string }): TimerIndex {
   const { redis } = options;
   const keys = createKeyBuilder(options.prefix);
-  const write = async (operation: string, entries: readonly TimerIndexEntry[], add: (key: string, e: TimerIndexEntry & { dueAt: number }) => QueuedCommand) => {
-    if (entries.length === 0) return;
-    const commands: QueuedCommand[] = [];
-    const partitions = new Set<number>();
-    for (const e of entries) {
-      assertKeyPart(e.producerId, 'producerId');
-      const key = keys.timerIndex(e.partition);
-      if (e.dueAt === undefined) commands.push({ key, queue: (p) => p.zrem(key, e.producerId) });
-      else {
-        commands.push(add(key, { ...e, dueAt: e.dueAt }));
-        partitions.add(e.partition);
-      }
-    }
-    const all = keys.timerPartitions();
-    if (partitions.size > 0) commands.push({ key: all, queue: (p) => p.sadd(all, ...[...partitions].map(String)) });
-    await sendCommands(redis, operation, commands);
-  };
   const scripts = new StateScripts(redis, keys);
-  /** One script call per partition: its index and epochs, and the partitions' set, all in one round trip. */
-  const setFenced = async (entries: readonly TimerIndexEntry[], epoch: number) => {
-    if (entries.length === 0) return;
-    const byPartition = new Map<number, [string, string][]>();
-    for (const e of entries) {
-      assertKeyPart(e.producerId, 'producerId');
-      const list = byPartition.get(e.partition) ?? byPartition.set(e.partition, []).get(e.partition)!;
-      list.push([e.producerId, e.dueAt === undefined ? '' : score(e.dueAt)]);
-    }
-    const commands = [...byPartition].map(([partition, list]) => scripts.setTimerIndex(partition, epoch, list));
+  /** The entries' commands, and the partitions they index added to the set of them, in one round trip. */
+  const send = async (entries: readonly TimerIndexEntry[], commands: QueuedCommand[]) => {
     const indexed = [...new Set(entries.filter((e) => e.dueAt !== undefined).map((e) => String(e.partition)))];
     const all = keys.timerPartitions();
     if (indexed.length > 0) commands.push({ key: all, queue: (p) => p.sadd(all, ...indexed) });
     await sendCommands(redis, 'index producer timers', commands);
   };
   return {
-    set: (entries, epoch) =>
-      epoch === undefined
-        ? write('index producer timers', entries, (key, e) => ({ key, queue: (p) => p.zadd(key, score(e.dueAt), e.producerId) }))
-        : setFenced(entries, epoch),
+    // One script call per partition (setTimerIndex-2.lua). Without an epoch (a pipeline given no
+    // ownershipEpoch, as in tests) it sets as epoch 0: unfenced while nothing sets under a real one.
+    async set(entries, epoch = 0) {
+      if (entries.length === 0) return;
+      const byPartition = new Map<number, [string, string][]>();
+      for (const e of entries) {
+        assertKeyPart(e.producerId, 'producerId');
+        const list = byPartition.get(e.partition) ?? byPartition.set(e.partition, []).get(e.partition)!;
+        list.push([e.producerId, e.dueAt === undefined ? '' : score(e.dueAt)]);
+      }
+      await send(entries, [...byPartition].map(([partition, list]) => scripts.setTimerIndex(partition, epoch, list)));
+    },
     // LT adds a new member, and only lowers an existing one.
-    lower: (entries) =>
-      write(
-        'index producer timers',
-        entries.filter((e) => e.dueAt !== undefined),
-        (key, e) => ({ key, queue: (p) => p.zadd(key, 'LT', score(e.dueAt), e.producerId) }),
-      ),
+    async lower(entries) {
+      const lowered = entries.filter((e) => e.dueAt !== undefined);
+      if (lowered.length === 0) return;
+      await send(
+        lowered,
+        lowered.map((e): QueuedCommand => {
+          assertKeyPart(e.producerId, 'producerId');
+          const key = keys.timerIndex(e.partition);
+          return { key, queue: (p) => p.zadd(key, 'LT', score(e.dueAt!), e.producerId) };
+        }),
+      );
+    },
     async due(partition, time) {
       const key = keys.timerIndex(partition);
       const [ids] = await sendCommands(redis, 'read due producer timers', [{ key, queue: (p) => p.zrangebyscore(key, '-inf', score(time)) }]);
