@@ -11,7 +11,7 @@ import { OpenItems } from '../../src/state/engine/open-items.ts';
 import { PRICE_HISTORY_KEPT, PriceHistory } from '../../src/state/engine/price-history.ts';
 import { ProducerState } from '../../src/state/engine/producer-state.ts';
 import { RecentEvents } from '../../src/state/engine/recent-events.ts';
-import { TimerQueue } from '../../src/state/engine/timer-queue.ts';
+import { TIMER_DELTA, TimerQueue } from '../../src/state/engine/timer-queue.ts';
 import { popDueTimers, ruleStateOf } from '../../src/state/rule-state.ts';
 import { EventTimeWatermark } from '../../src/state/engine/watermark.ts';
 import { fitsCoding, idCoding, roomyCoding } from '../../src/state/engine/id-lists.ts';
@@ -126,6 +126,103 @@ describe('TimerQueue', () => {
       expect(back.peekDue(Infinity)).toEqual(q.peekDue(Infinity));
       if (written !== null) expect(decodeState(written)).toEqual(decodeState(fresh.drainChanges().get('')!));
     }
+  });
+});
+
+describe('TimerQueue base and delta parts', () => {
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const fill = (q: TimerQueue<string>, n: number) => {
+    for (let i = 0; i < n; i += 1) q.schedule(`transfer|SHP-${1000 + i}`, 1_000 + i, `SHP-${1000 + i}`);
+  };
+  const reloadReversed = (stored: Map<string, string>) => reload(new Map([...stored].reverse()), () => new TimerQueue<string>(byName));
+
+  it('writes only the keys moved since the base while they are few, and the base again once they are not', () => {
+    const q = new TimerQueue<string>(byName);
+    const stored = new Map<string, string>();
+    fill(q, 30);
+    expect([...save(q, stored).keys()]).toEqual(['']);
+    const base = stored.get('')!;
+    q.schedule('transfer|SHP-2000', 5_000, 'SHP-2000');
+    const first = save(q, stored);
+    expect([...first.keys()]).toEqual([TIMER_DELTA]);
+    expect(first.get(TIMER_DELTA)!.length).toBeLessThan(base.length / 10);
+    q.popDue(1_000); // fires SHP-1000, a base timer: the delta names it as removed
+    expect(decodeState(save(q, stored).get(TIMER_DELTA)!)).toEqual([['transfer|SHP-2000', 5_000, 'SHP-2000'], ['transfer|SHP-1000']]);
+    // The base is written again once the delta would hold 9 keys among 37 timers (9² > 2 × 37; 8² ≤ 2 × 36).
+    const written: string[][] = [];
+    for (let i = 0; i < 7; i += 1) {
+      q.schedule(`transfer|SHP-${3000 + i}`, 6_000 + i, `SHP-${3000 + i}`);
+      written.push([...save(q, stored).keys()]);
+    }
+    expect(written).toEqual([[TIMER_DELTA], [TIMER_DELTA], [TIMER_DELTA], [TIMER_DELTA], [TIMER_DELTA], [TIMER_DELTA], ['', TIMER_DELTA]]);
+    expect(stored.has(TIMER_DELTA)).toBe(false);
+    expect(reload(stored, () => new TimerQueue<string>(byName)).peekDue(Infinity)).toEqual(q.peekDue(Infinity));
+  });
+
+  it('reads back the same queue whichever part comes first, removals included', () => {
+    const q = new TimerQueue<string>(byName);
+    const stored = new Map<string, string>();
+    fill(q, 12);
+    save(q, stored);
+    q.cancel('transfer|SHP-1003');
+    q.schedule('transfer|SHP-1005', 500, 'moved earlier');
+    q.schedule('transfer|SHP-9000', 700, 'SHP-9000');
+    save(q, stored);
+    expect(stored.has(TIMER_DELTA)).toBe(true);
+    for (const back of [reload(stored, () => new TimerQueue<string>(byName)), reloadReversed(stored)]) {
+      expect(back.size).toBe(12);
+      expect(back.dueAtOf('transfer|SHP-1003')).toBeUndefined();
+      expect(back.popDue(1_001).map((t) => t.payload)).toEqual(['moved earlier', 'SHP-9000', 'SHP-1000', 'SHP-1001']);
+    }
+  });
+
+  it('removes both parts when the queue empties, and starts again from a base', () => {
+    const q = new TimerQueue<string>(byName);
+    const stored = new Map<string, string>();
+    fill(q, 10);
+    save(q, stored);
+    q.schedule('x', 1, 'x');
+    save(q, stored);
+    q.popDue(Infinity);
+    expect(save(q, stored)).toEqual(new Map([['', null], [TIMER_DELTA, null]]));
+    expect(stored.size).toBe(0);
+    q.schedule('y', 2, 'y');
+    expect([...save(q, stored).keys()]).toEqual(['']);
+  });
+
+  it('matches a model queue through random schedules, cancels, fires, saves and reloads in either order', () => {
+    let seed = 17;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let q = new TimerQueue<string>(byName);
+    const stored = new Map<string, string>();
+    const model = new Map<string, number>();
+    let saves = 0;
+    let deltaOnly = 0;
+    for (let step = 0; step < 3_000; step += 1) {
+      const key = `k${Math.floor(random() * 40)}`;
+      const roll = random();
+      if (roll < 0.55) {
+        const at = Math.floor(random() * 1_000) + step;
+        q.schedule(key, at, key);
+        if (!(model.get(key)! <= at)) model.set(key, at);
+      } else if (roll < 0.7) {
+        q.cancel(key);
+        model.delete(key);
+      } else if (roll < 0.8) {
+        const fired = q.popDue(step);
+        const expected = [...model].filter(([, at]) => at <= step).sort(([ka, a], [kb, b]) => a - b || byName(ka, kb));
+        expect(fired.map((t) => [t.key, t.dueAt])).toEqual(expected);
+        for (const [k] of expected) model.delete(k);
+      } else {
+        const changes = save(q, stored);
+        saves += 1;
+        if (changes.size === 1 && changes.has(TIMER_DELTA)) deltaOnly += 1;
+        q = random() < 0.5 ? reload(stored, () => new TimerQueue<string>(byName)) : reloadReversed(stored);
+        expect(new Map(q.peekDue(Infinity).map((t) => [t.key, t.dueAt]))).toEqual(model);
+      }
+    }
+    expect(saves).toBeGreaterThan(400);
+    expect(deltaOnly).toBeGreaterThan(saves / 4);
   });
 });
 

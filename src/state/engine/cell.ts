@@ -81,9 +81,15 @@ export abstract class WholeCell<Data> implements StateCell {
     return data === null ? null : encodeState(data);
   }
 
-  drainChanges(): Map<string, string | null> {
-    if (!this.dirty) return new Map();
+  /** Whether anything changed since the last save, clearing the record: for a cell that writes its changes its own way. */
+  protected takeChanged(): boolean {
+    const was = this.dirty;
     this.dirty = false;
+    return was;
+  }
+
+  drainChanges(): Map<string, string | null> {
+    if (!this.takeChanged()) return new Map();
     return new Map([[WHOLE, this.toText()]]);
   }
 
