@@ -344,6 +344,42 @@ describe('AppliedReports', () => {
     expect(save(a, new Map()).get('0')).toBe(encodeState([[['r', 1]], [[0, 1, 10, { kg: -0 }], [0, 2, 20, { kg: 5 }]]]));
   });
 
+  it('writes the reports added to a span of eight or more as its delta part, then the span whole again once d² > 2n', () => {
+    const a = new AppliedReports<string>(14 * DAY_MS);
+    const stored = new Map<string, string>();
+    const ids = Array.from({ length: 20 }, (_, i) => `RCP-16-${String(23541 + i).padStart(8, '0')}`);
+    const written: string[][] = [];
+    ids.forEach((id, i) => {
+      a.remember(id, 1_000 * (i + 1), i === 9 ? 'checked' : 0 as unknown as string);
+      written.push([...save(a, stored)].map(([part, text]) => (text === null ? `-${part}` : part)));
+      const back = reload(stored, () => new AppliedReports<string>(14 * DAY_MS));
+      for (const known of ids.slice(0, i + 1)) expect(back.get(known)).toEqual(a.get(known));
+    });
+    // Whole up to 7 reports; then deltas while (n - whole)² ≤ 2n: whole at 7 gives deltas at 8-11, whole
+    // at 12 (5² > 24), deltas at 13-18 (6² ≤ 36), whole at 19 (7² > 38), a delta at 20.
+    expect(written.map((parts) => parts.join(' '))).toEqual([
+      ...Array(7).fill('0'), ...Array(4).fill('0+'), '0 -0+', ...Array(6).fill('0+'), '0 -0+', '0+',
+    ]);
+    expect(decodeState(stored.get('0+')!)).toEqual([[ids[19], 20_000, 0]]);
+    expect(reload(stored, () => new AppliedReports<string>(14 * DAY_MS)).get(ids[9]!)?.result).toBe('checked');
+  });
+
+  it('reads a span\'s delta after its whole part whatever order the store gives the fields in', () => {
+    const a = new AppliedReports<string>(14 * DAY_MS);
+    const stored = new Map<string, string>();
+    for (let i = 0; i < 10; i += 1) {
+      a.remember(`RCP-16-${String(100 + i).padStart(8, '0')}`, 1_000 * (i + 1), `r${i}`);
+      save(a, stored);
+    }
+    expect([...stored.keys()]).toEqual(['0', '0+']);
+    const fields = new Map([...stored].reverse().map(([part, text]) => [`applied#${part}`, text]));
+    const state = new ProducerState('P-1', fields);
+    const back = state.cell('applied', () => new AppliedReports<string>(14 * DAY_MS));
+    // In application order: the clock moving on past the window forgets the first reports first.
+    back.remember('RCP-16-00000200', 14 * DAY_MS + 2_500, 'later');
+    expect(Array.from({ length: 10 }, (_, i) => back.get(`RCP-16-${String(100 + i).padStart(8, '0')}`)?.result)).toEqual([undefined, undefined, 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8', 'r9']);
+  });
+
   it('forgets the front of a span as the clock moves on, and writes only the reports it keeps', () => {
     const window = 14 * DAY_MS;
     const a = new AppliedReports<string>(window);
@@ -784,7 +820,8 @@ describe('saves that keep what earlier saves wrote', () => {
         save(a, stored);
         const again = reload(stored, () => new AppliedReports<string>(2 * DAY_MS));
         for (const known of ids) expect(again.get(known)).toEqual(a.get(known));
-        expect(stored.size).toBeLessThanOrEqual(Math.ceil((2 * DAY_MS) / span) + 1);
+        // Each span held: its whole part, and its delta part while it has one.
+    expect(stored.size).toBeLessThanOrEqual(2 * (Math.ceil((2 * DAY_MS) / span) + 1));
       }
     }
   });

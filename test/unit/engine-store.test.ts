@@ -108,16 +108,23 @@ describe('state engine reading state saved in the first stored form', () => {
     const stored = await saved.load(producers);
     const firstForm = createMemoryDurability();
     let rewritten = 0;
+    type StoredResult = 0 | [number | null, number | null, unknown[]];
     for (const [producerId, fields] of stored) {
       for (const [field, text] of fields) {
-        if (!field.startsWith('applied#')) continue;
-        // And as the first form wrote the span: [reportId, clock, result] per report.
-        const [codings, coded] = JSON.parse(text) as [[string, number][], [number, number | string, number, 0 | [number | null, number | null, unknown[]]][]];
+        if (!field.startsWith('applied#') || field.endsWith('+')) continue;
+        // And as the first form wrote the span: [reportId, clock, result] per report, the reports of
+        // its delta part (which the first form did not have) after those of the span's whole part.
+        const [codings, coded] = JSON.parse(text) as [[string, number][], [number, number | string, number, StoredResult][]];
         const spanStart = Number(field.slice('applied#'.length)) * APPLIED_SPAN_DAYS * DAY_MS;
-        const entries = coded.map(([c, tail, sinceSpan, result]) => {
-          const [prefix, width] = codings[c]!;
-          return [prefix + (typeof tail === 'number' ? String(tail).padStart(width, '0') : tail), spanStart + sinceSpan, result] as const;
-        });
+        const added = JSON.parse(fields.get(`${field}+`) ?? '[]') as [string, number, StoredResult][];
+        fields.delete(`${field}+`);
+        const entries = [
+          ...coded.map(([c, tail, sinceSpan, result]) => {
+            const [prefix, width] = codings[c]!;
+            return [prefix + (typeof tail === 'number' ? String(tail).padStart(width, '0') : tail), spanStart + sinceSpan, result] as const;
+          }),
+          ...added.map(([reportId, sinceSpan, result]) => [reportId, spanStart + sinceSpan, result] as const),
+        ];
         for (const entry of entries) {
           const result = entry[2];
           if (result === 0 || result[2].length === 0) continue;

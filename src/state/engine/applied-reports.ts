@@ -6,11 +6,17 @@
  * from the clock at which it was applied. Kafka redelivers from the last committed offset, close
  * behind the first delivery, well inside the window.
  *
- * Saved in one part per APPLIED_SPAN_DAYS days of the clock at which reports were applied: a batch
- * rewrites only the current span's part, and forgetting drops whole spans.
+ * Saved in one part per APPLIED_SPAN_DAYS days of the clock at which reports were applied, and
+ * forgetting drops whole spans. A batch adds reports to the current span only, and writes them in
+ * the span's delta part (`<span>+`: the reports added since the span's part was last written whole)
+ * until they number d with d² > 2n (n the span's reports), when the span is written whole again and
+ * the delta removed; a span of fewer than DELTA_MIN_ENTRIES reports is always written whole. The
+ * live detector saves after every batch, and rewriting the current span each time was the largest
+ * text a save sent (~800 characters on simulate traffic).
  */
 import { DAY_MS } from '../../domain/time.ts';
 import { decodeState, encodeState, type StateCell } from './cell.ts';
+import { DELTA_MIN_ENTRIES, DELTA_SUFFIX } from './producer-state.ts';
 import { decodeId, encodeId, fitsCoding, roomyCoding, type IdCoding, type IdTail } from './id-lists.ts';
 
 export interface Applied<R> {
@@ -41,6 +47,8 @@ const spanOf = (clock: number): number => Math.floor(clock / SPAN_MS);
  */
 type StoredSpan = [codings: IdCoding[], entries: [coding: number, tail: IdTail, sinceSpan: number, result: unknown][]];
 type StoredSpanV1 = [reportId: string, clock: number, result: unknown][];
+/** A span's delta part: the reports added since the span was written whole, uncoded, in order. */
+type StoredSpanDelta = [reportId: string, sinceSpan: number, result: unknown][];
 
 /**
  * A remembered report as held: its clock alone when its stored result is a plain 0 (no checks
@@ -95,6 +103,14 @@ export class AppliedReports<R> implements StateCell {
   private readonly bySpan = new Map<number, Span>();
   /** Made by the first save: a state that is never saved (an in-memory replay) holds none. */
   private codingsOf: Map<number, SpanCodings> | undefined;
+  /**
+   * Per span, how many of its reports (from the front) its whole part as stored holds, the rest
+   * being in its delta part; none for a span whose stored part no longer matches its front (reports
+   * forgotten since), which is then written whole. Made by the first save or restore.
+   */
+  private wholeCount: Map<number, number> | undefined;
+  /** Spans whose delta part is in storage, so a save removes only what is there. */
+  private deltaStored: Set<number> | undefined;
   /** The keys of bySpan, ascending. */
   private readonly spans: number[] = [];
   private readonly changedSpans = new Set<number>();
@@ -154,6 +170,7 @@ export class AppliedReports<R> implements StateCell {
       while (gone < ids.length && clocks[gone]! < keepFrom) this.byId.delete(ids[gone++]!);
       if (gone === 0) return;
       this.changedSpans.add(span);
+      this.wholeCount?.delete(span);
       if (gone < ids.length) {
         dropFront(ids, gone);
         dropFront(clocks, gone);
@@ -168,13 +185,37 @@ export class AppliedReports<R> implements StateCell {
 
   drainChanges(): Map<string, string | null> {
     const out = new Map<string, string | null>();
+    const wholeCount = (this.wholeCount ??= new Map());
+    const deltaStored = (this.deltaStored ??= new Set());
     for (const span of this.changedSpans) {
       const held = this.bySpan.get(span);
+      const n = held?.ids.length ?? 0;
+      const whole = wholeCount.get(span);
+      if (held !== undefined && whole !== undefined && n > whole && n >= DELTA_MIN_ENTRIES && (n - whole) ** 2 <= 2 * n) {
+        out.set(`${span}${DELTA_SUFFIX}`, this.deltaText(span, held, whole));
+        deltaStored.add(span);
+        continue;
+      }
+      if (held !== undefined && whole === n) continue;
       out.set(String(span), held === undefined ? null : this.spanText(span, held));
+      if (deltaStored.delete(span)) out.set(`${span}${DELTA_SUFFIX}`, null);
+      if (held === undefined) wholeCount.delete(span);
+      else wholeCount.set(span, n);
     }
     this.changedSpans.clear();
     this.lastChangedSpan = Number.NaN;
     return out;
+  }
+
+  /** The span's reports from `from` on, as its delta part. */
+  private deltaText(span: number, held: Span, from: number): string {
+    const start = span * SPAN_MS;
+    const parts: string[] = [];
+    for (let i = from; i < held.ids.length; i += 1) {
+      const id = held.ids[i]!;
+      parts.push(`[${JSON.stringify(id)},${encodeState(held.clocks[i]! - start)},${this.resultText(this.byId.get(id)!)}]`);
+    }
+    return `[${parts.join(',')}]`;
   }
 
   /**
@@ -231,7 +272,16 @@ export class AppliedReports<R> implements StateCell {
   }
 
   restorePart(part: string, text: string): void {
+    if (part.endsWith(DELTA_SUFFIX)) {
+      // Read after the span's whole part (producer-state.ts), so its reports follow that part's.
+      const span = Number(part.slice(0, -DELTA_SUFFIX.length));
+      const start = span * SPAN_MS;
+      for (const [reportId, sinceSpan, stored] of decodeState<StoredSpanDelta>(text)) this.keep(reportId, start + sinceSpan, AppliedReports.heldOf(start + sinceSpan, stored));
+      (this.deltaStored ??= new Set()).add(span);
+      return;
+    }
     const data = decodeState<StoredSpan | StoredSpanV1>(text);
+    (this.wholeCount ??= new Map()).set(Number(part), data.length === 0 ? 0 : typeof data[0]![0] === 'string' ? data.length : (data as StoredSpan)[1].length);
     if (data.length === 0) return;
     if (typeof data[0]![0] === 'string') {
       for (const [reportId, clock, stored] of data as StoredSpanV1) this.keep(reportId, clock, AppliedReports.heldOf(clock, stored));

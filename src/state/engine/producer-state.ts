@@ -10,6 +10,16 @@ import { WHOLE, type StateCell } from './cell.ts';
 
 const SEPARATOR = '#';
 
+/**
+ * Ends the name of a cell's delta part: what changed since a part of it was last written whole,
+ * saved so that a batch that moves a little of a large part does not write it all again
+ * (timer-queue.ts, applied-reports.ts). Restored after the cell's other parts.
+ */
+export const DELTA_SUFFIX = '+';
+
+/** Below this many entries a part is written whole every time: its text is short, and a delta field would cost Redis memory. */
+export const DELTA_MIN_ENTRIES = 8;
+
 export const fieldOf = (cellName: string, part: string): string => (part === WHOLE ? cellName : `${cellName}${SEPARATOR}${part}`);
 
 /** The producer's changes since it was last saved: field → text, or null to delete the field. */
@@ -39,7 +49,10 @@ export class ProducerState {
       cell = create();
       const parts = this.unread.get(name);
       if (parts) {
-        for (const [part, text] of parts) cell.restorePart(part, text);
+        // A delta part (a name ending in DELTA_SUFFIX) is read after the cell's other parts, so it
+        // lands on the base it was written against whatever order the store gave the fields in.
+        for (const [part, text] of parts) if (!part.endsWith(DELTA_SUFFIX)) cell.restorePart(part, text);
+        for (const [part, text] of parts) if (part.endsWith(DELTA_SUFFIX)) cell.restorePart(part, text);
         this.unread.delete(name);
       }
       this.cells.set(name, cell);

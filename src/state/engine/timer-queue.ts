@@ -14,11 +14,13 @@
  * characters a save). The delta is rewritten whole at each save (a value, not an increment, so a
  * retried save is harmless) and folded into a new base once it holds d keys with d² > 2n (n the
  * timers held): the rewrite that minimises the text written per save when one key moves per save.
+ * A queue of fewer than DELTA_MIN_ENTRIES timers is written whole.
  */
 import { decodeState, encodeState, WHOLE, WholeCell } from './cell.ts';
+import { DELTA_MIN_ENTRIES, DELTA_SUFFIX } from './producer-state.ts';
 
 /** The part holding the keys changed since the base was written; stored as field `<cell>#+`. */
-export const TIMER_DELTA = '+';
+export const TIMER_DELTA = DELTA_SUFFIX;
 
 export interface Timer<P> {
   key: string;
@@ -232,7 +234,7 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
     const out = new Map<string, string | null>();
     if (!this.takeChanged()) return out;
     const d = this.sinceBase.size;
-    if (this.baseStored && this.byKey.size > 0 && d * d <= 2 * this.byKey.size) {
+    if (this.baseStored && this.byKey.size >= DELTA_MIN_ENTRIES && d * d <= 2 * this.byKey.size) {
       out.set(TIMER_DELTA, this.deltaText());
       this.deltaStored = true;
       return out;
