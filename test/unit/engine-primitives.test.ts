@@ -826,6 +826,30 @@ describe('saves that keep what earlier saves wrote', () => {
     }
   });
 
+  it('RecentEvents writes the events added since its whole part as a delta part, read back in either field order', () => {
+    type Export = { kg: number; clientId: string };
+    const limits = { maxPerKey: 20, maxAgeMs: 10 ** 9 };
+    const r = new RecentEvents<Export>(limits);
+    const stored = new Map<string, string>();
+    const exportOf = (i: number) => ({ id: `SHP-16-${String(5000 + i).padStart(8, '0')}`, at: 1_000 * i, value: { kg: 10 + i, clientId: `C-${i % 3}` } });
+    const written: string[] = [];
+    for (let i = 0; i < 14; i += 1) {
+      r.add(i % 2 === 0 ? 'NDFEB_MAGNET' : 'SMCO_MAGNET', exportOf(i));
+      written.push([...save(r, stored)].map(([part, text]) => (text === null ? `-${part}` : part || 'whole')).join(' '));
+    }
+    // Whole below 8 events; from 8 on, deltas while d² ≤ 2n: d = 1..4 at n = 8..11, whole at 12 (5² > 24), deltas after.
+    expect(written).toEqual([...Array(7).fill('whole'), '+', '+', '+', '+', 'whole -+', '+', '+']);
+    expect(decodeState(stored.get('+')!)).toEqual([12, 13].map((i) => [i % 2 === 0 ? 'NDFEB_MAGNET' : 'SMCO_MAGNET', exportOf(i).id, exportOf(i).at, exportOf(i).value]));
+    expect(stored.get('+')!.length).toBeLessThan(stored.get('')!.length / 2);
+    for (const order of [[...stored], [...stored].reverse()]) {
+      const state = new ProducerState('P-1', new Map(order.map(([part, text]) => [part ? `shared:exports#${part}` : 'shared:exports', text])));
+      const back = state.cell('shared:exports', () => new RecentEvents<Export>(limits));
+      for (const key of ['NDFEB_MAGNET', 'SMCO_MAGNET']) expect(back.list(key)).toEqual(r.list(key));
+      // Read back, not changed: its next save writes nothing.
+      expect(state.drainChanges().size).toBe(0);
+    }
+  });
+
   it('RecentEvents keeps each key\'s codings and entries between saves, and reads back what it holds after any run of adds and saves', () => {
     type Export = { kg: number; clientId: string; shipmentId: string };
     const limits = { maxPerKey: 6, maxAgeMs: 400 };
