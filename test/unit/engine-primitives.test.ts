@@ -12,6 +12,7 @@ import { PRICE_HISTORY_KEPT, PriceHistory } from '../../src/state/engine/price-h
 import { ProducerState } from '../../src/state/engine/producer-state.ts';
 import { RecentEvents } from '../../src/state/engine/recent-events.ts';
 import { TIMER_DELTA, TimerQueue } from '../../src/state/engine/timer-queue.ts';
+import { writesDelta } from '../../src/state/engine/delta-parts.ts';
 import { popDueTimers, ruleStateOf } from '../../src/state/rule-state.ts';
 import { EventTimeWatermark } from '../../src/state/engine/watermark.ts';
 import { fitsCoding, idCoding, roomyCoding } from '../../src/state/engine/id-lists.ts';
@@ -126,6 +127,12 @@ describe('TimerQueue', () => {
       expect(back.peekDue(Infinity)).toEqual(q.peekDue(Infinity));
       if (written !== null) expect(decodeState(written)).toEqual(decodeState(fresh.drainChanges().get('')!));
     }
+  });
+});
+
+describe('writesDelta', () => {
+  it('writes a delta from 8 entries held while d² ≤ 2n, never an empty one', () => {
+    expect([writesDelta(7, 1), writesDelta(8, 1), writesDelta(8, 4), writesDelta(8, 5), writesDelta(100, 14), writesDelta(100, 15), writesDelta(50, 0)]).toEqual([false, true, true, false, true, false, false]);
   });
 });
 

@@ -10,13 +10,12 @@
  * forgetting drops whole spans. A batch adds reports to the current span only, and writes them in
  * the span's delta part (`<span>+`: the reports added since the span's part was last written whole)
  * until they number d with d² > 2n (n the span's reports), when the span is written whole again and
- * the delta removed; a span of fewer than DELTA_MIN_ENTRIES reports is always written whole. The
- * live detector saves after every batch, and rewriting the current span each time was the largest
- * text a save sent (~800 characters on simulate traffic).
+ * the delta removed (delta-parts.ts). Rewriting the current span on every save was the largest
+ * text a live save sent (~800 characters on simulate traffic).
  */
 import { DAY_MS } from '../../domain/time.ts';
 import { decodeState, encodeState, type StateCell } from './cell.ts';
-import { DELTA_MIN_ENTRIES, DELTA_SUFFIX } from './producer-state.ts';
+import { DELTA_SUFFIX, writesDelta } from './delta-parts.ts';
 import { decodeId, encodeId, fitsCoding, roomyCoding, type IdCoding, type IdTail } from './id-lists.ts';
 
 export interface Applied<R> {
@@ -191,7 +190,7 @@ export class AppliedReports<R> implements StateCell {
       const held = this.bySpan.get(span);
       const n = held?.ids.length ?? 0;
       const whole = wholeCount.get(span);
-      if (held !== undefined && whole !== undefined && n > whole && n >= DELTA_MIN_ENTRIES && (n - whole) ** 2 <= 2 * n) {
+      if (held !== undefined && whole !== undefined && writesDelta(n, n - whole)) {
         out.set(`${span}${DELTA_SUFFIX}`, this.deltaText(span, held, whole));
         deltaStored.add(span);
         continue;

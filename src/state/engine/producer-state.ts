@@ -7,18 +7,9 @@
  * never holds '#', since it is made of ids checked by assertKeyPart.
  */
 import { WHOLE, type StateCell } from './cell.ts';
+import { DELTA_SUFFIX } from './delta-parts.ts';
 
 const SEPARATOR = '#';
-
-/**
- * Ends the name of a cell's delta part: what changed since a part of it was last written whole,
- * saved so that a batch that moves a little of a large part does not write it all again
- * (timer-queue.ts, applied-reports.ts). Restored after the cell's other parts.
- */
-export const DELTA_SUFFIX = '+';
-
-/** Below this many entries a part is written whole every time: its text is short, and a delta field would cost Redis memory. */
-export const DELTA_MIN_ENTRIES = 8;
 
 export const fieldOf = (cellName: string, part: string): string => (part === WHOLE ? cellName : `${cellName}${SEPARATOR}${part}`);
 

@@ -9,14 +9,13 @@
  * reads the same in a replay as live. An id already held is not added again (redelivery).
  *
  * Saved whole, then as a delta part (`<cell>#+`): the events added since the cell was written whole,
- * in the order added, until they number d with d² > 2n (n the events held; a cell of fewer than
- * DELTA_MIN_ENTRIES events is always written whole). Reading the delta adds them again to the
+ * in the order added, until they number d with d² > 2n (n the events held; delta-parts.ts). Reading the delta adds them again to the
  * whole part's events, which gives back the very state they made (`add` depends only on the
  * events held and the one added). A producer's exports were ~2,400 characters written whole on every
  * save that added one.
  */
-import { decodeState, encodeState, WHOLE, WholeCell } from './cell.ts';
-import { DELTA_MIN_ENTRIES, DELTA_SUFFIX } from './producer-state.ts';
+import { decodeState, encodeState, WholeCell } from './cell.ts';
+import { DELTA_SUFFIX, WholeAndDelta, writesDelta } from './delta-parts.ts';
 import { decodeId, encodeId, fitsCoding, roomyCoding, type IdCoding, type IdTail } from './id-lists.ts';
 
 export interface RecentEvent<T> {
@@ -164,8 +163,7 @@ export class RecentEvents<T> extends WholeCell<StoredV3 | StoredEvents | StoredV
    * until the first save or restore, so a state that is never saved (an in-memory replay) keeps none.
    */
   private sinceWhole: string[] | undefined;
-  private wholeStored = false;
-  private deltaStored = false;
+  private readonly parts = new WholeAndDelta();
 
   constructor(private readonly limits: RecentEventsLimits) {
     super();
@@ -231,20 +229,15 @@ export class RecentEvents<T> extends WholeCell<StoredV3 | StoredEvents | StoredV
     const out = new Map<string, string | null>();
     if (!this.takeChanged()) return out;
     const added = this.sinceWhole;
-    if (added && added.length > 0 && this.wholeStored) {
-      let n = 0;
-      for (const events of this.byKey.values()) n += events.length;
-      if (n >= DELTA_MIN_ENTRIES && added.length * added.length <= 2 * n) {
-        out.set(DELTA_SUFFIX, `[${added.join(',')}]`);
-        this.deltaStored = true;
+    if (added && this.parts.wholeStored) {
+      let held = 0;
+      for (const events of this.byKey.values()) held += events.length;
+      if (writesDelta(held, added.length)) {
+        this.parts.writeDelta(out, `[${added.join(',')}]`);
         return out;
       }
     }
-    const whole = this.toText();
-    if (whole !== null || this.wholeStored) out.set(WHOLE, whole);
-    if (this.deltaStored) out.set(DELTA_SUFFIX, null);
-    this.wholeStored = whole !== null;
-    this.deltaStored = false;
+    this.parts.writeWhole(out, this.toText());
     this.sinceWhole = [];
     return out;
   }
@@ -253,12 +246,12 @@ export class RecentEvents<T> extends WholeCell<StoredV3 | StoredEvents | StoredV
     this.sinceWhole ??= [];
     if (part !== DELTA_SUFFIX) {
       super.restorePart(part, text);
-      this.wholeStored = true;
+      this.parts.wholeStored = true;
       return;
     }
     // After the whole part (producer-state.ts): the same adds on the same events.
     for (const [key, id, at, value] of decodeState<StoredDelta>(text)) this.add(key, { id, at, value: value as T });
-    this.deltaStored = true;
+    this.parts.deltaStored = true;
     // Restored, not changed: nothing to write until the next add.
     this.takeChanged();
   }

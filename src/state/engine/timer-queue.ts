@@ -13,11 +13,10 @@
  * whole queue each time was half of the text it sent to Redis (bench:pipeline's paced phase, 900
  * characters a save). The delta is rewritten whole at each save (a value, not an increment, so a
  * retried save is harmless) and folded into a new base once it holds d keys with d² > 2n (n the
- * timers held): the rewrite that minimises the text written per save when one key moves per save.
- * A queue of fewer than DELTA_MIN_ENTRIES timers is written whole.
+ * timers held; delta-parts.ts).
  */
-import { decodeState, encodeState, WHOLE, WholeCell } from './cell.ts';
-import { DELTA_MIN_ENTRIES, DELTA_SUFFIX } from './producer-state.ts';
+import { decodeState, encodeState, WholeCell } from './cell.ts';
+import { DELTA_SUFFIX, WholeAndDelta, writesDelta } from './delta-parts.ts';
 
 /** The part holding the keys changed since the base was written; stored as field `<cell>#+`. */
 export const TIMER_DELTA = DELTA_SUFFIX;
@@ -61,9 +60,7 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
   private readonly written = new WeakMap<Timer<P>, string>();
   /** Keys scheduled, replaced or removed since the base part was written: what the delta part holds. */
   private readonly sinceBase = new Set<string>();
-  /** Whether each part is in storage now, so a save removes only what is there. */
-  private baseStored = false;
-  private deltaStored = false;
+  private readonly parts = new WholeAndDelta();
 
   constructor(
     private readonly tieOrder: (a: P, b: P) => number,
@@ -233,17 +230,11 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
   override drainChanges(): Map<string, string | null> {
     const out = new Map<string, string | null>();
     if (!this.takeChanged()) return out;
-    const d = this.sinceBase.size;
-    if (this.baseStored && this.byKey.size >= DELTA_MIN_ENTRIES && d * d <= 2 * this.byKey.size) {
-      out.set(TIMER_DELTA, this.deltaText());
-      this.deltaStored = true;
+    if (this.parts.wholeStored && writesDelta(this.byKey.size, this.sinceBase.size)) {
+      this.parts.writeDelta(out, this.deltaText());
       return out;
     }
-    const base = this.toText();
-    if (base !== null || this.baseStored) out.set(WHOLE, base);
-    if (this.deltaStored) out.set(TIMER_DELTA, null);
-    this.baseStored = base !== null;
-    this.deltaStored = false;
+    this.parts.writeWhole(out, this.toText());
     this.sinceBase.clear();
     return out;
   }
@@ -252,10 +243,10 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
   override restorePart(part: string, text: string): void {
     if (part !== TIMER_DELTA) {
       super.restorePart(part, text);
-      this.baseStored = true;
+      this.parts.wholeStored = true;
       return;
     }
-    this.deltaStored = true;
+    this.parts.deltaStored = true;
     for (const entry of decodeState<StoredDelta>(text)) {
       const key = entry[0];
       this.sinceBase.add(key);
