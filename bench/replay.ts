@@ -32,7 +32,7 @@ import type { Alert } from '../src/domain/events.ts';
 import { openStore } from '../src/cli/embedded.ts';
 import { REPLAY_HEAP_GROWTH_PERCENT, setHeapGrowth } from '../src/cli/replay-heap.ts';
 import { readRecording } from '../src/pipeline/recording.ts';
-import { replayLines, type ReplaySummary } from '../src/pipeline/replay.ts';
+import { DEFAULT_CHECKPOINT_REPORTS, replayLines, type ReplaySummary } from '../src/pipeline/replay.ts';
 import { simulate } from '../src/sim/simulate.ts';
 import { writeRecording } from '../src/sim/write-recording.ts';
 import type { StateStore } from '../src/state/store.ts';
@@ -44,6 +44,7 @@ const { values } = parseArgs({
     days: { type: 'string', default: '110' },
     seed: { type: 'string', default: '42' },
     batch: { type: 'string', default: '2000' },
+    'checkpoint-every': { type: 'string', default: String(DEFAULT_CHECKPOINT_REPORTS) },
     'heap-growth': { type: 'string', default: String(REPLAY_HEAP_GROWTH_PERCENT) },
     'skip-redis': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
@@ -53,13 +54,17 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(`Usage: npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--skip-redis]
-       [--heap-growth ${REPLAY_HEAP_GROWTH_PERCENT}]
+       [--heap-growth ${REPLAY_HEAP_GROWTH_PERCENT}] [--checkpoint-every ${DEFAULT_CHECKPOINT_REPORTS}]
 
 Simulates about a million records, writes them as a recording, reads it once with readline and
 JSON.parse only (the baseline), and replays it embedded with in-memory state and with Redis state
 (REDIS_URL, default redis://127.0.0.1:6379), each in a child process of its own: events/s, CPU, peak RSS, Redis memory per producer, the ratios between them, and
 whether every run raises the same alerts. Each replay sets V8's heap growth as \`replay\` does
-(--heap-growth, src/cli/replay-heap.ts; 0 = V8's own choice). Saved to bench/results/replay.json.`);
+(--heap-growth, src/cli/replay-heap.ts; 0 = V8's own choice). --checkpoint-every: the Redis replay saves
+the state changed since its last save once this many reports have run (as \`replay --redis\` does);
+with --batch 50 --checkpoint-every 1 it saves after every batch of 50, as the live detector does
+after each small batch, and the bytes Redis receives per report are what a live save sends.
+Saved to bench/results/replay.json.`);
   process.exit(0);
 }
 
@@ -73,6 +78,7 @@ const PRODUCERS = intArg('producers', values.producers, 5);
 const DAYS = intArg('days', values.days, 1);
 const SEED = intArg('seed', values.seed, 0);
 const BATCH = intArg('batch', values.batch, 1);
+const CHECKPOINT_EVERY = intArg('checkpoint-every', values['checkpoint-every'], 1);
 const SKIP_REDIS = values['skip-redis'] === true;
 const HEAP_GROWTH = intArg('heap-growth', values['heap-growth'], 0);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -174,7 +180,7 @@ interface ReplayRun {
   peakRssMb: number;
 }
 
-async function replayOnce(label: string, path: string, store: StateStore, total: number): Promise<ReplayRun> {
+async function replayOnce(label: string, path: string, store: StateStore, total: number, options: { batch: number; checkpointEvery: number }): Promise<ReplayRun> {
   const rules = loadRulesFile();
   const catalogue = loadCatalogue();
   const alertIds = new Set<string>();
@@ -188,7 +194,8 @@ async function replayOnce(label: string, path: string, store: StateStore, total:
     store,
     rules,
     catalogue,
-    batchSize: BATCH,
+    batchSize: options.batch,
+    checkpointEvery: options.checkpointEvery,
     onAlerts: (alerts: Alert[]) => {
       for (const a of alerts) {
         if (alertIds.has(a.alertId)) duplicateAlertIds += 1;
@@ -226,11 +233,12 @@ function sameSet(a: Set<string>, b: Set<string>): { onlyA: string[]; onlyB: stri
   return { onlyA: [...a].filter((x) => !b.has(x)), onlyB: [...b].filter((x) => !a.has(x)) };
 }
 
-/** Server-wide figures (other clients of the same Redis count too): CPU of the server, EVALSHA calls and time. */
+/** Server-wide figures (other clients of the same Redis count too): CPU of the server, EVALSHA calls and time, bytes received. */
 interface RedisServerStats {
   cpuSeconds: number;
   evalshaCalls: number;
   evalshaSeconds: number;
+  netInputBytes: number;
 }
 
 async function redisServerStats(url: string): Promise<RedisServerStats> {
@@ -240,10 +248,12 @@ async function redisServerStats(url: string): Promise<RedisServerStats> {
     const cpu = await redis.info('cpu');
     const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
     const evalsha = /^cmdstat_evalsha:calls=(\d+),usec=(\d+)/m.exec(await redis.info('commandstats'));
+    const netInput = /^total_net_input_bytes:(\d+)/m.exec(await redis.info('stats'));
     return {
       cpuSeconds: field('used_cpu_user') + field('used_cpu_sys'),
       evalshaCalls: Number(evalsha?.[1] ?? 0),
       evalshaSeconds: Number(evalsha?.[2] ?? 0) / 1e6,
+      netInputBytes: Number(netInput?.[1] ?? 0),
     };
   } finally {
     redis.disconnect();
@@ -309,7 +319,10 @@ interface RedisRunFigures {
 }
 
 /** One measured step, run in a child process of its own (see the top of the file). */
-type ChildTask = { kind: 'parse'; path: string; total: number } | { kind: 'replay'; path: string; total: number; store: 'memory' | 'redis'; heapGrowth: number };
+type ChildTask =
+  | { kind: 'parse'; path: string; total: number }
+  // The replay's options travel with the task: the child is forked with nothing else on its command line.
+  | { kind: 'replay'; path: string; total: number; store: 'memory' | 'redis'; heapGrowth: number; batch: number; checkpointEvery: number };
 
 /** A step's figures as the child sends them back (a Set does not cross the IPC channel). */
 type ChildRun = Omit<ReplayRun, 'alertIds'> & { alertIds: string[]; redis?: RedisRunFigures };
@@ -327,7 +340,7 @@ async function runTask(task: ChildTask): Promise<ChildRun> {
   setHeapGrowth(task.heapGrowth);
   if (store === 'memory') {
     const opened = await openStore(undefined);
-    const run = await replayOnce('replay (memory)', path, opened.store, total);
+    const run = await replayOnce('replay (memory)', path, opened.store, total, task);
     await opened.dispose();
     console.error(`  memory: ${run.summary.reports.toLocaleString('en-US')} reports in ${run.wallSeconds.toFixed(1)} s, ${run.summary.alerts} alerts, peak RSS ${maxRssMb()} MB`);
     return { ...run, alertIds: [...run.alertIds], peakRssMb: maxRssMb() };
@@ -342,13 +355,14 @@ async function runTask(task: ChildTask): Promise<ChildRun> {
   };
   cleanups.push(dispose);
   const before = await redisServerStats(REDIS_URL);
-  const run = await replayOnce('replay (redis)', path, opened.store, total);
+  const run = await replayOnce('replay (redis)', path, opened.store, total, task);
   const peakRssMb = maxRssMb();
   const after = await redisServerStats(REDIS_URL);
   const server: RedisServerStats = {
     cpuSeconds: after.cpuSeconds - before.cpuSeconds,
     evalshaCalls: after.evalshaCalls - before.evalshaCalls,
     evalshaSeconds: after.evalshaSeconds - before.evalshaSeconds,
+    netInputBytes: after.netInputBytes - before.netInputBytes,
   };
   const info = await redisInfo(REDIS_URL, prefix);
   const t = performance.now();
@@ -431,7 +445,7 @@ async function main(): Promise<void> {
   type Run = ChildRun & { store: 'memory' | 'redis' };
   const runs: Run[] = [];
   for (const store of SKIP_REDIS ? (['memory'] as const) : (['memory', 'redis'] as const)) {
-    const run = await inChild({ kind: 'replay', path, total: written, store, heapGrowth: HEAP_GROWTH });
+    const run = await inChild({ kind: 'replay', path, total: written, store, heapGrowth: HEAP_GROWTH, batch: BATCH, checkpointEvery: CHECKPOINT_EVERY });
     runs.push({ ...run, store });
   }
 
@@ -461,7 +475,7 @@ async function main(): Promise<void> {
     return { run: label(r), against: label(reference), sameCount: reference.summary.alerts === r.summary.alerts, sameIds: diff.onlyA.length === 0 && diff.onlyB.length === 0, onlyReference: diff.onlyA.slice(0, 20), onlyThis: diff.onlyB.slice(0, 20) };
   });
 
-  console.log(`\nreplay bench${commit ? ` at ${commit}` : ''}: seed ${SEED}, ${PRODUCERS} producers, ${DAYS} days, batch ${BATCH}, heap growth ${HEAP_GROWTH} %, ${fileMb.toFixed(0)} MB recording`);
+  console.log(`\nreplay bench${commit ? ` at ${commit}` : ''}: seed ${SEED}, ${PRODUCERS} producers, ${DAYS} days, batch ${BATCH}, Redis checkpoint every ${CHECKPOINT_EVERY.toLocaleString('en-US')} reports, heap growth ${HEAP_GROWTH} %, ${fileMb.toFixed(0)} MB recording`);
   console.log(`records by topic: ${Object.entries(stats.byTopic).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')}`);
   console.log(`replay: ${reference.summary.lines.toLocaleString('en-US')} lines = ${reference.summary.reports.toLocaleString('en-US')} reports + ${reference.summary.licences.toLocaleString('en-US')} licence records, ${reference.summary.skipped} skipped, ${reference.summary.deadLetters} dead letters; ${stats.labels} injected anomalies\n`);
   printTable(rows);
@@ -477,7 +491,8 @@ async function main(): Promise<void> {
     console.log(
       `redis: ${r.redis.description}, ${r.redis.keys.toLocaleString('en-US')} keys, ${(r.redis.bytesPerProducer / 1024).toFixed(1)} KB per producer (MEMORY USAGE over ${r.redis.producers} producers), ${r.redis.redisUsedMb} MB used at the end; ` +
         `server (server-wide): ${server.cpuSeconds.toFixed(1)} s CPU (${Math.round((100 * server.cpuSeconds) / r.wallSeconds)}% of the wall time), ` +
-        `${server.evalshaCalls.toLocaleString('en-US')} EVALSHA, ${server.evalshaSeconds.toFixed(1)} s in them, ${server.evalshaCalls ? Math.round((1e6 * server.evalshaSeconds) / server.evalshaCalls) : 0} µs each, ${r.summary.reports ? ((1e6 * server.evalshaSeconds) / r.summary.reports).toFixed(1) : 0} µs per report`,
+        `${server.evalshaCalls.toLocaleString('en-US')} EVALSHA, ${server.evalshaSeconds.toFixed(1)} s in them, ${server.evalshaCalls ? Math.round((1e6 * server.evalshaSeconds) / server.evalshaCalls) : 0} µs each, ${r.summary.reports ? ((1e6 * server.evalshaSeconds) / r.summary.reports).toFixed(1) : 0} µs per report; ` +
+        `${(server.netInputBytes / MB).toFixed(0)} MB received, ${r.summary.reports ? Math.round(server.netInputBytes / r.summary.reports) : 0} bytes per report`,
     );
   }
   if (SKIP_REDIS) console.log('redis: skipped (--skip-redis)');
@@ -506,7 +521,7 @@ async function main(): Promise<void> {
   });
   const saved = saveResults('replay', {
     commit,
-    options: { seed: SEED, producers: PRODUCERS, days: DAYS, batch: BATCH, heapGrowth: HEAP_GROWTH, redis: SKIP_REDIS ? null : REDIS_URL },
+    options: { seed: SEED, producers: PRODUCERS, days: DAYS, batch: BATCH, checkpointEvery: CHECKPOINT_EVERY, heapGrowth: HEAP_GROWTH, redis: SKIP_REDIS ? null : REDIS_URL },
     sim: { records, byTopic: stats.byTopic, labels: stats.labels, labelsByRule: stats.labelsByRule },
     recordingMb: Math.round(fileMb),
     simulateSeconds,
