@@ -6,7 +6,7 @@
  * report" is what makes the verdict depend on event times alone: a report far past the due time
  * does not close the gap before it (the silence happened), and a late report inside it does.
  */
-import { WholeCell } from '../state/engine/cell.ts';
+import { decodeState, encodeState, WHOLE, WholeCell } from '../state/engine/cell.ts';
 import type { Cadence } from './reporting-cadence.ts';
 
 /**
@@ -27,11 +27,21 @@ export interface OpenGap extends ReportRef {
   cadence: Cadence;
 }
 
+/**
+ * Saved in two parts: the report days (`days`: up to 160 numbers) and the rest (the whole part,
+ * `{latest, open}`). Every report moves the newest report, but only a producer's first report of a
+ * day adds a day, so most saves write the short part alone (the days were ~500 of the ~550
+ * characters this cell wrote per save). First written as one part `{days, latest, open}`, which
+ * still reads.
+ */
 interface HistoryData {
-  days: number[];
+  days?: number[];
   latest: ReportRef | null;
   open: OpenGap[];
 }
+
+/** The part holding the report days. */
+export const DAYS_PART = 'days';
 
 /** Later event time wins; the same instant is ordered by reportId so every replica picks the same one. */
 export const isAfter = (a: ReportRef, b: ReportRef): boolean => a.at > b.at || (a.at === b.at && a.reportId > b.reportId);
@@ -45,6 +55,10 @@ export class ReportingHistory extends WholeCell<HistoryData> {
   private cadencesFrom: object | undefined;
   private lastDay: number | undefined;
   private lastCadence: Cadence | null | undefined;
+  /** Whether the days changed since the last save, beside WholeCell's record of any change. */
+  private daysChanged = false;
+  /** Read from the first form, whose whole part holds the days too: the next save writes both parts. */
+  private readFirstForm = false;
 
   get latest(): ReportRef | null {
     return this.newest;
@@ -109,6 +123,7 @@ export class ReportingHistory extends WholeCell<HistoryData> {
     this.days.splice(i, 0, day);
     if (this.days.length > REPORT_DAYS_KEPT) this.days.splice(0, this.days.length - REPORT_DAYS_KEPT);
     this.forgetCadences();
+    this.daysChanged = true;
     this.changed();
     return true;
   }
@@ -150,13 +165,34 @@ export class ReportingHistory extends WholeCell<HistoryData> {
   }
 
   protected toData(): HistoryData {
-    return { days: this.days, latest: this.newest, open: this.gaps };
+    return { latest: this.newest, open: this.gaps };
   }
 
   protected fromData(data: HistoryData): void {
-    this.days = data.days;
-    this.forgetCadences();
+    if (data.days) {
+      this.days = data.days;
+      this.forgetCadences();
+      this.readFirstForm = true;
+    }
     this.newest = data.latest;
     this.gaps = data.open;
+  }
+
+  /** The days part when the days changed, and the whole part when anything did. */
+  override drainChanges(): Map<string, string | null> {
+    const out = new Map<string, string | null>();
+    const days = this.daysChanged || this.readFirstForm;
+    if (!this.takeChanged() && !days) return out;
+    if (days) out.set(DAYS_PART, encodeState(this.days));
+    out.set(WHOLE, this.toText());
+    this.daysChanged = false;
+    this.readFirstForm = false;
+    return out;
+  }
+
+  override restorePart(part: string, text: string): void {
+    if (part !== DAYS_PART) return super.restorePart(part, text);
+    this.days = decodeState<number[]>(text);
+    this.forgetCadences();
   }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DAY_MS, iso } from '../../../src/domain/time.ts';
 import type { Report } from '../../../src/domain/events.ts';
 import { judgeCadence, reportingGapParams } from '../../../src/rules/reporting-cadence.ts';
-import { ReportingHistory } from '../../../src/rules/reporting-gap-history.ts';
+import { DAYS_PART, ReportingHistory } from '../../../src/rules/reporting-gap-history.ts';
 import { reportingGap } from '../../../src/rules/reporting-gap.ts';
 import type { AlertDraft } from '../../../src/rules/rule.ts';
 import { D0, at, paramsFrom, reports } from '../../helpers/builders.ts';
@@ -226,5 +226,28 @@ describe('reporting-gap: its state', () => {
     expect(restored.latest).toEqual({ at: at(D0 + 3), reportId: 'r3' });
     expect(restored.open).toEqual(history.open);
     expect(history.drainChanges().size).toBe(0);
+  });
+
+  it('writes its days only when a report brings a new day, and still reads the first form (days in the whole part)', () => {
+    const history = new ReportingHistory();
+    for (let d = 0; d < 100; d += 1) history.addDay(D0 + d);
+    history.setLatest({ at: at(D0 + 99), reportId: 'r99' });
+    expect([...history.drainChanges().keys()].sort()).toEqual(['', DAYS_PART]);
+    // Another report on a day already held: the short part alone.
+    history.setLatest({ at: at(D0 + 99) + 60_000, reportId: 'r99b' });
+    history.addDay(D0 + 99);
+    const sameDay = history.drainChanges();
+    expect([...sameDay.keys()]).toEqual(['']);
+    expect(sameDay.get('')!.length).toBeLessThan(100);
+
+    const firstForm = JSON.stringify({ days: [D0 + 1, D0 + 2], latest: { at: at(D0 + 2), reportId: 'r2' }, open: [] });
+    const read = new ReportingHistory();
+    read.restorePart('', firstForm);
+    expect(read.daysUpTo(D0 + 10)).toEqual([D0 + 1, D0 + 2]);
+    expect(read.latest).toEqual({ at: at(D0 + 2), reportId: 'r2' });
+    // Its next save writes both parts in the new form, so no stale days stay in the whole part.
+    const rewritten = read.drainChanges();
+    expect(JSON.parse(rewritten.get(DAYS_PART)!)).toEqual([D0 + 1, D0 + 2]);
+    expect(JSON.parse(rewritten.get('')!)).toEqual({ latest: { at: at(D0 + 2), reportId: 'r2' }, open: [] });
   });
 });
