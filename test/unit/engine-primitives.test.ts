@@ -668,6 +668,57 @@ describe('MaterialBookCell', () => {
     });
   });
 
+  it('writes the days changed since a chunk was written whole as its delta part, and the chunk whole once pruned or d² > 2n', () => {
+    const book = new MaterialBookCell();
+    const stored = new Map<string, string>();
+    const base = 40 * CHUNK_DAYS;
+    for (let d = 0; d < 12; d += 1) {
+      book.flows.add(base + d, 'produced', 100 + d);
+      book.addOutflow(base + d, `SHP-16-${String(7000 + d).padStart(8, '0')}`);
+    }
+    book.stock.set(base, { kg: 50, reportId: 'INV-16-00000001' });
+    expect([...save(book, stored).keys()]).toEqual(['40']);
+    const whole = stored.get('40')!;
+    // One report on the newest day: that day's flows and outflows alone (25 days held, 2 changed).
+    book.flows.add(base + 11, 'shipped', 7);
+    book.addOutflow(base + 11, 'SHP-16-00009999');
+    const first = save(book, stored);
+    expect([...first.keys()]).toEqual(['40+']);
+    expect(JSON.parse(first.get('40+')!)).toEqual([[[11, 111, 0, 0, 7]], [], [[11, ['SHP-16-00007011', 'SHP-16-00009999']]]]);
+    expect(first.get('40+')!.length).toBeLessThan(whole.length / 3);
+    const sameAsBook = (back: MaterialBookCell) => {
+      expect(back.flows.days).toEqual(book.flows.days);
+      for (const d of book.flows.days) expect(back.flows.get(d)).toEqual(book.flows.get(d));
+      for (const d of book.outflows.days) expect(back.outflows.get(d)).toEqual(book.outflows.get(d));
+      expect(back.stock.get(base)).toEqual(book.stock.get(base));
+    };
+    // Read back in either field order (the delta after the whole part, producer-state.ts).
+    for (const order of [[...stored], [...stored].reverse()]) {
+      const state = new ProducerState('P-1', new Map(order.map(([part, text]) => [`book:NDFEB_MAGNET#${part}`, text])));
+      const back = state.cell('book:NDFEB_MAGNET', () => new MaterialBookCell());
+      sameAsBook(back);
+      // The next change's delta still holds the days of the delta read back.
+      back.flows.add(base + 3, 'produced', 1);
+      expect(JSON.parse(back.drainChanges().get('40+')!)[0].map((day: number[]) => day[0])).toEqual([3, 11]);
+    }
+    // A new day each save: the delta grows until d² > 2n, then the chunk is written whole and the delta removed.
+    const written: string[] = [];
+    for (let d = 12; d < 20; d += 1) {
+      book.flows.add(base + d, 'produced', 1);
+      written.push([...save(book, stored)].map(([part, text]) => (text === null ? `-${part}` : part)).join(' '));
+    }
+    expect(written).toContain('40 -40+');
+    expect(written[0]).toBe('40+');
+    sameAsBook(reload(stored, () => new MaterialBookCell()));
+    // Pruning drops days from the chunk: written whole.
+    book.stock.set(base + 15, { kg: 60, reportId: 'INV-16-00000002' });
+    save(book, stored);
+    book.prune(base + 16);
+    expect(save(book, stored).get('40')).toBeDefined();
+    expect(stored.has('40+')).toBe(false);
+    sameAsBook(reload(stored, () => new MaterialBookCell()));
+  });
+
   it('writes a day changed again after a save, however often it changed before', () => {
     const book = new MaterialBookCell();
     const stored = new Map<string, string>();

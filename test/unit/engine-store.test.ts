@@ -163,6 +163,28 @@ describe('state engine going on from the earlier stored forms of pending checks 
     let checks = 0;
     let outflowDays = 0;
     for (const [producerId, fields] of stored) {
+      // The first forms of these cells had no delta parts: theirs are folded into the whole parts
+      // first (an entry replaces, or removes, the one of the same key or day).
+      for (const [field, text] of [...fields]) {
+        const wholeField = field.slice(0, -1).replace(/#$/, '');
+        if (!field.endsWith('+') || !(wholeField === 'checks' || wholeField.startsWith('book:'))) continue;
+        fields.delete(field);
+        if (wholeField === 'checks') {
+          const byKey = new Map((JSON.parse(fields.get('checks') ?? '[]') as [string, number][]).map((t) => [t[0], t]));
+          for (const entry of JSON.parse(text) as [string, number?][]) {
+            if (entry.length === 1) byKey.delete(entry[0]);
+            else byKey.set(entry[0], entry as [string, number]);
+          }
+          fields.set('checks', JSON.stringify([...byKey.values()]));
+        } else if (wholeField.startsWith('book:')) {
+          const [flows, stock, outflows] = JSON.parse(fields.get(wholeField)!) as [number[][], unknown[][], [string, number, [number, (number | string)[]][]] | []];
+          const [deltaFlows, deltaStock, deltaOutflows] = JSON.parse(text) as [number[][], unknown[][], [number, string[]][]];
+          const merged = (days: unknown[][], changed: unknown[][]) => [...new Map([...days, ...changed].map((d) => [d[0], d])).values()].sort((a, b) => (a[0] as number) - (b[0] as number));
+          const outflowIds = outflows.length === 0 ? [] : outflows[2].map(([place, tails]) => [place, tails.map((t) => outflows[0] + String(t).padStart(outflows[1], '0'))]);
+          // Written back with whole ids: the conversion below reads a coding of an empty prefix and no width.
+          fields.set(wholeField, JSON.stringify([merged(flows, deltaFlows), merged(stock, deltaStock), ['', 0, merged(outflowIds, deltaOutflows)]]));
+        }
+      }
       for (const [field, text] of fields) {
         if (field === 'checks') {
           const timers = (JSON.parse(text) as [string, number][]).map(([key, dueAt]) => {

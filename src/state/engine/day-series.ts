@@ -59,6 +59,13 @@ export class DaySeries<V> implements StateCell {
    * producer holds a few series per material), so a state that is never saved holds none.
    */
   private written: Map<number, string> | undefined;
+  /**
+   * The days changed since their chunk was last written whole (a cell that saves delta parts,
+   * material-book.ts, asks for them), and the chunks that lost days since (written whole next).
+   * Made by `trackSinceWhole`, so a state that is never saved keeps none.
+   */
+  private sinceWhole: Set<number> | undefined;
+  private lostDays: Set<number> | undefined;
 
   /**
    * Without a codec, values are written as they are. `flat`: the codec writes a value as a list of
@@ -104,6 +111,7 @@ export class DaySeries<V> implements StateCell {
     if (day === this.lastTouched) return;
     this.changedChunks.add(chunkOf(day));
     this.written?.delete(day);
+    this.sinceWhole?.add(day);
     this.lastTouched = day;
   }
 
@@ -160,7 +168,9 @@ export class DaySeries<V> implements StateCell {
     if (n === 0) return;
     for (const d of this.days.splice(0, n)) {
       this.written?.delete(d);
+      this.sinceWhole?.delete(d);
       this.changedChunks.add(chunkOf(d));
+      this.lostDays?.add(chunkOf(d));
     }
     this.removeFront(n);
   }
@@ -209,6 +219,51 @@ export class DaySeries<V> implements StateCell {
     return `[${parts.join(',')}]`;
   }
 
+  /** Starts recording the days changed since their chunk was written whole (see sinceWhole). */
+  trackSinceWhole(): void {
+    this.sinceWhole ??= new Set();
+    this.lostDays ??= new Set();
+  }
+
+  /** The chunk's days changed since it was written whole, ascending; undefined if it lost days since (it must be written whole). */
+  changedSinceWhole(chunk: number): number[] | undefined {
+    if (this.lostDays?.has(chunk)) return undefined;
+    const days: number[] = [];
+    for (const day of this.sinceWhole ?? []) if (chunkOf(day) === chunk) days.push(day);
+    return days.sort((a, b) => a - b);
+  }
+
+  /** How many days of the chunk hold a value. */
+  daysIn(chunk: number): number {
+    return firstAtOrAfter(this.days, (chunk + 1) * CHUNK_DAYS) - firstAtOrAfter(this.days, chunk * CHUNK_DAYS);
+  }
+
+  /** The chunk has been written whole: nothing of it is changed since. */
+  writtenWhole(chunk: number): void {
+    if (this.sinceWhole) for (const day of this.sinceWhole) if (chunkOf(day) === chunk) this.sinceWhole.delete(day);
+    this.lostDays?.delete(chunk);
+  }
+
+  /** Days (held, ascending) as chunk entries in text, `[entry, ...]`, each as chunkText writes it. */
+  daysText(days: readonly number[], write?: (place: number, value: V) => string): string {
+    const parts: string[] = [];
+    const written = (this.written ??= new Map());
+    for (const day of days) {
+      const i = this.indexOf(day);
+      if (i === -1) continue;
+      // A text of `write`'s (an outflow day's, uncoded here) is not what chunkText keeps: made each time.
+      let text = write ? undefined : written.get(day);
+      if (text === undefined) {
+        text = write ? write(dayInChunk(day), this.valueAt(i)) : this.entryText(day, this.valueAt(i));
+        if (!write) written.set(day, text);
+      }
+      parts.push(text);
+    }
+    // Texts are kept from here on: a change to any day must be recorded again (as chunkText).
+    this.lastTouched = Number.NaN;
+    return `[${parts.join(',')}]`;
+  }
+
   /** Drops the kept texts of a chunk's days: they are written again at the next chunkText. */
   forgetTexts(chunk: number): void {
     const from = firstAtOrAfter(this.days, chunk * CHUNK_DAYS);
@@ -220,9 +275,11 @@ export class DaySeries<V> implements StateCell {
    * Puts back a chunk's entries as chunkEntries or chunkText wrote them (or with whole day numbers,
    * as first written; or nested where now flat).
    */
-  restoreEntries(chunk: number, entries: readonly (readonly unknown[])[]): void {
+  restoreEntries(chunk: number, entries: readonly (readonly unknown[])[], fromDelta = false): void {
     for (const entry of entries) {
       const day = dayFromStored(chunk, entry[0] as number);
+      // A delta's days are still changed since the whole chunk: the next delta writes them again.
+      if (fromDelta) this.sinceWhole?.add(day);
       const stored = this.flat && !Array.isArray(entry[1]) ? entry.slice(1) : entry[1];
       const value = this.codec ? this.codec.decode(stored) : (stored as V);
       const i = this.indexOf(day);

@@ -1,6 +1,6 @@
 /**
  * Delta parts: a cell that holds many entries and changes a few per batch (a producer's timers, the
- * reports of the current span, its recent exports) saves the entries changed since it was last
+ * reports of the current span, its recent exports, the days of a book chunk) saves the entries changed since it was last
  * written whole in a part of its own, `<part>+`, instead of writing everything again: the live
  * detector saves after every batch of a few reports, and those rewrites were most of what a save
  * sent to Redis. The delta is itself written whole each time (a value, not an increment, so a

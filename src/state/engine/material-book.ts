@@ -7,6 +7,7 @@
 import { FLOW_KINDS, MAX_SUBJECT_IDS, type FlowTotals } from '../store.ts';
 import type { BookReader } from '../balance.ts';
 import { decodeState, type StateCell, type ValueCodec } from './cell.ts';
+import { DELTA_SUFFIX, writesDelta } from './delta-parts.ts';
 import { DaySeries } from './day-series.ts';
 import { FlowSeries } from './flow-series.ts';
 import { decodeId, encodeId, fitsCoding, roomyCoding, type IdCoding, type IdTail } from './id-lists.ts';
@@ -121,6 +122,14 @@ export class MaterialBookCell implements StateCell {
    * replay's CPU. Any coding the ids fit reads back the same ids. Made by the first save.
    */
   private outflowCodings: Map<number, IdCoding> | undefined;
+  /**
+   * Chunks whose whole part and whose delta part (`<chunk>+`: the days changed since the chunk was
+   * written whole, delta-parts.ts) are in storage. Made by the first save or restore, with the
+   * series' record of days changed since (day-series.ts trackSinceWhole): a book that is never
+   * saved keeps none. A producer's book chunk was ~430 characters written on every save that
+   * touched one of its days.
+   */
+  private stored: { whole: Set<number>; delta: Set<number> } | undefined;
 
   /**
    * The series as balance.ts reads them, for its day-ordered arithmetic (read only). One object for
@@ -151,16 +160,54 @@ export class MaterialBookCell implements StateCell {
     this.outflows.deleteBefore(openingDay + 1);
   }
 
+  private get series(): readonly DaySeries<unknown>[] {
+    return [this.flows, this.stock, this.outflows] as readonly DaySeries<unknown>[];
+  }
+
+  private startTracking(): { whole: Set<number>; delta: Set<number> } {
+    if (!this.stored) {
+      this.stored = { whole: new Set(), delta: new Set() };
+      for (const series of this.series) series.trackSinceWhole();
+    }
+    return this.stored;
+  }
+
   drainChanges(): Map<string, string | null> {
     const chunks = new Set([...this.flows.takeChangedChunks(), ...this.stock.takeChangedChunks(), ...this.outflows.takeChangedChunks()]);
     const out = new Map<string, string | null>();
+    const stored = this.startTracking();
     for (const chunk of chunks) {
+      const delta = stored.whole.has(chunk) ? this.deltaText(chunk) : undefined;
+      if (delta !== undefined) {
+        out.set(`${chunk}${DELTA_SUFFIX}`, delta);
+        stored.delta.add(chunk);
+        continue;
+      }
       // The text of encodeState(StoredChunk), joined from each series' kept day texts (day-series.ts);
       // the outflows are encoded whole, as their prefix depends on every id of the chunk (cheap: ids only).
       const texts = [this.flows.chunkText(chunk), this.stock.chunkText(chunk), this.outflowsText(chunk)];
-      out.set(String(chunk), texts.every((t) => t === null) ? null : `[${texts.map((t) => t ?? '[]').join(',')}]`);
+      const whole = texts.every((t) => t === null) ? null : `[${texts.map((t) => t ?? '[]').join(',')}]`;
+      out.set(String(chunk), whole);
+      if (stored.delta.delete(chunk)) out.set(`${chunk}${DELTA_SUFFIX}`, null);
+      if (whole === null) stored.whole.delete(chunk);
+      else stored.whole.add(chunk);
+      for (const series of this.series) series.writtenWhole(chunk);
     }
     return out;
+  }
+
+  /**
+   * The chunk's days changed since it was written whole, as `[flows, stock, outflows]` with the
+   * outflow ids written out (as first stored); undefined when the chunk is to be written whole:
+   * it lost days since (pruned), or the changed days are too many for a delta.
+   */
+  private deltaText(chunk: number): string | undefined {
+    const changed = this.series.map((series) => series.changedSinceWhole(chunk));
+    if (changed.some((days) => days === undefined)) return undefined;
+    const held = this.series.reduce((n, series) => n + series.daysIn(chunk), 0);
+    if (!writesDelta(held, changed.reduce((n, days) => n + days!.length, 0))) return undefined;
+    const [flows, stock, outflows] = changed as number[][];
+    return `[${this.flows.daysText(flows!)},${this.stock.daysText(stock!)},${this.outflows.daysText(outflows!, (place, ids) => JSON.stringify([place, ids]))}]`;
   }
 
   /** The chunk's StoredOutflows as text, `[prefix, width, [[place, [tail, ...]], ...]]`; null when it has no outflows. */
@@ -190,11 +237,15 @@ export class MaterialBookCell implements StateCell {
     return `[${JSON.stringify(coding![0])},${coding![1]},${days}]`;
   }
 
+  /** A chunk's whole part, or its delta part (restored after it, producer-state.ts: its days override the whole part's). */
   restorePart(part: string, text: string): void {
     const [flows, stock, outflows] = decodeState<StoredChunk>(text);
-    const chunk = Number(part);
-    this.flows.restoreEntries(chunk, flows);
-    this.stock.restoreEntries(chunk, stock);
-    this.outflows.restoreEntries(chunk, outflowEntries(outflows));
+    const fromDelta = part.endsWith(DELTA_SUFFIX);
+    const chunk = Number(fromDelta ? part.slice(0, -DELTA_SUFFIX.length) : part);
+    const stored = this.startTracking();
+    (fromDelta ? stored.delta : stored.whole).add(chunk);
+    this.flows.restoreEntries(chunk, flows, fromDelta);
+    this.stock.restoreEntries(chunk, stock, fromDelta);
+    this.outflows.restoreEntries(chunk, outflowEntries(outflows), fromDelta);
   }
 }
