@@ -371,6 +371,24 @@ describe('AppliedReports', () => {
     expect(reload(stored, () => new AppliedReports<string>(14 * DAY_MS)).get(ids[9]!)?.result).toBe('checked');
   });
 
+  it('folds an older span\'s delta into its whole part once reports go to a later span', () => {
+    const a = new AppliedReports<string>(30 * DAY_MS);
+    const stored = new Map<string, string>();
+    const span = APPLIED_SPAN_DAYS * DAY_MS;
+    for (let i = 0; i < 10; i += 1) {
+      a.remember(`RCP-16-${String(100 + i).padStart(8, '0')}`, span + 1_000 * (i + 1), `r${i}`);
+      save(a, stored);
+    }
+    expect([...stored.keys()].sort()).toEqual(['1', '1+']);
+    a.remember('RCP-16-00000200', 2 * span + 5, 'next span');
+    const changes = save(a, stored);
+    expect(changes.get('1+')).toBeNull();
+    expect([...stored.keys()].sort()).toEqual(['1', '2']);
+    const back = reload(stored, () => new AppliedReports<string>(30 * DAY_MS));
+    expect(back.get('RCP-16-00000109')?.result).toBe('r9');
+    expect(back.get('RCP-16-00000200')?.result).toBe('next span');
+  });
+
   it('reads a span\'s delta after its whole part whatever order the store gives the fields in', () => {
     const a = new AppliedReports<string>(14 * DAY_MS);
     const stored = new Map<string, string>();
@@ -717,6 +735,23 @@ describe('MaterialBookCell', () => {
     expect(save(book, stored).get('40')).toBeDefined();
     expect(stored.has('40+')).toBe(false);
     sameAsBook(reload(stored, () => new MaterialBookCell()));
+  });
+
+  it('folds an older chunk\'s delta into its whole part once a later chunk changes', () => {
+    const book = new MaterialBookCell();
+    const stored = new Map<string, string>();
+    const base = 40 * CHUNK_DAYS;
+    for (let d = 0; d < 10; d += 1) book.flows.add(base + d, 'produced', 1);
+    save(book, stored);
+    book.flows.add(base + 9, 'produced', 1);
+    save(book, stored);
+    expect([...stored.keys()].sort()).toEqual(['40', '40+']);
+    book.flows.add(base + CHUNK_DAYS, 'produced', 5); // the first day of chunk 41
+    const changes = save(book, stored);
+    expect(changes.get('40+')).toBeNull();
+    expect(JSON.parse(changes.get('40')!)[0].at(-1)).toEqual([9, 2]);
+    expect([...stored.keys()].sort()).toEqual(['40', '41']);
+    expect(reload(stored, () => new MaterialBookCell()).flows.get(base + 9)!.produced).toBe(2);
   });
 
   it('writes a day changed again after a save, however often it changed before', () => {

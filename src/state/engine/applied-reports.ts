@@ -186,6 +186,15 @@ export class AppliedReports<R> implements StateCell {
     const out = new Map<string, string | null>();
     const wholeCount = (this.wholeCount ??= new Map());
     const deltaStored = (this.deltaStored ??= new Set());
+    // An older span's delta is folded into its whole part once a later span has reports: every
+    // delta left behind would stay a field in Redis until its span is forgotten.
+    const newest = Math.max(...this.changedSpans);
+    for (const span of deltaStored) {
+      if (span < newest) {
+        this.changedSpans.add(span);
+        wholeCount.delete(span);
+      }
+    }
     for (const span of this.changedSpans) {
       const held = this.bySpan.get(span);
       const n = held?.ids.length ?? 0;

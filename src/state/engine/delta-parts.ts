@@ -10,7 +10,11 @@
  * short, and a delta would only add a field to the producer's hash.
  *
  * A producer's delta parts are restored after its cells' other parts (producer-state.ts), so a
- * delta always lands on the whole part it was written against.
+ * delta always lands on the whole part it was written against. A cell split by time (book chunks,
+ * applied spans) folds an older part's delta into its whole part once a later part changes: a
+ * delta left behind would stay a field in Redis. Redis memory per producer (bench:replay, seed 42,
+ * 300 producers, 110 days, saved after every batch of 50) is 25.4 KB against 24.2 KB without
+ * deltas; saved at the default checkpoints, 24.6 KB.
  */
 import { WHOLE } from './cell.ts';
 

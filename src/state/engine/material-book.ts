@@ -176,8 +176,12 @@ export class MaterialBookCell implements StateCell {
     const chunks = new Set([...this.flows.takeChangedChunks(), ...this.stock.takeChangedChunks(), ...this.outflows.takeChangedChunks()]);
     const out = new Map<string, string | null>();
     const stored = this.startTracking();
+    // An older chunk's delta is folded into its whole part once a later chunk changes: days rarely
+    // change after their chunk has passed, and every delta left behind is a field in Redis.
+    const newest = Math.max(...chunks);
+    for (const chunk of stored.delta) if (chunk < newest) chunks.add(chunk);
     for (const chunk of chunks) {
-      const delta = stored.whole.has(chunk) ? this.deltaText(chunk) : undefined;
+      const delta = stored.whole.has(chunk) && chunk === newest ? this.deltaText(chunk) : undefined;
       if (delta !== undefined) {
         out.set(`${chunk}${DELTA_SUFFIX}`, delta);
         stored.delta.add(chunk);
