@@ -63,7 +63,8 @@ whether every run raises the same alerts. Each replay sets V8's heap growth as \
 (--heap-growth, src/cli/replay-heap.ts; 0 = V8's own choice). --checkpoint-every: the Redis replay saves
 the state changed since its last save once this many reports have run (as \`replay --redis\` does);
 with --batch 50 --checkpoint-every 1 it saves after every batch of 50, as the live detector does
-after each small batch, and the bytes Redis receives per report are what a live save sends.
+after each small batch. Bytes received are the server's (loads and reference reads count too,
+and any other client's): with nothing else on the server, mostly the saves.
 Saved to bench/results/replay.json.`);
   process.exit(0);
 }

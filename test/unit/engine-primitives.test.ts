@@ -137,6 +137,19 @@ describe('writesDelta', () => {
 });
 
 describe('TimerQueue base and delta parts', () => {
+  it('keeps no record of changed keys while it has never been saved or read back (an in-memory replay)', () => {
+    const q = new TimerQueue<string>((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (let day = 0; day < 500; day += 1) {
+      q.schedule(`deficit|NDFEB_MAGNET|${day}`, day, 'x');
+      q.popDue(day);
+    }
+    expect((q as unknown as { sinceBase?: Set<string> }).sinceBase).toBeUndefined();
+    q.schedule('y', 1_000, 'y');
+    expect([...q.drainChanges().keys()]).toEqual(['']);
+    q.schedule('z', 2_000, 'z');
+    expect((q as unknown as { sinceBase?: Set<string> }).sinceBase).toEqual(new Set(['z']));
+  });
+
   const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   const fill = (q: TimerQueue<string>, n: number) => {
     for (let i = 0; i < n; i += 1) q.schedule(`transfer|SHP-${1000 + i}`, 1_000 + i, `SHP-${1000 + i}`);
@@ -708,7 +721,8 @@ describe('MaterialBookCell', () => {
       expect(back.flows.days).toEqual(book.flows.days);
       for (const d of book.flows.days) expect(back.flows.get(d)).toEqual(book.flows.get(d));
       for (const d of book.outflows.days) expect(back.outflows.get(d)).toEqual(book.outflows.get(d));
-      expect(back.stock.get(base)).toEqual(book.stock.get(base));
+      expect(back.stock.days).toEqual(book.stock.days);
+      for (const d of book.stock.days) expect(back.stock.get(d)).toEqual(book.stock.get(d));
     };
     // Read back in either field order (the delta after the whole part, producer-state.ts).
     for (const order of [[...stored], [...stored].reverse()]) {
@@ -732,7 +746,8 @@ describe('MaterialBookCell', () => {
     book.stock.set(base + 15, { kg: 60, reportId: 'INV-16-00000002' });
     save(book, stored);
     book.prune(base + 16);
-    expect(save(book, stored).get('40')).toBeDefined();
+    expect(save(book, stored).get('40')).toMatch(/^\[\[/);
+    expect(book.stock.days).toEqual([base + 15]);
     expect(stored.has('40+')).toBe(false);
     sameAsBook(reload(stored, () => new MaterialBookCell()));
   });
@@ -914,7 +929,7 @@ describe('saves that keep what earlier saves wrote', () => {
         const again = reload(stored, () => new AppliedReports<string>(2 * DAY_MS));
         for (const known of ids) expect(again.get(known)).toEqual(a.get(known));
         // Each span held: its whole part, and its delta part while it has one.
-    expect(stored.size).toBeLessThanOrEqual(2 * (Math.ceil((2 * DAY_MS) / span) + 1));
+        expect(stored.size).toBeLessThanOrEqual(2 * (Math.ceil((2 * DAY_MS) / span) + 1));
       }
     }
   });
@@ -941,6 +956,17 @@ describe('saves that keep what earlier saves wrote', () => {
       // Read back, not changed: its next save writes nothing.
       expect(state.drainChanges().size).toBe(0);
     }
+  });
+
+  it('RecentEvents writes itself whole after a clear, so no delta is read on top of the events cleared (whatever DELTA_MIN_ENTRIES is)', () => {
+    const r = new RecentEvents<number>({ maxPerKey: 50, maxAgeMs: 10 ** 9 });
+    const stored = new Map<string, string>();
+    for (let i = 0; i < 20; i += 1) r.add('k', { id: `e${i}`, at: i, value: i });
+    save(r, stored);
+    r.clear();
+    for (let i = 0; i < 12; i += 1) r.add('k', { id: `f${i}`, at: 100 + i, value: i });
+    expect([...save(r, stored).keys()]).toEqual(['']);
+    expect(reload(stored, () => new RecentEvents<number>({ maxPerKey: 50, maxAgeMs: 10 ** 9 })).list('k').map((e) => e.id)).toEqual(r.list('k').map((e) => e.id));
   });
 
   it('RecentEvents keeps each key\'s codings and entries between saves, and reads back what it holds after any run of adds and saves', () => {

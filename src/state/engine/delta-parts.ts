@@ -1,13 +1,18 @@
 /**
- * Delta parts: a cell that holds many entries and changes a few per batch (a producer's timers, the
- * reports of the current span, its recent exports, the days of a book chunk) saves the entries changed since it was last
- * written whole in a part of its own, `<part>+`, instead of writing everything again: the live
- * detector saves after every batch of a few reports, and those rewrites were most of what a save
- * sent to Redis. The delta is itself written whole each time (a value, not an increment, so a
- * retried save is harmless), and folded into a new whole part once it holds d entries with
- * d² > 2n (n the entries held): rewriting the whole every k saves costs ~n/k a save, the growing
- * delta ~d/2, and k = √(2n) balances the two. Below DELTA_MIN_ENTRIES entries the whole part is
- * short, and a delta would only add a field to the producer's hash.
+ * Delta parts: a cell that holds many entries and changes a few per batch (a producer's timers,
+ * the reports of the current span, its recent exports, the days of a book chunk) saves the entries
+ * changed since it was last written whole in a part of its own, `<part>+`, instead of writing
+ * everything again: the live detector saves after every batch of a few reports, and those
+ * rewrites were most of what a save sent to Redis. The delta is itself written whole each time (a
+ * value, not an increment), and folded into a new whole part once it holds d entries with d² > 2n
+ * (n the entries held): rewriting the whole every k saves costs ~n/k a save, the growing delta
+ * ~d/2, and k = √(2n) balances the two. Below DELTA_MIN_ENTRIES entries the whole part is short,
+ * and a delta would only add a field to the producer's hash.
+ *
+ * A save sent twice is harmless, as before. A save that lands after a lost one is not: its delta
+ * names changes since a whole part the lost save may have carried. The live path awaits every save
+ * and reloads a producer whose save failed; a replay whose overlapped save failed stops
+ * (engine.ts). A producer's save is one script call, so it lands whole or not at all.
  *
  * A producer's delta parts are restored after its cells' other parts (producer-state.ts), so a
  * delta always lands on the whole part it was written against. A cell split by time (book chunks,

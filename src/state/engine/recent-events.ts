@@ -155,7 +155,7 @@ const byTimeThenId = <T>(a: RecentEvent<T>, b: RecentEvent<T>): number => a.at -
 
 export class RecentEvents<T> extends WholeCell<StoredV3 | StoredEvents | StoredV1<T>> {
   private readonly byKey = new Map<string, RecentEvent<T>[]>();
-  /** What the last save wrote, per key, and the layout (shared fields, steps) it wrote under; empty until a save. */
+  /** What the last whole write wrote, per key, and the layout (shared fields, steps) it wrote under; empty until a save. */
   private readonly written = new Map<string, KeyText>();
   private layout: { fields: string[] | null; steps: boolean } | undefined;
   /**
@@ -190,7 +190,9 @@ export class RecentEvents<T> extends WholeCell<StoredV3 | StoredEvents | StoredV
     this.byKey.clear();
     this.written.clear();
     this.layout = undefined;
-    if (this.sinceWhole) this.sinceWhole.length = 0;
+    // Not tracked again until the next save, which writes the cell whole (or deletes it): a delta
+    // would be read on top of the events the stored whole part still holds.
+    this.sinceWhole = undefined;
     this.changed();
   }
 

@@ -53,13 +53,17 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
   /** A min-heap on (dueAt, tie); may hold timers since replaced by an earlier one, skipped when popped. */
   private readonly heap: Timer<P>[] = [];
   /**
-   * Each timer's entry as last written: a save rewrites the whole queue, but a batch schedules or
-   * fires a few of its timers, so the others are joined as written (a timer is replaced, never
-   * changed, when scheduled again).
+   * Each timer's entry as last written: a base write writes every timer, but a batch schedules or
+   * fires a few of them, so the others are joined as written (a timer is replaced, never changed,
+   * when scheduled again).
    */
   private readonly written = new WeakMap<Timer<P>, string>();
-  /** Keys scheduled, replaced or removed since the base part was written: what the delta part holds. */
-  private readonly sinceBase = new Set<string>();
+  /**
+   * Keys scheduled, replaced or removed since the base part was written: what the delta part
+   * holds. Made by the first save or restore: a queue that is never saved (an in-memory replay)
+   * would otherwise gather every key it ever held.
+   */
+  private sinceBase: Set<string> | undefined;
   private readonly parts = new WholeAndDelta();
 
   constructor(
@@ -91,7 +95,7 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
     // live keys, so the heap's shape never shows.
     if (this.heap.length >= 2 * this.byKey.size + 16) this.rebuild();
     else this.push(timer);
-    this.sinceBase.add(key);
+    this.sinceBase?.add(key);
     this.changed();
   }
 
@@ -102,7 +106,7 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
 
   cancel(key: string): void {
     if (!this.byKey.delete(key)) return;
-    this.sinceBase.add(key);
+    this.sinceBase?.add(key);
     this.changed();
   }
 
@@ -124,7 +128,7 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
       if (top === undefined || top.dueAt > time) break;
       this.pop();
       this.byKey.delete(top.key);
-      this.sinceBase.add(top.key);
+      this.sinceBase?.add(top.key);
       due.push(top);
     }
     if (due.length > 0) this.changed();
@@ -216,7 +220,7 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
   /** The delta part: each key changed since the base, as it stands now. */
   private deltaText(): string {
     const parts: string[] = [];
-    for (const key of this.sinceBase) {
+    for (const key of this.sinceBase ?? []) {
       const timer = this.byKey.get(key);
       parts.push(timer ? this.entryText(timer) : JSON.stringify([key]));
     }
@@ -230,17 +234,19 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
   override drainChanges(): Map<string, string | null> {
     const out = new Map<string, string | null>();
     if (!this.takeChanged()) return out;
-    if (this.parts.wholeStored && writesDelta(this.byKey.size, this.sinceBase.size)) {
+    if (this.sinceBase && this.parts.wholeStored && writesDelta(this.byKey.size, this.sinceBase.size)) {
       this.parts.writeDelta(out, this.deltaText());
       return out;
     }
     this.parts.writeWhole(out, this.toText());
-    this.sinceBase.clear();
+    this.sinceBase = new Set();
     return out;
   }
 
   /** The base and the delta, read in either order: a key the delta names is the delta's. */
   override restorePart(part: string, text: string): void {
+    // A restored queue is saved again: its changes are tracked from here on.
+    this.sinceBase ??= new Set();
     if (part !== TIMER_DELTA) {
       super.restorePart(part, text);
       this.parts.wholeStored = true;
@@ -271,7 +277,7 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
   protected fromData(data: Stored<P>): void {
     for (const entry of data) {
       const timer = Array.isArray(entry) ? this.timerOf(entry) : entry;
-      if (!this.sinceBase.has(timer.key)) this.set(timer);
+      if (!this.sinceBase?.has(timer.key)) this.set(timer);
     }
   }
 }
