@@ -24,7 +24,7 @@ import { ensureTopics } from '../kafka/admin.ts';
 import { createKafkaClient, muteKafkaLogs } from '../kafka/client.ts';
 import { startBrokerProbe } from '../kafka/broker-probe.ts';
 import { startOpsServer } from '../ops/http.ts';
-import { createLogger, type Logger } from '../ops/logger.ts';
+import { createLogger, silenceAll, type Logger } from '../ops/logger.ts';
 import { createMetrics } from '../ops/metrics.ts';
 import { createResources, reach, type Resources } from '../ops/resources.ts';
 import { createPipeline } from '../pipeline/pipeline.ts';
@@ -341,11 +341,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     // that start-up gave up on would otherwise add its errors below it before the process exits).
     if (err instanceof ReeError) {
       logger.fatal({ code: err.code }, `ree-sentinel run: ${err.message} [${err.code}]`);
-      logger.level = 'silent';
+      silenceAll(logger);
       return 2;
     }
     logger.fatal({ err }, `ree-sentinel run: ${errorMessage(err)}`);
-    logger.level = 'silent';
+    silenceAll(logger);
     return 1;
   }
 }

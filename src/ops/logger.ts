@@ -1,9 +1,38 @@
 /** Structured JSON logs (pino) for the long-running detector; CLI output for people goes to stdout instead. */
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string, name = 'ree-sentinel'): Logger {
-  // Logs go to stderr so stdout stays free for alerts and command output.
-  return pino({ name, level, base: { pid: process.pid } }, pino.destination(2));
+/** Per logger made here: whether it and every child made from it are silenced for good (silenceAll). */
+const silenced = new WeakMap<Logger, { silent: boolean }>();
+
+export function createLogger(level: string, name = 'ree-sentinel', destination: DestinationStream = pino.destination(2)): Logger {
+  const state = { silent: false };
+  // Logs go to stderr so stdout stays free for alerts and command output. The hook is inherited by
+  // child loggers, whose level a change of the parent's does not reach.
+  const logger = pino(
+    {
+      name,
+      level,
+      base: { pid: process.pid },
+      hooks: {
+        logMethod(args, method) {
+          if (!state.silent) method.apply(this, args);
+        },
+      },
+    },
+    destination,
+  );
+  silenced.set(logger, state);
+  return logger;
+}
+
+/**
+ * Nothing more from this logger or any of its children (a client library's logger among them):
+ * after the one fatal line of a failed start, which must stay the last line.
+ */
+export function silenceAll(logger: Logger): void {
+  const state = silenced.get(logger);
+  if (state) state.silent = true;
+  logger.level = 'silent';
 }
