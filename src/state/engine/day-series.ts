@@ -206,17 +206,20 @@ export class DaySeries<V> implements StateCell {
     // Texts are kept from here on: a change to any day must be recorded again.
     this.lastTouched = Number.NaN;
     const parts: string[] = [];
-    const written = (this.written ??= new Map());
-    for (let i = from; i < to; i += 1) {
-      const day = this.days[i]!;
-      let text = written.get(day);
-      if (text === undefined) {
-        text = write ? write(dayInChunk(day), this.valueAt(i)) : this.entryText(day, this.valueAt(i));
-        written.set(day, text);
-      }
-      parts.push(text);
-    }
+    for (let i = from; i < to; i += 1) parts.push(this.keptText(i, write, true));
     return `[${parts.join(',')}]`;
+  }
+
+  /** Day i's entry text: the one kept since the last save where there is one, else made (and kept when `keep`). */
+  private keptText(i: number, write: ((place: number, value: V) => string) | undefined, keep: boolean): string {
+    const day = this.days[i]!;
+    const written = (this.written ??= new Map());
+    let text = keep ? written.get(day) : undefined;
+    if (text === undefined) {
+      text = write ? write(dayInChunk(day), this.valueAt(i)) : this.entryText(day, this.valueAt(i));
+      if (keep) written.set(day, text);
+    }
+    return text;
   }
 
   /** Starts recording the days changed since their chunk was written whole (see sinceWhole). */
@@ -247,17 +250,10 @@ export class DaySeries<V> implements StateCell {
   /** Days (held, ascending) as chunk entries in text, `[entry, ...]`, each as chunkText writes it. */
   daysText(days: readonly number[], write?: (place: number, value: V) => string): string {
     const parts: string[] = [];
-    const written = (this.written ??= new Map());
     for (const day of days) {
       const i = this.indexOf(day);
-      if (i === -1) continue;
       // A text of `write`'s (an outflow day's, uncoded here) is not what chunkText keeps: made each time.
-      let text = write ? undefined : written.get(day);
-      if (text === undefined) {
-        text = write ? write(dayInChunk(day), this.valueAt(i)) : this.entryText(day, this.valueAt(i));
-        if (!write) written.set(day, text);
-      }
-      parts.push(text);
+      if (i !== -1) parts.push(this.keptText(i, write, write === undefined));
     }
     // Texts are kept from here on: a change to any day must be recorded again (as chunkText).
     this.lastTouched = Number.NaN;

@@ -160,6 +160,7 @@ export class MaterialBookCell implements StateCell {
     this.outflows.deleteBefore(openingDay + 1);
   }
 
+  /** A getter, not a field: a book that is never saved (an in-memory replay) then holds no list of them. */
   private get series(): readonly DaySeries<unknown>[] {
     return [this.flows, this.stock, this.outflows] as readonly DaySeries<unknown>[];
   }

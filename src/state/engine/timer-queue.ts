@@ -18,8 +18,6 @@
 import { decodeState, encodeState, WholeCell } from './cell.ts';
 import { DELTA_SUFFIX, WholeAndDelta, writesDelta } from './delta-parts.ts';
 
-/** The part holding the keys changed since the base was written; stored as field `<cell>#+`. */
-export const TIMER_DELTA = DELTA_SUFFIX;
 
 export interface Timer<P> {
   key: string;
@@ -247,7 +245,7 @@ export class TimerQueue<P> extends WholeCell<Stored<P>> {
   override restorePart(part: string, text: string): void {
     // A restored queue is saved again: its changes are tracked from here on.
     this.sinceBase ??= new Set();
-    if (part !== TIMER_DELTA) {
+    if (part !== DELTA_SUFFIX) {
       super.restorePart(part, text);
       this.parts.wholeStored = true;
       return;
