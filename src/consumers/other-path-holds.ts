@@ -15,8 +15,9 @@
  * change has no outbox: once its offset is committed nothing screens it again, so the report path
  * leaves an alert to it only when the watchlist transaction holding it is the one its
  * partition's committed offset names (committed-offsets.ts), which read is only made when a
- * watchlist journal holds something. A watchlist transaction still open, then, is not waited for:
- * two paths finding one alert at once on two instances can both publish it (README).
+ * watchlist journal holds something. A watchlist transaction still open is not counted here: two
+ * paths finding one alert at once, neither committed, are kept apart by claims (store.ts
+ * claimAlerts, pipeline.ts claimContested).
  *
  * A journal is one Redis hash per partition: the report group's per partition index, the
  * watchlist group's per watchlist partition. Which partitions there are comes from the topics'

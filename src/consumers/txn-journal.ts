@@ -59,12 +59,20 @@ export function createRedisTxnJournal(options: { redis: Redis | Cluster; prefix:
 /**
  * On taking partitions, after fencing their earlier owners and reading the group's offsets: marks
  * the held alerts of every transaction that committed (`committed` says, from the offsets'
- * metadata) and releases every held transaction of these partitions.
+ * metadata) and releases every held transaction of these partitions. What a transaction that
+ * never committed held is handed to `forget` first (the watchlist path lets go of its claims).
  */
-export async function settleHeld(journal: TxnJournal, partitions: readonly number[], committed: (partition: number, txn: string) => boolean, markPublished: (alerts: Alert[]) => Promise<void>): Promise<void> {
+export async function settleHeld(
+  journal: TxnJournal,
+  partitions: readonly number[],
+  committed: (partition: number, txn: string) => boolean,
+  markPublished: (alerts: Alert[]) => Promise<void>,
+  forget?: (alerts: Alert[], txn: string) => Promise<void>,
+): Promise<void> {
   for (const p of partitions) {
     for (const [txn, alerts] of await journal.held(p)) {
       if (committed(p, txn)) await markPublished(alerts);
+      else await forget?.(alerts, txn);
       await journal.release(p, txn);
     }
   }

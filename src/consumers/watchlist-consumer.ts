@@ -7,7 +7,9 @@
  * committed, in one Kafka transaction of the partition's own producer (reference-transactions.ts):
  * a read_committed reader sees them once, whatever crash comes between. Then they are marked
  * published, which keeps a report batch from publishing the same finding again; the journal
- * (txn-journal.ts) covers a crash between that commit and the marks. Without it (tests over
+ * (txn-journal.ts) covers a crash between that commit and the marks, and a claim on each
+ * watchlist-match (pipeline.ts claim) a report transaction finding it at the same moment on
+ * another instance. Without it (tests over
  * a fake Kafka), alerts durable first, then marked published, then the offset: at least once.
  */
 import { randomUUID } from 'node:crypto';
@@ -83,7 +85,16 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
       const now = await transactions.assign(partitions);
       // Alone, as a watchlist batch: no report batch asks "published yet?" before these are marked.
       // The transaction the offset came from committed its held alerts; any other held one never did.
-      await deps.pipeline.gate.exclusive(() => settleHeld(journal, partitions, (p, txn) => now.get(p)?.txn === txn, (alerts) => deps.pipeline.markPublished(alerts)));
+      // A transaction that never committed lets go of its claims (pipeline.ts claim).
+      await deps.pipeline.gate.exclusive(() =>
+        settleHeld(
+          journal,
+          partitions,
+          (p, txn) => now.get(p)?.txn === txn,
+          (alerts) => deps.pipeline.markPublished(alerts),
+          (alerts, txn) => deps.pipeline.releaseClaims(alerts, { path: 'watchlist', txn }),
+        ),
+      );
       committed = now;
     },
     async handle(batch) {
@@ -98,24 +109,44 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
       try {
         const found = await deps.pipeline.gate.exclusive(async () => {
           const alerts = await retry(() => deps.pipeline.applyWatchlist(changes), { onRetry });
-          const txn = await retry(
+          const { txn, sent } = await retry(
             async () => {
               const id = randomUUID();
-              // Held before the commit: a crash after it leaves them for the next owner to mark.
-              if (alerts.length > 0) await journal.hold(batch.partition, id, alerts);
-              await transactions.commit(batch.partition, next, id, async (sender) => {
-                const out = sinks(sender);
-                await out.alerts.publish(alerts);
-                await out.deadLetters.send(dead);
-              });
-              return id;
+              const claimant = { path: 'watchlist', txn: id } as const;
+              // Held before the claims, so a crash after a claim leaves its transaction held for the
+              // next owner, which lets go of what it claimed. A watchlist-match the report path has
+              // claimed is that path's to send (pipeline.ts claim); the hold is narrowed to match.
+              let sent = alerts;
+              if (alerts.length > 0) {
+                await journal.hold(batch.partition, id, alerts);
+                sent = await deps.pipeline.claim(alerts, claimant);
+                if (sent.length < alerts.length) await (sent.length > 0 ? journal.hold(batch.partition, id, sent) : journal.release(batch.partition, id));
+              }
+              try {
+                await transactions.commit(batch.partition, next, id, async (sender) => {
+                  const out = sinks(sender);
+                  await out.alerts.publish(sent);
+                  await out.deadLetters.send(dead);
+                });
+              } catch (err) {
+                // Not committed (a commit that did is not an error, reference-transactions.ts): let go
+                // at once of what this attempt claimed and held, so a report transaction waiting on a
+                // claim need not wait for the next owner. The next attempt claims again.
+                if (sent.length > 0) {
+                  await Promise.all([deps.pipeline.releaseClaims(sent, claimant), journal.release(batch.partition, id)]).catch((releaseErr: unknown) =>
+                    deps.logger.warn({ err: releaseErr, topic: batch.topic, partition: batch.partition }, "could not let go of a failed watchlist transaction's claims; its partition's next owner does"),
+                  );
+                }
+                throw err;
+              }
+              return { txn: id, sent };
             },
             { onRetry, isRetriable: (err) => !isFenced(err) && defaultIsRetriable(err) },
           );
           committed.set(batch.partition, { offset: BigInt(next), txn });
-          await retry(() => deps.pipeline.markPublished(alerts), { onRetry });
-          if (alerts.length > 0) await retry(() => journal.release(batch.partition, txn), { onRetry });
-          return alerts;
+          await retry(() => deps.pipeline.markPublished(sent), { onRetry });
+          if (sent.length > 0) await retry(() => journal.release(batch.partition, txn), { onRetry });
+          return sent;
         });
         counted(batch, messages.length, found, dead);
         return true;

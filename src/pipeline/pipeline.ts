@@ -8,6 +8,7 @@
  * the balance book. A report already applied (a redelivery) is not evaluated again: its alerts come
  * back from the outbox until they are published.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Catalogue } from '../domain/catalogue.ts';
 import type { Alert, Licence, ProductionQuota, Report, ShipmentReport, WatchlistEntry } from '../domain/events.ts';
 import { licenceVersionAt } from '../domain/licence-versions.ts';
@@ -23,7 +24,8 @@ import type { ProducerState } from '../state/engine/producer-state.ts';
 import { PriceHistory } from '../state/engine/price-history.ts';
 import { createMemoryQuotaRegister, type QuotaRegister } from '../state/quota-register.ts';
 import { peekDueTimers, popDueTimers, ruleStateOf, ruleStatesFor } from '../state/rule-state.ts';
-import type { ApplyResult, StateStore } from '../state/store.ts';
+import { ReeError } from '../errors.ts';
+import type { AlertClaimant, ApplyResult, ClaimOutcome, PublishingPath, StateStore } from '../state/store.ts';
 import { custodyEntryOf } from './custody-entry.ts';
 import { createKeyedLock } from './keyed-lock.ts';
 import type { CommittedOffsets } from './committed-offsets.ts';
@@ -65,15 +67,31 @@ export interface PipelineDeps {
    * index entries are set under it too, so a paused instance's late set is refused (timer-index.ts).
    */
   ownershipEpoch?: (() => Promise<number>) | undefined;
+  /**
+   * How long a report transaction waits for a watchlist-match the watchlist path has claimed to be
+   * published or let go (default CONTESTED_WAIT_MS) before it fails as retriable.
+   */
+  contestedWaitMs?: number | undefined;
   /** Wall clock for Alert.detectedAt only; nothing else reads it. */
   now?: () => number;
 }
 
-/** The two ways a finding goes out: a report batch's transaction (or a timer pass), or a watchlist change's. */
-export type PublishingPath = 'reports' | 'watchlist';
+export type { PublishingPath } from '../state/store.ts';
 
 /** The one rule whose findings both paths make: a shipment to a listed client, and a listing of a client already seen. */
 const BOTH_PATHS_RULE = 'watchlist-match';
+
+/**
+ * A watchlist transaction lives for milliseconds between its claim and its marks; only one whose
+ * instance died holds a claim longer (until its partition's next owner lets go of it). Past this,
+ * the report transaction fails as retriable and is redone, rather than hold its index.
+ */
+export const CONTESTED_WAIT_MS = 3_000;
+/** How often a report transaction looks again at a claim the watchlist path holds. */
+const CONTESTED_POLL_MS = 20;
+
+const contestedIn = (alerts: readonly Alert[]): Alert[] => alerts.filter((a) => a.ruleId === BOTH_PATHS_RULE);
+const refsOf = (alerts: readonly Alert[]) => alerts.map((a) => ({ alertId: a.alertId, revision: revisionOf(a) }));
 
 /** Where a report was read: its watermark source (the partition number, across the report topics) and its partition index. */
 export interface ReportOrigin {
@@ -102,7 +120,16 @@ export interface Pipeline {
    * clients seen so far; returns the alerts not yet published.
    */
   applyWatchlist(changes: { entryId: string; entry: WatchlistEntry | null }[]): Promise<Alert[]>;
-  /** Call after the alerts are durable downstream. */
+  /**
+   * Claims the watchlist-match alerts among these for the claimant's path and transaction
+   * (store.ts claimAlerts) and returns the alerts it may send, order kept: the others, and those it
+   * claimed. Those the other path holds or has published are left out. The watchlist path calls it
+   * (watchlist-consumer.ts); a report transaction's are claimed inside process and fireTimers.
+   */
+  claim(alerts: readonly Alert[], claimant: AlertClaimant): Promise<Alert[]>;
+  /** Lets go of what a transaction that did not commit claimed (store.ts releaseClaims). */
+  releaseClaims(alerts: readonly Alert[], claimant: AlertClaimant): Promise<void>;
+  /** Call after the alerts are durable downstream; their claims go too. */
   markPublished(alerts: Alert[]): Promise<void>;
   /** Swaps the rules between batches (hot reload); the next batch uses the new set. */
   setRules(rules: RuleSet): void;
@@ -186,24 +213,55 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
    * The alerts whose revision is not yet published; outbox entries found already published are
    * cleared at their producer's next run. Held by the other path (heldByOtherPath) counts as
    * published: that path has published it and its next owner marks it, or it sends it again.
+   * In a report transaction (`sending`), a watchlist-match it would send is claimed first
+   * (claimContested): the two paths may find it on two instances at once.
    */
-  async function unpublished(outcome: Pick<RunOutcome, 'alerts' | 'holders'>, asking: PublishingPath): Promise<Alert[]> {
+  async function unpublished(outcome: Pick<RunOutcome, 'alerts' | 'holders'>, asking: PublishingPath, sending?: SentIn): Promise<Alert[]> {
     if (outcome.alerts.length === 0) return [];
     const contested = deps.heldByOtherPath && outcome.alerts.some((a) => a.ruleId === BOTH_PATHS_RULE);
     const [unmarked, heldElsewhere] = await Promise.all([
-      deps.store.unpublishedAlerts(outcome.alerts.map((a) => ({ alertId: a.alertId, revision: revisionOf(a) }))),
+      deps.store.unpublishedAlerts(refsOf(outcome.alerts)),
       contested ? deps.heldByOtherPath!(asking) : undefined,
     ]);
     const fresh = new Set(unmarked);
+    const candidates = outcome.alerts.filter((a) => fresh.has(a.alertId) && (heldElsewhere?.get(a.alertId) ?? 0) < revisionOf(a));
+    const published = asking === 'reports' && sending && contested ? await claimContested(candidates, sending.txn) : new Set<Alert>();
     const out: Alert[] = [];
     for (const a of outcome.alerts) {
       const holder = outcome.holders.get(a.alertId);
-      if (fresh.has(a.alertId) && (heldElsewhere?.get(a.alertId) ?? 0) < revisionOf(a)) {
+      if (candidates.includes(a) && !published.has(a)) {
         out.push(a);
         if (holder !== undefined) outboxes.handedOut(holder, [a]);
       } else if (holder !== undefined) outboxes.notePublished(holder, a.alertId, revisionOf(a));
     }
     return out;
+  }
+
+  /**
+   * A report transaction's claim on the watchlist-matches it would send; returns those found
+   * published meanwhile. What the watchlist path holds is waited for: that transaction is about to
+   * commit (then marks it published) or fail (then lets go of it, and its change is screened again
+   * on redelivery, which finds this path's claim). Leaving it to that path instead could lose it
+   * (a change screened again under other rules need not find it); sending it now could send it
+   * twice. A report path's claim needs no such care: its outbox sends the alert until it is
+   * published, whatever becomes of this transaction.
+   */
+  async function claimContested(candidates: readonly Alert[], txn: string): Promise<Set<Alert>> {
+    const published = new Set<Alert>();
+    let waiting = contestedIn(candidates);
+    const deadline = Date.now() + (deps.contestedWaitMs ?? CONTESTED_WAIT_MS);
+    for (;;) {
+      const outcomes: ClaimOutcome[] = await deps.store.claimAlerts(refsOf(waiting), { path: 'reports', txn });
+      waiting.forEach((a, i) => outcomes[i] === 'published' && published.add(a));
+      waiting = waiting.filter((_, i) => outcomes[i] === 'other-path');
+      if (waiting.length === 0) return published;
+      if (Date.now() >= deadline) {
+        throw new ReeError('REE_ERR_UNAVAILABLE', `the watchlist path still holds ${waiting.length} watchlist-match alert(s) this batch found (first ${waiting[0]!.alertId}); the batch is retried`, {
+          retriable: true,
+        });
+      }
+      await sleep(CONTESTED_POLL_MS);
+    }
   }
 
   /**
@@ -368,7 +426,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     });
     // Only once the batch's state is durable does what it read count towards the watermark. The
     // published markers are read meanwhile: neither needs the other, and each is a round trip.
-    const [, alerts] = await Promise.all([watermark.advance(latestBySource(origins.map((o) => o.source), reports.map((r) => r.event.occurredAt))), unpublished(outcome, 'reports')]);
+    const [, alerts] = await Promise.all([watermark.advance(latestBySource(origins.map((o) => o.source), reports.map((r) => r.event.occurredAt))), unpublished(outcome, 'reports', sending)]);
     return alerts;
   }
 
@@ -420,7 +478,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // After the save: a crash before this leaves the record to the ledger's safety TTL. A receipt
     // arriving later still is judged by no one (its deadline passed), so nothing reads it again.
     if (judged.length > 0) await custody.forget(judged);
-    return unpublished(outcome, 'reports');
+    return unpublished(outcome, 'reports', sending);
   }
 
   return {
@@ -469,9 +527,23 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       // own transaction and journal keep a redelivered change from doing so (watchlist-consumer.ts).
       return unpublished({ alerts: [...found.values()], holders: new Map() }, 'watchlist');
     },
+    async claim(alerts, claimant) {
+      const contested = contestedIn(alerts);
+      if (contested.length === 0) return [...alerts];
+      const outcomes = await deps.store.claimAlerts(refsOf(contested), claimant);
+      const refused = new Set(contested.filter((_, i) => outcomes[i] !== 'claimed'));
+      return alerts.filter((a) => !refused.has(a));
+    },
+    async releaseClaims(alerts, claimant) {
+      const contested = contestedIn(alerts);
+      if (contested.length > 0) await deps.store.releaseClaims(refsOf(contested), claimant);
+    },
     async markPublished(alerts) {
       if (alerts.length === 0) return;
-      await deps.store.markAlertsPublished(alerts.map((a) => ({ alertId: a.alertId, revision: revisionOf(a) })));
+      const contested = contestedIn(alerts);
+      // Marked, a claim says nothing more: whoever asks next finds the marker.
+      await deps.store.markAlertsPublished(refsOf(alerts));
+      if (contested.length > 0) await deps.store.releaseClaims(refsOf(contested));
       outboxes.markPublished(alerts);
     },
     setRules(next) {

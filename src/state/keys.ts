@@ -23,6 +23,8 @@ export interface KeyBuilder {
   /** A licence as one JSON string, as stores before licence versions kept it: read, never written. */
   licence(licenceId: string): string;
   publishedAlert(alertId: string): string;
+  /** A path's claim on an alert at a revision, in its marker's slot (claimAlert-2.lua reads both). */
+  alertClaim(alertId: string, revision: number): string;
   /** The watchlist and its version counter share one slot, so they can be read together. */
   watchlistEntries(): string;
   watchlistVersion(): string;
@@ -81,6 +83,10 @@ export function createKeyBuilder(prefix: string): KeyBuilder {
     publishedAlert(alertId) {
       assertKeyPart(alertId, 'alertId');
       return key(`alert:${alertId}`, 'published');
+    },
+    alertClaim(alertId, revision) {
+      assertKeyPart(alertId, 'alertId');
+      return key(`alert:${alertId}`, `claim:${revision}`);
     },
     watchlistEntries: () => key('watchlist', 'entries'),
     watchlistVersion: () => key('watchlist', 'version'),

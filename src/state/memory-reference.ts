@@ -1,17 +1,23 @@
 /**
  * The store's reference data in this process: licence versions, the watchlist, the clients seen,
- * and the published-alert markers. For embedded replay and tests; single process only, nothing
+ * and the published-alert markers and claims. For embedded replay and tests; single process only, nothing
  * survives a restart. Same contract as redis-reference.ts.
  */
 import type { Licence, WatchlistEntry } from '../domain/events.ts';
 import { effectiveTimeOf, inEffectiveOrder } from '../domain/licence-versions.ts';
-import { isEarlierSighting, refOf, type ClientSighting, type StateStore } from './store.ts';
+import { claimValue, isEarlierSighting, refOf, type AlertRef, type ClientSighting, type StateStore } from './store.ts';
 
 export function createMemoryReference(): StateStore {
   /** licenceId → effective time → version */
   const licences = new Map<string, Map<number, Licence>>();
   /** alertId → the highest revision published. */
   const published = new Map<string, number>();
+  /** `<alertId> <revision>` → the claimant as `<path> <txn>` (claimValue). */
+  const claims = new Map<string, string>();
+  const claimKey = (ref: AlertRef) => {
+    const { alertId, revision } = refOf(ref);
+    return `${alertId} ${revision}`;
+  };
   const watchlist = new Map<string, WatchlistEntry>();
   const clients = new Map<string, ClientSighting>();
   let version = 0;
@@ -63,6 +69,21 @@ export function createMemoryReference(): StateStore {
     },
     async markAlertsPublished(alerts) {
       for (const { alertId, revision } of alerts.map(refOf)) published.set(alertId, Math.max(published.get(alertId) ?? 0, revision));
+    },
+    async claimAlerts(alerts, claimant) {
+      const mine = claimValue(claimant);
+      return alerts.map((ref) => {
+        const { alertId, revision } = refOf(ref);
+        if ((published.get(alertId) ?? 0) >= revision) return 'published';
+        const held = claims.get(claimKey(ref));
+        if (held !== undefined && !held.startsWith(`${claimant.path} `)) return 'other-path';
+        claims.set(claimKey(ref), mine);
+        return 'claimed';
+      });
+    },
+    async releaseClaims(alerts, claimant) {
+      const mine = claimant && claimValue(claimant);
+      for (const ref of alerts) if (mine === undefined || claims.get(claimKey(ref)) === mine) claims.delete(claimKey(ref));
     },
     async close() {},
   };

@@ -18,10 +18,16 @@ import { createKeyBuilder } from './keys.ts';
 import type { QueuedCommand } from './redis-pipelines.ts';
 import { sendCommands } from './redis-commands.ts';
 import { StateScripts } from './scripts.ts';
-import { refOf, type ClientSighting, type StateStore } from './store.ts';
+import { claimValue, refOf, type ClaimOutcome, type ClientSighting, type StateStore } from './store.ts';
 
 /** Long enough that a replay of any retained Kafka data still finds its alerts marked published. */
 export const PUBLISHED_ALERT_TTL_SECONDS = 30 * 24 * 3600;
+/**
+ * The lease of a claim (store.ts claimAlerts): only a claim whose holder died without letting go
+ * runs it out. A report path's claim is renewed by every transaction that sends its outbox entry
+ * again; a watchlist transaction lives for seconds, and its next owner releases what it held.
+ */
+export const CLAIM_TTL_MS = 10 * 60_000;
 
 export interface RedisReferenceOptions {
   redis: Redis | Cluster;
@@ -171,6 +177,21 @@ export function createRedisReference(options: RedisReferenceOptions): StateStore
           return { key, queue: (p) => p.set(key, String(revision), 'EX', publishedAlertTtlSeconds) };
         }),
       );
+    },
+
+    async claimAlerts(alerts, claimant) {
+      if (alerts.length === 0) return [];
+      const replies = await send('claim alerts', () => alerts.map(refOf).map(({ alertId, revision }) => scripts.claimAlert(alertId, revision, claimant.path, claimant.txn, CLAIM_TTL_MS)));
+      return replies.map((reply) => {
+        if (reply === 'claimed' || reply === 'published' || reply === 'other-path') return reply as ClaimOutcome;
+        throw new ReeError('REE_ERR_STATE', `claiming an alert returned an unexpected reply: ${JSON.stringify(reply)}`);
+      });
+    },
+
+    async releaseClaims(alerts, claimant) {
+      if (alerts.length === 0) return;
+      const holder = claimant ? claimValue(claimant) : '';
+      await send('release alert claims', () => alerts.map(refOf).map(({ alertId, revision }) => scripts.releaseClaim(alertId, revision, holder)));
     },
 
     async close() {

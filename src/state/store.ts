@@ -7,7 +7,8 @@
  *   nothing and gets back the very result its first delivery got, so the rules reach the same
  *   findings (and the same alert ids) if a crash came between state and alerts.
  * - StateStore: the reference data beside it (licences, the watchlist, clients seen) and the
- *   published-alert markers, in memory (memory-reference.ts) or in Redis (redis-reference.ts).
+ *   published-alert markers and claims, in memory (memory-reference.ts) or in Redis
+ *   (redis-reference.ts).
  */
 import type { Licence, WatchlistEntry } from '../domain/events.ts';
 
@@ -15,6 +16,25 @@ import type { Licence, WatchlistEntry } from '../domain/events.ts';
 export type AlertRef = string | { alertId: string; revision: number };
 
 export const refOf = (ref: AlertRef): { alertId: string; revision: number } => (typeof ref === 'string' ? { alertId: ref, revision: 1 } : ref);
+
+/** The two ways a finding goes out: a report batch's transaction (or a timer pass), and a watchlist change's. */
+export type PublishingPath = 'reports' | 'watchlist';
+
+/** Who claims a finding before sending it: a publishing path, and the Kafka transaction it goes out in. */
+export interface AlertClaimant {
+  path: PublishingPath;
+  txn: string;
+}
+
+/** A claim as stored: the path first, so a claim of the other path is told by its first word. */
+export const claimValue = (claimant: AlertClaimant): string => `${claimant.path} ${claimant.txn}`;
+
+/**
+ * What a claim found: `claimed`, the claimant's path may send the alert (there was no claim, or
+ * one of the same path's, which this transaction takes over); `published`, a marker says it went
+ * out at this revision or a higher one; `other-path`, the other path holds it.
+ */
+export type ClaimOutcome = 'claimed' | 'published' | 'other-path';
 
 export type FlowKind = 'produced' | 'received' | 'consumed' | 'shipped' | 'exported';
 export const FLOW_KINDS: readonly FlowKind[] = ['produced', 'received', 'consumed', 'shipped', 'exported'];
@@ -133,6 +153,20 @@ export interface StateStore {
   unpublishedAlerts(alerts: readonly AlertRef[]): Promise<string[]>;
   /** Records alerts as published at their revision, after the alert producer has them durable. */
   markAlertsPublished(alerts: readonly AlertRef[]): Promise<void>;
+  /**
+   * Claims each alert at its revision for the claimant's path, in one atomic step per alert (with
+   * the published marker read in the same step): the outcome per alert, order kept. For the one
+   * finding both paths make (watchlist-match, pipeline.ts): whichever path claims it first sends
+   * it, and the other leaves it, however close together they come on two instances. A claim lasts
+   * until released (at most a lease of CLAIM_TTL_MS in Redis, renewed by each claim).
+   */
+  claimAlerts(alerts: readonly AlertRef[], claimant: AlertClaimant): Promise<ClaimOutcome[]>;
+  /**
+   * Drops claims. With a claimant, only the claims that claimant's transaction holds (an attempt
+   * that did not commit lets go of what it claimed); without, any claim (the alerts are marked
+   * published, which says the rest from now on).
+   */
+  releaseClaims(alerts: readonly AlertRef[], claimant?: AlertClaimant): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -486,6 +486,37 @@ export function describeStoreContract(name: string, factory: () => Promise<Contr
       expect(await store.unpublishedAlerts(ids)).toEqual([ids[0], ids[2]]);
     });
 
+    it('gives a finding to the first path that claims it: the other path is refused until the claim is let go or the alert marked', async () => {
+      const id = `claim-${P('J')}`;
+      const r1 = { path: 'reports', txn: 'tr-1' } as const;
+      const w1 = { path: 'watchlist', txn: 'tw-1' } as const;
+      expect(await store.claimAlerts([id], r1)).toEqual(['claimed']);
+      expect(await store.claimAlerts([id], w1)).toEqual(['other-path']);
+      // The same path's next transaction takes its claim over (an outbox sent again).
+      const r2 = { path: 'reports', txn: 'tr-2' } as const;
+      expect(await store.claimAlerts([id], r2)).toEqual(['claimed']);
+      // Only the holder's own release lets go: tr-1's attempt is no longer the holder.
+      await store.releaseClaims([id], r1);
+      expect(await store.claimAlerts([id], w1)).toEqual(['other-path']);
+      await store.releaseClaims([id], r2);
+      expect(await store.claimAlerts([id], w1)).toEqual(['claimed']);
+      expect(await store.claimAlerts([id], r1)).toEqual(['other-path']);
+      // Marked published, every claim of that revision is moot, whoever holds it.
+      await store.markAlertsPublished([id]);
+      expect(await store.claimAlerts([id], r1)).toEqual(['published']);
+      expect(await store.claimAlerts([id, { alertId: id, revision: 2 }], r1)).toEqual(['published', 'claimed']);
+      await store.releaseClaims([{ alertId: id, revision: 2 }]);
+      expect(await store.claimAlerts([{ alertId: id, revision: 2 }], w1)).toEqual(['claimed']);
+    });
+
+    it('keeps claims per revision: a claim on one revision holds no other', async () => {
+      const id = `claim-rev-${P('J')}`;
+      expect(await store.claimAlerts([{ alertId: id, revision: 1 }], { path: 'watchlist', txn: 'tw' })).toEqual(['claimed']);
+      expect(await store.claimAlerts([{ alertId: id, revision: 2 }, { alertId: id, revision: 1 }], { path: 'reports', txn: 'tr' })).toEqual(['claimed', 'other-path']);
+      expect(await store.claimAlerts([], { path: 'reports', txn: 'tr' })).toEqual([]);
+      await store.releaseClaims([]);
+    });
+
     it('remembers the highest revision published: a higher one is news, the same or a lower one is not', async () => {
       const id = `rev-${P('J')}`;
       await store.markAlertsPublished([{ alertId: id, revision: 2 }]);

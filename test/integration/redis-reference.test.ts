@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { createRedisReference } from '../../src/state/redis-reference.ts';
+import { CLAIM_TTL_MS, createRedisReference } from '../../src/state/redis-reference.ts';
 import { licenceVersionAt } from '../../src/domain/licence-versions.ts';
 import { createKeyBuilder } from '../../src/state/keys.ts';
 import { sampleLicence } from '../helpers/store-contract.ts';
@@ -45,6 +45,29 @@ describe('Redis reference store', () => {
       expect(await redis.ttl(marker)).toBeGreaterThan(590);
       // Checking an unpublished id leaves no marker behind.
       expect(await redis.exists(`${prefix}:{alert:A2}:published`)).toBe(0);
+    } finally {
+      await deleteKeysWithPrefix(redis, prefix);
+      await store.close();
+    }
+  });
+
+  it("keeps a claim as a lease in its marker's slot, renewed by its path's next claim, so a holder that died cannot hold it for ever", async () => {
+    const prefix = uniquePrefix('claim');
+    const store = createRedisReference({ redis, prefix, keepConnectionOpen: true });
+    const claim = `${prefix}:{alert:A1}:claim:1`;
+    try {
+      expect(await store.claimAlerts(['A1'], { path: 'watchlist', txn: 'tw' })).toEqual(['claimed']);
+      expect(await redis.get(claim)).toBe('watchlist tw');
+      const lease = await redis.pttl(claim);
+      expect(lease).toBeGreaterThan(CLAIM_TTL_MS - 60_000);
+      expect(lease).toBeLessThanOrEqual(CLAIM_TTL_MS);
+      await redis.pexpire(claim, 5_000);
+      expect(await store.claimAlerts(['A1'], { path: 'watchlist', txn: 'tw2' })).toEqual(['claimed']);
+      expect(await redis.pttl(claim)).toBeGreaterThan(CLAIM_TTL_MS - 60_000);
+      // Run out (its holder never came back), the other path may claim it.
+      await redis.pexpire(claim, 1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await store.claimAlerts(['A1'], { path: 'reports', txn: 'tr' })).toEqual(['claimed']);
     } finally {
       await deleteKeysWithPrefix(redis, prefix);
       await store.close();

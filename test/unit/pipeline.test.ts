@@ -14,6 +14,7 @@ import { CommittedOffsets } from '../../src/pipeline/committed-offsets.ts';
 import { createPipeline, type Pipeline, type PublishingPath } from '../../src/pipeline/pipeline.ts';
 import { createMemoryTimerIndex } from '../../src/pipeline/timer-index.ts';
 import { toStateUpdate } from '../../src/pipeline/to-update.ts';
+import { sightingOf } from '../../src/rules/watchlist-match.ts';
 import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { D0, at, licence, reports, shipment } from '../helpers/builders.ts';
@@ -506,6 +507,91 @@ describe('pipeline: a watchlist-match the other path committed and has not marke
     await pipeline.applyWatchlist([{ entryId: ENTRY.entryId, entry: ENTRY }]);
     const found = matches(await pipeline.process([exportOf('ship-1', 1)]));
     expect(matches(await pipeline.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }])).map((a) => a.alertId)).toEqual(found.map((a) => a.alertId));
+  });
+});
+
+describe('pipeline: a watchlist-match both paths find at once, on two instances', () => {
+  // Two pipelines over one store play the two instances: W screens a listing (the watchlist path),
+  // R runs a report transaction (`sending`) for the shipment that makes the same finding. Each path
+  // claims the finding before sending it (store.ts claimAlerts); journals and markers alone let
+  // both send it when neither had committed yet (the README's old caveat).
+  const ENTRY: WatchlistEntry = { entryId: 'W-5', name: 'Zhang Weihong Trading Co., Ltd.', aliases: [], country: 'HK', reason: 'diversion', listedAt: at(D0 - 10) };
+  const relisted = { ...ENTRY, reason: 'diversion, listed again' };
+  const ship1 = reports.shipments({ producerId: 'PA', reportId: 'ship-1', clientId: 'C7', clientName: 'Chang Wei-Hong Ltd', clientCountry: 'HK', destinationCountry: 'HK', occurredAt: at(D0 + 1) });
+  const origins = [{ source: 'p0', partition: 0 }];
+  const sending = (txn: string) => ({ txn, topic: 'r.shipments.v1', partition: 0, offset: '1' });
+  const matches = (alerts: Alert[]) => alerts.filter((a) => a.ruleId === 'watchlist-match');
+  const W_TXN = { path: 'watchlist', txn: 'txn-w' } as const;
+
+  /** The listing already stored and the client already seen, as when the two arrive together. */
+  async function twoInstances(contestedWaitMs?: number) {
+    const store = createEngineMemoryStore();
+    const rules = parseRulesFile('', 'test rules');
+    const W = createPipeline({ store, rules, catalogue, now: () => 1_000 });
+    const R = createPipeline({ store, rules, catalogue, now: () => 1_000, heldByOtherPath: async () => new Map(), contestedWaitMs });
+    expect(await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: ENTRY }])).toEqual([]);
+    if (ship1.kind !== 'shipments') throw new Error('a shipment');
+    await store.recordClients([sightingOf(ship1.event)]);
+    return { store, W, R };
+  }
+  const later = (ms: number, work: () => Promise<void>) => new Promise<void>((resolve, reject) => setTimeout(() => work().then(resolve, reject), ms));
+
+  it('the watchlist path claimed it first: the report transaction waits for it, and leaves it once it is marked published', async () => {
+    const { W, R } = await twoInstances();
+    const screened = await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }]);
+    expect(matches(screened)).toHaveLength(1);
+    const sent = await W.claim(screened, W_TXN);
+    expect(sent).toEqual(screened);
+    const [fromReports] = await Promise.all([R.process([ship1], origins, sending('txn-r1')), later(60, () => W.markPublished(sent))]);
+    expect(matches(fromReports)).toEqual([]);
+    // The producer's outbox knows it went out: no later transaction sends it.
+    expect(matches(await R.fireTimers([0], { ...sending('txn-r2'), seq: 1 }))).toEqual([]);
+  });
+
+  it('the watchlist transaction did not commit: it lets go, the report transaction sends the alert, and the change screened again leaves it to that path', async () => {
+    const { W, R } = await twoInstances();
+    const screened = await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }]);
+    const sent = await W.claim(screened, W_TXN);
+    const [fromReports] = await Promise.all([R.process([ship1], origins, sending('txn-r1')), later(60, () => W.releaseClaims(sent, W_TXN))]);
+    expect(matches(fromReports).map((a) => a.alertId)).toEqual(matches(screened).map((a) => a.alertId));
+    // The change redelivered and screened again (a new transaction) finds the report path's claim.
+    const again = await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }]);
+    expect(matches(again)).toHaveLength(1);
+    expect(await W.claim(again, { path: 'watchlist', txn: 'txn-w2' })).toEqual([]);
+  });
+
+  it('the report transaction claimed it first: the watchlist path leaves it, and the report path sends it again until it commits', async () => {
+    const { W, R } = await twoInstances();
+    const fromReports = matches(await R.process([ship1], origins, sending('txn-r1')));
+    expect(fromReports).toHaveLength(1);
+    const screened = await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }]);
+    expect(matches(screened).map((a) => a.alertId)).toEqual(fromReports.map((a) => a.alertId));
+    expect(await W.claim(screened, W_TXN)).toEqual([]);
+    // txn-r1 never committed: the next transaction of the index sends the outbox again, still claimed.
+    expect(matches(await R.fireTimers([0], { ...sending('txn-r2'), seq: 1 })).map((a) => a.alertId)).toEqual(fromReports.map((a) => a.alertId));
+  });
+
+  it('a claim the watchlist path never lets go (its instance died) fails the report transaction as retriable, and the retry sends it once the claim is gone', async () => {
+    const { W, R } = await twoInstances(100);
+    const screened = await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }]);
+    await W.claim(screened, W_TXN);
+    await expect(R.process([ship1], origins, sending('txn-r1'))).rejects.toMatchObject({ code: 'REE_ERR_UNAVAILABLE', retriable: true, message: expect.stringContaining('watchlist path still holds 1') });
+    // Its partition's next owner settles the dead transaction as never committed.
+    await settleHeld(
+      { held: async () => new Map([[W_TXN.txn, screened]]), hold: async () => undefined, release: async () => undefined },
+      [0],
+      () => false,
+      (alerts) => W.markPublished(alerts),
+      (alerts, txn) => W.releaseClaims(alerts, { path: 'watchlist', txn }),
+    );
+    expect(matches(await R.process([ship1], origins, sending('txn-r2'))).map((a) => a.alertId)).toEqual(matches(screened).map((a) => a.alertId));
+  });
+
+  it('without a transaction (replay, at-least-once tests) nothing is claimed: both paths send it, as before claims (the cases above are not vacuous)', async () => {
+    const { W, R } = await twoInstances();
+    const screened = await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }]);
+    await W.claim(screened, W_TXN);
+    expect(matches(await R.process([ship1], origins)).map((a) => a.alertId)).toEqual(matches(screened).map((a) => a.alertId));
   });
 });
 

@@ -31,8 +31,11 @@ const entry = (o: Partial<WatchlistEntry> = {}): WatchlistEntry => ({
 });
 const json = (e: WatchlistEntry) => ({ key: e.entryId, value: JSON.stringify(e) });
 
-async function started(committed: { partition: number; offset: string; metadata?: string }[] = []) {
+async function started(committed: { partition: number; offset: string; metadata?: string }[] = [], options: { failCommits?: number } = {}) {
   const fake = fakeKafka({ committed: { watchlist: committed } });
+  let failCommits = options.failCommits ?? 0;
+  /** How many transactions the journal held when each transaction sent its alerts. */
+  const heldAtSend: number[] = [];
   /** Alerts of committed transactions only, as a read_committed reader sees them. */
   const published: Alert[] = [];
   const transactionalIds: string[] = [];
@@ -46,10 +49,17 @@ async function started(committed: { partition: number; offset: string; metadata?
         let offsets: { partition: number; offset: string; metadata?: string }[] = [];
         let active = true;
         return {
-          send: async (record: { messages: { value: string }[] }) => void sent.push(...record.messages.map((m) => JSON.parse(m.value) as Alert)),
+          send: async (record: { messages: { value: string }[] }) => {
+            heldAtSend.push((await journal.held(0)).size);
+            sent.push(...record.messages.map((m) => JSON.parse(m.value) as Alert));
+          },
           sendOffsets: async (o: { topics: { partitions: typeof offsets }[] }) => void (offsets = o.topics.flatMap((t) => t.partitions)),
           commit: async () => {
             active = false;
+            if (failCommits > 0) {
+              failCommits -= 1;
+              throw Object.assign(new Error('the broker went away mid-commit'), { retriable: true });
+            }
             published.push(...sent);
             const kept = (fake.offsets.committed!['watchlist'] ?? []).filter((c) => !offsets.some((o) => o.partition === c.partition));
             fake.offsets.committed!['watchlist'] = [...kept, ...offsets];
@@ -61,6 +71,12 @@ async function started(committed: { partition: number; offset: string; metadata?
     };
   };
   const store = createEngineMemoryStore();
+  const released: { alerts: number; txn: string | undefined }[] = [];
+  const releaseClaims = store.releaseClaims.bind(store);
+  store.releaseClaims = async (alerts, claimant) => {
+    released.push({ alerts: alerts.length, txn: claimant?.txn });
+    await releaseClaims(alerts, claimant);
+  };
   const pipeline = createPipeline({ store, rules: loadRulesFile(), catalogue: testCatalogue(), now: () => 0 });
   const journal = createMemoryTxnJournal();
   const consumer = createWatchlistConsumer({
@@ -84,7 +100,7 @@ async function started(committed: { partition: number; offset: string; metadata?
   await consumer.start();
   const shipment = reports.shipments({ reportId: 'ship-1', clientId: 'C7', clientName: 'Cheung Wai Hung Ltd', material: 'NDFEB_MAGNET', licenceId: null });
   expect(await pipeline.process([shipment])).toEqual([]);
-  return { fake, store, pipeline, journal, published, transactionalIds };
+  return { fake, store, pipeline, journal, published, transactionalIds, heldAtSend, released };
 }
 
 describe('watchlist consumer, transactional', () => {
@@ -122,6 +138,37 @@ describe('watchlist consumer, transactional', () => {
     fake.emit(FAKE_EVENTS.GROUP_JOIN, { memberAssignment: { watchlist: [0] } });
     await fake.deliver('watchlist', 0, [json(entry({ reason: 'listed again' }))], { firstOffset: 1 });
     expect(published.map((a) => a.clientId)).toEqual(['C7']);
+  });
+
+  it('leaves to the report path a watchlist-match that path has claimed: sends none of it and holds none of it', async () => {
+    const { fake, journal, published, pipeline, store } = await started();
+    const [alert] = await pipeline.applyWatchlist([{ entryId: 'W-1', entry: entry() }]);
+    // A report transaction on another instance found the same shipment's match a moment before.
+    expect(await store.claimAlerts([alert!.alertId], { path: 'reports', txn: 'T-report' })).toEqual(['claimed']);
+    fake.emit(FAKE_EVENTS.GROUP_JOIN, { memberAssignment: { watchlist: [0] } });
+    const { resolved } = await fake.deliver('watchlist', 0, [json(entry({ reason: 'listed again' }))]);
+    expect(resolved).toEqual(['0']);
+    expect(published).toEqual([]);
+    expect(fake.offsets.committed!['watchlist']!.map((c) => c.offset)).toEqual(['1']);
+    expect((await journal.held(0)).size).toBe(0);
+    // Still the report path's to send: nothing marked it published.
+    expect(await store.claimAlerts([alert!.alertId], { path: 'watchlist', txn: 'T-later' })).toEqual(['other-path']);
+  });
+
+  it('a transaction that did not commit lets go of its claims and its hold at once; the retry claims, sends and marks the finding once', async () => {
+    const { fake, journal, published, store, heldAtSend, released } = await started([], { failCommits: 1 });
+    fake.emit(FAKE_EVENTS.GROUP_JOIN, { memberAssignment: { watchlist: [0] } });
+    const { resolved } = await fake.deliver('watchlist', 0, [json(entry())]);
+    expect(resolved).toEqual(['0']);
+    expect(published.map((a) => a.clientId)).toEqual(['C7']);
+    // The failed attempt's own claim was released by its txn; the retry's was released once marked.
+    expect(released).toHaveLength(2);
+    expect(released[0]!.txn).toBeDefined();
+    expect(released[1]!.txn).toBeUndefined();
+    // The retry's transaction sent with only its own hold in the journal, and none is left.
+    expect(heldAtSend).toEqual([1, 1]);
+    expect((await journal.held(0)).size).toBe(0);
+    expect(await store.unpublishedAlerts(published.map((a) => a.alertId))).toEqual([]);
   });
 
   it('skips records below the offset the group had committed when the partition was taken', async () => {
