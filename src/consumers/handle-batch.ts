@@ -170,6 +170,7 @@ async function inTransaction(
   const attempt = (txn: string): Promise<Alert[]> => {
     const positions = batches.map((batch) => ({ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.records[batch.records.length - 1]!.offset) + 1n).toString(), txn }));
     const sending = positions[0]!;
+    const hold = new AttemptHold(transactional);
     const work = async (sender: MessageSender): Promise<Alert[]> => {
       const found = await pipeline.process(reports, origins, sending);
       // One batch at a time: no other transaction of this instance is open while this one
@@ -182,17 +183,49 @@ async function inTransaction(
       const fired = await pipeline.fireTimers(partitions, sending);
       const out = transactional.sinks(sender);
       const sent = [...found, ...fired];
-      await Promise.all([holdUntilMarked(transactional, sending, sent), out.alerts.publish(sent).then(() => out.deadLetters.send(deadLetters))]);
+      await Promise.all([hold.hold(sending, sent), out.alerts.publish(sent).then(() => out.deadLetters.send(deadLetters))]);
       return sent;
     };
-    return transactional.transactions.within(positions, work, (sent) => markCommitted(pipeline, transactional, sending, sent, onRetry));
+    return hold.unlessCommitted(() => transactional.transactions.within(positions, work, (sent) => hold.committed(() => markCommitted(pipeline, transactional, sending, sent, onRetry))));
   };
   return pipeline.gate.shared(() => retry(() => attempt(randomUUID()), { onRetry }));
 }
 
-/** Before the commit: what the transaction sends, held in the journal (txn-journal.ts). */
-async function holdUntilMarked(transactional: NonNullable<BatchDeps['transactional']>, at: { partition: number; txn: string }, sent: readonly Alert[]): Promise<void> {
-  if (sent.length > 0) await transactional.journal?.hold(at.partition, at.txn, sent);
+/**
+ * One transaction attempt's journal hold (txn-journal.ts): what the transaction sends, held before
+ * its commit. An attempt that fails before its commit went through (the transactions throw only
+ * then; one that went through runs its after-commit step) has its hold released at once: its
+ * alerts are still in their producers' outboxes and go out in the next transaction, and a hold
+ * left for the index's next owner to settle only kept the watchlist path reading it
+ * (other-path-holds.ts) until then.
+ */
+class AttemptHold {
+  private held: { partition: number; txn: string } | undefined;
+
+  constructor(private readonly transactional: NonNullable<BatchDeps['transactional']>) {}
+
+  async hold(at: { partition: number; txn: string }, sent: readonly Alert[]): Promise<void> {
+    const { journal } = this.transactional;
+    if (sent.length === 0 || !journal) return;
+    this.held = at;
+    await journal.hold(at.partition, at.txn, sent);
+  }
+
+  /** The commit went through: the marks release the hold from here on. */
+  committed<T>(then: () => Promise<T>): Promise<T> {
+    this.held = undefined;
+    return then();
+  }
+
+  async unlessCommitted<T>(attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (err) {
+      const at = this.held;
+      if (at) await this.transactional.journal?.release(at.partition, at.txn).catch(() => undefined);
+      throw err;
+    }
+  }
 }
 
 /**
@@ -231,16 +264,21 @@ export async function fireIdlePartition(deps: Pick<BatchDeps, 'pipeline' | 'logg
   const onRetry = (err: unknown, attempt: number) => deps.logger?.warn({ err, attempt, partition }, 'retrying an idle partition timer pass');
   return pipeline.gate.shared(() =>
     retry(
-      async () =>
-        (await transactional.transactions.withinTimers(
-          partition,
-          async (sender, position) => {
-            const fired = await pipeline.fireTimers([partition], position);
-            await Promise.all([holdUntilMarked(transactional, position, fired), transactional.sinks(sender).alerts.publish(fired)]);
-            return fired;
-          },
-          (fired, position) => markCommitted(pipeline, transactional, position, fired, onRetry),
-        )) ?? [],
+      async () => {
+        const hold = new AttemptHold(transactional);
+        const fired = await hold.unlessCommitted(() =>
+          transactional.transactions.withinTimers(
+            partition,
+            async (sender, position) => {
+              const found = await pipeline.fireTimers([partition], position);
+              await Promise.all([hold.hold(position, found), transactional.sinks(sender).alerts.publish(found)]);
+              return found;
+            },
+            (found, position) => hold.committed(() => markCommitted(pipeline, transactional, position, found, onRetry)),
+          ),
+        );
+        return fired ?? [];
+      },
       { onRetry },
     ),
   );

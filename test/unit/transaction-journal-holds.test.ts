@@ -1,0 +1,99 @@
+/**
+ * A report transaction's journal hold (handle-batch.ts): what the transaction sends is held before
+ * its commit and released after its marks; an attempt whose commit did not go through has its hold
+ * released at once, not left for the index's next owner. Over a model of the transactions that
+ * runs the work and then fails the commit on demand (a real broker cannot be made to refuse one
+ * commit here), a real pipeline over the in-memory store, and the in-memory journal.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadRulesFile } from '../../src/config/rules-file.ts';
+import { handleReportBatches, type BatchDeps, type TakenBatch } from '../../src/consumers/handle-batch.ts';
+import { createMemoryTxnJournal, type TxnJournal } from '../../src/consumers/txn-journal.ts';
+import type { Alert } from '../../src/domain/events.ts';
+import { ReeError } from '../../src/errors.ts';
+import { createLogger } from '../../src/ops/logger.ts';
+import { createPipeline } from '../../src/pipeline/pipeline.ts';
+import type { OutputTransactions } from '../../src/producers/output-transactions.ts';
+import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
+import { reports, testCatalogue } from '../helpers/builders.ts';
+
+/** The journal's calls, in order, as `hold <txn>` / `release <txn>`. */
+function recordingJournal(): { journal: TxnJournal; calls: string[]; ids: string[] } {
+  const inner = createMemoryTxnJournal();
+  const calls: string[] = [];
+  const ids: string[] = [];
+  const name = (txn: string) => {
+    if (!ids.includes(txn)) ids.push(txn);
+    return `t${ids.indexOf(txn) + 1}`;
+  };
+  return {
+    calls,
+    ids,
+    journal: {
+      hold: async (p, txn, alerts) => void (calls.push(`hold ${name(txn)}`), await inner.hold(p, txn, alerts)),
+      release: async (p, txn) => void (calls.push(`release ${name(txn)}`), await inner.release(p, txn)),
+      held: (p) => inner.held(p),
+    },
+  };
+}
+
+/** Transactions that run the work, then fail the commit of the first `failing` attempts (retriable, not committed). */
+function modelTransactions(failing: number): { transactions: OutputTransactions; sent: Alert[] } {
+  const sent: Alert[] = [];
+  let failures = failing;
+  const within = async <T>(_positions: unknown, work: (sender: never) => Promise<T>, afterCommit?: (result: T) => Promise<void>): Promise<T> => {
+    const result = await work({ send: async () => [] } as never);
+    if (failures > 0) {
+      failures -= 1;
+      throw new ReeError('REE_ERR_KAFKA', 'the transaction did not commit (the broker went away)', { retriable: true });
+    }
+    await afterCommit?.(result);
+    return result;
+  };
+  return { transactions: { within } as unknown as OutputTransactions, sent };
+}
+
+async function oneBatch(failing: number) {
+  const { journal, calls, ids } = recordingJournal();
+  const { transactions } = modelTransactions(failing);
+  const published: Alert[] = [];
+  const pipeline = createPipeline({ store: createEngineMemoryStore(), rules: loadRulesFile(), catalogue: testCatalogue(), now: () => 0 });
+  const report = reports.shipments({ licenceId: null });
+  const batch: TakenBatch = {
+    batch: { kind: 'shipments', topic: 'r.shipments.v1', partition: 0, records: [{ key: null, value: Buffer.from('{}'), offset: '0' }] },
+    decoded: [{ ok: true, value: report }],
+  };
+  const deps: BatchDeps = {
+    decoder: undefined as never,
+    pipeline,
+    alerts: { publish: async () => expect.fail('a transactional batch publishes through its transaction') },
+    deadLetters: { send: async () => undefined },
+    logger: createLogger('silent'),
+    transactional: {
+      transactions,
+      journal,
+      sinks: () => ({ alerts: { publish: async (alerts) => void published.push(...alerts) }, deadLetters: { send: async () => undefined } }),
+    },
+  };
+  const outcome = await handleReportBatches(deps, [batch]);
+  return { outcome, calls, ids, journal, published };
+}
+
+describe('a report transaction\'s journal hold', () => {
+  it('is released after the marks when the transaction commits', async () => {
+    const { outcome, calls, journal } = await oneBatch(0);
+    expect(outcome.alerts.map((a) => a.ruleId)).toEqual(['unlicensed-client']);
+    expect(calls).toEqual(['hold t1', 'release t1']);
+    expect((await journal.held(0)).size).toBe(0);
+  });
+
+  it('is released at once when the commit did not go through; the retry holds and releases its own', async () => {
+    const { outcome, calls, ids, journal, published } = await oneBatch(1);
+    expect(ids).toHaveLength(2);
+    expect(calls).toEqual(['hold t1', 'release t1', 'hold t2', 'release t2']);
+    expect((await journal.held(0)).size).toBe(0);
+    // The retry sent the producer's outbox again: the alert in both attempts, committed by the second.
+    expect(outcome.alerts.map((a) => a.ruleId)).toEqual(['unlicensed-client']);
+    expect(published.map((a) => a.alertId)).toEqual([outcome.alerts[0]!.alertId, outcome.alerts[0]!.alertId]);
+  });
+});
