@@ -18,6 +18,7 @@ import type { AlertSink } from '../producers/alert-sink.ts';
 import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
 import type { OutputTransactions } from '../producers/output-transactions.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
+import { isTransactionNotCommitted } from '../kafka/transaction-errors.ts';
 import type { TxnJournal } from './txn-journal.ts';
 
 export interface RawRecord {
@@ -188,16 +189,19 @@ async function inTransaction(
     };
     return hold.unlessCommitted(() => transactional.transactions.within(positions, work, (sent) => hold.committed(() => markCommitted(pipeline, transactional, sending, sent, onRetry))));
   };
-  return pipeline.gate.shared(() => retry(() => attempt(randomUUID()), { onRetry }));
+  // The gate per attempt, not around the retries: between two attempts (one waiting out a claim
+  // the watchlist path holds, pipeline.ts) a watchlist batch of this instance may settle or go.
+  return retry(() => pipeline.gate.shared(() => attempt(randomUUID())), { onRetry });
 }
 
 /**
  * One transaction attempt's journal hold (txn-journal.ts): what the transaction sends, held before
- * its commit. An attempt that fails before its commit went through (the transactions throw only
- * then; one that went through runs its after-commit step) has its hold released at once: its
- * alerts are still in their producers' outboxes and go out in the next transaction, and a hold
- * left for the index's next owner to settle only kept the watchlist path reading it
- * (other-path-holds.ts) until then.
+ * its commit. An attempt known not to have committed (the transactions mark such errors,
+ * transaction-errors.ts) has its hold released at once: its alerts are still in their producers'
+ * outboxes and go out in the next transaction, and a hold left for the index's next owner to
+ * settle only kept the watchlist path reading it (other-path-holds.ts) until then. A commit whose
+ * outcome stayed unknown, or one that went through and failed after (its marks), keeps its hold
+ * for that owner, who reads the outcome from the group's offsets.
  */
 class AttemptHold {
   private held: { partition: number; txn: string } | undefined;
@@ -222,7 +226,7 @@ class AttemptHold {
       return await attempt();
     } catch (err) {
       const at = this.held;
-      if (at) await this.transactional.journal?.release(at.partition, at.txn).catch(() => undefined);
+      if (at && isTransactionNotCommitted(err)) await this.transactional.journal?.release(at.partition, at.txn).catch(() => undefined);
       throw err;
     }
   }
@@ -262,9 +266,9 @@ export async function fireIdlePartition(deps: Pick<BatchDeps, 'pipeline' | 'logg
   const { pipeline, transactional } = deps;
   if (!transactional) throw new Error('fireIdlePartition: only with transactional output');
   const onRetry = (err: unknown, attempt: number) => deps.logger?.warn({ err, attempt, partition }, 'retrying an idle partition timer pass');
-  return pipeline.gate.shared(() =>
-    retry(
-      async () => {
+  return retry(
+    () =>
+      pipeline.gate.shared(async () => {
         const hold = new AttemptHold(transactional);
         const fired = await hold.unlessCommitted(() =>
           transactional.transactions.withinTimers(
@@ -278,8 +282,7 @@ export async function fireIdlePartition(deps: Pick<BatchDeps, 'pipeline' | 'logg
           ),
         );
         return fired ?? [];
-      },
-      { onRetry },
-    ),
+      }),
+    { onRetry },
   );
 }

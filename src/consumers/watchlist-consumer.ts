@@ -18,6 +18,7 @@ import type { Decoder } from '../codec/decode.ts';
 import type { Alert, WatchlistEntry } from '../domain/events.ts';
 import { ReeError } from '../errors.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
+import { isTransactionNotCommitted } from '../kafka/transaction-errors.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { defaultIsRetriable, retry } from '../ops/retry.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
@@ -80,25 +81,42 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
   /** What the group had committed when this member took its partitions (after fencing), moved by each commit. */
   let committed = new Map<number, CommittedAt>();
 
+  /**
+   * Settles what the journal holds for these partitions against the group's offsets `now` (read
+   * after fencing, or after an unsettled commit was finished), and takes `now` as where they stand.
+   * Alone, as a watchlist batch: no report batch asks "published yet?" before these are marked.
+   * The transaction the offset came from committed its held alerts; any other held one never did,
+   * and lets go of its claims (pipeline.ts claim).
+   */
+  const settle = async (partitions: readonly number[], now: Map<number, CommittedAt>) => {
+    await deps.pipeline.gate.exclusive(() =>
+      settleHeld(
+        journal,
+        partitions,
+        (p, txn) => now.get(p)?.txn === txn,
+        (alerts) => deps.pipeline.markPublished(alerts),
+        (alerts, txn) => deps.pipeline.releaseClaims(alerts, { path: 'watchlist', txn }),
+      ),
+    );
+    for (const p of partitions) {
+      const at = now.get(p);
+      if (at) committed.set(p, at);
+      else committed.delete(p);
+    }
+  };
+
   const frame = createCompactedTopicConsumer(deps, 'watchlist', {
     async onAssigned(partitions) {
       const now = await transactions.assign(partitions);
-      // Alone, as a watchlist batch: no report batch asks "published yet?" before these are marked.
-      // The transaction the offset came from committed its held alerts; any other held one never did.
-      // A transaction that never committed lets go of its claims (pipeline.ts claim).
-      await deps.pipeline.gate.exclusive(() =>
-        settleHeld(
-          journal,
-          partitions,
-          (p, txn) => now.get(p)?.txn === txn,
-          (alerts) => deps.pipeline.markPublished(alerts),
-          (alerts, txn) => deps.pipeline.releaseClaims(alerts, { path: 'watchlist', txn }),
-        ),
-      );
-      committed = now;
+      committed = new Map();
+      await settle(partitions, now);
     },
     async handle(batch) {
       const onRetry = onRetryOf(batch);
+      // A commit whose outcome could not be settled (the broker away) may have committed records
+      // of this batch: what the group has committed is read first, as on an assignment. Retried
+      // in place instead, the batch would send again what that transaction may have sent.
+      if (transactions.unsettled(batch.partition)) await retry(async () => settle([batch.partition], await transactions.settle(batch.partition)), { onRetry });
       // The group's offset may be past what kafkajs fetched from before the fencing: an earlier
       // owner's last transaction committed meanwhile. Its records are not applied twice.
       const from = committed.get(batch.partition)?.offset ?? -1n;
@@ -129,19 +147,25 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
                   await out.deadLetters.send(dead);
                 });
               } catch (err) {
-                // Not committed (a commit that did is not an error, reference-transactions.ts): let go
-                // at once of what this attempt claimed and held, so a report transaction waiting on a
-                // claim need not wait for the next owner. The next attempt claims again.
-                if (sent.length > 0) {
-                  await Promise.all([deps.pipeline.releaseClaims(sent, claimant), journal.release(batch.partition, id)]).catch((releaseErr: unknown) =>
-                    deps.logger.warn({ err: releaseErr, topic: batch.topic, partition: batch.partition }, "could not let go of a failed watchlist transaction's claims; its partition's next owner does"),
-                  );
+                // Known not to have committed (transaction-errors.ts): let go at once of what this
+                // attempt claimed, so a report transaction waiting on a claim need not wait for the
+                // next owner, then of its hold, which is what tells that owner to release the claims
+                // (so the hold goes only once they have). The next attempt claims again. A commit
+                // whose outcome is unknown keeps both for the next owner, who reads the outcome.
+                if (sent.length > 0 && isTransactionNotCommitted(err)) {
+                  try {
+                    await deps.pipeline.releaseClaims(sent, claimant);
+                    await journal.release(batch.partition, id);
+                  } catch (releaseErr) {
+                    deps.logger.warn({ err: releaseErr, topic: batch.topic, partition: batch.partition }, "could not let go of a failed watchlist transaction's claims; its partition's next owner does");
+                  }
                 }
                 throw err;
               }
               return { txn: id, sent };
             },
-            { onRetry, isRetriable: (err) => !isFenced(err) && defaultIsRetriable(err) },
+            // Not after a commit left unsettled: the batch fails, and is fetched again and settled first.
+            { onRetry, isRetriable: (err) => !isFenced(err) && !transactions.unsettled(batch.partition) && defaultIsRetriable(err) },
           );
           committed.set(batch.partition, { offset: BigInt(next), txn });
           await retry(() => deps.pipeline.markPublished(sent), { onRetry });

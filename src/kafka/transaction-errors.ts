@@ -13,3 +13,20 @@ export const isFencedError = (err: unknown): boolean => {
 };
 
 export const isConcurrentTransactions = (err: unknown): boolean => (err as { type?: string } | null)?.type === 'CONCURRENT_TRANSACTIONS';
+
+/** Errors a transaction attempt threw knowing that it did not commit (transactionNotCommitted). */
+const notCommitted = new WeakSet<object>();
+
+/**
+ * Marks an error a transaction attempt throws when it knows the transaction did not commit: it
+ * failed before its commit was sent, or the commit's outcome was settled as aborted. Only then may
+ * the caller let go at once of what the attempt held for a commit (journal holds, claims). A commit
+ * whose outcome stayed unknown (it may have gone through) throws an unmarked error, and its holds
+ * are left for the index's or partition's next owner to settle.
+ */
+export function transactionNotCommitted<E>(err: E): E {
+  if (typeof err === 'object' && err !== null) notCommitted.add(err);
+  return err;
+}
+
+export const isTransactionNotCommitted = (err: unknown): boolean => typeof err === 'object' && err !== null && notCommitted.has(err);

@@ -15,7 +15,7 @@ import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
 import { ReeError } from '../errors.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
 import { createFencingProducers } from '../kafka/fencing-producers.ts';
-import { isConcurrentTransactions, isFencedError } from '../kafka/transaction-errors.ts';
+import { isConcurrentTransactions, isFencedError, transactionNotCommitted } from '../kafka/transaction-errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
 import { offsetMetadata, seqOf, txnOf, type CommittedOffsets } from '../pipeline/committed-offsets.ts';
@@ -114,6 +114,18 @@ export function createOutputTransactions(options: {
   };
 
 
+  /** What the group has committed on the positions' topics of their index, noted. */
+  const readBack = async (positions: readonly CommitPosition[]) => {
+    const { partition } = positions[0]!;
+    for (const c of await fetchCommitted([...new Set(positions.map((p) => p.topic))])) if (c.partition === partition) committed.note(c.topic, c.partition, c.offset, seqOf(c.metadata), txnOf(c.metadata));
+  };
+  /**
+   * Per index, the positions of a transaction whose commit's outcome could not be settled (the
+   * broker still away): read back before the index's next transaction, so that its outboxes know
+   * whether that one sent what they hold (outbox.ts) and a retry does not send it again.
+   */
+  const unsettled = new Map<number, readonly CommitPosition[]>();
+
   /**
    * After a commit that failed with its outcome unknown (a timeout, a lost connection): settles
    * it (reopen), then reads what the group has committed. Covered: the transaction committed, and
@@ -123,8 +135,13 @@ export function createOutputTransactions(options: {
   const settleUncertainCommit = async (positions: readonly CommitPosition[], stale: Promise<Producer>, err: unknown): Promise<boolean> => {
     const { partition } = positions[0]!;
     logger?.warn({ err, partition, positions: positions.map((p) => `${p.topic}@${p.offset}`) }, 'transaction commit failed with its outcome unknown; settling it');
-    await producers.reopen(partition, stale);
-    for (const c of await fetchCommitted([...new Set(positions.map((p) => p.topic))])) if (c.partition === partition) committed.note(c.topic, c.partition, c.offset, seqOf(c.metadata), txnOf(c.metadata));
+    try {
+      await producers.reopen(partition, stale);
+      await readBack(positions);
+    } catch (settleErr) {
+      unsettled.set(partition, positions);
+      throw settleErr;
+    }
     // One transaction: its positions committed together or not at all.
     return positions.every((p) => committed.covers({ ...p, txn: '' }));
   };
@@ -148,7 +165,7 @@ export function createOutputTransactions(options: {
     const position = positions[0];
     if (!position || positions.some((p) => p.partition !== position.partition)) throw new Error('a transaction commits positions of one partition index');
     const producer = producers.get(position.partition);
-    if (!producer) throw new ReeError('REE_ERR_FENCED', `partition ${position.partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false });
+    if (!producer) throw transactionNotCommitted(new ReeError('REE_ERR_FENCED', `partition ${position.partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false }));
     let txn: Transaction | undefined;
     let result: T | undefined;
     /** Set once the commit is sent: from then on a failure may hide a commit that went through. */
@@ -159,6 +176,12 @@ export function createOutputTransactions(options: {
         await producers.reopen(position.partition, producer);
         throw openErr;
       });
+      const earlier = unsettled.get(position.partition);
+      if (earlier) {
+        // The producer open again has finished that transaction either way; the offsets say which.
+        await readBack(earlier);
+        unsettled.delete(position.partition);
+      }
       txn = await ready.transaction();
       const offsets = {
         consumerGroupId: groupId,
@@ -202,16 +225,22 @@ export function createOutputTransactions(options: {
         // batch in a new transaction, which sends the outbox again (its entries' tag did not commit).
         logger?.warn({ err, partition: position.partition }, 'transaction aborted by the broker while this instance still owns the index; reopening its producer');
         await producers.reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
-        throw new ReeError('REE_ERR_KAFKA', `the transaction of partition ${position.partition} was aborted by the broker; its producer is reopened`, { cause: err, retriable: true });
+        const aborted = new ReeError('REE_ERR_KAFKA', `the transaction of partition ${position.partition} was aborted by the broker; its producer is reopened`, { cause: err, retriable: true });
+        throw committing ? aborted : transactionNotCommitted(aborted);
       }
       if (isFencedError(err)) {
         // Another instance owns the index now: nothing more goes out from here until the next assignment.
         producers.drop(position.partition);
-        throw new ReeError('REE_ERR_FENCED', `the transactional producer of partition ${position.partition} was fenced by a newer owner`, { cause: err, retriable: false });
+        const fenced = new ReeError('REE_ERR_FENCED', `the transactional producer of partition ${position.partition} was fenced by a newer owner`, { cause: err, retriable: false });
+        // Fenced while committing, the newer owner's producer may have completed the commit.
+        throw committing ? fenced : transactionNotCommitted(fenced);
       }
       if (committing) {
+        // A failed settle (the broker still away) leaves the outcome unknown: that error goes up unmarked.
         if (await settleUncertainCommit(positions, producer, err)) return result as T;
-        throw new ReeError('REE_ERR_KAFKA', `the transaction committing ${positions.map((p) => `${p.topic}/${p.partition} at ${p.offset}`).join(', ')} did not commit`, { cause: err, retriable: true });
+        throw transactionNotCommitted(
+          new ReeError('REE_ERR_KAFKA', `the transaction committing ${positions.map((p) => `${p.topic}/${p.partition} at ${p.offset}`).join(', ')} did not commit`, { cause: err, retriable: true }),
+        );
       }
       if (txn?.isActive()) {
         await txn.abort().catch(async (abortErr: unknown) => {
@@ -225,7 +254,8 @@ export function createOutputTransactions(options: {
           await producers.reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
         });
       }
-      throw err;
+      // Its commit was never sent: it cannot have committed.
+      throw transactionNotCommitted(err);
     }
   };
 
@@ -242,6 +272,8 @@ export function createOutputTransactions(options: {
       if (!reader) return;
       await reader;
       committed.reset(await fetchCommitted(topics));
+      // The new producers have finished every earlier transaction, and the offsets read say how.
+      unsettled.clear();
     },
     within(position, work, afterCommit) {
       const positions = [position].flat();

@@ -14,7 +14,7 @@ import type { Admin, Kafka, Transaction } from 'kafkajs';
 import { ReeError } from '../errors.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
 import { createFencingProducers } from '../kafka/fencing-producers.ts';
-import { isConcurrentTransactions, isFencedError } from '../kafka/transaction-errors.ts';
+import { isConcurrentTransactions, isFencedError, transactionNotCommitted } from '../kafka/transaction-errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
 import { offsetMetadata, txnOf } from '../pipeline/committed-offsets.ts';
@@ -31,9 +31,19 @@ export interface ReferenceTransactions {
   /**
    * Runs `work`, which sends through `sender`, then commits `offset` (the next to read) tagged
    * `txn`, in one transaction of the partition's producer; aborts on failure. Rejects with
-   * REE_ERR_FENCED (not retriable) when a newer owner has taken the partition.
+   * REE_ERR_FENCED (not retriable) when a newer owner has taken the partition. A commit whose
+   * outcome could not be settled (the broker still away) rejects unmarked (transaction-errors.ts)
+   * and leaves the partition `unsettled` until `settle` has read what the group committed.
    */
   commit(partition: number, offset: string, txn: string, work: (sender: MessageSender) => Promise<void>): Promise<void>;
+  /** Whether a commit of the partition has an outcome not settled yet: the partition's next transaction must wait for `settle`. */
+  unsettled(partition: number): boolean;
+  /**
+   * Settles the partition's unsettled commit: a producer of the id open again has finished it
+   * either way (opened here if need be), and the group's offsets then say which way; they are
+   * returned, as `assign` returns them.
+   */
+  settle(partition: number): Promise<Map<number, CommittedAt>>;
   close(): Promise<void>;
 }
 
@@ -53,15 +63,36 @@ export function createReferenceTransactions(options: {
 }): ReferenceTransactions {
   const { kafka, admin, groupId, topic, logger } = options;
   const producers = createFencingProducers({ kafka, transactionalIdOf: (partition) => `${groupId}.${partition}`, transactionTimeoutMs: options.transactionTimeoutMs });
+  /**
+   * Partitions with a transaction whose commit's outcome could not be settled (the broker still
+   * away): settled before the partition's next transaction, which must not send again what that
+   * one may have committed.
+   */
+  const unsettled = new Set<number>();
 
   return {
     async assign(partitions) {
       await producers.assign(partitions);
+      // The new producers have finished every earlier transaction, and the offsets read say how.
+      unsettled.clear();
       return readCommitted(admin, groupId, topic);
+    },
+    unsettled: (partition) => unsettled.has(partition),
+    async settle(partition) {
+      const producer = producers.get(partition);
+      if (!producer) throw transactionNotCommitted(new ReeError('REE_ERR_FENCED', `${topic} partition ${partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false }));
+      // Opened again (a failed reopening left a rejected one), the producer has finished it.
+      await producer.catch(async (openErr: unknown) => {
+        await producers.reopen(partition, producer);
+        throw openErr;
+      });
+      const now = await readCommitted(admin, groupId, topic);
+      unsettled.delete(partition);
+      return now;
     },
     async commit(partition, offset, txnId, work) {
       const producer = producers.get(partition);
-      if (!producer) throw new ReeError('REE_ERR_FENCED', `${topic} partition ${partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false });
+      if (!producer) throw transactionNotCommitted(new ReeError('REE_ERR_FENCED', `${topic} partition ${partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false }));
       let txn: Transaction | undefined;
       let committing = false;
       try {
@@ -69,6 +100,7 @@ export function createReferenceTransactions(options: {
           await producers.reopen(partition, producer);
           throw openErr;
         });
+        if (unsettled.has(partition)) throw new ReeError('REE_ERR_KAFKA', `an earlier commit of ${topic} partition ${partition} is not settled yet`, { retriable: true });
         txn = await ready.transaction();
         await work(txn);
         const current = txn;
@@ -80,15 +112,25 @@ export function createReferenceTransactions(options: {
       } catch (err) {
         if (isFencedError(err)) {
           producers.drop(partition);
-          throw new ReeError('REE_ERR_FENCED', `the transactional producer of ${topic} partition ${partition} was fenced by a newer owner`, { cause: err, retriable: false });
+          const fenced = new ReeError('REE_ERR_FENCED', `the transactional producer of ${topic} partition ${partition} was fenced by a newer owner`, { cause: err, retriable: false });
+          // Fenced while committing, the newer owner's producer may have completed the commit.
+          throw committing ? fenced : transactionNotCommitted(fenced);
         }
         if (committing) {
           // Outcome unknown: a new producer of the id makes the broker finish it either way, and
-          // the offset's metadata then says whether it was this transaction that committed.
+          // the offset's metadata then says whether it was this transaction that committed. A
+          // failed settle (the broker still away) leaves it unknown: that error goes up unmarked.
           logger?.warn({ err, topic, partition, offset }, 'transaction commit failed with its outcome unknown; settling it');
-          await producers.reopen(partition, producer);
-          if ((await readCommitted(admin, groupId, topic)).get(partition)?.txn === txnId) return;
-          throw new ReeError('REE_ERR_KAFKA', `the transaction committing ${topic}/${partition} at ${offset} did not commit`, { cause: err, retriable: true });
+          let named: string | undefined;
+          try {
+            await producers.reopen(partition, producer);
+            named = (await readCommitted(admin, groupId, topic)).get(partition)?.txn;
+          } catch (settleErr) {
+            unsettled.add(partition);
+            throw settleErr;
+          }
+          if (named === txnId) return;
+          throw transactionNotCommitted(new ReeError('REE_ERR_KAFKA', `the transaction committing ${topic}/${partition} at ${offset} did not commit`, { cause: err, retriable: true }));
         }
         if (txn?.isActive()) {
           await txn.abort().catch(async (abortErr: unknown) => {
@@ -96,7 +138,8 @@ export function createReferenceTransactions(options: {
             await producers.reopen(partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
           });
         }
-        throw err;
+        // Its commit was never sent: it cannot have committed.
+        throw transactionNotCommitted(err);
       }
     },
     async close() {

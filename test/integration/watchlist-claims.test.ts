@@ -29,7 +29,7 @@ import { deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack
 
 const HOOK = join(import.meta.dirname, '..', 'helpers', 'delay-watchlist-send.mjs');
 /** How long the detector's watchlist transaction holds its claim before sending. */
-const HELD_MS = 2_000;
+const HELD_MS = 3_000;
 
 const kafka = testKafka('ree-wl-claims');
 const redis = new Redis(redisUrl());
@@ -62,6 +62,14 @@ describe('a watchlist-match found by both paths at once, on two instances', () =
 
     // The other instance's report path, in the detector's Redis namespace (its --state-prefix).
     const store = createEngineRedisStore({ redis, prefix, keepConnectionOpen: true });
+    // What the report path's claims found: it must have been refused while the detector held it.
+    const outcomes: string[] = [];
+    const claimAlerts = store.claimAlerts.bind(store);
+    store.claimAlerts = async (alerts, claimant) => {
+      const found = await claimAlerts(alerts, claimant);
+      outcomes.push(...found);
+      return found;
+    };
     const watchlistGroup = `${prefix}-g.watchlist`;
     const holds = createOtherPathHolds({
       admin,
@@ -98,6 +106,9 @@ describe('a watchlist-match found by both paths at once, on two instances', () =
     // A shipment to the listed client, on the other instance, in the claim's window.
     const found = await reportPath.process([exportTo('ship-2', 3)], origins, sending('txn-r1'));
     expect(matches(found)).toEqual([]);
+    // It waited (refused while the claim was held), then found the alert published.
+    expect(outcomes[0]).toBe('other-path');
+    expect(outcomes.at(-1)).toBe('published');
     // Nor does a later transaction of the index send it from the producer's outbox.
     expect(matches(await reportPath.fireTimers([0], sending('txn-r2', 1)))).toEqual([]);
 
@@ -107,6 +118,7 @@ describe('a watchlist-match found by both paths at once, on two instances', () =
     await admin.disconnect();
     await store.close();
 
+    // The report path here produces nothing: what its transaction would have sent is `found`.
     const live = await committedAlerts(kafka, prefix);
     expect(seenTwice(live)).toEqual([]);
     const published = matches(live);

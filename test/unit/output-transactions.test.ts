@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { CommittedOffsets, seqOf } from '../../src/pipeline/committed-offsets.ts';
 import { createOutputTransactions } from '../../src/producers/output-transactions.ts';
 import { ReeError } from '../../src/errors.ts';
+import { isTransactionNotCommitted } from '../../src/kafka/transaction-errors.ts';
 
 interface Broker {
   /** Committed group offsets, `topic/partition` → offset and metadata. */
@@ -28,6 +29,8 @@ interface Broker {
   fenceAbort?: boolean;
   /** Producers made (each reopening makes one, and its initialisation fences the one before). */
   opened: number;
+  /** The group's offsets cannot be read (the broker away again). */
+  offsetsUnreadable?: boolean;
 }
 
 function fakeKafka(broker: Broker): Kafka {
@@ -94,11 +97,13 @@ function fakeKafka(broker: Broker): Kafka {
     connect: async () => undefined,
     disconnect: async () => undefined,
     fetchTopicMetadata: async () => ({ topics: [] }),
-    fetchOffsets: async ({ topics }: { topics: string[] }) =>
-      topics.map((topic) => ({
+    fetchOffsets: async ({ topics }: { topics: string[] }) => {
+      if (broker.offsetsUnreadable) throw Object.assign(new Error('Connection error: connect ECONNREFUSED'), { retriable: true });
+      return topics.map((topic) => ({
         topic,
         partitions: [0, 1].map((partition) => ({ partition, offset: broker.offsets.get(`${topic}/${partition}`)?.offset ?? '-1', metadata: broker.offsets.get(`${topic}/${partition}`)?.metadata ?? null })),
-      })),
+      }));
+    },
   });
   return { producer, admin } as unknown as Kafka;
 }
@@ -133,9 +138,28 @@ describe('a transaction whose commit fails with its outcome unknown', () => {
     const failed = await sendBatch('10', 'a1').catch((err: unknown) => err);
     expect(failed).toBeInstanceOf(ReeError);
     expect((failed as ReeError).retriable).toBe(true);
+    // Settled as aborted: what the attempt held for its commit may go at once.
+    expect(isTransactionNotCommitted(failed)).toBe(true);
     expect(broker.log).toEqual([]);
     expect(committed.covers({ txn: 'x', topic: 'shipments', partition: 0, offset: '10' })).toBe(false);
     expect(await sendBatch('10', 'a1')).toBe('a1');
+    expect(broker.log).toEqual(['a1']);
+  });
+
+  it('whose settling fails too (the offsets cannot be read): fails without saying it did not commit, for it did', async () => {
+    const { broker, committed, transactions, sendBatch } = await setUp();
+    broker.nextCommit = 'lost-after';
+    broker.offsetsUnreadable = true;
+    const failed = await sendBatch('10', 'a1').catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(Error);
+    expect(isTransactionNotCommitted(failed)).toBe(false);
+    // The reopening completed the commit the coordinator had received.
+    expect(broker.log).toEqual(['a1']);
+    // The batch redone: its transaction reads the offsets back before its work, so the work sees
+    // the first one's commit (the outbox drops what it sent) and sends nothing again.
+    broker.offsetsUnreadable = false;
+    const seen = await transactions.within({ topic: 'shipments', partition: 0, offset: '10' }, async () => committed.covers({ txn: 'x', topic: 'shipments', partition: 0, offset: '10' }));
+    expect(seen).toBe(true);
     expect(broker.log).toEqual(['a1']);
   });
 
@@ -216,6 +240,7 @@ describe("when a transaction's offsets are added", () => {
       })
       .catch((err: unknown) => err);
     expect((failed as Error).message).toBe('Redis down');
+    expect(isTransactionNotCommitted(failed)).toBe(true);
     expect(broker.calls).toEqual(['sendOffsets', 'abort']);
     expect(broker.offsets.has('shipments/0')).toBe(false);
     expect(committed.covers({ txn: 'x', topic: 'shipments', partition: 0, offset: '10' })).toBe(false);
@@ -245,6 +270,7 @@ describe('a transaction that reads as fenced', () => {
     expect(failed).toBeInstanceOf(ReeError);
     expect((failed as ReeError).code).toBe('REE_ERR_KAFKA');
     expect((failed as ReeError).retriable).toBe(true);
+    expect(isTransactionNotCommitted(failed)).toBe(true);
     expect(broker.log).toEqual([]);
     expect(await sendBatch('10', 'a1')).toBe('a1');
     expect(broker.log).toEqual(['a1']);

@@ -523,36 +523,53 @@ describe('pipeline: a watchlist-match both paths find at once, on two instances'
   const matches = (alerts: Alert[]) => alerts.filter((a) => a.ruleId === 'watchlist-match');
   const W_TXN = { path: 'watchlist', txn: 'txn-w' } as const;
 
-  /** The listing already stored and the client already seen, as when the two arrive together. */
+  /**
+   * The listing already stored and the client already seen, as when the two arrive together.
+   * `refused` settles when a claim is first refused as the other path's: the report transaction
+   * is then waiting, and the watchlist path's next step may come.
+   */
   async function twoInstances(contestedWaitMs?: number) {
     const store = createEngineMemoryStore();
+    const claimAlerts = store.claimAlerts.bind(store);
+    let onRefused: () => void = () => undefined;
+    const refused = new Promise<void>((resolve) => (onRefused = resolve));
+    store.claimAlerts = async (alerts, claimant) => {
+      const outcomes = await claimAlerts(alerts, claimant);
+      if (outcomes.includes('other-path')) onRefused();
+      return outcomes;
+    };
     const rules = parseRulesFile('', 'test rules');
     const W = createPipeline({ store, rules, catalogue, now: () => 1_000 });
     const R = createPipeline({ store, rules, catalogue, now: () => 1_000, heldByOtherPath: async () => new Map(), contestedWaitMs });
     expect(await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: ENTRY }])).toEqual([]);
     if (ship1.kind !== 'shipments') throw new Error('a shipment');
     await store.recordClients([sightingOf(ship1.event)]);
-    return { store, W, R };
+    /** Once the report transaction is waiting on a claim (and a few polls later), `work`. */
+    const whileWaiting = async (work: () => Promise<void>) => {
+      await refused;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await work();
+    };
+    return { store, W, R, whileWaiting };
   }
-  const later = (ms: number, work: () => Promise<void>) => new Promise<void>((resolve, reject) => setTimeout(() => work().then(resolve, reject), ms));
 
   it('the watchlist path claimed it first: the report transaction waits for it, and leaves it once it is marked published', async () => {
-    const { W, R } = await twoInstances();
+    const { W, R, whileWaiting } = await twoInstances();
     const screened = await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }]);
     expect(matches(screened)).toHaveLength(1);
     const sent = await W.claim(screened, W_TXN);
     expect(sent).toEqual(screened);
-    const [fromReports] = await Promise.all([R.process([ship1], origins, sending('txn-r1')), later(60, () => W.markPublished(sent))]);
+    const [fromReports] = await Promise.all([R.process([ship1], origins, sending('txn-r1')), whileWaiting(() => W.markPublished(sent))]);
     expect(matches(fromReports)).toEqual([]);
     // The producer's outbox knows it went out: no later transaction sends it.
     expect(matches(await R.fireTimers([0], { ...sending('txn-r2'), seq: 1 }))).toEqual([]);
   });
 
   it('the watchlist transaction did not commit: it lets go, the report transaction sends the alert, and the change screened again leaves it to that path', async () => {
-    const { W, R } = await twoInstances();
+    const { W, R, whileWaiting } = await twoInstances();
     const screened = await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }]);
     const sent = await W.claim(screened, W_TXN);
-    const [fromReports] = await Promise.all([R.process([ship1], origins, sending('txn-r1')), later(60, () => W.releaseClaims(sent, W_TXN))]);
+    const [fromReports] = await Promise.all([R.process([ship1], origins, sending('txn-r1')), whileWaiting(() => W.releaseClaims(sent, W_TXN))]);
     expect(matches(fromReports).map((a) => a.alertId)).toEqual(matches(screened).map((a) => a.alertId));
     // The change redelivered and screened again (a new transaction) finds the report path's claim.
     const again = await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }]);

@@ -11,6 +11,7 @@ import { handleReportBatches, type BatchDeps, type TakenBatch } from '../../src/
 import { createMemoryTxnJournal, type TxnJournal } from '../../src/consumers/txn-journal.ts';
 import type { Alert } from '../../src/domain/events.ts';
 import { ReeError } from '../../src/errors.ts';
+import { transactionNotCommitted } from '../../src/kafka/transaction-errors.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import { createPipeline } from '../../src/pipeline/pipeline.ts';
 import type { OutputTransactions } from '../../src/producers/output-transactions.ts';
@@ -37,27 +38,37 @@ function recordingJournal(): { journal: TxnJournal; calls: string[]; ids: string
   };
 }
 
-/** Transactions that run the work, then fail the commit of the first `failing` attempts (retriable, not committed). */
-function modelTransactions(failing: number): { transactions: OutputTransactions; sent: Alert[] } {
-  const sent: Alert[] = [];
+/**
+ * Transactions that run the work, then fail the commit of the first `failing` attempts (retriable):
+ * as known not committed (what output-transactions.ts marks), or with the outcome unknown (a
+ * commit timeout whose settling failed too: it may have gone through).
+ */
+function modelTransactions(failing: number, outcome: 'not committed' | 'unknown'): OutputTransactions {
   let failures = failing;
   const within = async <T>(_positions: unknown, work: (sender: never) => Promise<T>, afterCommit?: (result: T) => Promise<void>): Promise<T> => {
     const result = await work({ send: async () => [] } as never);
     if (failures > 0) {
       failures -= 1;
-      throw new ReeError('REE_ERR_KAFKA', 'the transaction did not commit (the broker went away)', { retriable: true });
+      const err = new ReeError('REE_ERR_KAFKA', 'the commit failed (the broker went away)', { retriable: true });
+      throw outcome === 'not committed' ? transactionNotCommitted(err) : err;
     }
     await afterCommit?.(result);
     return result;
   };
-  return { transactions: { within } as unknown as OutputTransactions, sent };
+  return { within } as unknown as OutputTransactions;
 }
 
-async function oneBatch(failing: number) {
+async function oneBatch(failing: number, commitOutcome: 'not committed' | 'unknown' = 'not committed', options: { marksRefused?: boolean } = {}) {
   const { journal, calls, ids } = recordingJournal();
-  const { transactions } = modelTransactions(failing);
+  const transactions = modelTransactions(failing, commitOutcome);
   const published: Alert[] = [];
-  const pipeline = createPipeline({ store: createEngineMemoryStore(), rules: loadRulesFile(), catalogue: testCatalogue(), now: () => 0 });
+  const store = createEngineMemoryStore();
+  if (options.marksRefused) {
+    store.markAlertsPublished = async () => {
+      throw new ReeError('REE_ERR_STATE', 'Redis refused the marks', { retriable: false });
+    };
+  }
+  const pipeline = createPipeline({ store, rules: loadRulesFile(), catalogue: testCatalogue(), now: () => 0 });
   const report = reports.shipments({ licenceId: null });
   const batch: TakenBatch = {
     batch: { kind: 'shipments', topic: 'r.shipments.v1', partition: 0, records: [{ key: null, value: Buffer.from('{}'), offset: '0' }] },
@@ -75,25 +86,42 @@ async function oneBatch(failing: number) {
       sinks: () => ({ alerts: { publish: async (alerts) => void published.push(...alerts) }, deadLetters: { send: async () => undefined } }),
     },
   };
-  const outcome = await handleReportBatches(deps, [batch]);
+  const outcome = await handleReportBatches(deps, [batch]).catch((err: unknown) => err as Error);
   return { outcome, calls, ids, journal, published };
 }
 
 describe('a report transaction\'s journal hold', () => {
   it('is released after the marks when the transaction commits', async () => {
     const { outcome, calls, journal } = await oneBatch(0);
+    if (outcome instanceof Error) throw outcome;
     expect(outcome.alerts.map((a) => a.ruleId)).toEqual(['unlicensed-client']);
     expect(calls).toEqual(['hold t1', 'release t1']);
     expect((await journal.held(0)).size).toBe(0);
   });
 
-  it('is released at once when the commit did not go through; the retry holds and releases its own', async () => {
+  it('is released at once when the commit is known not to have gone through; the retry holds and releases its own', async () => {
     const { outcome, calls, ids, journal, published } = await oneBatch(1);
+    if (outcome instanceof Error) throw outcome;
     expect(ids).toHaveLength(2);
     expect(calls).toEqual(['hold t1', 'release t1', 'hold t2', 'release t2']);
     expect((await journal.held(0)).size).toBe(0);
     // The retry sent the producer's outbox again: the alert in both attempts, committed by the second.
     expect(outcome.alerts.map((a) => a.ruleId)).toEqual(['unlicensed-client']);
     expect(published.map((a) => a.alertId)).toEqual([outcome.alerts[0]!.alertId, outcome.alerts[0]!.alertId]);
+  });
+
+  it("stays when the commit's outcome is unknown (it may have gone through): the index's next owner reads the outcome and marks or drops it", async () => {
+    const { outcome, calls, ids, journal } = await oneBatch(1, 'unknown');
+    expect(outcome).not.toBeInstanceOf(Error);
+    expect(calls).toEqual(['hold t1', 'hold t2', 'release t2']);
+    expect([...(await journal.held(0)).keys()]).toEqual([ids[0]]);
+  });
+
+  it('stays when the commit went through and the marks failed after it', async () => {
+    const { outcome, calls, ids, journal } = await oneBatch(0, 'not committed', { marksRefused: true });
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toMatch(/refused the marks/);
+    expect(calls).toEqual(['hold t1']);
+    expect([...(await journal.held(0)).keys()]).toEqual([ids[0]]);
   });
 });

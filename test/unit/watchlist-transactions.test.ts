@@ -31,9 +31,9 @@ const entry = (o: Partial<WatchlistEntry> = {}): WatchlistEntry => ({
 });
 const json = (e: WatchlistEntry) => ({ key: e.entryId, value: JSON.stringify(e) });
 
-async function started(committed: { partition: number; offset: string; metadata?: string }[] = [], options: { failCommits?: number } = {}) {
+async function started(committed: { partition: number; offset: string; metadata?: string }[] = [], behaviour: { failCommits?: number; /** The failing commits went through before their answer was lost. */ failedCommitsWentThrough?: boolean } = {}) {
   const fake = fakeKafka({ committed: { watchlist: committed } });
-  let failCommits = options.failCommits ?? 0;
+  let failCommits = behaviour.failCommits ?? 0;
   /** How many transactions the journal held when each transaction sent its alerts. */
   const heldAtSend: number[] = [];
   /** Alerts of committed transactions only, as a read_committed reader sees them. */
@@ -56,13 +56,17 @@ async function started(committed: { partition: number; offset: string; metadata?
           sendOffsets: async (o: { topics: { partitions: typeof offsets }[] }) => void (offsets = o.topics.flatMap((t) => t.partitions)),
           commit: async () => {
             active = false;
+            const apply = () => {
+              published.push(...sent);
+              const kept = (fake.offsets.committed!['watchlist'] ?? []).filter((c) => !offsets.some((o) => o.partition === c.partition));
+              fake.offsets.committed!['watchlist'] = [...kept, ...offsets];
+            };
             if (failCommits > 0) {
               failCommits -= 1;
+              if (behaviour.failedCommitsWentThrough) apply();
               throw Object.assign(new Error('the broker went away mid-commit'), { retriable: true });
             }
-            published.push(...sent);
-            const kept = (fake.offsets.committed!['watchlist'] ?? []).filter((c) => !offsets.some((o) => o.partition === c.partition));
-            fake.offsets.committed!['watchlist'] = [...kept, ...offsets];
+            apply();
           },
           abort: async () => void (active = false),
           isActive: () => active,
@@ -169,6 +173,51 @@ describe('watchlist consumer, transactional', () => {
     expect(heldAtSend).toEqual([1, 1]);
     expect((await journal.held(0)).size).toBe(0);
     expect(await store.unpublishedAlerts(published.map((a) => a.alertId))).toEqual([]);
+  });
+
+  /** The settling's read of the group's offsets fails once, after the first attempt has sent. */
+  function offsetsUnreadableOnce(fake: Awaited<ReturnType<typeof started>>['fake'], sentYet: () => boolean): () => number {
+    const fetchOffsets = fake.admin.fetchOffsets.bind(fake.admin);
+    let unreadable = 1;
+    fake.admin.fetchOffsets = (async (...args: Parameters<typeof fetchOffsets>) => {
+      if (unreadable > 0 && sentYet()) {
+        unreadable -= 1;
+        throw Object.assign(new Error('Connection error: connect ECONNREFUSED'), { retriable: true });
+      }
+      return fetchOffsets(...args);
+    }) as typeof fake.admin.fetchOffsets;
+    return () => unreadable;
+  }
+
+  it("a commit whose outcome stays unknown (its settling could not read the offsets), that had not gone through: the batch fails, and fetched again is settled first, then sent once", async () => {
+    const { fake, journal, published, released, heldAtSend } = await started([], { failCommits: 1 });
+    fake.emit(FAKE_EVENTS.GROUP_JOIN, { memberAssignment: { watchlist: [0] } });
+    const left = offsetsUnreadableOnce(fake, () => heldAtSend.length > 0);
+    // Not retried in place: the attempt's hold and claims stay, as its outcome is unknown.
+    await expect(fake.deliver('watchlist', 0, [json(entry())])).rejects.toThrow(/ECONNREFUSED/);
+    expect(left()).toBe(0);
+    expect((await journal.held(0)).size).toBe(1);
+    // kafkajs fetches the batch again: settled first (not committed: its claims let go), then sent.
+    const { resolved } = await fake.deliver('watchlist', 0, [json(entry())]);
+    expect(resolved).toEqual(['0']);
+    expect(published.map((a) => a.clientId)).toEqual(['C7']);
+    expect(released.map((r) => r.txn === undefined)).toEqual([false, true]);
+    expect((await journal.held(0)).size).toBe(0);
+  });
+
+  it('a commit whose outcome stays unknown, that had gone through: the batch fetched again finds it committed, marks what it sent, and sends nothing more', async () => {
+    const { fake, journal, published, store, heldAtSend } = await started([], { failCommits: 1, failedCommitsWentThrough: true });
+    fake.emit(FAKE_EVENTS.GROUP_JOIN, { memberAssignment: { watchlist: [0] } });
+    offsetsUnreadableOnce(fake, () => heldAtSend.length > 0);
+    await expect(fake.deliver('watchlist', 0, [json(entry())])).rejects.toThrow(/ECONNREFUSED/);
+    expect(published.map((a) => a.clientId)).toEqual(['C7']);
+    const { resolved } = await fake.deliver('watchlist', 0, [json(entry())]);
+    expect(resolved).toEqual(['0']);
+    // Retried in place (as before), the batch would have sent the alert a second time.
+    expect(published.map((a) => a.clientId)).toEqual(['C7']);
+    expect(heldAtSend).toHaveLength(1);
+    expect(await store.unpublishedAlerts(published.map((a) => a.alertId))).toEqual([]);
+    expect((await journal.held(0)).size).toBe(0);
   });
 
   it('skips records below the offset the group had committed when the partition was taken', async () => {
