@@ -207,6 +207,8 @@ async function openDetector(
     custody: createRedisCustodyLedger({ redis, prefix: settings.statePrefix }),
     quotas,
     heldByOtherPath: otherPathHolds.heldByOtherPath,
+    // A watchlist claim whose transaction its partition's journal no longer holds has lost its holder.
+    claimStillHeld: async (holder) => holder.partition !== undefined && (await journals.watchlist.held(holder.partition)).has(holder.txn),
     ownershipEpoch: () => store.durability.epoch(),
   });
   reloader.attach(pipeline);

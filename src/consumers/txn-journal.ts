@@ -67,12 +67,12 @@ export async function settleHeld(
   partitions: readonly number[],
   committed: (partition: number, txn: string) => boolean,
   markPublished: (alerts: Alert[]) => Promise<void>,
-  forget?: (alerts: Alert[], txn: string) => Promise<void>,
+  forget?: (alerts: Alert[], txn: string, partition: number) => Promise<void>,
 ): Promise<void> {
   for (const p of partitions) {
     for (const [txn, alerts] of await journal.held(p)) {
       if (committed(p, txn)) await markPublished(alerts);
-      else await forget?.(alerts, txn);
+      else await forget?.(alerts, txn, p);
       await journal.release(p, txn);
     }
   }

@@ -95,7 +95,7 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
         partitions,
         (p, txn) => now.get(p)?.txn === txn,
         (alerts) => deps.pipeline.markPublished(alerts),
-        (alerts, txn) => deps.pipeline.releaseClaims(alerts, { path: 'watchlist', txn }),
+        (alerts, txn, partition) => deps.pipeline.releaseClaims(alerts, { path: 'watchlist', txn, partition }),
       ),
     );
     for (const p of partitions) {
@@ -130,7 +130,7 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
           const { txn, sent } = await retry(
             async () => {
               const id = randomUUID();
-              const claimant = { path: 'watchlist', txn: id } as const;
+              const claimant = { path: 'watchlist', txn: id, partition: batch.partition } as const;
               // Held before the claims, so a crash after a claim leaves its transaction held for the
               // next owner, which lets go of what it claimed. A watchlist-match the report path has
               // claimed is that path's to send (pipeline.ts claim); the hold is narrowed to match.

@@ -72,6 +72,13 @@ export interface PipelineDeps {
    * published or let go (default CONTESTED_WAIT_MS) before it fails as retriable.
    */
   contestedWaitMs?: number | undefined;
+  /**
+   * Live: whether a watchlist transaction holding a claim is still held in its partition's journal
+   * (txn-journal.ts). Every live watchlist claim is: the hold comes before the claim and goes
+   * after it. One that is not was made by a zombie after its successor settled the journal, and
+   * its holder is gone: the report transaction waiting on it lets go of it (claimContested).
+   */
+  claimStillHeld?: ((holder: AlertClaimant) => Promise<boolean>) | undefined;
   /** Wall clock for Alert.detectedAt only; nothing else reads it. */
   now?: () => number;
 }
@@ -89,6 +96,8 @@ const BOTH_PATHS_RULE = 'watchlist-match';
 export const CONTESTED_WAIT_MS = 3_000;
 /** How often a report transaction looks again at a claim the watchlist path holds. */
 const CONTESTED_POLL_MS = 20;
+/** After how many looks it asks whether the claim's holder is still there (claimStillHeld). */
+const ORPHAN_CHECK_EVERY = 25;
 
 const contestedIn = (alerts: readonly Alert[]): Alert[] => alerts.filter((a) => a.ruleId === BOTH_PATHS_RULE);
 const refsOf = (alerts: readonly Alert[]) => alerts.map((a) => ({ alertId: a.alertId, revision: revisionOf(a) }));
@@ -250,7 +259,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const published = new Set<Alert>();
     let waiting = contestedIn(candidates);
     const deadline = Date.now() + (deps.contestedWaitMs ?? CONTESTED_WAIT_MS);
-    for (;;) {
+    for (let look = 1; ; look += 1) {
       const outcomes: ClaimOutcome[] = await deps.store.claimAlerts(refsOf(waiting), { path: 'reports', txn });
       waiting.forEach((a, i) => outcomes[i] === 'published' && published.add(a));
       waiting = waiting.filter((_, i) => outcomes[i] === 'other-path');
@@ -260,8 +269,22 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           retriable: true,
         });
       }
-      await sleep(CONTESTED_POLL_MS);
+      if (look % ORPHAN_CHECK_EVERY === 0) await letGoOfOrphans(waiting);
+      else await sleep(CONTESTED_POLL_MS);
     }
+  }
+
+  /** Releases the claims on these alerts whose watchlist transaction is no longer held (claimStillHeld); the next look claims them. */
+  async function letGoOfOrphans(waiting: readonly Alert[]): Promise<void> {
+    const stillHeld = deps.claimStillHeld;
+    if (!stillHeld) return;
+    const holders = await deps.store.claimHolders(refsOf(waiting));
+    await Promise.all(
+      waiting.map(async (a, i) => {
+        const holder = holders[i];
+        if (holder?.path === 'watchlist' && holder.partition !== undefined && !(await stillHeld(holder))) await deps.store.releaseClaims(refsOf([a]), holder);
+      }),
+    );
   }
 
   /**

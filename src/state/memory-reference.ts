@@ -5,14 +5,14 @@
  */
 import type { Licence, WatchlistEntry } from '../domain/events.ts';
 import { effectiveTimeOf, inEffectiveOrder } from '../domain/licence-versions.ts';
-import { claimValue, isEarlierSighting, refOf, type AlertRef, type ClientSighting, type StateStore } from './store.ts';
+import { claimValue, claimantOf, isEarlierSighting, refOf, type AlertRef, type ClientSighting, type StateStore } from './store.ts';
 
 export function createMemoryReference(): StateStore {
   /** licenceId → effective time → version */
   const licences = new Map<string, Map<number, Licence>>();
   /** alertId → the highest revision published. */
   const published = new Map<string, number>();
-  /** `<alertId> <revision>` → the claimant as `<path> <txn>` (claimValue). */
+  /** `<alertId> <revision>` → the claimant as stored (claimValue). */
   const claims = new Map<string, string>();
   const claimKey = (ref: AlertRef) => {
     const { alertId, revision } = refOf(ref);
@@ -84,6 +84,12 @@ export function createMemoryReference(): StateStore {
     async releaseClaims(alerts, claimant) {
       const mine = claimant && claimValue(claimant);
       for (const ref of alerts) if (mine === undefined || claims.get(claimKey(ref)) === mine) claims.delete(claimKey(ref));
+    },
+    async claimHolders(alerts) {
+      return alerts.map((ref) => {
+        const held = claims.get(claimKey(ref));
+        return held === undefined ? undefined : claimantOf(held);
+      });
     },
     async close() {},
   };

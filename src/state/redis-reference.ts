@@ -18,7 +18,7 @@ import { createKeyBuilder } from './keys.ts';
 import type { QueuedCommand } from './redis-pipelines.ts';
 import { sendCommands } from './redis-commands.ts';
 import { StateScripts } from './scripts.ts';
-import { claimValue, refOf, type ClaimOutcome, type ClientSighting, type StateStore } from './store.ts';
+import { claimValue, claimantOf, refOf, type ClaimOutcome, type ClientSighting, type StateStore } from './store.ts';
 
 /** Long enough that a replay of any retained Kafka data still finds its alerts marked published. */
 export const PUBLISHED_ALERT_TTL_SECONDS = 30 * 24 * 3600;
@@ -181,7 +181,7 @@ export function createRedisReference(options: RedisReferenceOptions): StateStore
 
     async claimAlerts(alerts, claimant) {
       if (alerts.length === 0) return [];
-      const replies = await send('claim alerts', () => alerts.map(refOf).map(({ alertId, revision }) => scripts.claimAlert(alertId, revision, claimant.path, claimant.txn, CLAIM_TTL_MS)));
+      const replies = await send('claim alerts', () => alerts.map(refOf).map(({ alertId, revision }) => scripts.claimAlert(alertId, revision, claimant.path, claimValue(claimant), CLAIM_TTL_MS)));
       return replies.map((reply) => {
         if (reply === 'claimed' || reply === 'published' || reply === 'other-path') return reply as ClaimOutcome;
         throw new ReeError('REE_ERR_STATE', `claiming an alert returned an unexpected reply: ${JSON.stringify(reply)}`);
@@ -192,6 +192,17 @@ export function createRedisReference(options: RedisReferenceOptions): StateStore
       if (alerts.length === 0) return;
       const holder = claimant ? claimValue(claimant) : '';
       await send('release alert claims', () => alerts.map(refOf).map(({ alertId, revision }) => scripts.releaseClaim(alertId, revision, holder)));
+    },
+
+    async claimHolders(alerts) {
+      if (alerts.length === 0) return [];
+      const replies = await send('read alert claims', () =>
+        alerts.map(refOf).map(({ alertId, revision }) => {
+          const key = keys.alertClaim(alertId, revision);
+          return { key, queue: (p) => p.get(key) };
+        }),
+      );
+      return replies.map((reply) => (typeof reply === 'string' ? claimantOf(reply) : undefined));
     },
 
     async close() {

@@ -32,7 +32,7 @@ export const SCRIPTS = {
   recordCustodySide: { name: 'ree_recordCustodySide_v1', file: 'recordCustodySide-1.lua', numberOfKeys: 1 },
   advanceWatermark: { name: 'ree_advanceWatermark_v1', file: 'advanceWatermark-1.lua', numberOfKeys: 1 },
   setTimerIndex: { name: 'ree_setTimerIndex_v1', file: 'setTimerIndex-2.lua', numberOfKeys: 2 },
-  claimAlert: { name: 'ree_claimAlert_v1', file: 'claimAlert-2.lua', numberOfKeys: 2 },
+  claimAlert: { name: 'ree_claimAlert_v2', file: 'claimAlert-2.lua', numberOfKeys: 2 },
   releaseClaim: { name: 'ree_releaseClaim_v1', file: 'releaseClaim-1.lua', numberOfKeys: 1 },
 } as const satisfies Record<string, ScriptDefinition>;
 
@@ -116,10 +116,10 @@ export class StateScripts {
     return { key, queue: (pipeline) => invoke(pipeline, SCRIPTS.recordCustodySide, [key], [side, json, String(ttlSeconds)]) };
   }
 
-  /** Claims an alert at a revision for a path (claimAlert-2.lua); the reply is a ClaimOutcome. */
-  claimAlert(alertId: string, revision: number, path: string, txn: string, leaseMs: number): QueuedCommand {
+  /** Claims an alert at a revision for a path, storing `holder` (claimAlert-2.lua); the reply is a ClaimOutcome. */
+  claimAlert(alertId: string, revision: number, path: string, holder: string, leaseMs: number): QueuedCommand {
     const keys = [this.keys.alertClaim(alertId, revision), this.keys.publishedAlert(alertId)];
-    return { key: keys[0]!, queue: (pipeline) => invoke(pipeline, SCRIPTS.claimAlert, keys, [path, txn, String(revision), String(leaseMs)]) };
+    return { key: keys[0]!, queue: (pipeline) => invoke(pipeline, SCRIPTS.claimAlert, keys, [path, holder, String(revision), String(leaseMs)]) };
   }
 
   /** Drops a claim: anyone's when `holder` is empty, else only that holder's (releaseClaim-1.lua). */

@@ -24,10 +24,22 @@ export type PublishingPath = 'reports' | 'watchlist';
 export interface AlertClaimant {
   path: PublishingPath;
   txn: string;
+  /**
+   * The watchlist path's: the watchlist partition whose journal holds the transaction while its
+   * claims stand, so a report transaction can tell a claim whose holder is gone (pipeline.ts).
+   */
+  partition?: number | undefined;
 }
 
 /** A claim as stored: the path first, so a claim of the other path is told by its first word. */
-export const claimValue = (claimant: AlertClaimant): string => `${claimant.path} ${claimant.txn}`;
+export const claimValue = (claimant: AlertClaimant): string => [claimant.path, claimant.txn, ...(claimant.partition === undefined ? [] : [String(claimant.partition)])].join(' ');
+
+/** The claimant a stored claim names (claimValue read back). */
+export function claimantOf(value: string): AlertClaimant | undefined {
+  const [path, txn, partition] = value.split(' ');
+  if ((path !== 'reports' && path !== 'watchlist') || !txn) return undefined;
+  return { path, txn, ...(partition === undefined ? {} : { partition: Number(partition) }) };
+}
 
 /**
  * What a claim found: `claimed`, the claimant's path may send the alert (there was no claim, or
@@ -167,6 +179,8 @@ export interface StateStore {
    * published, which says the rest from now on).
    */
   releaseClaims(alerts: readonly AlertRef[], claimant?: AlertClaimant): Promise<void>;
+  /** Who holds each alert's claim at its revision, if anyone (order kept). */
+  claimHolders(alerts: readonly AlertRef[]): Promise<(AlertClaimant | undefined)[]>;
 
   close(): Promise<void>;
 }

@@ -509,6 +509,21 @@ export function describeStoreContract(name: string, factory: () => Promise<Contr
       expect(await store.claimAlerts([{ alertId: id, revision: 2 }], w1)).toEqual(['claimed']);
     });
 
+    it('tells who holds a claim, with the watchlist partition the claimant named', async () => {
+      const id = `claim-who-${P('J')}`;
+      const w = { path: 'watchlist', txn: 'tw-9', partition: 4 } as const;
+      expect(await store.claimHolders([id])).toEqual([undefined]);
+      expect(await store.claimAlerts([id], w)).toEqual(['claimed']);
+      expect(await store.claimHolders([id, { alertId: id, revision: 2 }])).toEqual([w, undefined]);
+      // Released only by that claimant (partition and all).
+      await store.releaseClaims([id], { path: 'watchlist', txn: 'tw-9' });
+      expect(await store.claimHolders([id])).toEqual([w]);
+      await store.releaseClaims([id], w);
+      expect(await store.claimHolders([id])).toEqual([undefined]);
+      expect(await store.claimAlerts([id], { path: 'reports', txn: 'tr' })).toEqual(['claimed']);
+      expect(await store.claimHolders([id])).toEqual([{ path: 'reports', txn: 'tr' }]);
+    });
+
     it('keeps claims per revision: a claim on one revision holds no other', async () => {
       const id = `claim-rev-${P('J')}`;
       expect(await store.claimAlerts([{ alertId: id, revision: 1 }], { path: 'watchlist', txn: 'tw' })).toEqual(['claimed']);

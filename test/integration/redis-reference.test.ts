@@ -56,8 +56,8 @@ describe('Redis reference store', () => {
     const store = createRedisReference({ redis, prefix, keepConnectionOpen: true });
     const claim = `${prefix}:{alert:A1}:claim:1`;
     try {
-      expect(await store.claimAlerts(['A1'], { path: 'watchlist', txn: 'tw' })).toEqual(['claimed']);
-      expect(await redis.get(claim)).toBe('watchlist tw');
+      expect(await store.claimAlerts(['A1'], { path: 'watchlist', txn: 'tw', partition: 2 })).toEqual(['claimed']);
+      expect(await redis.get(claim)).toBe('watchlist tw 2');
       const lease = await redis.pttl(claim);
       expect(lease).toBeGreaterThan(CLAIM_TTL_MS - 60_000);
       expect(lease).toBeLessThanOrEqual(CLAIM_TTL_MS);

@@ -71,17 +71,27 @@ describe('a watchlist-match found by both paths at once, on two instances', () =
       return found;
     };
     const watchlistGroup = `${prefix}-g.watchlist`;
+    const journals = {
+      reports: createRedisTxnJournal({ redis, prefix, kind: 'reports', groupId: `${prefix}-g` }),
+      watchlist: createRedisTxnJournal({ redis, prefix, kind: 'watchlist', groupId: watchlistGroup }),
+    };
     const holds = createOtherPathHolds({
       admin,
-      journals: {
-        reports: createRedisTxnJournal({ redis, prefix, kind: 'reports', groupId: `${prefix}-g` }),
-        watchlist: createRedisTxnJournal({ redis, prefix, kind: 'watchlist', groupId: watchlistGroup }),
-      },
+      journals,
       topics: { reports: REPORT_TOPIC_KINDS.map((k) => topics[k]), watchlist: topics.watchlist },
       watchlistGroupId: watchlistGroup,
     });
     await holds.refresh();
-    const reportPath = createPipeline({ store, rules: loadRulesFile(), catalogue: loadCatalogue(), heldByOtherPath: holds.heldByOtherPath, contestedWaitMs: 30_000 });
+    // As run.ts wires it: past 500 ms of waiting the report path asks whether the claim's
+    // transaction is still held in the detector's journal; live, it is, so the wait goes on.
+    const reportPath = createPipeline({
+      store,
+      rules: loadRulesFile(),
+      catalogue: loadCatalogue(),
+      heldByOtherPath: holds.heldByOtherPath,
+      contestedWaitMs: 30_000,
+      claimStillHeld: async (holder) => holder.partition !== undefined && (await journals.watchlist.held(holder.partition)).has(holder.txn),
+    });
     const origins = [{ source: 'p0', partition: 0 }];
     const sending = (txn: string, seq?: number) => ({ txn, topic: topics.shipments, partition: 0, offset: '1', ...(seq === undefined ? {} : { seq }) });
 

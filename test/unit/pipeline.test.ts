@@ -528,7 +528,7 @@ describe('pipeline: a watchlist-match both paths find at once, on two instances'
    * `refused` settles when a claim is first refused as the other path's: the report transaction
    * is then waiting, and the watchlist path's next step may come.
    */
-  async function twoInstances(contestedWaitMs?: number) {
+  async function twoInstances(contestedWaitMs?: number, claimStillHeld?: (holder: { txn: string; partition?: number | undefined }) => Promise<boolean>) {
     const store = createEngineMemoryStore();
     const claimAlerts = store.claimAlerts.bind(store);
     let onRefused: () => void = () => undefined;
@@ -540,7 +540,7 @@ describe('pipeline: a watchlist-match both paths find at once, on two instances'
     };
     const rules = parseRulesFile('', 'test rules');
     const W = createPipeline({ store, rules, catalogue, now: () => 1_000 });
-    const R = createPipeline({ store, rules, catalogue, now: () => 1_000, heldByOtherPath: async () => new Map(), contestedWaitMs });
+    const R = createPipeline({ store, rules, catalogue, now: () => 1_000, heldByOtherPath: async () => new Map(), contestedWaitMs, claimStillHeld });
     expect(await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: ENTRY }])).toEqual([]);
     if (ship1.kind !== 'shipments') throw new Error('a shipment');
     await store.recordClients([sightingOf(ship1.event)]);
@@ -602,6 +602,25 @@ describe('pipeline: a watchlist-match both paths find at once, on two instances'
       (alerts, txn) => W.releaseClaims(alerts, { path: 'watchlist', txn }),
     );
     expect(matches(await R.process([ship1], origins, sending('txn-r2'))).map((a) => a.alertId)).toEqual(matches(screened).map((a) => a.alertId));
+  });
+
+  it("a claim whose watchlist transaction its partition's journal no longer holds (a zombie's, made after its successor settled) is let go, and the report transaction sends the alert", async () => {
+    const asked: string[] = [];
+    const { W, R } = await twoInstances(10_000, async (holder) => (asked.push(`${holder.txn}@${holder.partition}`), holder.txn !== 'txn-zombie'));
+    const screened = await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }]);
+    await W.claim(screened, { path: 'watchlist', txn: 'txn-zombie', partition: 3 });
+    expect(matches(await R.process([ship1], origins, sending('txn-r1'))).map((a) => a.alertId)).toEqual(matches(screened).map((a) => a.alertId));
+    expect(asked).toEqual(['txn-zombie@3']);
+  });
+
+  it('a claim whose watchlist transaction is still held is waited for, however long', async () => {
+    const asked: string[] = [];
+    const { W, R } = await twoInstances(1_500, async (holder) => (asked.push(holder.txn), true));
+    const screened = await W.applyWatchlist([{ entryId: ENTRY.entryId, entry: relisted }]);
+    await W.claim(screened, { path: 'watchlist', txn: 'txn-live', partition: 3 });
+    await expect(R.process([ship1], origins, sending('txn-r1'))).rejects.toMatchObject({ code: 'REE_ERR_UNAVAILABLE' });
+    expect(asked.length).toBeGreaterThan(0);
+    expect(new Set(asked)).toEqual(new Set(['txn-live']));
   });
 
   it('without a transaction (replay, at-least-once tests) nothing is claimed: both paths send it, as before claims (the cases above are not vacuous)', async () => {

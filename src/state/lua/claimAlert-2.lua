@@ -5,10 +5,10 @@
   so a claim never outlives the news that the alert went out.
 
   Input:
-    KEYS[1] the claim     string  "<path> <txn>", with a lease (PX)
+    KEYS[1] the claim     string  "<path> <txn>[ <partition>]" (store.ts claimValue), with a lease (PX)
     KEYS[2] the marker    string  highest revision published (publishedAlert; same slot)
     ARGV[1] path          'reports' | 'watchlist'
-    ARGV[2] txn           the Kafka transaction the claimant sends it in
+    ARGV[2] holder        the claim to store, starting with the path
     ARGV[3] revision
     ARGV[4] lease, ms     renewed by every claim of the same path
 
@@ -24,5 +24,5 @@ local mine = ARGV[1] .. ' '
 if held and string.sub(held, 1, #mine) ~= mine then
   return 'other-path'
 end
-redis.call('SET', KEYS[1], mine .. ARGV[2], 'PX', ARGV[4])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
 return 'claimed'
