@@ -168,9 +168,12 @@ async function inTransaction(
   const { pipeline } = deps;
   const onRetry = retryLogger(deps.logger, batches[0]!);
   /** One attempt: a transaction of its own id, committing every batch's offsets. */
-  const attempt = (txn: string): Promise<Alert[]> => {
+  const attempt = async (txn: string): Promise<Alert[]> => {
     const positions = batches.map((batch) => ({ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.records[batch.records.length - 1]!.offset) + 1n).toString(), txn }));
     const sending = positions[0]!;
+    await settleIndex(pipeline, transactional, sending.partition);
+    // The unsettled transaction was this very batch's, and committed: it sent what the batch found.
+    if (positions.every((p) => transactional.transactions.committed.covers(p))) return [];
     const hold = new AttemptHold(transactional);
     const work = async (sender: MessageSender): Promise<Alert[]> => {
       const found = await pipeline.process(reports, origins, sending);
@@ -180,7 +183,10 @@ async function inTransaction(
       // partition that gets no more reports still has its timers fired. With batches running
       // at once, only the batch's own partition: two open transactions could both send one
       // entry. Then an idle partition's timers wait for its next batch (README, issue 8).
-      const partitions = deps.sequential ? [...new Set([sending.partition, ...(deps.ownedPartitions?.() ?? [])])] : [sending.partition];
+      // An owned index with a commit not settled yet is left to its own next transaction, which
+      // settles it first: its outboxes cannot yet tell what that commit sent.
+      const others = (deps.ownedPartitions?.() ?? []).filter((p) => !transactional.transactions.unsettled(p));
+      const partitions = deps.sequential ? [...new Set([sending.partition, ...others])] : [sending.partition];
       const fired = await pipeline.fireTimers(partitions, sending);
       const out = transactional.sinks(sender);
       const sent = [...found, ...fired];
@@ -192,6 +198,23 @@ async function inTransaction(
   // The gate per attempt, not around the retries: between two attempts (one waiting out a claim
   // the watchlist path holds, pipeline.ts) a watchlist batch of this instance may settle or go.
   return retry(() => pipeline.gate.shared(() => attempt(randomUUID())), { onRetry });
+}
+
+/**
+ * An index whose last commit's outcome could not be settled (the broker away) is settled before
+ * its next transaction (output-transactions.ts `settle`): the alerts that transaction held in the
+ * journal are marked if it committed, and its hold is released either way. Until then the
+ * index's outboxes cannot tell what it sent, and a transaction of the index would send it again.
+ */
+async function settleIndex(pipeline: Pipeline, transactional: NonNullable<BatchDeps['transactional']>, partition: number): Promise<void> {
+  if (!transactional.transactions.unsettled(partition)) return;
+  const settled = await transactional.transactions.settle(partition);
+  const { journal } = transactional;
+  if (!settled || !journal) return;
+  const held = (await journal.held(partition)).get(settled.txn);
+  if (!held) return;
+  if (settled.committed) await pipeline.markPublished(held);
+  await journal.release(partition, settled.txn);
 }
 
 /**
@@ -269,6 +292,7 @@ export async function fireIdlePartition(deps: Pick<BatchDeps, 'pipeline' | 'logg
   return retry(
     () =>
       pipeline.gate.shared(async () => {
+        await settleIndex(pipeline, transactional, partition);
         const hold = new AttemptHold(transactional);
         const fired = await hold.unlessCommitted(() =>
           transactional.transactions.withinTimers(

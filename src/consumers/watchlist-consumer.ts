@@ -116,7 +116,12 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
       // A commit whose outcome could not be settled (the broker away) may have committed records
       // of this batch: what the group has committed is read first, as on an assignment. Retried
       // in place instead, the batch would send again what that transaction may have sent.
-      if (transactions.unsettled(batch.partition)) await retry(async () => settle([batch.partition], await transactions.settle(batch.partition)), { onRetry });
+      if (transactions.unsettled(batch.partition)) {
+        await retry(async () => settle([batch.partition], await transactions.settle(batch.partition)), { onRetry });
+        // Only once the journal is settled and the committed offset taken: a failure before this
+        // leaves the partition to be settled again by the batch's next delivery.
+        transactions.settled(batch.partition);
+      }
       // The group's offset may be past what kafkajs fetched from before the fencing: an earlier
       // owner's last transaction committed meanwhile. Its records are not applied twice.
       const from = committed.get(batch.partition)?.offset ?? -1n;

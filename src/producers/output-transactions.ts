@@ -67,6 +67,17 @@ export interface OutputTransactions {
     work: (sender: MessageSender, position: CommitPosition & { txn: string }) => Promise<T>,
     afterCommit?: (result: T, position: CommitPosition & { txn: string }) => Promise<void>,
   ): Promise<T | undefined>;
+  /**
+   * Whether the index has a transaction whose commit's outcome could not be settled (the broker
+   * away when it was asked): the index's next transaction is refused until `settle` has run.
+   */
+  unsettled(partition: number): boolean;
+  /**
+   * Settles it: with a producer of the index open again (which finishes it either way), reads
+   * back what the group has committed, and says which transaction it was and whether it
+   * committed. Undefined when nothing was unsettled.
+   */
+  settle(partition: number): Promise<{ txn: string; committed: boolean } | undefined>;
   close(): Promise<void>;
 }
 
@@ -137,13 +148,36 @@ export function createOutputTransactions(options: {
     logger?.warn({ err, partition, positions: positions.map((p) => `${p.topic}@${p.offset}`) }, 'transaction commit failed with its outcome unknown; settling it');
     try {
       await producers.reopen(partition, stale);
+      await finished(partition);
       await readBack(positions);
     } catch (settleErr) {
       unsettled.set(partition, positions);
       throw settleErr;
     }
-    // One transaction: its positions committed together or not at all.
-    return positions.every((p) => committed.covers({ ...p, txn: '' }));
+    return committedAsOne(positions);
+  };
+  /**
+   * Whether the transaction of these positions committed, as read back: they committed together
+   * or not at all, and the offsets must name it, not merely cover it (an offset at or past them may
+   * be another transaction's). Positions without a transaction id (tests of offsets alone) are
+   * judged by the offsets.
+   */
+  const committedAsOne = (positions: readonly CommitPosition[]): boolean => {
+    const { partition, txn } = positions[0]!;
+    return txn === undefined ? positions.every((p) => committed.covers({ ...p, txn: '' })) : committed.named(partition, txn);
+  };
+  /**
+   * Waits for the index's producer, opened (again) after the transaction: its initialisation has
+   * finished that transaction either way. A producer replaced meanwhile (an assignment) has too;
+   * none at all (the index taken away) leaves the outcome to the index's next owner.
+   */
+  const finished = async (partition: number): Promise<void> => {
+    const current = producers.get(partition);
+    if (!current) throw new ReeError('REE_ERR_FENCED', `partition ${partition} is no longer assigned here: its next owner settles the transaction`, { retriable: false });
+    await current.catch(async (openErr: unknown) => {
+      await producers.reopen(partition, current);
+      throw openErr;
+    });
   };
 
   /** Whether a fenced error may be the broker's own abort: asked of `stillOwns`, a failure to ask counting as no. */
@@ -176,12 +210,8 @@ export function createOutputTransactions(options: {
         await producers.reopen(position.partition, producer);
         throw openErr;
       });
-      const earlier = unsettled.get(position.partition);
-      if (earlier) {
-        // The producer open again has finished that transaction either way; the offsets say which.
-        await readBack(earlier);
-        unsettled.delete(position.partition);
-      }
+      // Its positions (a timer pass's seq, a redone batch's offsets) may be what that one committed.
+      if (unsettled.has(position.partition)) throw new ReeError('REE_ERR_KAFKA', `partition index ${position.partition} has a commit not settled yet; settle it first`, { retriable: true });
       txn = await ready.transaction();
       const offsets = {
         consumerGroupId: groupId,
@@ -274,6 +304,15 @@ export function createOutputTransactions(options: {
       committed.reset(await fetchCommitted(topics));
       // The new producers have finished every earlier transaction, and the offsets read say how.
       unsettled.clear();
+    },
+    unsettled: (partition) => unsettled.has(partition),
+    async settle(partition) {
+      const earlier = unsettled.get(partition);
+      if (!earlier) return undefined;
+      await finished(partition);
+      await readBack(earlier);
+      unsettled.delete(partition);
+      return { txn: earlier[0]!.txn ?? '', committed: committedAsOne(earlier) };
     },
     within(position, work, afterCommit) {
       const positions = [position].flat();

@@ -39,11 +39,13 @@ export interface ReferenceTransactions {
   /** Whether a commit of the partition has an outcome not settled yet: the partition's next transaction must wait for `settle`. */
   unsettled(partition: number): boolean;
   /**
-   * Settles the partition's unsettled commit: a producer of the id open again has finished it
-   * either way (opened here if need be), and the group's offsets then say which way; they are
-   * returned, as `assign` returns them.
+   * Reads what the group has committed once the partition's unsettled commit is finished: a
+   * producer of the id open again has finished it either way (opened here if need be), and the
+   * offsets then say which way; they are returned, as `assign` returns them. The partition stays
+   * unsettled until `settled`, called once the caller has acted on them.
    */
   settle(partition: number): Promise<Map<number, CommittedAt>>;
+  settled(partition: number): void;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,19 @@ export function createReferenceTransactions(options: {
    * one may have committed.
    */
   const unsettled = new Set<number>();
+  /**
+   * Waits for the partition's producer, opened (again) after the transaction: its initialisation
+   * has finished that transaction either way. A producer replaced meanwhile (an assignment) has
+   * too; none at all (the partition taken away) leaves the outcome to the next owner.
+   */
+  const finished = async (partition: number): Promise<void> => {
+    const current = producers.get(partition);
+    if (!current) throw new ReeError('REE_ERR_FENCED', `${topic} partition ${partition} is no longer assigned here: its next owner settles the transaction`, { retriable: false });
+    await current.catch(async (openErr: unknown) => {
+      await producers.reopen(partition, current);
+      throw openErr;
+    });
+  };
 
   return {
     async assign(partitions) {
@@ -79,16 +94,11 @@ export function createReferenceTransactions(options: {
     },
     unsettled: (partition) => unsettled.has(partition),
     async settle(partition) {
-      const producer = producers.get(partition);
-      if (!producer) throw transactionNotCommitted(new ReeError('REE_ERR_FENCED', `${topic} partition ${partition} is not assigned to this instance (or a newer owner has fenced it)`, { retriable: false }));
-      // Opened again (a failed reopening left a rejected one), the producer has finished it.
-      await producer.catch(async (openErr: unknown) => {
-        await producers.reopen(partition, producer);
-        throw openErr;
-      });
-      const now = await readCommitted(admin, groupId, topic);
+      await finished(partition);
+      return readCommitted(admin, groupId, topic);
+    },
+    settled(partition) {
       unsettled.delete(partition);
-      return now;
     },
     async commit(partition, offset, txnId, work) {
       const producer = producers.get(partition);
@@ -121,15 +131,21 @@ export function createReferenceTransactions(options: {
           // the offset's metadata then says whether it was this transaction that committed. A
           // failed settle (the broker still away) leaves it unknown: that error goes up unmarked.
           logger?.warn({ err, topic, partition, offset }, 'transaction commit failed with its outcome unknown; settling it');
-          let named: string | undefined;
+          let now: CommittedAt | undefined;
           try {
             await producers.reopen(partition, producer);
-            named = (await readCommitted(admin, groupId, topic)).get(partition)?.txn;
+            await finished(partition);
+            now = (await readCommitted(admin, groupId, topic)).get(partition);
           } catch (settleErr) {
             unsettled.add(partition);
             throw settleErr;
           }
-          if (named === txnId) return;
+          if (now?.txn === txnId) return;
+          // Another transaction at or past this one's offset: a newer owner's, after this one's or
+          // instead of it. That owner settled this one's hold on taking the partition.
+          if (now !== undefined && now.offset >= BigInt(offset)) {
+            throw new ReeError('REE_ERR_FENCED', `another owner has committed ${topic}/${partition} at or past ${offset}`, { cause: err, retriable: false });
+          }
           throw transactionNotCommitted(new ReeError('REE_ERR_KAFKA', `the transaction committing ${topic}/${partition} at ${offset} did not commit`, { cause: err, retriable: true }));
         }
         if (txn?.isActive()) {

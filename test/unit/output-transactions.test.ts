@@ -155,12 +155,19 @@ describe('a transaction whose commit fails with its outcome unknown', () => {
     expect(isTransactionNotCommitted(failed)).toBe(false);
     // The reopening completed the commit the coordinator had received.
     expect(broker.log).toEqual(['a1']);
-    // The batch redone: its transaction reads the offsets back before its work, so the work sees
-    // the first one's commit (the outbox drops what it sent) and sends nothing again.
+    // The index refuses its next transaction until it is settled: its positions (a redone batch's
+    // offsets, a timer pass's seq) may be what that one committed.
     broker.offsetsUnreadable = false;
-    const seen = await transactions.within({ topic: 'shipments', partition: 0, offset: '10' }, async () => committed.covers({ txn: 'x', topic: 'shipments', partition: 0, offset: '10' }));
-    expect(seen).toBe(true);
-    expect(broker.log).toEqual(['a1']);
+    expect(transactions.unsettled(0)).toBe(true);
+    const refused = await sendBatch('12', 'a2').catch((err: unknown) => err);
+    expect(isTransactionNotCommitted(refused)).toBe(true);
+    // Settled: the offsets read back name that transaction, and say so.
+    const settled = await transactions.settle(0);
+    expect(settled?.committed).toBe(true);
+    expect(transactions.unsettled(0)).toBe(false);
+    expect(committed.covers({ txn: 'x', topic: 'shipments', partition: 0, offset: '10' })).toBe(true);
+    expect(await sendBatch('12', 'a2')).toBe('a2');
+    expect(broker.log).toEqual(['a1', 'a2']);
   });
 
   it('of an idle partition\'s timer pass: the seq it committed is read back', async () => {

@@ -9,6 +9,7 @@ import { InvalidRecordError } from '../../src/errors.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import { FAKE_EVENTS, fakeKafka, type FakeOffsets } from '../helpers/fake-kafka.ts';
 import { createPublishGate } from '../../src/pipeline/publish-gate.ts';
+import { CommittedOffsets } from '../../src/pipeline/committed-offsets.ts';
 
 const H = 3_600_000;
 const topics = topicNames('t');
@@ -145,7 +146,12 @@ describe('report consumer: idle partitions after a batch (transactional output)'
       ...quietBatchDeps,
       pipeline: { process: async () => [], fireTimers: async () => [], markPublished: async () => undefined, watermark: () => 42 * H, gate: createPublishGate() } as never,
       transactional: {
-        transactions: { assign: async () => undefined, within: async (_position: unknown, work: (s: unknown) => Promise<unknown>) => work(sender) } as never,
+        transactions: {
+          assign: async () => undefined,
+          within: async (_position: unknown, work: (s: unknown) => Promise<unknown>) => work(sender),
+          committed: new CommittedOffsets(),
+          unsettled: () => false,
+        } as never,
         sinks: () => ({ alerts: { publish: async () => undefined }, deadLetters: { send: async () => undefined } }),
       },
       idleTimersDue: async (partitions, _again, known) => {

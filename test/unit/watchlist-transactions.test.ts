@@ -13,6 +13,7 @@ import { loadRulesFile } from '../../src/config/rules-file.ts';
 import { createWatchlistConsumer } from '../../src/consumers/watchlist-consumer.ts';
 import { createMemoryTxnJournal } from '../../src/consumers/txn-journal.ts';
 import type { Alert, WatchlistEntry } from '../../src/domain/events.ts';
+import { ReeError } from '../../src/errors.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import { createPipeline } from '../../src/pipeline/pipeline.ts';
 import { txnOf } from '../../src/pipeline/committed-offsets.ts';
@@ -218,6 +219,27 @@ describe('watchlist consumer, transactional', () => {
     expect(heldAtSend).toHaveLength(1);
     expect(await store.unpublishedAlerts(published.map((a) => a.alertId))).toEqual([]);
     expect((await journal.held(0)).size).toBe(0);
+  });
+
+  it('a settling that fails part-way (the journal unreadable) leaves the partition unsettled: the next delivery settles it again, and the alert goes out once', async () => {
+    const { fake, journal, published, heldAtSend } = await started([], { failCommits: 1, failedCommitsWentThrough: true });
+    fake.emit(FAKE_EVENTS.GROUP_JOIN, { memberAssignment: { watchlist: [0] } });
+    offsetsUnreadableOnce(fake, () => heldAtSend.length > 0);
+    await expect(fake.deliver('watchlist', 0, [json(entry())])).rejects.toThrow(/ECONNREFUSED/);
+    // Delivered again while Redis cannot be read: the offsets are read, the journal is not.
+    const held = journal.held.bind(journal);
+    let redisAway = true;
+    journal.held = async (p) => {
+      if (redisAway) throw new ReeError('REE_ERR_STATE', 'Redis away', { retriable: false });
+      return held(p);
+    };
+    await expect(fake.deliver('watchlist', 0, [json(entry())])).rejects.toThrow(/Redis away/);
+    redisAway = false;
+    const { resolved } = await fake.deliver('watchlist', 0, [json(entry())]);
+    expect(resolved).toEqual(['0']);
+    expect(published.map((a) => a.clientId)).toEqual(['C7']);
+    expect(heldAtSend).toHaveLength(1);
+    expect((await held(0)).size).toBe(0);
   });
 
   it('skips records below the offset the group had committed when the partition was taken', async () => {
