@@ -19,7 +19,7 @@ import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.t
 import type { OutputTransactions } from '../producers/output-transactions.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
 import { isTransactionNotCommitted } from '../kafka/transaction-errors.ts';
-import type { TxnJournal } from './txn-journal.ts';
+import { settleHeldTxn, type TxnJournal } from './txn-journal.ts';
 
 export interface RawRecord {
   key: Buffer | null;
@@ -212,9 +212,7 @@ async function settleIndex(pipeline: Pipeline, transactional: NonNullable<BatchD
   const { journal } = transactional;
   if (!settled || !journal) return;
   const held = (await journal.held(partition)).get(settled.txn);
-  if (!held) return;
-  if (settled.committed) await pipeline.markPublished(held);
-  await journal.release(partition, settled.txn);
+  if (held) await settleHeldTxn(journal, partition, settled.txn, held, settled.committed, (alerts) => pipeline.markPublished(alerts));
 }
 
 /**

@@ -70,10 +70,24 @@ export async function settleHeld(
   forget?: (alerts: Alert[], txn: string, partition: number) => Promise<void>,
 ): Promise<void> {
   for (const p of partitions) {
-    for (const [txn, alerts] of await journal.held(p)) {
-      if (committed(p, txn)) await markPublished(alerts);
-      else await forget?.(alerts, txn, p);
-      await journal.release(p, txn);
-    }
+    for (const [txn, alerts] of await journal.held(p)) await settleHeldTxn(journal, p, txn, alerts, committed(p, txn), markPublished, forget);
   }
+}
+
+/**
+ * One held transaction settled, its outcome known: its alerts marked if it committed (else handed
+ * to `forget`), then its hold released.
+ */
+export async function settleHeldTxn(
+  journal: TxnJournal,
+  partition: number,
+  txn: string,
+  alerts: Alert[],
+  committed: boolean,
+  markPublished: (alerts: Alert[]) => Promise<void>,
+  forget?: (alerts: Alert[], txn: string, partition: number) => Promise<void>,
+): Promise<void> {
+  if (committed) await markPublished(alerts);
+  else await forget?.(alerts, txn, partition);
+  await journal.release(partition, txn);
 }

@@ -27,7 +27,7 @@ import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.t
 import { createReferenceTransactions, type CommittedAt } from '../producers/reference-transactions.ts';
 import { latestRecords } from './latest-records.ts';
 import { createCompactedTopicConsumer, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
-import { settleHeld, type TxnJournal } from './txn-journal.ts';
+import { settleHeld, settleHeldTxn, type TxnJournal } from './txn-journal.ts';
 
 export interface WatchlistConsumerDeps extends CompactedTopicConsumerDeps {
   decoder: Decoder;
@@ -81,6 +81,9 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
   /** What the group had committed when this member took its partitions (after fencing), moved by each commit. */
   let committed = new Map<number, CommittedAt>();
 
+  const markPublished = (alerts: Alert[]) => deps.pipeline.markPublished(alerts);
+  /** What a watchlist transaction that never committed claimed (pipeline.ts claim), let go. */
+  const letGoOfClaims = (alerts: Alert[], txn: string, partition: number) => deps.pipeline.releaseClaims(alerts, { path: 'watchlist', txn, partition });
   /**
    * Settles what the journal holds for these partitions against the group's offsets `now` (read
    * after fencing, or after an unsettled commit was finished), and takes `now` as where they stand.
@@ -89,15 +92,7 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
    * and lets go of its claims (pipeline.ts claim).
    */
   const settle = async (partitions: readonly number[], now: Map<number, CommittedAt>) => {
-    await deps.pipeline.gate.exclusive(() =>
-      settleHeld(
-        journal,
-        partitions,
-        (p, txn) => now.get(p)?.txn === txn,
-        (alerts) => deps.pipeline.markPublished(alerts),
-        (alerts, txn, partition) => deps.pipeline.releaseClaims(alerts, { path: 'watchlist', txn, partition }),
-      ),
-    );
+    await deps.pipeline.gate.exclusive(() => settleHeld(journal, partitions, (p, txn) => now.get(p)?.txn === txn, markPublished, letGoOfClaims));
     for (const p of partitions) {
       const at = now.get(p);
       if (at) committed.set(p, at);
@@ -159,8 +154,7 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
                 // whose outcome is unknown keeps both for the next owner, who reads the outcome.
                 if (sent.length > 0 && isTransactionNotCommitted(err)) {
                   try {
-                    await deps.pipeline.releaseClaims(sent, claimant);
-                    await journal.release(batch.partition, id);
+                    await settleHeldTxn(journal, batch.partition, id, sent, false, markPublished, letGoOfClaims);
                   } catch (releaseErr) {
                     deps.logger.warn({ err: releaseErr, topic: batch.topic, partition: batch.partition }, "could not let go of a failed watchlist transaction's claims; its partition's next owner does");
                   }

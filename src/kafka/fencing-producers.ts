@@ -5,6 +5,7 @@
  * and makes the broker finish whatever transaction that owner left.
  */
 import type { Kafka, Producer } from 'kafkajs';
+import { ReeError } from '../errors.ts';
 import { producerRememberingCoordinators } from './coordinator-cache.ts';
 
 export interface FencingProducers {
@@ -18,6 +19,13 @@ export interface FencingProducers {
    * ABORTING, refusing every later transaction, so this is also how a partition works again.
    */
   reopen(partition: number, stale: Promise<Producer>): Promise<void>;
+  /**
+   * `producer` (by default the partition's current one) once open. One whose opening failed is
+   * opened again, for the next caller, and this call fails with the opening's error; with no
+   * producer (the partition not owned), REE_ERR_FENCED. A producer opened after a transaction has
+   * finished that transaction either way: its initialisation makes the broker complete or abort it.
+   */
+  whenOpen(partition: number, producer?: Promise<Producer>): Promise<Producer>;
   /** Forgets a fenced partition's producer: nothing more goes out for it until the next assignment. */
   drop(partition: number): void;
   close(): Promise<void>;
@@ -42,7 +50,7 @@ export function createFencingProducers(options: { kafka: Kafka; transactionalIdO
   const disconnect = (p: Promise<Producer>) => p.then((producer) => producer.disconnect()).catch(() => undefined);
   const closeAll = (which: Map<number, Promise<Producer>>) => Promise.all([...which.values()].map(disconnect));
 
-  return {
+  const fencing: FencingProducers = {
     async assign(partitions) {
       const previous = producers;
       producers = new Map();
@@ -52,6 +60,13 @@ export function createFencingProducers(options: { kafka: Kafka; transactionalIdO
       await Promise.all(producers.values());
     },
     get: (partition) => producers.get(partition),
+    async whenOpen(partition, producer = producers.get(partition)) {
+      if (!producer) throw new ReeError('REE_ERR_FENCED', `partition ${partition} is no longer assigned here: its next owner settles its transactions`, { retriable: false });
+      return producer.catch(async (openErr: unknown) => {
+        await fencing.reopen(partition, producer);
+        throw openErr;
+      });
+    },
     async reopen(partition, stale) {
       if (producers.get(partition) !== stale) return;
       const fresh = open(partition);
@@ -70,4 +85,5 @@ export function createFencingProducers(options: { kafka: Kafka; transactionalIdO
       await closeAll(all);
     },
   };
+  return fencing;
 }

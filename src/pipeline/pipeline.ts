@@ -233,12 +233,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       contested ? deps.heldByOtherPath!(asking) : undefined,
     ]);
     const fresh = new Set(unmarked);
-    const candidates = outcome.alerts.filter((a) => fresh.has(a.alertId) && (heldElsewhere?.get(a.alertId) ?? 0) < revisionOf(a));
-    const published = asking === 'reports' && sending && contested ? await claimContested(candidates, sending.txn) : new Set<Alert>();
+    const candidates = new Set(outcome.alerts.filter((a) => fresh.has(a.alertId) && (heldElsewhere?.get(a.alertId) ?? 0) < revisionOf(a)));
+    const published = asking === 'reports' && sending && contested ? await claimContested([...candidates], sending.txn) : new Set<Alert>();
     const out: Alert[] = [];
     for (const a of outcome.alerts) {
       const holder = outcome.holders.get(a.alertId);
-      if (candidates.includes(a) && !published.has(a)) {
+      if (candidates.has(a) && !published.has(a)) {
         out.push(a);
         if (holder !== undefined) outboxes.handedOut(holder, [a]);
       } else if (holder !== undefined) outboxes.notePublished(holder, a.alertId, revisionOf(a));

@@ -148,7 +148,7 @@ export function createOutputTransactions(options: {
     logger?.warn({ err, partition, positions: positions.map((p) => `${p.topic}@${p.offset}`) }, 'transaction commit failed with its outcome unknown; settling it');
     try {
       await producers.reopen(partition, stale);
-      await finished(partition);
+      await producers.whenOpen(partition);
       await readBack(positions);
     } catch (settleErr) {
       unsettled.set(partition, positions);
@@ -165,19 +165,6 @@ export function createOutputTransactions(options: {
   const committedAsOne = (positions: readonly CommitPosition[]): boolean => {
     const { partition, txn } = positions[0]!;
     return txn === undefined ? positions.every((p) => committed.covers({ ...p, txn: '' })) : committed.named(partition, txn);
-  };
-  /**
-   * Waits for the index's producer, opened (again) after the transaction: its initialisation has
-   * finished that transaction either way. A producer replaced meanwhile (an assignment) has too;
-   * none at all (the index taken away) leaves the outcome to the index's next owner.
-   */
-  const finished = async (partition: number): Promise<void> => {
-    const current = producers.get(partition);
-    if (!current) throw new ReeError('REE_ERR_FENCED', `partition ${partition} is no longer assigned here: its next owner settles the transaction`, { retriable: false });
-    await current.catch(async (openErr: unknown) => {
-      await producers.reopen(partition, current);
-      throw openErr;
-    });
   };
 
   /** Whether a fenced error may be the broker's own abort: asked of `stillOwns`, a failure to ask counting as no. */
@@ -206,10 +193,7 @@ export function createOutputTransactions(options: {
     let committing = false;
     try {
       // A producer whose reopening failed is reopened again, and this attempt fails (the caller retries).
-      const ready = await producer.catch(async (openErr: unknown) => {
-        await producers.reopen(position.partition, producer);
-        throw openErr;
-      });
+      const ready = await producers.whenOpen(position.partition, producer);
       // Its positions (a timer pass's seq, a redone batch's offsets) may be what that one committed.
       if (unsettled.has(position.partition)) throw new ReeError('REE_ERR_KAFKA', `partition index ${position.partition} has a commit not settled yet; settle it first`, { retriable: true });
       txn = await ready.transaction();
@@ -309,7 +293,7 @@ export function createOutputTransactions(options: {
     async settle(partition) {
       const earlier = unsettled.get(partition);
       if (!earlier) return undefined;
-      await finished(partition);
+      await producers.whenOpen(partition);
       await readBack(earlier);
       unsettled.delete(partition);
       return { txn: earlier[0]!.txn ?? '', committed: committedAsOne(earlier) };

@@ -71,19 +71,6 @@ export function createReferenceTransactions(options: {
    * one may have committed.
    */
   const unsettled = new Set<number>();
-  /**
-   * Waits for the partition's producer, opened (again) after the transaction: its initialisation
-   * has finished that transaction either way. A producer replaced meanwhile (an assignment) has
-   * too; none at all (the partition taken away) leaves the outcome to the next owner.
-   */
-  const finished = async (partition: number): Promise<void> => {
-    const current = producers.get(partition);
-    if (!current) throw new ReeError('REE_ERR_FENCED', `${topic} partition ${partition} is no longer assigned here: its next owner settles the transaction`, { retriable: false });
-    await current.catch(async (openErr: unknown) => {
-      await producers.reopen(partition, current);
-      throw openErr;
-    });
-  };
 
   return {
     async assign(partitions) {
@@ -94,7 +81,7 @@ export function createReferenceTransactions(options: {
     },
     unsettled: (partition) => unsettled.has(partition),
     async settle(partition) {
-      await finished(partition);
+      await producers.whenOpen(partition);
       return readCommitted(admin, groupId, topic);
     },
     settled(partition) {
@@ -106,10 +93,7 @@ export function createReferenceTransactions(options: {
       let txn: Transaction | undefined;
       let committing = false;
       try {
-        const ready = await producer.catch(async (openErr: unknown) => {
-          await producers.reopen(partition, producer);
-          throw openErr;
-        });
+        const ready = await producers.whenOpen(partition, producer);
         if (unsettled.has(partition)) throw new ReeError('REE_ERR_KAFKA', `an earlier commit of ${topic} partition ${partition} is not settled yet`, { retriable: true });
         txn = await ready.transaction();
         await work(txn);
@@ -134,7 +118,7 @@ export function createReferenceTransactions(options: {
           let now: CommittedAt | undefined;
           try {
             await producers.reopen(partition, producer);
-            await finished(partition);
+            await producers.whenOpen(partition);
             now = (await readCommitted(admin, groupId, topic)).get(partition);
           } catch (settleErr) {
             unsettled.add(partition);
