@@ -30,6 +30,7 @@ import { loadRulesFile } from '../src/config/rules-file.ts';
 import { loadCatalogue } from '../src/domain/catalogue.ts';
 import type { Alert } from '../src/domain/events.ts';
 import { openStore } from '../src/cli/embedded.ts';
+import { keepMemoryUnderBudget, MIN_MEMORY_BUDGET_MB } from '../src/cli/memory-budget.ts';
 import { REPLAY_HEAP_GROWTH_PERCENT, setHeapGrowth } from '../src/cli/replay-heap.ts';
 import { readRecording } from '../src/pipeline/recording.ts';
 import { DEFAULT_CHECKPOINT_REPORTS, replayLines, type ReplaySummary } from '../src/pipeline/replay.ts';
@@ -46,6 +47,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '2000' },
     'checkpoint-every': { type: 'string', default: String(DEFAULT_CHECKPOINT_REPORTS) },
     'heap-growth': { type: 'string', default: String(REPLAY_HEAP_GROWTH_PERCENT) },
+    'memory-budget': { type: 'string' },
     'skip-redis': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
     // Internal: run one measured step (JSON ChildTask) in this process and send its figures back.
@@ -54,13 +56,14 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(`Usage: npm run bench:replay -- [--producers 2500] [--days 110] [--seed 42] [--batch 2000] [--skip-redis]
-       [--heap-growth ${REPLAY_HEAP_GROWTH_PERCENT}] [--checkpoint-every ${DEFAULT_CHECKPOINT_REPORTS}]
+       [--heap-growth ${REPLAY_HEAP_GROWTH_PERCENT} | --memory-budget <MB>] [--checkpoint-every ${DEFAULT_CHECKPOINT_REPORTS}]
 
 Simulates about a million records, writes them as a recording, reads it once with readline and
 JSON.parse only (the baseline), and replays it embedded with in-memory state and with Redis state
 (REDIS_URL, default redis://127.0.0.1:6379), each in a child process of its own: events/s, CPU, peak RSS, Redis memory per producer, the ratios between them, and
 whether every run raises the same alerts. Each replay sets V8's heap growth as \`replay\` does
-(--heap-growth, src/cli/replay-heap.ts; 0 = V8's own choice). --checkpoint-every: the Redis replay saves
+(--heap-growth, src/cli/replay-heap.ts; 0 = V8's own choice), or keeps it under a memory budget as
+\`replay --memory-budget\` does (src/cli/memory-budget.ts). --checkpoint-every: the Redis replay saves
 the state changed since its last save once this many reports have run (as \`replay --redis\` does);
 with --batch 50 --checkpoint-every 1 it saves after every batch of 50, as the live detector does
 after each small batch. Bytes received are the server's (loads and reference reads count too,
@@ -82,6 +85,7 @@ const BATCH = intArg('batch', values.batch, 1);
 const CHECKPOINT_EVERY = intArg('checkpoint-every', values['checkpoint-every'], 1);
 const SKIP_REDIS = values['skip-redis'] === true;
 const HEAP_GROWTH = intArg('heap-growth', values['heap-growth'], 0);
+const MEMORY_BUDGET = values['memory-budget'] === undefined ? undefined : intArg('memory-budget', values['memory-budget'], MIN_MEMORY_BUDGET_MB);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MB = 1024 * 1024;
 
@@ -323,7 +327,7 @@ interface RedisRunFigures {
 type ChildTask =
   | { kind: 'parse'; path: string; total: number }
   // The replay's options travel with the task: the child is forked with nothing else on its command line.
-  | { kind: 'replay'; path: string; total: number; store: 'memory' | 'redis'; heapGrowth: number; batch: number; checkpointEvery: number };
+  | { kind: 'replay'; path: string; total: number; store: 'memory' | 'redis'; heapGrowth: number; memoryBudgetMb: number | undefined; batch: number; checkpointEvery: number };
 
 /** A step's figures as the child sends them back (a Set does not cross the IPC channel). */
 type ChildRun = Omit<ReplayRun, 'alertIds'> & { alertIds: string[]; redis?: RedisRunFigures };
@@ -338,7 +342,8 @@ async function runTask(task: ChildTask): Promise<ChildRun> {
   }
   const { store, path, total } = task;
   // As `replay` does (the child gets its task, not this script's options).
-  setHeapGrowth(task.heapGrowth);
+  if (task.memoryBudgetMb === undefined) setHeapGrowth(task.heapGrowth);
+  else keepMemoryUnderBudget(task.memoryBudgetMb, { onOverBudget: (r) => console.error(`  the live heap (${Math.round(r.heapUsed / MB)} MB after a full GC) leaves no room in the memory budget`) });
   if (store === 'memory') {
     const opened = await openStore(undefined);
     const run = await replayOnce('replay (memory)', path, opened.store, total, task);
@@ -446,7 +451,7 @@ async function main(): Promise<void> {
   type Run = ChildRun & { store: 'memory' | 'redis' };
   const runs: Run[] = [];
   for (const store of SKIP_REDIS ? (['memory'] as const) : (['memory', 'redis'] as const)) {
-    const run = await inChild({ kind: 'replay', path, total: written, store, heapGrowth: HEAP_GROWTH, batch: BATCH, checkpointEvery: CHECKPOINT_EVERY });
+    const run = await inChild({ kind: 'replay', path, total: written, store, heapGrowth: HEAP_GROWTH, memoryBudgetMb: MEMORY_BUDGET, batch: BATCH, checkpointEvery: CHECKPOINT_EVERY });
     runs.push({ ...run, store });
   }
 
@@ -476,7 +481,7 @@ async function main(): Promise<void> {
     return { run: label(r), against: label(reference), sameCount: reference.summary.alerts === r.summary.alerts, sameIds: diff.onlyA.length === 0 && diff.onlyB.length === 0, onlyReference: diff.onlyA.slice(0, 20), onlyThis: diff.onlyB.slice(0, 20) };
   });
 
-  console.log(`\nreplay bench${commit ? ` at ${commit}` : ''}: seed ${SEED}, ${PRODUCERS} producers, ${DAYS} days, batch ${BATCH}, Redis checkpoint every ${CHECKPOINT_EVERY.toLocaleString('en-US')} reports, heap growth ${HEAP_GROWTH} %, ${fileMb.toFixed(0)} MB recording`);
+  console.log(`\nreplay bench${commit ? ` at ${commit}` : ''}: seed ${SEED}, ${PRODUCERS} producers, ${DAYS} days, batch ${BATCH}, Redis checkpoint every ${CHECKPOINT_EVERY.toLocaleString('en-US')} reports, ${MEMORY_BUDGET === undefined ? `heap growth ${HEAP_GROWTH} %` : `memory budget ${MEMORY_BUDGET} MB`}, ${fileMb.toFixed(0)} MB recording`);
   console.log(`records by topic: ${Object.entries(stats.byTopic).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')}`);
   console.log(`replay: ${reference.summary.lines.toLocaleString('en-US')} lines = ${reference.summary.reports.toLocaleString('en-US')} reports + ${reference.summary.licences.toLocaleString('en-US')} licence records, ${reference.summary.skipped} skipped, ${reference.summary.deadLetters} dead letters; ${stats.labels} injected anomalies\n`);
   printTable(rows);
@@ -522,7 +527,7 @@ async function main(): Promise<void> {
   });
   const saved = saveResults('replay', {
     commit,
-    options: { seed: SEED, producers: PRODUCERS, days: DAYS, batch: BATCH, checkpointEvery: CHECKPOINT_EVERY, heapGrowth: HEAP_GROWTH, redis: SKIP_REDIS ? null : REDIS_URL },
+    options: { seed: SEED, producers: PRODUCERS, days: DAYS, batch: BATCH, checkpointEvery: CHECKPOINT_EVERY, heapGrowth: HEAP_GROWTH, memoryBudgetMb: MEMORY_BUDGET ?? null, redis: SKIP_REDIS ? null : REDIS_URL },
     sim: { records, byTopic: stats.byTopic, labels: stats.labels, labelsByRule: stats.labelsByRule },
     recordingMb: Math.round(fileMb),
     simulateSeconds,

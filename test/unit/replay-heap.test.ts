@@ -58,6 +58,28 @@ describe('replay heap growth', () => {
     expect(flags).toEqual([]);
   });
 
+  it('takes --memory-budget instead of a fixed growth, and replays the same alerts', async () => {
+    const plain = join(dir, 'plain.jsonl');
+    const budgeted = join(dir, 'budgeted.jsonl');
+    expect(await replayCommand([recording, '--out', plain, '--quiet'])).toBe(0);
+    flags.length = 0;
+    expect(await replayCommand([recording, '--out', budgeted, '--quiet', '--memory-budget', '400'])).toBe(0);
+    // Steered from the first reading (a growth from the room left, compaction off), and compaction off again at the end.
+    expect(flags[0]).toMatch(/^--heap-growing-percent=\d+$/);
+    expect(flags).not.toContain(`--heap-growing-percent=${REPLAY_HEAP_GROWTH_PERCENT}`);
+    expect(flags).toContain('--no-optimize-for-size');
+    const withoutTime = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => ({ ...JSON.parse(l), detectedAt: undefined }));
+    expect(withoutTime(budgeted)).toEqual(withoutTime(plain));
+  });
+
+  it('refuses a budget under 100 MB, or beside --heap-growth, before setting anything', async () => {
+    for (const bad of ['99', '0', '1.5', 'small']) {
+      await expect(replayCommand([recording, `--memory-budget=${bad}`])).rejects.toThrow(/--memory-budget must be a whole number >= 100/);
+    }
+    await expect(replayCommand([recording, '--memory-budget', '400', '--heap-growth', '30'])).rejects.toThrow('--memory-budget and --heap-growth both set how far the heap grows: give one of them');
+    expect(flags).toEqual([]);
+  });
+
   it('refuses --checkpoint-every without --redis or below 1, before setting anything', async () => {
     await expect(replayCommand([recording, '--checkpoint-every', '500'])).rejects.toThrow('--checkpoint-every applies to --redis only');
     for (const bad of ['0', '2.5', 'often']) {
