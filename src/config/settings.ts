@@ -40,13 +40,14 @@ export const settingsSchema = z.object({
   topicPartitions: z.coerce.number().int().min(1).max(10_000).default(6),
   topicReplication: z.coerce.number().int().min(1).max(10).default(1),
   /**
-   * Partition indexes (their gathered batches, one transaction each) processed at once. 2 by
-   * default: one index's pass runs while another's waits on Redis and the broker, which measured
-   * a report→alert p99 of 0.6x that at 1 (README, "Configuration"). At 1 each transaction also
+   * Partition indexes (their gathered batches, one transaction each) processed at once. 6 by
+   * default, every index of the default topics: an index's pass runs while the others' wait on
+   * Redis and the broker, which measured a report→alert p99 of ~0.6x that at 1 or 2 (README,
+   * "Configuration"). At 1 each transaction also
    * fires the timers of every partition the instance owns; above 1 only its own, and an owned
    * partition that gets no batch has its timers fired by a timer pass of its own (idle-timers.ts).
    */
-  concurrency: z.coerce.number().int().min(1).max(64).default(2),
+  concurrency: z.coerce.number().int().min(1).max(64).default(6),
   /**
    * How long the group waits for a silent member before giving its partitions to the others. Short,
    * so an instance that crashed (or was killed) is replaced within seconds; the broker's
