@@ -35,8 +35,8 @@ Options:
                          CPU at 1 M records); default ${REPLAY_HEAP_GROWTH_PERCENT} = V8's own choice (faster, up to ~3x the memory)
   --memory-budget <MB>   keep the process's memory (RSS) near this many MB by steering V8's heap
                          growth and compaction as the state grows (at least ${MIN_MEMORY_BUDGET_MB}; instead of
-                         --heap-growth): 1 M records peaked at 386-395 MB with 380, for ~1.6x
-                         the time and ~2x the CPU of the default; a budget the live state
+                         --heap-growth): 1 M records peaked at 386-395 MB with 380, for ~1.5x
+                         the time and ~1.9x the CPU of the default; a budget the live state
                          outgrows is kept as nearly as it can be, slowly, with a warning
   --quiet                no summary on stderr
   -h, --help             this help`;
