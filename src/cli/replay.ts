@@ -136,6 +136,10 @@ export async function replayCommand(argv: string[]): Promise<number> {
     done = true;
     if (!values.quiet) {
       console.error(formatSummary(summary, opened.description));
+      // The kernel's high-water mark (KB on Linux): what a machine short of memory has to hold, and
+      // what --memory-budget is steering.
+      const peakMb = Math.round(process.resourceUsage().maxRSS / 1024);
+      console.error(`  peak memory: ${peakMb} MB RSS${memoryBudgetMb === undefined ? '' : ` (memory budget ${memoryBudgetMb} MB)`}`);
       if (deadReasons.length > 0) console.error(`  first rejected lines:\n${deadReasons.map((r) => `    ${r}`).join('\n')}`);
     }
   } finally {

@@ -122,6 +122,7 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
     expect(run.stderr).toMatch(/alerts: 1$/m);
     expect(run.stderr).toMatch(/unlicensed-client\s+1$/m);
     expect(run.stderr).toMatch(/line 4: not JSON/);
+    expect(run.stderr).toMatch(/^ {2}peak memory: [1-9]\d* MB RSS$/m);
   });
 
   it('replay and backtest refuse --engine (the state engine is the only one) with the usage', async () => {
