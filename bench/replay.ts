@@ -30,8 +30,8 @@ import { loadRulesFile } from '../src/config/rules-file.ts';
 import { loadCatalogue } from '../src/domain/catalogue.ts';
 import type { Alert } from '../src/domain/events.ts';
 import { openStore } from '../src/cli/embedded.ts';
-import { keepMemoryUnderBudget, MIN_MEMORY_BUDGET_MB } from '../src/cli/memory-budget.ts';
-import { REPLAY_HEAP_GROWTH_PERCENT, setHeapGrowth } from '../src/cli/replay-heap.ts';
+import { MIN_MEMORY_BUDGET_MB } from '../src/cli/memory-budget.ts';
+import { REPLAY_HEAP_GROWTH_PERCENT, sizeReplayHeap } from '../src/cli/replay-heap.ts';
 import { readRecording } from '../src/pipeline/recording.ts';
 import { DEFAULT_CHECKPOINT_REPORTS, replayLines, type ReplaySummary } from '../src/pipeline/replay.ts';
 import { simulate } from '../src/sim/simulate.ts';
@@ -342,8 +342,7 @@ async function runTask(task: ChildTask): Promise<ChildRun> {
   }
   const { store, path, total } = task;
   // As `replay` does (the child gets its task, not this script's options).
-  if (task.memoryBudgetMb === undefined) setHeapGrowth(task.heapGrowth);
-  else keepMemoryUnderBudget(task.memoryBudgetMb, { onOverBudget: (r) => console.error(`  the live heap (${Math.round(r.heapUsed / MB)} MB after a full GC) leaves no room in the memory budget`) });
+  sizeReplayHeap({ heapGrowth: task.heapGrowth, memoryBudgetMb: task.memoryBudgetMb, warn: (message) => console.error(`  ${message}`) });
   if (store === 'memory') {
     const opened = await openStore(undefined);
     const run = await replayOnce('replay (memory)', path, opened.store, total, task);

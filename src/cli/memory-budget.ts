@@ -103,10 +103,11 @@ export function keepMemoryUnderBudget(budgetMb: number, options: MemoryBudgetOpt
   const adjust = (afterGc: boolean) => {
     const reading = read();
     const next = heapSettingFor(reading, budget);
-    const last = stats.last;
-    if (!last || last.growthPercent !== next.growthPercent) v8.setFlagsFromString(`--heap-growing-percent=${next.growthPercent}`);
-    if (!last || last.compact !== next.compact) v8.setFlagsFromString(next.compact ? '--optimize-for-size' : '--no-optimize-for-size');
-    if (!last || last.growthPercent !== next.growthPercent || last.compact !== next.compact) stats.changes += 1;
+    const growthChanged = stats.last?.growthPercent !== next.growthPercent;
+    const compactChanged = stats.last?.compact !== next.compact;
+    if (growthChanged) v8.setFlagsFromString(`--heap-growing-percent=${next.growthPercent}`);
+    if (compactChanged) v8.setFlagsFromString(next.compact ? '--optimize-for-size' : '--no-optimize-for-size');
+    if (growthChanged || compactChanged) stats.changes += 1;
     stats.last = next;
     if (afterGc && next.overBudget && !told) {
       told = true;

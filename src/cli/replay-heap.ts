@@ -13,6 +13,7 @@
  * measured in bench/README.md (section `rss`).
  */
 import v8 from 'node:v8';
+import { keepMemoryUnderBudget, type MemoryBudget } from './memory-budget.ts';
 
 /**
  * The heap may grow to the live heap plus this percent before the next full GC; 0 leaves the choice
@@ -29,4 +30,23 @@ export const REPLAY_HEAP_GROWTH_PERCENT = 0;
 export function setHeapGrowth(percent: number): void {
   if (!Number.isInteger(percent) || percent < 0) throw new RangeError(`heap growth must be a whole percent >= 0, got ${percent}`);
   v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
+/**
+ * How a replay (the CLI's, or a bench:replay child's) sizes its heap: under a memory budget when
+ * one is given (memory-budget.ts), else at a fixed growth. `warn` gets the one line a budget the
+ * live state outgrows gives. Returns the budget to stop when the replay ends, if one was started.
+ */
+export function sizeReplayHeap(options: { heapGrowth: number; memoryBudgetMb?: number | undefined; warn: (message: string) => void }): MemoryBudget | undefined {
+  const { memoryBudgetMb } = options;
+  if (memoryBudgetMb === undefined) {
+    setHeapGrowth(options.heapGrowth);
+    return undefined;
+  }
+  return keepMemoryUnderBudget(memoryBudgetMb, {
+    onOverBudget: (r) =>
+      options.warn(
+        `the live heap (${Math.round(r.heapUsed / 1048576)} MB after a full GC) leaves no room in the memory budget of ${memoryBudgetMb} MB; going on at the smallest heap growth, slowly (a larger --memory-budget is faster)`,
+      ),
+  });
 }

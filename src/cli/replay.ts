@@ -11,8 +11,8 @@ import { parseCommandArgs, intOption } from './args.ts';
 import { openStore } from './embedded.ts';
 import { openOutputFile } from './output-file.ts';
 import { createProgress } from './progress.ts';
-import { keepMemoryUnderBudget, MIN_MEMORY_BUDGET_MB, type MemoryBudget } from './memory-budget.ts';
-import { REPLAY_HEAP_GROWTH_PERCENT, setHeapGrowth } from './replay-heap.ts';
+import { MIN_MEMORY_BUDGET_MB } from './memory-budget.ts';
+import { REPLAY_HEAP_GROWTH_PERCENT, sizeReplayHeap } from './replay-heap.ts';
 
 export const REPLAY_USAGE = `Usage: ree-sentinel replay <recording.jsonl> [options]
 
@@ -94,16 +94,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const catalogue = loadCatalogue();
   const reader = readRecording(path);
   // Checked options first: a refused command leaves the process's V8 flags as they were.
-  let budget: MemoryBudget | undefined;
-  if (memoryBudgetMb === undefined) setHeapGrowth(heapGrowth);
-  else {
-    budget = keepMemoryUnderBudget(memoryBudgetMb, {
-      onOverBudget: (r) =>
-        console.error(
-          `replay: warning: the live heap (${Math.round(r.heapUsed / 1048576)} MB after a full GC) leaves no room in the memory budget of ${memoryBudgetMb} MB; going on at the smallest heap growth, slowly (a larger --memory-budget is faster)`,
-        ),
-    });
-  }
+  const budget = sizeReplayHeap({ heapGrowth, memoryBudgetMb, warn: (message) => console.error(`replay: warning: ${message}`) });
   const out = values.out ? await openOutputFile(values.out as string, 'alerts') : undefined;
   const deadOut = values['dead-letters'] ? await openOutputFile(values['dead-letters'] as string, 'dead-letters') : undefined;
   const progress = createProgress(reader.totalBytes, 'replay');
