@@ -2,17 +2,49 @@
  * The kafkajs client every long-running command builds the same way: brokers from the settings,
  * kafkajs's own log lines turned into ours (JSON on stderr), and retries that outlast a broker blip.
  */
+import { createRequire } from 'node:module';
 import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
 import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../ops/logger.ts';
+
+/**
+ * The Kafka protocol errors kafkajs retries, by the message it logs them with: its own table, the
+ * one its retries go by. A module of the package's rather than of its typed API, which kafkajs 2.x
+ * (no longer released) will not move; were it missing, every such line would stay an error.
+ */
+function retriableProtocolErrors(): ReadonlyMap<string, string> {
+  try {
+    const { errorCodes } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: { type: string; message: string; retriable: boolean }[] };
+    return new Map(errorCodes.filter((e) => e.retriable).map((e) => [e.message, e.type]));
+  } catch {
+    return new Map();
+  }
+}
+
+const RETRIABLE = retriableProtocolErrors();
+
+/**
+ * kafkajs logs every broker reply that carries an error at error level, and then retries the
+ * request: a coordinator still loading or moved, a leader election under way, a transaction step
+ * the broker is still finishing (CONCURRENT_TRANSACTIONS right after a commit). A healthy start-up
+ * printed a dozen such lines and the exactly-once path a few a minute, though nothing had failed.
+ * Such a reply is a warning here, named by the error's type; a request whose retries run out fails
+ * its operation, and that failure is logged where it is handled.
+ */
+export function retriedReplyError(message: string, error: unknown): string | undefined {
+  return message.startsWith('Response ') && typeof error === 'string' ? RETRIABLE.get(error) : undefined;
+}
 
 function kafkaLogCreator(logger: Logger, state: { muted: boolean }) {
   return () =>
     ({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) => {
       if (state.muted) return;
       const { message, ...extra } = log;
-      if (level <= KafkaLogLevel.ERROR) logger.error(extra, `kafka: ${message}`);
-      else if (level === KafkaLogLevel.WARN) logger.warn(extra, `kafka: ${message}`);
+      if (level <= KafkaLogLevel.ERROR) {
+        const errorType = retriedReplyError(message, extra['error']);
+        if (errorType) logger.warn({ ...extra, errorType }, `kafka: ${message} (retried)`);
+        else logger.error(extra, `kafka: ${message}`);
+      } else if (level === KafkaLogLevel.WARN) logger.warn(extra, `kafka: ${message}`);
       else logger.debug(extra, `kafka: ${message}`);
     };
 }

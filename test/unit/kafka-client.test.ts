@@ -1,7 +1,7 @@
 /**
  * The detector's kafkajs client: kafkajs's log lines become the detector's JSON lines, until the
  * client is muted once everything it served is closed (a failed start-up's last line must stay the
- * one that says what to fix).
+ * one that says what to fix); a broker's reply with an error kafkajs retries is a warning.
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -33,5 +33,25 @@ describe('the detector’s kafkajs client', () => {
       [40, 'kafka: Retrying'],
     ]);
     expect(lines[0]).toMatchObject({ broker: '127.0.0.1:1' });
+  });
+
+  it('logs a broker reply whose error kafkajs retries as a warning named by its type, other replies as errors', async () => {
+    const { logger, lines } = capturingLogger();
+    const kafka = createKafkaClient({ kafkaBrokers: ['127.0.0.1:1'] }, logger, 'test');
+    const loading = "The coordinator is loading and hence can't process requests for this group";
+    const concurrent = 'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing';
+    kafka.logger().error('Response InitProducerId(key: 22, version: 1)', { error: loading, correlationId: 7 });
+    kafka.logger().error('Response AddOffsetsToTxn(key: 25, version: 0)', { error: concurrent });
+    kafka.logger().error('Response InitProducerId(key: 22, version: 1)', { error: 'Transactional Id authorization failed' });
+    // The same text outside a broker's reply is kafkajs giving up, not a reply it retries.
+    kafka.logger().error('Crash', { error: loading });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((l) => [l.level, l.msg, l.errorType])).toEqual([
+      [40, 'kafka: Response InitProducerId(key: 22, version: 1) (retried)', 'GROUP_LOAD_IN_PROGRESS'],
+      [40, 'kafka: Response AddOffsetsToTxn(key: 25, version: 0) (retried)', 'CONCURRENT_TRANSACTIONS'],
+      [50, 'kafka: Response InitProducerId(key: 22, version: 1)', undefined],
+      [50, 'kafka: Crash', undefined],
+    ]);
+    expect(lines[0]).toMatchObject({ error: loading, correlationId: 7 });
   });
 });
