@@ -5,6 +5,7 @@
  */
 import { Redis, type Cluster } from 'ioredis';
 import type { Logger } from '../ops/logger.ts';
+import { sendGathered } from './redis-pipelines.ts';
 
 export function createRedisClient(url: string, logger: Logger): Redis {
   const redis = new Redis(url, { maxRetriesPerRequest: 3, enableAutoPipelining: false, lazyConnect: true });
@@ -27,6 +28,8 @@ export function createRedisClient(url: string, logger: Logger): Redis {
 export async function quitRedis(redis: Redis | Cluster): Promise<void> {
   // Already closed: QUIT would be refused, and disconnecting then holds the process (closeRedis).
   if (redis.status === 'end') return;
+  // Calls of this tick not sent yet go first: QUIT, sent at once, would overtake them.
+  sendGathered(redis);
   try {
     await redis.quit();
   } catch {
@@ -45,6 +48,7 @@ const CLOSE_WAIT_MS = 2_500;
  */
 export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === 'end') return;
+  sendGathered(redis);
   const open = redis.status === 'ready' || redis.status === 'connect' || redis.status === 'connecting';
   if (!open) {
     redis.disconnect();

@@ -5,13 +5,18 @@
  * and every key of a producer maps to one slot, so a producer's updates stay in order.
  *
  * Calls made in the same tick share their round trip: their commands are gathered, in call order,
- * and go out together once the tick's synchronous work and promise callbacks are done (as ioredis's
- * own auto-pipelining does for single commands). A live pass asks for its licences, clients,
- * custody sides and quotas at once, and six passes run side by side; each socket write costs the
- * writer ~130 µs on this machine's loopback (bench/README), so one write instead of several is
- * what the live path saves. Each call still gets its own replies, and Redis runs one connection's
- * commands in the order sent, so nothing a caller sees changes: a call's commands run after those
- * of every call made before it on that client, as they did when each call was a pipeline of its own.
+ * and go out together from a `process.nextTick` callback (as ioredis's own auto-pipelining does for
+ * single commands): after the code that made the first call and, when that ran in a promise
+ * callback, after the promise callbacks queued behind it. A live pass asks for its licences,
+ * clients, custody sides and quotas at once, and six passes run side by side; each socket write
+ * costs the writer ~130 µs of CPU on a small VM's loopback (bench/README, "Round trips shared per
+ * tick"), so one write instead of several is what the live path saves. Nothing a caller sees
+ * changes: Redis runs one connection's commands in the order sent, so a call's commands run after
+ * those of every call made before it on that client (on a Cluster, on each node), as they did when
+ * each call was a pipeline of its own; each call gets its own replies, and a failure reaches only
+ * the calls with a command in what failed (one node's pipeline, one command that could not be
+ * queued). Commands sent straight through ioredis overtake gathered ones of the same tick: a
+ * client is closed only after `sendGathered` (redis-connection.ts).
  */
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import keySlot from 'cluster-key-slot';
@@ -19,6 +24,7 @@ import keySlot from 'cluster-key-slot';
 export interface QueuedCommand {
   /** A key the command touches; it decides the node. */
   key: string;
+  /** Queues one command, with arguments it has already computed (it runs when the round trip goes). */
   queue(pipeline: ChainableCommander): void;
 }
 
@@ -37,16 +43,38 @@ function groupByNode(redis: Cluster, commands: readonly QueuedCommand[]): number
   return [...groups.values()];
 }
 
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/**
+ * One node's pipeline. A command that cannot be queued gets its error as its reply and is not
+ * sent; if the pipeline fails as a whole (the connection lost, the node unreachable), each of its
+ * commands gets that error as its reply.
+ */
 async function execGroup(redis: Redis | Cluster, commands: readonly QueuedCommand[], indexes: readonly number[], replies: Reply[]): Promise<void> {
   const pipeline = redis.pipeline();
-  for (const i of indexes) commands[i]!.queue(pipeline);
-  const results = await pipeline.exec();
-  if (!results || results.length !== indexes.length) {
-    throw new Error(`Redis pipeline returned ${results?.length ?? 'no'} replies for ${indexes.length} commands`);
+  /** The command index of each command in the pipeline. */
+  const sent: number[] = [];
+  for (const i of indexes) {
+    const before = pipeline.length;
+    try {
+      commands[i]!.queue(pipeline);
+    } catch (err) {
+      replies[i] = [asError(err), null];
+    }
+    for (let at = before; at < pipeline.length; at += 1) sent.push(i);
   }
-  indexes.forEach((commandIndex, i) => {
-    replies[commandIndex] = results[i] as Reply;
-  });
+  if (sent.length === 0) return;
+  try {
+    const results = await pipeline.exec();
+    if (!results || results.length !== sent.length) throw new Error(`Redis pipeline returned ${results?.length ?? 'no'} replies for ${sent.length} commands`);
+    // A command whose queue put more than one in the pipeline gets the first error or else the last reply.
+    sent.forEach((commandIndex, at) => {
+      const result = results[at] as Reply;
+      if (replies[commandIndex]?.[0] == null) replies[commandIndex] = result;
+    });
+  } catch (err) {
+    for (const i of new Set(sent)) replies[i] = [asError(err), null];
+  }
 }
 
 /** Sends the commands now, a pipeline per node; replies are index-aligned with `commands`. */
@@ -62,7 +90,6 @@ interface Waiter {
   from: number;
   to: number;
   resolve(replies: Reply[]): void;
-  reject(err: unknown): void;
 }
 
 interface Gathered {
@@ -73,37 +100,37 @@ interface Gathered {
 /** Per client, the calls of the current tick not sent yet. */
 const gathering = new WeakMap<Redis | Cluster, Gathered>();
 
-async function sendGathered(redis: Redis | Cluster, gathered: Gathered): Promise<void> {
+/** Sends the calls gathered on this client now, if any (before closing it: QUIT would overtake them). */
+export function sendGathered(redis: Redis | Cluster): void {
+  const gathered = gathering.get(redis);
+  if (!gathered) return;
   // Calls from here on start the next round trip.
   gathering.delete(redis);
-  let replies: Reply[];
-  try {
-    replies = await sendNow(redis, gathered.commands);
-  } catch (err) {
-    for (const waiter of gathered.waiters) waiter.reject(err);
-    return;
-  }
-  for (const waiter of gathered.waiters) waiter.resolve(gathered.waiters.length === 1 ? replies : replies.slice(waiter.from, waiter.to));
+  const { commands, waiters } = gathered;
+  void sendNow(redis, commands)
+    // sendNow puts what fails in the replies; anything else thrown fails every command alike.
+    .catch((err: unknown) => commands.map((): Reply => [asError(err), null]))
+    .then((replies) => {
+      for (const waiter of waiters) waiter.resolve(waiters.length === 1 ? replies : replies.slice(waiter.from, waiter.to));
+    });
 }
 
 /**
- * Runs every command; replies are index-aligned with `commands`. Rejects only if a pipeline as a
- * whole fails (then every call sharing its round trip does).
+ * Runs every command; replies are index-aligned with `commands`, each `[error, result]`. Never
+ * rejects: what fails is in the replies (sendCommands turns the first into the call's error).
  */
 export function execPipelined(redis: Redis | Cluster, commands: readonly QueuedCommand[]): Promise<Reply[]> {
   if (commands.length === 0) return Promise.resolve([]);
   let gathered = gathering.get(redis);
   if (!gathered) {
-    const started: Gathered = { commands: [], waiters: [] };
-    gathering.set(redis, started);
-    // After the promise callbacks running now: a pass's calls made after an await of the same
-    // reply join too.
-    process.nextTick(() => void sendGathered(redis, started));
-    gathered = started;
+    gathered = { commands: [], waiters: [] };
+    gathering.set(redis, gathered);
+    process.nextTick(sendGathered, redis);
   }
-  const from = gathered.commands.length;
+  const into = gathered;
+  const from = into.commands.length;
   // One at a time: a spread of a replay's save (thousands of commands) could overflow the stack.
-  for (const command of commands) gathered.commands.push(command);
-  const to = gathered.commands.length;
-  return new Promise<Reply[]>((resolve, reject) => gathered.waiters.push({ from, to, resolve, reject }));
+  for (const command of commands) into.commands.push(command);
+  const to = into.commands.length;
+  return new Promise<Reply[]>((resolve) => into.waiters.push({ from, to, resolve }));
 }

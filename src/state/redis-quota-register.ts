@@ -61,10 +61,12 @@ export function createRedisQuotaRegister(options: RedisQuotaRegisterOptions): Qu
       const owner = keys.quotaOwner(quota.quotaId);
       // New home first, then out of the old one, then the owner: a crash in between leaves the
       // owner naming the old producer, so applying the record again still finds and clears it.
-      await send('store a quota', [{ key: hash, queue: (p) => p.hset(hash, quota.quotaId, JSON.stringify(quota)) }]);
+      const { quotaId } = quota;
+      const text = JSON.stringify(quota);
+      await send('store a quota', [{ key: hash, queue: (p) => p.hset(hash, quotaId, text) }]);
       if (previous !== null && previous !== quota.producerId) {
         const old = keys.producerQuotas(previous);
-        await send('move a quota', [{ key: old, queue: (p) => p.hdel(old, quota.quotaId) }]);
+        await send('move a quota', [{ key: old, queue: (p) => p.hdel(old, quotaId) }]);
       }
       await send('store a quota owner', [{ key: owner, queue: (p) => p.set(owner, quota.producerId) }]);
     },

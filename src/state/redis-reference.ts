@@ -73,7 +73,9 @@ export function createRedisReference(options: RedisReferenceOptions): StateStore
     async putLicence(licence) {
       await send('store a licence', () => {
         const key = keys.licenceVersions(licence.licenceId);
-        return [{ key, queue: (p) => p.hset(key, String(effectiveTimeOf(licence)), JSON.stringify(licence)) }];
+        const field = String(effectiveTimeOf(licence));
+        const text = JSON.stringify(licence);
+        return [{ key, queue: (p) => p.hset(key, field, text) }];
       });
     },
 
@@ -117,10 +119,14 @@ export function createRedisReference(options: RedisReferenceOptions): StateStore
 
     async putWatchlistEntry(entry) {
       // Entry first, version after: a reader that sees the new version finds the entry.
-      await send('store a watchlist entry', () => [
-        { key: keys.watchlistEntries(), queue: (p) => p.hset(keys.watchlistEntries(), entry.entryId, JSON.stringify(entry)) },
-        { key: keys.watchlistVersion(), queue: (p) => p.incr(keys.watchlistVersion()) },
-      ]);
+      await send('store a watchlist entry', () => {
+        const { entryId } = entry;
+        const text = JSON.stringify(entry);
+        return [
+          { key: keys.watchlistEntries(), queue: (p) => p.hset(keys.watchlistEntries(), entryId, text) },
+          { key: keys.watchlistVersion(), queue: (p) => p.incr(keys.watchlistVersion()) },
+        ];
+      });
     },
 
     async deleteWatchlistEntry(entryId) {

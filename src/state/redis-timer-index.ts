@@ -46,7 +46,9 @@ export function createRedisTimerIndex(options: { redis: Redis | Cluster; prefix:
         lowered.map((e): QueuedCommand => {
           assertKeyPart(e.producerId, 'producerId');
           const key = keys.timerIndex(e.partition);
-          return { key, queue: (p) => p.zadd(key, 'LT', score(e.dueAt!), e.producerId) };
+          const { producerId } = e;
+          const at = score(e.dueAt!);
+          return { key, queue: (p) => p.zadd(key, 'LT', at, producerId) };
         }),
       );
     },

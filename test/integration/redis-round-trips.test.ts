@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { sendCommands } from '../../src/state/redis-commands.ts';
+import { quitRedis } from '../../src/state/redis-connection.ts';
 import { execPipelined, type QueuedCommand } from '../../src/state/redis-pipelines.ts';
 import { deleteKeysWithPrefix, uniquePrefix, useTestRedis } from '../helpers/redis-state.ts';
 
@@ -74,6 +75,32 @@ describe('calls made in the same tick', () => {
       expect((refused as PromiseRejectedResult).reason.message).toMatch(/could not count the text: .*not an integer/);
       expect(fine).toEqual({ status: 'fulfilled', value: [1, 2] });
     }));
+
+  it('fails only the call with a command that could not be queued', () =>
+    withClient(async (redis) => {
+      const broken: QueuedCommand = {
+        key: key('broken'),
+        queue: () => {
+          throw new Error('no such script on this connection');
+        },
+      };
+      const [failed, fine] = await Promise.allSettled([
+        sendCommands(redis, 'save the broken one', [broken]),
+        sendCommands(redis, 'save the other one', [set('other', 'kept')]),
+      ]);
+      expect((failed as PromiseRejectedResult).reason.message).toMatch(/could not save the broken one: no such script/);
+      expect(fine).toEqual({ status: 'fulfilled', value: ['OK'] });
+      expect(await redis.get(key('other'))).toBe('kept');
+    }));
+
+  it('sends what was gathered before a QUIT of the same tick', async () => {
+    const redis: Redis = testRedis().duplicate();
+    await redis.ping();
+    const written = execPipelined(redis, [set('before-quit', 'written')]);
+    await quitRedis(redis);
+    expect(await written).toEqual([[null, 'OK']]);
+    expect(await testRedis().get(key('before-quit'))).toBe('written');
+  });
 
   it('fails every call sharing the round trip when the connection is gone', async () => {
     const redis: Redis = testRedis().duplicate({ maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
