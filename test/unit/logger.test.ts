@@ -1,5 +1,8 @@
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createLogger, silenceAll } from '../../src/ops/logger.ts';
+import { createLogger, logDestination, silenceAll } from '../../src/ops/logger.ts';
 
 describe('silenceAll', () => {
   it('silences the logger and the children made from it before, so the fatal line stays the last', () => {
@@ -16,5 +19,28 @@ describe('silenceAll', () => {
       [50, 'connection refused'],
       [60, 'cannot reach Kafka'],
     ]);
+  });
+});
+
+describe('the log destination', () => {
+  it('has every line written, in order, when the log call returns, the fatal line included', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ree-log-')), 'stderr.log');
+    const fd = openSync(file, 'w');
+    try {
+      const logger = createLogger('info', 'ree-sentinel', logDestination(fd));
+      // An asynchronous destination would still be writing the first line here, holding the
+      // second; a fatal line would then be flushed before the first landed.
+      logger.error('connection refused');
+      logger.error('connection refused, again');
+      logger.fatal('cannot reach Kafka');
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+      expect(lines.map((l) => [l.level, l.msg])).toEqual([
+        [50, 'connection refused'],
+        [50, 'connection refused, again'],
+        [60, 'cannot reach Kafka'],
+      ]);
+    } finally {
+      closeSync(fd);
+    }
   });
 });
