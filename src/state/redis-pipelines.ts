@@ -52,28 +52,25 @@ const asError = (err: unknown): Error => (err instanceof Error ? err : new Error
  */
 async function execGroup(redis: Redis | Cluster, commands: readonly QueuedCommand[], indexes: readonly number[], replies: Reply[]): Promise<void> {
   const pipeline = redis.pipeline();
-  /** The command index of each command in the pipeline. */
+  /** The commands queued, in pipeline order. */
   const sent: number[] = [];
   for (const i of indexes) {
-    const before = pipeline.length;
     try {
       commands[i]!.queue(pipeline);
+      sent.push(i);
     } catch (err) {
       replies[i] = [asError(err), null];
     }
-    for (let at = before; at < pipeline.length; at += 1) sent.push(i);
   }
   if (sent.length === 0) return;
   try {
     const results = await pipeline.exec();
     if (!results || results.length !== sent.length) throw new Error(`Redis pipeline returned ${results?.length ?? 'no'} replies for ${sent.length} commands`);
-    // A command whose queue put more than one in the pipeline gets the first error or else the last reply.
     sent.forEach((commandIndex, at) => {
-      const result = results[at] as Reply;
-      if (replies[commandIndex]?.[0] == null) replies[commandIndex] = result;
+      replies[commandIndex] = results[at] as Reply;
     });
   } catch (err) {
-    for (const i of new Set(sent)) replies[i] = [asError(err), null];
+    for (const i of sent) replies[i] = [asError(err), null];
   }
 }
 
