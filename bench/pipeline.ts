@@ -15,13 +15,14 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { quantileSorted } from 'simple-statistics';
 import { loadSettings } from '../src/config/settings.ts';
-import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../src/config/topics.ts';
+import { REPORT_TOPIC_KINDS, topicNames, topicSpecs, type TopicNames } from '../src/config/topics.ts';
 import { ensureTopics } from '../src/kafka/admin.ts';
 import { startDetector } from '../src/cli/run.ts';
 import { BATCH_DONE, BATCH_HELD, INDEX_BATCHES_DONE, JOIN_TO_FIRST_BATCH } from '../src/consumers/report-consumer.ts';
 import { printTable, saveResults } from './report.ts';
 import type { PacedClientArgs, PacedClientResult } from './paced-client.ts';
 import { topicMessagesOf } from './pipeline-reports.ts';
+import { startEosFloor } from './eos-floor.ts';
 import { deleteNamespace } from '../src/state/redis-namespace.ts';
 
 const { values } = parseArgs({
@@ -30,20 +31,25 @@ const { values } = parseArgs({
     producers: { type: 'string', default: '1000' },
     paced: { type: 'string', default: '25000' },
     rate: { type: 'string', default: '5000' },
+    'skip-floor': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log(`Usage: npm run bench:pipeline -- [--events 200000] [--producers 1000] [--paced 25000] [--rate 5000]
+  console.log(`Usage: npm run bench:pipeline -- [--events 200000] [--producers 1000] [--paced 25000] [--rate 5000] [--skip-floor]
 
 Produces --events reports to fresh topics on the local stack, reads them with a plain kafkajs
 consumer (JSON.parse only) and with the detector (Redis state, rules, alerts), and prints events/s
 of both and the detector's batch sizes; then offers --paced reports at --rate per second and
 prints report-to-alert latency (p50, p99).
+Before the detector, the same two phases run on the exactly-once floor (eos-floor.ts): a kafkajs
+consume-parse-produce loop with a transaction per batch and no state or rules, the least any
+detector with exactly-once output does here; --skip-floor leaves it out.
 Needs 'npm run stack:up'. Results are saved to bench/results/pipeline.json.`);
   process.exit(0);
 }
 const N = Number(values.events);
+const SKIP_FLOOR = values['skip-floor'] === true;
 const PRODUCERS = Number(values.producers);
 const PACED = Number(values.paced);
 const RATE = Number(values.rate);
@@ -52,12 +58,12 @@ const env = loadSettings(process.env);
 const prefix = `ree-bench-${Date.now().toString(36)}`;
 const topics = topicNames(prefix);
 const kafka = new Kafka({ clientId: 'ree-bench', brokers: env.kafkaBrokers, logLevel: logLevel.ERROR });
-async function produceAll(count: number, start: number) {
+async function produceAll(to: TopicNames, count: number, start: number) {
   const producer = kafka.producer();
   await producer.connect();
   const chunk = 5000;
   for (let i = 0; i < count; i += chunk) {
-    await producer.sendBatch({ topicMessages: topicMessagesOf(topics, PRODUCERS, start + i, start + Math.min(count, i + chunk)), acks: -1 });
+    await producer.sendBatch({ topicMessages: topicMessagesOf(to, PRODUCERS, start + i, start + Math.min(count, i + chunk)), acks: -1 });
   }
   await producer.disconnect();
 }
@@ -167,15 +173,47 @@ function pacedInChild(args: PacedClientArgs): Promise<PacedClientResult & { dete
 
 const cpuMicros = (u: NodeJS.CpuUsage): number => u.user + u.system;
 
+/**
+ * The exactly-once floor's two phases (eos-floor.ts), on topics of its own: the same N reports
+ * read from the start, then the same paced stream, read back by the same paced client.
+ */
+async function floorPhases(admin: Admin) {
+  const floorPrefix = `${prefix}-floor`;
+  const floorTopics = topicNames(floorPrefix);
+  await ensureTopics(admin, topicSpecs(floorPrefix, { partitions: 6 }));
+  await produceAll(floorTopics, N, 0);
+  console.error('exactly-once floor ...');
+  const groupId = `${floorPrefix}-group`;
+  const started = performance.now();
+  const cpuStarted = process.cpuUsage();
+  const floor = await startEosFloor({ kafka, groupId, inputTopics: REPORT_TOPIC_KINDS.map((k) => floorTopics[k]), outputTopic: floorTopics.alerts });
+  while (floor.committed < N) await new Promise((r) => setTimeout(r, 20));
+  const seconds = (performance.now() - started) / 1000;
+  const throughputUsPerReport = cpuMicros(process.cpuUsage(cpuStarted)) / N;
+  console.error(`exactly-once floor: ${PACED} reports offered at ${RATE}/s ...`);
+  const paced = await pacedInChild({ brokers: env.kafkaBrokers, topics: floorTopics, groupId: `${floorPrefix}-outputs`, producers: PRODUCERS, first: N, count: PACED, rate: RATE });
+  await floor.stop();
+  const sorted = [...paced.latencies].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length ? quantileSorted(sorted, q) : NaN);
+  return {
+    topics: floorTopics,
+    seconds,
+    throughputUsPerReport,
+    latency: { offeredRate: paced.offeredRate, outputs: sorted.length, expected: paced.expectedAlerts, p50: at(0.5), p99: at(0.99), usPerReport: paced.detectorCpuUs / PACED },
+  };
+}
+
 async function main() {
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topicSpecs(prefix, { partitions: 6 }));
   console.error(`producing ${N} reports for ${PRODUCERS} producers to ${prefix}.* ...`);
-  await produceAll(N, 0);
+  await produceAll(topics, N, 0);
 
   console.error('plain kafkajs consumer ...');
   const plainSeconds = await plainConsumer(N);
+
+  const floor = SKIP_FLOOR ? undefined : await floorPhases(admin);
 
   console.error('detector ...');
   const settings = loadSettings(process.env, { prefix, group: `${prefix}-detector`, 'state-prefix': prefix, 'http-port': '0', 'alert-format': 'json', 'log-level': 'warn' });
@@ -204,7 +242,7 @@ async function main() {
   const pacedCpuUs = paced.detectorCpuUs;
   const pacedBatches = batchFigures(batches);
   await detector.stop();
-  await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+  await admin.deleteTopics({ topics: [...Object.values(topics), ...(floor ? Object.values(floor.topics) : [])] }).catch(() => undefined);
   await admin.disconnect();
   // The detector's state under the bench's prefix (~32 k keys a run) goes too, or every run leaves it in Redis.
   const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 3 });
@@ -217,6 +255,7 @@ async function main() {
   latencies.sort((a, b) => a - b);
   const rows = [
     { consumer: 'plain kafkajs + JSON.parse', events: N, seconds: plainSeconds, 'events/s': N / plainSeconds },
+    ...(floor ? [{ consumer: 'exactly-once floor (parse, output, txn per batch)', events: N, seconds: floor.seconds, 'events/s': N / floor.seconds }] : []),
     { consumer: 'ree-sentinel run (Redis state, rules, alerts)', events: N, seconds: detectorSeconds, 'events/s': N / detectorSeconds },
   ];
   printTable(rows);
@@ -236,8 +275,14 @@ async function main() {
     `process CPU: throughput phase ${cpu.throughputSeconds.toFixed(1)} s (${cpu.throughputUsPerReport.toFixed(0)} µs per report), paced phase ${cpu.pacedSeconds.toFixed(1)} s (${cpu.pacedUsPerReport.toFixed(0)} µs per report; the paced client's own ${cpu.pacedClientSeconds.toFixed(1)} s)`,
   );
   console.log(`report → alert latency at ${RATE}/s asked (${offeredRate.toFixed(0)}/s offered): p50 ${Math.round(p50)} ms, p99 ${Math.round(p99)} ms (${latencies.length}/${expectedAlerts} alerts)`);
+  if (floor) {
+    console.log(
+      `exactly-once floor: ${Math.round(N / floor.seconds)} events/s (detector ÷ floor ${(floor.seconds / detectorSeconds).toFixed(2)}), ${floor.throughputUsPerReport.toFixed(0)} µs CPU per report; report → output at ${RATE}/s asked (${floor.latency.offeredRate.toFixed(0)}/s offered): p50 ${Math.round(floor.latency.p50)} ms, p99 ${Math.round(floor.latency.p99)} ms, ${floor.latency.usPerReport.toFixed(0)} µs CPU per report (${floor.latency.outputs}/${floor.latency.expected} outputs)`,
+    );
+  }
+  const floorResult = floor && { seconds: floor.seconds, eventsPerSecond: N / floor.seconds, detectorRatio: floor.seconds / detectorSeconds, throughputUsPerReport: floor.throughputUsPerReport, latency: floor.latency };
   console.log(
-    `saved ${saveResults('pipeline', { events: N, producers: PRODUCERS, rows, ratio, concurrency: settings.concurrency, joinToFirstBatchMs, cpu, batches: { throughput: throughputBatches, paced: pacedBatches }, latency: { rate: RATE, offeredRate, alerts: latencies.length, p50, p99 } })}`,
+    `saved ${saveResults('pipeline', { events: N, producers: PRODUCERS, rows, ratio, concurrency: settings.concurrency, joinToFirstBatchMs, cpu, batches: { throughput: throughputBatches, paced: pacedBatches }, latency: { rate: RATE, offeredRate, alerts: latencies.length, p50, p99 }, floor: floorResult })}`,
   );
 }
 

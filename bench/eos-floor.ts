@@ -1,0 +1,87 @@
+/**
+ * The exactly-once floor for bench:pipeline: the detector's Kafka layer with nothing else. It reads
+ * the report topics in a consumer group, JSON.parses every report, writes one output record per
+ * unlicensed export (the bench's alerting reports, shaped as the paced client reads alerts) and
+ * commits them with the consumed offsets in one Kafka transaction: the batches one fetch brings for
+ * a partition index gathered into one transaction (`index-gather.ts`), through the detector's own
+ * `OutputTransactions` (a fencing transactional producer per index, coordinators remembered,
+ * offsets added while the work runs, CONCURRENT_TRANSACTIONS retried), every topic-partition
+ * consumed at once, the detector's broker fetch wait. No state, no rules, no Redis, no aligner, no
+ * journal: what it costs is kafkajs's, the broker's and that layer's, which the detector pays too.
+ * Its throughput and its report → output latency, beside the detector's in the same run, say how
+ * much of the detector's figures is the floor's.
+ */
+import { Kafka } from 'kafkajs';
+import { ALIGNED_FETCH_WAIT_MS } from '../src/consumers/report-consumer.ts';
+import { createIndexGather } from '../src/consumers/index-gather.ts';
+import { CommittedOffsets } from '../src/pipeline/committed-offsets.ts';
+import { createOutputTransactions, type CommitPosition } from '../src/producers/output-transactions.ts';
+
+export interface EosFloor {
+  /** Report records whose output is committed so far. */
+  readonly committed: number;
+  stop(): Promise<void>;
+}
+
+interface FloorBatch {
+  position: CommitPosition;
+  records: number;
+  outputs: { key: string; value: string }[];
+}
+
+export async function startEosFloor(options: { kafka: Kafka; groupId: string; inputTopics: string[]; outputTopic: string }): Promise<EosFloor> {
+  const { kafka, groupId, inputTopics, outputTopic } = options;
+  const transactions = createOutputTransactions({ kafka, groupId, committed: new CommittedOffsets() });
+  const state = { committed: 0 };
+  const gather = createIndexGather<FloorBatch, void>(async (_partition, batches) => {
+    await transactions.within(
+      batches.map((b) => b.position),
+      async (sender) => {
+        const outputs = batches.flatMap((b) => b.outputs);
+        if (outputs.length > 0) await sender.send({ topic: outputTopic, messages: outputs });
+      },
+    );
+    for (const b of batches) state.committed += b.records;
+  });
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: ALIGNED_FETCH_WAIT_MS });
+  // As the detector: the index's producer is opened (fencing its previous owner) before its first batch.
+  let assigned: Promise<void> = Promise.resolve();
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    const mine = Object.entries(e.payload.memberAssignment).filter(([topic]) => inputTopics.includes(topic));
+    const partitions = [...new Set(mine.flatMap(([, p]) => p))].sort((a, b) => a - b);
+    assigned = transactions.assign(partitions, mine.map(([topic]) => topic));
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: inputTopics, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    // kafkajs runs at most one batch per topic-partition at a time: every one at once, as the detector's workers.
+    partitionsConsumedConcurrently: 64,
+    eachBatch: async ({ batch, isRunning, isStale }) => {
+      if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      // Entered before anything is awaited, so the index's group waits for this batch.
+      const ticket = gather.enter(batch.partition);
+      try {
+        await assigned;
+        const outputs: FloorBatch['outputs'] = [];
+        for (const m of batch.messages) {
+          const report = JSON.parse(m.value!.toString()) as { reportId: string; producerId: string; direction?: string };
+          if (report.direction === 'EXPORT') outputs.push({ key: report.producerId, value: JSON.stringify({ alertId: `floor-${report.reportId}`, subjectEventIds: [report.reportId] }) });
+        }
+        const position: CommitPosition = { topic: batch.topic, partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) };
+        await ticket.submit({ position, records: batch.messages.length, outputs });
+      } finally {
+        ticket.leave();
+      }
+    },
+  });
+  return {
+    get committed() {
+      return state.committed;
+    },
+    async stop() {
+      await consumer.disconnect();
+      await transactions.close();
+    },
+  };
+}
