@@ -11,6 +11,8 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { TopicNames } from '../src/config/topics.ts';
 import { isAlerting, reportIdOf, topicMessagesOf } from './pipeline-reports.ts';
+// As the detector's clients: without it every idle kafkajs connection spins on a timer, on the cores the detector shares.
+import '../src/kafka/request-queue-fix.ts';
 
 export interface PacedClientArgs {
   brokers: string[];

@@ -18,6 +18,7 @@ import { InvalidRecordError, ReeError, errorMessage } from '../errors.ts';
 import { knownAtOf, topicKindOf, type RecordingLine } from '../pipeline/recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
 import { openOutputFile } from './output-file.ts';
+import '../kafka/request-queue-fix.ts';
 
 export const RECORD_USAGE = `Usage: ree-sentinel record --out rec.jsonl [--topics t1,t2] [--until-end | --max N] [options]
 

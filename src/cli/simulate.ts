@@ -11,6 +11,7 @@ import { writeLinesToKafka, type WritableLine } from '../producers/recording-wri
 import { simulateRecords } from '../sim/simulate.ts';
 import { streamSimulation, writeLabels, writeRecording } from '../sim/write-recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
+import '../kafka/request-queue-fix.ts';
 
 /** A written recording read back, for sending to Kafka after the file. */
 async function* linesOf(path: string): AsyncIterable<WritableLine> {

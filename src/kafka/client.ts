@@ -6,6 +6,8 @@ import { createRequire } from 'node:module';
 import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
 import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../ops/logger.ts';
+// Every client built here: kafkajs's idle request queues spin on a timer without it.
+import './request-queue-fix.ts';
 
 /**
  * The Kafka protocol errors kafkajs retries, by the message it logs them with: its own table, the
