@@ -6,7 +6,9 @@
  * a partition index gathered into one transaction (`index-gather.ts`), through the detector's own
  * `OutputTransactions` (a fencing transactional producer per index, coordinators remembered,
  * offsets added while the work runs, CONCURRENT_TRANSACTIONS retried), every topic-partition
- * consumed at once, the detector's broker fetch wait. No state, no rules, no Redis, no aligner, no
+ * consumed at once (the detector's default: every index's pass may run at once with
+ * REE_CONCURRENCY 6; set lower, the detector runs fewer), the detector's broker fetch wait. No
+ * state, no rules, no Redis, no aligner, no
  * journal: what it costs is kafkajs's, the broker's and that layer's, which the detector pays too.
  * Its throughput and its report → output latency, beside the detector's in the same run, say how
  * much of the detector's figures is the floor's.
@@ -16,10 +18,13 @@ import { ALIGNED_FETCH_WAIT_MS } from '../src/consumers/report-consumer.ts';
 import { createIndexGather } from '../src/consumers/index-gather.ts';
 import { CommittedOffsets } from '../src/pipeline/committed-offsets.ts';
 import { createOutputTransactions, type CommitPosition } from '../src/producers/output-transactions.ts';
+import { retry } from '../src/ops/retry.ts';
 
 export interface EosFloor {
   /** Report records whose output is committed so far. */
   readonly committed: number;
+  /** Resolves once `committed` reaches `count`; rejects if the floor's consumer stops for good, or after `timeoutMs`. */
+  until(count: number, timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -44,12 +49,18 @@ export async function startEosFloor(options: { kafka: Kafka; groupId: string; in
     for (const b of batches) state.committed += b.records;
   });
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: ALIGNED_FETCH_WAIT_MS });
-  // As the detector: the index's producer is opened (fencing its previous owner) before its first batch.
+  // As the detector: the index's producer is opened (fencing its previous owner) before its first
+  // batch, retried, and awaited by the batches (a failure then fails a batch, not the process).
   let assigned: Promise<void> = Promise.resolve();
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     const mine = Object.entries(e.payload.memberAssignment).filter(([topic]) => inputTopics.includes(topic));
     const partitions = [...new Set(mine.flatMap(([, p]) => p))].sort((a, b) => a - b);
-    assigned = transactions.assign(partitions, mine.map(([topic]) => topic));
+    assigned = retry(() => transactions.assign(partitions, mine.map(([topic]) => topic)));
+    assigned.catch(() => undefined);
+  });
+  let crashed: Error | undefined;
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (!e.payload.restart) crashed = e.payload.error;
   });
   await consumer.connect();
   await consumer.subscribe({ topics: inputTopics, fromBeginning: true });
@@ -78,6 +89,14 @@ export async function startEosFloor(options: { kafka: Kafka; groupId: string; in
   return {
     get committed() {
       return state.committed;
+    },
+    async until(count, timeoutMs) {
+      const deadline = performance.now() + timeoutMs;
+      while (state.committed < count) {
+        if (crashed) throw new Error(`the exactly-once floor's consumer stopped: ${crashed.message}`);
+        if (performance.now() > deadline) throw new Error(`the exactly-once floor committed ${state.committed} of ${count} records in ${timeoutMs / 1000} s`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     async stop() {
       await consumer.disconnect();

@@ -13,6 +13,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { loadSettings } from '../src/config/settings.ts';
 import { topicNames } from '../src/config/topics.ts';
 import { printTable, saveResults } from './report.ts';
+import '../src/kafka/request-queue-fix.ts';
 
 const { values } = parseArgs({
   options: {
