@@ -21,9 +21,7 @@ import { createOutputTransactions, type CommitPosition } from '../src/producers/
 import { retry } from '../src/ops/retry.ts';
 
 export interface EosFloor {
-  /** Report records whose output is committed so far. */
-  readonly committed: number;
-  /** Resolves once `committed` reaches `count`; rejects if the floor's consumer stops for good, or after `timeoutMs`. */
+  /** Resolves once the output of `count` report records is committed; rejects if the floor's consumer stops for good, or after `timeoutMs`. */
   until(count: number, timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -87,9 +85,6 @@ export async function startEosFloor(options: { kafka: Kafka; groupId: string; in
     },
   });
   return {
-    get committed() {
-      return state.committed;
-    },
     async until(count, timeoutMs) {
       const deadline = performance.now() + timeoutMs;
       while (state.committed < count) {

@@ -8,11 +8,10 @@
  * Protocol: the parent forks it with one argument, the JSON of PacedClientArgs; it sends
  * `{ type: 'offering' }` when its first report goes, then one PacedClientResult, and exits.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { TopicNames } from '../src/config/topics.ts';
 import { isAlerting, reportIdOf, topicMessagesOf } from './pipeline-reports.ts';
-// As the detector's clients: without it every idle kafkajs connection spins on a timer, on the cores the detector shares.
-import '../src/kafka/request-queue-fix.ts';
+import { quietKafkaClient } from '../src/kafka/client.ts';
 
 export interface PacedClientArgs {
   brokers: string[];
@@ -59,7 +58,7 @@ async function offerPaced(kafka: Kafka, args: PacedClientArgs, sentAt: Map<strin
 
 async function main() {
   const args = JSON.parse(process.argv[2]!) as PacedClientArgs;
-  const kafka = new Kafka({ clientId: 'ree-bench-paced', brokers: args.brokers, logLevel: logLevel.ERROR });
+  const kafka = quietKafkaClient('ree-bench-paced', args.brokers);
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   const alertConsumer = kafka.consumer({ groupId: args.groupId });

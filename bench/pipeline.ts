@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { quantileSorted } from 'simple-statistics';
 import { loadSettings } from '../src/config/settings.ts';
@@ -23,8 +23,7 @@ import { printTable, saveResults } from './report.ts';
 import type { PacedClientArgs, PacedClientResult } from './paced-client.ts';
 import { topicMessagesOf } from './pipeline-reports.ts';
 import { startEosFloor } from './eos-floor.ts';
-// Every kafkajs client of this process (the plain consumer's and the floor's too), as the detector's.
-import '../src/kafka/request-queue-fix.ts';
+import { quietKafkaClient } from '../src/kafka/client.ts';
 import { deleteNamespace } from '../src/state/redis-namespace.ts';
 
 const { values } = parseArgs({
@@ -44,9 +43,9 @@ Produces --events reports to fresh topics on the local stack, reads them with a 
 consumer (JSON.parse only) and with the detector (Redis state, rules, alerts), and prints events/s
 of both and the detector's batch sizes; then offers --paced reports at --rate per second and
 prints report-to-alert latency (p50, p99).
-Before the detector, the same two phases run on the exactly-once floor (eos-floor.ts): a kafkajs
-consume-parse-produce loop with a transaction per batch and no state or rules, the least any
-detector with exactly-once output does here; --skip-floor leaves it out.
+Before the detector, the same two phases run on the exactly-once floor (eos-floor.ts): the
+detector's own Kafka layer (a transaction per partition index per fetch) with a JSON.parse and no
+state, rules or Redis, which the detector pays too; --skip-floor leaves it out.
 Needs 'npm run stack:up'. Results are saved to bench/results/pipeline.json.`);
   process.exit(0);
 }
@@ -61,7 +60,7 @@ const RATE = Number(values.rate);
 const env = loadSettings(process.env);
 const prefix = `ree-bench-${Date.now().toString(36)}`;
 const topics = topicNames(prefix);
-const kafka = new Kafka({ clientId: 'ree-bench', brokers: env.kafkaBrokers, logLevel: logLevel.ERROR });
+const kafka = quietKafkaClient('ree-bench', env.kafkaBrokers);
 async function produceAll(to: TopicNames, count: number, start: number) {
   const producer = kafka.producer();
   await producer.connect();

@@ -9,11 +9,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
 import { loadSettings } from '../src/config/settings.ts';
 import { topicNames } from '../src/config/topics.ts';
 import { printTable, saveResults } from './report.ts';
-import '../src/kafka/request-queue-fix.ts';
+import { quietKafkaClient } from '../src/kafka/client.ts';
 
 const { values } = parseArgs({
   options: {
@@ -52,7 +51,7 @@ async function untilReady(port: number, timeoutMs = 120_000): Promise<void> {
   throw new Error(`instance on port ${port} not ready after ${timeoutMs / 1000} s`);
 }
 
-const kafka = new Kafka({ clientId: 'ree-bench-restart', brokers: env.kafkaBrokers, logLevel: logLevel.ERROR });
+const kafka = quietKafkaClient('ree-bench-restart', env.kafkaBrokers);
 const admin = kafka.admin();
 await admin.connect();
 const rows: { sessionTimeoutMs: number; round: number; secondsUntilReady: number }[] = [];

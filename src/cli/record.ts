@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { createRegistryClient } from '../codec/registry-client.ts';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { createDecoder } from '../codec/decode.ts';
 import { loadSettings, settingsHelp } from '../config/settings.ts';
 import { topicNames } from '../config/topics.ts';
@@ -18,7 +18,7 @@ import { InvalidRecordError, ReeError, errorMessage } from '../errors.ts';
 import { knownAtOf, topicKindOf, type RecordingLine } from '../pipeline/recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
 import { openOutputFile } from './output-file.ts';
-import '../kafka/request-queue-fix.ts';
+import { quietKafkaClient } from '../kafka/client.ts';
 
 export const RECORD_USAGE = `Usage: ree-sentinel record --out rec.jsonl [--topics t1,t2] [--until-end | --max N] [options]
 
@@ -66,7 +66,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
  * then gives the alerts the live detector gives, however the topics were loaded.
  */
 export async function recordTopics(options: { brokers: string[]; registryUrl: string; topics: string[]; out: string; max?: number; idleMs?: number }) {
-  const kafka = new Kafka({ clientId: 'ree-sentinel-record', brokers: options.brokers, logLevel: logLevel.ERROR });
+  const kafka = quietKafkaClient('ree-sentinel-record', options.brokers);
   const decoder = createDecoder(options.registryUrl === 'none' ? {} : { registry: createRegistryClient(options.registryUrl) });
   const out = await openOutputFile(options.out, 'recording');
   const stats = { records: 0, undecodable: 0 };

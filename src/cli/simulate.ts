@@ -1,6 +1,5 @@
 /** `ree-sentinel simulate`: a labelled synthetic supply chain, to a file or to live topics. */
 import { createRegistryClient } from '../codec/registry-client.ts';
-import { Kafka, logLevel } from 'kafkajs';
 import { createEncoder } from '../codec/encode.ts';
 import { loadSettings } from '../config/settings.ts';
 import { topicNames, topicSpecs } from '../config/topics.ts';
@@ -11,7 +10,7 @@ import { writeLinesToKafka, type WritableLine } from '../producers/recording-wri
 import { simulateRecords } from '../sim/simulate.ts';
 import { streamSimulation, writeLabels, writeRecording } from '../sim/write-recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
-import '../kafka/request-queue-fix.ts';
+import { quietKafkaClient } from '../kafka/client.ts';
 
 /** A written recording read back, for sending to Kafka after the file. */
 async function* linesOf(path: string): AsyncIterable<WritableLine> {
@@ -96,7 +95,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   if (values['to-kafka']) {
     const settings = loadSettings(process.env, values as Record<string, string | undefined>);
     if (format === 'avro' && settings.schemaRegistryUrl === 'none') throw new ReeError('REE_ERR_USAGE', 'Avro needs a schema registry: set SCHEMA_REGISTRY_URL or use --format json');
-    const kafka = new Kafka({ clientId: 'ree-sentinel-simulate', brokers: settings.kafkaBrokers, logLevel: logLevel.ERROR });
+    const kafka = quietKafkaClient('ree-sentinel-simulate', settings.kafkaBrokers);
     const topics = topicNames(settings.topicPrefix);
     const admin = kafka.admin();
     await admin.connect();

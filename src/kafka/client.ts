@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
 import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../ops/logger.ts';
-// Every client built here: kafkajs's idle request queues spin on a timer without it.
+// Every client built here (and any other in the process): kafkajs's idle request queues spin on a timer without it.
 import './request-queue-fix.ts';
 
 /**
@@ -49,6 +49,14 @@ function kafkaLogCreator(logger: Logger, state: { muted: boolean }) {
       } else if (level === KafkaLogLevel.WARN) logger.warn(extra, `kafka: ${message}`);
       else logger.debug(extra, `kafka: ${message}`);
     };
+}
+
+/**
+ * A client for a short job or a tool (record, simulate, the benches): kafkajs's own logger at
+ * error level only, no mapping of its lines. Built here so it gets the request-queue fix too.
+ */
+export function quietKafkaClient(clientId: string, brokers: string[]): Kafka {
+  return new Kafka({ clientId, brokers, logLevel: KafkaLogLevel.ERROR });
 }
 
 export function createKafkaClient(settings: Pick<Settings, 'kafkaBrokers'>, logger: Logger, clientId: string): Kafka {

@@ -25,7 +25,7 @@ import { createRequire } from 'node:module';
 export const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;
 
 /** What the replacement reads and writes of a kafkajs RequestQueue. */
-export interface RequestQueueState {
+interface RequestQueueState {
   pending: unknown[];
   throttledUntil: number;
   throttleCheckTimeoutId: ReturnType<typeof setTimeout> | null;
@@ -33,7 +33,7 @@ export interface RequestQueueState {
 }
 
 /** kafkajs's scheduleCheckPendingRequests without the timer loop when nothing waits. */
-export function scheduleCheckPendingRequests(this: RequestQueueState): void {
+function scheduleCheckPendingRequests(this: RequestQueueState): void {
   if (this.pending.length === 0 || this.throttleCheckTimeoutId) return;
   const throttledFor = this.throttledUntil - Date.now();
   this.throttleCheckTimeoutId = setTimeout(
