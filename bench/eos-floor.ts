@@ -7,12 +7,15 @@
  * `OutputTransactions` (a fencing transactional producer per index, coordinators remembered,
  * offsets added while the work runs, CONCURRENT_TRANSACTIONS retried), every topic-partition
  * consumed at once (the detector's default: every index's pass may run at once with
- * REE_CONCURRENCY 6; set lower, the detector runs fewer), the detector's broker fetch wait. No
+ * REE_CONCURRENCY 6; set lower, the detector runs fewer), the detector's broker fetch wait, and
+ * its commit interval (REE_COMMIT_INTERVAL_MS: a pass that outputs nothing leaves its offsets to
+ * the index's next transaction, or to an offsets-only one once the interval has run). No
  * state, no rules, no Redis, no aligner, no
  * journal: what it costs is kafkajs's, the broker's and that layer's, which the detector pays too.
  * Its throughput and its report → output latency, beside the detector's in the same run, say how
  * much of the detector's figures is the floor's.
  */
+import { randomUUID } from 'node:crypto';
 import { Kafka } from 'kafkajs';
 import { ALIGNED_FETCH_WAIT_MS } from '../src/consumers/report-consumer.ts';
 import { createIndexGather } from '../src/consumers/index-gather.ts';
@@ -21,7 +24,11 @@ import { createOutputTransactions, type CommitPosition } from '../src/producers/
 import { retry } from '../src/ops/retry.ts';
 
 export interface EosFloor {
-  /** Resolves once the output of `count` report records is committed; rejects if the floor's consumer stops for good, or after `timeoutMs`. */
+  /**
+   * Resolves once `count` report records have been through a pass (their output committed, or
+   * nothing to output and their offsets deferred, as the detector's); rejects if the floor's
+   * consumer stops for good, or after `timeoutMs`.
+   */
   until(count: number, timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -32,19 +39,37 @@ interface FloorBatch {
   outputs: { key: string; value: string }[];
 }
 
-export async function startEosFloor(options: { kafka: Kafka; groupId: string; inputTopics: string[]; outputTopic: string }): Promise<EosFloor> {
-  const { kafka, groupId, inputTopics, outputTopic } = options;
+export async function startEosFloor(options: { kafka: Kafka; groupId: string; inputTopics: string[]; outputTopic: string; commitIntervalMs: number }): Promise<EosFloor> {
+  const { kafka, groupId, inputTopics, outputTopic, commitIntervalMs } = options;
   const transactions = createOutputTransactions({ kafka, groupId, committed: new CommittedOffsets() });
-  const state = { committed: 0 };
-  const gather = createIndexGather<FloorBatch, void>(async (_partition, batches) => {
+  const state = { passed: 0 };
+  /** Per index, the offsets-only transaction that commits what its passes deferred (the detector's is a timer pass). */
+  const flushes = new Map<number, NodeJS.Timeout>();
+  const scheduleFlush = (partition: number) => {
+    if (commitIntervalMs === 0 || flushes.has(partition) || !transactions.deferred(partition)) return;
+    const timer = setTimeout(() => {
+      flushes.delete(partition);
+      transactions
+        .withinTimers(partition, async () => [])
+        .catch(() => undefined)
+        .finally(() => scheduleFlush(partition));
+    }, commitIntervalMs);
+    timer.unref();
+    flushes.set(partition, timer);
+  };
+  const gather = createIndexGather<FloorBatch, void>(async (partition, batches) => {
+    const txn = randomUUID();
     await transactions.within(
-      batches.map((b) => b.position),
+      batches.map((b) => ({ ...b.position, txn })),
       async (sender) => {
         const outputs = batches.flatMap((b) => b.outputs);
         if (outputs.length > 0) await sender.send({ topic: outputTopic, messages: outputs });
       },
+      undefined,
+      { deferIfNothingSent: commitIntervalMs > 0 },
     );
-    for (const b of batches) state.committed += b.records;
+    for (const b of batches) state.passed += b.records;
+    scheduleFlush(partition);
   });
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: ALIGNED_FETCH_WAIT_MS });
   // As the detector: the index's producer is opened (fencing its previous owner) before its first
@@ -87,13 +112,14 @@ export async function startEosFloor(options: { kafka: Kafka; groupId: string; in
   return {
     async until(count, timeoutMs) {
       const deadline = performance.now() + timeoutMs;
-      while (state.committed < count) {
+      while (state.passed < count) {
         if (crashed) throw new Error(`the exactly-once floor's consumer stopped: ${crashed.message}`);
-        if (performance.now() > deadline) throw new Error(`the exactly-once floor committed ${state.committed} of ${count} records in ${timeoutMs / 1000} s`);
+        if (performance.now() > deadline) throw new Error(`the exactly-once floor passed ${state.passed} of ${count} records in ${timeoutMs / 1000} s`);
         await new Promise((r) => setTimeout(r, 20));
       }
     },
     async stop() {
+      for (const timer of flushes.values()) clearTimeout(timer);
       await consumer.disconnect();
       await transactions.close();
     },

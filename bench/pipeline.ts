@@ -44,8 +44,11 @@ consumer (JSON.parse only) and with the detector (Redis state, rules, alerts), a
 of both and the detector's batch sizes; then offers --paced reports at --rate per second and
 prints report-to-alert latency (p50, p99).
 Before the detector, the same two phases run on the exactly-once floor (eos-floor.ts): the
-detector's own Kafka layer (a transaction per partition index per fetch) with a JSON.parse and no
-state, rules or Redis, which the detector pays too; --skip-floor leaves it out.
+detector's own Kafka layer (a transaction per partition index per fetch, committed only when it
+outputs something or the commit interval has run) with a JSON.parse and no state, rules or Redis,
+which the detector pays too; --skip-floor leaves it out.
+The detector's settings come from the environment as for 'run' (REE_CONCURRENCY,
+REE_COMMIT_INTERVAL_MS, ...); the floor follows REE_COMMIT_INTERVAL_MS too.
 Needs 'npm run stack:up'. Results are saved to bench/results/pipeline.json.`);
   process.exit(0);
 }
@@ -105,8 +108,11 @@ async function committed(admin: Admin, groupId: string): Promise<number> {
 interface BatchLog {
   taken: number[];
   held: number;
-  transactions: number[];
-  /** Per transaction: ms its batches waited for a turn, and ms its pass and transaction took. */
+  /** Records per pass (an index's batches of a fetch, in one transaction). */
+  passes: number[];
+  /** Passes whose transaction committed (the others sent nothing and deferred their offsets: REE_COMMIT_INTERVAL_MS). */
+  commits: number;
+  /** Per pass: ms its batches waited for a turn, and ms the pass and its transaction took. */
   turnWaitMs: number[];
   passMs: number[];
 }
@@ -121,12 +127,13 @@ function benchLogger(onJoinToFirstBatch: (ms: number) => void, batches: BatchLog
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString().split('\n')) {
         if (!line) continue;
-        const entry = JSON.parse(line) as { level: number; msg: string; ms?: number; records?: number; turnWaitMs?: number; passMs?: number };
+        const entry = JSON.parse(line) as { level: number; msg: string; ms?: number; records?: number; turnWaitMs?: number; passMs?: number; committed?: boolean };
         if (entry.msg === JOIN_TO_FIRST_BATCH && entry.ms !== undefined) onJoinToFirstBatch(entry.ms);
         if (entry.msg === BATCH_DONE && entry.records !== undefined) batches.taken.push(entry.records);
         if (entry.msg === BATCH_HELD) batches.held += 1;
         if (entry.msg === INDEX_BATCHES_DONE && entry.records !== undefined) {
-          batches.transactions.push(entry.records);
+          batches.passes.push(entry.records);
+          if (entry.committed !== false) batches.commits += 1;
           if (entry.turnWaitMs !== undefined) batches.turnWaitMs.push(entry.turnWaitMs);
           if (entry.passMs !== undefined) batches.passMs.push(entry.passMs);
         }
@@ -141,7 +148,7 @@ function benchLogger(onJoinToFirstBatch: (ms: number) => void, batches: BatchLog
 function batchFigures(batches: BatchLog) {
   const sorted = [...batches.taken].sort((a, b) => a - b);
   const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
-  const perTransaction = batches.transactions.reduce((a, b) => a + b, 0) / Math.max(1, batches.transactions.length);
+  const perPass = batches.passes.reduce((a, b) => a + b, 0) / Math.max(1, batches.passes.length);
   const median = (values: number[]) => (values.length ? quantileSorted([...values].sort((a, b) => a - b), 0.5) : NaN);
   return {
     batches: sorted.length,
@@ -149,8 +156,9 @@ function batchFigures(batches: BatchLog) {
     meanRecords: Math.round(mean),
     p50Records: sorted.length ? quantileSorted(sorted, 0.5) : NaN,
     maxRecords: sorted.at(-1) ?? NaN,
-    transactions: batches.transactions.length,
-    recordsPerTransaction: Math.round(perTransaction),
+    passes: batches.passes.length,
+    recordsPerPass: Math.round(perPass),
+    commits: batches.commits,
     p50TurnWaitMs: median(batches.turnWaitMs),
     p50PassMs: median(batches.passMs),
   };
@@ -189,7 +197,7 @@ async function floorPhases(admin: Admin) {
   const groupId = `${floorPrefix}-group`;
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
-  const floor = await startEosFloor({ kafka, groupId, inputTopics: REPORT_TOPIC_KINDS.map((k) => floorTopics[k]), outputTopic: floorTopics.alerts });
+  const floor = await startEosFloor({ kafka, groupId, inputTopics: REPORT_TOPIC_KINDS.map((k) => floorTopics[k]), outputTopic: floorTopics.alerts, commitIntervalMs: env.commitIntervalMs });
   let seconds: number;
   let throughputUsPerReport: number;
   let paced: Awaited<ReturnType<typeof pacedInChild>>;
@@ -232,7 +240,7 @@ async function main() {
   // alert reader are a child's): on a shared machine wall time is mostly waiting for a core, CPU is not.
   const cpuStarted = process.cpuUsage();
   let joinToFirstBatchMs = NaN;
-  const batches: BatchLog = { taken: [], held: 0, transactions: [], turnWaitMs: [], passMs: [] };
+  const batches: BatchLog = { taken: [], held: 0, passes: [], commits: 0, turnWaitMs: [], passMs: [] };
   const detector = await startDetector(settings, benchLogger((ms) => (joinToFirstBatchMs = ms), batches));
   while ((await committed(admin, settings.groupId)) < N) await new Promise((r) => setTimeout(r, 100));
   const detectorSeconds = (performance.now() - started) / 1000;
@@ -240,7 +248,8 @@ async function main() {
   const throughputBatches = batchFigures(batches);
   batches.taken = [];
   batches.held = 0;
-  batches.transactions = [];
+  batches.passes = [];
+  batches.commits = 0;
   batches.turnWaitMs = [];
   batches.passMs = [];
 
@@ -269,13 +278,13 @@ async function main() {
     { consumer: 'ree-sentinel run (Redis state, rules, alerts)', events: N, seconds: detectorSeconds, 'events/s': N / detectorSeconds },
   ];
   printTable(rows);
-  console.log('\ndetector batches (records taken per topic-partition batch; held = batches held whole by the aligner; transactions = passes over the batches one fetch brought for a partition index; turn wait = ms a pass waited for a turn under REE_CONCURRENCY, pass = ms of the pass and its transaction):');
+  console.log('\ndetector batches (records taken per topic-partition batch; held = batches held whole by the aligner; passes = passes over the batches one fetch brought for a partition index, each a transaction; commits = those that committed, the others having sent nothing and left their offsets to a later one (REE_COMMIT_INTERVAL_MS); turn wait = ms a pass waited for a turn under REE_CONCURRENCY, pass = ms of the pass and its transaction):');
   printTable([
     { phase: 'throughput', ...throughputBatches },
     { phase: 'paced', ...pacedBatches },
   ]);
   const ratio = plainSeconds / detectorSeconds;
-  console.log(`\nREE_CONCURRENCY ${settings.concurrency}`);
+  console.log(`\nREE_CONCURRENCY ${settings.concurrency}, REE_COMMIT_INTERVAL_MS ${settings.commitIntervalMs}`);
   const p50 = latencies.length ? quantileSorted(latencies, 0.5) : NaN;
   const p99 = latencies.length ? quantileSorted(latencies, 0.99) : NaN;
   console.log(`\ndetector / plain throughput ratio: ${ratio.toFixed(2)}`);

@@ -2,7 +2,7 @@
  * `ree-sentinel console`: the enforcement console. Follows the alerts topic and serves a web page
  * and JSON API where investigators watch alerts arrive, read the evidence and triage them.
  */
-import { loadSettings, settingsHelp } from '../config/settings.ts';
+import { helpLine, loadSettings, settingsHelp } from '../config/settings.ts';
 import { loadConsoleSettings, consoleSettingsHelp } from '../console/settings.ts';
 import { startConsole } from '../console/start.ts';
 import { ReeError, errorMessage } from '../errors.ts';
@@ -21,7 +21,7 @@ ${consoleSettingsHelp()}
 
 Shared with run (only the Kafka, registry, prefix and group settings matter here):
 ${settingsHelp()}
-  -h, --help                                   this help`;
+${helpLine('-h, --help', '', 'this help')}`;
 
 const CONSOLE_OPTIONS: Options = Object.fromEntries(
   ['port', 'host', 'brokers', 'registry', 'redis', 'prefix', 'group', 'alert-format', 'rules', 'state-prefix', 'http-port', 'partitions', 'replication', 'concurrency', 'session-timeout', 'log-level'].map(

@@ -9,7 +9,7 @@ import { createRegistryClient } from '../codec/registry-client.ts';
 import { loadRulesFile, type RuleSet } from '../config/rules-file.ts';
 import { createRulesReloader, type RulesReloader } from '../config/rules-reloader.ts';
 import { watchRulesFile } from '../config/rules-watcher.ts';
-import { loadSettings, settingName, settingsHelp, type Settings } from '../config/settings.ts';
+import { helpLine, loadSettings, settingName, settingsHelp, type Settings } from '../config/settings.ts';
 import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../config/topics.ts';
 import { createLicenceConsumer } from '../consumers/licence-consumer.ts';
 import { createQuotaConsumer } from '../consumers/quota-consumer.ts';
@@ -48,7 +48,7 @@ and bad records to <prefix>.deadletter.v1. Every option also reads from its envi
 
 Options (flag, environment variable, meaning):
 ${settingsHelp()}
-  -h, --help                                   this help`;
+${helpLine('-h, --help', '', 'this help')}`;
 
 const RUN_OPTIONS: Options = Object.fromEntries(
   ['brokers', 'registry', 'redis', 'prefix', 'group', 'alert-format', 'rules', 'state-prefix', 'http-port', 'partitions', 'replication', 'concurrency', 'session-timeout', 'allowed-lateness', 'log-level'].map(
@@ -268,6 +268,7 @@ async function openDetector(
     groupId: settings.groupId,
     topics,
     concurrency: settings.concurrency,
+    commitIntervalMs: settings.commitIntervalMs,
     pipeline,
     alerts,
     transactional,

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { helpLine } from '../config/settings.ts';
 
 export const MIN_TOKEN_LENGTH = 16;
 
@@ -44,6 +45,6 @@ export function loadConsoleSettings(env: NodeJS.ProcessEnv, flags: Record<string
 
 export function consoleSettingsHelp(): string {
   return Object.values(CONSOLE_SETTING_SOURCES)
-    .map((s) => `  ${(s.flag ? `--${s.flag}` : '').padEnd(16)} ${s.env.padEnd(22)} ${s.help}`)
+    .map((s) => helpLine(s.flag ? `--${s.flag}` : '', s.env, s.help))
     .join('\n');
 }

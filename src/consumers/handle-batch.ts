@@ -52,12 +52,19 @@ export interface BatchDeps {
    * the timers of the other partitions this instance owns (see inTransaction).
    */
   sequential?: boolean | undefined;
+  /**
+   * Whether a transaction that sends nothing leaves its offsets to the index's next one that does
+   * (REE_COMMIT_INTERVAL_MS above 0; output-transactions.ts `within`, report-consumer.ts flushes).
+   */
+  deferCommits?: boolean | undefined;
 }
 
 export interface BatchOutcome {
   reports: number;
   alerts: Alert[];
   deadLetters: DeadLetter[];
+  /** False when the pass sent nothing and left its offsets to a later transaction (deferCommits). */
+  committed: boolean;
 }
 
 export interface ReportBatch {
@@ -142,7 +149,9 @@ export async function handleReportBatches(deps: BatchDeps, batches: readonly Tak
       'records sent to the dead-letter topic',
     );
   }
-  return { reports: reports.length, alerts, deadLetters };
+  // With deferCommits a transaction commits exactly when it sends something (output-transactions.ts).
+  const committed = !deps.transactional || !deps.deferCommits || alerts.length > 0 || deadLetters.length > 0;
+  return { reports: reports.length, alerts, deadLetters, committed };
 }
 
 /**
@@ -193,7 +202,9 @@ async function inTransaction(
       await Promise.all([hold.hold(sending, sent), out.alerts.publish(sent).then(() => out.deadLetters.send(deadLetters))]);
       return sent;
     };
-    return hold.unlessCommitted(() => transactional.transactions.within(positions, work, (sent) => hold.committed(() => markCommitted(pipeline, transactional, sending, sent, onRetry))));
+    return hold.unlessCommitted(() =>
+      transactional.transactions.within(positions, work, (sent) => hold.committed(() => markCommitted(pipeline, transactional, sending, sent, onRetry)), { deferIfNothingSent: deps.deferCommits === true }),
+    );
   };
   // The gate per attempt, not around the retries: between two attempts (one waiting out a claim
   // the watchlist path holds, pipeline.ts) a watchlist batch of this instance may settle or go.

@@ -46,6 +46,13 @@ export interface ReportConsumerDeps extends BatchDeps {
    * (idle-timers.ts); without it a partition that gets no batch waits for its next one.
    */
   idleTimersDue?: IdleTimerOptions['due'] | undefined;
+  /**
+   * With transactional output, REE_COMMIT_INTERVAL_MS: a pass that sends nothing (no alert, no dead
+   * letter) commits nothing, and the offsets it leaves are committed by the index's next
+   * transaction, or by a pass of its own this long after (Kafka Streams' commit interval). 0 or
+   * absent: every pass commits. Alerts never wait for it: a pass that sends commits at once.
+   */
+  commitIntervalMs?: number | undefined;
 }
 
 /** The broker's longest wait on a fetch with nothing new: how soon a held partition can go again. */
@@ -62,7 +69,8 @@ const STOP_FLUSH_MS = 5_000;
 
 /**
  * The debug log line of one partition index's gathered batches done in one pass and transaction
- * (`batches`, `records`, `turnWaitMs` waited for a turn, `passMs` the pass and its transaction);
+ * (`batches`, `records`, `turnWaitMs` waited for a turn, `passMs` the pass and its transaction,
+ * `committed` false when it sent nothing and deferred its offsets);
  * bench:pipeline counts them.
  */
 export const INDEX_BATCHES_DONE = 'index batches done';
@@ -86,7 +94,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
   let joinedAt: bigint | undefined;
   /** Partition indexes of the report topics this member owns (co-partitioned: the same on every topic). */
   let owned: readonly number[] = [];
-  const batchDeps = { ...deps, ownedPartitions: () => owned, sequential: deps.concurrency === 1 };
+  const commitIntervalMs = deps.transactional ? (deps.commitIntervalMs ?? 0) : 0;
+  const batchDeps = { ...deps, ownedPartitions: () => owned, sequential: deps.concurrency === 1, deferCommits: commitIntervalMs > 0 };
   /** The assignment's epoch renewal; every batch waits for it. */
   let assigned: Promise<void> = Promise.resolve();
   /**
@@ -116,9 +125,37 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
     // REE_CONCURRENCY removes.
     const turnWaitMs = Math.round(turnAt - gathered);
     const passMs = Math.round(performance.now() - turnAt);
-    deps.logger.debug({ partition, batches: batches.length, records: batches.reduce((n, b) => n + b.batch.records.length, 0), turnWaitMs, passMs }, INDEX_BATCHES_DONE);
+    deps.logger.debug({ partition, batches: batches.length, records: batches.reduce((n, b) => n + b.batch.records.length, 0), turnWaitMs, passMs, committed: outcome.committed }, INDEX_BATCHES_DONE);
+    scheduleFlush(partition);
     return outcome;
   });
+
+  /**
+   * Per partition index, the pass that commits the offsets its passes deferred (commitIntervalMs)
+   * if no transaction of the index has by then: a timer pass (handle-batch.ts fireIdlePartition),
+   * which commits them and sends whatever the index's timers and outboxes then hold.
+   */
+  const flushes = new Map<number, NodeJS.Timeout>();
+  let stopping = false;
+  const flush = (partition: number): Promise<unknown> => inTurn(() => fireIdlePartition(batchDeps, partition));
+  function scheduleFlush(partition: number): void {
+    const { transactional } = deps;
+    if (stopping || commitIntervalMs === 0 || !transactional || flushes.has(partition) || !transactional.transactions.deferred(partition)) return;
+    const timer = setTimeout(() => {
+      flushes.delete(partition);
+      flush(partition)
+        .catch((err: unknown) => deps.logger.warn({ err, partition }, "could not commit a partition index's deferred offsets; its next transaction carries them"))
+        .finally(() => scheduleFlush(partition));
+    }, commitIntervalMs);
+    timer.unref();
+    flushes.set(partition, timer);
+  }
+  const cancelFlushes = () => {
+    for (const timer of flushes.values()) clearTimeout(timer);
+    const pending = [...flushes.keys()];
+    flushes.clear();
+    return pending;
+  };
 
   return {
     async start() {
@@ -185,6 +222,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       consumer.on(consumer.events.REBALANCING, () => {
         aligner.forgetPartitions();
         owned = [];
+        // The join that follows reads on from the group's offsets: what was deferred comes again.
+        cancelFlushes();
       });
       // A member can rejoin without a REBALANCING event (e.g. after a session timeout), and what it
       // knew about the old assignment is stale either way. Partitions with nothing to read at join
@@ -383,6 +422,15 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       await consumer?.disconnect();
       // Then the timer passes the last batches asked for: done before the producers close.
       await idle?.stop();
+      // And the offsets passes deferred: a restart would read their reports again otherwise
+      // (harmless, as after a crash, but needless).
+      stopping = true;
+      const deferred = cancelFlushes();
+      if (deferred.length > 0) {
+        await withDeadline(Promise.all(deferred.map(flush)), STOP_FLUSH_MS, () => new Error(`deferred offsets not committed within ${STOP_FLUSH_MS} ms`)).catch((err: unknown) =>
+          deps.logger.warn({ err: (err as Error).message }, 'stopping with deferred offsets uncommitted; their reports are read again on restart'),
+        );
+      }
       await admin?.disconnect();
       joined = false;
     },

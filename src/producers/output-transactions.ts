@@ -51,8 +51,26 @@ export interface OutputTransactions {
    * `afterCommit` runs once the transaction has committed, while no other transaction of the index
    * can start: the journal's held transaction is then still the one the offsets name until it is
    * released there (txn-journal.ts).
+   *
+   * With `deferIfNothingSent`, a transaction in which `work` sent nothing commits nothing either
+   * (kafkajs ends it without a request): its positions are left to the index's next transaction
+   * that commits, which carries them (`deferred`), as Kafka Streams commits at an interval. Safe
+   * because nothing went out tagged with them (outbox.ts) and a redelivered report changes no state;
+   * the cost is that a crash or rebalance redelivers the reports since the last commit.
+   * `afterCommit` runs only when it committed.
    */
-  within<T>(positions: CommitPosition | readonly CommitPosition[], work: (sender: MessageSender) => Promise<T>, afterCommit?: (result: T) => Promise<void>): Promise<T>;
+  within<T>(
+    positions: CommitPosition | readonly CommitPosition[],
+    work: (sender: MessageSender) => Promise<T>,
+    afterCommit?: (result: T) => Promise<void>,
+    options?: { deferIfNothingSent?: boolean },
+  ): Promise<T>;
+  /**
+   * Whether partition index `partition` has positions a transaction that sent nothing left
+   * uncommitted (`within`'s `deferIfNothingSent`): its next transaction, a batch's or a timer
+   * pass's (`withinTimers`), commits them.
+   */
+  deferred(partition: number): boolean;
   /**
    * The same for a timer pass of partition index `partition` with no report batch: the transaction
    * commits the offset the group already has on one of the index's topic-partitions, with the next
@@ -61,6 +79,10 @@ export interface OutputTransactions {
    * index has nothing committed. When `work` sent nothing (an empty result) nothing is committed
    * either: no outbox entry went out tagged with the transaction, and the broker is spared a round
    * trip. `afterCommit` as for `within`, only when it committed.
+   *
+   * While the index has deferred positions (`deferred`) the pass commits those instead, with seq 0
+   * (they are past what the group has), and always, even when `work` sent nothing: that is how a
+   * deferral is flushed.
    */
   withinTimers<T extends readonly unknown[]>(
     partition: number,
@@ -167,6 +189,31 @@ export function createOutputTransactions(options: {
     return txn === undefined ? positions.every((p) => committed.covers({ ...p, txn: '' })) : committed.named(partition, txn);
   };
 
+  /**
+   * Per index, per topic-partition: the furthest position a transaction that sent nothing left
+   * uncommitted (`within`'s `deferIfNothingSent`), until a transaction of the index commits it.
+   * Only positions past what the group has: committing one at or before it (a timer pass's seq
+   * at the same offset) would move the group back.
+   */
+  const deferredOf = new Map<number, Map<string, CommitPosition>>();
+  const defer = (positions: readonly CommitPosition[]) => {
+    for (const p of positions) {
+      if (committed.covers({ txn: '', topic: p.topic, partition: p.partition, offset: p.offset })) continue;
+      let held = deferredOf.get(p.partition);
+      if (!held) deferredOf.set(p.partition, (held = new Map()));
+      const earlier = held.get(p.topic);
+      if (!earlier || BigInt(earlier.offset) < BigInt(p.offset)) held.set(p.topic, { topic: p.topic, partition: p.partition, offset: p.offset });
+    }
+  };
+  /** The index's deferred positions the group has not reached yet (a commit drops the rest). */
+  const stillDeferred = (partition: number): CommitPosition[] => {
+    const held = deferredOf.get(partition);
+    if (!held) return [];
+    for (const [topic, p] of held) if (committed.covers({ txn: '', ...p })) held.delete(topic);
+    if (held.size === 0) deferredOf.delete(partition);
+    return [...held.values()];
+  };
+
   /** Whether a fenced error may be the broker's own abort: asked of `stillOwns`, a failure to ask counting as no. */
   const stillOwned = async (partition: number): Promise<boolean> => {
     if (!options.stillOwns) return false;
@@ -180,9 +227,11 @@ export function createOutputTransactions(options: {
 
   /**
    * One transaction of the positions' partition index's producer; the caller holds the index's
-   * lock. Without `commitsIf` the transaction always commits, so its offsets are sent while `work` runs.
+   * lock. `always`: it commits, so its offsets are sent while `work` runs. `if-sent`: it commits
+   * only if `work` sends something, its offsets added as that first send goes; otherwise it ends
+   * with nothing sent to the broker and `committed` is false.
    */
-  const transact = async <T>(positions: readonly CommitPosition[], work: (sender: MessageSender) => Promise<T>, commitsIf?: (result: T) => boolean): Promise<T> => {
+  const transact = async <T>(positions: readonly CommitPosition[], work: (sender: MessageSender) => Promise<T>, commit: 'always' | 'if-sent'): Promise<{ result: T; committed: boolean }> => {
     const position = positions[0];
     if (!position || positions.some((p) => p.partition !== position.partition)) throw new Error('a transaction commits positions of one partition index');
     const producer = producers.get(position.partition);
@@ -209,29 +258,48 @@ export function createOutputTransactions(options: {
       // answers CONCURRENT_TRANSACTIONS; kafkajs does not retry that here, and redoing the whole
       // batch for it would cost far more than a short wait.
       const sendOffsets = () => retry(() => current.sendOffsets(offsets), { retries: 8, minDelayMs: 20, maxDelayMs: 500, isRetriable: isConcurrentTransactions });
-      // A transaction that always commits adds its offsets while `work` runs: they are part of it
-      // only if it commits, so when they are added does not matter, and their round trips (two
-      // coordinator lookups, AddOffsetsToTxn, TxnOffsetCommit) no longer follow the work. The
-      // batch's own work is Redis and CPU; the broker answers meanwhile.
-      const offsetsAdded = commitsIf ? undefined : sendOffsets();
-      offsetsAdded?.catch(() => undefined);
+      // Offsets are part of the transaction only if it commits, so when they are added does not
+      // matter: a transaction that always commits adds them while `work` runs, so their round
+      // trips (coordinator lookups, AddOffsetsToTxn, TxnOffsetCommit) overlap the work instead of
+      // following it. One that commits only if it sends adds them at its first send, and that
+      // send waits for them: the coordinator takes one change of a transaction at a time, and an
+      // AddPartitionsToTxn sent alongside an AddOffsetsToTxn is refused with CONCURRENT_TRANSACTIONS,
+      // which kafkajs's producer retries only after ~250 ms.
+      let offsetsAdded: Promise<void> | undefined;
+      const addOffsets = (): Promise<void> => {
+        if (!offsetsAdded) {
+          offsetsAdded = sendOffsets();
+          offsetsAdded.catch(() => undefined);
+        }
+        return offsetsAdded;
+      };
+      if (commit === 'always') void addOffsets();
+      const sender: MessageSender =
+        commit === 'always'
+          ? current
+          : {
+              send: async (record) => {
+                await addOffsets();
+                return current.send(record);
+              },
+            };
       try {
-        result = await work(txn);
+        result = await work(sender);
       } catch (err) {
         // Settled before the abort, so no request of this transaction is still on its way.
         await offsetsAdded?.catch(() => undefined);
         throw err;
       }
-      if (commitsIf && !commitsIf(result)) {
+      if (!offsetsAdded) {
         // Nothing produced and no offsets added: kafkajs ends it without asking the broker.
         await txn.abort();
-        return result;
+        return { result, committed: false };
       }
-      await (offsetsAdded ?? sendOffsets());
+      await offsetsAdded;
       committing = true;
       await txn.commit();
       for (const p of positions) committed.note(p.topic, p.partition, p.offset, p.seq, p.txn);
-      return result;
+      return { result, committed: true };
     } catch (err) {
       if (isFencedError(err) && (await stillOwned(position.partition))) {
         // Nobody else has taken the index: the broker itself aborted the transaction (it outlived
@@ -245,13 +313,14 @@ export function createOutputTransactions(options: {
       if (isFencedError(err)) {
         // Another instance owns the index now: nothing more goes out from here until the next assignment.
         producers.drop(position.partition);
+        deferredOf.delete(position.partition);
         const fenced = new ReeError('REE_ERR_FENCED', `the transactional producer of partition ${position.partition} was fenced by a newer owner`, { cause: err, retriable: false });
         // Fenced while committing, the newer owner's producer may have completed the commit.
         throw committing ? fenced : transactionNotCommitted(fenced);
       }
       if (committing) {
         // A failed settle (the broker still away) leaves the outcome unknown: that error goes up unmarked.
-        if (await settleUncertainCommit(positions, producer, err)) return result as T;
+        if (await settleUncertainCommit(positions, producer, err)) return { result: result as T, committed: true };
         throw transactionNotCommitted(
           new ReeError('REE_ERR_KAFKA', `the transaction committing ${positions.map((p) => `${p.topic}/${p.partition} at ${p.offset}`).join(', ')} did not commit`, { cause: err, retriable: true }),
         );
@@ -262,6 +331,7 @@ export function createOutputTransactions(options: {
             // A newer owner's producer has the id (a paused instance, resumed, finds its work
             // refused): reopening it would fence that owner's open transaction in turn.
             producers.drop(position.partition);
+            deferredOf.delete(position.partition);
             return;
           }
           logger?.warn({ err: abortErr }, 'could not abort a transaction; reopening the producer aborts it');
@@ -286,6 +356,8 @@ export function createOutputTransactions(options: {
       if (!reader) return;
       await reader;
       committed.reset(await fetchCommitted(topics));
+      // The consumer reads on from the group's offsets after a join: what was deferred is redelivered.
+      deferredOf.clear();
       // The new producers have finished every earlier transaction, and the offsets read say how.
       unsettled.clear();
     },
@@ -298,21 +370,42 @@ export function createOutputTransactions(options: {
       unsettled.delete(partition);
       return { txn: earlier[0]!.txn ?? '', committed: committedAsOne(earlier) };
     },
-    within(position, work, afterCommit) {
+    within(position, work, afterCommit, options) {
       const positions = [position].flat();
+      const partition = positions[0]?.partition;
       return lock.with(positions.slice(0, 1).map((p) => p.partition), async () => {
-        const result = await transact(positions, (sender) => work(sender));
+        // What earlier passes of the index left uncommitted goes with this one, under its id.
+        const own = new Set(positions.map((p) => p.topic));
+        const carried = partition === undefined ? [] : stillDeferred(partition).filter((p) => !own.has(p.topic)).map((p) => ({ ...p, txn: positions[0]!.txn }));
+        const { result, committed: done } = await transact([...positions, ...carried], (sender) => work(sender), options?.deferIfNothingSent ? 'if-sent' : 'always');
+        if (!done) {
+          defer(positions);
+          return result;
+        }
+        if (partition !== undefined) stillDeferred(partition);
         await afterCommit?.(result);
         return result;
       });
     },
+    deferred: (partition) => producers.get(partition) !== undefined && stillDeferred(partition).length > 0,
     withinTimers(partition, work, afterCommit) {
       return lock.with([partition], async () => {
+        const txn = randomUUID();
+        const held = stillDeferred(partition);
+        if (held.length > 0) {
+          // A flush: the deferred positions commit, with whatever the pass sends tagged with the first.
+          const positions = held.map((p) => ({ ...p, txn }));
+          const at = positions[0]!;
+          const { result } = await transact(positions, (sender) => work(sender, at), 'always');
+          stillDeferred(partition);
+          if (result.length > 0) await afterCommit?.(result, at);
+          return result;
+        }
         const at = committed.timerPosition(partition);
         if (!at) return undefined;
-        const position = { ...at, txn: randomUUID() };
-        const result = await transact([position], (sender) => work(sender, position), (sent) => sent.length > 0);
-        if (result.length > 0) await afterCommit?.(result, position);
+        const position = { ...at, txn };
+        const { result, committed: done } = await transact([position], (sender) => work(sender, position), 'if-sent');
+        if (done && result.length > 0) await afterCommit?.(result, position);
         return result;
       });
     },

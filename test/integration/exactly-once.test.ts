@@ -12,16 +12,15 @@ import { Partitioners } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startDetector } from '../../src/cli/run.ts';
 import { loadSettings } from '../../src/config/settings.ts';
-import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../../src/config/topics.ts';
-import { ensureTopics } from '../../src/kafka/admin.ts';
+import { REPORT_TOPIC_KINDS, topicNames } from '../../src/config/topics.ts';
 import { topicKindOf } from '../../src/pipeline/recording.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import { writeLinesToKafka } from '../../src/producers/recording-writer.ts';
 import { simulate } from '../../src/sim/simulate.ts';
-import { caughtUp } from '../helpers/consumed.ts';
+import { committedReportCount, reportsCommitted as reportsCommittedOf } from '../helpers/consumed.ts';
 import { committedAlerts, finalRevisions, replayedAlerts, seenTwice } from '../helpers/eos-alerts.ts';
-import { killHard, startDetectorProcess, stopGently, type DetectorProcess } from '../helpers/detector-process.ts';
-import { KAFKA_BROKERS, REDIS_URL, deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
+import { DetectorFixtures, killHard, stopGently, type DetectorProcess } from '../helpers/detector-process.ts';
+import { KAFKA_BROKERS, REDIS_URL, testKafka, waitUntil } from '../helpers/stack-env.ts';
 
 const PARTITIONS = 3;
 /** Short, so a killed member's partitions move on within seconds. */
@@ -29,15 +28,10 @@ const SESSION_TIMEOUT_MS = 6_000;
 
 const kafka = testKafka('ree-exactly-once');
 const dir = mkdtempSync(join(tmpdir(), 'ree-eos-'));
-const prefixes: string[] = [];
-const running = new Set<DetectorProcess>();
+const fixtures = new DetectorFixtures(kafka);
 
 afterAll(async () => {
-  for (const d of running) d.child.kill('SIGKILL');
-  const admin = kafka.admin();
-  await admin.connect();
-  await deleteTopics(admin, prefixes.flatMap((p) => Object.values(topicNames(p))));
-  await admin.disconnect();
+  await fixtures.cleanUp();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -45,12 +39,7 @@ type SimLine = ReturnType<typeof simulate>['records'][number];
 
 /** Fresh topics holding the whole simulated backlog (reference data and reports) before any detector starts. */
 async function backlog(name: string, seed: number, lines?: readonly SimLine[]): Promise<string> {
-  const prefix = uniqueName(name);
-  prefixes.push(prefix);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(prefix, { partitions: PARTITIONS }));
-  await admin.disconnect();
+  const prefix = await fixtures.topics(name, PARTITIONS);
   await write(prefix, lines ?? simulate({ seed, producers: 16, days: 30, anomalyRate: 0.08 }).records);
   return prefix;
 }
@@ -70,36 +59,16 @@ const partitionOfKey = (() => {
 })();
 
 function start(prefix: string): DetectorProcess {
-  const d = startDetectorProcess(prefix, { sessionTimeoutMs: SESSION_TIMEOUT_MS, partitions: PARTITIONS });
-  running.add(d);
-  void d.exited.then(() => running.delete(d));
-  return d;
+  return fixtures.start(prefix, { sessionTimeoutMs: SESSION_TIMEOUT_MS, partitions: PARTITIONS });
 }
 
 /** How many report records the group has committed past, over every report topic-partition. */
-async function committedCount(prefix: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchOffsets({ groupId: `${prefix}-g`, topics: REPORT_TOPIC_KINDS.map((k) => topicNames(prefix)[k]) });
-    return offsets.flatMap((t) => t.partitions).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
+const committedCount = (prefix: string) => committedReportCount(kafka, prefix);
 
 /** Whether the group has committed anything on the report topics yet: the detector is mid-stream. */
 const someReportsCommitted = async (prefix: string) => (await committedCount(prefix)) > 0;
 
-async function reportsCommitted(prefix: string): Promise<boolean> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return await caughtUp(admin, `${prefix}-g`, REPORT_TOPIC_KINDS.map((k) => topicNames(prefix)[k]));
-  } finally {
-    await admin.disconnect();
-  }
-}
+const reportsCommitted = (prefix: string) => reportsCommittedOf(kafka, prefix);
 
 async function expectExactlyOnce(prefix: string): Promise<void> {
   const [live, replay] = [await committedAlerts(kafka, prefix), await replayedAlerts(dir, prefix)];

@@ -14,15 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../../src/config/topics.ts';
+import { REPORT_TOPIC_KINDS, topicNames } from '../../src/config/topics.ts';
 import type { Alert, WatchlistEntry } from '../../src/domain/events.ts';
-import { ensureTopics } from '../../src/kafka/admin.ts';
 import { writeLinesToKafka } from '../../src/producers/recording-writer.ts';
 import { simulate } from '../../src/sim/simulate.ts';
 import { caughtUp } from '../helpers/consumed.ts';
 import { alertKey, committedAlerts, finalRevisions, replayedAlerts, seenTwice } from '../helpers/eos-alerts.ts';
-import { killHard, startDetectorProcess, stopGently, type DetectorProcess } from '../helpers/detector-process.ts';
-import { deleteTopics, testKafka, uniqueName, waitUntil } from '../helpers/stack-env.ts';
+import { DetectorFixtures, killHard, stopGently, type DetectorProcess } from '../helpers/detector-process.ts';
+import { testKafka, waitUntil } from '../helpers/stack-env.ts';
 
 const PARTITIONS = 3;
 /** Short, so a killed member's partitions move on within seconds. */
@@ -33,15 +32,10 @@ const KILL_HOOK = join(import.meta.dirname, '..', 'helpers', 'kill-after-send.mj
 
 const kafka = testKafka('ree-watchlist-eos');
 const dir = mkdtempSync(join(tmpdir(), 'ree-wl-eos-'));
-const prefixes: string[] = [];
-const running = new Set<DetectorProcess>();
+const fixtures = new DetectorFixtures(kafka);
 
 afterAll(async () => {
-  for (const d of running) d.child.kill('SIGKILL');
-  const admin = kafka.admin();
-  await admin.connect();
-  await deleteTopics(admin, prefixes.flatMap((p) => Object.values(topicNames(p))));
-  await admin.disconnect();
+  await fixtures.cleanUp();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -57,14 +51,11 @@ async function write(prefix: string, lines: readonly SimLine[]): Promise<void> {
 /** With `killAfter`, the detector kills itself right after the send, or the commit, of its first watchlist alert. */
 function start(prefix: string, killAfter?: 'send' | 'commit'): DetectorProcess {
   const hookEnv = { REE_TEST_KILL_AFTER_SEND_TO: topicNames(prefix).alerts, REE_TEST_KILL_AFTER_SEND_MATCHING: '"ruleId":"watchlist-match"', REE_TEST_KILL_AT: killAfter ?? '' };
-  const d = startDetectorProcess(prefix, {
+  return fixtures.start(prefix, {
     sessionTimeoutMs: SESSION_TIMEOUT_MS,
     partitions: PARTITIONS,
     ...(killAfter ? { nodeArgs: ['--import', KILL_HOOK], env: hookEnv } : {}),
   });
-  running.add(d);
-  void d.exited.then(() => running.delete(d));
-  return d;
 }
 
 async function committedPast(groupId: string, topics: string[]): Promise<boolean> {
@@ -93,12 +84,7 @@ async function watchlistCount(prefix: string): Promise<number> {
 
 /** Fresh topics (their prefix) and a simulated backlog of reports, not yet written. */
 async function freshTopics(name: string, seed: number): Promise<{ prefix: string; reports: SimLine[] }> {
-  const prefix = uniqueName(name);
-  prefixes.push(prefix);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(prefix, { partitions: PARTITIONS }));
-  await admin.disconnect();
+  const prefix = await fixtures.topics(name, PARTITIONS);
   return { prefix, reports: simulate({ seed, producers: 16, days: 30, anomalyRate: 0.08 }).records };
 }
 

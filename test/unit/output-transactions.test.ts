@@ -31,6 +31,8 @@ interface Broker {
   opened: number;
   /** The group's offsets cannot be read (the broker away again). */
   offsetsUnreadable?: boolean;
+  /** While set, adding offsets to a transaction waits for it (a slow coordinator). */
+  offsetsGate?: Promise<void>;
 }
 
 function fakeKafka(broker: Broker): Kafka {
@@ -66,6 +68,7 @@ function fakeKafka(broker: Broker): Kafka {
           },
           sendOffsets: async (o: { topics: { topic: string; partitions: { partition: number; offset: string; metadata?: string }[] }[] }) => {
             broker.calls.push('sendOffsets');
+            await broker.offsetsGate;
             offsets = o.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, ...p })));
           },
           commit: async () => {
@@ -253,7 +256,7 @@ describe("when a transaction's offsets are added", () => {
     expect(committed.covers({ txn: 'x', topic: 'shipments', partition: 0, offset: '10' })).toBe(false);
   });
 
-  it("a timer pass's: only once it has sent something, and none when it sent nothing", async () => {
+  it("a timer pass's: with its first send, and none when it sent nothing", async () => {
     const { broker, transactions, sendBatch } = await setUp();
     await sendBatch('10', 'a1');
     broker.calls.length = 0;
@@ -264,7 +267,112 @@ describe("when a transaction's offsets are added", () => {
       await sender.send({ topic: 'alerts', messages: [{ value: 't' }] });
       return [position];
     });
-    expect(broker.calls).toEqual(['send', 'sendOffsets', 'commit']);
+    expect(broker.calls).toEqual(['sendOffsets', 'send', 'commit']);
+  });
+});
+
+describe('a batch that sends nothing, with deferIfNothingSent (REE_COMMIT_INTERVAL_MS)', () => {
+  const nothing = async () => 'nothing';
+  const defer = { deferIfNothingSent: true };
+
+  it('asks nothing of the broker and commits nothing: its offset is deferred', async () => {
+    const { broker, committed, transactions, sendBatch } = await setUp();
+    await sendBatch('10', 'a1');
+    broker.calls.length = 0;
+    let after = false;
+    expect(await transactions.within({ topic: 'shipments', partition: 0, offset: '15', txn: 't2' }, nothing, async () => void (after = true), defer)).toBe('nothing');
+    expect(broker.calls).toEqual(['abort']);
+    expect(after).toBe(false);
+    expect(broker.offsets.get('shipments/0')?.offset).toBe('10');
+    expect(committed.covers({ txn: 'x', topic: 'shipments', partition: 0, offset: '15' })).toBe(false);
+    expect(transactions.deferred(0)).toBe(true);
+  });
+
+  it("is carried by the index's next transaction that sends, under that one's id, on every topic it deferred", async () => {
+    const { broker, committed, transactions } = await setUp();
+    await transactions.within({ topic: 'production', partition: 0, offset: '7', txn: 't1' }, nothing, undefined, defer);
+    await transactions.within({ topic: 'shipments', partition: 0, offset: '3', txn: 't2' }, nothing, undefined, defer);
+    broker.calls.length = 0;
+    await transactions.within(
+      { topic: 'shipments', partition: 0, offset: '9', txn: 't3' },
+      async (sender) => sender.send({ topic: 'alerts', messages: [{ value: 'a1' }] }),
+      undefined,
+      defer,
+    );
+    expect(broker.calls).toEqual(['sendOffsets', 'send', 'commit']);
+    expect(broker.log).toEqual(['a1']);
+    expect(broker.offsets.get('shipments/0')).toEqual({ offset: '9', metadata: 'ree-txn:t3' });
+    expect(broker.offsets.get('production/0')).toEqual({ offset: '7', metadata: 'ree-txn:t3' });
+    expect(committed.covers({ txn: 'x', topic: 'production', partition: 0, offset: '7' })).toBe(true);
+    expect(transactions.deferred(0)).toBe(false);
+  });
+
+  it('is committed by the next timer pass even when it sends nothing (the flush), at seq 0', async () => {
+    const { broker, committed, transactions, sendBatch } = await setUp();
+    await sendBatch('10', 'a1');
+    await transactions.within({ topic: 'shipments', partition: 0, offset: '14', txn: 't2' }, nothing, undefined, defer);
+    broker.calls.length = 0;
+    let tagged: { offset: string; seq?: number | undefined } | undefined;
+    expect(
+      await transactions.withinTimers(0, async (_sender, position) => {
+        tagged = position;
+        return [];
+      }),
+    ).toEqual([]);
+    expect(broker.calls).toEqual(['sendOffsets', 'commit']);
+    expect(tagged).toMatchObject({ topic: 'shipments', offset: '14' });
+    expect(tagged?.seq ?? 0).toBe(0);
+    expect(broker.offsets.get('shipments/0')?.offset).toBe('14');
+    expect(seqOf(broker.offsets.get('shipments/0')?.metadata)).toBe(0);
+    expect(committed.covers({ txn: 'x', topic: 'shipments', partition: 0, offset: '14' })).toBe(true);
+    expect(transactions.deferred(0)).toBe(false);
+    // With nothing deferred, a timer pass that sends nothing commits nothing again.
+    broker.calls.length = 0;
+    await transactions.withinTimers(0, async () => []);
+    expect(broker.calls).toEqual(['abort']);
+  });
+
+  it('is not kept at or before what the group has (committing it would move a timer seq back)', async () => {
+    const { broker, transactions, sendBatch } = await setUp();
+    await sendBatch('10', 'a1');
+    await transactions.withinTimers(0, async (sender, position) => {
+      await sender.send({ topic: 'alerts', messages: [{ value: 't' }] });
+      return [position];
+    });
+    expect(seqOf(broker.offsets.get('shipments/0')?.metadata)).toBe(1);
+    await transactions.within({ topic: 'shipments', partition: 0, offset: '10', txn: 't3' }, nothing, undefined, defer);
+    expect(transactions.deferred(0)).toBe(false);
+  });
+
+  it('is dropped by a new assignment (the consumer reads on from the group\'s offsets)', async () => {
+    const { transactions } = await setUp();
+    await transactions.within({ topic: 'shipments', partition: 0, offset: '5', txn: 't1' }, nothing, undefined, defer);
+    expect(transactions.deferred(0)).toBe(true);
+    await transactions.assign([0], ['shipments']);
+    expect(transactions.deferred(0)).toBe(false);
+  });
+
+  it('that does send: its offsets are added first and the send waits for them (the coordinator refuses two changes of a transaction at once)', async () => {
+    const { broker, transactions } = await setUp();
+    let open: () => void = () => undefined;
+    broker.offsetsGate = new Promise<void>((resolve) => (open = resolve));
+    broker.calls.length = 0;
+    const done = transactions.within({ topic: 'shipments', partition: 0, offset: '5', txn: 't1' }, async (sender) => sender.send({ topic: 'alerts', messages: [{ value: 'a1' }] }), undefined, defer);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(broker.calls).toEqual(['sendOffsets']);
+    open();
+    await done;
+    expect(broker.calls).toEqual(['sendOffsets', 'send', 'commit']);
+    expect(broker.log).toEqual(['a1']);
+  });
+
+  it('without the option, commits its offset though it sent nothing, as before', async () => {
+    const { broker, transactions } = await setUp();
+    broker.calls.length = 0;
+    await transactions.within({ topic: 'shipments', partition: 0, offset: '5', txn: 't1' }, nothing);
+    expect(broker.calls).toEqual(['sendOffsets', 'commit']);
+    expect(broker.offsets.get('shipments/0')?.offset).toBe('5');
+    expect(transactions.deferred(0)).toBe(false);
   });
 });
 
