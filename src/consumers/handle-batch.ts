@@ -63,7 +63,10 @@ export interface BatchOutcome {
   reports: number;
   alerts: Alert[];
   deadLetters: DeadLetter[];
-  /** False when the pass sent nothing and left its offsets to a later transaction (deferCommits). */
+  /**
+   * Whether the pass's transaction committed: false when it sent nothing and left its offsets to a
+   * later transaction (deferCommits), or found them committed already.
+   */
   committed: boolean;
 }
 
@@ -124,7 +127,8 @@ export async function handleReportBatches(deps: BatchDeps, batches: readonly Tak
   const origin = { source: `p${first.partition}`, partition: first.partition };
   const origins = reports.map(() => origin);
   const owned = deps.ownedPartitions?.() ?? [first.partition];
-  const alerts = deps.transactional ? await inTransaction(deps, deps.transactional, batches.map(({ batch }) => batch), reports, origins, deadLetters) : await pipeline.gate.shared(async () => {
+  let committed = true;
+  const alerts = deps.transactional ? await inTransaction(deps, deps.transactional, batches.map(({ batch }) => batch), reports, origins, deadLetters).then((outcome) => ((committed = outcome.committed), outcome.alerts)) : await pipeline.gate.shared(async () => {
     const found = await retry(() => pipeline.process(reports, origins), { onRetry });
     await retry(() => deps.alerts.publish(found), { onRetry });
     await retry(() => deps.deadLetters.send(deadLetters), { onRetry });
@@ -149,8 +153,6 @@ export async function handleReportBatches(deps: BatchDeps, batches: readonly Tak
       'records sent to the dead-letter topic',
     );
   }
-  // With deferCommits a transaction commits exactly when it sends something (output-transactions.ts).
-  const committed = !deps.transactional || !deps.deferCommits || alerts.length > 0 || deadLetters.length > 0;
   return { reports: reports.length, alerts, deadLetters, committed };
 }
 
@@ -173,16 +175,24 @@ async function inTransaction(
   reports: Report[],
   origins: ReportOrigin[],
   deadLetters: DeadLetter[],
-): Promise<Alert[]> {
+): Promise<{ alerts: Alert[]; committed: boolean }> {
   const { pipeline } = deps;
   const onRetry = retryLogger(deps.logger, batches[0]!);
+  /** Set when an attempt's transaction has committed (a pass that sent nothing may defer its offsets). */
+  let committed = false;
   /** One attempt: a transaction of its own id, committing every batch's offsets. */
   const attempt = async (txn: string): Promise<Alert[]> => {
-    const positions = batches.map((batch) => ({ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.records[batch.records.length - 1]!.offset) + 1n).toString(), txn }));
-    const sending = positions[0]!;
-    await settleIndex(pipeline, transactional, sending.partition);
-    // The unsettled transaction was this very batch's, and committed: it sent what the batch found.
-    if (positions.every((p) => transactional.transactions.committed.covers(p))) return [];
+    const all = batches.map((batch) => ({ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.records[batch.records.length - 1]!.offset) + 1n).toString(), txn }));
+    await settleIndex(pipeline, transactional, all[0]!.partition);
+    // Only positions past what the group has are committed, and the outbox is tagged with one of
+    // them: a tag already covered would count an entry sent in a transaction that may never
+    // commit as published, and committing it would move the group's offset back. Covered:
+    // the unsettled transaction was this very batch's and committed (it sent what the batch
+    // found), or an earlier owner's last commit landed after the consumer read the group's
+    // offsets at the join (its reports are applied already; the batch repeats them harmlessly).
+    const positions = all.filter((p) => !transactional.transactions.committed.covers(p));
+    const sending = positions[0];
+    if (!sending) return [];
     const hold = new AttemptHold(transactional);
     const work = async (sender: MessageSender): Promise<Alert[]> => {
       const found = await pipeline.process(reports, origins, sending);
@@ -202,13 +212,16 @@ async function inTransaction(
       await Promise.all([hold.hold(sending, sent), out.alerts.publish(sent).then(() => out.deadLetters.send(deadLetters))]);
       return sent;
     };
-    return hold.unlessCommitted(() =>
-      transactional.transactions.within(positions, work, (sent) => hold.committed(() => markCommitted(pipeline, transactional, sending, sent, onRetry)), { deferIfNothingSent: deps.deferCommits === true }),
-    );
+    const afterCommit = (sent: Alert[]) => {
+      committed = true;
+      return hold.committed(() => markCommitted(pipeline, transactional, sending, sent, onRetry));
+    };
+    return hold.unlessCommitted(() => transactional.transactions.within(positions, work, afterCommit, { deferIfNothingSent: deps.deferCommits === true }));
   };
   // The gate per attempt, not around the retries: between two attempts (one waiting out a claim
   // the watchlist path holds, pipeline.ts) a watchlist batch of this instance may settle or go.
-  return retry(() => pipeline.gate.shared(() => attempt(randomUUID())), { onRetry });
+  const alerts = await retry(() => pipeline.gate.shared(() => attempt(randomUUID())), { onRetry });
+  return { alerts, committed };
 }
 
 /**

@@ -137,24 +137,38 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
    */
   const flushes = new Map<number, NodeJS.Timeout>();
   let stopping = false;
-  const flush = (partition: number): Promise<unknown> => inTurn(() => fireIdlePartition(batchDeps, partition));
+  /**
+   * Moved by every join and rebalance: a flush scheduled before one is dropped, as the deferred
+   * positions are (output-transactions.ts `assign`). A commit of the old assignment's positions
+   * landing after the consumer has read the group's offsets at the join would put this instance's
+   * view of them ahead of what it reads (handle-batch.ts commits only positions past that view).
+   */
+  let generation = 0;
+  /** The index's flush, as an idle timer pass: after the assignment's renewal, in a turn. */
+  const flush = async (partition: number): Promise<void> => {
+    await assigned;
+    await inTurn(() => fireIdlePartition(batchDeps, partition));
+  };
   function scheduleFlush(partition: number): void {
     const { transactional } = deps;
     if (stopping || commitIntervalMs === 0 || !transactional || flushes.has(partition) || !transactional.transactions.deferred(partition)) return;
+    const scheduledIn = generation;
     const timer = setTimeout(() => {
       flushes.delete(partition);
+      if (scheduledIn !== generation || stopping) return;
       flush(partition)
         .catch((err: unknown) => deps.logger.warn({ err, partition }, "could not commit a partition index's deferred offsets; its next transaction carries them"))
-        .finally(() => scheduleFlush(partition));
+        .finally(() => {
+          if (scheduledIn === generation) scheduleFlush(partition);
+        });
     }, commitIntervalMs);
     timer.unref();
     flushes.set(partition, timer);
   }
   const cancelFlushes = () => {
+    generation += 1;
     for (const timer of flushes.values()) clearTimeout(timer);
-    const pending = [...flushes.keys()];
     flushes.clear();
-    return pending;
   };
 
   return {
@@ -174,6 +188,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         joined = true;
         joinedAt = process.hrtime.bigint();
+        // A member can rejoin without a REBALANCING event: the old assignment's flushes go either way.
+        cancelFlushes();
         const reportTopics = Object.entries(e.payload.memberAssignment).filter(([topic]) => kindOf.has(topic));
         owned = [...new Set(reportTopics.flatMap(([, partitions]) => partitions))].sort((a, b) => a - b);
         const { onAssigned, transactional } = deps;
@@ -408,6 +424,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
     },
     async stop() {
       clearInterval(retryHeld);
+      stopping = true;
+      cancelFlushes();
       // While this instance still owns its partitions: what the shared watermark has passed since
       // its last look (another instance's last batch may have moved it) fires now. Left to the
       // 2 s tick, a stop in between left it to whoever takes the partitions next, and a group
@@ -418,19 +436,24 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           deps.logger.warn({ err: (err as Error).message }, 'stopping without the last timer passes; the next owner of the partitions fires them'),
         );
       }
-      // disconnect lets the batch in flight finish and commits what it resolved.
-      await consumer?.disconnect();
-      // Then the timer passes the last batches asked for: done before the producers close.
-      await idle?.stop();
-      // And the offsets passes deferred: a restart would read their reports again otherwise
-      // (harmless, as after a crash, but needless).
-      stopping = true;
-      const deferred = cancelFlushes();
+      // Then the offsets passes deferred, while this instance is still in the group (a restart, or
+      // the partitions' next owner, would read their reports again otherwise: harmless, as after
+      // a crash, but needless).
+      const { transactional } = deps;
+      const deferred = transactional && commitIntervalMs > 0 ? owned.filter((p) => transactional.transactions.deferred(p)) : [];
       if (deferred.length > 0) {
-        await withDeadline(Promise.all(deferred.map(flush)), STOP_FLUSH_MS, () => new Error(`deferred offsets not committed within ${STOP_FLUSH_MS} ms`)).catch((err: unknown) =>
-          deps.logger.warn({ err: (err as Error).message }, 'stopping with deferred offsets uncommitted; their reports are read again on restart'),
+        const flushed = Promise.all(deferred.map((p) => inTurn(() => fireIdlePartition(batchDeps, p))));
+        await withDeadline(flushed, STOP_FLUSH_MS, () => new Error(`deferred offsets not committed within ${STOP_FLUSH_MS} ms`)).catch((err: unknown) =>
+          deps.logger.warn({ err: (err as Error).message }, 'stopping with deferred offsets uncommitted; their reports are read again'),
         );
       }
+      // disconnect lets the batch in flight finish and commits what it resolved.
+      await consumer?.disconnect();
+      // Out of the group now: what the last batches deferred is left to be read again, not
+      // committed by the timer passes below (the partitions' next owner may have read the offsets).
+      if (commitIntervalMs > 0) transactional?.transactions.forgetDeferred();
+      // Then the timer passes the last batches asked for: done before the producers close.
+      await idle?.stop();
       await admin?.disconnect();
       joined = false;
     },

@@ -72,6 +72,12 @@ export interface OutputTransactions {
    */
   deferred(partition: number): boolean;
   /**
+   * Forgets every deferred position, committing none: once this instance has left the group, a
+   * commit that moved an index's offsets on could land after its next owner's consumer has read
+   * them, and that owner's view of the group's offsets would run ahead of what it reads.
+   */
+  forgetDeferred(): void;
+  /**
    * The same for a timer pass of partition index `partition` with no report batch: the transaction
    * commits the offset the group already has on one of the index's topic-partitions, with the next
    * seq (committed-offsets.ts), taken while no other transaction of the index is open. `work` gets
@@ -388,6 +394,7 @@ export function createOutputTransactions(options: {
       });
     },
     deferred: (partition) => producers.get(partition) !== undefined && stillDeferred(partition).length > 0,
+    forgetDeferred: () => deferredOf.clear(),
     withinTimers(partition, work, afterCommit) {
       return lock.with([partition], async () => {
         const txn = randomUUID();

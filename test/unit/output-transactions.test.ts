@@ -366,6 +366,31 @@ describe('a batch that sends nothing, with deferIfNothingSent (REE_COMMIT_INTERV
     expect(broker.log).toEqual(['a1']);
   });
 
+  it('stays deferred when the transaction carrying it fails, and the redo carries it', async () => {
+    const { broker, transactions } = await setUp();
+    await transactions.within({ topic: 'production', partition: 0, offset: '7', txn: 't1' }, nothing, undefined, defer);
+    broker.nextCommit = 'lost-before';
+    const alert = (txn: string) => transactions.within({ topic: 'shipments', partition: 0, offset: '9', txn }, async (sender) => sender.send({ topic: 'alerts', messages: [{ value: 'a1' }] }), undefined, defer);
+    await expect(alert('t2')).rejects.toThrow();
+    expect(transactions.deferred(0)).toBe(true);
+    expect(broker.offsets.has('production/0')).toBe(false);
+    await alert('t3');
+    expect(broker.offsets.get('production/0')).toEqual({ offset: '7', metadata: 'ree-txn:t3' });
+    expect(transactions.deferred(0)).toBe(false);
+  });
+
+  it('is forgotten, not committed, by forgetDeferred (the instance has left the group)', async () => {
+    const { broker, transactions, sendBatch } = await setUp();
+    await sendBatch('10', 'a1');
+    await transactions.within({ topic: 'shipments', partition: 0, offset: '14', txn: 't2' }, nothing, undefined, defer);
+    transactions.forgetDeferred();
+    expect(transactions.deferred(0)).toBe(false);
+    broker.calls.length = 0;
+    await transactions.withinTimers(0, async () => []);
+    expect(broker.calls).toEqual(['abort']);
+    expect(broker.offsets.get('shipments/0')?.offset).toBe('10');
+  });
+
   it('without the option, commits its offset though it sent nothing, as before', async () => {
     const { broker, transactions } = await setUp();
     broker.calls.length = 0;

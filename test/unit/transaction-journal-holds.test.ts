@@ -7,16 +7,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadRulesFile } from '../../src/config/rules-file.ts';
-import { handleReportBatches, type BatchDeps, type TakenBatch } from '../../src/consumers/handle-batch.ts';
+import { handleReportBatches, type TakenBatch } from '../../src/consumers/handle-batch.ts';
 import { createMemoryTxnJournal, type TxnJournal } from '../../src/consumers/txn-journal.ts';
 import type { Alert } from '../../src/domain/events.ts';
 import { ReeError } from '../../src/errors.ts';
 import { transactionNotCommitted } from '../../src/kafka/transaction-errors.ts';
-import { createLogger } from '../../src/ops/logger.ts';
 import { createPipeline } from '../../src/pipeline/pipeline.ts';
 import { CommittedOffsets } from '../../src/pipeline/committed-offsets.ts';
 import type { CommitPosition, OutputTransactions } from '../../src/producers/output-transactions.ts';
 import { createEngineMemoryStore } from '../../src/state/engine-store.ts';
+import { transactionalBatchDeps } from '../helpers/batch-deps.ts';
 import { reports, testCatalogue } from '../helpers/builders.ts';
 
 /** The journal's calls, in order, as `hold <txn>` / `release <txn>`. */
@@ -107,19 +107,7 @@ async function oneBatch(
     batch: { kind: 'shipments', topic: 'r.shipments.v1', partition: 0, records: [{ key: null, value: Buffer.from('{}'), offset: '0' }] },
     decoded: [{ ok: true, value: report }],
   };
-  const deps: BatchDeps = {
-    decoder: undefined as never,
-    pipeline,
-    alerts: { publish: async () => expect.fail('a transactional batch publishes through its transaction') },
-    deadLetters: { send: async () => undefined },
-    logger: createLogger('silent'),
-    ...(options.sequential ? { sequential: true, ownedPartitions: () => options.sequential!.owned } : {}),
-    transactional: {
-      transactions,
-      journal,
-      sinks: () => ({ alerts: { publish: async (alerts) => void published.push(...alerts) }, deadLetters: { send: async () => undefined } }),
-    },
-  };
+  const deps = transactionalBatchDeps(pipeline, { transactions, journal }, published, options.sequential ? { sequential: true, ownedPartitions: () => options.sequential!.owned } : {});
   const outcome = await handleReportBatches(deps, [batch]).catch((err: unknown) => err as Error);
   return { outcome, calls, ids, journal, published, store, fired };
 }
