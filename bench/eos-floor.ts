@@ -15,9 +15,9 @@
  * Its throughput and its report → output latency, beside the detector's in the same run, say how
  * much of the detector's figures is the floor's.
  */
-import { randomUUID } from 'node:crypto';
 import { Kafka } from 'kafkajs';
 import { ALIGNED_FETCH_WAIT_MS } from '../src/consumers/report-consumer.ts';
+import { createDeferredFlushes } from '../src/consumers/deferred-flushes.ts';
 import { createIndexGather } from '../src/consumers/index-gather.ts';
 import { CommittedOffsets } from '../src/pipeline/committed-offsets.ts';
 import { createOutputTransactions, type CommitPosition } from '../src/producers/output-transactions.ts';
@@ -43,24 +43,16 @@ export async function startEosFloor(options: { kafka: Kafka; groupId: string; in
   const { kafka, groupId, inputTopics, outputTopic, commitIntervalMs } = options;
   const transactions = createOutputTransactions({ kafka, groupId, committed: new CommittedOffsets() });
   const state = { passed: 0 };
-  /** Per index, the offsets-only transaction that commits what its passes deferred (the detector's is a timer pass). */
-  const flushes = new Map<number, NodeJS.Timeout>();
-  const scheduleFlush = (partition: number) => {
-    if (commitIntervalMs === 0 || flushes.has(partition) || !transactions.deferred(partition)) return;
-    const timer = setTimeout(() => {
-      flushes.delete(partition);
-      transactions
-        .withinTimers(partition, async () => [])
-        .catch(() => undefined)
-        .finally(() => scheduleFlush(partition));
-    }, commitIntervalMs);
-    timer.unref();
-    flushes.set(partition, timer);
-  };
+  /** Per index, an offsets-only transaction once the interval has run (the detector's is a timer pass). */
+  const flushes = createDeferredFlushes({
+    intervalMs: commitIntervalMs,
+    deferred: (partition) => transactions.deferred(partition),
+    flush: (partition) => transactions.withinTimers(partition, async () => []),
+    onError: () => undefined,
+  });
   const gather = createIndexGather<FloorBatch, void>(async (partition, batches) => {
-    const txn = randomUUID();
     await transactions.within(
-      batches.map((b) => ({ ...b.position, txn })),
+      batches.map((b) => b.position),
       async (sender) => {
         const outputs = batches.flatMap((b) => b.outputs);
         if (outputs.length > 0) await sender.send({ topic: outputTopic, messages: outputs });
@@ -69,7 +61,7 @@ export async function startEosFloor(options: { kafka: Kafka; groupId: string; in
       { deferIfNothingSent: commitIntervalMs > 0 },
     );
     for (const b of batches) state.passed += b.records;
-    scheduleFlush(partition);
+    flushes.schedule(partition);
   });
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: ALIGNED_FETCH_WAIT_MS });
   // As the detector: the index's producer is opened (fencing its previous owner) before its first
@@ -119,7 +111,7 @@ export async function startEosFloor(options: { kafka: Kafka; groupId: string; in
       }
     },
     async stop() {
-      for (const timer of flushes.values()) clearTimeout(timer);
+      flushes.stop();
       await consumer.disconnect();
       await transactions.close();
     },

@@ -127,8 +127,7 @@ export async function handleReportBatches(deps: BatchDeps, batches: readonly Tak
   const origin = { source: `p${first.partition}`, partition: first.partition };
   const origins = reports.map(() => origin);
   const owned = deps.ownedPartitions?.() ?? [first.partition];
-  let committed = true;
-  const alerts = deps.transactional ? await inTransaction(deps, deps.transactional, batches.map(({ batch }) => batch), reports, origins, deadLetters).then((outcome) => ((committed = outcome.committed), outcome.alerts)) : await pipeline.gate.shared(async () => {
+  const { alerts, committed } = deps.transactional ? await inTransaction(deps, deps.transactional, batches.map(({ batch }) => batch), reports, origins, deadLetters) : await pipeline.gate.shared(async () => {
     const found = await retry(() => pipeline.process(reports, origins), { onRetry });
     await retry(() => deps.alerts.publish(found), { onRetry });
     await retry(() => deps.deadLetters.send(deadLetters), { onRetry });
@@ -138,7 +137,7 @@ export async function handleReportBatches(deps: BatchDeps, batches: readonly Tak
     const fired = await retry(() => pipeline.fireTimers(owned.length > 0 ? owned : [first.partition]), { onRetry });
     await retry(() => deps.alerts.publish(fired), { onRetry });
     await retry(() => pipeline.markPublished(fired), { onRetry });
-    return [...found, ...fired];
+    return { alerts: [...found, ...fired], committed: true };
   });
 
   for (const { batch } of batches) metrics?.events.inc({ topic: batch.topic }, batch.records.length);

@@ -19,6 +19,7 @@ import { EventTimeAligner, alignedPrefixLength } from './event-time-aligner.ts';
 import { decodeReportBatch, eventTimesOf, fireIdlePartition, handleReportBatches, type BatchDeps, type BatchOutcome, type ReportBatch, type TakenBatch } from './handle-batch.ts';
 import { createIndexGather, type GatherTicket } from './index-gather.ts';
 import { settleHeld } from './txn-journal.ts';
+import { createDeferredFlushes } from './deferred-flushes.ts';
 import { createIdleTimerPasses, type IdleTimerOptions, type IdleTimerPasses } from './idle-timers.ts';
 
 export interface ReportConsumerDeps extends BatchDeps {
@@ -126,50 +127,21 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
     const turnWaitMs = Math.round(turnAt - gathered);
     const passMs = Math.round(performance.now() - turnAt);
     deps.logger.debug({ partition, batches: batches.length, records: batches.reduce((n, b) => n + b.batch.records.length, 0), turnWaitMs, passMs, committed: outcome.committed }, INDEX_BATCHES_DONE);
-    scheduleFlush(partition);
+    flushes.schedule(partition);
     return outcome;
   });
 
-  /**
-   * Per partition index, the pass that commits the offsets its passes deferred (commitIntervalMs)
-   * if no transaction of the index has by then: a timer pass (handle-batch.ts fireIdlePartition),
-   * which commits them and sends whatever the index's timers and outboxes then hold.
-   */
-  const flushes = new Map<number, NodeJS.Timeout>();
-  let stopping = false;
-  /**
-   * Moved by every join and rebalance: a flush scheduled before one is dropped, as the deferred
-   * positions are (output-transactions.ts `assign`). A commit of the old assignment's positions
-   * landing after the consumer has read the group's offsets at the join would put this instance's
-   * view of them ahead of what it reads (handle-batch.ts commits only positions past that view).
-   */
-  let generation = 0;
-  /** The index's flush, as an idle timer pass: after the assignment's renewal, in a turn. */
+  /** What passes defer (commitIntervalMs) is committed by an idle timer pass of the index, after the assignment's renewal, in a turn. */
   const flush = async (partition: number): Promise<void> => {
     await assigned;
     await inTurn(() => fireIdlePartition(batchDeps, partition));
   };
-  function scheduleFlush(partition: number): void {
-    const { transactional } = deps;
-    if (stopping || commitIntervalMs === 0 || !transactional || flushes.has(partition) || !transactional.transactions.deferred(partition)) return;
-    const scheduledIn = generation;
-    const timer = setTimeout(() => {
-      flushes.delete(partition);
-      if (scheduledIn !== generation || stopping) return;
-      flush(partition)
-        .catch((err: unknown) => deps.logger.warn({ err, partition }, "could not commit a partition index's deferred offsets; its next transaction carries them"))
-        .finally(() => {
-          if (scheduledIn === generation) scheduleFlush(partition);
-        });
-    }, commitIntervalMs);
-    timer.unref();
-    flushes.set(partition, timer);
-  }
-  const cancelFlushes = () => {
-    generation += 1;
-    for (const timer of flushes.values()) clearTimeout(timer);
-    flushes.clear();
-  };
+  const flushes = createDeferredFlushes({
+    intervalMs: commitIntervalMs,
+    deferred: (partition) => deps.transactional?.transactions.deferred(partition) ?? false,
+    flush,
+    onError: (err, partition) => deps.logger.warn({ err, partition }, "could not commit a partition index's deferred offsets; its next transaction carries them"),
+  });
 
   return {
     async start() {
@@ -189,7 +161,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         joined = true;
         joinedAt = process.hrtime.bigint();
         // A member can rejoin without a REBALANCING event: the old assignment's flushes go either way.
-        cancelFlushes();
+        flushes.cancel();
         const reportTopics = Object.entries(e.payload.memberAssignment).filter(([topic]) => kindOf.has(topic));
         owned = [...new Set(reportTopics.flatMap(([, partitions]) => partitions))].sort((a, b) => a - b);
         const { onAssigned, transactional } = deps;
@@ -239,7 +211,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         aligner.forgetPartitions();
         owned = [];
         // The join that follows reads on from the group's offsets: what was deferred comes again.
-        cancelFlushes();
+        flushes.cancel();
       });
       // A member can rejoin without a REBALANCING event (e.g. after a session timeout), and what it
       // knew about the old assignment is stale either way. Partitions with nothing to read at join
@@ -424,8 +396,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
     },
     async stop() {
       clearInterval(retryHeld);
-      stopping = true;
-      cancelFlushes();
+      flushes.stop();
       // While this instance still owns its partitions: what the shared watermark has passed since
       // its last look (another instance's last batch may have moved it) fires now. Left to the
       // 2 s tick, a stop in between left it to whoever takes the partitions next, and a group
@@ -442,7 +413,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       const { transactional } = deps;
       const deferred = transactional && commitIntervalMs > 0 ? owned.filter((p) => transactional.transactions.deferred(p)) : [];
       if (deferred.length > 0) {
-        const flushed = Promise.all(deferred.map((p) => inTurn(() => fireIdlePartition(batchDeps, p))));
+        const flushed = Promise.all(deferred.map(flush));
         await withDeadline(flushed, STOP_FLUSH_MS, () => new Error(`deferred offsets not committed within ${STOP_FLUSH_MS} ms`)).catch((err: unknown) =>
           deps.logger.warn({ err: (err as Error).message }, 'stopping with deferred offsets uncommitted; their reports are read again'),
         );

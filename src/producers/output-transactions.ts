@@ -388,7 +388,6 @@ export function createOutputTransactions(options: {
           defer(positions);
           return result;
         }
-        if (partition !== undefined) stillDeferred(partition);
         await afterCommit?.(result);
         return result;
       });
@@ -404,7 +403,6 @@ export function createOutputTransactions(options: {
           const positions = held.map((p) => ({ ...p, txn }));
           const at = positions[0]!;
           const { result } = await transact(positions, (sender) => work(sender, at), 'always');
-          stillDeferred(partition);
           if (result.length > 0) await afterCommit?.(result, at);
           return result;
         }
