@@ -37,6 +37,16 @@ export function retriedReplyError(message: string, error: unknown): string | und
   return message.startsWith('Response ') && typeof error === 'string' ? RETRIABLE.get(error) : undefined;
 }
 
+/**
+ * kafkajs warns once per idempotent producer whose retries are bounded (every producer here: a
+ * broker away for minutes must fail a batch, not hang it). Its concern is a send given up on that
+ * was written after all. The transactional producers are reopened after such a send
+ * (fencing-producers.ts, sendFailed), and the plain producer's callers send the same records
+ * again, which the broker rightly takes as the ones it has. A start-up printed it once per
+ * partition index, as a warning of lost exactly-once that does not apply: a debug line here.
+ */
+const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
 function kafkaLogCreator(logger: Logger, state: { muted: boolean }) {
   return () =>
     ({ level, log }: { level: number; log: { message: string } & Record<string, unknown> }) => {
@@ -46,7 +56,7 @@ function kafkaLogCreator(logger: Logger, state: { muted: boolean }) {
         const errorType = retriedReplyError(message, extra['error']);
         if (errorType) logger.warn({ ...extra, errorType }, `kafka: ${message} (retried)`);
         else logger.error(extra, `kafka: ${message}`);
-      } else if (level === KafkaLogLevel.WARN) logger.warn(extra, `kafka: ${message}`);
+      } else if (level === KafkaLogLevel.WARN && message !== BOUNDED_RETRIES_WARNING) logger.warn(extra, `kafka: ${message}`);
       else logger.debug(extra, `kafka: ${message}`);
     };
 }
@@ -56,7 +66,19 @@ function kafkaLogCreator(logger: Logger, state: { muted: boolean }) {
  * error level only, no mapping of its lines. Built here so it gets the request-queue fix too.
  */
 export function quietKafkaClient(clientId: string, brokers: string[]): Kafka {
-  return new Kafka({ clientId, brokers, logLevel: KafkaLogLevel.ERROR });
+  return new Kafka({ clientId, brokers, logLevel: KafkaLogLevel.ERROR, logCreator: quietLogCreator });
+}
+
+/**
+ * kafkajs's own JSON lines on stderr, less the broker replies it retries (retriedReplyError): the
+ * benches' exactly-once floor printed a screenful of CONCURRENT_TRANSACTIONS replies per run.
+ */
+function quietLogCreator() {
+  return ({ namespace, label, log }: { namespace?: string; label: string; log: { message: string; timestamp: string } & Record<string, unknown> }) => {
+    const { message, timestamp, ...extra } = log;
+    if (retriedReplyError(message, extra['error'])) return;
+    process.stderr.write(`${JSON.stringify({ level: label, timestamp, logger: 'kafkajs', message: namespace ? `[${namespace}] ${message}` : message, ...extra })}\n`);
+  };
 }
 
 export function createKafkaClient(settings: Pick<Settings, 'kafkaBrokers'>, logger: Logger, clientId: string): Kafka {

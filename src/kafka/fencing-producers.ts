@@ -4,7 +4,7 @@
  * empty transaction: initialising the producer id is what fences the partition's previous owner
  * and makes the broker finish whatever transaction that owner left.
  */
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, Producer, Transaction } from 'kafkajs';
 import { ReeError } from '../errors.ts';
 import { producerRememberingCoordinators } from './coordinator-cache.ts';
 
@@ -87,3 +87,33 @@ export function createFencingProducers(options: { kafka: Kafka; transactionalIdO
   };
   return fencing;
 }
+
+/**
+ * Transactions one of whose sends failed. kafkajs numbers an idempotent producer's record batches
+ * per partition, moves the number on only when a send succeeds, and starts again only when the
+ * producer id is initialised. A send whose retries ran out may still have been written (its reply
+ * lost); the transaction is then aborted, and the redo's batch, carrying the same numbers and as
+ * many records (the same alerts, sent again), would be taken by the broker for that one and
+ * acknowledged without being written: lost with the aborted one. So a producer that had a send
+ * fail is reopened (a new producer id epoch, numbers from 0) before its next transaction, as
+ * Kafka's own producer bumps its epoch after such an error (KIP-360). This is also why kafkajs's
+ * warning that limited retries may invalidate exactly-once is only a debug line here (client.ts).
+ */
+const failedSends = new WeakSet<Transaction>();
+
+/** The transaction as a sender that notes a failed send (sendFailed). */
+export function noteFailedSends(txn: Transaction): Pick<Transaction, 'send'> {
+  return {
+    send: async (record) => {
+      try {
+        return await txn.send(record);
+      } catch (err) {
+        failedSends.add(txn);
+        throw err;
+      }
+    },
+  };
+}
+
+/** Whether a send of `txn` made through noteFailedSends failed: its producer must be reopened before it sends again. */
+export const sendFailed = (txn: Transaction): boolean => failedSends.has(txn);

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Producer, Transaction } from 'kafkajs';
 import { ReeError } from '../errors.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
-import { createFencingProducers } from '../kafka/fencing-producers.ts';
+import { createFencingProducers, noteFailedSends, sendFailed } from '../kafka/fencing-producers.ts';
 import { isConcurrentTransactions, isFencedError, transactionNotCommitted } from '../kafka/transaction-errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
@@ -280,13 +280,14 @@ export function createOutputTransactions(options: {
         return offsetsAdded;
       };
       if (commit === 'always') void addOffsets();
+      const sends = noteFailedSends(current);
       const sender: MessageSender =
         commit === 'always'
-          ? current
+          ? sends
           : {
               send: async (record) => {
                 await addOffsets();
-                return current.send(record);
+                return sends.send(record);
               },
             };
       try {
@@ -331,6 +332,7 @@ export function createOutputTransactions(options: {
           new ReeError('REE_ERR_KAFKA', `the transaction committing ${positions.map((p) => `${p.topic}/${p.partition} at ${p.offset}`).join(', ')} did not commit`, { cause: err, retriable: true }),
         );
       }
+      let dropped = false;
       if (txn?.isActive()) {
         await txn.abort().catch(async (abortErr: unknown) => {
           if (isFencedError(abortErr) && !(await stillOwned(position.partition))) {
@@ -338,11 +340,16 @@ export function createOutputTransactions(options: {
             // refused): reopening it would fence that owner's open transaction in turn.
             producers.drop(position.partition);
             deferredOf.delete(position.partition);
+            dropped = true;
             return;
           }
           logger?.warn({ err: abortErr }, 'could not abort a transaction; reopening the producer aborts it');
           await producers.reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
         });
+      }
+      if (!dropped && txn && sendFailed(txn)) {
+        logger?.warn({ err, partition: position.partition }, 'a send of an aborted transaction failed; reopening its producer so that the redo is not taken for it');
+        await producers.reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
       }
       // Its commit was never sent: it cannot have committed.
       throw transactionNotCommitted(err);

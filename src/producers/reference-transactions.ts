@@ -13,7 +13,7 @@
 import type { Admin, Kafka, Transaction } from 'kafkajs';
 import { ReeError } from '../errors.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
-import { createFencingProducers } from '../kafka/fencing-producers.ts';
+import { createFencingProducers, noteFailedSends, sendFailed } from '../kafka/fencing-producers.ts';
 import { isConcurrentTransactions, isFencedError, transactionNotCommitted } from '../kafka/transaction-errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
@@ -96,7 +96,7 @@ export function createReferenceTransactions(options: {
         const ready = await producers.whenOpen(partition, producer);
         if (unsettled.has(partition)) throw new ReeError('REE_ERR_KAFKA', `an earlier commit of ${topic} partition ${partition} is not settled yet`, { retriable: true });
         txn = await ready.transaction();
-        await work(txn);
+        await work(noteFailedSends(txn));
         const current = txn;
         const offsets = { consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset, metadata: offsetMetadata(0, txnId) }] }] };
         // Right after the previous commit the coordinator may still be writing its markers.
@@ -137,6 +137,10 @@ export function createReferenceTransactions(options: {
             logger?.warn({ err: abortErr }, 'could not abort a transaction; reopening the producer aborts it');
             await producers.reopen(partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
           });
+        }
+        if (txn && sendFailed(txn)) {
+          logger?.warn({ err, topic, partition }, 'a send of an aborted transaction failed; reopening its producer so that the redo is not taken for it');
+          await producers.reopen(partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
         }
         // Its commit was never sent: it cannot have committed.
         throw transactionNotCommitted(err);

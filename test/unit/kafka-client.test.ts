@@ -5,10 +5,10 @@
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
-import { createKafkaClient, muteKafkaLogs } from '../../src/kafka/client.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { createKafkaClient, muteKafkaLogs, quietKafkaClient } from '../../src/kafka/client.ts';
 
-function capturingLogger() {
+function capturingLogger(level = 'info') {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -16,7 +16,7 @@ function capturingLogger() {
       done();
     },
   });
-  return { logger: pino({ level: 'info' }, sink), lines };
+  return { logger: pino({ level }, sink), lines };
 }
 
 describe('the detector’s kafkajs client', () => {
@@ -53,5 +53,30 @@ describe('the detector’s kafkajs client', () => {
       [50, 'kafka: Crash', undefined],
     ]);
     expect(lines[0]).toMatchObject({ error: loading, correlationId: 7 });
+  });
+
+  it("makes kafkajs's warning that bounded retries may invalidate exactly-once a debug line: a producer with a failed send is reopened (fencing-producers.ts)", async () => {
+    const { logger, lines } = capturingLogger('debug');
+    const kafka = createKafkaClient({ kafkaBrokers: ['127.0.0.1:1'] }, logger, 'test');
+    kafka.producer({ transactionalId: 'g.reports.0', idempotent: true, maxInFlightRequests: 1 });
+    await new Promise((resolve) => setImmediate(resolve));
+    const eos = lines.filter((l) => String(l.msg).includes('EoS'));
+    expect(eos.map((l) => [l.level, l.msg])).toEqual([[20, 'kafka: Limiting retries for the idempotent producer may invalidate EoS guarantees']]);
+  });
+});
+
+describe('the quiet kafkajs client of record, simulate and the benches', () => {
+  it("prints kafkajs's errors as JSON lines on stderr, but not the broker replies kafkajs retries", () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => written.push(String(chunk)) > 0);
+    try {
+      const kafka = quietKafkaClient('test', ['127.0.0.1:1']);
+      kafka.logger().error('Response AddOffsetsToTxn(key: 25, version: 1)', { error: 'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing' });
+      kafka.logger().error('Connection error', { broker: '127.0.0.1:1' });
+      kafka.logger().warn('Retrying');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.map((w) => JSON.parse(w) as Record<string, unknown>)).toEqual([expect.objectContaining({ level: 'ERROR', logger: 'kafkajs', message: 'Connection error', broker: '127.0.0.1:1' })]);
   });
 });

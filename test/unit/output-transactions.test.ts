@@ -1,118 +1,21 @@
 /**
- * An uncertain transaction commit (output-transactions.ts): the commit request fails (a timeout)
- * with its outcome unknown, and kafkajs leaves the producer refusing every later transaction. The
+ * Output transactions (output-transactions.ts) against a small model of the broker
+ * (fake-transactional-kafka.ts). An uncertain commit: the commit request fails (a timeout) with
+ * its outcome unknown, and kafkajs leaves the producer refusing every later transaction; the
  * index's producer is reopened under the same transactional id (which makes the broker finish or
- * abort what was left), then the group's committed offsets say which it was. The broker side here
- * is a small model of the coordinator: a commit that reached it is completed when the transactional
- * id is initialised again.
+ * abort what was left), then the group's committed offsets say which it was. Also: several topics'
+ * offsets in one transaction, when offsets are added, deferred offsets, fencing, and a send that
+ * failed though the broker wrote it.
  */
-import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { CommittedOffsets, seqOf } from '../../src/pipeline/committed-offsets.ts';
 import { createOutputTransactions } from '../../src/producers/output-transactions.ts';
 import { ReeError } from '../../src/errors.ts';
 import { isTransactionNotCommitted } from '../../src/kafka/transaction-errors.ts';
-
-interface Broker {
-  /** Committed group offsets, `topic/partition` → offset and metadata. */
-  offsets: Map<string, { offset: string; metadata: string | null }>;
-  /** Messages of committed transactions. */
-  log: string[];
-  /** How the next commit request fails: it reached the coordinator (which completes it later), or it did not. */
-  nextCommit?: 'lost-after' | 'lost-before';
-  initialised: number;
-  /** Every transaction call, in the order made. */
-  calls: string[];
-  /** The broker has aborted the open transaction and bumped the producer's epoch (it outlived its timeout): its next send fails as fenced. */
-  abortOpen?: boolean;
-  /** A newer producer of the id has fenced this one: its next abort fails as fenced. */
-  fenceAbort?: boolean;
-  /** Producers made (each reopening makes one, and its initialisation fences the one before). */
-  opened: number;
-  /** The group's offsets cannot be read (the broker away again). */
-  offsetsUnreadable?: boolean;
-  /** While set, adding offsets to a transaction waits for it (a slow coordinator). */
-  offsetsGate?: Promise<void>;
-}
-
-function fakeKafka(broker: Broker): Kafka {
-  /** A commit the coordinator received but did not answer: completed when the id is initialised again. */
-  let pending: (() => void) | undefined;
-  const producer = () => {
-    broker.opened += 1;
-    let stuck = false;
-    return {
-      connect: async () => undefined,
-      disconnect: async () => undefined,
-      transaction: async () => {
-        if (stuck) throw new Error('Transaction state exception: Invalid state transition COMMITTING -> TRANSACTING');
-        if (pending) pending();
-        pending = undefined;
-        broker.initialised += 1;
-        let active = true;
-        const sent: string[] = [];
-        let offsets: { topic: string; partition: number; offset: string; metadata?: string }[] = [];
-        const apply = () => {
-          broker.log.push(...sent);
-          for (const o of offsets) broker.offsets.set(`${o.topic}/${o.partition}`, { offset: o.offset, metadata: o.metadata ?? null });
-        };
-        return {
-          send: async (r: { messages: { value: string }[] }) => {
-            broker.calls.push('send');
-            if (broker.abortOpen) {
-              broker.abortOpen = false;
-              stuck = true;
-              throw Object.assign(new Error('The producer attempted to use a producer id which is currently assigned to its transactional id'), { type: 'INVALID_PRODUCER_EPOCH' });
-            }
-            sent.push(...r.messages.map((m) => m.value));
-          },
-          sendOffsets: async (o: { topics: { topic: string; partitions: { partition: number; offset: string; metadata?: string }[] }[] }) => {
-            broker.calls.push('sendOffsets');
-            await broker.offsetsGate;
-            offsets = o.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, ...p })));
-          },
-          commit: async () => {
-            broker.calls.push('commit');
-            active = false;
-            const how = broker.nextCommit;
-            broker.nextCommit = undefined;
-            if (how) {
-              stuck = true;
-              if (how === 'lost-after') pending = apply;
-              throw Object.assign(new Error('Request EndTxn timed out'), { type: 'REQUEST_TIMED_OUT', retriable: true });
-            }
-            apply();
-          },
-          abort: async () => {
-            broker.calls.push('abort');
-            if (broker.fenceAbort) {
-              broker.fenceAbort = false;
-              throw Object.assign(new Error('Producer attempted an operation with an old epoch'), { type: 'INVALID_PRODUCER_EPOCH' });
-            }
-            active = false;
-          },
-          isActive: () => active,
-        };
-      },
-    };
-  };
-  const admin = () => ({
-    connect: async () => undefined,
-    disconnect: async () => undefined,
-    fetchTopicMetadata: async () => ({ topics: [] }),
-    fetchOffsets: async ({ topics }: { topics: string[] }) => {
-      if (broker.offsetsUnreadable) throw Object.assign(new Error('Connection error: connect ECONNREFUSED'), { retriable: true });
-      return topics.map((topic) => ({
-        topic,
-        partitions: [0, 1].map((partition) => ({ partition, offset: broker.offsets.get(`${topic}/${partition}`)?.offset ?? '-1', metadata: broker.offsets.get(`${topic}/${partition}`)?.metadata ?? null })),
-      }));
-    },
-  });
-  return { producer, admin } as unknown as Kafka;
-}
+import { fakeKafka, newBroker } from '../helpers/fake-transactional-kafka.ts';
 
 async function setUp(stillOwns?: () => Promise<boolean>) {
-  const broker: Broker = { offsets: new Map(), log: [], initialised: 0, calls: [], opened: 0 };
+  const broker = newBroker();
   const committed = new CommittedOffsets();
   const transactions = createOutputTransactions({ kafka: fakeKafka(broker), groupId: 'g', committed, stillOwns });
   await transactions.assign([0], ['shipments']);
@@ -398,6 +301,43 @@ describe('a batch that sends nothing, with deferIfNothingSent (REE_COMMIT_INTERV
     expect(broker.calls).toEqual(['sendOffsets', 'commit']);
     expect(broker.offsets.get('shipments/0')?.offset).toBe('5');
     expect(transactions.deferred(0)).toBe(false);
+  });
+});
+
+describe('a transaction one of whose sends fails', () => {
+  it('though the broker wrote it (its reply lost): aborted, its producer reopened, and the redo writes the alert again instead of being taken for the aborted one', async () => {
+    const { broker, transactions, sendBatch } = await setUp();
+    const opened = broker.opened;
+    broker.loseSendReply = true;
+    const failed = await sendBatch('10', 'a1').catch((err: unknown) => err);
+    expect((failed as Error).message).toMatch(/timed out/);
+    expect(isTransactionNotCommitted(failed)).toBe(true);
+    expect(await sendBatch('10', 'a1')).toBe('a1');
+    expect(broker.log).toEqual(['a1']);
+    expect(broker.offsets.get('shipments/0')?.offset).toBe('10');
+    expect(transactions.committed.covers({ txn: 'x', topic: 'shipments', partition: 0, offset: '10' })).toBe(true);
+    expect(broker.opened).toBe(opened + 1);
+  });
+
+  it('in a timer pass (commits only if it sends): the same', async () => {
+    const { broker, transactions, sendBatch } = await setUp();
+    expect(await sendBatch('10', 'a1')).toBe('a1');
+    const opened = broker.opened;
+    broker.loseSendReply = true;
+    const pass = () => transactions.withinTimers(0, async (sender) => [await sender.send({ topic: 'alerts', messages: [{ value: 'late' }] })]);
+    await expect(pass()).rejects.toThrow(/timed out/);
+    await pass();
+    expect(broker.log).toEqual(['a1', 'late']);
+    expect(broker.opened).toBe(opened + 1);
+  });
+
+  it('work that fails with no send failed keeps its producer', async () => {
+    const { broker, transactions, sendBatch } = await setUp();
+    const opened = broker.opened;
+    await transactions.within({ topic: 'shipments', partition: 0, offset: '10' }, async () => Promise.reject(new Error('Redis down'))).catch(() => undefined);
+    expect(broker.opened).toBe(opened);
+    expect(await sendBatch('10', 'a1')).toBe('a1');
+    expect(broker.log).toEqual(['a1']);
   });
 });
 
