@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'REE_ERR_KAFKA'
   | 'REE_ERR_UNAVAILABLE'
   | 'REE_ERR_USAGE'
-  | 'REE_ERR_INPUT_FILE';
+  | 'REE_ERR_INPUT_FILE'
+  | 'REE_ERR_OUTPUT_FILE';
 
 export class ReeError extends Error {
   readonly code: ErrorCode;

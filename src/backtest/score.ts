@@ -31,9 +31,12 @@ export interface RuleScore {
   falsePositives: number;
   detected: number;
   missed: number;
-  precision: number;
-  recall: number;
-  f1: number;
+  /** null with no alerts: nothing was claimed, so there is no share of it to be right. */
+  precision: number | null;
+  /** null with no labels: nothing was there to find. */
+  recall: number | null;
+  /** null when both are; 0 when one is (the other is then 0: see f1Of). */
+  f1: number | null;
 }
 
 export interface BacktestResult {
@@ -50,15 +53,22 @@ function matches(alert: ScoredAlert, label: Label): boolean {
   return alert.subjectEventIds.some((id) => label.subjectEventIds.includes(id));
 }
 
-function ratio(n: number, d: number): number {
-  // No alerts and nothing to find is a perfect score, not a division by zero.
-  return d === 0 ? 1 : n / d;
+function ratio(n: number, d: number): number | null {
+  // Undefined, not 1: a rule with no alerts would otherwise read as perfectly precise.
+  return d === 0 ? null : n / d;
+}
+
+function f1Of(precision: number | null, recall: number | null): number | null {
+  if (precision === null && recall === null) return null;
+  // With no alerts nothing is detected (recall 0); with no labels no alert is right (precision 0).
+  if (precision === null || recall === null) return 0;
+  return precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
 }
 
 function score(ruleId: string, alerts: number, labels: number, tp: number, detected: number): RuleScore {
   const precision = ratio(tp, alerts);
   const recall = ratio(detected, labels);
-  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+  const f1 = f1Of(precision, recall);
   return { ruleId, alerts, labels, truePositives: tp, falsePositives: alerts - tp, detected, missed: labels - detected, precision, recall, f1 };
 }
 
@@ -69,15 +79,22 @@ function uniqueBy<T>(items: T[], id: (x: T) => string): T[] {
   return [...seen.values()];
 }
 
-export function backtest(allAlerts: ScoredAlert[], allLabels: Label[]): BacktestResult {
-  // Counts are over distinct ids; a repeat would otherwise count per rule but not overall.
-  // Per id, the highest revision (the first of equals): what a subscriber ends up holding.
-  const latest = new Map<string, ScoredAlert>();
-  for (const a of allAlerts) {
+/**
+ * One alert per id: its highest revision (the first of equals), what a subscriber ends up holding.
+ * Kept in the order each id first appears.
+ */
+export function latestRevisions<T extends Pick<ScoredAlert, 'alertId' | 'revision'>>(alerts: readonly T[]): T[] {
+  const latest = new Map<string, T>();
+  for (const a of alerts) {
     const held = latest.get(a.alertId);
     if (!held || (a.revision ?? 1) > (held.revision ?? 1)) latest.set(a.alertId, a);
   }
-  const alerts = [...latest.values()];
+  return [...latest.values()];
+}
+
+export function backtest(allAlerts: ScoredAlert[], allLabels: Label[]): BacktestResult {
+  // Counts are over distinct ids; a repeat would otherwise count per rule but not overall.
+  const alerts = latestRevisions(allAlerts);
   const labels = uniqueBy(allLabels, (l) => l.anomalyId);
   // Index labels by subject report so matching stays linear in the number of alerts.
   const bySubject = new Map<string, Label[]>();
@@ -120,7 +137,8 @@ export function backtest(allAlerts: ScoredAlert[], allLabels: Label[]): Backtest
   };
 }
 
-const f = (x: number) => x.toFixed(3);
+/** A ratio with nothing to divide by (no alerts, no labels) prints as "-"; JSON has it as null. */
+const f = (x: number | null) => (x === null ? '-' : x.toFixed(3));
 
 export function formatBacktestTable(result: BacktestResult): string {
   const header = ['rule', 'alerts', 'labels', 'TP', 'FP', 'FN', 'precision', 'recall', 'F1'];

@@ -4,7 +4,7 @@
  */
 import { readAlertsFile, readLabelsFile } from '../backtest/files.ts';
 import { diffAlerts } from '../backtest/diff.ts';
-import { backtest, formatBacktestTable, type ScoredAlert } from '../backtest/score.ts';
+import { backtest, formatBacktestTable, PRODUCER_LEVEL_RULES, type ScoredAlert } from '../backtest/score.ts';
 import { loadRulesFile, type RuleSet } from '../config/rules-file.ts';
 import { loadCatalogue } from '../domain/catalogue.ts';
 import type { Alert } from '../domain/events.ts';
@@ -19,7 +19,10 @@ export const BACKTEST_USAGE = `Usage:
   ree-sentinel backtest --recording rec.jsonl --labels labels.jsonl [--rules a.yaml] [--compare b.yaml] [--json]
 
 Scores alerts against labels: an alert detects a label when the ruleIds are equal and their
-subjectEventIds intersect. Prints precision, recall and F1 per rule and overall.
+subjectEventIds intersect; for ${[...PRODUCER_LEVEL_RULES].join(', ')}, judged per producer, when the producerIds
+are equal instead. Each alertId counts once, at its latest revision. Prints precision, recall
+and F1 per rule and overall; "-" (null with --json) where there is nothing to divide by:
+precision with no alerts, recall with no labels.
 With --recording the recording is replayed (in memory) with --rules first; --compare replays it
 again with another rules file and lists the alerts the change adds, removes and raises or lowers
 in severity.

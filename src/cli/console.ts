@@ -9,6 +9,9 @@ import { ReeError, errorMessage } from '../errors.ts';
 import { createLogger } from '../ops/logger.ts';
 import { parseCommandArgs, type Options } from './args.ts';
 
+/** run's settings the console reads: where the alerts and the status topic are, and how it joins its group. */
+const SHARED_FLAGS = ['brokers', 'registry', 'prefix', 'group', 'partitions', 'replication', 'session-timeout', 'log-level'];
+
 export const CONSOLE_USAGE = `Usage: REE_CONSOLE_TOKEN=<secret> ree-sentinel console [options]
 
 Serves the enforcement console: a web page and a JSON API under /api/ over the alerts on
@@ -19,12 +22,12 @@ recorded on the compacted topic <prefix>.alert-status.v1. Every API call needs
 Console options (flag, environment variable, meaning):
 ${consoleSettingsHelp()}
 
-Shared with run (only the Kafka, registry, prefix and group settings matter here):
-${settingsHelp()}
+Shared with run (the console reads no other of its settings):
+${settingsHelp(SHARED_FLAGS)}
 ${helpLine('-h, --help', '', 'this help')}`;
 
 const CONSOLE_OPTIONS: Options = Object.fromEntries(
-  ['port', 'host', 'brokers', 'registry', 'redis', 'prefix', 'group', 'alert-format', 'rules', 'state-prefix', 'http-port', 'partitions', 'replication', 'concurrency', 'session-timeout', 'log-level'].map(
+  ['port', 'host', ...SHARED_FLAGS].map(
     (flag) => [flag, { type: 'string' as const }],
   ),
 );

@@ -4,7 +4,7 @@
  * anomalies. No service needed.
  */
 import { styleText } from 'node:util';
-import { backtest, formatBacktestTable } from '../backtest/score.ts';
+import { backtest, formatBacktestTable, latestRevisions } from '../backtest/score.ts';
 import { loadRulesFile } from '../config/rules-file.ts';
 import { loadCatalogue } from '../domain/catalogue.ts';
 import { SEVERITIES, type Alert } from '../domain/events.ts';
@@ -18,7 +18,8 @@ import { intOption, parseCommandArgs } from './args.ts';
 export const DEMO_USAGE = `Usage: ree-sentinel demo [--seed N] [--producers N] [--days N] [--top N]
 
 Simulates a supply chain with injected anomalies, replays it through the detector in memory, and
-prints the most severe alerts and the per-rule detection table. No Kafka, registry or Redis needed.
+prints the most severe alerts and the per-rule detection table. An alert that grew and was
+published again counts once, at its latest revision. No Kafka, registry or Redis needed.
 
 Options:
   --seed <n>        random seed (default 42)
@@ -58,12 +59,24 @@ function evidenceLines(evidence: Record<string, string>): string[] {
 }
 
 export function formatAlert(a: Alert): string {
+  // A revision above 1 tells the reader the finding grew since it was first published.
+  const revision = (a.revision ?? 1) > 1 ? `  revision ${a.revision}` : '';
   return [
-    `${sev(a.severity)} ${a.ruleId.padEnd(22)} ${a.producerId}  ${iso(a.eventTime).slice(0, 10)}  score ${a.score.toFixed(2)}`,
+    `${sev(a.severity)} ${a.ruleId.padEnd(22)} ${a.producerId}  ${iso(a.eventTime).slice(0, 10)}  score ${a.score.toFixed(2)}${revision}`,
     `${INDENT}${a.summary}`,
     ...evidenceLines(a.evidence),
     `${INDENT}reports: ${a.subjectEventIds.slice(0, 4).join(', ')}${a.subjectEventIds.length > 4 ? ', …' : ''}`,
   ].join('\n');
+}
+
+/**
+ * "32 alerts (40 published, 8 of them earlier revisions)": a growing finding is published again
+ * under its id, and what counts (what a subscriber holds, what backtest scores) is the latest
+ * revision per id.
+ */
+export function alertCount(published: number, latest: number): string {
+  if (published === latest) return `${latest} alerts`;
+  return `${latest} alerts (${published} published, ${published - latest} of them earlier revisions)`;
 }
 
 export async function demoCommand(argv: string[]): Promise<number> {
@@ -86,17 +99,19 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const alerts: Alert[] = [];
   const lines = sim.records.map((line, i): ParsedLine => ({ ok: true, line, lineNo: i + 1 }));
   const summary = await replayLines(lines, { store: createEngineMemoryStore(), rules: loadRulesFile(), catalogue: loadCatalogue(), onAlerts: (a) => void alerts.push(...a) });
-  console.log(`replayed them through the detector in ${summary.seconds.toFixed(1)} s (${Math.round(summary.reports / summary.seconds).toLocaleString('en-US')} reports/s): ${alerts.length} alerts, ${summary.deadLetters} rejected records\n`);
+  const latest = latestRevisions(alerts);
+  const rate = Math.round(summary.reports / summary.seconds).toLocaleString('en-US');
+  console.log(`replayed them through the detector in ${summary.seconds.toFixed(1)} s (${rate} reports/s): ${alertCount(alerts.length, latest.length)}, ${summary.deadLetters} rejected records\n`);
 
-  const ranked = [...alerts].sort((a, b) => SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity) || b.score - a.score || a.alertId.localeCompare(b.alertId));
+  const ranked = [...latest].sort((a, b) => SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity) || b.score - a.score || a.alertId.localeCompare(b.alertId));
   if (top > 0) {
     console.log(bold(`The ${Math.min(top, ranked.length)} most severe alerts:`));
     for (const a of ranked.slice(0, top)) console.log(`${formatAlert(a)}\n`);
   }
-  const bySeverity = SEVERITIES.map((s) => `${s} ${alerts.filter((a) => a.severity === s).length}`).join(', ');
+  const bySeverity = SEVERITIES.map((s) => `${s} ${latest.filter((a) => a.severity === s).length}`).join(', ');
   console.log(`All alerts by severity: ${bySeverity}\n`);
   console.log(bold('Detection against the injected anomalies (backtest):'));
-  console.log(formatBacktestTable(backtest(alerts, sim.labels)));
+  console.log(formatBacktestTable(backtest(latest, sim.labels)));
   console.log(`\nNext: 'npx ree-sentinel simulate --out rec.jsonl --labels labels.jsonl', then 'replay' and 'backtest' (see README).`);
   return 0;
 }

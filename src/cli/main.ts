@@ -2,6 +2,7 @@
  * `ree-sentinel <command>`: one entry point, one way of reporting failure. A ReeError prints one
  * line with its code and exits 2 (user-fixable); anything else is a bug and prints its stack.
  */
+import { readFileSync } from 'node:fs';
 import { ReeError } from '../errors.ts';
 
 interface Command {
@@ -30,7 +31,13 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join('\n')}
 
-Run 'ree-sentinel <command> --help' for a command's options.`;
+Run 'ree-sentinel <command> --help' for a command's options, 'ree-sentinel --version' for the version.`;
+
+/** The package's version, for a bug report: package.json sits two folders up from src/cli and dist/cli alike. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 /** `ree-sentinel replay rec.jsonl | head` closes stdout early: the reader's choice, not a failure. */
 function exitQuietlyOnClosedStdout(): void {
@@ -47,6 +54,10 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return name ? 0 : 1;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(`ree-sentinel ${version()}`);
+    return 0;
+  }
   const command = COMMANDS[name];
   if (!command) {
     console.error(`ree-sentinel: unknown command "${name}"\n\n${USAGE}`);
@@ -57,7 +68,11 @@ export async function main(argv: string[]): Promise<number> {
     return await run(rest);
   } catch (err) {
     if (err instanceof ReeError) {
-      console.error(`ree-sentinel ${name}: ${err.message} [${err.code}]`);
+      // A message may carry the command's usage after a blank line: printed first, so the line
+      // that says what is wrong, with its code, comes last, where the terminal leaves the eye.
+      const [mistake, ...rest] = err.message.split('\n\n');
+      if (rest.length > 0) console.error(`${rest.join('\n\n')}\n`);
+      console.error(`ree-sentinel ${name}: ${mistake!.trim()} [${err.code}]`);
       return 2;
     }
     console.error(err);

@@ -30,6 +30,8 @@ export function isSpecialFile(path: string): boolean {
 export async function openOutputFile(path: string, what = 'output'): Promise<OutputFile> {
   const inPlace = isSpecialFile(path);
   const partial = inPlace ? path : `${path}.partial`;
+  // The system's message names the file it opened, the .partial one the user never chose.
+  const asTheUserNamedIt = (err: Error) => err.message.replaceAll(`'${partial}'`, `'${path}'`);
   const stream = createWriteStream(partial);
   let failure: Error | undefined;
   stream.on('error', (err) => {
@@ -37,10 +39,10 @@ export async function openOutputFile(path: string, what = 'output'): Promise<Out
   });
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
-    stream.once('error', (err) => reject(new ReeError('REE_ERR_INPUT_FILE', `cannot write ${what} file ${path}: ${err.message}`)));
+    stream.once('error', (err) => reject(new ReeError('REE_ERR_OUTPUT_FILE', `cannot write ${what} file ${path}: ${asTheUserNamedIt(err)}`)));
   });
   const check = () => {
-    if (failure) throw new ReeError('REE_ERR_INPUT_FILE', `writing ${what} file ${path} failed: ${failure.message}`);
+    if (failure) throw new ReeError('REE_ERR_OUTPUT_FILE', `writing ${what} file ${path} failed: ${asTheUserNamedIt(failure)}`);
   };
   /** Waits for `event` or an error, whichever comes first, leaving no listener behind for the other. */
   const settled = async (event: string) => {

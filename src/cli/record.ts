@@ -12,13 +12,13 @@ import { randomUUID } from 'node:crypto';
 import { createRegistryClient } from '../codec/registry-client.ts';
 import type { Kafka } from 'kafkajs';
 import { createDecoder } from '../codec/decode.ts';
-import { loadSettings, settingsHelp } from '../config/settings.ts';
+import { helpLine, loadSettings, settingsHelp } from '../config/settings.ts';
 import { topicNames } from '../config/topics.ts';
 import { InvalidRecordError, ReeError, errorMessage } from '../errors.ts';
 import { knownAtOf, topicKindOf, type RecordingLine } from '../pipeline/recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
 import { openOutputFile } from './output-file.ts';
-import { quietKafkaClient } from '../kafka/client.ts';
+import { connectAdmin, quietKafkaClient } from '../kafka/client.ts';
 
 export const RECORD_USAGE = `Usage: ree-sentinel record --out rec.jsonl [--topics t1,t2] [--until-end | --max N] [options]
 
@@ -32,11 +32,8 @@ Options:
   --max <n>         stop after n records
   --timeout <s>     give up waiting for records after this many idle seconds (default 30)
 Connection settings (flag, environment variable):
-${settingsHelp()
-  .split('\n')
-  .filter((l) => /--(brokers|registry|prefix) /.test(l))
-  .join('\n')}
-  -h, --help        this help`;
+${settingsHelp(['brokers', 'registry', 'prefix'])}
+${helpLine('-h, --help', '', 'this help')}`;
 
 export async function recordCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(
@@ -71,7 +68,7 @@ export async function recordTopics(options: { brokers: string[]; registryUrl: st
   const out = await openOutputFile(options.out, 'recording');
   const stats = { records: 0, undecodable: 0 };
   try {
-    await recordPhase(kafka, decoder, options.topics, out.stream, stats, options.max ?? Infinity, options.idleMs ?? 30_000);
+    await recordPhase(kafka, options.brokers, decoder, options.topics, out.stream, stats, options.max ?? Infinity, options.idleMs ?? 30_000);
     await out.commit();
   } catch (err) {
     await out.abort();
@@ -82,6 +79,7 @@ export async function recordTopics(options: { brokers: string[]; registryUrl: st
 
 async function recordPhase(
   kafka: Kafka,
+  brokers: readonly string[],
   decoder: ReturnType<typeof createDecoder>,
   topics: string[],
   out: ReturnType<typeof createWriteStream>,
@@ -89,8 +87,7 @@ async function recordPhase(
   max: number,
   idleMs: number,
 ): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = await connectAdmin(kafka, brokers);
   // What "the end" means is fixed at start, so a busy topic cannot keep the recording open forever.
   const remaining = new Map<string, bigint>();
   try {

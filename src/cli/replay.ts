@@ -41,6 +41,9 @@ Options:
   --quiet                no summary on stderr
   -h, --help             this help`;
 
+/** Every line rejected, none read: not a recording. */
+const readNothing = (s: ReplaySummary): boolean => s.deadLetters > 0 && s.reports + s.licences + s.watchlist + s.quotas === 0;
+
 export function formatSummary(s: ReplaySummary, where: string): string {
   const rate = s.seconds > 0 ? Math.round(s.reports / s.seconds) : 0;
   const byRule = Object.entries(s.alertsByRule)
@@ -76,13 +79,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
       quiet: { type: 'boolean' },
     },
     REPLAY_USAGE,
+    1,
   );
   if (values.help) {
     console.log(REPLAY_USAGE);
     return 0;
   }
   const path = positionals[0];
-  if (!path) throw new ReeError('REE_ERR_USAGE', `which recording? \n\n${REPLAY_USAGE}`);
+  if (!path) throw new ReeError('REE_ERR_USAGE', `which recording? Give its path\n\n${REPLAY_USAGE}`);
   const heapGrowth = intOption(values['heap-growth'] as string | undefined, 'heap-growth', REPLAY_HEAP_GROWTH_PERCENT, 0);
   const memoryBudgetMb = values['memory-budget'] === undefined ? undefined : intOption(values['memory-budget'] as string, 'memory-budget', 0, MIN_MEMORY_BUDGET_MB);
   if (memoryBudgetMb !== undefined && values['heap-growth'] !== undefined) {
@@ -90,6 +94,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   }
   const checkpointEvery = intOption(values['checkpoint-every'] as string | undefined, 'checkpoint-every', DEFAULT_CHECKPOINT_REPORTS, 1);
   if (values['checkpoint-every'] !== undefined && !values.redis) throw new ReeError('REE_ERR_USAGE', '--checkpoint-every applies to --redis only: in-memory state is never saved');
+  if (values['keep-state'] && !values.redis) throw new ReeError('REE_ERR_USAGE', '--keep-state applies to --redis only: in-memory state ends with the replay');
   const rules = loadRulesFile((values.rules as string | undefined) ?? process.env.REE_RULES_FILE);
   const catalogue = loadCatalogue();
   const reader = readRecording(path);
@@ -125,13 +130,18 @@ export async function replayCommand(argv: string[]): Promise<number> {
     await out?.commit();
     await deadOut?.commit();
     done = true;
-    if (!values.quiet) {
+    if (!values.quiet || readNothing(summary)) {
       console.error(formatSummary(summary, opened.description));
       // The kernel's high-water mark (KB on Linux): what a machine short of memory has to hold, and
       // what --memory-budget is steering.
       const peakMb = Math.round(process.resourceUsage().maxRSS / 1024);
       console.error(`  peak memory: ${peakMb} MB RSS${memoryBudgetMb === undefined ? '' : ` (memory budget ${memoryBudgetMb} MB)`}`);
       if (deadReasons.length > 0) console.error(`  first rejected lines:\n${deadReasons.map((r) => `    ${r}`).join('\n')}`);
+    }
+    if (readNothing(summary)) {
+      // Most likely the wrong file (a labels or alerts file): a script must not take it for a clean replay.
+      console.error(`replay: no line of ${path} is a record of a topic ree-sentinel reads (all ${summary.deadLetters} rejected): is it a recording made by 'record' or 'simulate'?`);
+      return 1;
     }
   } finally {
     if (!done) {

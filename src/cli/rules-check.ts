@@ -23,12 +23,13 @@ export function describeRuleSet(set: RuleSet): Record<string, unknown> {
 }
 
 export async function rulesCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, RULES_USAGE);
+  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, RULES_USAGE, Number.POSITIVE_INFINITY);
   if (values.help || positionals.length === 0) {
     console.log(RULES_USAGE);
     return values.help ? 0 : 1;
   }
   if (positionals[0] !== 'check') throw new ReeError('REE_ERR_USAGE', `unknown rules subcommand "${positionals[0]}"\n\n${RULES_USAGE}`);
+  if (positionals.length > 2) throw new ReeError('REE_ERR_USAGE', `rules check reads one rules file, got ${positionals.length - 1}: check each on its own\n\n${RULES_USAGE}`);
   const set = loadRulesFile(positionals[1] ?? process.env.REE_RULES_FILE);
   const described = describeRuleSet(set);
   if (values.json) {

@@ -10,7 +10,7 @@ import { writeLinesToKafka, type WritableLine } from '../producers/recording-wri
 import { simulateRecords } from '../sim/simulate.ts';
 import { streamSimulation, writeLabels, writeRecording } from '../sim/write-recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
-import { quietKafkaClient } from '../kafka/client.ts';
+import { connectAdmin, quietKafkaClient } from '../kafka/client.ts';
 
 /** A written recording read back, for sending to Kafka after the file. */
 async function* linesOf(path: string): AsyncIterable<WritableLine> {
@@ -21,7 +21,9 @@ export const SIMULATE_USAGE = `Usage: ree-sentinel simulate [--seed N] [--produc
 
 Generates a seeded, reproducible rare-earth supply chain — mines, separation plants, metal, alloy and
 magnet makers, domestic transfers, stock declarations, licences, exports — with injected anomalies
-for every implemented rule, and labels saying where they are.
+for every implemented rule, and labels saying where they are. Some need time: a reporting gap is
+injected from day 14 and needs 30 days after it to be found, so every rule is labelled only from
+about --days 60 (seeds 1-3 at 100 producers); the default 30 days labels most of them.
 
 Options:
   --seed <n>          random seed (default 42): the same seed gives the same output
@@ -35,6 +37,12 @@ Options:
   --format <f>        with --to-kafka: avro (default, needs the registry) or json
   --brokers, --registry, --prefix   connection settings for --to-kafka (or KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REE_TOPIC_PREFIX)
   -h, --help          this help`;
+
+/** YYYY-MM-DD naming a day that exists: Date reads 2025-02-30 as 2 March, so the day must come back unchanged. */
+function isCalendarDate(text: string): boolean {
+  const day = new Date(`${text}T00:00:00Z`);
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(day.getTime()) && day.toISOString().startsWith(text);
+}
 
 export async function simulateCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(
@@ -61,7 +69,8 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   }
   if (!values.out && !values['to-kafka']) throw new ReeError('REE_ERR_USAGE', `say where the records go: --out <file> or --to-kafka\n\n${SIMULATE_USAGE}`);
   const start = values.start as string | undefined;
-  if (start !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(start)) throw new ReeError('REE_ERR_USAGE', `--start must be a date like 2025-06-02, got "${start}"`);
+  if (start !== undefined && !isCalendarDate(start))
+    throw new ReeError('REE_ERR_USAGE', `--start must be a calendar date like 2025-06-02, got "${start}"`);
   const format = (values.format as string | undefined) ?? 'avro';
   if (format !== 'avro' && format !== 'json') throw new ReeError('REE_ERR_USAGE', `--format must be avro or json, got "${format}"`);
 
@@ -97,8 +106,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     if (format === 'avro' && settings.schemaRegistryUrl === 'none') throw new ReeError('REE_ERR_USAGE', 'Avro needs a schema registry: set SCHEMA_REGISTRY_URL or use --format json');
     const kafka = quietKafkaClient('ree-sentinel-simulate', settings.kafkaBrokers);
     const topics = topicNames(settings.topicPrefix);
-    const admin = kafka.admin();
-    await admin.connect();
+    const admin = await connectAdmin(kafka, settings.kafkaBrokers);
     await ensureTopics(admin, topicSpecs(settings.topicPrefix, { partitions: settings.topicPartitions, replicationFactor: settings.topicReplication }));
     await admin.disconnect();
     const encoder = format === 'avro' ? createEncoder({ registry: createRegistryClient(settings.schemaRegistryUrl), topicNames: topics }) : undefined;

@@ -83,13 +83,13 @@ export const SETTING_SOURCES: Record<keyof Settings, { env: string; flag: string
   alertFormat: { env: 'REE_ALERT_FORMAT', flag: 'alert-format', help: 'avro | json' },
   rulesFile: { env: 'REE_RULES_FILE', flag: 'rules', help: 'rules file (YAML); built-in defaults when absent' },
   statePrefix: { env: 'REE_STATE_PREFIX', flag: 'state-prefix', help: 'Redis key prefix' },
-  httpPort: { env: 'REE_HTTP_PORT', flag: 'http-port', help: 'port of /healthz, /readyz, /metrics (0 = off)' },
-  topicPartitions: { env: 'REE_TOPIC_PARTITIONS', flag: 'partitions', help: 'partitions of topics run creates' },
-  topicReplication: { env: 'REE_TOPIC_REPLICATION', flag: 'replication', help: 'replication factor of topics run creates' },
-  concurrency: { env: 'REE_CONCURRENCY', flag: 'concurrency', help: 'partition indexes (their gathered batches, one transaction each) processed at once' },
-  commitIntervalMs: { env: 'REE_COMMIT_INTERVAL_MS', flag: 'commit-interval', help: 'ms a pass that sends nothing may leave its offsets uncommitted (0 = commit every pass)' },
-  sessionTimeoutMs: { env: 'REE_SESSION_TIMEOUT_MS', flag: 'session-timeout', help: 'ms before a silent instance loses its partitions' },
-  allowedLatenessMs: { env: 'REE_ALLOWED_LATENESS_MS', flag: 'allowed-lateness', help: 'ms the event-time watermark stays behind the latest report times' },
+  httpPort: { env: 'REE_HTTP_PORT', flag: 'http-port', help: 'port of /healthz, /readyz, /metrics (0 = off; 0-65535)' },
+  topicPartitions: { env: 'REE_TOPIC_PARTITIONS', flag: 'partitions', help: 'partitions of topics run creates (1-10000)' },
+  topicReplication: { env: 'REE_TOPIC_REPLICATION', flag: 'replication', help: 'replication factor of topics run creates (1-10)' },
+  concurrency: { env: 'REE_CONCURRENCY', flag: 'concurrency', help: 'partition indexes (their gathered batches, one transaction each) processed at once (1-64)' },
+  commitIntervalMs: { env: 'REE_COMMIT_INTERVAL_MS', flag: 'commit-interval', help: 'ms a pass that sends nothing may leave its offsets uncommitted (0 = commit every pass; at most 600000)' },
+  sessionTimeoutMs: { env: 'REE_SESSION_TIMEOUT_MS', flag: 'session-timeout', help: 'ms before a silent instance loses its partitions (6000-300000)' },
+  allowedLatenessMs: { env: 'REE_ALLOWED_LATENESS_MS', flag: 'allowed-lateness', help: 'ms the event-time watermark stays behind the latest report times (at most 30 days)' },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', help: 'fatal|error|warn|info|debug|trace|silent' },
 };
 
@@ -108,7 +108,8 @@ export function loadSettings(env: NodeJS.ProcessEnv, flags: Record<string, strin
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0]) as keyof Settings;
     const given = raw[key];
-    throw new ConfigError(`bad setting ${settingName(key)} = ${JSON.stringify(given)}: ${issue.message}; expected ${SETTING_SOURCES[key].help}`);
+    // zod's message says what was wrong ("Too small: expected number to be >=1"); the setting's help says what it is.
+    throw new ConfigError(`bad setting ${settingName(key)} = ${JSON.stringify(given)}: ${issue.message} (the setting: ${SETTING_SOURCES[key].help})`);
   }
   return parsed.data;
 }
@@ -124,8 +125,33 @@ export function helpLine(flag: string, env: string, help: string): string {
   return `  ${flag.padEnd(20)} ${env.padEnd(24)} ${help}`;
 }
 
-export function settingsHelp(): string {
-  return Object.values(SETTING_SOURCES)
-    .map((s) => helpLine(`--${s.flag}`, s.env, s.help))
+/** What each setting is when neither its variable nor its flag is given. */
+function defaultText(key: keyof Settings): string | undefined {
+  const value = settingsSchema.parse({})[key];
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return value.join(',');
+  return typeof value === 'number' && key.endsWith('Ms') && value > 0 ? `${value} (${readableMs(value)})` : String(value);
+}
+
+/** 259200000 → "3 days", 10000 → "10 s": a default in ms, as a reader takes it in. */
+function readableMs(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, ' days'],
+    [3_600_000, ' h'],
+    [60_000, ' min'],
+    [1_000, ' s'],
+  ];
+  for (const [size, name] of units) if (ms % size === 0) return `${ms / size}${name}`.replace(/^1 days$/, '1 day');
+  return `${ms} ms`;
+}
+
+/** The settings' help lines with their defaults; `only`: just the settings of these flags, for a command that reads no others. */
+export function settingsHelp(only?: readonly string[]): string {
+  return (Object.entries(SETTING_SOURCES) as [keyof Settings, (typeof SETTING_SOURCES)[keyof Settings]][])
+    .filter(([, s]) => !only || only.includes(s.flag))
+    .map(([key, s]) => {
+      const fallback = defaultText(key);
+      return helpLine(`--${s.flag}`, s.env, fallback === undefined ? s.help : `${s.help}; default ${fallback}`);
+    })
     .join('\n');
 }

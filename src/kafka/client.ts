@@ -3,9 +3,10 @@
  * kafkajs's own log lines turned into ours (JSON on stderr), and retries that outlast a broker blip.
  */
 import { createRequire } from 'node:module';
-import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
-import type { Settings } from '../config/settings.ts';
+import { Kafka, logLevel as KafkaLogLevel, type Admin } from 'kafkajs';
+import { settingName, type Settings } from '../config/settings.ts';
 import type { Logger } from '../ops/logger.ts';
+import { reach } from '../ops/resources.ts';
 // Every client built here (and any other in the process): kafkajs's idle request queues spin on a timer without it.
 import './request-queue-fix.ts';
 
@@ -69,14 +70,33 @@ export function quietKafkaClient(clientId: string, brokers: string[]): Kafka {
   return new Kafka({ clientId, brokers, logLevel: KafkaLogLevel.ERROR, logCreator: quietLogCreator });
 }
 
+const isConnectAttempt = (namespace: string | undefined, message: string): boolean =>
+  (namespace === 'Connection' && message.startsWith('Connection error')) || (namespace === 'BrokerPool' && message.startsWith('Failed to connect to seed broker'));
+
+/** How long a short command waits for its first answer from the brokers before saying it cannot reach them. */
+const SHORT_COMMAND_REACH_MS = 15_000;
+
 /**
- * kafkajs's own JSON lines on stderr, less the broker replies it retries (retriedReplyError): the
- * benches' exactly-once floor printed a screenful of CONCURRENT_TRANSACTIONS replies per run.
+ * A short command's first contact with Kafka (record, simulate --to-kafka): an admin connected,
+ * or, once kafkajs has given up, one line naming the brokers and the setting that says where they
+ * are, instead of kafkajs's error and its stack.
+ */
+export async function connectAdmin(kafka: Kafka, brokers: readonly string[]): Promise<Admin> {
+  const admin = kafka.admin();
+  await reach({ what: 'Kafka', where: brokers.join(','), setting: settingName('kafkaBrokers') }, SHORT_COMMAND_REACH_MS, () => admin.connect());
+  return admin;
+}
+
+/**
+ * kafkajs's own JSON lines on stderr, less what it retries: broker replies (retriedReplyError; the
+ * benches' exactly-once floor printed a screenful of CONCURRENT_TRANSACTIONS replies per run) and
+ * attempts to connect (a command that cannot reach the brokers printed a dozen lines with stacks
+ * before it failed; connectAdmin's one line says it).
  */
 function quietLogCreator() {
   return ({ namespace, label, log }: { namespace?: string; label: string; log: { message: string; timestamp: string } & Record<string, unknown> }) => {
     const { message, timestamp, ...extra } = log;
-    if (retriedReplyError(message, extra['error'])) return;
+    if (retriedReplyError(message, extra['error']) || isConnectAttempt(namespace, message)) return;
     process.stderr.write(`${JSON.stringify({ level: label, timestamp, logger: 'kafkajs', message: namespace ? `[${namespace}] ${message}` : message, ...extra })}\n`);
   };
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { diffAlerts } from '../../src/backtest/diff.ts';
 import { readAlertsFile, readLabelsFile } from '../../src/backtest/files.ts';
-import { backtest, formatBacktestTable, type Label, type RuleScore, type ScoredAlert } from '../../src/backtest/score.ts';
+import { backtest, formatBacktestTable, latestRevisions, type Label, type RuleScore, type ScoredAlert } from '../../src/backtest/score.ts';
 import { ReeError } from '../../src/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ree-backtest-'));
@@ -34,9 +34,10 @@ function expectScore(actual: RuleScore | undefined, expected: Omit<RuleScore, 'r
   expect(actual).toBeDefined();
   const { precision, recall, f1, ...counts } = expected;
   expect(actual).toMatchObject(counts);
-  expect(actual!.precision).toBeCloseTo(precision, 4);
-  expect(actual!.recall).toBeCloseTo(recall, 4);
-  expect(actual!.f1).toBeCloseTo(f1, 4);
+  const expectRatio = (got: number | null, want: number | null) => (want === null ? expect(got).toBeNull() : expect(got).toBeCloseTo(want, 4));
+  expectRatio(actual!.precision, precision);
+  expectRatio(actual!.recall, recall);
+  expectRatio(actual!.f1, f1);
 }
 
 const byRule = (rules: RuleScore[], ruleId: string) => rules.find((r) => r.ruleId === ruleId);
@@ -66,8 +67,8 @@ describe('backtest arithmetic', () => {
     // 1 of 2 alerts right, the only label found: F1 = 2·½·1 / (½+1) = 2/3.
     expectScore(byRule(result.rules, 'volume-mismatch'), { alerts: 2, labels: 1, truePositives: 1, falsePositives: 1, detected: 1, missed: 0, precision: 0.5, recall: 1, f1: 2 / 3 });
     expectScore(byRule(result.rules, 'reporting-gap'), { alerts: 2, labels: 1, truePositives: 1, falsePositives: 1, detected: 1, missed: 0, precision: 0.5, recall: 1, f1: 2 / 3 });
-    // No alerts: precision is vacuously 1 (nothing claimed wrongly), recall 0, so F1 is 0.
-    expectScore(byRule(result.rules, 'licence-quota-exceeded'), { alerts: 0, labels: 1, truePositives: 0, falsePositives: 0, detected: 0, missed: 1, precision: 1, recall: 0, f1: 0 });
+    // No alerts: precision is undefined (null, not a perfect 1), recall 0, so F1 is 0.
+    expectScore(byRule(result.rules, 'licence-quota-exceeded'), { alerts: 0, labels: 1, truePositives: 0, falsePositives: 0, detected: 0, missed: 1, precision: null, recall: 0, f1: 0 });
     // 3 of 6 alerts right, 3 of 5 labels found: F1 = 2·0.5·0.6 / 1.1 = 6/11.
     expectScore(result.overall, { alerts: 6, labels: 5, truePositives: 3, falsePositives: 3, detected: 3, missed: 2, precision: 0.5, recall: 0.6, f1: 6 / 11 });
     expect(result.overall.ruleId).toBe('overall');
@@ -115,20 +116,32 @@ describe('backtest arithmetic', () => {
     expectScore(result.overall, { alerts: 2, labels: 1, truePositives: 2, falsePositives: 0, detected: 1, missed: 0, precision: 1, recall: 1, f1: 1 });
   });
 
-  it('scores empty inputs without dividing by zero', async () => {
+  it('scores empty inputs without dividing by zero: a ratio with nothing to divide by is null', async () => {
     const none = await scoreFiles([], []);
     expect(none.rules).toEqual([]);
-    expectScore(none.overall, { alerts: 0, labels: 0, truePositives: 0, falsePositives: 0, detected: 0, missed: 0, precision: 1, recall: 1, f1: 1 });
+    expectScore(none.overall, { alerts: 0, labels: 0, truePositives: 0, falsePositives: 0, detected: 0, missed: 0, precision: null, recall: null, f1: null });
 
     const noLabels = backtest([alert('A', 'volume-mismatch', 'P1', ['s1'])], []);
-    expectScore(noLabels.overall, { alerts: 1, labels: 0, truePositives: 0, falsePositives: 1, detected: 0, missed: 0, precision: 0, recall: 1, f1: 0 });
+    expectScore(noLabels.overall, { alerts: 1, labels: 0, truePositives: 0, falsePositives: 1, detected: 0, missed: 0, precision: 0, recall: null, f1: 0 });
 
     const noAlerts = backtest([], [label('L', 'volume-mismatch', 'P1', ['s1'])]);
-    expectScore(noAlerts.overall, { alerts: 0, labels: 1, truePositives: 0, falsePositives: 0, detected: 0, missed: 1, precision: 1, recall: 0, f1: 0 });
+    expectScore(noAlerts.overall, { alerts: 0, labels: 1, truePositives: 0, falsePositives: 0, detected: 0, missed: 1, precision: null, recall: 0, f1: 0 });
 
     for (const r of [none.overall, noLabels.overall, noAlerts.overall]) {
-      for (const x of [r.precision, r.recall, r.f1]) expect(Number.isFinite(x)).toBe(true);
+      for (const x of [r.precision, r.recall, r.f1]) expect(x === null || Number.isFinite(x)).toBe(true);
     }
+    // --json prints the result as it is: null, never NaN (which JSON would also print as null) or a made-up 1.
+    expect(JSON.parse(JSON.stringify(noAlerts.overall))).toMatchObject({ precision: null, recall: 0, f1: 0 });
+  });
+
+  it('scores each alert id once, at its highest revision', () => {
+    // Revision 1 names only s1; revision 2 has grown to s2, which the label names.
+    const first = { ...alert('A', 'split-shipments', 'P1', ['s1']), revision: 1 };
+    const grown = { ...alert('A', 'split-shipments', 'P1', ['s1', 's2']), revision: 2 };
+    const other = alert('B', 'split-shipments', 'P1', ['s9']);
+    expect(latestRevisions([first, other, grown, first])).toEqual([grown, other]);
+    const result = backtest([grown, first, other], [label('L', 'split-shipments', 'P1', ['s2'])]);
+    expectScore(result.overall, { alerts: 2, labels: 1, truePositives: 1, falsePositives: 1, detected: 1, missed: 0, precision: 0.5, recall: 1, f1: 2 / 3 });
   });
 
   it('counts an alert or a label that appears twice once (by alertId, by anomalyId)', () => {
@@ -162,10 +175,19 @@ describe('formatBacktestTable', () => {
     expect(new Set(lines.map((l) => l.length)).size).toBe(1);
   });
 
-  it('prints only the overall row when there is nothing to score', () => {
+  it('prints only the overall row when there is nothing to score, its ratios as "-"', () => {
     const lines = formatBacktestTable(backtest([], [])).split('\n');
     expect(lines).toHaveLength(4);
-    expect(lines[3]!.trim().split(/\s+/)).toEqual(['overall', '0', '0', '0', '0', '0', '1.000', '1.000', '1.000']);
+    expect(lines[3]!.trim().split(/\s+/)).toEqual(['overall', '0', '0', '0', '0', '0', '-', '-', '-']);
+  });
+
+  it('prints "-" for the precision of a rule with no alerts and the recall of a rule with no labels', () => {
+    const result = backtest([alert('A1', 'volume-mismatch', 'P1', ['s1'])], [label('L1', 'undervaluation', 'P1', ['s2'])]);
+    const lines = formatBacktestTable(result).split('\n');
+    expect(lines[2]!.trim().split(/\s+/)).toEqual(['undervaluation', '0', '1', '0', '0', '1', '-', '0.000', '0.000']);
+    expect(lines[3]!.trim().split(/\s+/)).toEqual(['volume-mismatch', '1', '0', '0', '1', '0', '0.000', '-', '0.000']);
+    // Right-aligned like the numbers, so the columns still line up.
+    expect(new Set(lines.map((l) => l.length)).size).toBe(1);
   });
 });
 

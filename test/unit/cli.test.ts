@@ -51,6 +51,13 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
     expect(run.stdout).toContain(`ree-sentinel ${command}`);
   });
 
+  it('--version prints the package version', async () => {
+    const run = await cli(['--version']);
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`ree-sentinel ${version}\n`);
+  });
+
   it('refuses an unknown command with exit 2 and the usage', async () => {
     const run = await cli(['frobnicate']);
     expect(run.code).toBe(2);
@@ -134,18 +141,51 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
     for (const [run, command] of [[runs[0]!, 'replay'], [runs[1]!, 'backtest']] as const) {
       expect(run.code).toBe(2);
       expect(run.stdout).toBe('');
-      expect(run.stderr).toContain('[REE_ERR_USAGE]');
-      expect(run.stderr).toContain("Unknown option '--engine'");
-      expect(run.stderr).toContain(`ree-sentinel ${command}`);
+      const lines = run.stderr.trim().split('\n');
+      // The usage first, then the mistake with its code: the last line, where the terminal leaves the eye.
+      expect(run.stderr).toMatch(new RegExp(`Usage:\\s+ree-sentinel ${command}`));
+      expect(lines.at(-1)).toBe(`ree-sentinel ${command}: unknown option --engine [REE_ERR_USAGE]`);
     }
+  });
+
+  it('record and simulate --to-kafka with no broker to reach refuse in one line naming the brokers and the setting, and write no file', async () => {
+    const out = join(dir, 'unreached.jsonl');
+    const [record, simulate] = await Promise.all([
+      cli(['record', '--out', out, '--brokers', '127.0.0.1:1', '--registry', 'none']),
+      cli(['simulate', '--to-kafka', '--format', 'json', '--producers', '5', '--days', '1', '--brokers', '127.0.0.1:1']),
+    ]);
+    for (const [run, command] of [[record, 'record'], [simulate, 'simulate']] as const) {
+      expectOneLineRefusal(run, 'REE_ERR_UNAVAILABLE');
+      expect(run.stderr).toMatch(new RegExp(`^ree-sentinel ${command}: cannot reach Kafka at 127\\.0\\.0\\.1:1: .*; check KAFKA_BROKERS \\(--brokers\\)`));
+    }
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('a mistyped option is refused naming the nearest one; a negative number reaches its own check; extra arguments are refused, not ignored', async () => {
+    const recording = file('typo.jsonl', jsonl([{ topic: 'ree.licences.v1', key: 'LIC-1', timestamp: 0, value: licence() }]));
+    const [typo, negative, extra, twoRules] = await Promise.all([
+      cli(['replay', recording, '--outt', join(dir, 'a.jsonl')]),
+      cli(['simulate', '--producers', '-3', '--out', join(dir, 'neg.jsonl')]),
+      cli(['replay', recording, recording]),
+      cli(['rules', 'check', recording, recording]),
+    ]);
+    const lastLine = (r: Run) => r.stderr.trim().split('\n').at(-1);
+    for (const r of [typo, negative, extra, twoRules]) expect(r.code).toBe(2);
+    expect(lastLine(typo)).toBe('ree-sentinel replay: unknown option --outt (did you mean --out?) [REE_ERR_USAGE]');
+    expect(lastLine(negative)).toBe('ree-sentinel simulate: --producers must be a whole number >= 5, got "-3" [REE_ERR_USAGE]');
+    expect(lastLine(extra)).toBe(`ree-sentinel replay: unexpected "${recording}": this command takes at most 1 argument besides its options [REE_ERR_USAGE]`);
+    expect(lastLine(twoRules)).toBe('ree-sentinel rules: rules check reads one rules file, got 2: check each on its own [REE_ERR_USAGE]');
+    expect(existsSync(join(dir, 'neg.jsonl'))).toBe(false);
   });
 
   it('replay to an unwritable --out refuses in one line and leaves no file behind', async () => {
     const recording = file('ok.jsonl', jsonl([{ topic: 'ree.licences.v1', key: 'LIC-1', timestamp: 0, value: licence() }]));
     const out = join(dir, 'no-such-dir', 'alerts.jsonl');
     const run = await cli(['replay', recording, '--out', out]);
-    expectOneLineRefusal(run, 'REE_ERR_INPUT_FILE');
-    expect(run.stderr).toContain(out);
+    expectOneLineRefusal(run, 'REE_ERR_OUTPUT_FILE');
+    expect(run.stderr).toContain(`cannot write alerts file ${out}: ENOENT: no such file or directory, open '${out}'`);
+    expect(run.stderr).not.toContain('.partial');
     expect(existsSync(`${out}.partial`)).toBe(false);
   });
 
@@ -153,6 +193,11 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
     const previous = file('previous.jsonl', 'the recording from last time\n');
     const run = await cli(['simulate', '--start', '2025-13-45', '--out', previous]);
     expectOneLineRefusal(run, 'REE_ERR_USAGE');
+    expect(run.stderr).toContain('--start must be a calendar date like 2025-06-02, got "2025-13-45"');
+    // A day that does not exist, which Date would roll over into March.
+    const rolled = await cli(['simulate', '--start', '2025-02-30', '--out', previous]);
+    expectOneLineRefusal(rolled, 'REE_ERR_USAGE');
+    expect(rolled.stderr).toContain('got "2025-02-30"');
     expect(readFileSync(previous, 'utf8')).toBe('the recording from last time\n');
     expect(existsSync(`${previous}.partial`)).toBe(false);
   });
@@ -160,7 +205,7 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
   it('simulate to a file in a folder that does not exist refuses in one line naming the file', async () => {
     const out = join(dir, 'no-such-folder', 'rec.jsonl');
     const run = await cli(['simulate', '--producers', '5', '--days', '1', '--out', out]);
-    expectOneLineRefusal(run, 'REE_ERR_INPUT_FILE');
+    expectOneLineRefusal(run, 'REE_ERR_OUTPUT_FILE');
     expect(run.stderr).toContain(`cannot write recording file ${out}`);
   });
 
@@ -185,7 +230,31 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
     const rows = run.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/));
     expect(rows[0]).toEqual(['rule', 'alerts', 'labels', 'TP', 'FP', 'FN', 'precision', 'recall', 'F1']);
     expect(rows).toContainEqual(['unlicensed-client', '2', '1', '1', '1', '0', '0.500', '1.000', '0.667']);
-    expect(rows).toContainEqual(['volume-mismatch', '0', '1', '0', '0', '1', '1.000', '0.000', '0.000']);
+    // No alerts: no precision to speak of, rather than a perfect 1.000.
+    expect(rows).toContainEqual(['volume-mismatch', '0', '1', '0', '0', '1', '-', '0.000', '0.000']);
     expect(rows.at(-1)).toEqual(['overall', '2', '2', '1', '1', '1', '0.500', '0.500', '0.500']);
+
+    const json = await cli(['backtest', '--alerts', alerts, '--labels', labels, '--json']);
+    expect(json.code).toBe(0);
+    const result = JSON.parse(json.stdout) as { rules: { ruleId: string; precision: number | null; recall: number | null }[] };
+    expect(result.rules.find((r) => r.ruleId === 'volume-mismatch')).toMatchObject({ precision: null, recall: 0 });
+  });
+
+  it('demo counts and lists each alert once, at its latest revision, as its backtest table does', async () => {
+    const run = await cli(['demo', '--top', '1000']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    // Seed 42's month has quota overruns that grow, so some alerts were published more than once.
+    const counted = /: (\d+) alerts \((\d+) published, (\d+) of them earlier revisions\)/.exec(run.stdout);
+    expect(counted).not.toBeNull();
+    const [latest, published, earlier] = counted!.slice(1).map(Number) as [number, number, number];
+    expect(published).toBe(latest + earlier);
+    expect(earlier).toBeGreaterThan(0);
+    expect(run.stdout).toContain(`The ${latest} most severe alerts:`);
+    expect(run.stdout.match(/^(LOW|MEDIUM|HIGH|CRITICAL) /gm)).toHaveLength(latest);
+    expect(run.stdout).toMatch(/^CRITICAL quota-overrun .* revision \d+$/m);
+    const bySeverity = /All alerts by severity: (.*)/.exec(run.stdout)![1]!.split(', ').map((s) => Number(s.split(' ')[1]));
+    expect(bySeverity.reduce((a, b) => a + b, 0)).toBe(latest);
+    expect(run.stdout).toMatch(new RegExp(`^overall\\s+${latest}\\s`, 'm'));
   });
 });

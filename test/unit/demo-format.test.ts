@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAlert } from '../../src/cli/demo.ts';
+import { alertCount, formatAlert } from '../../src/cli/demo.ts';
 import type { Alert } from '../../src/domain/events.ts';
 
 const deficit: Alert = {
@@ -47,6 +47,17 @@ describe('demo alert format', () => {
       expect(line.length).toBeLessThanOrEqual(100);
       expect(line).toMatch(/^ {9}\S/);
     }
+  });
+
+  it('shows the revision of an alert that grew, and none for a first publication', () => {
+    expect(formatAlert(deficit).split('\n')[0]).not.toContain('revision');
+    expect(formatAlert({ ...deficit, revision: 1 }).split('\n')[0]).not.toContain('revision');
+    expect(formatAlert({ ...deficit, revision: 3 }).split('\n')[0]).toMatch(/score 0\.42 {2}revision 3$/);
+  });
+
+  it('counts alerts by id, naming the earlier revisions apart', () => {
+    expect(alertCount(32, 32)).toBe('32 alerts');
+    expect(alertCount(40, 32)).toBe('32 alerts (40 published, 8 of them earlier revisions)');
   });
 
   it('writes no colour codes when the output is not a terminal', () => {
