@@ -14,6 +14,12 @@
  * first waited for: an empty topic-partition must not stall the others forever. Once that patience
  * has run out nobody waits for it again until it shows up; otherwise every batch of its siblings
  * would wait out the whole patience anew. Pure: time is passed in.
+ *
+ * "Nothing waiting" is only true when it was learnt: a sibling read to its end (or empty at the
+ * join) may have had records written since, and a fetch can bring one topic's part of a burst
+ * before its siblings' (the broker appends a produce request's partitions one by one). So a batch
+ * that would run more than the slack ahead of a sibling believed caught up asks for that sibling's
+ * end first (`unconfirmed`, then `confirmEnd`), and waits for it if records are there.
  */
 export interface AlignerOptions {
   slackMs: number;
@@ -24,6 +30,8 @@ interface PartitionState {
   /** Latest report time processed, and records still waiting after that batch. */
   lastTs?: number;
   lag?: number;
+  /** The next offset to read when `lag` was learnt: an end read later says whether records came since. */
+  next?: string;
   /**
    * First report time of what this topic-partition waits with: a batch held back, or the rest of a
    * batch that was cut.
@@ -47,12 +55,48 @@ export class EventTimeAligner {
     return `${topic}\u0000${partition}`;
   }
 
-  /** Records what a processed batch reached. */
-  observe(topic: string, partition: number, lastTs: number, lag: number): void {
+  /** Records what a processed batch reached: its latest report time, what is left after it, and the next offset. */
+  observe(topic: string, partition: number, lastTs: number, lag: number, next?: string): void {
     const key = this.key(topic, partition);
     const prev = this.state.get(key);
-    this.state.set(key, { lastTs: Math.max(prev?.lastTs ?? -Infinity, lastTs), lag, peekTs: undefined });
+    this.state.set(key, { lastTs: Math.max(prev?.lastTs ?? -Infinity, lastTs), lag, next, peekTs: undefined });
     this.awaitedSince.delete(key);
+  }
+
+  /**
+   * Siblings believed to have nothing waiting (read to their end, or empty at the join) that a
+   * batch reaching `latestTs` would run more than the slack ahead of: their ends must be read
+   * before it goes (confirmEnd). Empty when none.
+   */
+  unconfirmed(topic: string, partition: number, latestTs: number): { topic: string; partition: number; next: string }[] {
+    const out: { topic: string; partition: number; next: string }[] = [];
+    for (const sibling of this.topics) {
+      if (sibling === topic) continue;
+      const s = this.state.get(this.key(sibling, partition));
+      if (s?.lag === 0 && s.peekTs === undefined && s.next !== undefined && (s.lastTs ?? -Infinity) + this.options.slackMs < latestTs) out.push({ topic: sibling, partition, next: s.next });
+    }
+    return out;
+  }
+
+  /** Whether any sibling is believed to have nothing waiting: only then can a batch need unconfirmed's look. */
+  trustsCaughtUp(topic: string, partition: number): boolean {
+    return this.topics.some((sibling) => {
+      if (sibling === topic) return false;
+      const s = this.state.get(this.key(sibling, partition));
+      return s?.lag === 0 && s.peekTs === undefined && s.next !== undefined;
+    });
+  }
+
+  /**
+   * A sibling's end (its high watermark) as read now, for the next offset `next` it was believed
+   * caught up at: records written since are waiting, and the siblings ahead of it wait for them.
+   * Ignored if the sibling has moved on meanwhile (a batch of it was taken since the look began).
+   */
+  confirmEnd(topic: string, partition: number, next: string, high: string): void {
+    const s = this.state.get(this.key(topic, partition));
+    if (!s || s.next !== next || s.lag !== 0) return;
+    const waiting = BigInt(high) - BigInt(next);
+    if (waiting > 0n) s.lag = Number(waiting);
   }
 
   /**
@@ -78,10 +122,10 @@ export class EventTimeAligner {
     return limit;
   }
 
-  /** A topic-partition known to have nothing waiting (e.g. from offsets at start): nobody waits for it. */
-  markIdle(topic: string, partition: number): void {
+  /** A topic-partition known to have nothing waiting at `next` (e.g. from offsets at the join): nobody waits for it. */
+  markIdle(topic: string, partition: number, next?: string): void {
     const key = this.key(topic, partition);
-    if (!this.state.has(key)) this.state.set(key, { lastTs: -Infinity, lag: 0 });
+    if (!this.state.has(key)) this.state.set(key, { lastTs: -Infinity, lag: 0, next });
     this.awaitedSince.delete(key);
   }
 

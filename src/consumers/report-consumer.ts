@@ -237,7 +237,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
             const high = BigInt(offsets.get(p)?.high ?? 0);
             // Retention may have deleted past the committed offset (-1 when none): reading resumes at low.
             const start = (committedHere.get(p) ?? -1n) > low ? committedHere.get(p)! : low;
-            if (start >= high) aligner.markIdle(topic, p);
+            if (start >= high) aligner.markIdle(topic, p, String(start));
           }
         }
       };
@@ -263,6 +263,34 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       const keepHeld = (key: string, whole: ReportBatch, decoded: readonly DecodeOutcome<Report>[], take: number) => {
         if (take === whole.records.length) heldDecoded.delete(key);
         else heldDecoded.set(key, new Map(whole.records.slice(take).map((r, i) => [r.offset, decoded[take + i]!])));
+      };
+      /**
+       * Sibling ends read for the aligner (`unconfirmed`): per topic, the last look and when it
+       * began. A batch may use a look begun after it arrived (one look serves a fetch's batches of
+       * every index); an older one may predate records written since, so it looks again.
+       */
+      const endLooks = new Map<string, { startedAt: number; ends: Promise<Map<number, string>> }>();
+      const lookAtEnds = (topic: string, arrivedAt: number): Promise<Map<number, string>> => {
+        const last = endLooks.get(topic);
+        if (last && last.startedAt >= arrivedAt) return last.ends;
+        const ends = offsetsAdmin.fetchTopicOffsets(topic).then((offsets) => new Map(offsets.map((o) => [o.partition, o.high])));
+        ends.catch(() => endLooks.delete(topic));
+        endLooks.set(topic, { startedAt: performance.now(), ends });
+        return ends;
+      };
+      /** Reads the ends of the siblings a batch would run ahead of, and tells the aligner whether records wait there. */
+      const confirmEnds = async (siblings: { topic: string; partition: number; next: string }[], arrivedAt: number): Promise<void> => {
+        try {
+          await Promise.all(
+            siblings.map(async ({ topic, partition, next }) => {
+              const high = (await lookAtEnds(topic, arrivedAt)).get(partition);
+              if (high !== undefined) aligner.confirmEnd(topic, partition, next, high);
+            }),
+          );
+        } catch (err) {
+          // Not known then: the batch goes as it would have before the look (at worst ahead of a sibling).
+          deps.logger.warn({ err, siblings: siblings.map((s) => `${s.topic}/${s.partition}`) }, 'could not read sibling topics\' ends for alignment');
+        }
       };
       consumer.on(consumer.events.REBALANCING, () => heldDecoded.clear());
       consumer.on(consumer.events.GROUP_JOIN, () => heldDecoded.clear());
@@ -301,6 +329,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
       ): Promise<void> => {
         const kind = kindOf.get(batch.topic)!;
         const started = process.hrtime.bigint();
+        const arrivedAt = performance.now();
         const whole: ReportBatch = {
           kind,
           topic: batch.topic,
@@ -313,11 +342,26 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           // producer set (a backlog loaded in seconds, a kcat user), and results must not depend on them.
           await idleKnown;
           // Only the part of the batch that does not run ahead of the sibling topics goes now.
-          const limit = aligner.limit(batch.topic, batch.partition, Date.now());
+          let limit = aligner.limit(batch.topic, batch.partition, Date.now());
+          let decodedEarly: DecodeOutcome<Report>[] | undefined;
+          if (aligner.trustsCaughtUp(batch.topic, batch.partition)) {
+            // How far the batch can reach: the limit, or with none its latest report (decoded whole
+            // now rather than below to know it), past siblings believed caught up.
+            let reach = limit;
+            if (limit === Infinity) {
+              decodedEarly = await decodeReusingHeld(heldKey, whole);
+              reach = eventTimesOf(decodedEarly).reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
+            }
+            const unconfirmed = aligner.unconfirmed(batch.topic, batch.partition, reach);
+            if (unconfirmed.length > 0) {
+              await confirmEnds(unconfirmed, arrivedAt);
+              limit = aligner.limit(batch.topic, batch.partition, Date.now());
+            }
+          }
           // A batch held whole is decided by its first record: decoding thousands of records only to
           // wait (the first batches after a join often do) held up the batches that could go.
-          const firstTime = limit === Infinity ? undefined : eventTimesOf(await decodeFirst(heldKey, whole))[0]!;
-          const decoded = firstTime !== undefined && firstTime > limit ? undefined : await decodeReusingHeld(heldKey, whole);
+          const firstTime = limit === Infinity ? undefined : eventTimesOf(decodedEarly ?? (await decodeFirst(heldKey, whole)))[0]!;
+          const decoded = decodedEarly ?? (firstTime !== undefined && firstTime > limit ? undefined : await decodeReusingHeld(heldKey, whole));
           const times = decoded ? eventTimesOf(decoded) : [firstTime!];
           const take = decoded ? alignedPrefixLength(times, limit) : 0;
           if (decoded) keepHeld(heldKey, whole, decoded, take);
@@ -333,7 +377,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           const last = batch.messages[take - 1]!;
           // A whole batch may end in control records that kafkajs filtered out; offsetLag counts past them.
           const lag = take === batch.messages.length ? Number(batch.offsetLag()) : Number(batch.highWatermark) - Number(last.offset) - 1;
-          aligner.observe(batch.topic, batch.partition, times.slice(0, take).reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY), lag);
+          aligner.observe(batch.topic, batch.partition, times.slice(0, take).reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY), lag, String(BigInt(last.offset) + 1n));
           if (take < batch.messages.length) aligner.cut(batch.topic, batch.partition, times[take]!);
           return { decoded: decoded!, take, lag };
         });

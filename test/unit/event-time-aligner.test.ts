@@ -154,3 +154,55 @@ describe('alignedPrefixLength', () => {
     expect(alignedPrefixLength([1, 2], -Infinity)).toBe(0);
   });
 });
+
+describe('EventTimeAligner: siblings believed caught up', () => {
+  /** Every sibling empty at the join, at offset 0. */
+  function emptyAtJoin(a: EventTimeAligner) {
+    for (const t of topics) a.markIdle(t, 0, '0');
+  }
+
+  it('asks for the end of a sibling a batch would run more than the slack ahead of, and of no other', () => {
+    const a = make();
+    emptyAtJoin(a);
+    a.observe('production', 0, 100 * H, 0, '40');
+    a.observe('receipts', 0, 99 * H, 0, '7');
+    // Inventory was empty at the join; production and receipts are read to their ends, within the slack.
+    expect(a.trustsCaughtUp('shipments', 0)).toBe(true);
+    expect(a.unconfirmed('shipments', 0, 104 * H)).toEqual([{ topic: 'inventory', partition: 0, next: '0' }]);
+    expect(a.unconfirmed('shipments', 0, 105.5 * H)).toEqual([
+      { topic: 'receipts', partition: 0, next: '7' },
+      { topic: 'inventory', partition: 0, next: '0' },
+    ]);
+  });
+
+  it("holds the batch once a sibling's end shows records written since, until that sibling is read", () => {
+    const a = make();
+    emptyAtJoin(a);
+    // A burst: shipments fetched first, production's part of it already written.
+    expect(a.limit('shipments', 0, 0)).toBe(Infinity);
+    a.confirmEnd('production', 0, '0', '500');
+    expect(a.shouldHold('shipments', 0, 100 * H, 0)).toBe(true);
+    a.observe('production', 0, 100 * H, 0, '500');
+    expect(a.releasable('production', 0, 0)).toEqual([{ topic: 'shipments', partitions: [0] }]);
+  });
+
+  it('lets the batch go when the end shows nothing new, and ignores an end read for a position the sibling has left', () => {
+    const a = make();
+    emptyAtJoin(a);
+    a.confirmEnd('production', 0, '0', '0');
+    expect(a.shouldHold('shipments', 0, 100 * H, 0)).toBe(false);
+    // Production read on to 500 while the look was out: the look's answer for 0 says nothing now.
+    a.observe('production', 0, 100 * H, 0, '500');
+    a.confirmEnd('production', 0, '0', '500');
+    expect(a.shouldHold('shipments', 0, 101 * H, 0)).toBe(false);
+  });
+
+  it('trusts nothing of siblings with records waiting or held: they limit the batch already', () => {
+    const a = make();
+    a.observe('production', 0, 100 * H, 5, '10');
+    a.observe('receipts', 0, 100 * H, 3, '10');
+    a.held('inventory', 0, 90 * H, 0);
+    expect(a.trustsCaughtUp('shipments', 0)).toBe(false);
+    expect(a.unconfirmed('shipments', 0, 1_000 * H)).toEqual([]);
+  });
+});
