@@ -32,6 +32,13 @@ interface PartitionState {
   lag?: number;
   /** The next offset to read when `lag` was learnt: an end read later says whether records came since. */
   next?: string;
+  /** The end (high watermark) `lag` counts to: `lag` is end - next. */
+  end?: string;
+  /**
+   * Wall time an end read (confirmEnd) found records waiting. If they do not come within maxHoldMs
+   * they may be transaction markers kafkajs never hands over as a batch: nobody waits longer.
+   */
+  confirmedAt?: number;
   /**
    * First report time of what this topic-partition waits with: a batch held back, or the rest of a
    * batch that was cut.
@@ -59,7 +66,8 @@ export class EventTimeAligner {
   observe(topic: string, partition: number, lastTs: number, lag: number, next?: string): void {
     const key = this.key(topic, partition);
     const prev = this.state.get(key);
-    this.state.set(key, { lastTs: Math.max(prev?.lastTs ?? -Infinity, lastTs), lag, next, peekTs: undefined });
+    const end = next === undefined ? undefined : String(BigInt(next) + BigInt(lag));
+    this.state.set(key, { lastTs: Math.max(prev?.lastTs ?? -Infinity, lastTs), lag, next, end, peekTs: undefined });
     this.awaitedSince.delete(key);
   }
 
@@ -92,11 +100,30 @@ export class EventTimeAligner {
    * caught up at: records written since are waiting, and the siblings ahead of it wait for them.
    * Ignored if the sibling has moved on meanwhile (a batch of it was taken since the look began).
    */
-  confirmEnd(topic: string, partition: number, next: string, high: string): void {
+  confirmEnd(topic: string, partition: number, next: string, high: string, nowMs: number): void {
     const s = this.state.get(this.key(topic, partition));
     if (!s || s.next !== next || s.lag !== 0) return;
     const waiting = BigInt(high) - BigInt(next);
-    if (waiting > 0n) s.lag = Number(waiting);
+    if (waiting <= 0n) return;
+    s.lag = Number(waiting);
+    s.end = high;
+    s.confirmedAt = nowMs;
+  }
+
+  /**
+   * A topic-partition read past `next` with nothing handed over (transaction markers only, which
+   * kafkajs filters out): what an end read counted there is not waiting any more.
+   */
+  passed(topic: string, partition: number, next: string): void {
+    const s = this.state.get(this.key(topic, partition));
+    if (!s || s.next === undefined || BigInt(next) <= BigInt(s.next)) return;
+    s.next = next;
+    const left = s.end === undefined ? 0n : BigInt(s.end) - BigInt(next);
+    s.lag = left > 0n ? Number(left) : 0;
+    if (s.lag === 0) {
+      s.end = next;
+      s.confirmedAt = undefined;
+    }
   }
 
   /**
@@ -114,7 +141,8 @@ export class EventTimeAligner {
         // Held siblings show what they wait with, so when all are held the earliest goes first.
         limit = Math.min(limit, s.peekTs + this.options.slackMs);
       } else if (s?.lag !== undefined && s.lastTs !== undefined) {
-        if (s.lag > 0) limit = Math.min(limit, s.lastTs + this.options.slackMs);
+        const waitedOut = s.confirmedAt !== undefined && nowMs - s.confirmedAt >= this.options.maxHoldMs;
+        if (s.lag > 0 && !waitedOut) limit = Math.min(limit, s.lastTs + this.options.slackMs);
       } else if (nowMs - (this.awaitedSince.get(siblingKey) ?? nowMs) < this.options.maxHoldMs) {
         limit = -Infinity;
       }
@@ -125,7 +153,7 @@ export class EventTimeAligner {
   /** A topic-partition known to have nothing waiting at `next` (e.g. from offsets at the join): nobody waits for it. */
   markIdle(topic: string, partition: number, next?: string): void {
     const key = this.key(topic, partition);
-    if (!this.state.has(key)) this.state.set(key, { lastTs: -Infinity, lag: 0, next });
+    if (!this.state.has(key)) this.state.set(key, { lastTs: -Infinity, lag: 0, next, end: next });
     this.awaitedSince.delete(key);
   }
 

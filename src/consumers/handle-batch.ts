@@ -10,6 +10,7 @@ import type { IHeaders } from 'kafkajs';
 import type { ReportTopicKind } from '../config/topics.ts';
 import type { DecodeOutcome, Decoder } from '../codec/decode.ts';
 import type { Alert, Report } from '../domain/events.ts';
+import { reportKeyError } from '../domain/report-key.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { retry } from '../ops/retry.ts';
@@ -81,9 +82,14 @@ const retryLogger = (logger: Logger | undefined, batch: ReportBatch) => (err: un
   logger?.warn({ err, attempt, topic: batch.topic, partition: batch.partition }, 'retrying batch step');
 
 /** Decodes and validates every record of the batch; bad ones come back as `ok: false` in place. */
-export function decodeReportBatch(deps: Pick<BatchDeps, 'decoder' | 'logger'>, batch: ReportBatch): Promise<DecodeOutcome<Report>[]> {
+export async function decodeReportBatch(deps: Pick<BatchDeps, 'decoder' | 'logger'>, batch: ReportBatch): Promise<DecodeOutcome<Report>[]> {
   const { decoder } = deps;
-  return retry(() => decoder.decodeReports(batch.kind, batch.records.map((r) => r.value)), { onRetry: retryLogger(deps.logger, batch) });
+  const decoded = await retry(() => decoder.decodeReports(batch.kind, batch.records.map((r) => r.value)), { onRetry: retryLogger(deps.logger, batch) });
+  return decoded.map((outcome, i): DecodeOutcome<Report> => {
+    if (!outcome.ok) return outcome;
+    const error = reportKeyError(batch.records[i]!.key?.toString() ?? null, outcome.value);
+    return error ? { ok: false, error } : outcome;
+  });
 }
 
 /**

@@ -284,7 +284,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           await Promise.all(
             siblings.map(async ({ topic, partition, next }) => {
               const high = (await lookAtEnds(topic, arrivedAt)).get(partition);
-              if (high !== undefined) aligner.confirmEnd(topic, partition, next, high);
+              if (high !== undefined) aligner.confirmEnd(topic, partition, next, high, Date.now());
             }),
           );
         } catch (err) {
@@ -292,6 +292,12 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           deps.logger.warn({ err, siblings: siblings.map((s) => `${s.topic}/${s.partition}`) }, 'could not read sibling topics\' ends for alignment');
         }
       };
+      // A fetch of transaction markers alone is no batch of ours (kafkajs resolves it itself), but
+      // it moves the partition past what an end read counted as waiting.
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+        const { topic, partition, batchSize, lastOffset } = e.payload;
+        if (batchSize === 0 && kindOf.has(topic)) aligner.passed(topic, partition, String(BigInt(lastOffset) + 1n));
+      });
       consumer.on(consumer.events.REBALANCING, () => heldDecoded.clear());
       consumer.on(consumer.events.GROUP_JOIN, () => heldDecoded.clear());
       const c = consumer;
@@ -377,7 +383,8 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           const last = batch.messages[take - 1]!;
           // A whole batch may end in control records that kafkajs filtered out; offsetLag counts past them.
           const lag = take === batch.messages.length ? Number(batch.offsetLag()) : Number(batch.highWatermark) - Number(last.offset) - 1;
-          aligner.observe(batch.topic, batch.partition, times.slice(0, take).reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY), lag, String(BigInt(last.offset) + 1n));
+          // The next offset as the high watermark less the lag: past control records kafkajs filtered out.
+          aligner.observe(batch.topic, batch.partition, times.slice(0, take).reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY), lag, String(BigInt(batch.highWatermark) - BigInt(lag)));
           if (take < batch.messages.length) aligner.cut(batch.topic, batch.partition, times[take]!);
           return { decoded: decoded!, take, lag };
         });

@@ -180,7 +180,7 @@ describe('EventTimeAligner: siblings believed caught up', () => {
     emptyAtJoin(a);
     // A burst: shipments fetched first, production's part of it already written.
     expect(a.limit('shipments', 0, 0)).toBe(Infinity);
-    a.confirmEnd('production', 0, '0', '500');
+    a.confirmEnd('production', 0, '0', '500', 0);
     expect(a.shouldHold('shipments', 0, 100 * H, 0)).toBe(true);
     a.observe('production', 0, 100 * H, 0, '500');
     expect(a.releasable('production', 0, 0)).toEqual([{ topic: 'shipments', partitions: [0] }]);
@@ -189,12 +189,31 @@ describe('EventTimeAligner: siblings believed caught up', () => {
   it('lets the batch go when the end shows nothing new, and ignores an end read for a position the sibling has left', () => {
     const a = make();
     emptyAtJoin(a);
-    a.confirmEnd('production', 0, '0', '0');
+    a.confirmEnd('production', 0, '0', '0', 0);
     expect(a.shouldHold('shipments', 0, 100 * H, 0)).toBe(false);
     // Production read on to 500 while the look was out: the look's answer for 0 says nothing now.
     a.observe('production', 0, 100 * H, 0, '500');
-    a.confirmEnd('production', 0, '0', '500');
+    a.confirmEnd('production', 0, '0', '500', 0);
     expect(a.shouldHold('shipments', 0, 101 * H, 0)).toBe(false);
+  });
+
+  it('waits for records an end read found at most maxHoldMs, and not again for the same ones (they may be transaction markers)', () => {
+    const a = make();
+    emptyAtJoin(a);
+    a.confirmEnd('production', 0, '0', '1', 1_000);
+    expect(a.shouldHold('shipments', 0, 100 * H, 5_999)).toBe(true);
+    expect(a.shouldHold('shipments', 0, 100 * H, 6_000)).toBe(false);
+    expect(a.unconfirmed('shipments', 0, 200 * H).map((u) => u.topic)).toEqual(['receipts', 'inventory']);
+  });
+
+  it('counts a read past transaction markers alone (no batch of reports) as what the end read found', () => {
+    const a = make();
+    emptyAtJoin(a);
+    a.confirmEnd('production', 0, '0', '1', 0);
+    expect(a.shouldHold('shipments', 0, 100 * H, 0)).toBe(true);
+    a.passed('production', 0, '1');
+    expect(a.shouldHold('shipments', 0, 100 * H, 0)).toBe(false);
+    expect(a.unconfirmed('shipments', 0, 100 * H)).toContainEqual({ topic: 'production', partition: 0, next: '1' });
   });
 
   it('trusts nothing of siblings with records waiting or held: they limit the batch already', () => {

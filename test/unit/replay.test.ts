@@ -56,6 +56,22 @@ async function replay(raw: string[] | ParsedLine[] | AsyncIterable<ParsedLine>, 
 
 const unlicensed = (alerts: Alert[]) => alerts.filter((a) => a.ruleId === 'unlicensed-client');
 
+describe('replay: report keys', () => {
+  it("dead-letters a report under another producer's key, as the live detector does, and applies the rest", async () => {
+    const own = shipment({ producerId: 'P1', licenceId: null, occurredAt: at(D0, 9) });
+    const misplaced = shipment({ producerId: 'P1', licenceId: null, occurredAt: at(D0, 10) });
+    const keyless = shipment({ producerId: 'P1', licenceId: null, occurredAt: at(D0, 11) });
+    const { alerts, dead, summary } = await replay([
+      rec.shipment(own),
+      line('ree.shipments.v1', 'P2', misplaced, misplaced.reportedAt),
+      line('ree.shipments.v1', null, keyless, keyless.reportedAt),
+    ]);
+    expect(dead).toEqual([{ lineNo: 2, topic: 'ree.shipments.v1', reason: 'line 2: record key "P2" is not the report\'s producerId "P1": report topics are keyed by producerId' }]);
+    expect(summary).toMatchObject({ reports: 2, deadLetters: 1 });
+    expect(unlicensed(alerts).map((a) => a.subjectEventIds[0])).toEqual([own.reportId, keyless.reportId]);
+  });
+});
+
 describe('replay: licences in file order', () => {
   it('alerts an export made before its licence line, not one made after it, and again after a tombstone', async () => {
     // All three on the same day under the same licence: only the licence register changes between them.
