@@ -9,7 +9,7 @@ import { createRegistryClient } from '../codec/registry-client.ts';
 import { loadRulesFile, type RuleSet } from '../config/rules-file.ts';
 import { createRulesReloader, type RulesReloader } from '../config/rules-reloader.ts';
 import { watchRulesFile } from '../config/rules-watcher.ts';
-import { helpLine, loadSettings, settingName, settingsHelp, type Settings } from '../config/settings.ts';
+import { helpLine, loadSettings, SETTING_SOURCES, settingName, settingsHelp, type Settings } from '../config/settings.ts';
 import { REPORT_TOPIC_KINDS, topicNames, topicSpecs } from '../config/topics.ts';
 import { createLicenceConsumer } from '../consumers/licence-consumer.ts';
 import { createQuotaConsumer } from '../consumers/quota-consumer.ts';
@@ -50,11 +50,11 @@ Options (flag, environment variable, meaning):
 ${settingsHelp()}
 ${helpLine('-h, --help', '', 'this help')}`;
 
-const RUN_OPTIONS: Options = Object.fromEntries(
-  ['brokers', 'registry', 'redis', 'prefix', 'group', 'alert-format', 'rules', 'state-prefix', 'http-port', 'partitions', 'replication', 'concurrency', 'session-timeout', 'allowed-lateness', 'log-level'].map(
-    (flag) => [flag, { type: 'string' as const }],
-  ),
-);
+/**
+ * Every setting's flag, taken from the settings themselves as the help is: a hand-kept list had
+ * left out --commit-interval, which the help and the README offered and parsing refused.
+ */
+export const RUN_OPTIONS: Options = Object.fromEntries(Object.values(SETTING_SOURCES).map(({ flag }) => [flag, { type: 'string' as const }]));
 
 export interface RunningDetector {
   settings: Settings;
@@ -86,7 +86,7 @@ export async function startDetector(settings: Settings, logger: Logger = createL
   if (settings.alertFormat === 'avro' && settings.schemaRegistryUrl === 'none') {
     throw new ConfigError(`Avro alerts need a schema registry: set ${settingName('schemaRegistryUrl')}, or ${settingName('alertFormat')} to json`);
   }
-  const resources = createResources();
+  const resources = closesLogged(createResources(), logger);
   // Listening before the file is first read: a save in between is then a (harmless) second reload.
   const reloader = createRulesReloader(settings.rulesFile, logger);
   const onHup = () => reloader.reload();
@@ -104,6 +104,32 @@ export async function startDetector(settings: Settings, logger: Logger = createL
     const unclosed = await resources.closeAll(5_000);
     if (unclosed.length > 0) logger.warn({ unclosed }, 'start-up failed and not everything closed cleanly');
     throw err;
+  }
+}
+
+/** A close that takes this long is logged at info: the stop is waiting on it. */
+const SLOW_CLOSE_MS = 1_000;
+
+/**
+ * Resources whose every close is logged with how long it took: a stop that took seconds printed
+ * nothing between "stopping" and "stopped", and the slow step could not be told from the logs.
+ */
+function closesLogged(resources: Resources, logger: Logger): Resources {
+  return {
+    opened: (name, close) => resources.opened(name, () => loggedClose(logger, name, close)),
+    closeAll: (timeoutMs) => resources.closeAll(timeoutMs),
+  };
+}
+
+/** Runs one close and logs it: debug for a quick one, info for a slow one. */
+async function loggedClose(logger: Logger, name: string, close: () => Promise<unknown> | unknown): Promise<unknown> {
+  const started = performance.now();
+  try {
+    return await close();
+  } finally {
+    const ms = Math.round(performance.now() - started);
+    if (ms >= SLOW_CLOSE_MS) logger.info({ step: name, ms }, `closed: ${name}`);
+    else logger.debug({ step: name, ms }, `closed: ${name}`);
   }
 }
 
@@ -297,12 +323,18 @@ async function openDetector(
 
   // No deadline on joining the groups: the brokers have answered, and a join legitimately waits
   // for the session of a member that died without leaving to run out. Meanwhile /readyz says so.
-  resources.opened('licence consumer', () => licenceConsumer.stop());
-  await licenceConsumer.start();
-  resources.opened('watchlist consumer', () => watchlistConsumer.stop());
-  await watchlistConsumer.start();
-  resources.opened('quota consumer', () => quotaConsumer.stop());
-  await quotaConsumer.start();
+  // Stopped together, each one that was started: a disconnect waits for the consumer's fetch
+  // in flight (REFERENCE_FETCH_WAIT_MS on an idle topic), and one after another the waits added up.
+  const referenceConsumers: { name: string; stop: () => Promise<void> }[] = [];
+  resources.opened('reference consumers', () => Promise.all(referenceConsumers.map(({ name, stop }) => loggedClose(logger, name, stop))));
+  for (const [name, consumer] of [
+    ['licence consumer', licenceConsumer],
+    ['watchlist consumer', watchlistConsumer],
+    ['quota consumer', quotaConsumer],
+  ] as const) {
+    referenceConsumers.push({ name, stop: () => consumer.stop() });
+    await consumer.start();
+  }
   if (!(await licenceConsumer.caughtUp(60_000))) logger.warn('licence register not fully loaded after 60 s; starting anyway');
   if (!(await watchlistConsumer.caughtUp(60_000))) logger.warn('watchlist not fully loaded after 60 s; starting anyway');
   if (!(await quotaConsumer.caughtUp(60_000))) logger.warn('production quotas not fully loaded after 60 s; starting anyway');

@@ -2,10 +2,10 @@
 import { createRegistryClient } from '../codec/registry-client.ts';
 import { createEncoder } from '../codec/encode.ts';
 import { loadSettings } from '../config/settings.ts';
-import { topicNames, topicSpecs } from '../config/topics.ts';
+import { topicNames, topicSpecs, type TopicNames } from '../config/topics.ts';
 import { ReeError } from '../errors.ts';
 import { ensureTopics } from '../kafka/admin.ts';
-import { readRecording } from '../pipeline/recording.ts';
+import { readRecording, topicKindOf } from '../pipeline/recording.ts';
 import { writeLinesToKafka, type WritableLine } from '../producers/recording-writer.ts';
 import { simulateRecords } from '../sim/simulate.ts';
 import { streamSimulation, writeLabels, writeRecording } from '../sim/write-recording.ts';
@@ -42,6 +42,18 @@ Options:
 function isCalendarDate(text: string): boolean {
   const day = new Date(`${text}T00:00:00Z`);
   return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(day.getTime()) && day.toISOString().startsWith(text);
+}
+
+/**
+ * The simulation's record counts per topic, under the names the records went to: with --to-kafka
+ * (`topics`) the live topics of its prefix, as the writer maps them by kind; else the recording's
+ * own (the default prefix). The summary had printed ree.* after "wrote … to oprev1.*".
+ */
+export function countsByTopic(byTopic: Readonly<Record<string, number>>, topics?: TopicNames): [topic: string, count: number][] {
+  return Object.entries(byTopic).map(([topic, n]) => {
+    const kind = topics ? topicKindOf(topic) : undefined;
+    return [kind && topics ? topics[kind] : topic, n];
+  });
 }
 
 export async function simulateCommand(argv: string[]): Promise<number> {
@@ -101,11 +113,14 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     await writeRecording(values.out as string, generated);
     if (values['to-kafka']) source = linesOf(values.out as string);
   }
+  /** With --to-kafka, the topics written to, which the summary names. */
+  let liveTopics: TopicNames | undefined;
   if (values['to-kafka']) {
     const settings = loadSettings(process.env, values as Record<string, string | undefined>);
     if (format === 'avro' && settings.schemaRegistryUrl === 'none') throw new ReeError('REE_ERR_USAGE', 'Avro needs a schema registry: set SCHEMA_REGISTRY_URL or use --format json');
     const kafka = quietKafkaClient('ree-sentinel-simulate', settings.kafkaBrokers);
     const topics = topicNames(settings.topicPrefix);
+    liveTopics = topics;
     const admin = await connectAdmin(kafka, settings.kafkaBrokers);
     await ensureTopics(admin, topicSpecs(settings.topicPrefix, { partitions: settings.topicPartitions, replicationFactor: settings.topicReplication }));
     await admin.disconnect();
@@ -133,7 +148,9 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   console.error(
     `simulated ${s.producers} producers over ${s.days} days (seed ${s.seed}): ${s.records} records, ${s.labels} labelled anomalies in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
-  for (const [topic, n] of Object.entries(s.byTopic)) console.error(`  ${topic.padEnd(22)} ${n}`);
+  const counts = countsByTopic(s.byTopic, liveTopics);
+  const width = Math.max(22, ...counts.map(([topic]) => topic.length));
+  for (const [topic, n] of counts) console.error(`  ${topic.padEnd(width)} ${n}`);
   for (const [rule, n] of Object.entries(s.labelsByRule)) console.error(`  anomalies ${rule.padEnd(24)} ${n}`);
   return 0;
 }

@@ -7,11 +7,22 @@ import { ConfigError } from '../errors.ts';
 import { DEFAULT_SESSION_TIMEOUT_MS } from '../kafka/group-timing.ts';
 import { DEFAULT_ALLOWED_LATENESS_MS } from '../pipeline/watermark-tracker.ts';
 
+const BROKER_FORMAT = 'expected host:port[,host:port...]';
+
+/** What is wrong with one broker address, or undefined. Five digits let 99999 through, which no connection can use. */
+function brokerProblem(broker: string): string | undefined {
+  const port = /^[^\s:]+:(\d{1,5})$/.exec(broker)?.[1];
+  if (port === undefined) return BROKER_FORMAT;
+  const n = Number(port);
+  return n >= 1 && n <= 65535 ? undefined : `port ${port} of "${broker}" is not a TCP port (1-65535)`;
+}
+
 const brokerList = z
   .string()
   .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
-  .refine((list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), {
-    message: 'expected host:port[,host:port...]',
+  .superRefine((list, ctx) => {
+    const problem = list.length === 0 ? BROKER_FORMAT : list.map(brokerProblem).find((p) => p !== undefined);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 const url = (protocols: string[]) =>
@@ -95,11 +106,15 @@ export const SETTING_SOURCES: Record<keyof Settings, { env: string; flag: string
 
 /**
  * Flags win over the environment; empty environment values count as unset so `FOO= cmd` does not
- * trip validation.
+ * trip validation. An empty flag is refused: `--brokers ''` (a variable that expanded to nothing)
+ * is a value given, and silently taking the default put the detector on another cluster.
  */
 export function loadSettings(env: NodeJS.ProcessEnv, flags: Record<string, string | undefined> = {}): Settings {
   const raw: Record<string, unknown> = {};
-  for (const [key, source] of Object.entries(SETTING_SOURCES)) {
+  for (const [key, source] of Object.entries(SETTING_SOURCES) as [keyof Settings, (typeof SETTING_SOURCES)[keyof Settings]][]) {
+    if (flags[source.flag] === '') {
+      throw new ConfigError(`bad setting ${settingName(key)} = "": the flag was given an empty value; give it one, or leave --${source.flag} out to use ${source.env} or the default (the setting: ${source.help})`);
+    }
     const value = flags[source.flag] ?? env[source.env];
     if (value !== undefined && value !== '') raw[key] = value;
   }

@@ -13,7 +13,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import { retry } from '../ops/retry.ts';
 import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
 import type { StateStore } from '../state/store.ts';
-import { createCompactedTopicConsumer, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
+import { createCompactedTopicConsumer, logDeadLetters, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
 
 export interface LicenceConsumerDeps extends CompactedTopicConsumerDeps {
   decoder: Decoder;
@@ -78,5 +78,6 @@ export function createLicenceConsumer(deps: LicenceConsumerDeps): LicenceConsume
     await retry(() => deps.deadLetters.send(dead));
     deps.metrics?.events.inc({ topic: batch.topic }, batch.messages.length);
     for (const d of dead) deps.metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });
+    logDeadLetters(deps.logger, dead);
   });
 }

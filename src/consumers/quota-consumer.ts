@@ -11,7 +11,7 @@ import { retry } from '../ops/retry.ts';
 import type { DeadLetterSink } from '../producers/dead-letter-sink.ts';
 import type { QuotaRegister } from '../state/quota-register.ts';
 import { latestRecords } from './latest-records.ts';
-import { createCompactedTopicConsumer, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
+import { createCompactedTopicConsumer, logDeadLetters, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
 
 export interface QuotaConsumerDeps extends CompactedTopicConsumerDeps {
   decoder: Decoder;
@@ -35,5 +35,6 @@ export function createQuotaConsumer(deps: QuotaConsumerDeps): QuotaConsumer {
     await retry(() => deps.deadLetters.send(dead), { onRetry });
     deps.metrics?.events.inc({ topic: batch.topic }, batch.messages.length);
     for (const d of dead) deps.metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });
+    logDeadLetters(deps.logger, dead);
   });
 }

@@ -26,7 +26,7 @@ import type { AlertSink } from '../producers/alert-sink.ts';
 import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
 import { createReferenceTransactions, type CommittedAt } from '../producers/reference-transactions.ts';
 import { latestRecords } from './latest-records.ts';
-import { createCompactedTopicConsumer, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
+import { createCompactedTopicConsumer, logDeadLetters, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
 import { settleHeld, settleHeldTxn, type TxnJournal } from './txn-journal.ts';
 
 export interface WatchlistConsumerDeps extends CompactedTopicConsumerDeps {
@@ -58,6 +58,7 @@ export function createWatchlistConsumer(deps: WatchlistConsumerDeps): WatchlistC
     deps.metrics?.events.inc({ topic: batch.topic }, records);
     for (const a of found) deps.metrics?.alerts.inc({ rule: a.ruleId, severity: a.severity });
     for (const d of dead) deps.metrics?.deadLetters.inc({ topic: batch.topic, code: d.error.code });
+    logDeadLetters(deps.logger, dead);
   };
 
   const { transactional } = deps;

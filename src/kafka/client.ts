@@ -3,7 +3,7 @@
  * kafkajs's own log lines turned into ours (JSON on stderr), and retries that outlast a broker blip.
  */
 import { createRequire } from 'node:module';
-import { Kafka, logLevel as KafkaLogLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin } from 'kafkajs';
 import { settingName, type Settings } from '../config/settings.ts';
 import type { Logger } from '../ops/logger.ts';
 import { reach } from '../ops/resources.ts';
@@ -11,20 +11,33 @@ import { reach } from '../ops/resources.ts';
 import './request-queue-fix.ts';
 
 /**
- * The Kafka protocol errors kafkajs retries, by the message it logs them with: its own table, the
- * one its retries go by. A module of the package's rather than of its typed API, which kafkajs 2.x
- * (no longer released) will not move; were it missing, every such line would stay an error.
+ * The Kafka protocol errors, with the message kafkajs logs each with: its own table, the one its
+ * retries go by. A module of the package's rather than of its typed API, which kafkajs 2.x (no
+ * longer released) will not move; were it missing, every broker reply with an error would stay an
+ * error line.
  */
-function retriableProtocolErrors(): ReadonlyMap<string, string> {
+function protocolErrors(): readonly { type: string; message: string; retriable: boolean }[] {
   try {
-    const { errorCodes } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: { type: string; message: string; retriable: boolean }[] };
-    return new Map(errorCodes.filter((e) => e.retriable).map((e) => [e.message, e.type]));
+    return (createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: { type: string; message: string; retriable: boolean }[] }).errorCodes;
   } catch {
-    return new Map();
+    return [];
   }
 }
 
-const RETRIABLE = retriableProtocolErrors();
+/** Message → type of the errors given, for telling a logged reply's error by its text. */
+const byMessage = (errors: readonly { type: string; message: string }[]): ReadonlyMap<string, string> => new Map(errors.map((e) => [e.message, e.type]));
+
+const PROTOCOL_ERRORS = protocolErrors();
+const RETRIABLE = byMessage(PROTOCOL_ERRORS.filter((e) => e.retriable));
+/**
+ * REBALANCE_IN_PROGRESS ("The group is rebalancing, so a rejoin is needed") is not retriable in
+ * kafkajs's table: kafkajs answers it by rejoining the group. A broker gives it to every member's
+ * heartbeat, fetch and commit while an instance joins or leaves, which is scaling working as
+ * designed (DESIGN.md: scale-out is Kafka's); a second instance's start and stop logged ~50 error
+ * lines. A rejoin that fails is logged by kafkajs as the failure it is (a crash: the consumer's
+ * CRASH handler).
+ */
+const REJOINED = byMessage(PROTOCOL_ERRORS.filter((e) => e.type === 'REBALANCE_IN_PROGRESS'));
 
 /**
  * kafkajs logs every broker reply that carries an error at error level, and then retries the
@@ -35,7 +48,23 @@ const RETRIABLE = retriableProtocolErrors();
  * its operation, and that failure is logged where it is handled.
  */
 export function retriedReplyError(message: string, error: unknown): string | undefined {
-  return message.startsWith('Response ') && typeof error === 'string' ? RETRIABLE.get(error) : undefined;
+  return isReply(message, error) ? RETRIABLE.get(error) : undefined;
+}
+
+/** A broker reply kafkajs answers by rejoining the group (REJOINED): its error's type, else undefined. */
+export function rejoinReplyError(message: string, error: unknown): string | undefined {
+  return isReply(message, error) ? REJOINED.get(error) : undefined;
+}
+
+/** kafkajs's line for a broker's reply with an error ("Response Heartbeat(key: 12, version: 3)"), not its giving up ("Crash"). */
+const isReply = (message: string, error: unknown): error is string => message.startsWith('Response ') && typeof error === 'string';
+
+/** An error line of kafkajs's that is an expected broker reply: its type and what kafkajs does next, else undefined. */
+function expectedReply(message: string, error: unknown): { errorType: string; then: string } | undefined {
+  const retried = retriedReplyError(message, error);
+  if (retried) return { errorType: retried, then: 'retried' };
+  const rejoined = rejoinReplyError(message, error);
+  return rejoined ? { errorType: rejoined, then: 'rejoining the group' } : undefined;
 }
 
 /**
@@ -54,8 +83,8 @@ function kafkaLogCreator(logger: Logger, state: { muted: boolean }) {
       if (state.muted) return;
       const { message, ...extra } = log;
       if (level <= KafkaLogLevel.ERROR) {
-        const errorType = retriedReplyError(message, extra['error']);
-        if (errorType) logger.warn({ ...extra, errorType }, `kafka: ${message} (retried)`);
+        const expected = expectedReply(message, extra['error']);
+        if (expected) logger.warn({ ...extra, errorType: expected.errorType }, `kafka: ${message} (${expected.then})`);
         else logger.error(extra, `kafka: ${message}`);
       } else if (level === KafkaLogLevel.WARN && message !== BOUNDED_RETRIES_WARNING) logger.warn(extra, `kafka: ${message}`);
       else logger.debug(extra, `kafka: ${message}`);
@@ -67,7 +96,23 @@ function kafkaLogCreator(logger: Logger, state: { muted: boolean }) {
  * error level only, no mapping of its lines. Built here so it gets the request-queue fix too.
  */
 export function quietKafkaClient(clientId: string, brokers: string[]): Kafka {
-  return new Kafka({ clientId, brokers, logLevel: KafkaLogLevel.ERROR, logCreator: quietLogCreator });
+  return keyPartitionedProducers(new Kafka({ clientId, brokers, logLevel: KafkaLogLevel.ERROR, logCreator: quietLogCreator }));
+}
+
+/**
+ * Every producer of the client built with kafkajs's DefaultPartitioner named, unless its caller names
+ * another. It is the partitioner kafkajs 2.x uses anyway (the same function: no key moves): murmur2
+ * of the key, as the Java clients and kcat's murmur2_random do, which the topics rely on, a
+ * producer's reports landing on the same partition number of every report topic (DESIGN.md,
+ * README). Left unnamed, kafkajs warned at every start that its default had changed in 2.0.0 (from
+ * LegacyPartitioner, which is not what these topics were written with). Here, not at each
+ * kafka.producer call: the transactional producers are built elsewhere (fencing-producers.ts), and
+ * the first unnamed one anywhere in the process would bring the warning back.
+ */
+function keyPartitionedProducers(kafka: Kafka): Kafka {
+  const producer = kafka.producer.bind(kafka);
+  kafka.producer = (config) => producer({ ...config, createPartitioner: config?.createPartitioner ?? Partitioners.DefaultPartitioner });
+  return kafka;
 }
 
 const isConnectAttempt = (namespace: string | undefined, message: string): boolean =>
@@ -111,7 +156,7 @@ export function createKafkaClient(settings: Pick<Settings, 'kafkaBrokers'>, logg
     retry: { retries: 8 },
   });
   logStates.set(kafka, state);
-  return kafka;
+  return keyPartitionedProducers(kafka);
 }
 
 const logStates = new WeakMap<Kafka, { muted: boolean }>();

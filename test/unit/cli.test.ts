@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RUN_USAGE } from '../../src/cli/run.ts';
 import type { Alert } from '../../src/domain/events.ts';
 import { licence, shipment } from '../helpers/builders.ts';
 import { cli as runCli, type CliRun as Run } from '../helpers/cli.ts';
@@ -98,6 +99,16 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
     expect(message).toContain('"nonsense"');
   });
 
+  it('run accepts every flag its help lists (a hand-kept list had refused --commit-interval)', async () => {
+    // What `run --help` prints (one spawn fewer: they run concurrently under one timeout).
+    const flags = [...RUN_USAGE.matchAll(/^ {2}--([a-z-]+) /gm)].map((m) => m[1]!);
+    expect(flags).toContain('commit-interval');
+    // Parsed before --help is looked at: an unknown flag is refused even then.
+    const run = await cli(['run', ...flags.flatMap((flag) => [`--${flag}`, '1']), '--help']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+  });
+
   it('replay of a missing file exits 2 saying which file cannot be read', async () => {
     const path = join(dir, 'no-such-recording.jsonl');
     const run = await cli(['replay', path]);
@@ -150,9 +161,11 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
 
   it('record and simulate --to-kafka with no broker to reach refuse in one line naming the brokers and the setting, and write no file', async () => {
     const out = join(dir, 'unreached.jsonl');
+    // kafkajs tries to connect for ~9 s before it gives up: a loaded machine (the suite's own workers) can take twice that.
+    const slowCli = (args: string[]) => runCli(args, { env: {}, timeoutMs: 55_000 });
     const [record, simulate] = await Promise.all([
-      cli(['record', '--out', out, '--brokers', '127.0.0.1:1', '--registry', 'none']),
-      cli(['simulate', '--to-kafka', '--format', 'json', '--producers', '5', '--days', '1', '--brokers', '127.0.0.1:1']),
+      slowCli(['record', '--out', out, '--brokers', '127.0.0.1:1', '--registry', 'none']),
+      slowCli(['simulate', '--to-kafka', '--format', 'json', '--producers', '5', '--days', '1', '--brokers', '127.0.0.1:1']),
     ]);
     for (const [run, command] of [[record, 'record'], [simulate, 'simulate']] as const) {
       expectOneLineRefusal(run, 'REE_ERR_UNAVAILABLE');
@@ -160,7 +173,7 @@ describe.concurrent('ree-sentinel CLI', { timeout: TIMEOUT_MS }, () => {
     }
     expect(existsSync(out)).toBe(false);
     expect(existsSync(`${out}.partial`)).toBe(false);
-  });
+  }, 60_000);
 
   it('a mistyped option is refused naming the nearest one; a negative number reaches its own check; extra arguments are refused, not ignored', async () => {
     const recording = file('typo.jsonl', jsonl([{ topic: 'ree.licences.v1', key: 'LIC-1', timestamp: 0, value: licence() }]));

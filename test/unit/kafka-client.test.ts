@@ -5,6 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { Kafka, Partitioners } from 'kafkajs';
 import { describe, expect, it, vi } from 'vitest';
 import { createKafkaClient, muteKafkaLogs, quietKafkaClient } from '../../src/kafka/client.ts';
 
@@ -53,6 +54,48 @@ describe('the detector’s kafkajs client', () => {
       [50, 'kafka: Crash', undefined],
     ]);
     expect(lines[0]).toMatchObject({ error: loading, correlationId: 7 });
+  });
+
+  it('logs a broker reply that the group is rebalancing as a warning: kafkajs rejoins, and scaling out or in brings one to every member', async () => {
+    const { logger, lines } = capturingLogger();
+    const kafka = createKafkaClient({ kafkaBrokers: ['127.0.0.1:1'] }, logger, 'test');
+    const rebalancing = 'The group is rebalancing, so a rejoin is needed';
+    kafka.logger().error('Response Heartbeat(key: 12, version: 3)', { broker: '127.0.0.1:9092', clientId: 'test', error: rebalancing, correlationId: 41, size: 10 });
+    kafka.logger().error('Response OffsetCommit(key: 8, version: 5)', { error: rebalancing });
+    // The consumer giving up with that error is not a reply it rejoins on: still an error.
+    kafka.logger().error('Crash: KafkaJSProtocolError: The group is rebalancing, so a rejoin is needed', { error: rebalancing });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((l) => [l.level, l.msg, l.errorType])).toEqual([
+      [40, 'kafka: Response Heartbeat(key: 12, version: 3) (rejoining the group)', 'REBALANCE_IN_PROGRESS'],
+      [40, 'kafka: Response OffsetCommit(key: 8, version: 5) (rejoining the group)', 'REBALANCE_IN_PROGRESS'],
+      [50, 'kafka: Crash: KafkaJSProtocolError: The group is rebalancing, so a rejoin is needed', undefined],
+    ]);
+    expect(lines[0]).toMatchObject({ error: rebalancing, correlationId: 41 });
+  });
+
+  it("builds its producers with kafkajs's DefaultPartitioner named (murmur2 by key, the one the topics are written with), so kafkajs does not warn that its default changed", async () => {
+    const { logger, lines } = capturingLogger('debug');
+    const named = vi.spyOn(Partitioners, 'DefaultPartitioner');
+    try {
+      const kafka = createKafkaClient({ kafkaBrokers: ['127.0.0.1:1'] }, logger, 'test');
+      kafka.producer();
+      kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: undefined });
+      expect(named).toHaveBeenCalledTimes(2);
+      // A partitioner the caller names is kept.
+      const own = vi.fn(Partitioners.LegacyPartitioner);
+      kafka.producer({ createPartitioner: own });
+      expect(own).toHaveBeenCalledTimes(1);
+      quietKafkaClient('test', ['127.0.0.1:1']).producer();
+      expect(named).toHaveBeenCalledTimes(3);
+    } finally {
+      named.mockRestore();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.filter((l) => String(l.msg).includes('partitioner'))).toEqual([]);
+    // The warning was still armed (kafkajs gives it once a process): a bare client's producer gets it.
+    const bare: string[] = [];
+    new Kafka({ clientId: 'bare', brokers: ['127.0.0.1:1'], logCreator: () => ({ log }) => void bare.push(log.message) }).producer();
+    expect(bare.filter((m) => m.includes('switched default partitioner'))).toHaveLength(1);
   });
 
   it("makes kafkajs's warning that bounded retries may invalidate exactly-once a debug line: a producer with a failed send is reopened (fencing-producers.ts)", async () => {

@@ -1,8 +1,9 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createDecoder } from '../../src/codec/decode.ts';
 import { createLicenceConsumer } from '../../src/consumers/licence-consumer.ts';
 import type { Licence } from '../../src/domain/events.ts';
-import { createLogger } from '../../src/ops/logger.ts';
 import type { DeadLetter } from '../../src/producers/dead-letter-sink.ts';
 import { createMemoryReference } from '../../src/state/memory-reference.ts';
 import type { StateStore } from '../../src/state/store.ts';
@@ -30,11 +31,24 @@ function slowStore(inner: StateStore) {
   return { store, calls, maxInFlight: () => maxInFlight };
 }
 
+/** A logger whose lines the test reads. */
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, sink), lines };
+}
+
 async function started() {
   const fake = fakeKafka();
   const memory = createMemoryReference();
   const slow = slowStore(memory);
   const dead: DeadLetter[] = [];
+  const { logger, lines } = capturingLogger();
   const consumer = createLicenceConsumer({
     kafka: fake.kafka,
     admin: fake.admin,
@@ -43,10 +57,10 @@ async function started() {
     decoder: createDecoder(),
     store: slow.store,
     deadLetters: { send: async (letters) => void dead.push(...letters) },
-    logger: createLogger('silent'),
+    logger,
   });
   await consumer.start();
-  return { fake, memory, slow, dead };
+  return { fake, memory, slow, dead, lines };
 }
 
 const json = (l: Licence) => ({ key: l.licenceId, value: JSON.stringify(l) });
@@ -90,6 +104,17 @@ describe('licence consumer batches', () => {
       ['8', 'REE_ERR_DECODE'],
     ]);
     expect(resolved).toEqual(['8']);
+  });
+
+  it("logs a batch's dead letters in one warning with the first one's reason, and nothing for a clean batch", async () => {
+    const { fake, lines } = await started();
+    await fake.deliver('licences', 2, [json(licence({ licenceId: 'LIC-1' }))]);
+    await fake.deliver('licences', 2, [{ key: 'LIC-2', value: JSON.stringify(licence({ licenceId: 'LIC-3' })) }, { key: 'LIC-4', value: 'not json' }], { firstOffset: 1 });
+    await new Promise((resolve) => setImmediate(resolve));
+    const logged = lines.filter((l) => l.msg === 'records sent to the dead-letter topic');
+    expect(logged).toEqual([
+      expect.objectContaining({ level: 40, topic: 'licences', partition: 2, count: 2, firstOffset: '1', firstCode: 'REE_ERR_VALIDATION', firstReason: 'record key "LIC-2" is not the licenceId "LIC-3"' }),
+    ]);
   });
 
   it('keeps every version a batch brings, in effective order', async () => {
