@@ -150,14 +150,13 @@ async function openDetector(
   let brokersReachable = () => true;
   let reportConsumerRunning = () => false;
   const notReady = (): string[] =>
-    [
-      state.fatal && 'a Kafka consumer stopped for good',
-      !state.started && 'starting',
-      state.started && !brokersReachable() && 'Kafka brokers unreachable',
-      redisStatus() !== 'ready' && 'Redis unreachable',
-      state.started && !state.licencesLoaded && 'licence register loading',
-      state.started && !reportConsumerRunning() && 'report consumer not in its group',
-    ].filter((reason): reason is string => typeof reason === 'string');
+    readinessProblems({
+      ...state,
+      registry: settings.schemaRegistryUrl !== 'none',
+      redisStatus: redisStatus(),
+      brokersReachable: brokersReachable(),
+      reportConsumerRunning: reportConsumerRunning(),
+    });
 
   // First, so a taken port fails before anything connects, and a supervisor sees the process alive
   // (but not ready) while it reaches its services.
@@ -405,4 +404,46 @@ async function runUntilStopped(detector: RunningDetector, logger: Logger): Promi
   await detector.stop();
   logger.info('stopped');
   return 0;
+}
+
+/** What /readyz is told about: the start-up's progress and the services' state. */
+export interface ReadinessView {
+  fatal: boolean;
+  /** Every service reached and every consumer built (the groups are joined after). */
+  started: boolean;
+  /** The licence register, watchlist and quotas read to their end. */
+  licencesLoaded: boolean;
+  /** Whether start-up registers schemas (a schema registry is configured). */
+  registry: boolean;
+  /** ioredis's status; 'wait' until start-up first connects. */
+  redisStatus: string;
+  brokersReachable: boolean;
+  reportConsumerRunning: boolean;
+}
+
+/**
+ * Why the detector is not ready (what /readyz says after "not ready: "); empty when it is. During
+ * start-up it names what is being waited for, in start-up's order: Kafka and the registry, then
+ * Redis (not blamed before it has been tried, nor while its first connection is being made), then
+ * the rest of Kafka, then the reference topics, then the report consumer's group.
+ */
+export function readinessProblems(view: ReadinessView): string[] {
+  const redis = view.redisStatus;
+  const redisNotTried = redis === 'wait';
+  const redisConnecting = !view.started && (redis === 'connecting' || redis === 'connect');
+  let starting: string | false = false;
+  if (!view.started) {
+    if (redisNotTried) starting = view.registry ? 'starting: reaching Kafka and the schema registry' : 'starting: reaching Kafka';
+    else if (redis === 'ready') starting = 'starting: reaching Kafka';
+  }
+  return [
+    view.fatal && 'a Kafka consumer stopped for good',
+    starting,
+    view.started && !view.brokersReachable && 'Kafka brokers unreachable',
+    redisConnecting && 'connecting to Redis',
+    !redisNotTried && !redisConnecting && redis !== 'ready' && 'Redis unreachable',
+    view.started && !view.licencesLoaded && 'loading the licence register, watchlist and quotas',
+    // Not asked to join before the reference topics are loaded: saying so then would mislead.
+    view.started && view.licencesLoaded && !view.reportConsumerRunning && 'report consumer not in its group',
+  ].filter((reason): reason is string => typeof reason === 'string');
 }

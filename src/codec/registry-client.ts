@@ -37,13 +37,47 @@ const ANSWERS = new Set([401, 403, 404, 409, 422]);
 
 /**
  * Whether a failed call may succeed if made again. The client reports every failure without an
- * HTTP answer (timeout, refused or reset connection) as status 400, so 400 counts as one; the
- * library's own refusals (a compatibility level other than ours) carry no status and are answers.
+ * HTTP answer (timeout, refused or reset connection) as status 400 (RegistryUnreachableError here
+ * keeps it), so 400 counts as one; the library's own refusals (a compatibility level other than
+ * ours) carry no status and are answers.
  */
 export function isTransientRegistryFailure(err: unknown): boolean {
   const status = typeof err === 'object' && err !== null && 'status' in err ? (err as { status: unknown }).status : undefined;
   if (typeof status !== 'number') return false;
   return !ANSWERS.has(status);
+}
+
+/**
+ * A registry call that got no HTTP answer: a refused or reset connection, an unknown host, or no
+ * answer within the request deadline. The client reports these as a response with status 400 and
+ * the network error as its body ("Error, status 400: connect ECONNREFUSED …"), which reads as if the
+ * registry had refused the request. The message here is the network error alone. `status` stays
+ * 400 for the callers that tell a registry in trouble (any status) from an unusable schema (none).
+ */
+export class RegistryUnreachableError extends Error {
+  override readonly name = 'RegistryUnreachableError';
+  readonly status = 400;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The body the client gives a request that failed without an answer, after "Error, status 400: ". */
+const NO_ANSWER = /(?:^|\s-\s)Error, status 400: (.*)$/s;
+/** Node's network errors ("connect ECONNREFUSED 127.0.0.1:8081", "socket hang up") and the client's timeout. */
+const NETWORK_ERROR = /^(?:(?:connect|read|write|getaddrinfo|queryA|querySrv) )?E[A-Z_]+\b|^socket hang up|^Client network socket disconnected|^Timeout \((\d+)ms\)/;
+
+/**
+ * The failure as a RegistryUnreachableError when it is a network error dressed as HTTP 400;
+ * anything else (a real answer, the library's own refusals) as it is.
+ */
+export function withoutFakeStatus(err: unknown): unknown {
+  if (!(err instanceof Error) || (err as { status?: unknown }).status !== 400) return err;
+  const body = NO_ANSWER.exec(err.message)?.[1]?.trim();
+  const network = body === undefined ? null : NETWORK_ERROR.exec(body);
+  if (body === undefined || !network) return err;
+  const timeoutMs = network[1];
+  return new RegistryUnreachableError(timeoutMs === undefined ? body : `no answer within ${Number(timeoutMs) / 1000} s`, { cause: err });
 }
 
 export function createRegistryClient(host: string, options: RegistryClientOptions = {}): RegistryCalls {
@@ -59,7 +93,7 @@ export function createRegistryClient(host: string, options: RegistryClientOption
 
   const retried = <T>(call: () => Promise<T>): Promise<T> => {
     const giveUpAt = Date.now() + retryForMs;
-    return retry(() => call(), {
+    return retry(() => call().catch((err: unknown) => Promise.reject(withoutFakeStatus(err))), {
       retries: Number.MAX_SAFE_INTEGER,
       minDelayMs: 100,
       maxDelayMs: 1_000,

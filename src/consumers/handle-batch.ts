@@ -153,8 +153,11 @@ export async function handleReportBatches(deps: BatchDeps, batches: readonly Tak
     // One line per batch, not per record: a flood of bad input must not become a flood of logs.
     // The dead-letter topic has every record with its reason.
     const firstBad = deadLetters[0]!;
+    // How many of each kind: the first reason alone hid that most of a batch failed for another.
+    const codes: Record<string, number> = {};
+    for (const d of deadLetters) codes[d.error.code] = (codes[d.error.code] ?? 0) + 1;
     logger?.warn(
-      { topic: firstBad.topic, partition: firstBad.partition, count: deadLetters.length, firstOffset: firstBad.offset, firstCode: firstBad.error.code, firstReason: firstBad.error.message },
+      { topic: firstBad.topic, partition: firstBad.partition, count: deadLetters.length, codes, firstOffset: firstBad.offset, firstCode: firstBad.error.code, firstReason: firstBad.error.message },
       'records sent to the dead-letter topic',
     );
   }

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRegistryClient, isTransientRegistryFailure } from '../../src/codec/registry-client.ts';
+import { createRegistryClient, isTransientRegistryFailure, RegistryUnreachableError, withoutFakeStatus } from '../../src/codec/registry-client.ts';
 import { freePort } from '../helpers/ports.ts';
 
 const SCHEMA = JSON.stringify({ type: 'record', name: 'T', fields: [{ name: 'a', type: 'string' }] });
@@ -71,6 +71,32 @@ describe('the schema registry client', () => {
     const client = createRegistryClient(`http://127.0.0.1:${await freePort()}`, { requestTimeoutMs: 200, retryForMs: 300 });
     const failure = await client.getSchema(1).catch((err: unknown) => err);
     expect(String((failure as Error).message)).toMatch(/ECONNREFUSED/);
+    // A network error, not an HTTP answer: no "status 400" in what an operator reads.
+    expect(failure).toBeInstanceOf(RegistryUnreachableError);
+    expect((failure as Error).message).toMatch(/^connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
+    // Still a failure that may pass, for the decoder and the encoder as for the retries.
+    expect(isTransientRegistryFailure(failure)).toBe(true);
+  });
+
+  it('reports a registry that never answers as no answer, not as a status', async () => {
+    const registry = await fakeRegistry(() => 'silent');
+    servers.push(registry);
+    const failure = await createRegistryClient(registry.url, { requestTimeoutMs: 100, retryForMs: 150 })
+      .getSchema(1)
+      .catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(RegistryUnreachableError);
+    expect((failure as Error).message).toBe('no answer within 0.1 s');
+  });
+
+  it('leaves real answers as they are, a 400 among them', () => {
+    const answer = Object.assign(new Error('Confluent_Schema_Registry - Error, status 400: {"broken":true}'), { status: 400 });
+    expect(withoutFakeStatus(answer)).toBe(answer);
+    const conflict = Object.assign(new Error('Confluent_Schema_Registry - Schema being registered is incompatible'), { status: 409 });
+    expect(withoutFakeStatus(conflict)).toBe(conflict);
+    const reset = Object.assign(new Error('Confluent_Schema_Registry - Error, status 400: socket hang up'), { status: 400 });
+    expect(withoutFakeStatus(reset)).toMatchObject({ name: 'RegistryUnreachableError', message: 'socket hang up', status: 400 });
+    const unknownHost = Object.assign(new Error('Confluent_Schema_Registry - Error, status 400: getaddrinfo ENOTFOUND registry'), { status: 400 });
+    expect(withoutFakeStatus(unknownHost)).toMatchObject({ message: 'getaddrinfo ENOTFOUND registry' });
   });
 
   it('tells failures that may pass from answers', () => {

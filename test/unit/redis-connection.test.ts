@@ -1,0 +1,33 @@
+/**
+ * A Redis client that cannot connect says why: the connect error itself, not ioredis's bare
+ * "Connection is closed.".
+ */
+import { describe, expect, it } from 'vitest';
+import { closeRedis, connectFailure, createRedisClient } from '../../src/state/redis-connection.ts';
+import { createLogger } from '../../src/ops/logger.ts';
+import { freePort } from '../helpers/ports.ts';
+
+describe('the Redis client', () => {
+  it('rejects connect() with the connection error when nothing listens', async () => {
+    const port = await freePort();
+    const redis = createRedisClient(`redis://127.0.0.1:${port}`, createLogger('silent'));
+    try {
+      const failure = await redis.connect().then(
+        () => expect.fail('connected to a port nothing listens on'),
+        (err: unknown) => err,
+      );
+      expect((failure as Error).message).toBe(`connect ECONNREFUSED 127.0.0.1:${port}`);
+    } finally {
+      await closeRedis(redis);
+    }
+  });
+
+  it('replaces only the bare close message, and only with an error seen', () => {
+    const closed = new Error('Connection is closed.');
+    const refused = new Error('connect ECONNREFUSED 127.0.0.1:1');
+    expect(connectFailure(closed, refused)).toBe(refused);
+    expect(connectFailure(closed, undefined)).toBe(closed);
+    const other = new Error('Redis is already connecting/connected');
+    expect(connectFailure(other, refused)).toBe(other);
+  });
+});
