@@ -10,7 +10,7 @@ import type { IHeaders } from 'kafkajs';
 import type { ReportTopicKind } from '../config/topics.ts';
 import type { DecodeOutcome, Decoder } from '../codec/decode.ts';
 import type { Alert, Report } from '../domain/events.ts';
-import { reportKeyError } from '../domain/report-key.ts';
+import { recordEnvelopeError } from '../domain/record-envelope.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { retry } from '../ops/retry.ts';
@@ -27,6 +27,8 @@ export interface RawRecord {
   value: Buffer | null;
   headers?: IHeaders | undefined;
   offset: string;
+  /** The record's timestamp (ms, as kafkajs gives it); absent: not known. */
+  timestamp?: string | undefined;
 }
 
 export interface BatchDeps {
@@ -87,7 +89,8 @@ export async function decodeReportBatch(deps: Pick<BatchDeps, 'decoder' | 'logge
   const decoded = await retry(() => decoder.decodeReports(batch.kind, batch.records.map((r) => r.value)), { onRetry: retryLogger(deps.logger, batch) });
   return decoded.map((outcome, i): DecodeOutcome<Report> => {
     if (!outcome.ok) return outcome;
-    const error = reportKeyError(batch.records[i]!.key?.toString() ?? null, outcome.value);
+    const record = batch.records[i]!;
+    const error = recordEnvelopeError({ key: record.key?.toString() ?? null, timestamp: Number(record.timestamp ?? 0) }, outcome.value);
     return error ? { ok: false, error } : outcome;
   });
 }

@@ -340,7 +340,7 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
           kind,
           topic: batch.topic,
           partition: batch.partition,
-          records: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers, offset: m.offset })),
+          records: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers, offset: m.offset, timestamp: m.timestamp })),
         };
         const heldKey = `${batch.topic}/${batch.partition}`;
         const decision = await ticket.decide(async () => {

@@ -5,7 +5,7 @@
  * one of its reports names that licence (only such a report reads it). So are watchlist entries
  * (always flushed before), each screened against the clients seen so far as `run` does.
  */
-import { reportKeyError } from '../domain/report-key.ts';
+import { recordEnvelopeError } from '../domain/record-envelope.ts';
 import type { Catalogue } from '../domain/catalogue.ts';
 import type { Alert, Report } from '../domain/events.ts';
 import { REPORT_TOPIC_KINDS, type ReportTopicKind } from '../config/topics.ts';
@@ -193,8 +193,8 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
     if (kind && REPORT_KINDS.has(kind)) {
       try {
         const report = validateReport(kind as ReportTopicKind, line.value);
-        const keyError = reportKeyError(line.key, report);
-        if (keyError) throw keyError;
+        const envelopeError = recordEnvelopeError(line, report);
+        if (envelopeError) throw envelopeError;
         batch.push(report);
         origins.push(originOf(kind, line));
         if (report.kind === 'shipments' && report.event.licenceId) batchLicences.add(report.event.licenceId);

@@ -72,6 +72,16 @@ describe('replay: report keys', () => {
   });
 });
 
+describe('replay: report times against the record time', () => {
+  it('dead-letters a report reported after its record was sent, as live, and judges none without a record time', async () => {
+    const typo = shipment({ producerId: 'P1', licenceId: null, occurredAt: Date.UTC(2099, 5, 1, 8), reportedAt: Date.UTC(2099, 5, 1, 12) });
+    const { dead, summary } = await replay([line('ree.shipments.v1', 'P1', typo, at(D0)), line('ree.shipments.v1', 'P1', { ...typo, reportId: 'R-NO-TIME' }, 0)]);
+    expect(dead.map((d) => d.lineNo)).toEqual([1]);
+    expect(dead[0]!.reason).toMatch(/^line 1: reportedAt: after the record was sent by more than a day of clock skew/);
+    expect(summary).toMatchObject({ reports: 1, deadLetters: 1 });
+  });
+});
+
 describe('replay: licences in file order', () => {
   it('alerts an export made before its licence line, not one made after it, and again after a tombstone', async () => {
     // All three on the same day under the same licence: only the licence register changes between them.

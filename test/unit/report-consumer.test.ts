@@ -26,7 +26,8 @@ const fakeDecoder = {
     values.map((v) => {
       decodedValues += 1;
       try {
-        return { ok: true, value: { kind: 'shipments', event: { producerId: 'P1', ...JSON.parse(v!.toString()) } } };
+        const event = JSON.parse(v!.toString()) as { occurredAt: number };
+        return { ok: true, value: { kind: 'shipments', event: { producerId: 'P1', reportedAt: event.occurredAt, ...event } } };
       } catch {
         return { ok: false, error: new InvalidRecordError('REE_ERR_DECODE', 'not JSON') };
       }

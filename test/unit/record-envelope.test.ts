@@ -1,0 +1,54 @@
+/**
+ * What a report's record says about it (record-envelope.ts), live (decodeReportBatch): a report
+ * under another producer's key, or reported after its record was sent, is dead-lettered.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeReportBatch } from '../../src/consumers/handle-batch.ts';
+import type { Report } from '../../src/domain/events.ts';
+import { shipment } from '../helpers/builders.ts';
+
+const decoder = {
+  decodeReports: async (_kind: string, values: (Buffer | null)[]) => values.map((v) => ({ ok: true, value: { kind: 'shipments', event: JSON.parse(v!.toString()) } as Report })),
+};
+
+describe('a live report batch', () => {
+  it("dead-letters a report whose record key is another producer's, and keeps its own and a keyless one", async () => {
+    const report = shipment({ producerId: 'P1' });
+    const value = Buffer.from(JSON.stringify(report));
+    const outcomes = await decodeReportBatch({ decoder: decoder as never }, {
+      kind: 'shipments',
+      topic: 'ree.shipments.v1',
+      partition: 0,
+      records: [
+        { key: Buffer.from('P1'), value, offset: '0' },
+        { key: Buffer.from('P2'), value, offset: '1' },
+        { key: null, value, offset: '2' },
+      ],
+    });
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
+    const refused = outcomes[1]!;
+    if (refused.ok) throw new Error('expected a refusal');
+    expect(refused.error.code).toBe('REE_ERR_VALIDATION');
+    expect(refused.error.message).toBe('record key "P2" is not the report\'s producerId "P1": report topics are keyed by producerId');
+  });
+
+  it('dead-letters a report reported more than a day after its record was sent (a mistyped year), and keeps one within the skew or with no timestamp', async () => {
+    const sentAt = Date.UTC(2025, 5, 2, 12);
+    const ok = shipment({ producerId: 'P1', occurredAt: sentAt - 3_600_000, reportedAt: sentAt + 20 * 3_600_000 });
+    const typo = shipment({ producerId: 'P1', occurredAt: Date.UTC(2099, 5, 1, 8), reportedAt: Date.UTC(2099, 5, 1, 12) });
+    const outcomes = await decodeReportBatch({ decoder: decoder as never }, {
+      kind: 'shipments',
+      topic: 'ree.shipments.v1',
+      partition: 0,
+      records: [
+        { key: Buffer.from('P1'), value: Buffer.from(JSON.stringify(ok)), offset: '0', timestamp: String(sentAt) },
+        { key: Buffer.from('P1'), value: Buffer.from(JSON.stringify(typo)), offset: '1', timestamp: String(sentAt) },
+        { key: Buffer.from('P1'), value: Buffer.from(JSON.stringify(typo)), offset: '2' },
+      ],
+    });
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
+    const refused = outcomes[1]!;
+    if (refused.ok) throw new Error('expected a refusal');
+    expect(refused.error.message).toBe('reportedAt: after the record was sent by more than a day of clock skew (2099-06-01T12:00:00.000Z > 2025-06-02T12:00:00.000Z): a report describes the past');
+  });
+});
