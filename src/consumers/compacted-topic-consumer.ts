@@ -10,7 +10,6 @@ import type { Admin, Batch, Consumer, Kafka } from 'kafkajs';
 import { groupTiming } from '../kafka/group-timing.ts';
 import type { Logger } from '../ops/logger.ts';
 import { retry } from '../ops/retry.ts';
-import type { DeadLetter } from '../producers/dead-letter-sink.ts';
 import { createCatchUp } from './catch-up.ts';
 
 export interface CompactedTopicConsumerDeps {
@@ -106,17 +105,3 @@ export function createCompactedTopicConsumer(deps: CompactedTopicConsumerDeps, w
   };
 }
 
-/**
- * A batch's dead letters, once sent, as one warning: an operator must see that reference data
- * (a licence, a quota) was refused, or the exports judged without it look wrong for no reason;
- * the metric alone said nothing of which record or why. One line per batch, not per record, as for
- * reports (handle-batch.ts): the dead-letter topic has every record with its reason.
- */
-export function logDeadLetters(logger: Logger, dead: readonly DeadLetter[]): void {
-  const first = dead[0];
-  if (!first) return;
-  logger.warn(
-    { topic: first.topic, partition: first.partition, count: dead.length, firstOffset: first.offset, firstCode: first.error.code, firstReason: first.error.message },
-    'records sent to the dead-letter topic',
-  );
-}

@@ -16,7 +16,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import { retry } from '../ops/retry.ts';
 import type { Pipeline, ReportOrigin } from '../pipeline/pipeline.ts';
 import type { AlertSink } from '../producers/alert-sink.ts';
-import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
+import { logDeadLetters, type DeadLetter, type DeadLetterSink } from '../producers/dead-letter-sink.ts';
 import type { OutputTransactions } from '../producers/output-transactions.ts';
 import type { MessageSender } from '../kafka/send-in-chunks.ts';
 import { isTransactionNotCommitted } from '../kafka/transaction-errors.ts';
@@ -152,18 +152,7 @@ export async function handleReportBatches(deps: BatchDeps, batches: readonly Tak
   for (const { batch } of batches) metrics?.events.inc({ topic: batch.topic }, batch.records.length);
   for (const a of alerts) metrics?.alerts.inc({ rule: a.ruleId, severity: a.severity });
   for (const d of deadLetters) metrics?.deadLetters.inc({ topic: d.topic, code: d.error.code });
-  if (deadLetters.length > 0) {
-    // One line per batch, not per record: a flood of bad input must not become a flood of logs.
-    // The dead-letter topic has every record with its reason.
-    const firstBad = deadLetters[0]!;
-    // How many of each kind: the first reason alone hid that most of a batch failed for another.
-    const codes: Record<string, number> = {};
-    for (const d of deadLetters) codes[d.error.code] = (codes[d.error.code] ?? 0) + 1;
-    logger?.warn(
-      { topic: firstBad.topic, partition: firstBad.partition, count: deadLetters.length, codes, firstOffset: firstBad.offset, firstCode: firstBad.error.code, firstReason: firstBad.error.message },
-      'records sent to the dead-letter topic',
-    );
-  }
+  logDeadLetters(logger, deadLetters);
   return { reports: reports.length, alerts, deadLetters, committed };
 }
 

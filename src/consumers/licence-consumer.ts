@@ -11,9 +11,9 @@ import { effectiveTimeOf } from '../domain/licence-versions.ts';
 import { InvalidRecordError } from '../errors.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { retry } from '../ops/retry.ts';
-import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
+import { logDeadLetters, type DeadLetter, type DeadLetterSink } from '../producers/dead-letter-sink.ts';
 import type { StateStore } from '../state/store.ts';
-import { createCompactedTopicConsumer, logDeadLetters, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
+import { createCompactedTopicConsumer, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
 
 export interface LicenceConsumerDeps extends CompactedTopicConsumerDeps {
   decoder: Decoder;

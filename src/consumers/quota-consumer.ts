@@ -8,10 +8,10 @@ import type { Decoder } from '../codec/decode.ts';
 import type { ProductionQuota } from '../domain/events.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { retry } from '../ops/retry.ts';
-import type { DeadLetterSink } from '../producers/dead-letter-sink.ts';
+import { logDeadLetters, type DeadLetterSink } from '../producers/dead-letter-sink.ts';
 import type { QuotaRegister } from '../state/quota-register.ts';
 import { latestRecords } from './latest-records.ts';
-import { createCompactedTopicConsumer, logDeadLetters, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
+import { createCompactedTopicConsumer, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
 
 export interface QuotaConsumerDeps extends CompactedTopicConsumerDeps {
   decoder: Decoder;

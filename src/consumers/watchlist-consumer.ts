@@ -23,10 +23,10 @@ import type { Metrics } from '../ops/metrics.ts';
 import { defaultIsRetriable, retry } from '../ops/retry.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import type { AlertSink } from '../producers/alert-sink.ts';
-import type { DeadLetter, DeadLetterSink } from '../producers/dead-letter-sink.ts';
+import { logDeadLetters, type DeadLetter, type DeadLetterSink } from '../producers/dead-letter-sink.ts';
 import { createReferenceTransactions, type CommittedAt } from '../producers/reference-transactions.ts';
 import { latestRecords } from './latest-records.ts';
-import { createCompactedTopicConsumer, logDeadLetters, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
+import { createCompactedTopicConsumer, type CompactedTopicConsumer, type CompactedTopicConsumerDeps } from './compacted-topic-consumer.ts';
 import { settleHeld, settleHeldTxn, type TxnJournal } from './txn-journal.ts';
 
 export interface WatchlistConsumerDeps extends CompactedTopicConsumerDeps {

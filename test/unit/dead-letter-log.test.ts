@@ -7,13 +7,12 @@ import type { DecodeOutcome } from '../../src/codec/decode.ts';
 import { handleReportBatches } from '../../src/consumers/handle-batch.ts';
 import type { Report } from '../../src/domain/events.ts';
 import { InvalidRecordError } from '../../src/errors.ts';
-import { createLogger } from '../../src/ops/logger.ts';
 import type { Pipeline } from '../../src/pipeline/pipeline.ts';
+import { capturingLogger } from '../helpers/capturing-logger.ts';
 
 describe('the dead-letter log line', () => {
   it('counts the dead letters of a batch per error code', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger('info', 'test', { write: (chunk: string) => void lines.push(JSON.parse(chunk) as Record<string, unknown>) });
+    const { logger, lines } = capturingLogger();
     const pipeline = {
       gate: { shared: <T>(work: () => Promise<T>) => work() },
       process: async () => [],

@@ -3,22 +3,10 @@
  * client is muted once everything it served is closed (a failed start-up's last line must stay the
  * one that says what to fix); a broker's reply with an error kafkajs retries is a warning.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { Kafka, Partitioners } from 'kafkajs';
 import { describe, expect, it, vi } from 'vitest';
 import { createKafkaClient, muteKafkaLogs, quietKafkaClient } from '../../src/kafka/client.ts';
-
-function capturingLogger(level = 'info') {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level }, sink), lines };
-}
+import { capturingLogger } from '../helpers/capturing-logger.ts';
 
 describe('the detector’s kafkajs client', () => {
   it('logs kafkajs errors and warnings as its own lines, and nothing once muted', async () => {

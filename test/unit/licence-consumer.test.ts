@@ -1,5 +1,3 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createDecoder } from '../../src/codec/decode.ts';
 import { createLicenceConsumer } from '../../src/consumers/licence-consumer.ts';
@@ -9,6 +7,7 @@ import { createMemoryReference } from '../../src/state/memory-reference.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { licence } from '../helpers/builders.ts';
 import { fakeKafka } from '../helpers/fake-kafka.ts';
+import { capturingLogger } from '../helpers/capturing-logger.ts';
 
 /** A store whose licence writes take a while, counting how many are in flight at once. */
 function slowStore(inner: StateStore) {
@@ -29,18 +28,6 @@ function slowStore(inner: StateStore) {
     deleteLicence: (id: string) => slow(`delete ${id}`, () => inner.deleteLicence(id)),
   };
   return { store, calls, maxInFlight: () => maxInFlight };
-}
-
-/** A logger whose lines the test reads. */
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, sink), lines };
 }
 
 async function started() {

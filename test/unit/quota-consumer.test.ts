@@ -2,8 +2,6 @@
  * The quota consumer over a fake Kafka and the memory register: each quota ends as its last record
  * in the batch says, bad records go to the dead-letter topic with the reason, and the offset moves on.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { createDecoder } from '../../src/codec/decode.ts';
 import { REFERENCE_FETCH_WAIT_MS } from '../../src/consumers/compacted-topic-consumer.ts';
@@ -13,18 +11,7 @@ import type { DeadLetter } from '../../src/producers/dead-letter-sink.ts';
 import { createMemoryQuotaRegister } from '../../src/state/quota-register.ts';
 import { fakeKafka } from '../helpers/fake-kafka.ts';
 import { quota } from '../helpers/quota-register-contract.ts';
-
-/** A logger whose lines the test reads. */
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, sink), lines };
-}
+import { capturingLogger } from '../helpers/capturing-logger.ts';
 
 async function started() {
   const fake = fakeKafka();

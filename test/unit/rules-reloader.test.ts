@@ -7,6 +7,7 @@ import { loadRulesFile } from '../../src/config/rules-file.ts';
 import { createRulesReloader, ruleChanges } from '../../src/config/rules-reloader.ts';
 import { watchRulesFile } from '../../src/config/rules-watcher.ts';
 import { createLogger } from '../../src/ops/logger.ts';
+import { capturingLogger } from '../helpers/capturing-logger.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -125,13 +126,6 @@ describe('rules reloader', () => {
     }
   });
 });
-
-/** A logger whose lines the test reads. */
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger('info', 'test', { write: (chunk: string) => void lines.push(JSON.parse(chunk) as Record<string, unknown>) });
-  return { logger, lines };
-}
 
 async function until(done: () => boolean, timeoutMs = 5_000): Promise<void> {
   const giveUpAt = Date.now() + timeoutMs;
