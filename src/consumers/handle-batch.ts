@@ -90,7 +90,7 @@ export async function decodeReportBatch(deps: Pick<BatchDeps, 'decoder' | 'logge
   return decoded.map((outcome, i): DecodeOutcome<Report> => {
     if (!outcome.ok) return outcome;
     const record = batch.records[i]!;
-    const error = recordEnvelopeError({ key: record.key?.toString() ?? null, timestamp: Number(record.timestamp ?? 0) }, outcome.value);
+    const error = recordEnvelopeError({ key: record.key?.toString() ?? null, timestamp: Number(record.timestamp ?? 0) }, outcome.value, true);
     return error ? { ok: false, error } : outcome;
   });
 }

@@ -6,8 +6,10 @@
  * producer's reports on every topic in one partition index, owned by one instance with that
  * producer's state. A report under another producer's key lands in another index: applied there,
  * two instances would keep state for the same producer, each fencing only its own. Such a record is
- * refused, as a licence under another licence's key is. A record without a key is let through: a
- * recording made by hand carries none.
+ * refused, as a licence under another licence's key is. So, live, is a record without a key: the
+ * producer's partitioner spreads keyless records over every partition, so its reports would be split
+ * between instances just the same. A replay lets one through (a recording made by hand carries no
+ * key): one process holds every producer's state there.
  *
  * Timestamp. A report describes the past: it cannot have been reported after its record was sent.
  * One that says so (a mistyped year: reportedAt 2099) would move its producer's clock decades on;
@@ -21,8 +23,12 @@ import { InvalidRecordError } from '../errors.ts';
 import { MAX_CLOCK_SKEW_MS, type Report } from './events.ts';
 import { iso } from './time.ts';
 
-export function reportKeyError(key: string | null | undefined, report: Report): InvalidRecordError | undefined {
-  if (key === null || key === undefined || key === report.event.producerId) return undefined;
+export function reportKeyError(key: string | null | undefined, report: Report, keyRequired = false): InvalidRecordError | undefined {
+  if (key === report.event.producerId) return undefined;
+  if (key === null || key === undefined) {
+    if (!keyRequired) return undefined;
+    return new InvalidRecordError('REE_ERR_VALIDATION', `record has no key: report topics are keyed by producerId, so send it under the key "${report.event.producerId}"`);
+  }
   return new InvalidRecordError('REE_ERR_VALIDATION', `record key "${key}" is not the report's producerId "${report.event.producerId}": report topics are keyed by producerId`);
 }
 
@@ -35,7 +41,10 @@ export function reportedAfterSentError(recordTimestamp: number, report: Report):
   );
 }
 
-/** The first thing the record's key or timestamp says is wrong with the report, if any. */
-export function recordEnvelopeError(record: { key: string | null | undefined; timestamp: number }, report: Report): InvalidRecordError | undefined {
-  return reportKeyError(record.key, report) ?? reportedAfterSentError(record.timestamp, report);
+/**
+ * The first thing the record's key or timestamp says is wrong with the report, if any. `keyRequired`
+ * live, where a keyless record lands on any partition; not in a replay.
+ */
+export function recordEnvelopeError(record: { key: string | null | undefined; timestamp: number }, report: Report, keyRequired = false): InvalidRecordError | undefined {
+  return reportKeyError(record.key, report, keyRequired) ?? reportedAfterSentError(record.timestamp, report);
 }

@@ -34,10 +34,13 @@ const RETRIABLE = byMessage(PROTOCOL_ERRORS.filter((e) => e.retriable));
  * kafkajs's table: kafkajs answers it by rejoining the group. A broker gives it to every member's
  * heartbeat, fetch and commit while an instance joins or leaves, which is scaling working as
  * designed (DESIGN.md: scale-out is Kafka's); a second instance's start and stop logged ~50 error
- * lines. A rejoin that fails is logged by kafkajs as the failure it is (a crash: the consumer's
- * CRASH handler).
+ * lines. ILLEGAL_GENERATION (a heartbeat or commit of the generation just ended, in the same
+ * rebalance) and UNKNOWN_MEMBER_ID (a member the coordinator dropped, e.g. after its session timed
+ * out) are answered the same way. A rejoin that fails is logged by kafkajs as the failure it is (a
+ * crash: the consumer's CRASH handler); so is its own line on being dropped ("The coordinator is not
+ * aware of this member, re-joining the group"), which is not a broker's reply.
  */
-const REJOINED = byMessage(PROTOCOL_ERRORS.filter((e) => e.type === 'REBALANCE_IN_PROGRESS'));
+const REJOINED = byMessage(PROTOCOL_ERRORS.filter((e) => ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID'].includes(e.type)));
 
 /**
  * kafkajs logs every broker reply that carries an error at error level, and then retries the

@@ -50,12 +50,16 @@ describe('the detector’s kafkajs client', () => {
     const rebalancing = 'The group is rebalancing, so a rejoin is needed';
     kafka.logger().error('Response Heartbeat(key: 12, version: 3)', { broker: '127.0.0.1:9092', clientId: 'test', error: rebalancing, correlationId: 41, size: 10 });
     kafka.logger().error('Response OffsetCommit(key: 8, version: 5)', { error: rebalancing });
+    kafka.logger().error('Response Heartbeat(key: 12, version: 3)', { error: 'Specified group generation id is not valid' });
+    kafka.logger().error('Response OffsetCommit(key: 8, version: 5)', { error: 'The coordinator is not aware of this member' });
     // The consumer giving up with that error is not a reply it rejoins on: still an error.
     kafka.logger().error('Crash: KafkaJSProtocolError: The group is rebalancing, so a rejoin is needed', { error: rebalancing });
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines.map((l) => [l.level, l.msg, l.errorType])).toEqual([
       [40, 'kafka: Response Heartbeat(key: 12, version: 3) (rejoining the group)', 'REBALANCE_IN_PROGRESS'],
       [40, 'kafka: Response OffsetCommit(key: 8, version: 5) (rejoining the group)', 'REBALANCE_IN_PROGRESS'],
+      [40, 'kafka: Response Heartbeat(key: 12, version: 3) (rejoining the group)', 'ILLEGAL_GENERATION'],
+      [40, 'kafka: Response OffsetCommit(key: 8, version: 5) (rejoining the group)', 'UNKNOWN_MEMBER_ID'],
       [50, 'kafka: Crash: KafkaJSProtocolError: The group is rebalancing, so a rejoin is needed', undefined],
     ]);
     expect(lines[0]).toMatchObject({ error: rebalancing, correlationId: 41 });
