@@ -8,6 +8,7 @@ import { ReeError } from '../errors.ts';
 import { createEngineMemoryStore, createEngineRedisStore, type EngineStore } from '../state/engine-store.ts';
 import { closeRedis } from '../state/redis-connection.ts';
 import { deleteNamespace } from '../state/redis-namespace.ts';
+import { shownUrl } from '../config/shown-url.ts';
 
 export interface OpenedStore {
   store: EngineStore;
@@ -26,7 +27,7 @@ async function connectOrExplain(redis: Redis, redisUrl: string): Promise<void> {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    throw new ReeError('REE_ERR_STATE', `cannot reach Redis at ${redisUrl}: ${(lastError ?? (err as Error)).message}`, { retriable: true });
+    throw new ReeError('REE_ERR_STATE', `cannot reach Redis at ${shownUrl(redisUrl)}: ${(lastError ?? (err as Error)).message}`, { retriable: true });
   }
 }
 
@@ -57,7 +58,7 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
   const store = createEngineRedisStore({ redis, prefix, overlapSaves: true, deferSaves: true, engineRedis: saves });
   return {
     store,
-    description: `Redis ${redisUrl} (key prefix ${prefix})`,
+    description: `Redis ${shownUrl(redisUrl)} (key prefix ${prefix})`,
     async dispose() {
       try {
         // A replay that failed part-way may still have checkpoint saves on the wire: they must land

@@ -39,6 +39,7 @@ import { createRedisQuotaRegister } from '../state/redis-quota-register.ts';
 import { createRedisTimerIndex } from '../state/redis-timer-index.ts';
 import { createRedisWatermark } from '../state/redis-watermark.ts';
 import { parseCommandArgs, type Options } from './args.ts';
+import { shownUrl } from '../config/shown-url.ts';
 
 export const RUN_USAGE = `Usage: ree-sentinel run [options]
 
@@ -182,7 +183,7 @@ async function openDetector(
   let encoder: Encoder | undefined;
   if (registry) {
     const withRegistry = createEncoder({ registry, topicNames: topics });
-    await reach({ what: 'the schema registry', where: settings.schemaRegistryUrl, setting: settingName('schemaRegistryUrl') }, REACH_TIMEOUT_MS, () =>
+    await reach({ what: 'the schema registry', where: shownUrl(settings.schemaRegistryUrl), setting: settingName('schemaRegistryUrl') }, REACH_TIMEOUT_MS, () =>
       withRegistry.registerSchemas(),
     );
     encoder = withRegistry;
@@ -193,7 +194,7 @@ async function openDetector(
   // closeRedis: not once the store has quit it, as ioredis would then hold the process 2 s.
   resources.opened('Redis', () => closeRedis(redis));
   redisStatus = () => redis.status;
-  await reach({ what: 'Redis', where: settings.redisUrl, setting: settingName('redisUrl') }, REACH_TIMEOUT_MS, () => redis.connect());
+  await reach({ what: 'Redis', where: shownUrl(settings.redisUrl), setting: settingName('redisUrl') }, REACH_TIMEOUT_MS, () => redis.connect());
   // The state engine: the balance book and every rule's own state in memory, saved to Redis after
   // each batch under this instance's ownership epoch.
   const store = createEngineRedisStore({ redis, prefix: settings.statePrefix });
@@ -341,7 +342,23 @@ async function openDetector(
   resources.opened('report consumer', () => reportConsumer.stop());
   await reportConsumer.start();
 
-  logger.info({ brokers: settings.kafkaBrokers, prefix: settings.topicPrefix, group: settings.groupId, rules: initialRules.source, http: ops?.port ?? 'off' }, 'detector running');
+  // Every service and namespace the instance uses, so an operator sees from the first lines which
+  // Redis keys and topics it reads and writes (two instances meant to share state must agree).
+  logger.info(
+    {
+      brokers: settings.kafkaBrokers,
+      prefix: settings.topicPrefix,
+      group: settings.groupId,
+      registry: shownUrl(settings.schemaRegistryUrl),
+      alertFormat: settings.alertFormat,
+      redis: shownUrl(settings.redisUrl),
+      statePrefix: settings.statePrefix,
+      concurrency: settings.concurrency,
+      rules: initialRules.source,
+      http: ops?.port ?? 'off',
+    },
+    'detector running',
+  );
 
   return {
     settings,

@@ -34,7 +34,15 @@ const url = (protocols: string[]) =>
     }
   }, `expected a ${protocols.join(' or ')} URL`);
 
-const topicPrefix = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, . _ - only');
+/**
+ * The dot before `shipments.v1` is added: `qa` gives `qa.shipments.v1`. An operator who wrote `qa.`
+ * got `qa..shipments.v1`, topics no other tool of theirs would find; a dot is refused at either end
+ * and twice in a row.
+ */
+const topicPrefix = z
+  .string()
+  .max(100)
+  .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'letters, digits, _ - and single dots between them (the dot before the topic name is added: qa gives qa.shipments.v1)');
 
 export const settingsSchema = z.object({
   kafkaBrokers: brokerList.default(['127.0.0.1:9092']),

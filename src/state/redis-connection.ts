@@ -16,13 +16,21 @@ export function createRedisClient(url: string, logger: Logger): Redis {
   let failing: string | undefined;
   /** The last error ioredis reported since the latest connect() began (ioredis's reconnects call it too). */
   let attemptError: Error | undefined;
+  /**
+   * Until the first connection is ready, a failure is the start-up's to report: connect() rejects
+   * with it, and the caller refuses to start naming it. Logged as "reconnecting" there, it read as
+   * though the process would keep trying, the line before the one saying it gave up.
+   */
+  let wasReady = false;
   redis.on('error', (err: Error) => {
     attemptError = err;
-    if (err.message !== failing) logger.warn({ err: err.message }, 'Redis connection failed; reconnecting');
+    if (!wasReady) logger.debug({ err: err.message }, 'Redis connection failed');
+    else if (err.message !== failing) logger.warn({ err: err.message }, 'Redis connection failed; reconnecting');
     failing = err.message;
   });
   redis.on('ready', () => {
-    if (failing !== undefined) logger.info('Redis connection restored');
+    if (failing !== undefined && wasReady) logger.info('Redis connection restored');
+    wasReady = true;
     failing = undefined;
   });
   const connect = redis.connect.bind(redis);

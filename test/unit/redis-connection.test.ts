@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { closeRedis, connectFailure, createRedisClient } from '../../src/state/redis-connection.ts';
 import { createLogger } from '../../src/ops/logger.ts';
+import { capturingLogger } from '../helpers/capturing-logger.ts';
 import { freePort } from '../helpers/ports.ts';
 
 describe('the Redis client', () => {
@@ -17,6 +18,18 @@ describe('the Redis client', () => {
         (err: unknown) => err,
       );
       expect((failure as Error).message).toBe(`connect ECONNREFUSED 127.0.0.1:${port}`);
+    } finally {
+      await closeRedis(redis);
+    }
+  });
+
+  it('logs no "reconnecting" warning for a first connect that fails: the start-up refuses with that error instead', async () => {
+    const port = await freePort();
+    const { logger, lines } = capturingLogger();
+    const redis = createRedisClient(`redis://127.0.0.1:${port}`, logger);
+    try {
+      await expect(redis.connect()).rejects.toThrow('ECONNREFUSED');
+      expect(lines.filter((l) => Number(l['level']) >= 40)).toEqual([]);
     } finally {
       await closeRedis(redis);
     }

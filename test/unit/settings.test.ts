@@ -28,6 +28,13 @@ describe('settings', () => {
     expect(loadSettings({}, { brokers: 'a:1, b:65535' }).kafkaBrokers).toEqual(['a:1', 'b:65535']);
   });
 
+  it('refuses a topic prefix with a dot at either end or two in a row (the dot before the topic name is added)', () => {
+    expect(refusal({}, { prefix: 'qa.' })).toMatch(/^bad setting REE_TOPIC_PREFIX \(--prefix\) = "qa\.": .*qa gives qa\.shipments\.v1/);
+    expect(refusal({ REE_TOPIC_PREFIX: '.qa' })).toContain('REE_TOPIC_PREFIX');
+    expect(refusal({ REE_TOPIC_PREFIX: 'a..b' })).toContain('"a..b"');
+    expect(loadSettings({}, { prefix: 'eu.qa-1_x' }).topicPrefix).toBe('eu.qa-1_x');
+  });
+
   it('refuses a flag given an empty value, naming it, where an empty variable counts as unset', () => {
     const message = refusal({ KAFKA_BROKERS: 'k:9092' }, { brokers: '' });
     expect(message).toMatch(/^bad setting KAFKA_BROKERS \(--brokers\) = "": the flag was given an empty value; .*leave --brokers out/);
