@@ -89,31 +89,49 @@ export function createFencingProducers(options: { kafka: Kafka; transactionalIdO
 }
 
 /**
- * Transactions one of whose sends failed. kafkajs numbers an idempotent producer's record batches
- * per partition, moves the number on only when a send succeeds, and starts again only when the
- * producer id is initialised. A send whose retries ran out may still have been written (its reply
- * lost); the transaction is then aborted, and the redo's batch, carrying the same numbers and as
- * many records (the same alerts, sent again), would be taken by the broker for that one and
- * acknowledged without being written: lost with the aborted one. So a producer that had a send
- * fail is reopened (a new producer id epoch, numbers from 0) before its next transaction, as
- * Kafka's own producer bumps its epoch after such an error (KIP-360). This is also why kafkajs's
- * warning that limited retries may invalidate exactly-once is only a debug line here (client.ts).
+ * Transactions one of whose sends failed, or was still on its way when the transaction ended.
+ * kafkajs numbers an idempotent producer's record batches per partition, moves the number on only
+ * when a send succeeds, and starts again only when the producer id is initialised. A send whose
+ * retries ran out may still have been written (its reply lost); the transaction is then aborted,
+ * and the redo's batch, carrying the same numbers and as many records (the same alerts, sent
+ * again), would be taken by the broker for that one and acknowledged without being written: lost
+ * with the aborted one. So a producer that had a send fail is reopened (a new producer id epoch,
+ * numbers from 0) before its next transaction, as Kafka's own producer bumps its epoch after such
+ * an error (KIP-360). This is also why kafkajs's warning that limited retries may invalidate
+ * exactly-once is only a debug line here (client.ts).
+ *
+ * A send still in flight counts too: a transaction whose other step failed first (a Redis write
+ * beside the publish) is aborted without waiting for it (kafkajs's abort does not), and a failure
+ * after that would be noted too late; or its retry, still running, would add its records to the
+ * next transaction of the same producer, the redo's copy going out beside them. The reopen's new
+ * epoch fences such a straggler.
  */
-const failedSends = new WeakSet<Transaction>();
+const sendsOf = new WeakMap<Transaction, { inFlight: number; failed: boolean }>();
 
-/** The transaction as a sender that notes a failed send (sendFailed). */
+/** The transaction as a sender that notes a failed send, and one in flight (sendFailed). */
 export function noteFailedSends(txn: Transaction): Pick<Transaction, 'send'> {
+  const sends = sendsOf.get(txn) ?? { inFlight: 0, failed: false };
+  sendsOf.set(txn, sends);
   return {
     send: async (record) => {
+      sends.inFlight += 1;
       try {
         return await txn.send(record);
       } catch (err) {
-        failedSends.add(txn);
+        sends.failed = true;
         throw err;
+      } finally {
+        sends.inFlight -= 1;
       }
     },
   };
 }
 
-/** Whether a send of `txn` made through noteFailedSends failed: its producer must be reopened before it sends again. */
-export const sendFailed = (txn: Transaction): boolean => failedSends.has(txn);
+/**
+ * Whether a send of `txn` made through noteFailedSends failed or is still on its way: its producer
+ * must be reopened before it sends again.
+ */
+export const sendFailed = (txn: Transaction): boolean => {
+  const sends = sendsOf.get(txn);
+  return sends !== undefined && (sends.failed || sends.inFlight > 0);
+};

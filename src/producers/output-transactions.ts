@@ -232,6 +232,21 @@ export function createOutputTransactions(options: {
   };
 
   /**
+   * Whether a newer owner is known to hold the index: only a clear no from `stillOwns`. Before a
+   * reopen that restores this instance's own producer, a failure to ask (Redis away, as when the
+   * pass failed on its state write) is not a no: dropping the producer would stop the index here
+   * until the next assignment.
+   */
+  const knownLost = async (partition: number): Promise<boolean> => {
+    if (!options.stillOwns) return false;
+    try {
+      return !(await options.stillOwns(partition));
+    } catch {
+      return false;
+    }
+  };
+
+  /**
    * One transaction of the positions' partition index's producer; the caller holds the index's
    * lock. `always`: it commits, so its offsets are sent while `work` runs. `if-sent`: it commits
    * only if `work` sends something, its offsets added as that first send goes; otherwise it ends
@@ -348,8 +363,14 @@ export function createOutputTransactions(options: {
         });
       }
       if (!dropped && txn && sendFailed(txn)) {
-        logger?.warn({ err, partition: position.partition }, 'a send of an aborted transaction failed; reopening its producer so that the redo is not taken for it');
-        await producers.reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
+        if (!(await knownLost(position.partition))) {
+          logger?.warn({ err, partition: position.partition }, 'a send of an aborted transaction failed or was still on its way; reopening its producer so that the redo is not taken for it');
+          await producers.reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
+        } else {
+          // As after a fenced abort: reopening would fence the newer owner's producer in turn.
+          producers.drop(position.partition);
+          deferredOf.delete(position.partition);
+        }
       }
       // Its commit was never sent: it cannot have committed.
       throw transactionNotCommitted(err);

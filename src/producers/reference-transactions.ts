@@ -139,7 +139,7 @@ export function createReferenceTransactions(options: {
           });
         }
         if (txn && sendFailed(txn)) {
-          logger?.warn({ err, topic, partition }, 'a send of an aborted transaction failed; reopening its producer so that the redo is not taken for it');
+          logger?.warn({ err, topic, partition }, 'a send of an aborted transaction failed or was still on its way; reopening its producer so that the redo is not taken for it');
           await producers.reopen(partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
         }
         // Its commit was never sent: it cannot have committed.

@@ -29,6 +29,8 @@ export interface Broker {
   offsetsGate?: Promise<void>;
   /** The next send is written but its reply is lost: it fails, and the producer's sequence does not move on. */
   loseSendReply?: boolean;
+  /** While set, a send waits for it before it reaches the broker (a produce still on its way). */
+  sendGate?: Promise<void>;
 }
 
 export function fakeKafka(broker: Broker): Kafka {
@@ -60,6 +62,7 @@ export function fakeKafka(broker: Broker): Kafka {
         return {
           send: async (r: { messages: { value: string }[] }) => {
             broker.calls.push('send');
+            await broker.sendGate;
             if (broker.abortOpen) {
               broker.abortOpen = false;
               stuck = true;

@@ -331,6 +331,40 @@ describe('a transaction one of whose sends fails', () => {
     expect(broker.opened).toBe(opened + 1);
   });
 
+  it('still on its way when another step of the work fails (a Redis write beside it): its producer is reopened all the same, and the redo is written', async () => {
+    const { broker, transactions, sendBatch } = await setUp(async () => true);
+    const opened = broker.opened;
+    let release!: () => void;
+    broker.sendGate = new Promise((resolve) => (release = resolve));
+    broker.loseSendReply = true;
+    let straggler: Promise<unknown> | undefined;
+    const failed = await transactions
+      .within({ topic: 'shipments', partition: 0, offset: '10' }, async (sender) => {
+        straggler = sender.send({ topic: 'alerts', messages: [{ value: 'a1' }] }).catch((err: unknown) => err);
+        throw new Error('Redis down');
+      })
+      .catch((err: unknown) => err);
+    expect((failed as Error).message).toBe('Redis down');
+    expect(broker.opened).toBe(opened + 1);
+    // The send reaches the old producer's partition after the abort, its reply lost.
+    broker.sendGate = undefined;
+    release();
+    await straggler;
+    expect(await sendBatch('10', 'a1')).toBe('a1');
+    expect(broker.log).toEqual(['a1']);
+  });
+
+  it('when a newer owner has taken the index meanwhile: the producer is dropped, not reopened (that would fence the newer owner)', async () => {
+    let owns = true;
+    const { broker, sendBatch } = await setUp(async () => owns);
+    const opened = broker.opened;
+    broker.loseSendReply = true;
+    owns = false;
+    await expect(sendBatch('10', 'a1')).rejects.toThrow(/timed out/);
+    expect(broker.opened).toBe(opened);
+    await expect(sendBatch('10', 'a1')).rejects.toMatchObject({ code: 'REE_ERR_FENCED' });
+  });
+
   it('work that fails with no send failed keeps its producer', async () => {
     const { broker, transactions, sendBatch } = await setUp();
     const opened = broker.opened;
