@@ -40,6 +40,7 @@ import { createRedisTimerIndex } from '../state/redis-timer-index.ts';
 import { createRedisWatermark } from '../state/redis-watermark.ts';
 import { parseCommandArgs, type Options } from './args.ts';
 import { shownUrl } from '../config/shown-url.ts';
+import { createRenewingProducer } from '../kafka/renewing-producer.ts';
 
 export const RUN_USAGE = `Usage: ree-sentinel run [options]
 
@@ -239,7 +240,9 @@ async function openDetector(
   });
   reloader.attach(pipeline);
 
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = createRenewingProducer(kafka, { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }, (err) =>
+    logger.warn({ err: errorMessage(err) }, 'a send of the plain Kafka producer failed; the next send goes through a new producer, so that it is not taken for the failed one'),
+  );
   resources.opened('Kafka producer', () => producer.disconnect());
   await reach(kafkaService, REACH_TIMEOUT_MS, () => producer.connect());
   const alerts = createKafkaAlertSink({ producer, topic: topics.alerts, format: settings.alertFormat, encoder });
@@ -326,7 +329,12 @@ async function openDetector(
   // Stopped together, each one that was started: a disconnect waits for the consumer's fetch
   // in flight (REFERENCE_FETCH_WAIT_MS on an idle topic), and one after another the waits added up.
   const referenceConsumers: { name: string; stop: () => Promise<void> }[] = [];
-  resources.opened('reference consumers', () => Promise.all(referenceConsumers.map(({ name, stop }) => loggedClose(logger, name, stop))));
+  resources.opened('reference consumers', async () => {
+    // Settled, not Promise.all: the stop would go on to close what the others still use at the first failure.
+    const stops = await Promise.allSettled(referenceConsumers.map(({ name, stop }) => loggedClose(logger, name, stop)));
+    const failed = stops.flatMap((s, i) => (s.status === 'rejected' ? [`${referenceConsumers[i]!.name}: ${errorMessage(s.reason)}`] : []));
+    if (failed.length > 0) throw new Error(`could not stop ${failed.join('; ')}`);
+  });
   for (const [name, consumer] of [
     ['licence consumer', licenceConsumer],
     ['watchlist consumer', watchlistConsumer],

@@ -7,7 +7,8 @@ import { ReeError } from '../errors.ts';
 import { ensureTopics } from '../kafka/admin.ts';
 import { readRecording, topicKindOf } from '../pipeline/recording.ts';
 import { writeLinesToKafka, type WritableLine } from '../producers/recording-writer.ts';
-import { simulateRecords } from '../sim/simulate.ts';
+import { DEFAULT_START, simulateRecords } from '../sim/simulate.ts';
+import { DAY_MS } from '../domain/time.ts';
 import { streamSimulation, writeLabels, writeRecording } from '../sim/write-recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
 import { connectAdmin, quietKafkaClient } from '../kafka/client.ts';
@@ -104,6 +105,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     if (err instanceof RangeError) throw new ReeError('REE_ERR_USAGE', err.message);
     throw err;
   }
+  if (values['to-kafka']) refuseFutureReports(Date.parse(options.start ?? DEFAULT_START), options.days, Date.now());
   const sim = streamSimulation(options);
   const generated = sim.lines;
 
@@ -153,4 +155,21 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   for (const [topic, n] of counts) console.error(`  ${topic.padEnd(width)} ${n}`);
   for (const [rule, n] of Object.entries(s.labelsByRule)) console.error(`  anomalies ${rule.padEnd(24)} ${n}`);
   return 0;
+}
+
+/**
+ * The live detector dead-letters a report reported more than a day after it reads it
+ * (record-envelope.ts), and the simulator files a day's reports up to two days later (46 h): a run
+ * sent to Kafka must end at least a day before now, or its last reports would be refused. Said
+ * before anything is written, with the latest --start that fits.
+ */
+export function refuseFutureReports(startMs: number, days: number, now: number): void {
+  const end = Math.floor(startMs / DAY_MS) * DAY_MS + days * DAY_MS;
+  const latestEnd = Math.floor((now - DAY_MS) / DAY_MS) * DAY_MS;
+  if (end <= latestEnd) return;
+  const latestStart = new Date(latestEnd - days * DAY_MS).toISOString().slice(0, 10);
+  throw new ReeError(
+    'REE_ERR_USAGE',
+    `--to-kafka: this run's reports go up to ${new Date(end + 2 * DAY_MS).toISOString().slice(0, 10)}, and the live detector dead-letters a report filed more than a day after it reads it; start by ${latestStart} for ${days} days, or write it with --out and replay it`,
+  );
 }

@@ -60,6 +60,8 @@ export interface BatchDeps {
    * (REE_COMMIT_INTERVAL_MS above 0; output-transactions.ts `within`, report-consumer.ts flushes).
    */
   deferCommits?: boolean | undefined;
+  /** The wall clock, for refusing a report reported after it was read (record-envelope.ts). Date.now by default. */
+  now?: (() => number) | undefined;
 }
 
 export interface BatchOutcome {
@@ -84,13 +86,14 @@ const retryLogger = (logger: Logger | undefined, batch: ReportBatch) => (err: un
   logger?.warn({ err, attempt, topic: batch.topic, partition: batch.partition }, 'retrying batch step');
 
 /** Decodes and validates every record of the batch; bad ones come back as `ok: false` in place. */
-export async function decodeReportBatch(deps: Pick<BatchDeps, 'decoder' | 'logger'>, batch: ReportBatch): Promise<DecodeOutcome<Report>[]> {
+export async function decodeReportBatch(deps: Pick<BatchDeps, 'decoder' | 'logger' | 'now'>, batch: ReportBatch): Promise<DecodeOutcome<Report>[]> {
   const { decoder } = deps;
   const decoded = await retry(() => decoder.decodeReports(batch.kind, batch.records.map((r) => r.value)), { onRetry: retryLogger(deps.logger, batch) });
+  const readAt = (deps.now ?? Date.now)();
   return decoded.map((outcome, i): DecodeOutcome<Report> => {
     if (!outcome.ok) return outcome;
     const record = batch.records[i]!;
-    const error = recordEnvelopeError({ key: record.key?.toString() ?? null, timestamp: Number(record.timestamp ?? 0) }, outcome.value, true);
+    const error = recordEnvelopeError({ key: record.key?.toString() ?? null, readAt, keyRequired: true }, outcome.value);
     return error ? { ok: false, error } : outcome;
   });
 }

@@ -22,6 +22,9 @@ import { settleHeld } from './txn-journal.ts';
 import { createDeferredFlushes } from './deferred-flushes.ts';
 import { createIdleTimerPasses, type IdleTimerOptions, type IdleTimerPasses } from './idle-timers.ts';
 
+/** How long a batch waits for its siblings' ends to be read (confirmEnds) before it goes as it would without. */
+const END_LOOK_DEADLINE_MS = 1_000;
+
 export interface ReportConsumerDeps extends BatchDeps {
   kafka: Kafka;
   groupId: string;
@@ -278,14 +281,23 @@ export function createReportConsumer(deps: ReportConsumerDeps): ReportConsumer {
         endLooks.set(topic, { startedAt: performance.now(), ends });
         return ends;
       };
-      /** Reads the ends of the siblings a batch would run ahead of, and tells the aligner whether records wait there. */
+      /**
+       * Reads the ends of the siblings a batch would run ahead of, and tells the aligner whether
+       * records wait there. Within END_LOOK_DEADLINE_MS: the batch (and, sharing the look, every
+       * index's) waits on it, sending no heartbeat, and an admin request to a broker that does
+       * not answer retries for far longer than a session.
+       */
       const confirmEnds = async (siblings: { topic: string; partition: number; next: string }[], arrivedAt: number): Promise<void> => {
         try {
-          await Promise.all(
-            siblings.map(async ({ topic, partition, next }) => {
-              const high = (await lookAtEnds(topic, arrivedAt)).get(partition);
-              if (high !== undefined) aligner.confirmEnd(topic, partition, next, high, Date.now());
-            }),
+          await withDeadline(
+            Promise.all(
+              siblings.map(async ({ topic, partition, next }) => {
+                const high = (await lookAtEnds(topic, arrivedAt)).get(partition);
+                if (high !== undefined) aligner.confirmEnd(topic, partition, next, high, Date.now());
+              }),
+            ),
+            END_LOOK_DEADLINE_MS,
+            () => new Error(`no answer within ${END_LOOK_DEADLINE_MS} ms`),
           );
         } catch (err) {
           // Not known then: the batch goes as it would have before the look (at worst ahead of a sibling).

@@ -74,8 +74,8 @@ function expectedReply(message: string, error: unknown): { errorType: string; th
  * kafkajs warns once per idempotent producer whose retries are bounded (every producer here: a
  * broker away for minutes must fail a batch, not hang it). Its concern is a send given up on that
  * was written after all. The transactional producers are reopened after such a send
- * (fencing-producers.ts, sendFailed), and the plain producer's callers send the same records
- * again, which the broker rightly takes as the ones it has. A start-up printed it once per
+ * (fencing-producers.ts, sendFailed), and the plain producer is replaced by a new one
+ * (renewing-producer.ts), so no later send is taken for the failed one. A start-up printed it once per
  * partition index, as a warning of lost exactly-once that does not apply: a debug line here.
  */
 const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';

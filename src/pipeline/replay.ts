@@ -46,7 +46,14 @@ export interface ReplayOptions {
   onDeadLetter?: (dead: { lineNo: number; topic?: string; reason: string }) => void | Promise<void>;
   /** Called after each batch with the number of lines read so far. */
   onProgress?: (linesRead: number) => void;
+  /** detectedAt of the alerts found. */
   now?: () => number;
+  /**
+   * When the recording is read, for refusing a report reported later than that
+   * (record-envelope.ts): the wall clock at the replay's start by default; a line's own timestamp
+   * when later.
+   */
+  readAt?: number;
 }
 
 export interface ReplaySummary {
@@ -120,6 +127,7 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
     watermark: options.watermark ?? createMemoryWatermark(options.allowedLatenessMs),
     timerIndex: options.timerIndex,
   });
+  const readAt = options.readAt ?? Date.now();
   const batchSize = options.batchSize ?? 2000;
   const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_REPORTS;
   let checkpointedAt = 0;
@@ -193,7 +201,9 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
     if (kind && REPORT_KINDS.has(kind)) {
       try {
         const report = validateReport(kind as ReportTopicKind, line.value);
-        const envelopeError = recordEnvelopeError(line, report);
+        // A line recorded from Kafka (partition and offset) was live once, where a keyless record was refused.
+        const recorded = line.partition !== undefined && line.offset !== undefined;
+        const envelopeError = recordEnvelopeError({ key: line.key, readAt: Math.max(readAt, line.timestamp), keyRequired: recorded }, report);
         if (envelopeError) throw envelopeError;
         batch.push(report);
         origins.push(originOf(kind, line));

@@ -1,6 +1,6 @@
 /**
  * What a report's record says about it (record-envelope.ts), live (decodeReportBatch): a report
- * under another producer's key, or reported after its record was sent, is dead-lettered.
+ * under another producer's key or none, or reported after it was read, is dead-lettered.
  */
 import { describe, expect, it } from 'vitest';
 import { decodeReportBatch } from '../../src/consumers/handle-batch.ts';
@@ -34,23 +34,24 @@ describe('a live report batch', () => {
     expect(noKey!.error.message).toBe('record has no key: report topics are keyed by producerId, so send it under the key "P1"');
   });
 
-  it('dead-letters a report reported more than a day after its record was sent (a mistyped year), and keeps one within the skew or with no timestamp', async () => {
-    const sentAt = Date.UTC(2025, 5, 2, 12);
-    const ok = shipment({ producerId: 'P1', occurredAt: sentAt - 3_600_000, reportedAt: sentAt + 20 * 3_600_000 });
+  it('dead-letters a report reported more than a day after it was read (a mistyped year), whatever its record time; keeps one within the skew', async () => {
+    const readAt = Date.UTC(2025, 5, 2, 12);
+    const ok = shipment({ producerId: 'P1', occurredAt: readAt - 3_600_000, reportedAt: readAt + 20 * 3_600_000 });
     const typo = shipment({ producerId: 'P1', occurredAt: Date.UTC(2099, 5, 1, 8), reportedAt: Date.UTC(2099, 5, 1, 12) });
-    const outcomes = await decodeReportBatch({ decoder: decoder as never }, {
+    const stampedWithOccurredAt = shipment({ producerId: 'P1', occurredAt: readAt - 5 * 86_400_000, reportedAt: readAt - 86_400_000 });
+    const outcomes = await decodeReportBatch({ decoder: decoder as never, now: () => readAt }, {
       kind: 'shipments',
       topic: 'ree.shipments.v1',
       partition: 0,
       records: [
-        { key: Buffer.from('P1'), value: Buffer.from(JSON.stringify(ok)), offset: '0', timestamp: String(sentAt) },
-        { key: Buffer.from('P1'), value: Buffer.from(JSON.stringify(typo)), offset: '1', timestamp: String(sentAt) },
-        { key: Buffer.from('P1'), value: Buffer.from(JSON.stringify(typo)), offset: '2' },
+        { key: Buffer.from('P1'), value: Buffer.from(JSON.stringify(ok)), offset: '0', timestamp: String(readAt - 86_400_000) },
+        { key: Buffer.from('P1'), value: Buffer.from(JSON.stringify(typo)), offset: '1', timestamp: String(Date.UTC(2099, 5, 1, 12)) },
+        { key: Buffer.from('P1'), value: Buffer.from(JSON.stringify(stampedWithOccurredAt)), offset: '2', timestamp: String(stampedWithOccurredAt.occurredAt) },
       ],
     });
     expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
     const refused = outcomes[1]!;
     if (refused.ok) throw new Error('expected a refusal');
-    expect(refused.error.message).toBe('reportedAt: after the record was sent by more than a day of clock skew (2099-06-01T12:00:00.000Z > 2025-06-02T12:00:00.000Z): a report describes the past');
+    expect(refused.error.message).toBe('reportedAt: later than the moment it was read by more than a day of clock skew (2099-06-01T12:00:00.000Z > 2025-06-02T12:00:00.000Z): a report describes the past');
   });
 });

@@ -57,28 +57,53 @@ async function replay(raw: string[] | ParsedLine[] | AsyncIterable<ParsedLine>, 
 const unlicensed = (alerts: Alert[]) => alerts.filter((a) => a.ruleId === 'unlicensed-client');
 
 describe('replay: report keys', () => {
-  it("dead-letters a report under another producer's key, as the live detector does, and applies the rest", async () => {
+  it("dead-letters a report under another producer's key, and a keyless one recorded from Kafka, as the live detector does; a hand-made keyless line is applied", async () => {
     const own = shipment({ producerId: 'P1', licenceId: null, occurredAt: at(D0, 9) });
     const misplaced = shipment({ producerId: 'P1', licenceId: null, occurredAt: at(D0, 10) });
     const keyless = shipment({ producerId: 'P1', licenceId: null, occurredAt: at(D0, 11) });
+    const recordedKeyless = shipment({ producerId: 'P1', licenceId: null, occurredAt: at(D0, 12) });
     const { alerts, dead, summary } = await replay([
       rec.shipment(own),
       line('ree.shipments.v1', 'P2', misplaced, misplaced.reportedAt),
       line('ree.shipments.v1', null, keyless, keyless.reportedAt),
+      JSON.stringify({ topic: 'ree.shipments.v1', key: null, timestamp: recordedKeyless.reportedAt, partition: 3, offset: '17', value: recordedKeyless }),
     ]);
-    expect(dead).toEqual([{ lineNo: 2, topic: 'ree.shipments.v1', reason: 'line 2: record key "P2" is not the report\'s producerId "P1": report topics are keyed by producerId' }]);
-    expect(summary).toMatchObject({ reports: 2, deadLetters: 1 });
+    expect(dead).toEqual([
+      { lineNo: 2, topic: 'ree.shipments.v1', reason: 'line 2: record key "P2" is not the report\'s producerId "P1": report topics are keyed by producerId' },
+      { lineNo: 4, topic: 'ree.shipments.v1', reason: 'line 4: record has no key: report topics are keyed by producerId, so send it under the key "P1"' },
+    ]);
+    expect(summary).toMatchObject({ reports: 2, deadLetters: 2 });
     expect(unlicensed(alerts).map((a) => a.subjectEventIds[0])).toEqual([own.reportId, keyless.reportId]);
   });
 });
 
-describe('replay: report times against the record time', () => {
-  it('dead-letters a report reported after its record was sent, as live, and judges none without a record time', async () => {
+describe('replay: report times against the moment of reading', () => {
+  it('dead-letters a report reported after the replay reads it (a mistyped year), whatever its record time, and applies one reported up to a day ahead', async () => {
+    const readAt = Date.UTC(2026, 11, 2, 12);
     const typo = shipment({ producerId: 'P1', licenceId: null, occurredAt: Date.UTC(2099, 5, 1, 8), reportedAt: Date.UTC(2099, 5, 1, 12) });
-    const { dead, summary } = await replay([line('ree.shipments.v1', 'P1', typo, at(D0)), line('ree.shipments.v1', 'P1', { ...typo, reportId: 'R-NO-TIME' }, 0)]);
-    expect(dead.map((d) => d.lineNo)).toEqual([1]);
-    expect(dead[0]!.reason).toMatch(/^line 1: reportedAt: after the record was sent by more than a day of clock skew/);
-    expect(summary).toMatchObject({ reports: 1, deadLetters: 1 });
+    const late = shipment({ producerId: 'P1', licenceId: null, occurredAt: Date.UTC(2025, 5, 1, 8), reportedAt: Date.UTC(2025, 5, 4, 12) });
+    const skewed = shipment({ producerId: 'P1', licenceId: null, occurredAt: readAt + 3_600_000, reportedAt: readAt + 20 * 3_600_000 });
+    const dead: { lineNo: number; reason: string }[] = [];
+    const summary = await replayLines(
+      parsed([
+        line('ree.shipments.v1', 'P1', typo, at(D0)),
+        line('ree.shipments.v1', 'P1', { ...typo, reportId: 'R-NO-TIME' }, 0),
+        // Stamped with occurredAt by its loader, filed three days later: the record time plays no part.
+        line('ree.shipments.v1', 'P1', late, late.occurredAt),
+        line('ree.shipments.v1', 'P1', skewed, 0),
+      ]),
+      { store: createEngineMemoryStore(), rules, catalogue, readAt, onDeadLetter: (d) => void dead.push(d) },
+    );
+    expect(dead.map((d) => d.lineNo)).toEqual([1, 2]);
+    expect(dead[0]!.reason).toBe('line 1: reportedAt: later than the moment it was read by more than a day of clock skew (2099-06-01T12:00:00.000Z > 2026-12-02T12:00:00.000Z): a report describes the past');
+    expect(summary).toMatchObject({ reports: 2, deadLetters: 2 });
+  });
+
+  it("takes a line's own record time when later than the replay's start: a simulation dated in the future replays whole", async () => {
+    const future = shipment({ producerId: 'P1', licenceId: null, occurredAt: Date.UTC(2030, 0, 5, 8), reportedAt: Date.UTC(2030, 0, 5, 12) });
+    const { dead, summary } = await replay([rec.shipment(future)]);
+    expect(dead).toEqual([]);
+    expect(summary).toMatchObject({ reports: 1, deadLetters: 0 });
   });
 });
 
