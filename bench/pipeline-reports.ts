@@ -7,6 +7,13 @@ import type { TopicNames } from '../src/config/topics.ts';
 
 const T0 = Date.UTC(2025, 5, 2);
 
+/**
+ * When the last of `count` reports for `producers` producers is reported (one report per producer
+ * an hour from T0). The detector dead-letters a report reported more than a day after it reads it,
+ * so a run whose reports reach past now would measure dead letters, not the detector.
+ */
+export const lastReportedAt = (producers: number, count: number): number => T0 + Math.floor((count - 1) / producers) * 3_600_000 + 60_000;
+
 /** Report id of report i (1-based, as the bench's sequence numbered them). */
 export const reportIdOf = (i: number): string => `b-${i + 1}`;
 

@@ -21,7 +21,7 @@ import { startDetector } from '../src/cli/run.ts';
 import { BATCH_DONE, BATCH_HELD, INDEX_BATCHES_DONE, JOIN_TO_FIRST_BATCH } from '../src/consumers/report-consumer.ts';
 import { printTable, saveResults } from './report.ts';
 import type { PacedClientArgs, PacedClientResult } from './paced-client.ts';
-import { topicMessagesOf } from './pipeline-reports.ts';
+import { lastReportedAt, topicMessagesOf } from './pipeline-reports.ts';
 import { startEosFloor } from './eos-floor.ts';
 import { quietKafkaClient } from '../src/kafka/client.ts';
 import { deleteNamespace } from '../src/state/redis-namespace.ts';
@@ -59,6 +59,12 @@ const FLOOR_TIMEOUT_MS = 300_000;
 const PRODUCERS = Number(values.producers);
 const PACED = Number(values.paced);
 const RATE = Number(values.rate);
+if (lastReportedAt(PRODUCERS, N + PACED) > Date.now()) {
+  console.error(
+    `--events ${N} and --paced ${PACED} for ${PRODUCERS} producers date the last reports ${new Date(lastReportedAt(PRODUCERS, N + PACED)).toISOString().slice(0, 10)}, after today: the detector would dead-letter them (reported after it read them); give more --producers or fewer events`,
+  );
+  process.exit(2);
+}
 
 const env = loadSettings(process.env);
 const prefix = `ree-bench-${Date.now().toString(36)}`;

@@ -8,10 +8,15 @@
 export function shownUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '***';
+    // ioredis also takes its options from the query string (`?password=...`).
+    const secrets = [...parsed.searchParams.keys()].filter((k) => SECRET_PARAMS.has(k.toLowerCase()));
+    if (parsed.password === '' && secrets.length === 0) return url;
+    if (parsed.password !== '') parsed.password = '***';
+    for (const k of secrets) parsed.searchParams.set(k, '***');
     return parsed.toString();
   } catch {
     return url;
   }
 }
+
+const SECRET_PARAMS = new Set(['password', 'pass', 'pwd', 'secret', 'token']);

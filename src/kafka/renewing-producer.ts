@@ -9,7 +9,9 @@
  * carries as many records the broker takes it for that one and acknowledges it without writing it:
  * one caller's dead letter silently lost, and the first caller's retry written a second time. A new
  * producer has a new producer id, numbered from 0, so after a failed send the next send goes through
- * a new one (Kafka's own producer bumps its epoch for the same reason, KIP-360).
+ * a new one (Kafka's own producer bumps its epoch for the same reason, KIP-360). The old one is
+ * closed once the sends already on it have settled: closing it under them would fail them, and
+ * their callers would send again what may have been written.
  */
 import type { Kafka, Producer, ProducerConfig } from 'kafkajs';
 
@@ -20,25 +22,47 @@ export interface RenewingProducer extends Pick<Producer, 'send'> {
   readonly made: number;
 }
 
+interface Made {
+  producer: Producer;
+  connected: Promise<void>;
+  inFlight: number;
+  retired: boolean;
+  closed?: Promise<void>;
+}
+
 export function createRenewingProducer(kafka: Kafka, config: ProducerConfig, onRenew?: (err: unknown) => void): RenewingProducer {
   let made = 0;
-  const make = (): { producer: Producer; connected: Promise<void> } => {
+  let stopped = false;
+  let current: Made | undefined;
+  /** Every producer made and not yet closed. */
+  const open = new Set<Made>();
+
+  const make = (): Made => {
     made += 1;
     const producer = kafka.producer(config);
-    return { producer, connected: producer.connect() };
+    const one: Made = { producer, connected: producer.connect(), inFlight: 0, retired: false };
+    one.connected.catch(() => undefined);
+    open.add(one);
+    return one;
   };
-  let current: ReturnType<typeof make> | undefined;
-  /** Producers replaced, still closing (a send of theirs may be on its way). */
-  const retiring = new Set<Promise<void>>();
-
-  const renew = (failed: ReturnType<typeof make>, err: unknown) => {
-    // Only the producer the failed send went through: a second failure of it renews nothing twice.
-    if (current !== failed) return;
-    current = undefined;
-    onRenew?.(err);
-    const closing = failed.producer.disconnect().catch(() => undefined);
-    retiring.add(closing);
-    void closing.then(() => retiring.delete(closing));
+  const close = (one: Made): Promise<void> => {
+    one.closed ??= one.producer
+      .disconnect()
+      .catch(() => undefined)
+      .finally(() => open.delete(one));
+    return one.closed;
+  };
+  const using = (): Made => {
+    if (stopped) throw new Error('the Kafka producer is closed');
+    return (current ??= make());
+  };
+  /** Only the producer the failed call went through, once: a second failure of it renews nothing twice. */
+  const retire = (one: Made, err: unknown, renewing: boolean) => {
+    if (current === one) current = undefined;
+    if (one.retired) return;
+    one.retired = true;
+    if (renewing) onRenew?.(err);
+    if (one.inFlight === 0) void close(one);
   };
 
   return {
@@ -46,29 +70,33 @@ export function createRenewingProducer(kafka: Kafka, config: ProducerConfig, onR
       return made;
     },
     async connect() {
-      const using = (current ??= make());
+      const one = using();
       try {
-        await using.connected;
+        await one.connected;
       } catch (err) {
         // A producer that never connected is made again by the next call.
-        if (current === using) current = undefined;
+        retire(one, err, false);
         throw err;
       }
     },
     async send(record) {
-      const using = (current ??= make());
+      const one = using();
+      one.inFlight += 1;
       try {
-        await using.connected;
-        return await using.producer.send(record);
+        await one.connected;
+        return await one.producer.send(record);
       } catch (err) {
-        renew(using, err);
+        retire(one, err, true);
         throw err;
+      } finally {
+        one.inFlight -= 1;
+        if (one.retired && one.inFlight === 0) void close(one);
       }
     },
     async disconnect() {
-      const last = current;
+      stopped = true;
       current = undefined;
-      await Promise.all([last?.producer.disconnect(), ...retiring]);
+      await Promise.all([...open].map(close));
     },
   };
 }

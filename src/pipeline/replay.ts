@@ -201,9 +201,12 @@ export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<Pa
     if (kind && REPORT_KINDS.has(kind)) {
       try {
         const report = validateReport(kind as ReportTopicKind, line.value);
-        // A line recorded from Kafka (partition and offset) was live once, where a keyless record was refused.
+        // A line recorded from Kafka (partition and offset) was read live once, before this replay:
+        // judged against the replay's start, never more strictly than then, and its record time (the
+        // producer's to set) plays no part; a keyless one was refused there. A line written by the
+        // simulator or by hand was never live: its own time counts when later (a future-dated run).
         const recorded = line.partition !== undefined && line.offset !== undefined;
-        const envelopeError = recordEnvelopeError({ key: line.key, readAt: Math.max(readAt, line.timestamp), keyRequired: recorded }, report);
+        const envelopeError = recordEnvelopeError({ key: line.key, readAt: recorded ? readAt : Math.max(readAt, line.timestamp), keyRequired: recorded }, report);
         if (envelopeError) throw envelopeError;
         batch.push(report);
         origins.push(originOf(kind, line));

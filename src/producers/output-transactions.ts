@@ -358,6 +358,12 @@ export function createOutputTransactions(options: {
             dropped = true;
             return;
           }
+          if (await knownLost(position.partition)) {
+            producers.drop(position.partition);
+            deferredOf.delete(position.partition);
+            dropped = true;
+            return;
+          }
           logger?.warn({ err: abortErr }, 'could not abort a transaction; reopening the producer aborts it');
           await producers.reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
         });

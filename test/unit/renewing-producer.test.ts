@@ -7,10 +7,10 @@ import { describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import { createRenewingProducer } from '../../src/kafka/renewing-producer.ts';
 
-/** Producers that record their sends; `failNext` makes the next send of the current one fail. */
+/** Producers that record their sends; `failNext` makes the next send fail, `gates` hold a send of that value until released. */
 function fakeKafka() {
   const made: { id: number; sent: string[]; connected: boolean; disconnected: boolean }[] = [];
-  const control = { failNext: false, failConnect: false };
+  const control = { failNext: false, failConnect: false, gates: new Map<string, Promise<void>>() };
   const kafka = {
     producer: () => {
       const p = { id: made.length, sent: [] as string[], connected: false, disconnected: false };
@@ -29,6 +29,7 @@ function fakeKafka() {
             control.failNext = false;
             throw new Error('Request Produce(key: 0, version: 7) timed out');
           }
+          await control.gates.get(r.messages[0]!.value);
           p.sent.push(...r.messages.map((m) => m.value));
           return [];
         },
@@ -64,6 +65,28 @@ describe('the renewing producer', () => {
     expect(producer.made).toBe(2);
     await producer.disconnect();
     expect(made[1]!.disconnected).toBe(true);
+  });
+
+  it('closes the failed producer only once the sends already on it have settled, and refuses sends once closed', async () => {
+    const { kafka, made, control } = fakeKafka();
+    const producer = createRenewingProducer(kafka, { idempotent: true });
+    await producer.connect();
+    let release!: () => void;
+    control.gates.set('slow caller', new Promise<void>((resolve) => (release = resolve)));
+    // A caller's send still on its way on the first producer when another caller's send fails.
+    const slow = producer.send(send('slow caller'));
+    await new Promise((resolve) => setImmediate(resolve));
+    control.failNext = true;
+    await expect(producer.send(send('lost reply'))).rejects.toThrow(/timed out/);
+    expect(made[0]!.disconnected).toBe(false);
+    release();
+    await slow;
+    expect(made[0]!.sent).toEqual(['slow caller']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(made[0]!.disconnected).toBe(true);
+    await producer.disconnect();
+    await expect(producer.send(send('late'))).rejects.toThrow('the Kafka producer is closed');
+    expect(made.every((p) => p.disconnected)).toBe(true);
   });
 
   it('makes a producer that could not connect again at the next call', async () => {

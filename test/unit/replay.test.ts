@@ -99,6 +99,13 @@ describe('replay: report times against the moment of reading', () => {
     expect(summary).toMatchObject({ reports: 2, deadLetters: 2 });
   });
 
+  it('judges a line recorded from Kafka against the replay start only: its record time, the producer\'s to set, cannot let a mistyped year through', async () => {
+    const typo = shipment({ producerId: 'P1', licenceId: null, occurredAt: Date.UTC(2099, 5, 1, 8), reportedAt: Date.UTC(2099, 5, 1, 12) });
+    const { dead } = await replay([JSON.stringify({ topic: 'ree.shipments.v1', key: 'P1', timestamp: typo.reportedAt, partition: 0, offset: '4', value: typo })]);
+    expect(dead.map((d) => d.lineNo)).toEqual([1]);
+    expect(dead[0]!.reason).toMatch(/^line 1: reportedAt: later than the moment it was read/);
+  });
+
   it("takes a line's own record time when later than the replay's start: a simulation dated in the future replays whole", async () => {
     const future = shipment({ producerId: 'P1', licenceId: null, occurredAt: Date.UTC(2030, 0, 5, 8), reportedAt: Date.UTC(2030, 0, 5, 12) });
     const { dead, summary } = await replay([rec.shipment(future)]);

@@ -7,6 +7,7 @@ describe('shownUrl', () => {
     expect(shownUrl('redis://:s3cret@redis.internal:6379/2')).toBe('redis://:***@redis.internal:6379/2');
     expect(shownUrl('rediss://app:s3cret@redis.internal:6380')).toBe('rediss://app:***@redis.internal:6380');
     expect(shownUrl('https://user:pw@registry.example/apis/ccompat/v7')).toBe('https://user:***@registry.example/apis/ccompat/v7');
+    expect(shownUrl('redis://redis.internal:6379?password=s3cret&db=2')).toBe('redis://redis.internal:6379?password=***&db=2');
   });
 
   it('shows a URL without a password, and a value that is not a URL, exactly as given', () => {
