@@ -3,7 +3,7 @@
  * against Redis gets a namespace of its own so earlier runs cannot leak into its results.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ReeError } from '../errors.ts';
 import { createEngineMemoryStore, createEngineRedisStore, type EngineStore } from '../state/engine-store.ts';
 import { closeRedis } from '../state/redis-connection.ts';
@@ -40,6 +40,9 @@ export async function openStore(redisUrl: string | undefined, options: { keep?: 
   // A replay is a batch job: give up on an unreachable Redis after a few tries instead of
   // reconnecting forever, and say so in one line.
   const connection = { lazyConnect: true, maxRetriesPerRequest: 3, retryStrategy: (times: number) => (times > 3 ? null : Math.min(times * 200, 1000)) };
+  // Loaded here, not at the top: an in-memory replay never needs it, and loading it took about
+  // 0.2 CPU s of every replay's start-up (bench/README.md, section `cpu6`).
+  const { Redis } = await import('ioredis');
   const redis = new Redis(redisUrl, connection);
   await connectOrExplain(redis, redisUrl);
   // A replay's alerts do not wait on durability (its namespace is its own): state is saved at the

@@ -4,7 +4,8 @@
  * message naming the line and the field, so a running detector keeps the rules it had.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { loadCatalogue, type Catalogue } from '../domain/catalogue.ts';
 import { ConfigError } from '../errors.ts';
@@ -60,6 +61,15 @@ export interface RuleSet {
   source: string;
 }
 
+/**
+ * The yaml package, loaded when a rules file is first parsed: the built-in defaults (no file) need
+ * no YAML, and loading the parser took ~0.1 CPU s of every replay's start-up (bench/README.md,
+ * section `cpu6`). Required, not imported, as parsing is synchronous; yaml is a CommonJS package
+ * under node, so this is the very module an import would give.
+ */
+let yamlModule: typeof Yaml | undefined;
+const yaml = (): typeof Yaml => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
+
 /** Zod puts an unknown key's issue on the object holding it; name the key itself, and find its line. */
 function issuePath(issue: z.ZodError['issues'][number]): (string | number)[] {
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
@@ -72,7 +82,8 @@ function issuePath(issue: z.ZodError['issues'][number]): (string | number)[] {
  * one that names the field (a value may begin on the next line, or be absent); when the path goes
  * deeper than the document, the nearest entry above it is used.
  */
-function offsetOf(doc: Document, path: (string | number)[]): number | undefined {
+function offsetOf(doc: Yaml.Document, path: (string | number)[]): number | undefined {
+  const { isMap, isScalar, isSeq } = yaml();
   for (let n = path.length; n > 0; n -= 1) {
     const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
     const segment = path[n - 1];
@@ -160,11 +171,9 @@ function makeSettings<P>(rule: Rule<P>, entry: z.output<typeof ruleEntry>, where
   };
 }
 
-/**
- * Parses rules-file text; `source` names the file in messages. An empty text means all defaults.
- * Overrides may only name materials of the catalogue (the shipped one unless given).
- */
-export function parseRulesFile(text: string, source = 'rules file', rules: readonly Rule<any>[] = RULES, catalogue: Catalogue = loadCatalogue()): RuleSet {
+/** The text as a YAML document, with its line counter for messages; refused with the first syntax error's place. */
+function parseYaml(text: string, source: string): { doc: Yaml.Document; lineCounter: Yaml.LineCounter } {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -172,11 +181,21 @@ export function parseRulesFile(text: string, source = 'rules file', rules: reado
     const pos = lineCounter.linePos(e.pos[0]);
     throw new ConfigError(`${source}:${pos.line}:${pos.col}: YAML syntax error: ${e.message.split('\n')[0]}`, 'REE_ERR_RULES_FILE');
   }
+  return { doc, lineCounter };
+}
+
+/**
+ * Parses rules-file text; `source` names the file in messages. An empty text means all defaults.
+ * Overrides may only name materials of the catalogue (the shipped one unless given).
+ */
+export function parseRulesFile(text: string, source = 'rules file', rules: readonly Rule<any>[] = RULES, catalogue: Catalogue = loadCatalogue()): RuleSet {
+  // No text (the built-in defaults): nothing to read, as an empty document reads, and no parser to load.
+  const yamlText = text === '' ? undefined : parseYaml(text, source);
   const where = (path: (string | number)[]): string => {
-    const offset = offsetOf(doc, path);
-    return offset === undefined ? source : `${source}:${lineCounter.linePos(offset).line}`;
+    const offset = yamlText && offsetOf(yamlText.doc, path);
+    return offset === undefined ? source : `${source}:${yamlText!.lineCounter.linePos(offset).line}`;
   };
-  const raw = doc.toJS() ?? {};
+  const raw = yamlText?.doc.toJS() ?? {};
   const parsed = rulesFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -74,7 +74,14 @@ export const hsCodesNest = (a: string, b: string): boolean => a.startsWith(b) ||
 export function createCatalogue(entries: MaterialEntry[], reference: CatalogueReference = {}): Catalogue {
   const byCode = new Map(entries.map((e) => [e.code, e]));
   const lookalikes = reference.lookalikes ?? [];
-  const yields = new Map((reference.yields ?? []).map((y) => [`${y.input}>${y.output}`, y.maxKgPerKg]));
+  // By input, then output: asked for each input of every production report, where a joined key
+  // string made per call cost more than the lookups.
+  const yields = new Map<string, Map<string, number>>();
+  for (const y of reference.yields ?? []) {
+    let byOutput = yields.get(y.input);
+    if (!byOutput) yields.set(y.input, (byOutput = new Map()));
+    byOutput.set(y.output, y.maxKgPerKg);
+  }
   const inputsByOutput = new Map<string, string[]>();
   for (const y of reference.yields ?? []) inputsByOutput.set(y.output, [...(inputsByOutput.get(y.output) ?? []), y.input]);
   const controlled = (code: string): boolean => {
@@ -106,7 +113,7 @@ export function createCatalogue(entries: MaterialEntry[], reference: CatalogueRe
       if (owner) return { goods: owner.code, material: owner.code, controlled: controlled(owner.code) };
       return undefined;
     },
-    maxYield: (input, output) => yields.get(`${input}>${output}`),
+    maxYield: (input, output) => yields.get(input)?.get(output),
     inputsOf: (output) => inputsByOutput.get(output) ?? [],
   };
 }

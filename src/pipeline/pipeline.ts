@@ -17,7 +17,7 @@ import { graceMsOf, type VolumeMismatchParams } from '../rules/volume-mismatch.t
 import type { RuleId, RuleInput } from '../rules/rule.ts';
 import { retroScreen, sightingOf, type WatchlistMatchParams } from '../rules/watchlist-match.ts';
 import { buildWatchlistIndex, type WatchlistIndex } from '../screening/watchlist-index.ts';
-import { createMemoryCustodyLedger, type CustodyLedger, type CustodyRecord } from '../state/custody-ledger.ts';
+import { createMemoryCustodyLedger, type CustodyEntry, type CustodyLedger, type CustodyRecord } from '../state/custody-ledger.ts';
 import { applyToBook } from '../state/engine/balance-book.ts';
 import { StateEngine } from '../state/engine/engine.ts';
 import type { ProducerState } from '../state/engine/producer-state.ts';
@@ -151,8 +151,36 @@ export interface Pipeline {
 
 const DEFAULT_GRACE_MS = 72 * 3_600_000;
 
-const exportsOf = (reports: Report[]): ShipmentReport[] =>
-  reports.flatMap((r) => (r.kind === 'shipments' && r.event.direction === 'EXPORT' ? [r.event] : []));
+/** What a batch's reports ask of the stores before its run. */
+interface BatchAsks {
+  /** The licences its shipments name. */
+  licenceIds: Set<string>;
+  exports: ShipmentReport[];
+  /** Custody sides (DOMESTIC shipments, receipts), and the index in the batch of each. */
+  custodyEntries: CustodyEntry[];
+  custodyAt: number[];
+  /** Producers with production reports, in order of first report. */
+  producing: Set<string>;
+}
+
+/** BatchAsks in one walk of the batch (it was four flatMaps and a loop, each list made anew). */
+function asksOf(reports: readonly Report[]): BatchAsks {
+  const asks: BatchAsks = { licenceIds: new Set(), exports: [], custodyEntries: [], custodyAt: [], producing: new Set() };
+  for (let i = 0; i < reports.length; i += 1) {
+    const r = reports[i]!;
+    if (r.kind === 'production') asks.producing.add(r.event.producerId);
+    if (r.kind === 'shipments') {
+      if (r.event.licenceId) asks.licenceIds.add(r.event.licenceId);
+      if (r.event.direction === 'EXPORT') asks.exports.push(r.event);
+    }
+    const entry = custodyEntryOf(r);
+    if (entry) {
+      asks.custodyEntries.push(entry);
+      asks.custodyAt.push(i);
+    }
+  }
+  return asks;
+}
 
 /** An export's declared USD/kg as its producer's price history keeps it (to 4 decimals). */
 const historyPriceOf = (s: ShipmentReport): number => Math.round((s.declaredValueUsd / s.quantityKg) * 10_000) / 10_000;
@@ -363,16 +391,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   async function processBatch(reports: Report[], origins: readonly ReportOrigin[], sending: SentIn | undefined): Promise<Alert[]> {
     // One rule set for the whole batch, even if a reload lands while the store call is out.
     const batchRules = rules;
-    const licenceIds = new Set<string>();
-    for (const r of reports) if (r.kind === 'shipments' && r.event.licenceId) licenceIds.add(r.event.licenceId);
-    const exports = exportsOf(reports);
-    const custodyAt: number[] = [];
-    const custodyEntries = reports.flatMap((r, i) => {
-      const entry = custodyEntryOf(r);
-      if (entry) custodyAt.push(i);
-      return entry ? [entry] : [];
-    });
-    const producing = [...new Set(reports.flatMap((r) => (r.kind === 'production' ? [r.event.producerId] : [])))];
+    const { licenceIds, exports, custodyEntries, custodyAt, producing } = asksOf(reports);
     // Clients are recorded before the watchlist is read, and a new entry is stored before the
     // clients are read (applyWatchlist): whichever of a shipment and an entry comes second sees
     // the other, so a match is never missed between two instances. Custody sides likewise: each
@@ -381,11 +400,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       licenceIds.size > 0 ? deps.store.getLicenceVersions([...licenceIds]) : new Map<string, Licence[]>(),
       deps.store.recordClients(exports.map(sightingOf)),
       custodyEntries.length > 0 ? custody.record(custodyEntries) : [],
-      producing.length > 0 ? quotas.quotasOf(producing) : new Map<string, ProductionQuota[]>(),
+      producing.size > 0 ? quotas.quotasOf([...producing]) : new Map<string, ProductionQuota[]>(),
     ]);
     const watchlistIndex = await currentWatchlist();
     const firstSeenOf = new Map(exports.map((s, i) => [s.reportId, firstSeen[i]!]));
-    const custodyOf = new Map<number, CustodyRecord>(custodyAt.map((at, k) => [at, custodyRecords[k]!]));
+    /** By index in the batch: the custody record after each custody side was recorded. */
+    const custodyOf: (CustodyRecord | undefined)[] = [];
+    custodyAt.forEach((at, k) => (custodyOf[at] = custodyRecords[k]));
     // The version in effect when the goods went, whenever its record arrived.
     const licenceOf = (r: Report): Licence | null =>
       r.kind === 'shipments' && r.event.licenceId ? licenceVersionAt(licences.get(r.event.licenceId) ?? [], r.event.occurredAt) : null;
@@ -408,11 +429,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const result: ApplyResult = applyToBook(state, updates[i]!);
         // Already applied: its rules ran then, and what they found is in the outbox until published.
         if (result.duplicate) continue;
+        const isExport = report.kind === 'shipments' && report.event.direction === 'EXPORT';
         // Recorded whichever rules are on, so switching undervaluation on finds a history.
-        const priceHistory =
-          report.kind === 'shipments' && report.event.direction === 'EXPORT'
-            ? pricesOf(state).observe(report.event.material, report.event.reportId, report.event.occurredAt, historyPriceOf(report.event))
-            : undefined;
+        const priceHistory = isExport ? pricesOf(state).observe(report.event.material, report.event.reportId, report.event.occurredAt, historyPriceOf(report.event)) : undefined;
         const applicable = rulesFor(batchRules, report.kind);
         if (applicable.length === 0) continue;
         const states = ruleStatesFor(state, applicable);
@@ -425,10 +444,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           catalogue: deps.catalogue,
           priceHistory,
           watchlist: watchlistIndex,
-          clientFirstSeen: firstSeenOf.get(report.event.reportId),
+          // Only exports are recorded as sightings: no other report need look (a cold map's miss each).
+          clientFirstSeen: isExport ? firstSeenOf.get(report.event.reportId) : undefined,
           state: states[0]!,
           watermark: batchWatermark,
-          custody: custodyOf.get(i),
+          custody: custodyOf[i],
           quotas: report.kind === 'production' ? (quotasOf.get(report.event.producerId) ?? []) : undefined,
         };
         for (let r = 0; r < applicable.length; r += 1) {

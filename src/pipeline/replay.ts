@@ -111,8 +111,18 @@ function referenceRecord<T extends object>(line: RecordingLine, idField: keyof T
  * covers; rules judge by event times, so alerts do not change.
  */
 function originOf(_kind: string, line: RecordingLine): ReportOrigin {
-  return line.partition === undefined ? { source: 'all', partition: 0 } : { source: `p${line.partition}`, partition: line.partition };
+  if (line.partition === undefined) return WHOLE_RECORDING;
+  let origin = originsByPartition.get(line.partition);
+  if (origin === undefined) originsByPartition.set(line.partition, (origin = Object.freeze({ source: `p${line.partition}`, partition: line.partition })));
+  return origin;
 }
+
+/**
+ * Origins are read-only and a recording has a few partitions: one object per partition rather
+ * than an object and a source string per report, which a batch would hold until it runs.
+ */
+const WHOLE_RECORDING: ReportOrigin = Object.freeze({ source: 'all', partition: 0 });
+const originsByPartition = new Map<number, ReportOrigin>();
 
 export async function replayLines(lines: AsyncIterable<ParsedLine> | Iterable<ParsedLine>, options: ReplayOptions): Promise<ReplaySummary> {
   const started = performance.now();

@@ -3,7 +3,8 @@
  * "Connection is closed.".
  */
 import { describe, expect, it } from 'vitest';
-import { closeRedis, connectFailure, createRedisClient } from '../../src/state/redis-connection.ts';
+import { connectFailure, createRedisClient } from '../../src/state/redis-client.ts';
+import { closeRedis } from '../../src/state/redis-connection.ts';
 import { createLogger } from '../../src/ops/logger.ts';
 import { capturingLogger } from '../helpers/capturing-logger.ts';
 import { freePort } from '../helpers/ports.ts';

@@ -45,8 +45,8 @@ const encodeCheck = (c: FiredCheck): StoredCheck => [
   [c.totals.produced, c.totals.received, c.totals.consumed, c.totals.shipped, c.totals.exported],
   c.bookKg,
   c.declaredKg ?? null,
-  // A copy: the stored form is kept until saved (applied-reports.ts), the result's list goes to rules.
-  [...c.subjectIds],
+  // Not copied: the stored form is made into text at once (applied-reports.ts, heldOf) and not kept.
+  c.subjectIds,
 ];
 
 function decodeCheck(stored: StoredCheck | FiredCheck): FiredCheck {

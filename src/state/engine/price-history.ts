@@ -43,13 +43,18 @@ export class PriceHistory implements StateCell {
     const held = rank > 0 && ring[rank - 1]![1] === reportId && ring[rank - 1]![0] === occurredAt;
     if (held) rank -= 1;
     else if (Number.isFinite(usdPerKg)) {
-      ring.splice(rank, 0, [occurredAt, reportId, usdPerKg]);
+      // Nearly always the newest: a push, where splice makes a list of what it removes (none).
+      if (rank === ring.length) ring.push([occurredAt, reportId, usdPerKg]);
+      else ring.splice(rank, 0, [occurredAt, reportId, usdPerKg]);
       this.changedMaterials.add(material);
     }
     const earlier: number[] = [];
     for (let i = Math.max(0, rank - PRICE_HISTORY_KEPT); i < rank; i += 1) earlier.push(ring[i]![2]);
     // One more than a rule may read, so a report's own point never pushes out what it reads.
-    if (ring.length > PRICE_HISTORY_KEPT + 1) ring.splice(0, ring.length - PRICE_HISTORY_KEPT - 1);
+    // Mostly the one oldest: shift allocates nothing.
+    const excess = ring.length - PRICE_HISTORY_KEPT - 1;
+    if (excess === 1) ring.shift();
+    else if (excess > 1) ring.splice(0, excess);
     return earlier;
   }
 
