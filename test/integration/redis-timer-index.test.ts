@@ -12,6 +12,7 @@ const prefix = uniquePrefix('timer-index');
 
 afterAll(async () => {
   await deleteKeysWithPrefix(testRedis(), prefix);
+  await deleteKeysWithPrefix(testRedis(), `${prefix}-fenced`);
 });
 
 describe('the Redis timer index', () => {
