@@ -62,7 +62,14 @@ export interface Catalogue {
   codesUnder(hsCode: string): CoveredCode[];
   /** The goods an HS code is the code of: another catalogue material, or an uncontrolled look-alike. */
   goodsOfHsCode(hsCode: string): DeclaredGoods | undefined;
-  /** Max kg of `output` per kg of `input`, or undefined when the catalogue knows no such conversion. */
+  /**
+   * Max kg of `output` per kg of `input`, or undefined when the catalogue knows no such conversion:
+   * the direct conversion's yield when the catalogue has one (it may be tighter than a chain: Dy
+   * metal alloyed straight into a magnet, 1, against 3.45 through the alloy), else the best chain
+   * of conversions (Dy oxide → Dy metal → alloy → magnet). Chains count: one kilo of concentrate
+   * declared beside a run would otherwise leave its output unjudged, as an input the catalogue
+   * knows no conversion for.
+   */
   maxYield(input: string, output: string): number | undefined;
   /** The inputs the catalogue knows a conversion from into `output`. */
   inputsOf(output: string): string[];
@@ -82,6 +89,24 @@ export function createCatalogue(entries: MaterialEntry[], reference: CatalogueRe
     if (!byOutput) yields.set(y.input, (byOutput = new Map()));
     byOutput.set(y.output, y.maxKgPerKg);
   }
+  /** Best yield from each input to each output over chains of conversions, worked out once per pair. */
+  const chained = new Map<string, Map<string, number | undefined>>();
+  const chainedYield = (input: string, output: string, visiting = new Set<string>()): number | undefined => {
+    const known = chained.get(input);
+    if (known?.has(output)) return known.get(output);
+    // A cycle in a catalogue (none ships) bounds nothing more: ignored.
+    if (visiting.has(input)) return undefined;
+    visiting.add(input);
+    let best: number | undefined;
+    for (const [next, y] of yields.get(input) ?? []) {
+      const rest = next === output ? 1 : chainedYield(next, output, visiting);
+      if (rest !== undefined && (best === undefined || y * rest > best)) best = y * rest;
+    }
+    visiting.delete(input);
+    if (!known) chained.set(input, new Map([[output, best]]));
+    else known.set(output, best);
+    return best;
+  };
   const inputsByOutput = new Map<string, string[]>();
   for (const y of reference.yields ?? []) inputsByOutput.set(y.output, [...(inputsByOutput.get(y.output) ?? []), y.input]);
   const controlled = (code: string): boolean => {
@@ -113,7 +138,7 @@ export function createCatalogue(entries: MaterialEntry[], reference: CatalogueRe
       if (owner) return { goods: owner.code, material: owner.code, controlled: controlled(owner.code) };
       return undefined;
     },
-    maxYield: (input, output) => yields.get(input)?.get(output),
+    maxYield: (input, output) => yields.get(input)?.get(output) ?? chainedYield(input, output),
     inputsOf: (output) => inputsByOutput.get(output) ?? [],
   };
 }

@@ -64,12 +64,16 @@ export const undervaluation = defineRule({
     const belowFloor = floor !== undefined && price < floor;
     const verdict = judgeAgainstHistory(price, priceHistory ?? [], p);
     const shortfall = verdict.kind === 'not-enough-history' ? 0 : 1 - price / verdict.median;
-    const outlier = verdict.kind === 'scored' && verdict.z < -p.zThreshold && price <= verdict.median * (1 - p.minShortfallPct / 100);
+    const shortEnough = verdict.kind !== 'not-enough-history' && price <= verdict.median * (1 - p.minShortfallPct / 100);
+    // A history at one price (a fixed contract price) has no spread to score against: any drop is
+    // infinitely far out, and a cent's spread would make the same drop CRITICAL. The shortfall
+    // alone decides there.
+    const outlier = shortEnough && (verdict.kind === 'no-spread' ? price < verdict.median : verdict.kind === 'scored' && verdict.z < -p.zThreshold);
     if (!belowFloor && !outlier) return [];
 
     // Half the floor or a z twice the threshold is as clear as it gets.
     const floorScore = belowFloor ? 0.5 + (1 - price / floor!) : 0;
-    const zScore = outlier ? 0.5 + 0.5 * ((-verdict.z - p.zThreshold) / p.zThreshold) : 0;
+    const zScore = !outlier ? 0 : verdict.kind === 'scored' ? 0.5 + 0.5 * ((-verdict.z - p.zThreshold) / p.zThreshold) : 1;
     const checks = [belowFloor ? 'catalogue-floor' : '', outlier ? 'recent-distribution' : ''].filter(Boolean);
     const evidence: Record<string, string> = {
       checks: checks.join(','),
@@ -97,6 +101,7 @@ export const undervaluation = defineRule({
     const against = [
       belowFloor ? `the ${fixed(floor!, 2)} USD/kg floor (reference ${entry!.referenceUsdPerKg})` : '',
       outlier && verdict.kind === 'scored' ? `its recent median of ${fixed(verdict.median, 2)} USD/kg (modified z ${fixed(verdict.z, 1)})` : '',
+      outlier && verdict.kind === 'no-spread' ? `the ${fixed(verdict.median, 2)} USD/kg of every one of its last ${verdict.n} exports` : '',
     ].filter(Boolean);
     return [
       {

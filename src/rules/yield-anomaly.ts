@@ -49,8 +49,10 @@ export function yieldAllowance(r: ProductionReport, catalogue: Catalogue): numbe
   for (const i of r.inputs) {
     if (catalogue.get(i.material) === undefined) continue;
     const maxYield = catalogue.maxYield(i.material, r.material);
-    // A rare-earth input with no known conversion into this output could make any amount as far
-    // as the catalogue can tell; counting it as 0 would flag a run the catalogue merely lacks.
+    // A rare-earth input with no known conversion into this output, direct or chained, could make
+    // any amount as far as the catalogue can tell; counting it as 0 would flag a run the catalogue
+    // merely lacks. (Chains count: a kilo of concentrate declared beside 100 kg of alloy no longer
+    // leaves 10 t of magnet unjudged.)
     if (maxYield === undefined) return 'input-without-conversion';
     rareEarthInputs += 1;
     allowedKg += i.quantityKg * maxYield;
@@ -92,7 +94,8 @@ export const yieldAnomaly = defineRule({
     const noInput = perInput.length === 0;
     if (!noInput && r.quantityKg <= limitKg) return [];
 
-    const inputsText = perInput.map((i) => `${i.material} ${kg(i.quantityKg)} kg x ${i.maxYield}`).join(', ') || 'none';
+    // A chained yield is a product (0.7 x 0.871 x 3.45): four decimals say it.
+    const inputsText = perInput.map((i) => `${i.material} ${kg(i.quantityKg)} kg x ${Number(i.maxYield.toFixed(4))}`).join(', ') || 'none';
     const evidence: Record<string, string> = {
       check: noInput ? 'no-rare-earth-input' : 'above-max-yield',
       stage: r.stage,

@@ -26,7 +26,10 @@ export function normaliseName(name: string): NormalisedName {
   const words = folded
     .replace(/(?<=\b[a-z])\.(?=[a-z]\b)/g, '')
     .replace(/[^a-z0-9]+/g, ' ')
+    // "(Hong Kong) Limited" says no more than "(HK) Limited": the place a company is registered.
+    .replace(/\bhong kong\b/g, ' ')
     .trim()
+    .replace(/ +/g, ' ')
     .split(' ')
     .filter((w) => w.length > 0);
   const kept = words.filter((w) => !NOISE_WORDS.has(w));

@@ -21,6 +21,8 @@ describe('normaliseName', () => {
     ['Nordwerk GmbH & Co. KG', 'nordwerk'],
     ['Siam Magnet Public Co., Ltd.', 'siam magnet public'],
     ['Trading Co., Ltd.', 'trading co ltd'],
+    ['ZHANG WEIHONG (HONG KONG) LIMITED', 'zhang weihong'],
+    ['Zhang Weihong (HK) Ltd', 'zhang weihong'],
   ])('%s → %s', (name, text) => {
     expect(normaliseName(name).text).toBe(text);
   });
@@ -55,6 +57,7 @@ describe('compareNames: matches', () => {
     ['Guo Hua Rare Metals', 'Kwok Wah Rare Metals Ltd'],
     ['Weihong Zhang', 'Zhang Weihong'],
     ['Rosatom', 'Rosatom LLC'],
+    ['Zhang Weihong Trading Co., Ltd.', 'ZHANG WEIHONG (HONG KONG) LIMITED'],
   ])('%s ~ %s', (a, b) => {
     expect(match(a, b)).toBe(true);
   });

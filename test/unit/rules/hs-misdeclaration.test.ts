@@ -32,6 +32,9 @@ describe('hs-misdeclaration', () => {
     ["the material's own 10-digit code", { material: 'NDFEB_DY_MAGNET', hsCode: '8505111000' }],
     ['an uncontrolled magnet under its own code', { material: 'NDFEB_MAGNET', hsCode: '8505119000' }],
     ['Dy oxide under its own code', { material: 'DY_OXIDE', hsCode: '2846901500' }],
+    // China's 10-digit metal codes (RULE-EVIDENCE.md): Nd 2805301100, Dy 2805301200, Tb 2805301300.
+    ['Dy metal under its own code (2805301200)', { material: 'DY_METAL', hsCode: '2805301200' }],
+    ['Tb metal under its own code (2805301300)', { material: 'TB_METAL', hsCode: '2805301300' }],
     ['a material the catalogue does not know', { material: 'MYSTERY_POWDER', hsCode: '7504001000' }],
   ])('finds nothing for %s', (_, o) => {
     expect(evaluate(reports.shipments(o))).toEqual([]);
@@ -42,6 +45,8 @@ describe('hs-misdeclaration', () => {
     ['Dy oxide declared as nickel powder (7504)', { material: 'DY_OXIDE', hsCode: '7504001000' }, 'nickel powders and flakes', 'CRITICAL'],
     ['Tb metal declared as nickel powder at heading level', { material: 'TB_METAL', hsCode: '750400' }, 'nickel powders and flakes', 'CRITICAL'],
     ['Dy oxide under the Tb oxide code', { material: 'DY_OXIDE', hsCode: '2846901600' }, 'TB_OXIDE', 'HIGH'],
+    ['Dy metal declared as neodymium metal (2805301100)', { material: 'DY_METAL', hsCode: '2805301100' }, 'neodymium metal (uncontrolled; Dy 2805301200 and Tb 2805301300 are its neighbours)', 'CRITICAL'],
+    ['Tb metal under the Dy metal code', { material: 'TB_METAL', hsCode: '2805301200' }, 'DY_METAL', 'HIGH'],
     ['plain magnets under the Dy-NdFeB code', { material: 'NDFEB_MAGNET', hsCode: '8505111000' }, 'NDFEB_DY_MAGNET', 'HIGH'],
     ['plain magnets as nickel powder', { material: 'NDFEB_MAGNET', hsCode: '7504001000' }, 'nickel powders and flakes', 'HIGH'],
     ['NdPr oxide under a code nobody uses', { material: 'NDPR_OXIDE', hsCode: '9999999999' }, 'unknown code', 'MEDIUM'],

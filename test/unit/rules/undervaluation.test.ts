@@ -84,6 +84,21 @@ describe('undervaluation: the recent distribution', () => {
     if (fires) expect(drafts[0]!.evidence.checks).toBe('recent-distribution');
   });
 
+  it('judges a history at one fixed price by the cut alone (no spread to score against): 30 % under it fires, as a cent of spread would make it', () => {
+    const fixedPrice = Array(12).fill(60);
+    const [draft] = evaluate(42, fixedPrice);
+    expect(draft!.evidence).toMatchObject({ checks: 'recent-distribution', history: 'no-spread', historyMedianUsdPerKg: '60' });
+    expect(draft!.score).toBe(1);
+    expect(draft!.summary).toContain('below the 60 USD/kg of every one of its last 12 exports');
+    expectOneSentence(draft!.summary);
+    // The same drop against a cent of spread: scored, and as clear.
+    expect(evaluate(42, [...Array(11).fill(60), 60.01])[0]!.score).toBe(1);
+    expect(evaluate(42.1, fixedPrice)).toEqual([]);
+    // No minimum cut: still only a price under the fixed one.
+    expect(evaluate(60, fixedPrice, { minShortfallPct: 0 })).toEqual([]);
+    expect(evaluate(59, fixedPrice, { minShortfallPct: 0 })).toHaveLength(1);
+  });
+
   it('names median, MAD, z and thresholds, and both checks when both trip', () => {
     const [draft] = evaluate(20, STEADY);
     expect(draft!.evidence).toMatchObject({

@@ -84,11 +84,33 @@ describe('yield-anomaly: runs the catalogue cannot bound are not judged', () => 
     ['NdPr oxide recycled from magnet scrap', { stage: 'RECYCLING', material: 'NDPR_OXIDE', quantityKg: 250, inputs: [magnetScrap] }, 'recycling'],
     ['magnets remade from magnet scrap', { stage: 'RECYCLING', material: 'NDFEB_MAGNET', quantityKg: 900, inputs: [magnetScrap] }, 'recycling'],
     ['recycled metal above any primary yield', { stage: 'RECYCLING', material: 'NDPR_METAL', quantityKg: 5000, inputs: [magnetScrap] }, 'recycling'],
-    ['Dy magnets from Dy oxide (no oxide → magnet conversion known)', { stage: 'MAGNET', material: 'NDFEB_DY_MAGNET', quantityKg: 1000, inputs: [{ material: 'DY_OXIDE', quantityKg: 100 }] }, 'input-without-conversion'],
-    ['Dy magnets from alloy plus Dy oxide', { stage: 'MAGNET', material: 'NDFEB_DY_MAGNET', quantityKg: 1000, inputs: [{ material: 'NDFEB_ALLOY', quantityKg: 500 }, { material: 'DY_OXIDE', quantityKg: 30 }] }, 'input-without-conversion'],
+    ['NdPr metal from NdPr oxide plus Dy oxide (Dy oxide leads to no NdPr metal, directly or in a chain)', { stage: 'METAL', material: 'NDPR_METAL', quantityKg: 10_000, inputs: [{ material: 'NDPR_OXIDE', quantityKg: 10 }, { material: 'DY_OXIDE', quantityKg: 1 }] }, 'input-without-conversion'],
   ])('%s', (_, o, reason) => {
     expect(judgeYield(production(o), testCatalogue())).toEqual({ judged: false, reason });
     expect(evaluate(o)).toEqual([]);
+  });
+});
+
+describe('yield-anomaly: inputs bounded through a chain of conversions', () => {
+  it('judges a run whose token input converts only through a chain: 10 t of magnet from 100 kg of alloy and 1 kg of concentrate', () => {
+    // Concentrate → Dy or Tb oxide 0.7 → metal 0.871 (Dy, the best) → alloy 3.45 → magnet 1: 2.1035 kg per kg.
+    const o: Partial<ProductionReport> = { stage: 'MAGNET', material: 'NDFEB_MAGNET', quantityKg: 10_000, inputs: [{ material: 'NDFEB_ALLOY', quantityKg: 100 }, { material: 'REE_CONCENTRATE', quantityKg: 1 }] };
+    const judgement = judgeYield(production(o), testCatalogue());
+    expect(judgement.judged && judgement.allowedKg).toBeCloseTo(100 + 0.7 * 0.871 * 3.45, 9);
+    const [draft] = evaluate(o);
+    expect(draft!.evidence).toMatchObject({ check: 'above-max-yield', inputs: 'NDFEB_ALLOY 100 kg x 1, REE_CONCENTRATE 1 kg x 2.1035' });
+    expectOneSentence(draft!.summary);
+  });
+
+  it('bounds Dy magnets from Dy oxide through metal and alloy (3.0 kg per kg), and keeps a direct yield where the catalogue has one', () => {
+    const fromOxide = (out: number): Partial<ProductionReport> => ({ stage: 'MAGNET', material: 'NDFEB_DY_MAGNET', quantityKg: out, inputs: [{ material: 'NDFEB_ALLOY', quantityKg: 500 }, { material: 'DY_OXIDE', quantityKg: 30 }] });
+    // 500 x 1 + 30 x 0.871 x 3.45 = 590.15 kg; limit 607.85 kg.
+    expect(evaluate(fromOxide(607))).toEqual([]);
+    expect(evaluate(fromOxide(1000)).map((d) => d.evidence.check)).toEqual(['above-max-yield']);
+    // Dy metal alloyed straight into the magnet: the catalogue's 1, not the 3.45 through the alloy.
+    expect(testCatalogue().maxYield('DY_METAL', 'NDFEB_DY_MAGNET')).toBe(1);
+    expect(testCatalogue().maxYield('DY_OXIDE', 'NDFEB_DY_MAGNET')).toBeCloseTo(0.871 * 3.45, 12);
+    expect(testCatalogue().maxYield('DY_OXIDE', 'NDPR_METAL')).toBeUndefined();
   });
 });
 
