@@ -50,7 +50,7 @@ export function judgeAgainstHistory(price: number, history: readonly number[], p
 
 export const undervaluation = defineRule({
   id: 'undervaluation',
-  version: 1,
+  version: 2,
   description: 'Declared USD/kg far under the catalogue floor or the exporter’s robust recent distribution.',
   params: undervaluationParams,
   kinds: ['shipments'],

@@ -106,7 +106,7 @@ export function retroScreen(
 
 export const watchlistMatch = defineRule({
   id: 'watchlist-match',
-  version: 1,
+  version: 2,
   description: 'Client name matches a restricted party (normalised, fuzzy, romanisation variants); new entries screen past clients.',
   params: watchlistMatchParams,
   kinds: ['shipments'],

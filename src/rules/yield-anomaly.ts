@@ -74,7 +74,7 @@ export function judgeYield(r: ProductionReport, catalogue: Catalogue): YieldJudg
 
 export const yieldAnomaly = defineRule({
   id: 'yield-anomaly',
-  version: 1,
+  version: 2,
   description: 'Output above what the declared inputs allow at the catalogue’s maximum yields, or no rare-earth input at all.',
   params: yieldAnomalyParams,
   kinds: ['production'],
