@@ -1,6 +1,8 @@
 /**
  * licence-quota-exceeded: the licence holder's cumulative exports under a licence go past its
- * quotaKg. One finding per licence: the shipment that crosses the line is its subject.
+ * quotaKg. The shipment that crosses the line is one finding (per licence); every later export under
+ * the licence, its quota already used up, is a finding of its own: without it a 20 t export after a
+ * 10 kg overrun raised nothing, though it went out as unlicensed as an export with no licence.
  */
 import { z } from 'zod';
 import { iso } from '../domain/time.ts';
@@ -16,7 +18,7 @@ export const licenceQuotaParams = z.object({
 
 export const licenceQuotaExceeded = defineRule({
   id: 'licence-quota-exceeded',
-  version: 1,
+  version: 2,
   description: 'Cumulative exports under a licence above its quotaKg.',
   params: licenceQuotaParams,
   kinds: ['shipments'],
@@ -31,17 +33,22 @@ export const licenceQuotaExceeded = defineRule({
     const limit = roundKg(licence.quotaKg * (1 + p.tolerancePct / 100));
     if (used <= limit) return [];
     const over = used - licence.quotaKg;
+    // Already past the line before this export: the whole export went out without quota left.
+    const afterUsedUp = before > limit;
     return [
       {
-        findingKey: licence.licenceId,
+        findingKey: afterUsedUp ? `${licence.licenceId}|${s.shipmentId}` : licence.licenceId,
         // Overrunning by half the quota or more is as bad as it gets.
         score: clampScore(0.5 + over / licence.quotaKg),
         producerId: s.producerId,
         clientId: s.clientId,
         licenceId: licence.licenceId,
         subjectEventIds: [s.reportId],
-        summary: `${s.producerId} has exported ${tonnes(used)} under licence ${licence.licenceId}, ${tonnes(over)} over its quota of ${tonnes(licence.quotaKg)}.`,
+        summary: afterUsedUp
+          ? `${s.producerId} exported ${tonnes(s.quantityKg)} under licence ${licence.licenceId} after its quota of ${tonnes(licence.quotaKg)} was used up, ${tonnes(over)} over it in all.`
+          : `${s.producerId} has exported ${tonnes(used)} under licence ${licence.licenceId}, ${tonnes(over)} over its quota of ${tonnes(licence.quotaKg)}.`,
         evidence: {
+          check: afterUsedUp ? 'export-after-quota-used-up' : 'crossing',
           quotaKg: kg(licence.quotaKg),
           usedBeforeKg: kg(before),
           shipmentKg: kg(s.quantityKg),

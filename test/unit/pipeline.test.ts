@@ -286,23 +286,26 @@ describe('pipeline: licences', () => {
     const quota = () => licence({ quotaKg: 1000 });
     const exports = () => [400, 400, 300, 200].map((quantityKg, i) => reports.shipments({ quantityKg, occurredAt: at(D0, 8 + i) }));
 
-    it('flags exports over the quota once, naming the shipment that crossed it', async () => {
+    it('flags the shipment that crossed the quota, and then each export made with none left', async () => {
       const { store, pipeline } = setup();
       await store.putLicence(quota());
       const ships = exports();
       const alerts = await feed(pipeline, ships);
-      expect(alerts).toHaveLength(1);
-      expect(alerts[0]).toMatchObject({ ruleId: 'licence-quota-exceeded', licenceId: 'LIC-1', subjectEventIds: [ships[2]!.event.reportId] });
+      expect(alerts.map((a) => [a.ruleId, a.licenceId, a.subjectEventIds[0], a.evidence.check])).toEqual([
+        ['licence-quota-exceeded', 'LIC-1', ships[2]!.event.reportId, 'crossing'],
+        ['licence-quota-exceeded', 'LIC-1', ships[3]!.event.reportId, 'export-after-quota-used-up'],
+      ]);
       expect(alerts[0]!.evidence).toMatchObject({ quotaKg: '1000', usedBeforeKg: '800', usedAfterKg: '1100', overKg: '100' });
-      expectOneSentence(alerts[0]!.summary);
+      expect(alerts[1]!.evidence).toMatchObject({ usedBeforeKg: '1100', usedAfterKg: '1300', overKg: '300' });
+      for (const a of alerts) expectOneSentence(a.summary);
     });
 
-    it('flags it once when the exports come one batch at a time, and not again on redelivery', async () => {
+    it('flags each once when the exports come one batch at a time, and not again on redelivery', async () => {
       const { store, pipeline } = setup();
       await store.putLicence(quota());
       const ships = exports();
       const alerts = await feed(pipeline, ...ships.map((s) => [s]), ships);
-      expect(alerts.map((a) => a.subjectEventIds)).toEqual([[ships[2]!.event.reportId]]);
+      expect(alerts.map((a) => a.subjectEventIds)).toEqual([[ships[2]!.event.reportId], [ships[3]!.event.reportId]]);
     });
 
     it("does not count another exporter's shipments against the holder's quota", async () => {

@@ -73,6 +73,7 @@ describe('licence-quota-exceeded finding', () => {
       windowEnd: lic.validTo,
     });
     expect(draft!.evidence).toEqual({
+      check: 'crossing',
       quotaKg: '1000',
       usedBeforeKg: '900',
       shipmentKg: '300',
@@ -88,10 +89,20 @@ describe('licence-quota-exceeded finding', () => {
     expectOneSentence(draft!.summary);
   });
 
-  it('is one finding per licence, whichever shipment goes over', () => {
-    const first = evaluate(900, 1200)[0]!;
-    const later = evaluate(1200, 1500)[0]!;
-    expect(later.findingKey).toBe(first.findingKey);
+  it('is one finding per licence for the shipment that crosses its quota, whichever it is', () => {
+    const one = evaluate(900, 1200, { report: reports.shipments({ shipmentId: 'SHP-A', quantityKg: 300 }) })[0]!;
+    const other = evaluate(999, 1001, { report: reports.shipments({ shipmentId: 'SHP-B', quantityKg: 2 }) })[0]!;
+    expect(other.findingKey).toBe(one.findingKey);
+  });
+
+  it('makes every export under a licence whose quota was already used up a finding of its own, however small the first overrun', () => {
+    const event = shipment({ reportId: 'ship-20t', shipmentId: 'SHP-20T', quantityKg: 20_000 });
+    const [draft] = evaluate(1010, 21_010, { report: { kind: 'shipments', event } });
+    expect(draft).toMatchObject({ findingKey: 'LIC-1|SHP-20T', subjectEventIds: ['ship-20t'], score: 1 });
+    expect(draft!.evidence).toMatchObject({ check: 'export-after-quota-used-up', usedBeforeKg: '1010', shipmentKg: '20000' });
+    expect(draft!.summary).toBe('P1 exported 20 t under licence LIC-1 after its quota of 1 t was used up, 20.01 t over it in all.');
+    expectOneSentence(draft!.summary);
+    expect(evaluate(1200, 1500)[0]!.findingKey).not.toBe(evaluate(900, 1200)[0]!.findingKey);
   });
 
   // Score 0.5 + overrun share: any overrun is at least MEDIUM; half the quota over is as bad as it gets.
