@@ -7,12 +7,16 @@ import type { TopicNames } from '../src/config/topics.ts';
 
 const T0 = Date.UTC(2025, 5, 2);
 
+/** Report i's time: one report per producer an hour from T0, filed a minute later. */
+const occurredAtOf = (producers: number, i: number): number => T0 + Math.floor(i / producers) * 3_600_000;
+const REPORTED_AFTER_MS = 60_000;
+
 /**
- * When the last of `count` reports for `producers` producers is reported (one report per producer
- * an hour from T0). The detector dead-letters a report reported more than a day after it reads it,
- * so a run whose reports reach past now would measure dead letters, not the detector.
+ * When the last of `count` reports for `producers` producers is reported. The detector
+ * dead-letters a report reported more than a day after it reads it, so a run whose reports reach
+ * past now would measure dead letters, not the detector.
  */
-export const lastReportedAt = (producers: number, count: number): number => T0 + Math.floor((count - 1) / producers) * 3_600_000 + 60_000;
+export const lastReportedAt = (producers: number, count: number): number => occurredAtOf(producers, count - 1) + REPORTED_AFTER_MS;
 
 /** Report id of report i (1-based, as the bench's sequence numbered them). */
 export const reportIdOf = (i: number): string => `b-${i + 1}`;
@@ -22,13 +26,13 @@ export const isAlerting = (i: number): boolean => i % 50 === 1;
 
 export function benchReport(topics: TopicNames, producers: number, i: number): { topic: string; key: string; value: ProductionReport | ShipmentReport } {
   const producerId = `P-${String(i % producers).padStart(6, '0')}`;
-  const occurredAt = T0 + Math.floor(i / producers) * 3_600_000;
+  const occurredAt = occurredAtOf(producers, i);
   const reportId = reportIdOf(i);
   // Mostly production and covered domestic shipments (clean), one in 50 an unlicensed export (an alert).
   // Production is magnet-scrap recycling: output from no declared input is what yield-anomaly flags at
   // the MAGNET stage, and every report would then be an alert.
   if (i % 2 === 0) {
-    return { topic: topics.production, key: producerId, value: { reportId, producerId, facilityId: null, stage: 'RECYCLING', material: 'NDFEB_MAGNET', quantityKg: 100, inputs: [], occurredAt, reportedAt: occurredAt + 60_000 } };
+    return { topic: topics.production, key: producerId, value: { reportId, producerId, facilityId: null, stage: 'RECYCLING', material: 'NDFEB_MAGNET', quantityKg: 100, inputs: [], occurredAt, reportedAt: occurredAt + REPORTED_AFTER_MS } };
   }
   const unlicensed = isAlerting(i);
   return {
@@ -50,7 +54,7 @@ export function benchReport(topics: TopicNames, producers: number, i: number): {
       licenceId: null,
       transportMode: 'SEA',
       occurredAt,
-      reportedAt: occurredAt + 60_000,
+      reportedAt: occurredAt + REPORTED_AFTER_MS,
     },
   };
 }

@@ -8,7 +8,7 @@ import { ensureTopics } from '../kafka/admin.ts';
 import { readRecording, topicKindOf } from '../pipeline/recording.ts';
 import { writeLinesToKafka, type WritableLine } from '../producers/recording-writer.ts';
 import { DEFAULT_START, simulateRecords } from '../sim/simulate.ts';
-import { DAY_MS } from '../domain/time.ts';
+import { DAY_MS, dayOf, isoDay } from '../domain/time.ts';
 import { streamSimulation, writeLabels, writeRecording } from '../sim/write-recording.ts';
 import { intOption, parseCommandArgs } from './args.ts';
 import { connectAdmin, quietKafkaClient } from '../kafka/client.ts';
@@ -164,12 +164,12 @@ export async function simulateCommand(argv: string[]): Promise<number> {
  * before anything is written, with the latest --start that fits.
  */
 export function refuseFutureReports(startMs: number, days: number, now: number): void {
-  const end = Math.floor(startMs / DAY_MS) * DAY_MS + days * DAY_MS;
-  const latestEnd = Math.floor((now - DAY_MS) / DAY_MS) * DAY_MS;
-  if (end <= latestEnd) return;
-  const latestStart = new Date(latestEnd - days * DAY_MS).toISOString().slice(0, 10);
+  /** The day after the run's last. */
+  const endDay = dayOf(startMs) + days;
+  const latestEndDay = dayOf(now - DAY_MS);
+  if (endDay <= latestEndDay) return;
   throw new ReeError(
     'REE_ERR_USAGE',
-    `--to-kafka: this run's reports go up to ${new Date(end + 2 * DAY_MS).toISOString().slice(0, 10)}, and the live detector dead-letters a report filed more than a day after it reads it; start by ${latestStart} for ${days} days, or write it with --out and replay it`,
+    `--to-kafka: this run's reports go up to ${isoDay(endDay + 2)}, and the live detector dead-letters a report filed more than a day after it reads it; start by ${isoDay(latestEndDay - days)} for ${days} days, or write it with --out and replay it`,
   );
 }

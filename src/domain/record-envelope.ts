@@ -27,7 +27,7 @@ import { InvalidRecordError } from '../errors.ts';
 import { MAX_CLOCK_SKEW_MS, type Report } from './events.ts';
 import { iso } from './time.ts';
 
-export function reportKeyError(key: string | null | undefined, report: Report, keyRequired = false): InvalidRecordError | undefined {
+export function reportKeyError(key: string | null | undefined, report: Report, keyRequired: boolean): InvalidRecordError | undefined {
   if (key === report.event.producerId) return undefined;
   if (key === null || key === undefined) {
     if (!keyRequired) return undefined;

@@ -220,30 +220,27 @@ export function createOutputTransactions(options: {
     return [...held.values()];
   };
 
-  /** Whether a fenced error may be the broker's own abort: asked of `stillOwns`, a failure to ask counting as no. */
-  const stillOwned = async (partition: number): Promise<boolean> => {
-    if (!options.stillOwns) return false;
+  /**
+   * Who holds the index, as `stillOwns` says: 'unknown' without it or when asking fails (Redis
+   * away). A fenced error is the broker's own abort only if 'owned'; a producer is dropped rather
+   * than reopened only if 'lost', or after a fence unless 'owned' (reopening would fence a newer
+   * owner's open transaction in turn, and dropping on a mere failure to ask would stop the index
+   * here until the next assignment).
+   */
+  const ownership = async (partition: number): Promise<'owned' | 'lost' | 'unknown'> => {
+    if (!options.stillOwns) return 'unknown';
     try {
-      return await options.stillOwns(partition);
+      return (await options.stillOwns(partition)) ? 'owned' : 'lost';
     } catch (err) {
-      logger?.warn({ err, partition }, 'could not tell whether this instance still owns the index; taking it as fenced');
-      return false;
+      logger?.warn({ err, partition }, 'could not tell whether this instance still owns the index');
+      return 'unknown';
     }
   };
 
-  /**
-   * Whether a newer owner is known to hold the index: only a clear no from `stillOwns`. Before a
-   * reopen that restores this instance's own producer, a failure to ask (Redis away, as when the
-   * pass failed on its state write) is not a no: dropping the producer would stop the index here
-   * until the next assignment.
-   */
-  const knownLost = async (partition: number): Promise<boolean> => {
-    if (!options.stillOwns) return false;
-    try {
-      return !(await options.stillOwns(partition));
-    } catch {
-      return false;
-    }
+  /** Nothing more goes out from here for the index until the next assignment. */
+  const dropIndex = (partition: number): void => {
+    producers.drop(partition);
+    deferredOf.delete(partition);
   };
 
   /**
@@ -323,7 +320,7 @@ export function createOutputTransactions(options: {
       for (const p of positions) committed.note(p.topic, p.partition, p.offset, p.seq, p.txn);
       return { result, committed: true };
     } catch (err) {
-      if (isFencedError(err) && (await stillOwned(position.partition))) {
+      if (isFencedError(err) && (await ownership(position.partition)) === 'owned') {
         // Nobody else has taken the index: the broker itself aborted the transaction (it outlived
         // transactionTimeoutMs). A new producer of the same id works again; the caller redoes the
         // batch in a new transaction, which sends the outbox again (its entries' tag did not commit).
@@ -333,9 +330,8 @@ export function createOutputTransactions(options: {
         throw committing ? aborted : transactionNotCommitted(aborted);
       }
       if (isFencedError(err)) {
-        // Another instance owns the index now: nothing more goes out from here until the next assignment.
-        producers.drop(position.partition);
-        deferredOf.delete(position.partition);
+        // Another instance owns the index now.
+        dropIndex(position.partition);
         const fenced = new ReeError('REE_ERR_FENCED', `the transactional producer of partition ${position.partition} was fenced by a newer owner`, { cause: err, retriable: false });
         // Fenced while committing, the newer owner's producer may have completed the commit.
         throw committing ? fenced : transactionNotCommitted(fenced);
@@ -350,17 +346,11 @@ export function createOutputTransactions(options: {
       let dropped = false;
       if (txn?.isActive()) {
         await txn.abort().catch(async (abortErr: unknown) => {
-          if (isFencedError(abortErr) && !(await stillOwned(position.partition))) {
-            // A newer owner's producer has the id (a paused instance, resumed, finds its work
-            // refused): reopening it would fence that owner's open transaction in turn.
-            producers.drop(position.partition);
-            deferredOf.delete(position.partition);
-            dropped = true;
-            return;
-          }
-          if (await knownLost(position.partition)) {
-            producers.drop(position.partition);
-            deferredOf.delete(position.partition);
+          const owner = await ownership(position.partition);
+          // Fenced and not provably still ours: a newer owner's producer has the id (a paused
+          // instance, resumed, finds its work refused).
+          if (owner === 'lost' || (isFencedError(abortErr) && owner !== 'owned')) {
+            dropIndex(position.partition);
             dropped = true;
             return;
           }
@@ -369,13 +359,10 @@ export function createOutputTransactions(options: {
         });
       }
       if (!dropped && txn && sendFailed(txn)) {
-        if (!(await knownLost(position.partition))) {
+        if ((await ownership(position.partition)) === 'lost') dropIndex(position.partition);
+        else {
           logger?.warn({ err, partition: position.partition }, 'a send of an aborted transaction failed or was still on its way; reopening its producer so that the redo is not taken for it');
           await producers.reopen(position.partition, producer).catch((openErr: unknown) => logger?.warn({ err: openErr }, 'could not reopen the transactional producer; the next transaction tries again'));
-        } else {
-          // As after a fenced abort: reopening would fence the newer owner's producer in turn.
-          producers.drop(position.partition);
-          deferredOf.delete(position.partition);
         }
       }
       // Its commit was never sent: it cannot have committed.
